@@ -1,0 +1,108 @@
+// NVFP4 codecs (spec section 1 and 2): E2M1 elements, E4M3 block scales, nibble packing and the
+// 16-element block quantizer. One implementation for host and device, so the CPU and CUDA
+// backends agree bit for bit. Every rounding here is round-to-nearest-even and saturating.
+#pragma once
+#include <cmath>
+
+#include "fp4moe/format/hd.h"
+
+namespace fp4moe {
+
+inline constexpr int kNvfp4BlockSize = 16;  // elements per E4M3 block scale, along K
+inline constexpr float kE2M1Max = 6.0f;
+inline constexpr float kE4M3Max = 448.0f;
+inline constexpr uint8_t kE4M3NaN = 0x7F;  // the only NaN encodings are 0x7F and 0xFF
+
+// ---- E2M1 (4 bits: sign, 2 exponent, 1 mantissa; magnitudes 0 .5 1 1.5 2 3 4 6) ----
+
+FP4MOE_HD float e2m1_to_float(uint8_t code) {
+  const uint32_t mag = code & 7u;
+  const uint32_t exp = mag >> 1, man = mag & 1u;
+  const float v = exp == 0 ? 0.5f * float(man) : float(2 + man) * float(1u << exp) * 0.25f;
+  return (code & 8u) ? -v : v;
+}
+
+// Round-to-nearest-even with saturation to +-6. The boundaries are the midpoints between
+// adjacent codes; a tie goes to the even code (0.25->0, 0.75->1, 1.25->1, 1.75->2, 2.5->2,
+// 3.5->4, 5->4). E2M1 has no NaN: a NaN saturates here, and the block quantizer marks its
+// block with a NaN scale so that the NaN is never hidden.
+FP4MOE_HD uint8_t float_to_e2m1(float x) {
+  const uint8_t sign = (float_to_bits(x) >> 28) & 8u;
+  const float a = bits_to_float(float_to_bits(x) & 0x7FFFFFFFu);
+  uint8_t mag;
+  if (a <= 0.25f) mag = 0;
+  else if (a < 0.75f) mag = 1;
+  else if (a <= 1.25f) mag = 2;
+  else if (a < 1.75f) mag = 3;
+  else if (a <= 2.5f) mag = 4;
+  else if (a < 3.5f) mag = 5;
+  else if (a <= 5.0f) mag = 6;
+  else mag = 7;  // > 5, Inf and NaN saturate
+  return sign | mag;
+}
+
+// Two elements per byte: element 2i in the low nibble, 2i+1 in the high nibble.
+FP4MOE_HD uint8_t pack_e2m1x2(uint8_t even, uint8_t odd) { return uint8_t((even & 0xFu) | (odd << 4)); }
+FP4MOE_HD uint8_t unpack_e2m1(uint8_t byte, int which) { return which ? (byte >> 4) : (byte & 0xFu); }
+
+// ---- E4M3 (FN variant: bias 7, no Inf, NaN = S.1111.111, max 448) ----
+
+FP4MOE_HD float e4m3_to_float(uint8_t code) {
+  const uint32_t sign = uint32_t(code & 0x80u) << 24;
+  const uint32_t exp = (code >> 3) & 0xFu, man = code & 7u;
+  if (exp == 15 && man == 7) return bits_to_float(sign | 0x7FC00000u);
+  if (exp == 0) return bits_to_float(sign | float_to_bits(float(man) * 0.001953125f));  // man * 2^-9
+  return bits_to_float(sign | ((exp + 120u) << 23) | (man << 20));
+}
+
+// Round-to-nearest-even, saturating to +-448 (Inf too); NaN -> NaN (0x7F, sign kept).
+FP4MOE_HD uint8_t float_to_e4m3(float x) {
+  const uint32_t bits = float_to_bits(x);
+  const uint8_t sign = uint8_t((bits >> 24) & 0x80u);
+  const uint32_t abs = bits & 0x7FFFFFFFu;
+  if (abs > 0x7F800000u) return sign | kE4M3NaN;
+  if (abs >= 0x43E00000u) return sign | 0x7Eu;  // >= 448
+  if (abs < 0x3C800000u) {                       // < 2^-6: subnormal codes, step 2^-9
+    const float steps = bits_to_float(abs) * 512.0f;  // exact: scaling by a power of two
+    return sign | uint8_t(rintf(steps));              // 8 steps is 2^-6, code 0x08: still right
+  }
+  // Normal: keep 3 mantissa bits, round to nearest even on the dropped 20 bits; a carry moves
+  // into the exponent as it should. The re-biased result cannot pass 0x7E since abs < 448.
+  const uint32_t rounded = (abs + 0x7FFFFu + ((abs >> 20) & 1u)) >> 20;
+  return sign | uint8_t(rounded - (120u << 3));
+}
+
+// ---- Global scale and the 16-element block quantizer (spec section 2) ----
+
+// global_scale = 448*6/amax; amax == 0 -> 1 (all codes 0). A non-finite amax gives NaN, so that
+// every block scale becomes NaN and the NaN shows in the output instead of being hidden.
+FP4MOE_HD float global_scale_from_amax(float amax) {
+  if (amax == 0.0f) return 1.0f;
+  if (!is_finite(amax)) return bits_to_float(0x7FC00000u);
+  return (kE4M3Max * kE2M1Max) / amax;
+}
+
+// s = e4m3(global_scale * vmax / 6): exact IEEE multiply then divide, in this order.
+FP4MOE_HD uint8_t nvfp4_block_scale(float vmax, float global_scale) {
+  return float_to_e4m3(global_scale * vmax / kE2M1Max);
+}
+
+// inv = global_scale / float(s), exact division (not rcp.approx), 0 for a zero scale.
+FP4MOE_HD float nvfp4_block_inv_scale(uint8_t scale, float global_scale) {
+  const float s = e4m3_to_float(scale);
+  return s == 0.0f ? 0.0f : global_scale / s;
+}
+
+// Quantizes 16 consecutive values: 8 packed bytes and the E4M3 scale byte.
+FP4MOE_HD uint8_t quantize_nvfp4_block(const float (&x)[kNvfp4BlockSize], float global_scale,
+                                       uint8_t (&packed)[kNvfp4BlockSize / 2]) {
+  float vmax = 0.0f;
+  for (int i = 0; i < kNvfp4BlockSize; ++i) vmax = nan_max(vmax, fabsf(x[i]));
+  const uint8_t scale = nvfp4_block_scale(vmax, global_scale);
+  const float inv = nvfp4_block_inv_scale(scale, global_scale);
+  for (int i = 0; i < kNvfp4BlockSize; i += 2)
+    packed[i / 2] = pack_e2m1x2(float_to_e2m1(x[i] * inv), float_to_e2m1(x[i + 1] * inv));
+  return scale;
+}
+
+}  // namespace fp4moe

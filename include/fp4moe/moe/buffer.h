@@ -1,0 +1,37 @@
+// An owning byte buffer in a backend's memory space (host memory for kCpu, device memory for
+// kCuda): workspaces and staging for the CLI, tests and bindings. Copies are synchronous; forward()
+// itself never uses this class.
+#pragma once
+#include <cstddef>
+
+#include "fp4moe/moe/layer.h"
+
+namespace fp4moe {
+
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Backend backend, size_t bytes);
+  ~Buffer();
+  Buffer(Buffer&& other) noexcept;
+  Buffer& operator=(Buffer&& other) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  void* data() const { return data_; }
+  size_t size() const { return size_; }
+  Backend backend() const { return backend_; }
+
+  void copy_from_host(const void* src, size_t bytes, size_t offset = 0);
+  void copy_to_host(void* dst, size_t bytes, size_t offset = 0) const;
+  // Sets every byte (NaN-poisoning an output is fill(0xFF)).
+  void fill(unsigned char byte);
+
+ private:
+  void release();
+  Backend backend_ = Backend::kCpu;
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace fp4moe

@@ -1,0 +1,28 @@
+// Routing helpers of spec section 5 (CPU). Engines usually pass top-k in; these turn router
+// logits into (topk_ids, topk_weights). Ties break toward the lower expert id.
+#pragma once
+#include <cstdint>
+
+namespace fp4moe {
+
+enum class RoutingMethod : uint8_t {
+  kSoftmaxTopk,         // p = softmax(logits); top-k of p; optional renormalisation
+  kTopkSoftmax,         // top-k of logits; softmax over the k chosen (gpt-oss)
+  kSigmoidGroupedTopk,  // DeepSeek-V3: sigmoid, biased group selection, unbiased weights
+};
+
+struct RoutingParams {
+  RoutingMethod method = RoutingMethod::kSoftmaxTopk;
+  int top_k = 0;
+  bool renormalize = false;               // kSoftmaxTopk
+  int num_groups = 1;                     // kSigmoidGroupedTopk
+  int topk_group = 1;                     // kSigmoidGroupedTopk: groups kept
+  float routed_scaling_factor = 1.0f;     // kSigmoidGroupedTopk
+  const float* correction_bias = nullptr;  // kSigmoidGroupedTopk: [num_experts] or null
+};
+
+// logits [T, num_experts] -> topk_ids [T, k], topk_weights [T, k] (host memory).
+void route(const float* logits, int num_tokens, int num_experts, const RoutingParams& params, int32_t* topk_ids,
+           float* topk_weights);
+
+}  // namespace fp4moe

@@ -1,0 +1,20 @@
+// The backends behind make_moe_layer(). Internal.
+#pragma once
+#include <memory>
+
+#include "fp4moe/moe/layer.h"
+
+namespace fp4moe {
+
+std::unique_ptr<MoeLayer> make_cpu_moe_layer(const MoeConfig& config, const BackendOptions& options);
+
+#if FP4MOE_WITH_CUDA
+std::unique_ptr<MoeLayer> make_cuda_moe_layer(const MoeConfig& config, const BackendOptions& options);
+int cuda_device_count();  // 0 when no driver or device
+#endif
+
+// Checks one weight view of an expert (non-null pointers, finite positive scale_2) and throws an
+// Error naming `what` (e.g. "expert 3 gate") otherwise. Shared by every backend's load_expert().
+void validate_weight_view(const Nvfp4WeightView& view, const char* where, const std::string& what);
+
+}  // namespace fp4moe

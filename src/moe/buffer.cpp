@@ -1,0 +1,105 @@
+#include "fp4moe/moe/buffer.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "fp4moe/error.h"
+
+#if FP4MOE_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace fp4moe {
+namespace {
+
+#if FP4MOE_WITH_CUDA
+void check_cuda(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) throw Error(std::string("fp4moe: Buffer: ") + what + ": " + cudaGetErrorString(status));
+}
+#endif
+
+void check_range(size_t offset, size_t bytes, size_t size) {
+  require(offset <= size && bytes <= size - offset, "Buffer", "offset + bytes",
+          "a range inside the buffer of " + std::to_string(size) + " bytes", std::to_string(offset + bytes));
+}
+
+}  // namespace
+
+Buffer::Buffer(Backend backend, size_t bytes) : backend_(backend), size_(bytes) {
+  if (bytes == 0) return;
+  if (backend == Backend::kCpu) {
+    data_ = std::aligned_alloc(256, round_up(int64_t(bytes), 256));
+    if (!data_) throw Error("fp4moe: Buffer: host allocation of " + std::to_string(bytes) + " bytes failed");
+    return;
+  }
+#if FP4MOE_WITH_CUDA
+  check_cuda(cudaMalloc(&data_, bytes), "cudaMalloc");
+#else
+  require(false, "Buffer", "backend", "Backend::kCpu (this build has no CUDA backend)", "Backend::kCuda");
+#endif
+}
+
+Buffer::~Buffer() { release(); }
+
+Buffer::Buffer(Buffer&& other) noexcept
+    : backend_(other.backend_), data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+Buffer& Buffer::operator=(Buffer&& other) noexcept {
+  if (this != &other) {
+    release();
+    backend_ = other.backend_;
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+void Buffer::release() {
+  if (!data_) return;
+  if (backend_ == Backend::kCpu) std::free(data_);
+#if FP4MOE_WITH_CUDA
+  else cudaFree(data_);
+#endif
+  data_ = nullptr;
+}
+
+void Buffer::copy_from_host(const void* src, size_t bytes, size_t offset) {
+  check_range(offset, bytes, size_);
+  if (bytes == 0) return;
+  char* dst = static_cast<char*>(data_) + offset;
+  if (backend_ == Backend::kCpu) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#if FP4MOE_WITH_CUDA
+  check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device");
+#endif
+}
+
+void Buffer::copy_to_host(void* dst, size_t bytes, size_t offset) const {
+  check_range(offset, bytes, size_);
+  if (bytes == 0) return;
+  const char* src = static_cast<const char*>(data_) + offset;
+  if (backend_ == Backend::kCpu) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#if FP4MOE_WITH_CUDA
+  check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+#endif
+}
+
+void Buffer::fill(unsigned char byte) {
+  if (!data_) return;
+  if (backend_ == Backend::kCpu) {
+    std::memset(data_, byte, size_);
+    return;
+  }
+#if FP4MOE_WITH_CUDA
+  check_cuda(cudaMemset(data_, byte, size_), "cudaMemset");
+#endif
+}
+
+}  // namespace fp4moe

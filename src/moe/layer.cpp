@@ -1,0 +1,55 @@
+// Backend selection and the checks every backend shares.
+#include "fp4moe/moe/layer.h"
+
+#include <cmath>
+#include <string>
+
+#include "fp4moe/error.h"
+#include "moe/backends.h"
+
+namespace fp4moe {
+
+bool cuda_backend_available() {
+#if FP4MOE_WITH_CUDA
+  return cuda_device_count() > 0;
+#else
+  return false;
+#endif
+}
+
+std::unique_ptr<MoeLayer> make_moe_layer(const MoeConfig& config, Backend backend, const BackendOptions& options) {
+  validate(config);
+  if (backend == Backend::kCpu) return make_cpu_moe_layer(config, options);
+#if FP4MOE_WITH_CUDA
+  require(cuda_device_count() > 0, "make_moe_layer", "backend", "a visible CUDA device for Backend::kCuda",
+          "none found");
+  return make_cuda_moe_layer(config, options);
+#else
+  require(false, "make_moe_layer", "backend", "Backend::kCpu (this build has no CUDA backend)", "Backend::kCuda");
+  return nullptr;
+#endif
+}
+
+void validate_weight_view(const Nvfp4WeightView& view, const char* where, const std::string& what) {
+  require(view.packed != nullptr, where, what + ".packed", "a non-null pointer", "null");
+  require(view.scales != nullptr, where, what + ".scales", "a non-null pointer", "null");
+  require(std::isfinite(view.scale_2) && view.scale_2 > 0.0f, where, what + ".scale_2",
+          "a finite positive weight_scale_2", std::to_string(view.scale_2));
+}
+
+ExpertWeightsView split_fused_w13(const uint8_t* w13_packed, const uint8_t* w13_scales, float gate_scale_2,
+                                  float up_scale_2, int intermediate, int hidden, const Nvfp4WeightView& down) {
+  require(w13_packed != nullptr, "split_fused_w13", "w13_packed", "a non-null pointer", "null");
+  require(w13_scales != nullptr, "split_fused_w13", "w13_scales", "a non-null pointer", "null");
+  require(hidden > 0 && hidden % 16 == 0, "split_fused_w13", "hidden", "a positive multiple of 16", hidden);
+  require(intermediate > 0, "split_fused_w13", "intermediate", "a positive size", intermediate);
+  const size_t up_row = size_t(intermediate);
+  ExpertWeightsView w;
+  w.gate = {w13_packed, w13_scales, ScaleLayout::kLinear, gate_scale_2};
+  w.up = {w13_packed + up_row * size_t(hidden / 2), w13_scales + up_row * size_t(hidden / 16), ScaleLayout::kLinear,
+          up_scale_2};
+  w.down = down;
+  return w;
+}
+
+}  // namespace fp4moe
