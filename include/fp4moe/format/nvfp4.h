@@ -24,9 +24,11 @@ FP4MOE_HD float e2m1_to_float(uint8_t code) {
 
 // Round-to-nearest-even with saturation to +-6. The boundaries are the midpoints between
 // adjacent codes; a tie goes to the even code (0.25->0, 0.75->1, 1.25->1, 1.75->2, 2.5->2,
-// 3.5->4, 5->4). E2M1 has no NaN: a NaN saturates here, and the block quantizer marks its
-// block with a NaN scale so that the NaN is never hidden.
+// 3.5->4, 5->4). E2M1 has no NaN: a NaN becomes +6 (code 7, whatever its sign bit, which
+// hardware does not preserve alike), and the block quantizer marks its block with a NaN scale so
+// that the NaN is never hidden.
 FP4MOE_HD uint8_t float_to_e2m1(float x) {
+  if (is_nan(x)) return 7;
   const uint8_t sign = (float_to_bits(x) >> 28) & 8u;
   const float a = bits_to_float(float_to_bits(x) & 0x7FFFFFFFu);
   uint8_t mag;
@@ -37,7 +39,7 @@ FP4MOE_HD uint8_t float_to_e2m1(float x) {
   else if (a <= 2.5f) mag = 4;
   else if (a < 3.5f) mag = 5;
   else if (a <= 5.0f) mag = 6;
-  else mag = 7;  // > 5, Inf and NaN saturate
+  else mag = 7;  // > 5 and Inf saturate
   return sign | mag;
 }
 
@@ -74,12 +76,17 @@ FP4MOE_HD uint8_t float_to_e4m3(float x) {
 
 // ---- Global scale and the 16-element block quantizer (spec section 2) ----
 
+// The largest global scale: with it, inv = global_scale / s stays finite for the smallest non-zero
+// block scale (2^-9), so 0 * inv is 0 and not NaN. Only an amax below ~8e-33 reaches it.
+inline constexpr float kMaxGlobalScale = 0x1p118f;
+
 // global_scale = 448*6/amax; amax == 0 -> 1 (all codes 0). A non-finite amax gives NaN, so that
 // every block scale becomes NaN and the NaN shows in the output instead of being hidden.
 FP4MOE_HD float global_scale_from_amax(float amax) {
   if (amax == 0.0f) return 1.0f;
   if (!is_finite(amax)) return bits_to_float(0x7FC00000u);
-  return (kE4M3Max * kE2M1Max) / amax;
+  const float scale = (kE4M3Max * kE2M1Max) / amax;
+  return scale < kMaxGlobalScale ? scale : kMaxGlobalScale;
 }
 
 // s = e4m3(global_scale * vmax / 6): exact IEEE multiply then divide, in this order.

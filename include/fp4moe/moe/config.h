@@ -1,6 +1,7 @@
 // What one MoE layer is: sizes, top-k, activation, quantization mode and the local expert range
 // (spec section 4). Validated once, at layer creation.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
 

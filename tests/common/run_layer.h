@@ -1,0 +1,17 @@
+// Runs a layer on host inputs, whatever its backend: inputs, output and workspace go through
+// fp4moe::Buffer in the layer's memory space, the output is NaN-poisoned first so that an element
+// forward() does not write shows, and `stream` is the default stream (the copies back wait on it).
+#pragma once
+#include <vector>
+
+#include "common/random_inputs.h"
+#include "fp4moe/moe/layer.h"
+
+namespace fp4moe::testing {
+
+std::vector<bf16> run_forward(MoeLayer& layer, const std::vector<bf16>& x, const Routing& routing);
+
+// reference_forward_f64 on a CPU layer: [T, H] doubles.
+std::vector<double> run_reference(const MoeLayer& cpu_layer, const std::vector<bf16>& x, const Routing& routing);
+
+}  // namespace fp4moe::testing
