@@ -1,0 +1,41 @@
+// Kernel launches of the forward pass. Every kernel of the forward waits on its predecessor with
+// ptx::grid_dependency_wait() before its first memory access, so all of them may be launched with
+// programmatic dependent launch: the next kernel is resident when the previous one ends, which
+// hides the launch gap (microseconds each, a large part of a decode step).
+#pragma once
+#include <cuda_runtime.h>
+
+#include "cuda/common/check.h"
+
+namespace fp4moe::cuda {
+
+// Whether PDL is used (sm_90+); queried once per device by the layer.
+inline bool device_supports_pdl(int device) {
+  int major = 0;
+  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "compute capability");
+  return major >= 9;
+}
+
+// Where and how a forward kernel is launched.
+struct Launch {
+  cudaStream_t stream = nullptr;
+  bool pdl = false;
+};
+
+template <class... KernelArgs, class... Args>
+void launch_kernel(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t smem, const Launch& launch,
+                   const char* name, Args&&... args) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = launch.stream;
+  cudaLaunchAttribute attribute[1];
+  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = launch.pdl ? 1 : 0;
+  check_cuda(cudaLaunchKernelEx(&config, kernel, static_cast<KernelArgs>(args)...), name);
+}
+
+}  // namespace fp4moe::cuda

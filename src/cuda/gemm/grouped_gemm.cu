@@ -1,0 +1,88 @@
+// The mma.sync grouped GEMM kernel (sm_80+): one CTA per (row block of the weights, tile of one
+// expert's token rows from the routing plan). Instantiated for the tile shapes in kMmaTiles only;
+// the dispatch table may pick only those.
+#include <tuple>
+
+#include "cuda/common/check.h"
+#include "cuda/gemm/epilogues.cuh"
+#include "cuda/gemm/grouped_gemm.h"
+
+namespace fp4moe::cuda {
+namespace {
+
+// Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it.
+using kMmaTiles = std::tuple<MmaTile<4, 2, 8, 8>, MmaTile<4, 2, 32, 4>, MmaTile<4, 2, 64, 4>>;
+
+template <class Tile, class Epilogue>
+__global__ void __launch_bounds__(Tile::kThreads)
+    grouped_gemm_nvfp4_mma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan, typename Epilogue::Params out) {
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+  if (int(blockIdx.y) >= *plan.num_tiles) return;  // the grid covers the worst-case tile count
+  const GemmTile tile = plan.tiles[blockIdx.y];
+  extern __shared__ __align__(128) char smem[];
+  MmaAccumulators<Tile> acc = {};
+  MmaMainloop<Tile>(w, in, tile, int(blockIdx.x), smem).run(acc);
+  Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
+}
+
+template <class Tile>
+bool matches(const MmaTileConfig& c) {
+  return c.warps == Tile::kWarps && c.m_tiles == Tile::kMTiles && c.block_tokens == Tile::kBlockTokens &&
+         c.stages == Tile::kStages;
+}
+
+template <class Epilogue>
+void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
+                         const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
+                         const Launch& launch) {
+  if (max_tiles == 0) return;
+  require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
+  bool launched = false;
+  std::apply(
+      [&](auto... tiles) {
+        ([&](auto tile) {
+          using Tile = decltype(tile);
+          if (launched || !matches<Tile>(config)) return;
+          const dim3 grid(unsigned(w.shape.rows / Tile::kBlockRows), unsigned(max_tiles));
+          launch_kernel(grouped_gemm_nvfp4_mma_kernel<Tile, Epilogue>, grid, Tile::kThreads, Tile::kSmemBytes, launch,
+                        "grouped_gemm_nvfp4_mma_kernel", w, in, plan, out);
+          launched = true;
+        }(tiles), ...);
+      },
+      kMmaTiles{});
+  require(launched, "grouped GEMM", "tile config", "one of the compiled shapes in kMmaTiles", config.block_tokens);
+}
+
+template <class Epilogue>
+void raise_smem_limits() {
+  std::apply(
+      [](auto... tiles) {
+        ([](auto tile) {
+          using Tile = decltype(tile);
+          check_cuda(cudaFuncSetAttribute(grouped_gemm_nvfp4_mma_kernel<Tile, Epilogue>,
+                                          cudaFuncAttributeMaxDynamicSharedMemorySize, Tile::kSmemBytes),
+                     "grouped GEMM shared memory");
+        }(tiles), ...);
+      },
+      kMmaTiles{});
+}
+
+}  // namespace
+
+void configure_grouped_gemms() {
+  raise_smem_limits<GateUpEpilogue>();
+  raise_smem_limits<DownEpilogue>();
+}
+
+void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
+                         const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, const Launch& launch) {
+  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, launch);
+}
+
+void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
+                      const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, const Launch& launch) {
+  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, launch);
+}
+
+}  // namespace fp4moe::cuda

@@ -1,0 +1,65 @@
+// Host side of the NVFP4-weight grouped GEMMs: out_e = act_rows * W_e^T for every expert's rows,
+// driven by the routing plan's tile list. GEMM 1 fuses the gated activation; GEMM 2 writes the
+// per-pair FP32 outputs that the combine sums.
+#pragma once
+#include <cuda_runtime.h>
+
+#include "cuda/gemm/weight_layout.h"
+#include "cuda/quant/quantize.h"
+#include "cuda/routing/plan.h"
+#include "fp4moe/format/bf16.h"
+#include "fp4moe/moe/config.h"
+
+namespace fp4moe::cuda {
+
+// One tile shape of the mma.sync kernel. The dispatch table (moe/dispatch.h) picks one per call.
+struct MmaTileConfig {
+  int warps;       // along N
+  int m_tiles;     // 16-row MMA tiles per warp
+  int block_tokens;
+  int stages;
+  int block_rows() const { return warps * m_tiles * 16; }
+};
+
+struct PackedExpertWeights {
+  const uint8_t* codes;   // [experts][shape.code_bytes()]
+  const uint8_t* scales;  // [experts][shape.scale_bytes()]
+  PackedWeightShape shape;
+};
+
+struct GemmInput {
+  const bf16* rows;   // activations, row-major with `k` columns
+  int k;              // real K (the weights are padded past it with zeros)
+  const int* gather;  // GEMM 1: sorted row -> pair (activation row = pair / top_k); null: row = sorted row
+  int top_k;
+};
+
+struct GateUpOutput {
+  const float* gate_scale_2;  // [experts]
+  const float* up_scale_2;    // [experts]
+  bool quantized_input;           // W4A4: alpha = scale_2 / input global scale; W4A16: scale_2
+  GlobalScaleSource input_scale;
+  ActivationSpec activation;
+  int intermediate;
+  bf16* h_bf16;        // W4A16: [rows, I]
+  float* h_f32;        // W4A4: [rows, I], quantized afterwards
+  uint32_t* h_amax;    // W4A4 dynamic: amax of h
+};
+
+struct DownOutput {
+  const float* down_scale_2;  // [experts]
+  bool quantized_input;
+  GlobalScaleSource input_scale;
+  int hidden;
+  float* y;  // [rows, H]
+};
+
+void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
+                         const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, const Launch& launch);
+void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
+                      const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, const Launch& launch);
+
+// Raises the dynamic shared-memory limit of every instantiated kernel; once per device.
+void configure_grouped_gemms();
+
+}  // namespace fp4moe::cuda

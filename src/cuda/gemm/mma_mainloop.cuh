@@ -1,0 +1,138 @@
+// Mainloop of the mma.sync grouped GEMM: a kStages-deep cp.async pipeline over K in 64-wide
+// steps. Each stage holds the CTA's packed weight tiles and its gathered token rows; warps
+// dequantize their weight fragments in registers (format/dequant.cuh) and multiply them, as the
+// MMA's A operand, with the token rows as B (so the output is transposed: rows = weight rows).
+#pragma once
+#include "cuda/common/ptx.cuh"
+#include "cuda/format/dequant.cuh"
+#include "cuda/gemm/grouped_gemm.h"
+#include "cuda/gemm/mma_tile.h"
+
+namespace fp4moe::cuda {
+
+template <class Tile>
+using MmaAccumulators = float[Tile::kMTiles][Tile::kNTiles][4];
+
+template <class Tile>
+class MmaMainloop {
+  static constexpr int kCodeChunks = Tile::kCodeBytes / 16;
+  static constexpr int kScaleChunks = Tile::kScaleBytes / 16;
+  static constexpr int kActChunks = Tile::kBlockTokens * (Tile::kActRowBytes / 16);
+  static constexpr int kActChunksPerThread = (kActChunks + Tile::kThreads - 1) / Tile::kThreads;
+
+ public:
+  __device__ MmaMainloop(const PackedExpertWeights& w, const GemmInput& in, const GemmTile& tile, int row_block,
+                         char* smem)
+      : in_(in), smem_(smem), k_tiles_(int(w.shape.k_tiles())) {
+    const int64_t first_row_tile = int64_t(row_block) * (Tile::kBlockRows / kTileRows);
+    codes_ = w.codes + tile.expert * w.shape.code_bytes() + first_row_tile * k_tiles_ * kTileCodeBytes;
+    scales_ = w.scales + tile.expert * w.shape.scale_bytes() + first_row_tile * k_tiles_ * kTileScaleBytes;
+    // The token rows this thread copies never change along K: resolve the gather once.
+    #pragma unroll
+    for (int i = 0; i < kActChunksPerThread; ++i) {
+      const int chunk = threadIdx.x + i * Tile::kThreads;
+      const int row = chunk / 8;
+      act_rows_[i] = nullptr;
+      if (chunk < kActChunks && row < tile.rows) {
+        const int sorted = tile.row_begin + row;
+        const int64_t src_row = in.gather ? in.gather[sorted] / in.top_k : sorted;
+        act_rows_[i] = in.rows + src_row * in.k;
+      }
+    }
+  }
+
+  __device__ void run(MmaAccumulators<Tile>& acc) {
+    #pragma unroll
+    for (int s = 0; s < Tile::kStages - 1; ++s) {
+      if (s < k_tiles_) load_stage(s, s);
+      ptx::cp_async_commit();
+    }
+    for (int kt = 0; kt < k_tiles_; ++kt) {
+      ptx::cp_async_wait<Tile::kStages - 2>();
+      __syncthreads();  // stage kt landed for every thread; stage kt-1 is free to overwrite
+      const int next = kt + Tile::kStages - 1;
+      if (next < k_tiles_) load_stage(next % Tile::kStages, next);
+      ptx::cp_async_commit();
+      compute_stage(kt % Tile::kStages, acc);
+    }
+  }
+
+ private:
+  __device__ char* stage_codes(int stage) const { return smem_ + stage * Tile::kStageBytes; }
+  __device__ char* stage_scales(int stage) const { return stage_codes(stage) + Tile::kCodeBytes; }
+  __device__ char* stage_act(int stage) const { return stage_scales(stage) + Tile::kScaleBytes; }
+
+  // 16-byte chunk `chunk` of a token row lives at chunk ^ (row % 8): ldmatrix's 8 row reads of
+  // one matrix then hit 8 different bank groups.
+  __device__ static int act_offset(int row, int chunk) { return row * Tile::kActRowBytes + ((chunk ^ (row % 8)) * 16); }
+
+  __device__ void load_stage(int stage, int kt) {
+    for (int c = threadIdx.x; c < kCodeChunks; c += Tile::kThreads) {
+      const int row_tile = c / 32, part = c % 32;
+      ptx::cp_async_16(stage_codes(stage) + c * 16,
+                       codes_ + (int64_t(row_tile) * k_tiles_ + kt) * kTileCodeBytes + part * 16, true);
+    }
+    for (int c = threadIdx.x; c < kScaleChunks; c += Tile::kThreads) {
+      const int row_tile = c / 4, part = c % 4;
+      ptx::cp_async_16(stage_scales(stage) + c * 16,
+                       scales_ + (int64_t(row_tile) * k_tiles_ + kt) * kTileScaleBytes + part * 16, true);
+    }
+    #pragma unroll
+    for (int i = 0; i < kActChunksPerThread; ++i) {
+      const int chunk = threadIdx.x + i * Tile::kThreads;
+      if (chunk >= kActChunks) break;
+      const int row = chunk / 8, part = chunk % 8;
+      const int k = kt * kTileK + part * 8;
+      const bool valid = act_rows_[i] != nullptr && k < in_.k;  // K % 16 == 0: chunks never straddle it
+      ptx::cp_async_16(stage_act(stage) + act_offset(row, part), valid ? act_rows_[i] + k : in_.rows, valid);
+    }
+  }
+
+  __device__ void compute_stage(int stage, MmaAccumulators<Tile>& acc) const {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    uint4 codes[Tile::kMTiles];
+    uint2 scales[Tile::kMTiles];
+    #pragma unroll
+    for (int mt = 0; mt < Tile::kMTiles; ++mt) {
+      const int tile = warp * Tile::kMTiles + mt;
+      codes[mt] = *reinterpret_cast<const uint4*>(stage_codes(stage) + tile * kTileCodeBytes + lane * 16);
+      scales[mt] = *reinterpret_cast<const uint2*>(stage_scales(stage) + tile * kTileScaleBytes + (lane / 4) * 8);
+    }
+    #pragma unroll
+    for (int pair = 0; pair < 2; ++pair) {  // k16 steps (2*pair, 2*pair+1)
+      uint32_t b[Tile::kNTiles][4];
+      #pragma unroll
+      for (int nt = 0; nt < Tile::kNTiles; ++nt) {
+        const int row = nt * 8 + lane % 8;
+        ptx::ldmatrix_x4(b[nt], stage_act(stage) + act_offset(row, pair * 4 + lane / 8));
+      }
+      #pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const int step = pair * 2 + half;
+        #pragma unroll
+        for (int mt = 0; mt < Tile::kMTiles; ++mt) {
+          const uint32_t packed = step == 0 ? codes[mt].x : step == 1 ? codes[mt].y : step == 2 ? codes[mt].z : codes[mt].w;
+          // Scale bytes: .x holds row g's four k16 blocks, .y row g+8's.
+          const uint32_t scale_lo = (scales[mt].x >> (8 * step)) & 0xFFu;
+          const uint32_t scale_hi = (scales[mt].y >> (8 * step)) & 0xFFu;
+          uint32_t a[4];
+          dequant_a_fragment(packed, e4m3_to_bf16x2(scale_lo), e4m3_to_bf16x2(scale_hi), a);
+          #pragma unroll
+          for (int nt = 0; nt < Tile::kNTiles; ++nt) {
+            const uint32_t bk[2] = {b[nt][2 * half], b[nt][2 * half + 1]};
+            ptx::mma_bf16_16816(acc[mt][nt], a, bk);
+          }
+        }
+      }
+    }
+  }
+
+  GemmInput in_;
+  char* smem_;
+  int k_tiles_;
+  const uint8_t* codes_;
+  const uint8_t* scales_;
+  const bf16* act_rows_[kActChunksPerThread];
+};
+
+}  // namespace fp4moe::cuda

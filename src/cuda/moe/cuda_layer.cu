@@ -1,0 +1,236 @@
+// The CUDA backend of MoeLayer. Load: each expert's checkpoint-layout weights are copied to the
+// device and repacked into the GEMM layout. Forward: a fixed sequence of launches on the caller's
+// stream (plan -> [quantize x] -> GEMM 1 + activation -> [quantize h] -> GEMM 2 -> combine), with
+// every buffer carved from the caller's workspace: no allocation, no host sync, graph-capturable.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "cuda/common/check.h"
+#include "cuda/common/launch.h"
+#include "cuda/gemm/grouped_gemm.h"
+#include "cuda/gemm/repack.h"
+#include "cuda/moe/combine.h"
+#include "cuda/moe/dispatch.h"
+#include "cuda/moe/workspace.h"
+#include "cuda/quant/quantize.h"
+#include "cuda/routing/plan.h"
+#include "fp4moe/error.h"
+#include "fp4moe/moe/buffer.h"
+#include "moe/backends.h"
+
+namespace fp4moe {
+namespace cuda {
+namespace {
+
+constexpr const char* kWhere = "CudaMoeLayer";
+
+// Device-resident packed weights of one projection kind for all local experts.
+struct PackedWeights {
+  PackedWeightShape shape;
+  Buffer codes, scales;
+
+  PackedWeights(PackedWeightShape s, int experts)
+      : shape(s),
+        codes(Backend::kCuda, size_t(s.code_bytes()) * experts),
+        scales(Backend::kCuda, size_t(s.scale_bytes()) * experts) {}
+
+  PackedExpertWeights view() const {
+    return {static_cast<const uint8_t*>(codes.data()), static_cast<const uint8_t*>(scales.data()), shape};
+  }
+  uint8_t* expert_codes(int e) { return static_cast<uint8_t*>(codes.data()) + e * shape.code_bytes(); }
+  uint8_t* expert_scales(int e) { return static_cast<uint8_t*>(scales.data()) + e * shape.scale_bytes(); }
+};
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+class CudaMoeLayer final : public MoeLayer {
+ public:
+  CudaMoeLayer(const MoeConfig& config, const BackendOptions& options)
+      : MoeLayer(config),
+        device_(select_device(options.cuda_device)),
+        pdl_(device_supports_pdl(device_)),
+        gate_up_(packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate),
+                 config.num_local_experts()),
+        down_(packed_weight_shape(WeightRole::kDown, config.hidden, config.intermediate), config.num_local_experts()),
+        scale_2_(Backend::kCuda, sizeof(float) * 3 * config.num_local_experts()),
+        host_scale_2_(3 * size_t(config.num_local_experts()), 0.0f),
+        loaded_(size_t(config.num_local_experts()), false) {
+    require(config.num_local_experts() <= kPlanMaxLocalExperts, kWhere, "local_experts",
+            "at most " + std::to_string(kPlanMaxLocalExperts) + " local experts", config.num_local_experts());
+    configure_routing_plan();
+    configure_grouped_gemms();
+  }
+
+  Backend backend() const override { return Backend::kCuda; }
+
+  void load_expert(int local_expert, const ExpertWeightsView& w) override {
+    const MoeConfig& c = config_;
+    require(local_expert >= 0 && local_expert < c.num_local_experts(), kWhere, "local_expert",
+            "0.." + std::to_string(c.num_local_experts() - 1), local_expert);
+    const std::string name = "expert " + std::to_string(local_expert);
+    validate_weight_view(w.gate, kWhere, name + " gate");
+    validate_weight_view(w.up, kWhere, name + " up");
+    validate_weight_view(w.down, kWhere, name + " down");
+    check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+
+    // Stage the checkpoint bytes on the device (the views may be host or device memory), then
+    // repack. cudaMemcpyDefault resolves the direction from the pointers (unified addressing).
+    Staged gate = stage(w.gate, c.intermediate, c.hidden), up = stage(w.up, c.intermediate, c.hidden);
+    Staged down = stage(w.down, c.hidden, c.intermediate);
+    launch_repack_weights(WeightRole::kGateUp, gate.matrix, up.matrix, gate_up_.shape,
+                          gate_up_.expert_codes(local_expert), gate_up_.expert_scales(local_expert), nullptr);
+    launch_repack_weights(WeightRole::kDown, down.matrix, down.matrix, down_.shape, down_.expert_codes(local_expert),
+                          down_.expert_scales(local_expert), nullptr);
+    const int experts = c.num_local_experts();
+    host_scale_2_[0 * experts + local_expert] = w.gate.scale_2;
+    host_scale_2_[1 * experts + local_expert] = w.up.scale_2;
+    host_scale_2_[2 * experts + local_expert] = w.down.scale_2;
+    scale_2_.copy_from_host(host_scale_2_.data(), sizeof(float) * host_scale_2_.size());
+    check_cuda(cudaDeviceSynchronize(), "repacking expert weights");  // staging buffers die here
+    loaded_[size_t(local_expert)] = true;
+  }
+
+  void set_input_scales(float gemm1_input_scale, float gemm2_input_scale) override {
+    require(std::isfinite(gemm1_input_scale) && gemm1_input_scale >= 0, kWhere, "gemm1_input_scale",
+            "a finite input_scale >= 0 (0 = dynamic)", std::to_string(gemm1_input_scale));
+    require(std::isfinite(gemm2_input_scale) && gemm2_input_scale >= 0, kWhere, "gemm2_input_scale",
+            "a finite input_scale >= 0 (0 = dynamic)", std::to_string(gemm2_input_scale));
+    input_scale_[0] = gemm1_input_scale;
+    input_scale_[1] = gemm2_input_scale;
+  }
+
+  size_t workspace_bytes(int max_tokens) const override {
+    require(max_tokens >= 0 && max_tokens <= config_.max_tokens, kWhere, "max_tokens",
+            "0..config.max_tokens (" + std::to_string(config_.max_tokens) + ")", max_tokens);
+    return WorkspaceLayout::make(config_, max_tokens, min_block_tokens()).total;
+  }
+
+  void forward(const ForwardArgs& args, void* workspace, size_t workspace_size, void* stream_ptr) override {
+    check_forward_args(args, workspace, workspace_size);
+    const int T = args.num_tokens;
+    if (T == 0) return;
+    const MoeConfig& c = config_;
+    const Launch launch{static_cast<cudaStream_t>(stream_ptr), pdl_};
+    const bool w4a4 = c.mode == QuantMode::kW4A4;
+    const int experts = c.num_local_experts();
+    const int64_t pairs = int64_t(T) * c.top_k;
+
+    const MmaTileConfig gemm = choose_gemm(T, c);
+    const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
+    const RoutingPlan plan = layout.plan(workspace);
+    const int64_t max_tiles = max_gemm_tiles(pairs, experts, gemm.block_tokens);
+    const float* scale_2 = static_cast<const float*>(scale_2_.data());
+    const GlobalScaleSource x_scale{calibrated_global_scale(0), plan.amax_bits + 0};
+    const GlobalScaleSource h_scale{calibrated_global_scale(1), plan.amax_bits + 1};
+
+    launch_routing_plan(args.topk_ids, int(pairs), c.local_expert_start, experts, gemm.block_tokens, plan, launch);
+
+    const bf16* gemm1_rows = args.x;
+    if (w4a4) {
+      bf16* x_quantized = WorkspaceLayout::at<bf16>(workspace, layout.x_quantized);
+      if (x_scale.calibrated == 0) launch_amax(args.x, int64_t(T) * c.hidden, plan.amax_bits + 0, launch);
+      launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
+      gemm1_rows = x_quantized;
+    }
+
+    bf16* h_bf16 = WorkspaceLayout::at<bf16>(workspace, layout.h_bf16);
+    float* h_f32 = w4a4 ? WorkspaceLayout::at<float>(workspace, layout.h_f32) : nullptr;
+    const GateUpOutput gate_up_out{scale_2,
+                                   scale_2 + experts,
+                                   w4a4,
+                                   x_scale,
+                                   c.activation,
+                                   c.intermediate,
+                                   w4a4 ? nullptr : h_bf16,
+                                   h_f32,
+                                   w4a4 && h_scale.calibrated == 0 ? plan.amax_bits + 1 : nullptr};
+    launch_gate_up_gemm(gemm, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k}, plan,
+                        max_tiles, gate_up_out, launch);
+
+    if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
+
+    float* y = WorkspaceLayout::at<float>(workspace, layout.y);
+    const DownOutput down_out{scale_2 + 2 * experts, w4a4, h_scale, c.hidden, y};
+    launch_down_gemm(gemm, down_.view(), GemmInput{h_bf16, c.intermediate, nullptr, c.top_k}, plan, max_tiles,
+                     down_out, launch);
+
+    launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch);
+  }
+
+ private:
+  struct Staged {
+    Buffer packed, scales;
+    SourceMatrix matrix;
+  };
+
+  static int select_device(int requested) {
+    int device = requested;
+    if (device < 0) check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+    check_cuda(cudaSetDevice(device), "cudaSetDevice");
+    return device;
+  }
+
+  static Staged stage(const Nvfp4WeightView& view, int64_t rows, int64_t k) {
+    const size_t packed_bytes = size_t(rows * k / 2), scale_size = size_t(scale_bytes(view.scale_layout, rows, k));
+    Staged s{Buffer(Backend::kCuda, packed_bytes), Buffer(Backend::kCuda, scale_size), {}};
+    check_cuda(cudaMemcpy(s.packed.data(), view.packed, packed_bytes, cudaMemcpyDefault), "staging weights");
+    check_cuda(cudaMemcpy(s.scales.data(), view.scales, scale_size, cudaMemcpyDefault), "staging weight scales");
+    s.matrix = {static_cast<const uint8_t*>(s.packed.data()), static_cast<const uint8_t*>(s.scales.data()),
+                view.scale_layout, rows, k};
+    return s;
+  }
+
+  // 1 / input_scale when calibrated; 0 selects the dynamic amax.
+  float calibrated_global_scale(int which) const { return input_scale_[which] > 0 ? 1.0f / input_scale_[which] : 0.0f; }
+
+  void check_forward_args(const ForwardArgs& a, const void* workspace, size_t workspace_size) const {
+    require(a.num_tokens >= 0 && a.num_tokens <= config_.max_tokens, kWhere, "num_tokens",
+            "0..max_tokens (" + std::to_string(config_.max_tokens) + ")", a.num_tokens);
+    if (a.num_tokens == 0) return;
+    require(a.x != nullptr, kWhere, "x", "a non-null device pointer", "null");
+    require(a.topk_ids != nullptr, kWhere, "topk_ids", "a non-null device pointer", "null");
+    require(a.topk_weights != nullptr, kWhere, "topk_weights", "a non-null device pointer", "null");
+    require(a.out != nullptr, kWhere, "out", "a non-null device pointer", "null");
+    require(aligned16(a.x), kWhere, "x", "a 16-byte aligned pointer", "a misaligned one");
+    require(aligned16(a.out), kWhere, "out", "a 16-byte aligned pointer", "a misaligned one");
+    const size_t needed = workspace_bytes(a.num_tokens);
+    require(workspace != nullptr, kWhere, "workspace", "a device buffer of workspace_bytes(num_tokens) bytes", "null");
+    require(workspace_size >= needed, kWhere, "workspace_size", "at least " + std::to_string(needed) + " bytes",
+            workspace_size);
+    require(aligned16(workspace), kWhere, "workspace", "a 256-byte aligned pointer", "a misaligned one");
+    for (size_t e = 0; e < loaded_.size(); ++e)
+      require(loaded_[e], kWhere, "weights", "every local expert loaded before forward()",
+              "expert " + std::to_string(e) + " not loaded");
+    int current = -1;
+    check_cuda(cudaGetDevice(&current), "cudaGetDevice");
+    require(current == device_, kWhere, "current device", "the device the layer was created on (" +
+            std::to_string(device_) + ")", current);
+  }
+
+  int device_;
+  bool pdl_;  // programmatic dependent launch between the forward's kernels (sm_90+)
+  PackedWeights gate_up_, down_;
+  Buffer scale_2_;  // [3][experts]: gate, up, down weight_scale_2
+  std::vector<float> host_scale_2_;
+  std::vector<bool> loaded_;
+  float input_scale_[2] = {0.0f, 0.0f};
+};
+
+}  // namespace
+}  // namespace cuda
+
+std::unique_ptr<MoeLayer> make_cuda_moe_layer(const MoeConfig& config, const BackendOptions& options) {
+  return std::make_unique<cuda::CudaMoeLayer>(config, options);
+}
+
+int cuda_device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no driver" error
+    return 0;
+  }
+  return count;
+}
+
+}  // namespace fp4moe

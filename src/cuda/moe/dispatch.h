@@ -1,0 +1,37 @@
+// The tuning table: which GEMM kernel and tile shape runs for a batch. The choice depends only on
+// host-known sizes (the per-expert counts live on the device), so a captured graph keeps it.
+//
+// Rows are keyed by the expected token rows per local expert, T*k/E. Measured on the H100 with
+// bench/bench_moe.py; see bench/results/ for the numbers behind each row.
+#pragma once
+#include "cuda/gemm/grouped_gemm.h"
+#include "fp4moe/moe/config.h"
+
+namespace fp4moe::cuda {
+
+struct DispatchRow {
+  double max_rows_per_expert;  // this row applies up to here
+  MmaTileConfig gemm;
+};
+
+inline constexpr DispatchRow kDispatchTable[] = {
+    {8.0, {4, 2, 8, 8}},    // decode: weight streaming, a deep pipeline, one n8 MMA column
+    {32.0, {4, 2, 32, 4}},  // small batches
+    {1e30, {4, 2, 64, 4}},  // prefill
+};
+
+inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config) {
+  const double rows_per_expert = double(num_tokens) * config.top_k / config.num_local_experts();
+  for (const DispatchRow& row : kDispatchTable)
+    if (rows_per_expert <= row.max_rows_per_expert) return row.gemm;
+  return kDispatchTable[std::size(kDispatchTable) - 1].gemm;
+}
+
+// The smallest token block in the table bounds the tile list the workspace must hold.
+inline int min_block_tokens() {
+  int m = kDispatchTable[0].gemm.block_tokens;
+  for (const DispatchRow& row : kDispatchTable) m = row.gemm.block_tokens < m ? row.gemm.block_tokens : m;
+  return m;
+}
+
+}  // namespace fp4moe::cuda

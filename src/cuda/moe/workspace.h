@@ -1,0 +1,58 @@
+// Where each scratch buffer of one forward lives inside the caller's workspace. Pure arithmetic
+// on host-known sizes, so forward() allocates nothing and a captured graph stays valid.
+#pragma once
+#include <cstddef>
+
+#include "cuda/gemm/grouped_gemm.h"
+#include "cuda/routing/plan.h"
+#include "fp4moe/moe/config.h"
+
+namespace fp4moe::cuda {
+
+struct WorkspaceLayout {
+  size_t expert_offsets, padded_offsets, sorted_pairs, pair_rows, tiles, num_tiles, amax;
+  size_t x_quantized;  // W4A4: BF16 [T, H] fake-quantized x
+  size_t h_bf16;       // [T*k, I] GEMM 1 output (W4A16) or its quantized form (W4A4)
+  size_t h_f32;        // W4A4: [T*k, I] FP32 GEMM 1 output before quantization
+  size_t y;            // [T*k, H] FP32 per-pair GEMM 2 output
+  size_t total;
+
+  static WorkspaceLayout make(const MoeConfig& config, int num_tokens, int min_block_tokens) {
+    const int64_t pairs = int64_t(num_tokens) * config.top_k;
+    const int64_t experts = config.num_local_experts();
+    const bool w4a4 = config.mode == QuantMode::kW4A4;
+    WorkspaceLayout l{};
+    size_t at = 0;
+    auto take = [&](size_t bytes) {
+      const size_t offset = at;
+      at += size_t(round_up(int64_t(bytes), 256));
+      return offset;
+    };
+    l.expert_offsets = take(sizeof(int) * (experts + 1));
+    l.padded_offsets = take(sizeof(int) * (experts + 1));
+    l.sorted_pairs = take(sizeof(int) * pairs);
+    l.pair_rows = take(sizeof(int) * pairs);
+    l.tiles = take(sizeof(GemmTile) * max_gemm_tiles(pairs, experts, min_block_tokens));
+    l.num_tiles = take(sizeof(int));
+    l.amax = take(2 * sizeof(uint32_t));
+    l.x_quantized = take(w4a4 ? sizeof(bf16) * num_tokens * config.hidden : 0);
+    l.h_bf16 = take(sizeof(bf16) * pairs * config.intermediate);
+    l.h_f32 = take(w4a4 ? sizeof(float) * pairs * config.intermediate : 0);
+    l.y = take(sizeof(float) * pairs * config.hidden);
+    l.total = at;
+    return l;
+  }
+
+  template <class T>
+  static T* at(void* base, size_t offset) {
+    return reinterpret_cast<T*>(static_cast<char*>(base) + offset);
+  }
+
+  RoutingPlan plan(void* base) const {
+    return RoutingPlan{at<int>(base, expert_offsets), at<int>(base, padded_offsets), at<int>(base, sorted_pairs),
+                       at<int>(base, pair_rows),      at<GemmTile>(base, tiles),     at<int>(base, num_tiles),
+                       at<uint32_t>(base, amax)};
+  }
+};
+
+}  // namespace fp4moe::cuda

@@ -1,0 +1,94 @@
+// One thread quantizes one 16-element block with the shared codec (fp4moe/format/nvfp4.h).
+#include <algorithm>
+
+#include "cuda/common/check.h"
+#include "cuda/common/ptx.cuh"
+#include "cuda/quant/block_io.cuh"
+#include "cuda/quant/quantize.h"
+
+namespace fp4moe::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+__global__ void amax_kernel(const bf16* x, int64_t n, uint32_t* amax_bits) {
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+  float local = 0.0f;
+  const int64_t vectors = n / 8;
+  for (int64_t v = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; v < vectors; v += int64_t(gridDim.x) * blockDim.x) {
+    float values[8];
+    load_bf16x8(x + v * 8, values);
+    for (float value : values) local = nan_max(local, fabsf(value));
+  }
+  atomic_max_abs(amax_bits, local);
+}
+
+__global__ void quantize_kernel(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource source,
+                                uint8_t* packed, uint8_t* scales, ScaleLayout layout) {
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+  const int64_t blocks_per_row = cols / kNvfp4BlockSize;
+  const int64_t block = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (block >= rows * blocks_per_row) return;
+  float values[kNvfp4BlockSize];
+  load_block(x + block * kNvfp4BlockSize, values);
+  uint8_t codes[kNvfp4BlockSize / 2];
+  const uint8_t scale = quantize_nvfp4_block(values, source.resolve(), codes);
+  store_bytes8(packed + block * (kNvfp4BlockSize / 2), codes);
+  scales[scale_offset(layout, block / blocks_per_row, block % blocks_per_row, cols)] = scale;
+}
+
+template <class T>
+__global__ void fake_quantize_kernel(const T* src, int64_t max_rows, const int* device_rows, int64_t cols,
+                                     GlobalScaleSource source, bf16* out) {
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+  const int64_t rows = device_rows ? min(max_rows, int64_t(*device_rows)) : max_rows;
+  const int64_t block = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (block >= rows * (cols / kNvfp4BlockSize)) return;
+  float values[kNvfp4BlockSize];
+  load_block(src + block * kNvfp4BlockSize, values);
+  uint8_t codes[kNvfp4BlockSize / 2];
+  const uint8_t scale = quantize_nvfp4_block(values, source.resolve(), codes);
+  store_dequantized_block(codes, scale, out + block * kNvfp4BlockSize);
+}
+
+unsigned grid_for(int64_t threads) { return unsigned(ceil_div(threads, kThreads)); }
+
+template <class T>
+void launch_fake_quantize_impl(const T* src, int64_t max_rows, const int* device_rows, int64_t cols,
+                               GlobalScaleSource scale, bf16* out, const Launch& launch) {
+  const int64_t blocks = max_rows * (cols / kNvfp4BlockSize);
+  if (blocks == 0) return;
+  launch_kernel(fake_quantize_kernel<T>, grid_for(blocks), kThreads, 0, launch, "fake_quantize_kernel", src, max_rows,
+                device_rows, cols, scale, out);
+}
+
+}  // namespace
+
+void launch_amax(const bf16* x, int64_t n, uint32_t* amax_bits, const Launch& launch) {
+  if (n == 0) return;
+  const unsigned grid = unsigned(std::min<int64_t>(ceil_div(n / 8, kThreads), 1024));
+  launch_kernel(amax_kernel, grid, kThreads, 0, launch, "amax_kernel", x, n, amax_bits);
+}
+
+void launch_quantize_nvfp4(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale, uint8_t* packed,
+                           uint8_t* scales, ScaleLayout layout, const Launch& launch) {
+  const int64_t blocks = rows * (cols / kNvfp4BlockSize);
+  if (blocks == 0) return;
+  launch_kernel(quantize_kernel, grid_for(blocks), kThreads, 0, launch, "quantize_kernel", x, rows, cols, scale, packed,
+                scales, layout);
+}
+
+void launch_fake_quantize(const bf16* src, int64_t max_rows, const int* device_rows, int64_t cols,
+                          GlobalScaleSource scale, bf16* out, const Launch& launch) {
+  launch_fake_quantize_impl(src, max_rows, device_rows, cols, scale, out, launch);
+}
+
+void launch_fake_quantize(const float* src, int64_t max_rows, const int* device_rows, int64_t cols,
+                          GlobalScaleSource scale, bf16* out, const Launch& launch) {
+  launch_fake_quantize_impl(src, max_rows, device_rows, cols, scale, out, launch);
+}
+
+}  // namespace fp4moe::cuda

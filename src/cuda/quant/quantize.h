@@ -1,0 +1,46 @@
+// NVFP4 quantization of activations on the device, bit-exact with the host codec (same header).
+// The layer uses "fake" quantization: it writes the dequantized BF16 value e2m1(q)*e4m3(s)
+// (exact), which the BF16 GEMMs consume as they are, the 1/global_scale going into the GEMM
+// epilogue. That is the W4A4 contract on Hopper, which has no FP4 tensor cores.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "cuda/common/launch.h"
+#include "fp4moe/format/bf16.h"
+#include "fp4moe/format/nvfp4.h"
+#include "fp4moe/format/scale_layout.h"
+
+namespace fp4moe::cuda {
+
+// Where a W4A4 activation's global scale comes from: 1/input_scale when calibrated, else the
+// amax this forward accumulated on the device (FP32 bits, order-independent atomicMax).
+struct GlobalScaleSource {
+  float calibrated;            // > 0: use this global scale
+  const uint32_t* amax_bits;   // otherwise global_scale_from_amax(bits)
+
+  FP4MOE_HD float resolve() const {
+#if defined(__CUDA_ARCH__)
+    return calibrated > 0.0f ? calibrated : global_scale_from_amax(__uint_as_float(*amax_bits));
+#else
+    return calibrated;
+#endif
+  }
+};
+
+// amax_bits = max(amax_bits, bits of max|x|) over n elements (n a multiple of 8, x 16-byte aligned).
+void launch_amax(const bf16* x, int64_t n, uint32_t* amax_bits, const Launch& launch);
+
+// x [rows, cols] -> packed [rows, cols/2] and E4M3 scales in `layout` (the public quantizer).
+void launch_quantize_nvfp4(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale, uint8_t* packed,
+                           uint8_t* scales, ScaleLayout layout, const Launch& launch);
+
+// src [rows, cols] -> out [rows, cols] BF16 holding e2m1(q)*e4m3(s). When `device_rows` is not
+// null only the first *device_rows rows (<= max_rows) are processed.
+void launch_fake_quantize(const bf16* src, int64_t max_rows, const int* device_rows, int64_t cols,
+                          GlobalScaleSource scale, bf16* out, const Launch& launch);
+void launch_fake_quantize(const float* src, int64_t max_rows, const int* device_rows, int64_t cols,
+                          GlobalScaleSource scale, bf16* out, const Launch& launch);
+
+}  // namespace fp4moe::cuda

@@ -1,0 +1,46 @@
+// The routing plan: top-k ids in, tokens grouped by local expert out, all on the device.
+// Pairs (token t, slot j) are numbered p = t*k + j. Within an expert, pairs keep their order
+// (stable), so the plan and everything computed from it is deterministic.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "cuda/common/launch.h"
+#include "fp4moe/format/hd.h"
+
+namespace fp4moe::cuda {
+
+// One CTA-row of work for a grouped GEMM: `rows` (<= the GEMM's token block) sorted rows of one
+// expert starting at `row_begin`.
+struct GemmTile {
+  int expert;
+  int row_begin;
+  int rows;
+};
+
+struct RoutingPlan {
+  int* expert_offsets;  // [E+1] exclusive scan of per-expert counts; [E] = valid pairs
+  int* padded_offsets;  // [E+1] the same with every count rounded up to 128 (grouped scale layout)
+  int* sorted_pairs;    // [pairs] pair index of each sorted row
+  int* pair_rows;       // [pairs] sorted row of each pair, -1 when dropped or not local
+  GemmTile* tiles;      // [max_gemm_tiles] tiles of `tile_rows` rows, experts in order
+  int* num_tiles;       // [1]
+  uint32_t* amax_bits;  // [2] FP32 bits of the W4A4 dynamic amaxes; reset to 0 by the plan
+};
+
+inline constexpr int kPlanThreads = 512;
+inline constexpr int kPlanMaxLocalExperts = 1024;  // shared memory holds 16 warps x E counters
+
+// An upper bound of the tiles any routing can produce: sum over experts of ceil(c_e / rows).
+FP4MOE_HD int64_t max_gemm_tiles(int64_t pairs, int64_t local_experts, int tile_rows) {
+  return ceil_div(pairs, tile_rows) + (pairs < local_experts ? pairs : local_experts);
+}
+
+// Once per process and device, before the first launch (raises the shared-memory limit).
+void configure_routing_plan();
+
+void launch_routing_plan(const int32_t* topk_ids, int num_pairs, int local_start, int num_local, int tile_rows,
+                         const RoutingPlan& plan, const Launch& launch);
+
+}  // namespace fp4moe::cuda

@@ -1,0 +1,69 @@
+// forward() is capturable in a CUDA graph (global capture mode rejects host syncs and other unsafe
+// calls) and the captured graph stays right when the routing and the inputs change between
+// replays: nothing about a batch but its size is baked in at capture.
+#include "common/compare.h"
+#include "common/random_experts.h"
+#include "common/random_inputs.h"
+#include "common/run_layer.h"
+#include "gpu_test.h"
+
+namespace fp4moe {
+namespace {
+
+TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
+  FP4MOE_REQUIRE_GPU();
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    MoeConfig c;
+    c.num_experts = 32;
+    c.hidden = 512;
+    c.intermediate = 256;
+    c.top_k = 4;
+    c.max_tokens = 96;
+    c.mode = mode;
+    testing::RandomExperts experts(c, 17);
+    auto gpu = make_moe_layer(c, Backend::kCuda);
+    auto cpu = make_moe_layer(c, Backend::kCpu);
+    experts.load_into(*gpu);
+    experts.load_into(*cpu);
+
+    const int T = 96;
+    Buffer x(Backend::kCuda, size_t(T) * c.hidden * 2), ids(Backend::kCuda, size_t(T) * c.top_k * 4),
+        w(Backend::kCuda, size_t(T) * c.top_k * 4), out(Backend::kCuda, size_t(T) * c.hidden * 2),
+        ws(Backend::kCuda, gpu->workspace_bytes(T));
+    const ForwardArgs args{T, static_cast<bf16*>(x.data()), static_cast<int32_t*>(ids.data()),
+                           static_cast<float*>(w.data()), static_cast<bf16*>(out.data())};
+
+    cudaStream_t stream;
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    cudaGraph_t graph;
+    ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+    gpu->forward(args, ws.data(), ws.size(), stream);
+    ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+    cudaGraphExec_t exec;
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+
+    testing::Rng rng(18);
+    for (int replay = 0; replay < 4; ++replay) {
+      testing::Routing routing = replay % 2 ? testing::skewed_routing(T, c.num_experts, c.top_k, rng)
+                                            : testing::uniform_routing(T, c.num_experts, c.top_k, rng);
+      if (replay == 3) testing::drop_some(routing, c, 0.3, rng);
+      const auto xs = testing::random_bf16(size_t(T) * c.hidden, rng, 1.0 + replay);
+      x.copy_from_host(xs.data(), x.size());
+      ids.copy_from_host(routing.ids.data(), ids.size());
+      w.copy_from_host(routing.weights.data(), w.size());
+      out.fill(0xFF);  // NaN poison
+      ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+      const auto got = testing::to_host<bf16>(out, size_t(T) * c.hidden);
+      const double err = testing::rel_error(got, testing::run_reference(*cpu, xs, routing));
+      std::printf("  graph replay %d (%s): rel_error=%.3e\n", replay, to_string(mode).data(), err);
+      EXPECT_LT(err, 1e-2) << "replay " << replay;
+    }
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cudaStreamDestroy(stream);
+  }
+}
+
+}  // namespace
+}  // namespace fp4moe

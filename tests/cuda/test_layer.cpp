@@ -1,0 +1,201 @@
+// The CUDA layer against the CPU float64 reference on the same quantized weights: the four
+// benchmark shapes at small batches, every activation and mode, both scale layouts, and the edges
+// (0 and 1 tokens, empty experts, one hot expert, sizes off the tile grid, dropped and non-local
+// ids, NaN input). Outputs are NaN-poisoned before each run (run_forward), so unwritten elements
+// show as NaN and fail the error bound.
+#include <cmath>
+#include <cstdio>
+
+#include "common/compare.h"
+#include "common/expect_error.h"
+#include "common/random_experts.h"
+#include "common/random_inputs.h"
+#include "common/run_layer.h"
+#include "gpu_test.h"
+
+namespace fp4moe {
+namespace {
+
+MoeConfig make_config(int experts, int hidden, int intermediate, int top_k, int max_tokens,
+                      Activation act = Activation::kSilu, QuantMode mode = QuantMode::kW4A16) {
+  MoeConfig c;
+  c.num_experts = experts;
+  c.hidden = hidden;
+  c.intermediate = intermediate;
+  c.top_k = top_k;
+  c.max_tokens = max_tokens;
+  c.activation.kind = act;
+  c.mode = mode;
+  return c;
+}
+
+// A CPU layer (the reference) and a CUDA layer holding the same random weights.
+struct LayerPair {
+  testing::RandomExperts experts;
+  std::unique_ptr<MoeLayer> cpu, gpu;
+
+  LayerPair(const MoeConfig& config, uint64_t seed, ScaleLayout layout = ScaleLayout::kLinear)
+      : experts(config, seed),
+        cpu(make_moe_layer(config, Backend::kCpu)),
+        gpu(make_moe_layer(config, Backend::kCuda)) {
+    experts.load_into(*cpu);
+    experts.load_into(*gpu, layout);
+  }
+
+  void set_input_scales(float a1, float a2) {
+    cpu->set_input_scales(a1, a2);
+    gpu->set_input_scales(a1, a2);
+  }
+
+  // Runs both and returns the GPU output's relative error against the float64 reference.
+  double error(const std::vector<bf16>& x, const testing::Routing& routing, const char* label) {
+    const auto got = testing::run_forward(*gpu, x, routing);
+    const auto want = testing::run_reference(*cpu, x, routing);
+    const double err = testing::rel_error(got, want);
+    std::printf("  %-44s T=%-5d touched=%-4d rel_error=%.3e\n", label, routing.num_tokens,
+                testing::touched_local_experts(routing, gpu->config()), err);
+    return err;
+  }
+};
+
+constexpr double kBound = 1e-2;  // spec section 6
+
+struct BenchShape {
+  const char* name;
+  int experts, hidden, intermediate, top_k;
+  Activation act;
+};
+
+// The four shapes of shared/spec/benchmarking.md, each with its model's activation.
+constexpr BenchShape kBenchShapes[] = {
+    {"qwen3-30b-a3b", 128, 2048, 768, 8, Activation::kSilu},
+    {"gpt-oss-120b", 128, 2880, 2880, 4, Activation::kSwigluOai},
+    {"deepseek-v4-flash", 256, 4096, 2048, 6, Activation::kSiluClamped},
+    {"deepseek-v3", 256, 7168, 2048, 8, Activation::kSilu},
+};
+
+TEST(GpuLayer, BenchmarkShapesSmallBatches) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(31);
+  for (const BenchShape& s : kBenchShapes) {
+    LayerPair layers(make_config(s.experts, s.hidden, s.intermediate, s.top_k, 64, s.act), 100 + s.experts);
+    for (int tokens : {1, 8, 33}) {
+      const auto routing = testing::uniform_routing(tokens, s.experts, s.top_k, rng);
+      const auto x = testing::random_bf16(size_t(tokens) * s.hidden, rng);
+      EXPECT_LT(layers.error(x, routing, s.name), kBound) << s.name << " T=" << tokens;
+    }
+    const auto skewed = testing::skewed_routing(64, s.experts, s.top_k, rng);
+    EXPECT_LT(layers.error(testing::random_bf16(size_t(64) * s.hidden, rng), skewed, s.name), kBound) << s.name;
+  }
+}
+
+TEST(GpuLayer, EveryActivationBothModesBothLayouts) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(32);
+  for (Activation act : {Activation::kSilu, Activation::kSiluClamped, Activation::kSwigluOai, Activation::kGeluTanh}) {
+    for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+      for (ScaleLayout layout : {ScaleLayout::kLinear, ScaleLayout::kSwizzled128x4}) {
+        MoeConfig c = make_config(16, 256, 512, 4, 200, act, mode);
+        c.activation.limit = 1.5f;  // low enough that the clamps bite
+        LayerPair layers(c, 7, layout);
+        const auto routing = testing::uniform_routing(200, c.num_experts, c.top_k, rng);
+        const auto x = testing::random_bf16(size_t(200) * c.hidden, rng);
+        EXPECT_LT(layers.error(x, routing, "activation/mode/layout"), kBound)
+            << to_string(act) << " " << to_string(mode) << " layout " << int(layout);
+      }
+    }
+  }
+}
+
+TEST(GpuLayer, W4A4CalibratedInputScales) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(33);
+  LayerPair layers(make_config(8, 128, 256, 2, 64, Activation::kSilu, QuantMode::kW4A4), 9);
+  layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);  // clips some of h: still the contract
+  const auto routing = testing::uniform_routing(64, 8, 2, rng);
+  EXPECT_LT(layers.error(testing::random_bf16(64 * 128, rng), routing, "w4a4 calibrated"), kBound);
+}
+
+TEST(GpuLayer, EdgeCases) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(34);
+  // K a multiple of 16 but not of 64 in both GEMMs, N off every tile size.
+  MoeConfig c = make_config(12, 272, 208, 3, 700);
+  c.local_expert_start = 2;
+  c.local_experts = 8;
+  LayerPair layers(c, 5);
+  const auto x = testing::random_bf16(size_t(700) * c.hidden, rng);
+  auto slice = [&](int tokens) { return std::vector<bf16>(x.begin(), x.begin() + size_t(tokens) * c.hidden); };
+
+  EXPECT_TRUE(testing::run_forward(*layers.gpu, {}, testing::uniform_routing(0, 12, 3, rng)).empty());  // T = 0
+
+  for (int tokens : {1, 2, 37, 700}) {  // 700 tokens: every dispatch row, many tiles per expert
+    auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+    testing::drop_some(routing, c, 0.25, rng);  // -1 and ids outside [2, 10)
+    EXPECT_LT(layers.error(slice(tokens), routing, "off-grid sizes, dropped ids"), kBound) << tokens;
+  }
+  const auto hot = testing::single_expert_routing(700, c.top_k, 4, rng);  // all tokens on one expert
+  EXPECT_LT(layers.error(x, hot, "all tokens on one expert"), kBound);
+
+  // No token routed to any local expert: the output is exactly zero, and written.
+  testing::Routing none = testing::uniform_routing(5, 12, 3, rng);
+  for (auto& id : none.ids) id = id % 2 ? -1 : 11;
+  const auto out = testing::run_forward(*layers.gpu, slice(5), none);
+  for (bf16 v : out) ASSERT_EQ(v.bits, 0) << "tokens with no local expert must be zero";
+}
+
+TEST(GpuLayer, NaNInputShowsAsNaN) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(35);
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    MoeConfig c = make_config(4, 64, 128, 1, 8, Activation::kSilu, mode);
+    LayerPair layers(c, 3);
+    auto x = testing::random_bf16(size_t(8) * c.hidden, rng);
+    x[3 * c.hidden + 5] = float_to_bf16(std::nanf(""));
+    testing::Routing routing = testing::uniform_routing(8, 4, 1, rng);
+    const auto out = testing::run_forward(*layers.gpu, x, routing);
+    for (int t = 0; t < 8; ++t) {
+      bool row_nan = false;
+      for (int n = 0; n < c.hidden; ++n) row_nan |= std::isnan(bf16_to_float(out[size_t(t) * c.hidden + n]));
+      // W4A16: only the NaN token. W4A4 with a dynamic amax: the NaN amax poisons every token.
+      EXPECT_EQ(row_nan, t == 3 || mode == QuantMode::kW4A4) << to_string(mode) << " token " << t;
+    }
+  }
+}
+
+TEST(GpuLayer, BadArgumentsAreRejectedWithClearMessages) {
+  FP4MOE_REQUIRE_GPU();
+  MoeConfig c = make_config(4, 64, 128, 2, 8);
+  auto layer = make_moe_layer(c, Backend::kCuda);
+  testing::RandomExperts experts(c, 1);
+  Buffer ws(Backend::kCuda, layer->workspace_bytes(8));
+  Buffer x(Backend::kCuda, 8 * 64 * 2), ids(Backend::kCuda, 8 * 2 * 4), w(Backend::kCuda, 8 * 2 * 4), out(Backend::kCuda, 8 * 64 * 2);
+  ForwardArgs args{8, static_cast<bf16*>(x.data()), static_cast<int32_t*>(ids.data()), static_cast<float*>(w.data()),
+                   static_cast<bf16*>(out.data())};
+  testing::expect_error([&] { layer->forward(args, ws.data(), ws.size(), nullptr); },
+                        "fp4moe: CudaMoeLayer: weights: expected every local expert loaded before forward(), got expert 0 not loaded");
+  experts.load_into(*layer);
+  testing::expect_error([&] { layer->load_expert(4, experts.view(0).view); },
+                        "fp4moe: CudaMoeLayer: local_expert: expected 0..3, got 4");
+  ForwardArgs too_many = args;
+  too_many.num_tokens = 9;
+  testing::expect_error([&] { layer->forward(too_many, ws.data(), ws.size(), nullptr); },
+                        "fp4moe: CudaMoeLayer: num_tokens: expected 0..max_tokens (8), got 9");
+  ForwardArgs null_x = args;
+  null_x.x = nullptr;
+  testing::expect_error([&] { layer->forward(null_x, ws.data(), ws.size(), nullptr); },
+                        "fp4moe: CudaMoeLayer: x: expected a non-null device pointer, got null");
+  ForwardArgs misaligned = args;
+  misaligned.out = reinterpret_cast<bf16*>(static_cast<char*>(out.data()) + 2);
+  testing::expect_error([&] { layer->forward(misaligned, ws.data(), ws.size(), nullptr); },
+                        "fp4moe: CudaMoeLayer: out: expected a 16-byte aligned pointer");
+  testing::expect_error([&] { layer->forward(args, ws.data(), 100, nullptr); },
+                        "fp4moe: CudaMoeLayer: workspace_size: expected at least");
+  auto bad = experts.view(0);
+  bad.view.up.scale_2 = -1.0f;
+  testing::expect_error([&] { layer->load_expert(0, bad.view); }, "expert 0 up.scale_2: expected a finite positive weight_scale_2");
+  testing::expect_error([&] { layer->set_input_scales(std::nanf(""), 0); }, "gemm1_input_scale");
+}
+
+}  // namespace
+}  // namespace fp4moe

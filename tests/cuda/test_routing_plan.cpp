@@ -1,0 +1,110 @@
+// The device routing plan against a host stable grouping: offsets, 128-aligned offsets, the
+// permutation (stable within an expert), the inverse map and the GEMM tile list, on routings
+// with dropped and non-local ids, empty experts, one hot expert, and sizes past one warp slice.
+#include <algorithm>
+
+#include "common/random_inputs.h"
+#include "cuda/routing/plan.h"
+#include "gpu_test.h"
+
+namespace fp4moe {
+namespace {
+
+struct HostPlan {
+  std::vector<int> offsets, padded, sorted, rows;
+  std::vector<cuda::GemmTile> tiles;
+};
+
+HostPlan host_plan(const std::vector<int32_t>& ids, int local_start, int experts, int tile_rows) {
+  HostPlan p;
+  std::vector<std::vector<int>> by_expert(static_cast<size_t>(experts));
+  for (size_t pair = 0; pair < ids.size(); ++pair) {
+    const int e = ids[pair] - local_start;
+    if (ids[pair] >= 0 && e >= 0 && e < experts) by_expert[size_t(e)].push_back(int(pair));
+  }
+  p.rows.assign(ids.size(), -1);
+  p.offsets.push_back(0);
+  p.padded.push_back(0);
+  for (int e = 0; e < experts; ++e) {
+    const auto& pairs = by_expert[size_t(e)];
+    for (size_t i = 0; i < pairs.size(); i += size_t(tile_rows))
+      p.tiles.push_back({e, p.offsets.back() + int(i), int(std::min(pairs.size() - i, size_t(tile_rows)))});
+    for (int pair : pairs) {
+      p.rows[size_t(pair)] = int(p.sorted.size());
+      p.sorted.push_back(pair);
+    }
+    p.offsets.push_back(p.offsets.back() + int(pairs.size()));
+    p.padded.push_back(p.padded.back() + int((pairs.size() + 127) / 128 * 128));
+  }
+  return p;
+}
+
+void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int experts, int tile_rows) {
+  const int pairs = int(ids.size());
+  const int64_t max_tiles = cuda::max_gemm_tiles(pairs, experts, tile_rows);
+  Buffer d_ids = testing::to_device(ids);
+  Buffer offsets(Backend::kCuda, sizeof(int) * (experts + 1)), padded(Backend::kCuda, sizeof(int) * (experts + 1));
+  Buffer sorted(Backend::kCuda, sizeof(int) * std::max(pairs, 1)), rows(Backend::kCuda, sizeof(int) * std::max(pairs, 1));
+  Buffer tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_tiles, 1));
+  Buffer num_tiles(Backend::kCuda, sizeof(int)), amax(Backend::kCuda, 2 * sizeof(uint32_t));
+  for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax}) b->fill(0xEE);
+  const cuda::RoutingPlan plan{static_cast<int*>(offsets.data()), static_cast<int*>(padded.data()),
+                               static_cast<int*>(sorted.data()),  static_cast<int*>(rows.data()),
+                               static_cast<cuda::GemmTile*>(tiles.data()), static_cast<int*>(num_tiles.data()),
+                               static_cast<uint32_t*>(amax.data())};
+  cuda::configure_routing_plan();
+  cuda::launch_routing_plan(static_cast<const int32_t*>(d_ids.data()), pairs, local_start, experts, tile_rows, plan,
+                            cuda::Launch{});
+  testing::sync_device();
+
+  const HostPlan want = host_plan(ids, local_start, experts, tile_rows);
+  EXPECT_EQ(testing::to_host<int>(offsets, size_t(experts + 1)), want.offsets);
+  EXPECT_EQ(testing::to_host<int>(padded, size_t(experts + 1)), want.padded);
+  EXPECT_EQ(testing::to_host<int>(sorted, want.sorted.size()), want.sorted);
+  EXPECT_EQ(testing::to_host<int>(rows, size_t(pairs)), want.rows);
+  const int n = testing::to_host<int>(num_tiles, 1)[0];
+  ASSERT_EQ(n, int(want.tiles.size()));
+  ASSERT_LE(n, max_tiles);
+  const auto got_tiles = testing::to_host<cuda::GemmTile>(tiles, size_t(n));
+  for (int i = 0; i < n; ++i) {
+    EXPECT_EQ(got_tiles[i].expert, want.tiles[i].expert) << "tile " << i;
+    EXPECT_EQ(got_tiles[i].row_begin, want.tiles[i].row_begin) << "tile " << i;
+    EXPECT_EQ(got_tiles[i].rows, want.tiles[i].rows) << "tile " << i;
+  }
+  EXPECT_EQ(testing::to_host<uint32_t>(amax, 2), (std::vector<uint32_t>{0, 0}));
+}
+
+TEST(GpuRoutingPlan, MatchesHostStableGrouping) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(21);
+  MoeConfig config;
+  config.num_experts = 64;
+  config.local_expert_start = 16;
+  config.local_experts = 32;
+  config.top_k = 4;
+  for (int tokens : {1, 3, 100, 129, 1000, 5000}) {
+    for (int tile_rows : {8, 64}) {
+      auto routing = testing::uniform_routing(tokens, config.num_experts, config.top_k, rng);
+      testing::drop_some(routing, config, 0.2, rng);
+      expect_plan_matches(routing.ids, config.local_expert_start, config.local_experts, tile_rows);
+      auto skewed = testing::skewed_routing(tokens, config.num_experts, config.top_k, rng);
+      expect_plan_matches(skewed.ids, 0, config.num_experts, tile_rows);
+    }
+  }
+}
+
+TEST(GpuRoutingPlan, EdgeRoutings) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(22);
+  const auto hot = testing::single_expert_routing(3000, 2, 5, rng);  // one expert, the rest -1
+  expect_plan_matches(hot.ids, 0, 8, 64);
+  expect_plan_matches(std::vector<int32_t>(17, -1), 0, 8, 8);                  // everything dropped
+  expect_plan_matches(std::vector<int32_t>(40, 1000), 0, 8, 8);                // everything non-local
+  expect_plan_matches(std::vector<int32_t>{}, 0, 8, 8);                        // no tokens
+  std::vector<int32_t> many(200000);
+  for (auto& id : many) id = rng.below(1024);
+  expect_plan_matches(many, 0, 1024, 64);  // the most local experts the plan supports
+}
+
+}  // namespace
+}  // namespace fp4moe

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The GPU test command, for a machine with an NVIDIA GPU: builds with every core for the local
+# architecture (CUDA_ARCHS, default 90a), runs the CTest label `gpu` verbosely (the tests print
+# their error figures), then compute-sanitizer memcheck and racecheck on small cases.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD_DIR:-build-gpu}
+log_dir=${LOG_DIR:-$build}
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-90a}" ${TEST_DIRS:+-DFP4MOE_TEST_DIRS="$TEST_DIRS"} >/dev/null
+cmake --build "$build" -j "$(nproc)" --target fp4moe_gpu_kernel_tests fp4moe_gpu_layer_tests
+
+status=0
+ctest --test-dir "$build" -L gpu -V --timeout 900 >"$log_dir/gpu-ctest.log" 2>&1 || status=1
+grep -E "rel_error|tests passed|tests failed|Failed|SKIPPED|\*\*\*" "$log_dir/gpu-ctest.log" || true
+
+if command -v compute-sanitizer >/dev/null; then
+  for tool in memcheck racecheck; do
+    if compute-sanitizer --tool "$tool" --error-exitcode 3 "$build/tests/cuda/fp4moe_gpu_layer_tests" \
+        --gtest_filter='GpuGraph.*' >"$log_dir/sanitizer-$tool.log" 2>&1; then
+      echo "compute-sanitizer $tool: clean ($(grep -c 'OK \]' "$log_dir/sanitizer-$tool.log") tests)"
+    else
+      echo "compute-sanitizer $tool: FAILED"; tail -30 "$log_dir/sanitizer-$tool.log"; status=1
+    fi
+  done
+else
+  echo "compute-sanitizer not found: sanitizer checks NOT run"; status=1
+fi
+exit $status
