@@ -1,8 +1,331 @@
-// PLACEHOLDER: replaced by the checkpoint work (inspect, quantize, run).
+// The checkpoint subcommands: `fp4moe inspect DIR` (layers, tensors, validation), `fp4moe quantize
+// IN OUT` (BF16 -> ModelOpt NVFP4) and `fp4moe run DIR --layer L` (one MoE layer of a real
+// checkpoint against the float64 reference, with its median time).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "checkpoint/progress_bar.h"
+#include "cli/args.h"
 #include "cli/commands.h"
+#include "fp4moe/checkpoint/modelopt.h"
+#include "fp4moe/checkpoint/quantize_checkpoint.h"
 #include "fp4moe/error.h"
+#include "fp4moe/moe/buffer.h"
+#include "fp4moe/moe/reference.h"
+#include "fp4moe/routing/routing.h"
+
+#if FP4MOE_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
 namespace fp4moe::cli {
-int run_inspect(const Argv&) { throw Error("fp4moe inspect: not built yet"); }
-int run_quantize(const Argv&) { throw Error("fp4moe quantize: not built yet"); }
-int run_layer(const Argv&) { throw Error("fp4moe run: not built yet"); }
+namespace {
+
+std::string format_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = double(bytes);
+  int u = 0;
+  while (v >= 1024.0 && u < 4) v /= 1024.0, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+std::string one_positional(const Args& args, size_t index, const char* command, const char* name) {
+  require(args.positional().size() > index, command, name, "a path argument", "nothing");
+  return args.positional()[index];
+}
+
+std::string_view routing_name(RoutingMethod m) {
+  switch (m) {
+    case RoutingMethod::kSoftmaxTopk:
+      return "softmax_topk";
+    case RoutingMethod::kTopkSoftmax:
+      return "topk_softmax";
+    case RoutingMethod::kSigmoidGroupedTopk:
+      return "sigmoid_grouped_topk";
+  }
+  return "?";
+}
+
+std::string routing_summary(const MoeModelConfig& m) {
+  if (!m.routing_known) return "none (" + m.routing_note + ")";
+  std::string s(routing_name(m.routing.method));
+  if (m.routing.method == RoutingMethod::kSoftmaxTopk && m.routing.renormalize) s += " (renormalized)";
+  if (m.routing.method == RoutingMethod::kSigmoidGroupedTopk)
+    s += " (groups " + std::to_string(m.routing.num_groups) + ", topk_group " + std::to_string(m.routing.topk_group) +
+         ", scale " + std::to_string(m.routing.routed_scaling_factor) + ")";
+  return s;
+}
+
+std::string layout_summary(const MoeLayerTensors& t) {
+  std::string s = t.fused_experts ? "per-layer [E, ...] " : "per-expert ";
+  s += t.fused_gate_up ? t.gate_name + "/" + t.down_name : t.gate_name + "/" + t.up_name + "/" + t.down_name;
+  return s;
+}
+
+void print_layer(const MoeLayerTensors& t) {
+  std::printf("  layer %d: %s  %s  %d experts  H %d  I %d  %s  input_scale %s  router %s  %d tensors  %s\n", t.layer,
+              t.experts_prefix.c_str(), layout_summary(t).c_str(), t.num_experts, t.hidden, t.intermediate,
+              t.nvfp4 ? "NVFP4 (U8 + F8_E4M3)" : std::string(to_string(t.weight_dtype)).c_str(),
+              t.has_input_scale ? "yes" : "no", t.router_weight.empty() ? "none" : t.router_weight.c_str(),
+              t.num_tensors, format_bytes(t.bytes).c_str());
+  if (!t.problem.empty()) std::printf("    problem: %s\n", t.problem.c_str());
+}
+
+// Checks every expert of every NVFP4 layer the way load_moe_layer would; returns the first error.
+std::string validate_all(const MoeCheckpoint& ckpt) {
+  int64_t total = 0, done = 0;
+  for (const auto& t : ckpt.moe_layers()) total += t.nvfp4 ? t.num_experts : 0;
+  ProgressBar bar("validating experts", total);
+  try {
+    for (const auto& t : ckpt.moe_layers()) {
+      if (!t.problem.empty()) return "layer " + std::to_string(t.layer) + ": " + t.problem;
+      if (!t.nvfp4) continue;
+      ckpt.moe_config(t.layer);
+      for (int e = 0; e < t.num_experts; ++e) {
+        expert_weights(ckpt, t.layer, e);
+        bar.update(++done);
+      }
+      input_scales(ckpt, t.layer, 0, t.num_experts);
+      read_router(ckpt, t.layer);
+    }
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// ---- fp4moe run ----
+
+std::vector<bf16> random_tokens(int64_t n, uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<bf16> x(static_cast<size_t>(n));
+  for (auto& v : x) v = float_to_bf16(normal(gen));
+  return x;
+}
+
+struct TokenRouting {
+  std::vector<int32_t> ids;
+  std::vector<float> weights;
+  std::string how;
+};
+
+TokenRouting route_with_router(const MoeCheckpoint& ckpt, int layer, const std::vector<bf16>& x, int tokens) {
+  const RouterWeights router = read_router(ckpt, layer);
+  const MoeModelConfig& m = ckpt.model();
+  TokenRouting r;
+  r.ids.resize(size_t(tokens) * m.top_k);
+  r.weights.resize(r.ids.size());
+  std::vector<float> logits(size_t(tokens) * router.num_experts);
+  for (int t = 0; t < tokens; ++t) {
+    for (int e = 0; e < router.num_experts; ++e) {
+      double acc = 0.0;
+      for (int h = 0; h < router.hidden; ++h)
+        acc += double(bf16_to_float(x[size_t(t) * router.hidden + h])) * router.weight[size_t(e) * router.hidden + h];
+      logits[size_t(t) * router.num_experts + e] = float(acc);
+    }
+  }
+  RoutingParams params = m.routing;
+  params.top_k = m.top_k;
+  params.correction_bias = router.bias.empty() ? nullptr : router.bias.data();
+  route(logits.data(), tokens, router.num_experts, params, r.ids.data(), r.weights.data());
+  r.how = std::string(routing_name(params.method)) + " on the checkpoint's router";
+  return r;
+}
+
+TokenRouting random_routing(int tokens, int num_experts, int top_k, uint64_t seed, std::string why) {
+  std::mt19937_64 gen(seed ^ 0x5EEDull);
+  TokenRouting r;
+  std::vector<int32_t> experts(static_cast<size_t>(num_experts));
+  for (int t = 0; t < tokens; ++t) {
+    for (int e = 0; e < num_experts; ++e) experts[size_t(e)] = e;
+    std::shuffle(experts.begin(), experts.end(), gen);
+    for (int j = 0; j < top_k; ++j) {
+      r.ids.push_back(experts[size_t(j)]);
+      r.weights.push_back(1.0f / float(top_k));
+    }
+  }
+  r.how = "random (" + why + ")";
+  return r;
+}
+
+double rel_error(const std::vector<bf16>& y, const std::vector<double>& ref) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double d = double(bf16_to_float(y[i])) - ref[i];
+    num += d * d;
+    den += ref[i] * ref[i];
+  }
+  if (std::isnan(num)) return INFINITY;
+  return den == 0.0 ? std::sqrt(num) : std::sqrt(num / den);
+}
+
+// Runs `layer` on its backend: returns the output and the median time of `iters` forwards.
+struct Timed {
+  std::vector<bf16> out;
+  double median_us = 0.0;
+};
+
+Timed run_forward(MoeLayer& layer, const std::vector<bf16>& x, const TokenRouting& routing, int tokens, int iters) {
+  const MoeConfig& c = layer.config();
+  const Backend b = layer.backend();
+  Buffer dx(b, x.size() * sizeof(bf16)), ids(b, routing.ids.size() * 4), w(b, routing.weights.size() * 4);
+  Buffer out(b, size_t(tokens) * c.hidden * sizeof(bf16)), ws(b, layer.workspace_bytes(tokens));
+  dx.copy_from_host(x.data(), dx.size());
+  ids.copy_from_host(routing.ids.data(), ids.size());
+  w.copy_from_host(routing.weights.data(), w.size());
+  out.fill(0xFF);  // NaN-poisoned: an unwritten element shows in the error
+  ForwardArgs args;
+  args.num_tokens = tokens;
+  args.x = static_cast<const bf16*>(dx.data());
+  args.topk_ids = static_cast<const int32_t*>(ids.data());
+  args.topk_weights = static_cast<const float*>(w.data());
+  args.out = static_cast<bf16*>(out.data());
+
+  Timed r;
+  layer.forward(args, ws.data(), ws.size(), nullptr);
+  r.out.resize(size_t(tokens) * c.hidden);
+  out.copy_to_host(r.out.data(), out.size());
+
+  std::vector<double> times;
+  for (int i = 0; i < iters; ++i) {
+#if FP4MOE_WITH_CUDA
+    if (b == Backend::kCuda) {
+      cudaEvent_t start, stop;
+      cudaEventCreate(&start);
+      cudaEventCreate(&stop);
+      cudaEventRecord(start, nullptr);
+      layer.forward(args, ws.data(), ws.size(), nullptr);
+      cudaEventRecord(stop, nullptr);
+      cudaEventSynchronize(stop);
+      float ms = 0.0f;
+      cudaEventElapsedTime(&ms, start, stop);
+      cudaEventDestroy(start);
+      cudaEventDestroy(stop);
+      times.push_back(double(ms) * 1e3);
+      continue;
+    }
+#endif
+    const auto t0 = std::chrono::steady_clock::now();
+    layer.forward(args, ws.data(), ws.size(), nullptr);
+    times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  if (!times.empty()) {
+    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+    r.median_us = times[times.size() / 2];
+  }
+  return r;
+}
+
+std::unique_ptr<MoeLayer> loaded_layer(const MoeCheckpoint& ckpt, int layer, const MoeConfig& config, Backend backend) {
+  auto moe = make_moe_layer(config, backend);
+  const char* label = backend == Backend::kCuda ? "loading experts (cuda)" : "loading experts (cpu)";
+  ProgressBar bar(label, config.num_local_experts());
+  load_moe_layer(ckpt, layer, *moe, [&](int done, int) { bar.update(done); });
+  return moe;
+}
+
+}  // namespace
+
+int run_inspect(const Argv& argv) {
+  const Args args(argv, {}, {});
+  const std::string dir = one_positional(args, 0, "fp4moe inspect", "DIR");
+  const MoeCheckpoint ckpt(dir);  // every safetensors header is validated here
+  const MoeModelConfig& m = ckpt.model();
+  const auto& files = ckpt.tensors().files();
+  std::printf("checkpoint %s: %zu file%s%s, %zu tensors, %s\n", dir.c_str(), files.size(), files.size() == 1 ? "" : "s",
+              ckpt.tensors().sharded() ? " (sharded, model.safetensors.index.json)" : "",
+              ckpt.tensors().tensor_names().size(), format_bytes(ckpt.tensors().total_tensor_bytes()).c_str());
+  std::printf("model: %s, %d experts, hidden %d, intermediate %d, top_k %d, activation %s, routing %s\n",
+              m.model_type.empty() ? "?" : m.model_type.c_str(), m.num_experts, m.hidden, m.intermediate, m.top_k,
+              std::string(to_string(m.activation.kind)).c_str(), routing_summary(m).c_str());
+  if (m.quant_algo.empty()) {
+    std::printf("quantization: none\n");
+  } else {
+    std::printf("quantization: %s, group_size %d, %zu excluded modules\n", m.quant_algo.c_str(), m.group_size,
+                m.exclude_modules.size());
+  }
+  std::printf("MoE layers: %zu\n", ckpt.moe_layers().size());
+  for (const auto& t : ckpt.moe_layers()) print_layer(t);
+  const std::string error = validate_all(ckpt);
+  if (!error.empty()) {
+    std::printf("validation: FAILED: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("validation: OK (headers, config and every expert tensor checked)\n");
+  return 0;
+}
+
+int run_quantize(const Argv& argv) {
+  const Args args(argv, {"calib", "calib-tensor"}, {});
+  const std::string in = one_positional(args, 0, "fp4moe quantize", "IN");
+  const std::string out = one_positional(args, 1, "fp4moe quantize", "OUT");
+  QuantizeCheckpointOptions options;
+  options.calibration = args.get("calib", "");
+  options.calibration_tensor = args.get("calib-tensor", "");
+  std::unique_ptr<ProgressBar> bar;
+  options.progress = [&](int64_t done, int64_t total) {
+    if (!bar) bar = std::make_unique<ProgressBar>("quantizing experts", total);
+    bar->update(done);
+  };
+  const QuantizeCheckpointReport r = quantize_checkpoint(in, out, options);
+  bar.reset();
+  std::printf("quantized %s -> %s: %d MoE layers, %lld expert projections to NVFP4%s, %lld tensors copied, %s -> %s\n",
+              in.c_str(), out.c_str(), r.moe_layers, static_cast<long long>(r.projections_quantized),
+              options.calibration.empty() ? "" : " (input_scale calibrated)", static_cast<long long>(r.tensors_copied),
+              format_bytes(r.bytes_in).c_str(), format_bytes(r.bytes_out).c_str());
+  return 0;
+}
+
+int run_layer(const Argv& argv) {
+  const Args args(argv, {"layer", "tokens", "mode", "iters", "seed"}, {"cpu"});
+  const std::string dir = one_positional(args, 0, "fp4moe run", "DIR");
+  require(args.has("layer"), "fp4moe run", "--layer", "the index of a MoE layer", "nothing");
+  const int layer = int(args.get_int("layer", -1));
+  const long long tokens = args.get_int("tokens", 16);
+  const long long iters = args.get_int("iters", 20);
+  require(tokens > 0 && tokens <= (1 << 20), "fp4moe run", "--tokens", "in [1, 1048576]", tokens);
+  require(iters >= 0 && iters <= 100000, "fp4moe run", "--iters", "in [0, 100000]", iters);
+  const QuantMode mode = parse_quant_mode(args.get("mode", "w4a16"));
+  const uint64_t seed = uint64_t(args.get_int("seed", 1));
+
+  const MoeCheckpoint ckpt(dir);
+  const MoeConfig config = ckpt.moe_config(layer, mode, int(tokens));
+  const Backend backend = !args.has("cpu") && cuda_backend_available() ? Backend::kCuda : Backend::kCpu;
+  const std::unique_ptr<MoeLayer> cpu = loaded_layer(ckpt, layer, config, Backend::kCpu);
+  const std::unique_ptr<MoeLayer> cuda =
+      backend == Backend::kCuda ? loaded_layer(ckpt, layer, config, Backend::kCuda) : nullptr;
+
+  const std::vector<bf16> x = random_tokens(tokens * config.hidden, seed);
+  const MoeLayerTensors& t = ckpt.moe_layer(layer);
+  const TokenRouting routing =
+      !t.router_weight.empty() && ckpt.model().routing_known
+          ? route_with_router(ckpt, layer, x, int(tokens))
+          : random_routing(int(tokens), config.num_experts, config.top_k, seed,
+                           t.router_weight.empty() ? "the checkpoint has no router" : ckpt.model().routing_note);
+
+  std::vector<double> ref(size_t(tokens) * config.hidden);
+  ForwardArgs host{int(tokens), x.data(), routing.ids.data(), routing.weights.data(), nullptr};
+  reference_forward_f64(*cpu, host, ref.data());
+  const Timed timed = run_forward(cuda ? *cuda : *cpu, x, routing, int(tokens), int(iters));
+  const double err = rel_error(timed.out, ref);
+  constexpr double kBound = 1e-2;  // spec section 6
+
+  std::printf("layer %d of %s: %d experts, H %d, I %d, top_k %d, %s, %s\n", layer, dir.c_str(), config.num_experts,
+              config.hidden, config.intermediate, config.top_k, std::string(to_string(config.activation.kind)).c_str(),
+              std::string(to_string(mode)).c_str());
+  std::printf("backend %s, %lld tokens (seed %llu), routing %s\n", backend == Backend::kCuda ? "cuda" : "cpu", tokens,
+              static_cast<unsigned long long>(seed), routing.how.c_str());
+  std::printf("rel error vs float64 reference: %.3e (bound %.0e): %s\n", err, kBound, err < kBound ? "ok" : "FAILED");
+  if (iters > 0) std::printf("median time: %.1f us over %lld runs\n", timed.median_us, iters);
+  return err < kBound ? 0 : 1;
+}
+
 }  // namespace fp4moe::cli

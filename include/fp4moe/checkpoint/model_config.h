@@ -1,0 +1,39 @@
+// What a Hugging Face checkpoint's config.json (and its ModelOpt quantization config) says about
+// the MoE layers: sizes, top-k, activation, the router's method, and the quantization recipe.
+// Field names differ by model family; the mapping is written down in model_config.cpp.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "fp4moe/moe/config.h"
+#include "fp4moe/routing/routing.h"
+
+namespace fp4moe {
+
+struct MoeModelConfig {
+  std::string config_path;  // the config.json it came from, for error messages
+  std::string model_type;
+  int num_experts = 0;   // n_routed_experts | num_experts | num_local_experts
+  int hidden = 0;        // hidden_size
+  int intermediate = 0;  // moe_intermediate_size | intermediate_size
+  int top_k = 0;         // num_experts_per_tok
+  ActivationSpec activation;
+
+  // The router's method; `routing_known` is false for routers fp4moe::route does not implement
+  // (e.g. Llama-4's sigmoid of the top-k logits), with the reason in `routing_note`.
+  bool routing_known = false;
+  RoutingParams routing;  // correction_bias is left null: it is a tensor, see read_router()
+  std::string routing_note;
+
+  // ModelOpt quantization (hf_quant_config.json "quantization", else config.json
+  // "quantization_config"); quant_algo is empty for an unquantized checkpoint.
+  std::string quant_algo;
+  int group_size = 0;
+  std::vector<std::string> exclude_modules;
+};
+
+// Reads DIR/config.json and, when present, DIR/hf_quant_config.json. Missing or ill-typed fields
+// throw an Error naming the file and the field; an unknown hidden_act throws listing the known ones.
+MoeModelConfig read_model_config(const std::string& dir);
+
+}  // namespace fp4moe

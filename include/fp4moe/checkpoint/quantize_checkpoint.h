@@ -1,0 +1,40 @@
+// BF16 (or F16/F32) safetensors MoE checkpoint -> ModelOpt NVFP4 checkpoint. Every expert
+// projection is quantized on its own with the host quantizer (quantize_nvfp4): global scale from
+// the projection's amax, weight_scale_2 = amax / 2688, linear E4M3 block scales. Everything else
+// (attention, routers, shared experts, norms, embeddings) is copied through unchanged and listed in
+// exclude_modules as ModelOpt does. Output uses per-expert tensors (PREFIX.E.gate_proj.* or
+// PREFIX.E.w1.* following the input's naming), one output shard per input shard.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace fp4moe {
+
+struct QuantizeCheckpointOptions {
+  // Optional safetensors file with one BF16/F16/F32 activations tensor [T, hidden] (or pick it
+  // with calibration_tensor). With it every projection gets an input_scale = amax / 2688:
+  // gate/up from the activations, down from act(gate x, up x) of that expert over all T tokens
+  // (every token through every expert: an upper bound of the routed amax, so nothing saturates).
+  // Without it input_scale is omitted (W4A4 then uses dynamic scales).
+  std::string calibration;
+  std::string calibration_tensor;
+  // Called after each quantized projection with (done, total).
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+struct QuantizeCheckpointReport {
+  int moe_layers = 0;
+  int64_t projections_quantized = 0;
+  int64_t tensors_copied = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+};
+
+// `in_dir` holds config.json and BF16 safetensors (single or sharded); `out_dir` is created if
+// needed. Every source tensor is checked before anything is written; throws Error naming the file
+// and tensor.
+QuantizeCheckpointReport quantize_checkpoint(const std::string& in_dir, const std::string& out_dir,
+                                             const QuantizeCheckpointOptions& options = {});
+
+}  // namespace fp4moe

@@ -1,0 +1,212 @@
+// Loading ModelOpt NVFP4 experts into a MoeLayer: every tensor is checked (dtype, shape, scalar
+// scales finite and positive) and viewed in place in the file mapping; load_moe_layer validates
+// the whole local expert range before the first load_expert(), so a bad file never half-loads.
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "fp4moe/checkpoint/modelopt.h"
+#include "fp4moe/error.h"
+
+namespace fp4moe {
+namespace {
+
+std::string where_of(const TensorView& v) { return "safetensors " + *v.file; }
+std::string what_of(const TensorView& v) { return "tensor '" + v.info->name + "'"; }
+std::string describe(const TensorInfo& info) { return std::string(to_string(info.dtype)) + " " + info.shape_string(); }
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  TensorInfo info;
+  info.shape = shape;
+  return info.shape_string();
+}
+
+void require_layout(const TensorView& v, DType dtype, const std::vector<int64_t>& shape) {
+  const bool ok = v.info->dtype == dtype && v.info->shape == shape;
+  require(ok, where_of(v), what_of(v), std::string(to_string(dtype)) + " " + shape_string(shape), describe(*v.info));
+}
+
+// [E, rows, cols] for a fused layout, [rows, cols] per expert.
+std::vector<int64_t> expected_shape(const MoeLayerTensors& t, int64_t rows, int64_t cols) {
+  if (t.fused_experts) return {t.num_experts, rows, cols};
+  return {rows, cols};
+}
+
+// One F32 scale of `expert` (and, for a fused gate_up, of its gate (half 0) or up (half 1)).
+float read_scale(const MoeCheckpoint& ckpt, const MoeLayerTensors& t, ExpertProjection p, int expert, int half,
+                 std::string_view suffix) {
+  const TensorView v = ckpt.tensors().tensor(t.tensor_name(p, expert, suffix));
+  const int64_t n = v.info->numel();
+  const int64_t experts = t.fused_experts ? t.num_experts : 1;
+  const int64_t local = t.fused_experts ? expert : 0;
+  int64_t index = -1;
+  if (n == 1)
+    index = 0;
+  else if (t.fused_experts && n == experts)
+    index = local;
+  else if (t.fused_gate_up && p != ExpertProjection::kDown && n == 2 * experts)
+    index = local * 2 + half;
+  const bool ok = v.info->dtype == DType::kF32 && index >= 0 && v.info->shape.size() <= 2;
+  const bool two_halves = t.fused_gate_up && p != ExpertProjection::kDown;
+  std::string expected = "F32 with 1";
+  if (t.fused_experts) expected += two_halves ? ", " + std::to_string(experts) : " or " + std::to_string(experts);
+  if (two_halves) expected += " or " + std::to_string(2 * experts);
+  expected += (expected == "F32 with 1" ? " element" : " elements") + std::string(two_halves ? " (gate, up)" : "");
+  require(ok, where_of(v), what_of(v), expected, describe(*v.info));
+  float value;
+  std::memcpy(&value, v.data + index * 4, sizeof(value));
+  require(std::isfinite(value) && value > 0.0f, where_of(v), what_of(v), "a finite positive scale",
+          std::to_string(value));
+  return value;
+}
+
+// The packed weight and block scales of one projection [rows, k] of `expert`.
+Nvfp4WeightView projection_view(const MoeCheckpoint& ckpt, const MoeLayerTensors& t, ExpertProjection p, int expert,
+                                int64_t rows, int64_t k) {
+  const TensorView weight = ckpt.tensors().tensor(t.tensor_name(p, expert, "weight"));
+  const TensorView scales = ckpt.tensors().tensor(t.tensor_name(p, expert, "weight_scale"));
+  require_layout(weight, DType::kU8, expected_shape(t, rows, k / 2));
+  require_layout(scales, DType::kF8E4M3, expected_shape(t, rows, k / 16));
+  const int64_t e = t.fused_experts ? expert : 0;
+  Nvfp4WeightView view;
+  view.packed = weight.data + e * rows * (k / 2);
+  view.scales = scales.data + e * rows * (k / 16);
+  view.scale_layout = ScaleLayout::kLinear;
+  return view;
+}
+
+void require_loadable(const MoeCheckpoint& ckpt, const MoeLayerTensors& t) {
+  require(t.problem.empty(), "checkpoint " + ckpt.dir(), "layer " + std::to_string(t.layer) + " experts",
+          "a loadable MoE layer", t.problem);
+  require(t.nvfp4, "checkpoint " + ckpt.dir(), t.tensor_name(ExpertProjection::kGate, 0, "weight"),
+          "NVFP4 weights (U8, ModelOpt layout)", std::string(to_string(t.weight_dtype)));
+  require(ckpt.model().quant_algo.empty() || ckpt.model().quant_algo == "NVFP4", "checkpoint " + ckpt.dir(),
+          "quant_algo", "NVFP4", ckpt.model().quant_algo);
+  require(ckpt.model().group_size == 0 || ckpt.model().group_size == 16, "checkpoint " + ckpt.dir(), "group_size", "16",
+          ckpt.model().group_size);
+}
+
+}  // namespace
+
+MoeCheckpoint::MoeCheckpoint(const std::string& dir)
+    : dir_(dir), model_(read_model_config(dir)), tensors_(dir), layers_(find_moe_layers(tensors_)) {}
+
+const MoeLayerTensors& MoeCheckpoint::moe_layer(int layer) const {
+  std::string available;
+  for (const auto& t : layers_) {
+    if (t.layer == layer) return t;
+    available += (available.empty() ? "" : ", ") + std::to_string(t.layer);
+  }
+  require(false, "checkpoint " + dir_, "layer", "one of the MoE layers: " + (available.empty() ? "none" : available),
+          layer);
+  return layers_.front();
+}
+
+MoeConfig MoeCheckpoint::moe_config(int layer, QuantMode mode, int max_tokens) const {
+  const MoeLayerTensors& t = moe_layer(layer);
+  require_loadable(*this, t);
+  const std::string weight = t.tensor_name(ExpertProjection::kGate, 0, "weight");
+  const auto check = [&](int from_config, int from_tensors, const char* field) {
+    require(
+        from_config == from_tensors, model_.config_path, field,
+        std::to_string(from_tensors) + " as the tensors of layer " + std::to_string(layer) + " say (" + weight + ")",
+        from_config);
+  };
+  check(model_.num_experts, t.num_experts, "num_experts");
+  check(model_.hidden, t.hidden, "hidden_size");
+  check(model_.intermediate, t.intermediate, "moe_intermediate_size");
+  MoeConfig c;
+  c.num_experts = t.num_experts;
+  c.hidden = t.hidden;
+  c.intermediate = t.intermediate;
+  c.top_k = model_.top_k;
+  c.activation = model_.activation;
+  c.mode = mode;
+  c.max_tokens = max_tokens;
+  return c;
+}
+
+ExpertWeightsView expert_weights(const MoeCheckpoint& ckpt, int layer, int expert) {
+  const MoeLayerTensors& t = ckpt.moe_layer(layer);
+  require_loadable(ckpt, t);
+  require(expert >= 0 && expert < t.num_experts, "expert_weights", "expert",
+          "in [0, " + std::to_string(t.num_experts) + ")", expert);
+  const int64_t h = t.hidden, i = t.intermediate;
+  ExpertWeightsView w;
+  if (t.fused_gate_up) {
+    const Nvfp4WeightView w13 = projection_view(ckpt, t, ExpertProjection::kGate, expert, 2 * i, h);
+    Nvfp4WeightView down = projection_view(ckpt, t, ExpertProjection::kDown, expert, h, i);
+    down.scale_2 = read_scale(ckpt, t, ExpertProjection::kDown, expert, 0, "weight_scale_2");
+    return split_fused_w13(
+        w13.packed, w13.scales, read_scale(ckpt, t, ExpertProjection::kGate, expert, 0, "weight_scale_2"),
+        read_scale(ckpt, t, ExpertProjection::kUp, expert, 1, "weight_scale_2"), int(i), int(h), down);
+  }
+  w.gate = projection_view(ckpt, t, ExpertProjection::kGate, expert, i, h);
+  w.up = projection_view(ckpt, t, ExpertProjection::kUp, expert, i, h);
+  w.down = projection_view(ckpt, t, ExpertProjection::kDown, expert, h, i);
+  w.gate.scale_2 = read_scale(ckpt, t, ExpertProjection::kGate, expert, 0, "weight_scale_2");
+  w.up.scale_2 = read_scale(ckpt, t, ExpertProjection::kUp, expert, 1, "weight_scale_2");
+  w.down.scale_2 = read_scale(ckpt, t, ExpertProjection::kDown, expert, 0, "weight_scale_2");
+  return w;
+}
+
+InputScales input_scales(const MoeCheckpoint& ckpt, int layer, int first_expert, int num_experts) {
+  const MoeLayerTensors& t = ckpt.moe_layer(layer);
+  InputScales s;
+  if (!t.has_input_scale) return s;
+  for (int e = first_expert; e < first_expert + num_experts; ++e) {
+    s.gemm1 = std::max({s.gemm1, read_scale(ckpt, t, ExpertProjection::kGate, e, 0, "input_scale"),
+                        read_scale(ckpt, t, ExpertProjection::kUp, e, 1, "input_scale")});
+    s.gemm2 = std::max(s.gemm2, read_scale(ckpt, t, ExpertProjection::kDown, e, 0, "input_scale"));
+  }
+  return s;
+}
+
+void load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst,
+                    const std::function<void(int, int)>& progress) {
+  const MoeConfig& c = dst.config();
+  const MoeConfig expected = ckpt.moe_config(layer, c.mode, c.max_tokens);
+  const auto check = [&](int got, int want, const char* field) {
+    require(got == want, "load_moe_layer", std::string("layer config ") + field,
+            std::to_string(want) + " (layer " + std::to_string(layer) + " of " + ckpt.dir() + ")", got);
+  };
+  check(c.num_experts, expected.num_experts, "num_experts");
+  check(c.hidden, expected.hidden, "hidden");
+  check(c.intermediate, expected.intermediate, "intermediate");
+
+  const int first = c.local_expert_start, count = c.num_local_experts();
+  std::vector<ExpertWeightsView> views;
+  views.reserve(size_t(count));
+  for (int e = 0; e < count; ++e) views.push_back(expert_weights(ckpt, layer, first + e));
+  const bool w4a4_scales = c.mode == QuantMode::kW4A4 && ckpt.moe_layer(layer).has_input_scale;
+  const InputScales scales = w4a4_scales ? input_scales(ckpt, layer, first, count) : InputScales{};
+
+  for (int e = 0; e < count; ++e) {
+    dst.load_expert(e, views[size_t(e)]);
+    if (progress) progress(e + 1, count);
+  }
+  if (w4a4_scales) dst.set_input_scales(scales.gemm1, scales.gemm2);
+}
+
+RouterWeights read_router(const MoeCheckpoint& ckpt, int layer) {
+  const MoeLayerTensors& t = ckpt.moe_layer(layer);
+  RouterWeights r;
+  if (t.router_weight.empty()) return r;
+  const TensorView w = ckpt.tensors().tensor(t.router_weight);
+  const std::vector<int64_t> shape = {t.num_experts, t.hidden};
+  require(w.info->shape == shape, where_of(w), what_of(w), "a router of shape " + shape_string(shape),
+          describe(*w.info));
+  r.present = true;
+  r.num_experts = t.num_experts;
+  r.hidden = t.hidden;
+  r.weight = read_float_tensor(w);
+  if (!t.router_bias.empty()) {
+    const TensorView b = ckpt.tensors().tensor(t.router_bias);
+    require(b.info->shape == std::vector<int64_t>{t.num_experts}, where_of(b), what_of(b),
+            "a bias of shape [" + std::to_string(t.num_experts) + "]", describe(*b.info));
+    r.bias = read_float_tensor(b);
+  }
+  return r;
+}
+
+}  // namespace fp4moe

@@ -1,0 +1,235 @@
+// Finding the MoE layers of a checkpoint from its tensor names, and naming each layer's tensors.
+// Names are parsed, not matched against one model's template, so the naming variants of
+// include/fp4moe/checkpoint/modelopt.h (per-expert or fused, gate_proj or w1 or w13, '.' or '_'
+// before the suffix) are all found by the same scan.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "fp4moe/checkpoint/modelopt.h"
+#include "fp4moe/error.h"
+
+namespace fp4moe {
+namespace {
+
+constexpr std::string_view kExperts = ".experts";
+constexpr std::array<std::string_view, 5> kSuffixes = {"weight_scale_2", "weight_scale", "input_scale", "weight",
+                                                       "bias"};
+
+struct ProjectionNames {
+  std::string_view gate, up, down;
+  bool fused_gate_up;
+};
+constexpr std::array<ProjectionNames, 4> kProjectionNames = {{
+    {"gate_proj", "up_proj", "down_proj", false},
+    {"w1", "w3", "w2", false},
+    {"gate_up_proj", "gate_up_proj", "down_proj", true},
+    {"w13", "w13", "w2", true},
+}};
+
+// What the scan collects for one ".experts" prefix.
+struct PrefixScan {
+  int layer = -1;
+  std::set<int> experts;                                  // per-expert tensors seen
+  std::map<std::string, std::set<std::string>> suffixes;  // projection -> suffixes
+  bool per_expert = false, fused = false;
+  char separator = '.';
+  int num_tensors = 0;
+  uint64_t bytes = 0;
+};
+
+// "model.layers.12.mlp" -> 12; -1 when there is no ".layers.N" / "layers.N" component.
+int layer_index(std::string_view prefix) {
+  size_t pos = prefix.rfind("layers.");
+  while (pos != std::string_view::npos && pos > 0 && prefix[pos - 1] != '.') pos = prefix.rfind("layers.", pos - 1);
+  if (pos == std::string_view::npos) return -1;
+  size_t i = pos + 7;
+  int value = 0, digits = 0;
+  for (; i < prefix.size() && std::isdigit(static_cast<unsigned char>(prefix[i])) && digits < 9; ++i, ++digits)
+    value = value * 10 + (prefix[i] - '0');
+  const bool ends = i == prefix.size() || prefix[i] == '.';
+  return digits > 0 && ends ? value : -1;
+}
+
+bool parse_expert_number(std::string_view s, int* expert, size_t* length) {
+  size_t i = 0;
+  int value = 0;
+  for (; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && i < 9; ++i)
+    value = value * 10 + (s[i] - '0');
+  if (i == 0 || i >= s.size() || s[i] != '.') return false;
+  *expert = value;
+  *length = i;
+  return true;
+}
+
+// "gate_proj.weight" -> (gate_proj, weight, '.'); "w13_weight_scale" -> (w13, weight_scale, '_').
+bool split_projection(std::string_view rest, std::string* projection, std::string* suffix, char* separator) {
+  const size_t dot = rest.find('.');
+  if (dot != std::string_view::npos) {
+    *projection = rest.substr(0, dot);
+    *suffix = rest.substr(dot + 1);
+    *separator = '.';
+    return true;
+  }
+  for (std::string_view s : kSuffixes) {
+    if (rest.size() > s.size() + 1 && rest.substr(rest.size() - s.size()) == s &&
+        rest[rest.size() - s.size() - 1] == '_') {
+      *projection = rest.substr(0, rest.size() - s.size() - 1);
+      *suffix = s;
+      *separator = '_';
+      return true;
+    }
+  }
+  return false;
+}
+
+void scan_name(const std::string& name, const TensorInfo& info, std::map<std::string, PrefixScan>& scans) {
+  const size_t pos = name.find(std::string(kExperts) + ".");
+  if (pos == std::string::npos) return;
+  const std::string prefix = name.substr(0, pos + kExperts.size());
+  const int layer = layer_index(std::string_view(prefix).substr(0, pos));
+  if (layer < 0) return;
+  PrefixScan& scan = scans[prefix];
+  scan.layer = layer;
+  scan.num_tensors += 1;
+  scan.bytes += info.bytes();
+
+  std::string_view rest = std::string_view(name).substr(pos + kExperts.size() + 1);
+  int expert = 0;
+  size_t length = 0;
+  if (parse_expert_number(rest, &expert, &length)) {
+    scan.per_expert = true;
+    scan.experts.insert(expert);
+    rest.remove_prefix(length + 1);
+  } else {
+    scan.fused = true;
+  }
+  std::string projection, suffix;
+  char separator = '.';
+  if (!split_projection(rest, &projection, &suffix, &separator)) {
+    projection = rest;  // a bare parameter ("experts.gate_up_proj"): reported by describe()
+    suffix.clear();
+  }
+  scan.suffixes[projection].insert(suffix);
+  if (separator == '_') scan.separator = '_';
+}
+
+const ProjectionNames* pick_projection_names(const PrefixScan& scan) {
+  for (const auto& names : kProjectionNames) {
+    if (scan.suffixes.count(std::string(names.gate)) && scan.suffixes.count(std::string(names.up)) &&
+        scan.suffixes.count(std::string(names.down)))
+      return &names;
+  }
+  return nullptr;
+}
+
+std::string projections_seen(const PrefixScan& scan) {
+  std::string s;
+  for (const auto& [projection, suffixes] : scan.suffixes) s += (s.empty() ? "" : ", ") + projection;
+  return s.empty() ? "none" : s;
+}
+
+// Sizes from the gate (or fused gate_up) and down weights of expert 0: [.., N, K] (U8: [.., N, K/2]).
+void read_sizes(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
+  const std::string gate_name = t.tensor_name(ExpertProjection::kGate, 0, "weight");
+  const std::string down_name = t.tensor_name(ExpertProjection::kDown, 0, "weight");
+  const TensorInfo* gate = tensors.find(gate_name);
+  const TensorInfo* down = tensors.find(down_name);
+  if (!gate || !down) {
+    t.problem = "missing " + (gate ? down_name : gate_name);
+    return;
+  }
+  const size_t rank = t.fused_experts ? 3 : 2;
+  if (gate->shape.size() != rank || down->shape.size() != rank) {
+    t.problem = "weights of rank " + std::to_string(gate->shape.size()) + " (expected " + std::to_string(rank) + ")";
+    return;
+  }
+  t.weight_dtype = gate->dtype;
+  t.nvfp4 = gate->dtype == DType::kU8;
+  const int64_t k_per_col = t.nvfp4 ? 2 : 1;
+  t.hidden = int(std::min<int64_t>(gate->shape[rank - 1] * k_per_col, 1 << 30));
+  const int64_t gate_rows = gate->shape[rank - 2];
+  t.intermediate = int(std::min<int64_t>(t.fused_gate_up ? gate_rows / 2 : gate_rows, 1 << 30));
+  if (t.fused_experts) t.num_experts = int(std::min<int64_t>(gate->shape[0], 1 << 30));
+  t.has_input_scale = tensors.find(t.tensor_name(ExpertProjection::kGate, 0, "input_scale")) != nullptr;
+}
+
+void find_router(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
+  const std::string parent = t.experts_prefix.substr(0, t.experts_prefix.size() - kExperts.size());
+  for (const char* name : {".gate.weight", ".router.weight"}) {
+    if (tensors.find(parent + name)) {
+      t.router_weight = parent + name;
+      break;
+    }
+  }
+  for (const char* name : {".gate.e_score_correction_bias", ".e_score_correction_bias"}) {
+    if (tensors.find(parent + name)) {
+      t.router_bias = parent + name;
+      break;
+    }
+  }
+}
+
+MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string& prefix, const PrefixScan& scan) {
+  MoeLayerTensors t;
+  t.layer = scan.layer;
+  t.experts_prefix = prefix;
+  t.fused_experts = scan.fused && !scan.per_expert;
+  t.separator = scan.separator;
+  t.num_tensors = scan.num_tensors;
+  t.bytes = scan.bytes;
+  t.num_experts = scan.experts.empty() ? 0 : *scan.experts.rbegin() + 1;
+  find_router(tensors, t);
+  if (scan.fused && scan.per_expert) {
+    t.problem = "both per-expert and per-layer (fused) expert tensors";
+    return t;
+  }
+  const ProjectionNames* names = pick_projection_names(scan);
+  if (!names) {
+    t.problem = "no gate/up/down projections recognised (found: " + projections_seen(scan) + ")";
+    return t;
+  }
+  t.gate_name = names->gate;
+  t.up_name = names->up;
+  t.down_name = names->down;
+  t.fused_gate_up = names->fused_gate_up;
+  for (const auto& [projection, suffixes] : scan.suffixes) {
+    if (suffixes.count("bias")) t.problem = "expert biases (" + projection + " bias) are not supported";
+    if (suffixes.count(""))
+      t.problem = "bare parameter " + prefix + "." + projection +
+                  " (Hugging Face's [E, K, N] layout) is not supported; expected " + projection + ".weight [E, N, K]";
+  }
+  if (t.problem.empty()) read_sizes(tensors, t);
+  return t;
+}
+
+}  // namespace
+
+std::string MoeLayerTensors::tensor_name(ExpertProjection projection, int expert, std::string_view suffix) const {
+  const std::string& proj = projection == ExpertProjection::kGate ? gate_name
+                            : projection == ExpertProjection::kUp ? up_name
+                                                                  : down_name;
+  if (fused_experts) return experts_prefix + "." + proj + separator + std::string(suffix);
+  return experts_prefix + "." + std::to_string(expert) + "." + proj + "." + std::string(suffix);
+}
+
+std::vector<MoeLayerTensors> find_moe_layers(const SafetensorsCheckpoint& tensors) {
+  std::map<std::string, PrefixScan> scans;
+  for (const auto& file : tensors.files())
+    for (const auto& info : file.header().tensors)
+      if (tensors.find(info.name) == &info) scan_name(info.name, info, scans);  // skip names the index ignores
+
+  std::vector<MoeLayerTensors> layers;
+  for (const auto& [prefix, scan] : scans) layers.push_back(describe(tensors, prefix, scan));
+  std::sort(layers.begin(), layers.end(), [](const auto& a, const auto& b) { return a.layer < b.layer; });
+  for (size_t i = 1; i < layers.size(); ++i) {
+    if (layers[i].layer == layers[i - 1].layer)
+      layers[i].problem = "a second experts prefix for layer " + std::to_string(layers[i].layer) + " (" +
+                          layers[i - 1].experts_prefix + ")";
+  }
+  return layers;
+}
+
+}  // namespace fp4moe

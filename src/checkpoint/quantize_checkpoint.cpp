@@ -1,0 +1,257 @@
+// `fp4moe quantize`: a BF16 MoE checkpoint to ModelOpt NVFP4, one output shard per input shard.
+// Expert projection weights become weight / weight_scale / weight_scale_2 (/ input_scale); every
+// other tensor is handed to the writer as a view into the input mapping and copied at write time.
+#include "fp4moe/checkpoint/quantize_checkpoint.h"
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "checkpoint/calibration.h"
+#include "checkpoint/json_file.h"
+#include "checkpoint/tensor_values.h"
+#include "fp4moe/checkpoint/modelopt.h"
+#include "fp4moe/error.h"
+#include "fp4moe/format/quantize.h"
+
+namespace fp4moe {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr float kScaleDenominator = kE4M3Max * kE2M1Max;  // 2688: amax / 2688 is a ModelOpt scale
+constexpr const char* kIndexName = "model.safetensors.index.json";
+
+struct ProjectionJob {
+  const MoeLayerTensors* layer = nullptr;
+  int expert = 0;
+  ExpertProjection projection = ExpertProjection::kGate;
+};
+
+// Where one expert projection's [rows, k] rows live in its source tensor.
+struct SourceRows {
+  std::string tensor;
+  int64_t first_row = 0, rows = 0, k = 0;
+  std::vector<int64_t> tensor_shape;  // what the whole source tensor must be
+};
+
+SourceRows source_rows(const MoeLayerTensors& t, int expert, ExpertProjection p) {
+  const bool down = p == ExpertProjection::kDown;
+  const bool fused_gate_up = t.fused_gate_up && !down;
+  SourceRows s;
+  s.tensor = t.tensor_name(p, expert, "weight");
+  s.rows = down ? t.hidden : t.intermediate;
+  s.k = down ? t.intermediate : t.hidden;
+  const int64_t rows_per_expert = fused_gate_up ? 2 * s.rows : s.rows;
+  s.first_row =
+      (t.fused_experts ? expert * rows_per_expert : 0) + (fused_gate_up && p == ExpertProjection::kUp ? s.rows : 0);
+  s.tensor_shape = {rows_per_expert, s.k};
+  if (t.fused_experts) s.tensor_shape.insert(s.tensor_shape.begin(), t.num_experts);
+  return s;
+}
+
+void check_source(const SafetensorsCheckpoint& tensors, const SourceRows& s) {
+  const TensorView v = tensors.tensor(s.tensor);
+  TensorInfo expected;
+  expected.shape = s.tensor_shape;
+  require(is_float_dtype(v.info->dtype) && v.info->shape == s.tensor_shape, "safetensors " + *v.file,
+          "tensor '" + s.tensor + "'", "BF16, F16 or F32 " + expected.shape_string(),
+          std::string(to_string(v.info->dtype)) + " " + v.info->shape_string());
+}
+
+std::vector<float> read_rows(const SafetensorsCheckpoint& tensors, const SourceRows& s) {
+  return read_float_range(tensors.tensor(s.tensor), s.first_row * s.k, s.rows * s.k);
+}
+
+// 1/global_scale as ModelOpt writes it (amax / 2688), unless the quantizer clamped the global
+// scale (amax 0 or tiny): then the exact inverse of the scale it used.
+float modelopt_scale(float amax) {
+  const float global = global_scale_from_amax(amax);
+  return global == kScaleDenominator / amax ? amax / kScaleDenominator : 1.0f / global;
+}
+
+std::string output_name(const MoeLayerTensors& t, int expert, ExpertProjection p, const char* suffix) {
+  const bool w_names = t.gate_name.front() == 'w';
+  static const char* const kModelOpt[] = {"gate_proj", "up_proj", "down_proj"};
+  static const char* const kMixtral[] = {"w1", "w3", "w2"};
+  const char* proj = (w_names ? kMixtral : kModelOpt)[int(p)];
+  return t.experts_prefix + "." + std::to_string(expert) + "." + proj + "." + suffix;
+}
+
+std::vector<uint8_t> float_bytes(float v) {
+  std::vector<uint8_t> b(4);
+  std::memcpy(b.data(), &v, 4);
+  return b;
+}
+
+class CheckpointQuantizer {
+ public:
+  CheckpointQuantizer(const MoeCheckpoint& ckpt, const QuantizeCheckpointOptions& options)
+      : ckpt_(ckpt), options_(options) {
+    for (const auto& t : ckpt.moe_layers()) add_layer_jobs(t);
+    for (const auto& [tensor, jobs] : jobs_)
+      for (const auto& job : jobs) check_source(ckpt.tensors(), source_rows(*job.layer, job.expert, job.projection));
+    if (!options.calibration.empty())
+      sample_ = read_calibration(options.calibration, options.calibration_tensor, ckpt.moe_layers().front().hidden);
+  }
+
+  // Writes one output shard per input file; returns the index's weight map.
+  std::map<std::string, std::string> write_shards(const std::string& out_dir, QuantizeCheckpointReport& report) {
+    std::map<std::string, std::string> weight_map;
+    for (const auto& file : ckpt_.tensors().files()) {
+      const std::string shard = fs::path(file.path()).filename().string();
+      SafetensorsWriter writer;
+      writer.set_metadata("format", "pt");
+      for (const auto& info : file.header().tensors) {
+        if (ckpt_.tensors().find(info.name) != &info) continue;  // not in the index: not part of the model
+        report.bytes_in += info.bytes();
+        auto it = jobs_.find(info.name);
+        if (it == jobs_.end()) {
+          writer.add(info.name, info.dtype, info.shape, file.tensor(info).data, info.bytes());
+          weight_map[info.name] = shard;
+          note_unquantized(info);
+          ++report.tensors_copied;
+          continue;
+        }
+        for (const auto& job : it->second) {
+          for (const auto& name : add_quantized(writer, job)) weight_map[name] = shard;
+          ++report.projections_quantized;
+          if (options_.progress) options_.progress(report.projections_quantized, total_jobs_);
+        }
+      }
+      report.bytes_out += writer.data_bytes();
+      writer.write((fs::path(out_dir) / shard).string());
+    }
+    return weight_map;
+  }
+
+  std::vector<std::string> exclude_modules() const { return {excluded_.begin(), excluded_.end()}; }
+
+ private:
+  void add_layer_jobs(const MoeLayerTensors& t) {
+    const std::string where = "checkpoint " + ckpt_.dir();
+    const std::string what = "layer " + std::to_string(t.layer) + " experts (" + t.experts_prefix + ")";
+    require(t.problem.empty(), where, what, "a MoE layer with gate/up/down weights", t.problem);
+    require(!t.nvfp4 && is_float_dtype(t.weight_dtype), where, what, "BF16, F16 or F32 expert weights",
+            std::string(to_string(t.weight_dtype)));
+    require(t.hidden % 16 == 0 && t.intermediate % 16 == 0, where, what,
+            "hidden and intermediate sizes that are multiples of 16",
+            std::to_string(t.hidden) + " and " + std::to_string(t.intermediate));
+    for (int e = 0; e < t.num_experts; ++e) {
+      for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown}) {
+        jobs_[t.tensor_name(p, e, "weight")].push_back({&t, e, p});
+        ++total_jobs_;
+      }
+    }
+  }
+
+  // ModelOpt lists the linear layers it left unquantized; norms and embeddings are not linears.
+  void note_unquantized(const TensorInfo& info) {
+    const std::string suffix = ".weight";
+    const bool is_weight = info.name.size() > suffix.size() &&
+                           info.name.compare(info.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (!is_weight || info.shape.size() != 2) return;
+    const std::string module = info.name.substr(0, info.name.size() - suffix.size());
+    if (module.find("embed") != std::string::npos || module.find("norm") != std::string::npos) return;
+    excluded_.insert(module);
+  }
+
+  float down_input_scale(const ProjectionJob& job) const {
+    const MoeLayerTensors& t = *job.layer;
+    const auto gate = read_rows(ckpt_.tensors(), source_rows(t, job.expert, ExpertProjection::kGate));
+    const auto up = read_rows(ckpt_.tensors(), source_rows(t, job.expert, ExpertProjection::kUp));
+    return modelopt_scale(intermediate_amax(sample_, gate.data(), up.data(), t.intermediate, ckpt_.model().activation));
+  }
+
+  std::vector<std::string> add_quantized(SafetensorsWriter& writer, const ProjectionJob& job) {
+    const SourceRows s = source_rows(*job.layer, job.expert, job.projection);
+    const std::vector<float> w = read_rows(ckpt_.tensors(), s);
+    const float a = amax(w.data(), int64_t(w.size()));
+    const TensorView source = ckpt_.tensors().tensor(s.tensor);
+    require(is_finite(a), "safetensors " + *source.file, "tensor '" + s.tensor + "'", "finite weights", "NaN or Inf");
+    std::vector<uint8_t> packed(size_t(s.rows * s.k / 2)), scales(size_t(s.rows * s.k / 16));
+    quantize_nvfp4(w.data(), s.rows, s.k, global_scale_from_amax(a), packed.data(), scales.data(),
+                   ScaleLayout::kLinear);
+
+    const auto name = [&](const char* suffix) { return output_name(*job.layer, job.expert, job.projection, suffix); };
+    std::vector<std::string> names = {name("weight"), name("weight_scale"), name("weight_scale_2")};
+    writer.add_owned(names[0], DType::kU8, {s.rows, s.k / 2}, std::move(packed));
+    writer.add_owned(names[1], DType::kF8E4M3, {s.rows, s.k / 16}, std::move(scales));
+    writer.add_owned(names[2], DType::kF32, {}, float_bytes(modelopt_scale(a)));
+    if (sample_.tokens > 0) {
+      const float input_scale =
+          job.projection == ExpertProjection::kDown ? down_input_scale(job) : modelopt_scale(sample_.x_amax);
+      names.push_back(name("input_scale"));
+      writer.add_owned(names.back(), DType::kF32, {}, float_bytes(input_scale));
+    }
+    return names;
+  }
+
+  const MoeCheckpoint& ckpt_;
+  const QuantizeCheckpointOptions& options_;
+  std::map<std::string, std::vector<ProjectionJob>> jobs_;  // by source tensor
+  int64_t total_jobs_ = 0;
+  CalibrationSample sample_;
+  std::set<std::string> excluded_;
+};
+
+nlohmann::json quantization_recipe(const std::vector<std::string>& exclude_modules) {
+  return {{"quant_algo", "NVFP4"},
+          {"kv_cache_quant_algo", nullptr},
+          {"group_size", 16},
+          {"exclude_modules", exclude_modules}};
+}
+
+void write_configs(const std::string& in_dir, const std::string& out_dir, const std::vector<std::string>& excluded) {
+  const nlohmann::json producer = {{"name", "fp4moe"}, {"version", "0.1.0"}};
+  nlohmann::json config = read_json_file((fs::path(in_dir) / "config.json").string());
+  nlohmann::json recipe = quantization_recipe(excluded);
+  recipe["quant_method"] = "modelopt";
+  recipe["producer"] = producer;
+  config["quantization_config"] = recipe;
+  write_json_file((fs::path(out_dir) / "config.json").string(), config);
+  write_json_file((fs::path(out_dir) / "hf_quant_config.json").string(),
+                  {{"producer", producer}, {"quantization", quantization_recipe(excluded)}});
+}
+
+// Tokenizer files, generation_config.json and the like travel with the model.
+void copy_other_files(const std::string& in_dir, const std::string& out_dir) {
+  for (const auto& entry : fs::directory_iterator(in_dir)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".safetensors" || name == kIndexName || name == "config.json" ||
+        name == "hf_quant_config.json")
+      continue;
+    fs::copy_file(entry.path(), fs::path(out_dir) / name, fs::copy_options::overwrite_existing);
+  }
+}
+
+}  // namespace
+
+QuantizeCheckpointReport quantize_checkpoint(const std::string& in_dir, const std::string& out_dir,
+                                             const QuantizeCheckpointOptions& options) {
+  require(fs::is_directory(in_dir), "quantize_checkpoint", "in_dir", "a checkpoint directory", in_dir);
+  std::error_code ec;
+  require(!fs::equivalent(in_dir, out_dir, ec), "quantize_checkpoint", "out_dir", "a directory other than in_dir",
+          out_dir);
+  const MoeCheckpoint ckpt(in_dir);
+  require(ckpt.model().quant_algo.empty(), ckpt.model().config_path, "quant_algo", "an unquantized checkpoint",
+          ckpt.model().quant_algo);
+  require(!ckpt.moe_layers().empty(), "checkpoint " + in_dir, "MoE layers", "at least one (*.layers.L.*.experts.*)",
+          "none");
+  CheckpointQuantizer quantizer(ckpt, options);  // validates every source before anything is written
+
+  fs::create_directories(out_dir);
+  QuantizeCheckpointReport report;
+  report.moe_layers = int(ckpt.moe_layers().size());
+  const auto weight_map = quantizer.write_shards(out_dir, report);
+  if (ckpt.tensors().sharded()) {
+    write_json_file((fs::path(out_dir) / kIndexName).string(),
+                    {{"metadata", {{"total_size", report.bytes_out}}}, {"weight_map", weight_map}});
+  }
+  write_configs(in_dir, out_dir, quantizer.exclude_modules());
+  copy_other_files(in_dir, out_dir);
+  return report;
+}
+
+}  // namespace fp4moe

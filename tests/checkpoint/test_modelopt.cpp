@@ -1,0 +1,460 @@
+// The ModelOpt NVFP4 MoE loader: the committed tiny checkpoint, every tensor-naming variant
+// (per-expert gate_proj / w1..w3 / gate_up_proj, per-layer fused [E, ...] with '.' or vLLM's '_'),
+// gate/up weight_scale_2 kept exact, config.json parsing per model family, and the errors for
+// missing or mis-shaped tensors (raised before any expert is loaded).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "checkpoint/checkpoint_files.h"
+#include "checkpoint/tiny_checkpoint.h"
+#include "common/compare.h"
+#include "common/expect_error.h"
+#include "common/random_experts.h"
+#include "common/run_layer.h"
+#include "fp4moe/checkpoint/modelopt.h"
+#include "fp4moe/moe/reference.h"
+
+namespace fp4moe {
+namespace {
+
+using testing::expect_error;
+using testing::RandomExperts;
+using testing::RandomMatrix;
+using testing::TempDir;
+
+const std::string kTiny = std::string(FP4MOE_TEST_DATA) + "/tiny-nvfp4";
+
+MoeConfig synthetic_config() {
+  MoeConfig c;
+  c.num_experts = 6;
+  c.hidden = 64;
+  c.intermediate = 48;
+  c.top_k = 2;
+  c.max_tokens = 32;
+  return c;
+}
+
+enum class Naming { kGateProj, kW123, kPerExpertGateUp, kFusedLayer, kFusedVllm };
+
+std::vector<uint8_t> bytes_of(const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  return {b, b + n};
+}
+
+std::vector<uint8_t> concat(std::initializer_list<const std::vector<uint8_t>*> parts) {
+  std::vector<uint8_t> out;
+  for (const auto* p : parts) out.insert(out.end(), p->begin(), p->end());
+  return out;
+}
+
+// Writes `experts` as a ModelOpt checkpoint at layer 2 under the naming `naming`.
+void write_synthetic(const std::string& dir, const MoeConfig& c, const RandomExperts& experts, Naming naming) {
+  const std::string prefix = "model.layers.2.mlp.experts";
+  const int64_t E = c.num_experts, H = c.hidden, I = c.intermediate;
+  SafetensorsWriter w;
+  const auto add_matrix = [&](const std::string& base, char sep, const RandomMatrix& m) {
+    w.add_owned(base + sep + "weight", DType::kU8, {m.rows, m.cols / 2}, m.packed);
+    w.add_owned(base + sep + "weight_scale", DType::kF8E4M3, {m.rows, m.cols / 16}, m.scales);
+    w.add_owned(base + sep + "weight_scale_2", DType::kF32, {}, bytes_of(&m.scale_2, 4));
+  };
+  if (naming == Naming::kGateProj || naming == Naming::kW123) {
+    const bool w = naming == Naming::kW123;
+    for (int e = 0; e < E; ++e) {
+      const std::string p = prefix + "." + std::to_string(e) + ".";
+      add_matrix(p + (w ? "w1" : "gate_proj"), '.', experts.expert(e).gate);
+      add_matrix(p + (w ? "w3" : "up_proj"), '.', experts.expert(e).up);
+      add_matrix(p + (w ? "w2" : "down_proj"), '.', experts.expert(e).down);
+    }
+  } else if (naming == Naming::kPerExpertGateUp) {
+    for (int e = 0; e < E; ++e) {
+      const auto& x = experts.expert(e);
+      const std::string p = prefix + "." + std::to_string(e) + ".";
+      w.add_owned(p + "gate_up_proj.weight", DType::kU8, {2 * I, H / 2}, concat({&x.gate.packed, &x.up.packed}));
+      w.add_owned(p + "gate_up_proj.weight_scale", DType::kF8E4M3, {2 * I, H / 16},
+                  concat({&x.gate.scales, &x.up.scales}));
+      const float s2[2] = {x.gate.scale_2, x.up.scale_2};
+      w.add_owned(p + "gate_up_proj.weight_scale_2", DType::kF32, {2}, bytes_of(s2, 8));
+      add_matrix(p + "down_proj", '.', x.down);
+    }
+  } else {
+    const bool vllm = naming == Naming::kFusedVllm;
+    const char sep = vllm ? '_' : '.';
+    const std::string w13 = prefix + "." + (vllm ? "w13" : "gate_up_proj"),
+                      w2 = prefix + "." + (vllm ? "w2" : "down_proj");
+    std::vector<uint8_t> p13, s13, p2, s2;
+    std::vector<float> g13, g2;
+    for (int e = 0; e < E; ++e) {
+      const auto& x = experts.expert(e);
+      p13 = concat({&p13, &x.gate.packed, &x.up.packed});
+      s13 = concat({&s13, &x.gate.scales, &x.up.scales});
+      p2 = concat({&p2, &x.down.packed});
+      s2 = concat({&s2, &x.down.scales});
+      g13.insert(g13.end(), {x.gate.scale_2, x.up.scale_2});
+      g2.push_back(x.down.scale_2);
+    }
+    w.add_owned(w13 + sep + "weight", DType::kU8, {E, 2 * I, H / 2}, p13);
+    w.add_owned(w13 + sep + "weight_scale", DType::kF8E4M3, {E, 2 * I, H / 16}, s13);
+    w.add_owned(w13 + sep + "weight_scale_2", DType::kF32, {E, 2}, bytes_of(g13.data(), g13.size() * 4));
+    w.add_owned(w2 + sep + "weight", DType::kU8, {E, H, I / 2}, p2);
+    w.add_owned(w2 + sep + "weight_scale", DType::kF8E4M3, {E, H, I / 16}, s2);
+    w.add_owned(w2 + sep + "weight_scale_2", DType::kF32, {E}, bytes_of(g2.data(), g2.size() * 4));
+  }
+  w.write(dir + "/model.safetensors");
+  testing::write_json(dir + "/config.json", {{"model_type", "mixtral"},
+                                             {"hidden_size", H},
+                                             {"intermediate_size", I},
+                                             {"num_local_experts", E},
+                                             {"num_experts_per_tok", c.top_k},
+                                             {"hidden_act", "silu"}});
+  testing::write_json(
+      dir + "/hf_quant_config.json",
+      {{"quantization", {{"quant_algo", "NVFP4"}, {"group_size", 16}, {"exclude_modules", {"lm_head"}}}}});
+}
+
+class NamingVariant : public ::testing::TestWithParam<Naming> {};
+
+// The loaded layer must compute exactly what the same weights loaded directly compute: same
+// bytes, same scale_2 for gate and for up (each its own), so the outputs are bit-identical.
+TEST_P(NamingVariant, LoadsTheSameWeightsAsADirectLoad) {
+  TempDir dir;
+  const MoeConfig c = synthetic_config();
+  const RandomExperts experts(c, 11);
+  write_synthetic(dir.path(), c, experts, GetParam());
+  const MoeCheckpoint ckpt(dir.path());
+  ASSERT_EQ(ckpt.moe_layers().size(), 1u);
+  const MoeLayerTensors& t = ckpt.moe_layer(2);
+  EXPECT_TRUE(t.problem.empty()) << t.problem;
+  EXPECT_EQ(t.num_experts, c.num_experts);
+  EXPECT_EQ(t.hidden, c.hidden);
+  EXPECT_EQ(t.intermediate, c.intermediate);
+  EXPECT_TRUE(t.nvfp4);
+
+  for (int e = 0; e < c.num_experts; ++e) {
+    const ExpertWeightsView v = expert_weights(ckpt, 2, e);
+    const auto& x = experts.expert(e);
+    EXPECT_EQ(v.gate.scale_2, x.gate.scale_2);
+    EXPECT_EQ(v.up.scale_2, x.up.scale_2);
+    EXPECT_EQ(v.down.scale_2, x.down.scale_2);
+    ASSERT_NE(v.gate.scale_2, v.up.scale_2) << "the generator must give gate and up different scales";
+    EXPECT_EQ(std::memcmp(v.gate.packed, x.gate.packed.data(), x.gate.packed.size()), 0);
+    EXPECT_EQ(std::memcmp(v.up.packed, x.up.packed.data(), x.up.packed.size()), 0);
+    EXPECT_EQ(std::memcmp(v.up.scales, x.up.scales.data(), x.up.scales.size()), 0);
+    EXPECT_EQ(std::memcmp(v.down.scales, x.down.scales.data(), x.down.scales.size()), 0);
+    // No copy: every view points into the file mapping.
+    const SafetensorsFile& f = ckpt.tensors().files().front();
+    for (const uint8_t* p : {v.gate.packed, v.up.packed, v.down.packed, v.gate.scales, v.up.scales, v.down.scales}) {
+      EXPECT_GE(p, f.mapping());
+      EXPECT_LT(p, f.mapping() + f.mapping_size());
+    }
+  }
+
+  const MoeConfig loaded_config = ckpt.moe_config(2, QuantMode::kW4A16, c.max_tokens);
+  auto loaded = make_moe_layer(loaded_config, Backend::kCpu);
+  int calls = 0;
+  load_moe_layer(ckpt, 2, *loaded, [&](int done, int total) {
+    ++calls;
+    EXPECT_EQ(done, calls);
+    EXPECT_EQ(total, c.num_experts);
+  });
+  EXPECT_EQ(calls, c.num_experts);
+  auto direct = make_moe_layer(c, Backend::kCpu);
+  experts.load_into(*direct);
+
+  testing::Rng rng(5);
+  const auto x = testing::random_bf16(size_t(c.max_tokens) * c.hidden, rng);
+  const auto routing = testing::uniform_routing(c.max_tokens, c.num_experts, c.top_k, rng);
+  const auto y_loaded = testing::run_forward(*loaded, x, routing);
+  const auto y_direct = testing::run_forward(*direct, x, routing);
+  ASSERT_FALSE(testing::any_nan(y_loaded));
+  EXPECT_EQ(std::memcmp(y_loaded.data(), y_direct.data(), y_loaded.size() * sizeof(bf16)), 0);
+  const double err = testing::rel_error(y_loaded, testing::run_reference(*loaded, x, routing));
+  std::printf("naming %d: rel error vs float64 reference %.3e\n", int(GetParam()), err);
+  EXPECT_LT(err, 1e-2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Checkpoint, NamingVariant,
+                         ::testing::Values(Naming::kGateProj, Naming::kW123, Naming::kPerExpertGateUp,
+                                           Naming::kFusedLayer, Naming::kFusedVllm));
+
+// Averaging gate and up weight_scale_2 (what vLLM does) would change the output far beyond the
+// spec's bound, so the bit-identity above really tests that each half keeps its own scale.
+TEST(ModelOptLoader, AveragedGateUpScalesWouldBeCaught) {
+  const MoeConfig c = synthetic_config();
+  const RandomExperts experts(c, 11);
+  auto exact = make_moe_layer(c, Backend::kCpu);
+  auto averaged = make_moe_layer(c, Backend::kCpu);
+  experts.load_into(*exact);
+  for (int e = 0; e < c.num_experts; ++e) {
+    auto v = experts.view(e).view;
+    const float mean = 0.5f * (v.gate.scale_2 + v.up.scale_2);
+    v.gate.scale_2 = v.up.scale_2 = mean;
+    averaged->load_expert(e, v);
+  }
+  testing::Rng rng(5);
+  const auto x = testing::random_bf16(size_t(c.max_tokens) * c.hidden, rng);
+  const auto routing = testing::uniform_routing(c.max_tokens, c.num_experts, c.top_k, rng);
+  const double err =
+      testing::rel_error(testing::run_forward(*averaged, x, routing), testing::run_reference(*exact, x, routing));
+  std::printf("averaged gate/up scale_2: rel error %.3e\n", err);
+  EXPECT_GT(err, 2e-2) << "averaging must break the spec bound of 1e-2 by a clear margin";
+}
+
+TEST(ModelOptLoader, TinyCheckpointLoadsAndMatchesTheReference) {
+  const MoeCheckpoint ckpt(kTiny);
+  EXPECT_EQ(ckpt.model().model_type, "qwen3_moe");
+  EXPECT_EQ(ckpt.model().quant_algo, "NVFP4");
+  EXPECT_EQ(ckpt.model().group_size, 16);
+  EXPECT_TRUE(ckpt.model().routing_known);
+  EXPECT_EQ(ckpt.model().routing.method, RoutingMethod::kSoftmaxTopk);
+  EXPECT_TRUE(ckpt.model().routing.renormalize);
+  ASSERT_EQ(ckpt.moe_layers().size(), 1u) << "layer 0 is a dense MLP and must not be taken for a MoE";
+  const MoeLayerTensors& t = ckpt.moe_layer(testing::kTinyMoeLayer);
+  EXPECT_EQ(t.num_experts, testing::kTinyExperts);
+  EXPECT_EQ(t.hidden, testing::kTinyHidden);
+  EXPECT_EQ(t.intermediate, testing::kTinyIntermediate);
+  EXPECT_TRUE(t.has_input_scale);
+  EXPECT_EQ(t.router_weight, "model.layers.1.mlp.gate.weight");
+  EXPECT_EQ(t.num_tensors, testing::kTinyExperts * 3 * 4);
+
+  const InputScales s = input_scales(ckpt, 1, 0, testing::kTinyExperts);
+  EXPECT_GT(s.gemm1, 0.0f);
+  EXPECT_GT(s.gemm2, 0.0f);
+  for (int e = 0; e < testing::kTinyExperts; ++e) {
+    const ExpertWeightsView v = expert_weights(ckpt, 1, e);
+    EXPECT_GT(v.up.scale_2, 2.0f * v.gate.scale_2) << "up was generated 4x wider than gate";
+  }
+  const RouterWeights r = read_router(ckpt, 1);
+  EXPECT_TRUE(r.present);
+  EXPECT_EQ(r.weight.size(), size_t(testing::kTinyExperts * testing::kTinyHidden));
+
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    MoeConfig c = ckpt.moe_config(1, mode, 16);
+    auto layer = make_moe_layer(c, Backend::kCpu);
+    load_moe_layer(ckpt, 1, *layer);
+    testing::Rng rng(9);
+    const auto x = testing::random_bf16(size_t(16) * c.hidden, rng);
+    const auto routing = testing::uniform_routing(16, c.num_experts, c.top_k, rng);
+    const double err =
+        testing::rel_error(testing::run_forward(*layer, x, routing), testing::run_reference(*layer, x, routing));
+    std::printf("tiny checkpoint %s: rel error %.3e\n", std::string(to_string(mode)).c_str(), err);
+    EXPECT_LT(err, 1e-2);
+  }
+}
+
+TEST(ModelOptLoader, ExpertParallelLoadsOnlyTheLocalRange) {
+  TempDir dir;
+  const MoeConfig c = synthetic_config();
+  const RandomExperts all(c, 11);
+  write_synthetic(dir.path(), c, all, Naming::kGateProj);
+  const MoeCheckpoint ckpt(dir.path());
+  MoeConfig local = ckpt.moe_config(2, QuantMode::kW4A16, c.max_tokens);
+  local.local_expert_start = 2;
+  local.local_experts = 3;
+  auto layer = make_moe_layer(local, Backend::kCpu);
+  load_moe_layer(ckpt, 2, *layer);
+  auto direct = make_moe_layer(local, Backend::kCpu);
+  for (int e = 0; e < 3; ++e) direct->load_expert(e, all.view(2 + e).view);
+  testing::Rng rng(3);
+  const auto x = testing::random_bf16(size_t(c.max_tokens) * c.hidden, rng);
+  const auto routing = testing::uniform_routing(c.max_tokens, c.num_experts, c.top_k, rng);
+  const auto a = testing::run_forward(*layer, x, routing), b = testing::run_forward(*direct, x, routing);
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(bf16)), 0);
+}
+
+// A layer that records load_expert calls, to prove a bad checkpoint loads nothing.
+class RecordingLayer : public MoeLayer {
+ public:
+  explicit RecordingLayer(const MoeConfig& c) : MoeLayer(c) {}
+  Backend backend() const override { return Backend::kCpu; }
+  void load_expert(int, const ExpertWeightsView&) override { ++loads; }
+  void set_input_scales(float, float) override {}
+  size_t workspace_bytes(int) const override { return 0; }
+  void forward(const ForwardArgs&, void*, size_t, void*) override {}
+  int loads = 0;
+};
+
+class BrokenCheckpoint : public ::testing::Test {
+ protected:
+  void SetUp() override { write_synthetic(dir_.path(), config_, experts_, Naming::kGateProj); }
+  // Rewrites the checkpoint with tensor `name` replaced (or dropped when dtype is null).
+  void replace(const std::string& name, const DType* dtype, std::vector<int64_t> shape, std::vector<uint8_t> data) {
+    const std::string path = dir_.file("model.safetensors");
+    std::vector<std::pair<TensorInfo, std::vector<uint8_t>>> tensors;
+    {
+      const SafetensorsFile f(path);
+      for (const auto& info : f.header().tensors) {
+        const TensorView v = f.tensor(info);
+        tensors.push_back({info, std::vector<uint8_t>(v.data, v.data + info.bytes())});
+      }
+    }
+    SafetensorsWriter w;
+    for (auto& [info, bytes] : tensors) {
+      if (info.name != name)
+        w.add_owned(info.name, info.dtype, info.shape, bytes);
+      else if (dtype)
+        w.add_owned(name, *dtype, shape, data);
+    }
+    w.write(path);
+  }
+  void expect_load_error(const std::string& message) {
+    const MoeCheckpoint ckpt(dir_.path());
+    RecordingLayer layer(config_);
+    expect_error([&] { load_moe_layer(ckpt, 2, layer); }, message);
+    EXPECT_EQ(layer.loads, 0) << "validation must come before the first load_expert";
+  }
+  TempDir dir_;
+  MoeConfig config_ = synthetic_config();
+  RandomExperts experts_{config_, 11};
+  std::string file_ = dir_.file("model.safetensors");
+};
+
+TEST_F(BrokenCheckpoint, MissingTensorOfTheLastExpert) {
+  replace("model.layers.2.mlp.experts.5.up_proj.weight_scale", nullptr, {}, {});
+  expect_load_error("fp4moe: checkpoint " + dir_.path() +
+                    ": tensor 'model.layers.2.mlp.experts.5.up_proj.weight_scale': expected present, got missing");
+}
+
+TEST_F(BrokenCheckpoint, WrongWeightShape) {
+  const DType u8 = DType::kU8;
+  replace("model.layers.2.mlp.experts.4.down_proj.weight", &u8, {64, 16}, std::vector<uint8_t>(64 * 16));
+  expect_load_error("fp4moe: safetensors " + file_ +
+                    ": tensor 'model.layers.2.mlp.experts.4.down_proj.weight': "
+                    "expected U8 [64, 24], got U8 [64, 16]");
+}
+
+TEST_F(BrokenCheckpoint, WrongScaleDtype) {
+  const DType u8 = DType::kU8;
+  replace("model.layers.2.mlp.experts.3.gate_proj.weight_scale", &u8, {48, 4}, std::vector<uint8_t>(48 * 4, 0x38));
+  expect_load_error(
+      "tensor 'model.layers.2.mlp.experts.3.gate_proj.weight_scale': expected F8_E4M3 [48, 4], got U8 [48, 4]");
+}
+
+TEST_F(BrokenCheckpoint, NonPositiveOrNanScale2) {
+  const DType f32 = DType::kF32;
+  const float bad[2] = {-1.0f, NAN};
+  replace("model.layers.2.mlp.experts.1.up_proj.weight_scale_2", &f32, {}, bytes_of(&bad[0], 4));
+  expect_load_error(
+      "tensor 'model.layers.2.mlp.experts.1.up_proj.weight_scale_2': expected a finite positive scale, got -1");
+  replace("model.layers.2.mlp.experts.1.up_proj.weight_scale_2", &f32, {}, bytes_of(&bad[1], 4));
+  expect_load_error("expected a finite positive scale, got nan");
+  replace("model.layers.2.mlp.experts.1.up_proj.weight_scale_2", &f32, {3}, std::vector<uint8_t>(12));
+  expect_load_error("expected F32 with 1 element, got F32 [3]");
+}
+
+TEST_F(BrokenCheckpoint, ConfigDisagreeingWithTensors) {
+  testing::write_json(dir_.file("config.json"), {{"model_type", "mixtral"},
+                                                 {"hidden_size", 64},
+                                                 {"intermediate_size", 96},
+                                                 {"num_local_experts", 6},
+                                                 {"num_experts_per_tok", 2}});
+  const MoeCheckpoint ckpt(dir_.path());
+  expect_error([&] { ckpt.moe_config(2); },
+               "config.json: moe_intermediate_size: expected 48 as the tensors of layer 2 say "
+               "(model.layers.2.mlp.experts.0.gate_proj.weight), got 96");
+}
+
+TEST_F(BrokenCheckpoint, LayerConfigMismatchAndUnknownLayer) {
+  const MoeCheckpoint ckpt(dir_.path());
+  MoeConfig other = config_;
+  other.hidden = 32;
+  RecordingLayer layer(other);
+  expect_error([&] { load_moe_layer(ckpt, 2, layer); }, "load_moe_layer: layer config hidden: expected 64");
+  expect_error([&] { ckpt.moe_layer(7); }, "layer: expected one of the MoE layers: 2, got 7");
+}
+
+// ---- config.json of the model families ----
+
+MoeModelConfig config_of(const nlohmann::json& j) {
+  TempDir dir;
+  testing::write_json(dir.file("config.json"), j);
+  return read_model_config(dir.path());
+}
+
+TEST(ModelConfig, DeepSeekV3) {
+  const auto c = config_of({{"model_type", "deepseek_v3"},
+                            {"hidden_size", 7168},
+                            {"intermediate_size", 18432},
+                            {"moe_intermediate_size", 2048},
+                            {"n_routed_experts", 256},
+                            {"num_experts_per_tok", 8},
+                            {"n_group", 8},
+                            {"topk_group", 4},
+                            {"routed_scaling_factor", 2.5},
+                            {"hidden_act", "silu"},
+                            {"scoring_func", "sigmoid"},
+                            {"norm_topk_prob", true}});
+  EXPECT_EQ(c.num_experts, 256);
+  EXPECT_EQ(c.intermediate, 2048);
+  EXPECT_EQ(c.top_k, 8);
+  EXPECT_EQ(c.activation.kind, Activation::kSilu);
+  EXPECT_EQ(c.routing.method, RoutingMethod::kSigmoidGroupedTopk);
+  EXPECT_EQ(c.routing.num_groups, 8);
+  EXPECT_EQ(c.routing.topk_group, 4);
+  EXPECT_EQ(c.routing.routed_scaling_factor, 2.5f);
+}
+
+TEST(ModelConfig, DeepSeekV4SwigluLimitGivesClampedSilu) {
+  const auto c = config_of({{"model_type", "deepseek_v4"},
+                            {"hidden_size", 4096},
+                            {"moe_intermediate_size", 2048},
+                            {"n_routed_experts", 64},
+                            {"num_experts_per_tok", 6},
+                            {"swiglu_limit", 10.0}});
+  EXPECT_EQ(c.activation.kind, Activation::kSiluClamped);
+  EXPECT_EQ(c.activation.limit, 10.0f);
+}
+
+TEST(ModelConfig, GptOssAndQwenAndLlama4) {
+  const auto oss = config_of({{"model_type", "gpt_oss"},
+                              {"hidden_size", 2880},
+                              {"intermediate_size", 2880},
+                              {"num_local_experts", 32},
+                              {"num_experts_per_tok", 4},
+                              {"swiglu_limit", 7.0}});
+  EXPECT_EQ(oss.activation.kind, Activation::kSwigluOai);
+  EXPECT_EQ(oss.routing.method, RoutingMethod::kTopkSoftmax);
+  const auto qwen = config_of({{"model_type", "qwen3_moe"},
+                               {"hidden_size", 2048},
+                               {"intermediate_size", 6144},
+                               {"moe_intermediate_size", 768},
+                               {"num_experts", 128},
+                               {"num_experts_per_tok", 8},
+                               {"norm_topk_prob", false}});
+  EXPECT_EQ(qwen.intermediate, 768);
+  EXPECT_EQ(qwen.routing.method, RoutingMethod::kSoftmaxTopk);
+  EXPECT_FALSE(qwen.routing.renormalize);
+  const auto llama = config_of({{"model_type", "llama4"},
+                                {"text_config",
+                                 {{"model_type", "llama4_text"},
+                                  {"hidden_size", 5120},
+                                  {"intermediate_size", 8192},
+                                  {"num_local_experts", 16},
+                                  {"num_experts_per_tok", 1}}}});
+  EXPECT_EQ(llama.hidden, 5120);
+  EXPECT_EQ(llama.num_experts, 16);
+  EXPECT_FALSE(llama.routing_known);
+}
+
+TEST(ModelConfig, BadFieldsNameTheFileAndField) {
+  expect_error(
+      [] {
+        config_of({{"hidden_size", 64}, {"intermediate_size", 32}, {"num_experts_per_tok", 2}});
+      },
+      "config.json: n_routed_experts | num_experts | num_local_experts: expected a positive integer field, got "
+      "missing");
+  expect_error([] { config_of({{"hidden_size", "64"}}); }, "hidden_size: expected a positive integer, got \"64\"");
+  expect_error(
+      [] {
+        config_of({{"hidden_size", 64},
+                   {"intermediate_size", 32},
+                   {"num_experts", 4},
+                   {"num_experts_per_tok", 2},
+                   {"hidden_act", "relu"}});
+      },
+      "hidden_act: expected silu, swish, gelu_pytorch_tanh, gelu_tanh or gelu_new, got relu");
+}
+
+}  // namespace
+}  // namespace fp4moe

@@ -1,0 +1,219 @@
+// The checkpoint quantizer (`fp4moe quantize`): the committed tiny checkpoint is exactly what the
+// tool makes today, every projection is quantize_nvfp4 with ModelOpt's scales, calibration gives
+// the input scales it promises, everything else is copied unchanged, and bad inputs write nothing.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "checkpoint/checkpoint_files.h"
+#include "checkpoint/tiny_checkpoint.h"
+#include "common/expect_error.h"
+#include "common/rng.h"
+#include "fp4moe/checkpoint/modelopt.h"
+#include "fp4moe/checkpoint/quantize_checkpoint.h"
+#include "fp4moe/format/quantize.h"
+#include "fp4moe/moe/activation.h"
+
+namespace fp4moe {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::expect_error;
+using testing::TempDir;
+
+const std::string kTiny = std::string(FP4MOE_TEST_DATA) + "/tiny-nvfp4";
+
+float scalar(const TensorView& v) {
+  float f;
+  std::memcpy(&f, v.data, 4);
+  return f;
+}
+
+struct TinyBuild {
+  TempDir dir;
+  std::string bf16 = dir.file("bf16"), calib = dir.file("calib.safetensors"), out = dir.file("nvfp4");
+  TinyBuild() {
+    testing::write_tiny_bf16_checkpoint(bf16);
+    testing::write_tiny_calibration(calib);
+    QuantizeCheckpointOptions o;
+    o.calibration = calib;
+    quantize_checkpoint(bf16, out, o);
+  }
+};
+
+TEST(QuantizeCheckpoint, CommittedTinyCheckpointIsWhatTheToolMakes) {
+  const TinyBuild b;
+  std::vector<std::string> committed, made;
+  for (const auto& e : fs::directory_iterator(kTiny)) committed.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(b.out)) made.push_back(e.path().filename().string());
+  std::sort(committed.begin(), committed.end());
+  std::sort(made.begin(), made.end());
+  ASSERT_EQ(committed, made);
+  for (const auto& name : made)
+    EXPECT_EQ(testing::read_file(kTiny + "/" + name), testing::read_file(b.out + "/" + name))
+        << name << " differs: regenerate with tests/data/regenerate.sh";
+  EXPECT_LT(fs::file_size(kTiny + "/model.safetensors"), 64u << 10) << "kilobytes, not megabytes";
+}
+
+TEST(QuantizeCheckpoint, ProjectionsAreTheLibraryQuantizerWithModelOptScales) {
+  const TinyBuild b;
+  const SafetensorsCheckpoint in(b.bf16);
+  const MoeCheckpoint out(b.out);
+  const int H = testing::kTinyHidden, I = testing::kTinyIntermediate;
+  for (int e = 0; e < testing::kTinyExperts; ++e) {
+    const ExpertWeightsView v = expert_weights(out, 1, e);
+    const std::string p = "model.layers.1.mlp.experts." + std::to_string(e) + ".";
+    const std::pair<const char*, const Nvfp4WeightView*> projections[] = {
+        {"gate_proj", &v.gate}, {"up_proj", &v.up}, {"down_proj", &v.down}};
+    for (const auto& [name, view] : projections) {
+      const std::vector<float> w = read_float_tensor(in.tensor(p + name + ".weight"));
+      const int64_t rows = std::string(name) == "down_proj" ? H : I, cols = int64_t(w.size()) / rows;
+      const float a = amax(w.data(), int64_t(w.size()));
+      EXPECT_EQ(view->scale_2, a / 2688.0f) << p << name << ": weight_scale_2 = amax / (6 * 448)";
+      std::vector<uint8_t> packed(w.size() / 2), scales(w.size() / 16);
+      quantize_nvfp4(w.data(), rows, cols, global_scale_from_amax(a), packed.data(), scales.data());
+      EXPECT_EQ(std::memcmp(view->packed, packed.data(), packed.size()), 0) << p << name;
+      EXPECT_EQ(std::memcmp(view->scales, scales.data(), scales.size()), 0) << p << name;
+      // And the result is close to the BF16 weights (NVFP4's own error, not a bug's).
+      std::vector<float> back(w.size());
+      dequantize_nvfp4(view->packed, view->scales, rows, cols, ScaleLayout::kLinear, view->scale_2, back.data());
+      double num = 0, den = 0;
+      for (size_t i = 0; i < w.size(); ++i)
+        num += (back[i] - w[i]) * double(back[i] - w[i]), den += double(w[i]) * w[i];
+      EXPECT_LT(std::sqrt(num / den), 0.15) << p << name;
+    }
+  }
+}
+
+TEST(QuantizeCheckpoint, CalibratedInputScales) {
+  const TinyBuild b;
+  const SafetensorsCheckpoint in(b.bf16);
+  const SafetensorsCheckpoint out(b.out);
+  const std::vector<float> x = read_float_tensor(SafetensorsFile(b.calib).tensor("activations"));
+  const float x_amax = amax(x.data(), int64_t(x.size()));
+  const int H = testing::kTinyHidden, I = testing::kTinyIntermediate, T = int(x.size()) / H;
+  for (int e = 0; e < testing::kTinyExperts; ++e) {
+    const std::string p = "model.layers.1.mlp.experts." + std::to_string(e) + ".";
+    EXPECT_EQ(scalar(out.tensor(p + "gate_proj.input_scale")), x_amax / 2688.0f);
+    EXPECT_EQ(scalar(out.tensor(p + "up_proj.input_scale")), x_amax / 2688.0f);
+    const auto gate = read_float_tensor(in.tensor(p + "gate_proj.weight"));
+    const auto up = read_float_tensor(in.tensor(p + "up_proj.weight"));
+    double h_amax = 0;
+    for (int t = 0; t < T; ++t) {
+      for (int i = 0; i < I; ++i) {
+        double g = 0, u = 0;
+        for (int k = 0; k < H; ++k)
+          g += double(gate[i * H + k]) * x[t * H + k], u += double(up[i * H + k]) * x[t * H + k];
+        h_amax = std::max(h_amax, std::fabs(g / (1 + std::exp(-g)) * u));
+      }
+    }
+    EXPECT_NEAR(scalar(out.tensor(p + "down_proj.input_scale")), h_amax / 2688.0, 1e-5 * h_amax / 2688.0);
+  }
+}
+
+TEST(QuantizeCheckpoint, NonExpertTensorsAndConfigs) {
+  const TinyBuild b;
+  const SafetensorsCheckpoint in(b.bf16), out(b.out);
+  for (const std::string name : {"model.embed_tokens.weight", "lm_head.weight", "model.layers.1.mlp.gate.weight",
+                                 "model.layers.0.mlp.down_proj.weight", "model.norm.weight"}) {
+    const TensorView a = in.tensor(name), c = out.tensor(name);
+    EXPECT_EQ(c.info->dtype, a.info->dtype);
+    EXPECT_EQ(c.info->shape, a.info->shape);
+    EXPECT_EQ(std::memcmp(a.data, c.data, a.info->bytes()), 0) << name;
+  }
+  EXPECT_EQ(out.find("model.layers.1.mlp.experts.0.gate_proj.weight")->dtype, DType::kU8);
+  const MoeModelConfig m = read_model_config(b.out);
+  EXPECT_EQ(m.quant_algo, "NVFP4");
+  EXPECT_EQ(m.group_size, 16);
+  for (const char* module :
+       {"lm_head", "model.layers.0.self_attn.q_proj", "model.layers.1.mlp.gate", "model.layers.0.mlp.gate_proj"})
+    EXPECT_NE(std::find(m.exclude_modules.begin(), m.exclude_modules.end(), module), m.exclude_modules.end()) << module;
+  for (const auto& module : m.exclude_modules) EXPECT_EQ(module.find("embed"), std::string::npos) << module;
+  const auto config = nlohmann::json::parse(testing::read_file(b.out + "/config.json"));
+  EXPECT_EQ(config["quantization_config"]["quant_method"], "modelopt");
+  EXPECT_EQ(config["model_type"], "qwen3_moe");
+  EXPECT_TRUE(fs::exists(b.out + "/tokenizer_config.json"));
+}
+
+// Sharded BF16 input with per-layer fused [E, 2I, H] gate_up: sharded output with its index,
+// per-expert ModelOpt tensors, loadable.
+TEST(QuantizeCheckpoint, ShardedFusedInput) {
+  TempDir dir;
+  const std::string in = dir.file("in"), out = dir.file("out");
+  fs::create_directories(in);
+  const int E = 3, H = 32, I = 16;
+  testing::Rng rng(1);
+  const auto bf16_bytes = [&](int64_t n) {
+    std::vector<uint8_t> b(size_t(n) * 2);
+    for (int64_t i = 0; i < n; ++i) {
+      const bf16 v = float_to_bf16(float(rng.normal() * 0.1));
+      std::memcpy(&b[size_t(2 * i)], &v.bits, 2);
+    }
+    return b;
+  };
+  SafetensorsWriter s1, s2;
+  s1.add_owned("model.layers.0.mlp.experts.gate_up_proj.weight", DType::kBF16, {E, 2 * I, H},
+               bf16_bytes(E * 2 * I * H));
+  s1.add_owned("model.layers.0.mlp.router.weight", DType::kBF16, {E, H}, bf16_bytes(E * H));
+  s2.add_owned("model.layers.0.mlp.experts.down_proj.weight", DType::kBF16, {E, H, I}, bf16_bytes(E * H * I));
+  s1.write(in + "/model-00001-of-00002.safetensors");
+  s2.write(in + "/model-00002-of-00002.safetensors");
+  testing::write_json(in + "/model.safetensors.index.json",
+                      {{"weight_map",
+                        {{"model.layers.0.mlp.experts.gate_up_proj.weight", "model-00001-of-00002.safetensors"},
+                         {"model.layers.0.mlp.router.weight", "model-00001-of-00002.safetensors"},
+                         {"model.layers.0.mlp.experts.down_proj.weight", "model-00002-of-00002.safetensors"}}}});
+  testing::write_json(in + "/config.json", {{"model_type", "gpt_oss"},
+                                            {"hidden_size", H},
+                                            {"intermediate_size", I},
+                                            {"num_local_experts", E},
+                                            {"num_experts_per_tok", 2}});
+  const QuantizeCheckpointReport r = quantize_checkpoint(in, out);
+  EXPECT_EQ(r.projections_quantized, 3 * E);
+  EXPECT_EQ(r.tensors_copied, 1);
+
+  const MoeCheckpoint q(out);
+  EXPECT_TRUE(q.tensors().sharded());
+  EXPECT_EQ(q.tensors().file_of("model.layers.0.mlp.experts.2.down_proj.weight").path(),
+            out + "/model-00002-of-00002.safetensors");
+  const MoeLayerTensors& t = q.moe_layer(0);
+  EXPECT_FALSE(t.fused_experts);
+  EXPECT_EQ(t.gate_name, "gate_proj");
+  EXPECT_FALSE(t.has_input_scale) << "no --calib: input_scale omitted";
+  EXPECT_EQ(t.router_weight, "model.layers.0.mlp.router.weight");
+  auto layer = make_moe_layer(q.moe_config(0, QuantMode::kW4A16, 4), Backend::kCpu);
+  load_moe_layer(q, 0, *layer);
+  // Up rows of expert 1 are rows [I, 2I) of slice 1 of the fused source.
+  const SafetensorsCheckpoint src(in);
+  const auto all = read_float_tensor(src.tensor("model.layers.0.mlp.experts.gate_up_proj.weight"));
+  const std::vector<float> up1(all.begin() + (2 * I + I) * H, all.begin() + (4 * I) * H);
+  EXPECT_EQ(expert_weights(q, 0, 1).up.scale_2, amax(up1.data(), int64_t(up1.size())) / 2688.0f);
+}
+
+TEST(QuantizeCheckpoint, RejectsQuantizedInputAndNanWeightsWritingNothing) {
+  TempDir dir;
+  expect_error([&] { quantize_checkpoint(kTiny, dir.file("out")); },
+               "config.json: quant_algo: expected an unquantized checkpoint, got NVFP4");
+  EXPECT_FALSE(fs::exists(dir.file("out")));
+
+  const std::string in = dir.file("bf16");
+  testing::write_tiny_bf16_checkpoint(in);
+  {
+    // Put a NaN into one expert's down_proj.
+    std::string bytes = testing::read_file(in + "/model.safetensors");
+    const SafetensorsFile f(in + "/model.safetensors");
+    const TensorView v = f.tensor("model.layers.1.mlp.experts.2.down_proj.weight");
+    const size_t offset = size_t(v.data - f.mapping()) + 10;
+    bytes[offset] = char(0xC0);
+    bytes[offset + 1] = char(0x7F);
+    testing::write_file(in + "/model.safetensors", bytes);
+  }
+  expect_error([&] { quantize_checkpoint(in, dir.file("out2")); },
+               "tensor 'model.layers.1.mlp.experts.2.down_proj.weight': expected finite weights, got NaN or Inf");
+  EXPECT_FALSE(fs::exists(dir.file("out2/model.safetensors")));
+}
+
+}  // namespace
+}  // namespace fp4moe
