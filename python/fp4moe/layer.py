@@ -1,0 +1,156 @@
+"""fp4moe.MoeLayer: one NVFP4 MoE layer on the CPU or a CUDA device, with the interface of the
+NVFP4 MoE integrations of inference engines (stacked ModelOpt checkpoint tensors in, run() with
+the router's top-k out). The workspace is allocated once, here, for max_tokens tokens."""
+
+import numpy as np
+
+from fp4moe import _core
+from fp4moe._arrays import device_array, dtype_name, is_torch_tensor, to_host_numpy, torch_module
+from fp4moe._core import Error
+
+_DEFAULT_SWIGLU_LIMIT = 7.0  # ActivationSpec.limit
+
+
+def _parse_device(device):
+    """("cpu" | "cuda", index or -1 for the current CUDA device) from "cpu", "cuda", "cuda:N" or a torch.device."""
+    if device is None:
+        device = "cuda" if _core.cuda_available() else "cpu"
+    text = str(device)
+    kind, _, index = text.partition(":")
+    if kind not in ("cpu", "cuda") or (index and (kind == "cpu" or not index.isdigit())):
+        raise Error(f'fp4moe: MoeLayer: device: expected "cpu", "cuda" or "cuda:N", got "{text}"')
+    return kind, int(index) if index else -1
+
+
+def _scale_2_pair(scale_2, num_experts):
+    """ModelOpt w13 weight_scale_2 as (gate, up) float32 [E] arrays, from [E] (shared) or [E, 2]."""
+    a = to_host_numpy(scale_2, "w13_scale_2").astype(np.float32)
+    if a.ndim == 2 and a.shape[1] == 2:
+        return np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1])
+    if a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1):
+        flat = a.reshape(-1)
+        return flat, flat
+    raise Error(f"fp4moe: MoeLayer.load_weights: w13_scale_2: expected shape [{num_experts}] (gate and up share it) "
+                f"or [{num_experts}, 2] (gate, up), got {list(a.shape)}")
+
+
+def _input_scale(value, name):
+    """One ModelOpt input_scale for the whole layer: the max over experts (as vLLM does), 0 for None
+    (dynamic: the amax is taken on the device in every forward)."""
+    if value is None:
+        return 0.0
+    a = to_host_numpy(value, name).astype(np.float32).reshape(-1)
+    if a.size == 0 or not np.all(np.isfinite(a)) or not np.all(a > 0):
+        raise Error(f"fp4moe: MoeLayer.load_weights: {name}: expected finite positive input_scale values "
+                    f"(calibrated amax / 2688) or None for dynamic scaling, got {a.tolist()[:8]}")
+    return float(a.max())
+
+
+class MoeLayer:
+    """An NVFP4 MoE layer: create, load_weights() once, then run() as often as needed.
+
+    device: "cpu", "cuda", "cuda:N" or a torch.device; None picks "cuda" when fp4moe.cuda_available().
+    activation: "silu", "silu_clamped", "swiglu_oai" or "gelu_tanh"; mode: "w4a16" or "w4a4".
+    swiglu_limit / swiglu_alpha: the clamp limit (default 7.0) and alpha of silu_clamped / swiglu_oai.
+    local_expert_start / local_experts: expert parallelism; ids outside the range contribute nothing.
+    """
+
+    def __init__(self, num_experts, hidden, intermediate, top_k, max_tokens, *, activation="silu", mode="w4a16",
+                 local_expert_start=0, local_experts=None, swiglu_limit=None, swiglu_alpha=1.702, device=None,
+                 cpu_threads=0):
+        kind, index = _parse_device(device)
+        self._native = _core.Layer(
+            num_experts=int(num_experts), hidden=int(hidden), intermediate=int(intermediate), top_k=int(top_k),
+            max_tokens=int(max_tokens), activation=str(activation), mode=str(mode),
+            local_expert_start=int(local_expert_start),
+            local_experts=-1 if local_experts is None else int(local_experts),
+            limit=_DEFAULT_SWIGLU_LIMIT if swiglu_limit is None else float(swiglu_limit), alpha=float(swiglu_alpha),
+            device=kind, device_index=index, cpu_threads=int(cpu_threads))
+
+    # ---- configuration ----
+    num_experts = property(lambda self: self._native.num_experts)
+    hidden = property(lambda self: self._native.hidden)
+    intermediate = property(lambda self: self._native.intermediate)
+    top_k = property(lambda self: self._native.top_k)
+    max_tokens = property(lambda self: self._native.max_tokens)
+    local_expert_start = property(lambda self: self._native.local_expert_start)
+    num_local_experts = property(lambda self: self._native.num_local_experts)
+    activation = property(lambda self: self._native.activation)
+    mode = property(lambda self: self._native.mode)
+    swiglu_limit = property(lambda self: self._native.swiglu_limit)
+    swiglu_alpha = property(lambda self: self._native.swiglu_alpha)
+    workspace_bytes = property(lambda self: self._native.workspace_bytes, doc="Bytes of the layer's workspace.")
+    weights_loaded = property(lambda self: self._native.weights_loaded)
+
+    @property
+    def device(self):
+        return f"cuda:{self._native.cuda_device}" if self._native.is_cuda else "cpu"
+
+    def __repr__(self):
+        return (f"fp4moe.MoeLayer(num_experts={self.num_experts}, hidden={self.hidden}, "
+                f"intermediate={self.intermediate}, top_k={self.top_k}, max_tokens={self.max_tokens}, "
+                f"activation={self.activation!r}, mode={self.mode!r}, local_expert_start={self.local_expert_start}, "
+                f"local_experts={self.num_local_experts}, device={self.device!r})")
+
+    # ---- weights ----
+    def load_weights(self, w13, w13_scale, w13_scale_2, w2, w2_scale, w2_scale_2, a13_scale=None, a2_scale=None,
+                     scale_layout="linear"):
+        """Uploads the local experts, stacked as in ModelOpt NVFP4 checkpoints (E = local experts):
+
+        w13 uint8 [E, 2I, H/2] (gate rows then up rows), w13_scale E4M3 bytes (uint8 or float8_e4m3fn)
+        [E, 2I, H/16], or per expert the swizzled 128x4 tiles of the whole [2I, H] matrix when
+        scale_layout="swizzled"; w13_scale_2 float32 [E] or [E, 2] (gate, up); w2 uint8 [E, H, I/2],
+        w2_scale [E, H, I/16] (or swizzled), w2_scale_2 float32 [E]. a13_scale / a2_scale: ModelOpt
+        input_scale (scalar or per expert: the max is used) for mode "w4a4", None for dynamic scaling;
+        ignored in mode "w4a16". Any array type on any device: weights are copied to the host first.
+        """
+        e = self.num_local_experts
+        gate_2, up_2 = _scale_2_pair(w13_scale_2, e)
+        self._native.load_weights(
+            w13=to_host_numpy(w13, "w13"), w13_scale=to_host_numpy(w13_scale, "w13_scale"), w13_gate_scale_2=gate_2,
+            w13_up_scale_2=up_2, w2=to_host_numpy(w2, "w2"), w2_scale=to_host_numpy(w2_scale, "w2_scale"),
+            w2_scale_2=to_host_numpy(w2_scale_2, "w2_scale_2").astype(np.float32).reshape(-1),
+            scale_layout=str(scale_layout))
+        if self.mode == "w4a4":
+            self._native.set_input_scales(_input_scale(a13_scale, "a13_scale"), _input_scale(a2_scale, "a2_scale"))
+
+    # ---- forward ----
+    def run(self, hidden_states, topk_weights, topk_ids, out=None, stream=None):
+        """y = sum_j topk_weights[:, j] * expert_{topk_ids[:, j]}(hidden_states), BF16 [T, H].
+
+        hidden_states bf16 [T, H] (torch.bfloat16; NumPy: ml_dtypes.bfloat16 or uint16 holding bf16
+        bits), topk_weights float32 [T, k], topk_ids int32 [T, k] (int64 is rejected: convert it),
+        all C-contiguous on the layer's device. `out` (same type as hidden_states) is allocated when
+        None. stream: a cudaStream_t as int (or a torch.cuda.Stream); None means torch's current stream for torch CUDA
+        tensors, else the legacy default stream. Returns out."""
+        if out is None:
+            out = self._new_output(hidden_states)
+        if stream is None:
+            stream = self._default_stream(hidden_states)
+        stream = getattr(stream, "cuda_stream", stream)  # a torch.cuda.Stream is accepted too
+        self._native.run(device_array(hidden_states), device_array(topk_weights), device_array(topk_ids),
+                         device_array(out), int(stream))
+        return out
+
+    def _new_output(self, hidden_states):
+        if is_torch_tensor(hidden_states):
+            return torch_module().empty(hidden_states.shape, dtype=hidden_states.dtype, device=hidden_states.device)
+        if isinstance(hidden_states, np.ndarray):
+            return np.empty(hidden_states.shape, dtype=hidden_states.dtype)
+        raise Error(f"fp4moe: MoeLayer.run: out: expected an output array when hidden_states is not a torch tensor "
+                    f"or NumPy array, got hidden_states of type {dtype_name(hidden_states)}")
+
+    @staticmethod
+    def _default_stream(hidden_states):
+        if is_torch_tensor(hidden_states) and hidden_states.is_cuda:
+            return torch_module().cuda.current_stream(hidden_states.device).cuda_stream
+        return 0
+
+
+def reference_forward(layer, hidden_states, topk_weights, topk_ids):
+    """The float64 reference of the numerics contract on a CPU layer's weights: float64 [T, H],
+    not rounded to BF16 (the same activation quantization as the layer's mode)."""
+    if not isinstance(layer, MoeLayer):
+        raise Error(f"fp4moe: reference_forward: layer: expected an fp4moe.MoeLayer, got {type(layer).__name__}")
+    return layer._native.reference_forward(device_array(hidden_states), device_array(topk_weights),
+                                           device_array(topk_ids))

@@ -1,0 +1,41 @@
+"""NVFP4 codecs on host arrays, with the library's own rounding (the one every backend matches bit
+for bit): quantize, dequantize and the 128x4 scale swizzle, to prepare and check weights."""
+
+from fp4moe import _core
+from fp4moe._arrays import to_host_numpy
+
+
+def quantize_nvfp4(x, global_scale, scale_layout="linear"):
+    """x float32 or bfloat16 [rows, cols] (cols a multiple of 16) -> (packed uint8 [rows, cols/2],
+    scales uint8 E4M3). Scales are [rows, cols/16] for "linear", the padded 128x4 tiles
+    [round_up(rows, 128), round_up(cols/16, 4)] for "swizzled". global_scale = 448 * 6 / amax."""
+    return _core.quantize_nvfp4(to_host_numpy(x, "x"), float(global_scale), str(scale_layout))
+
+
+def dequantize_nvfp4(packed, scales, scale_mult, scale_layout="linear", cols=None):
+    """e2m1(packed) * e4m3(scales) * scale_mult as float32 [rows, cols]; scale_mult is
+    1 / global_scale for activations or weight_scale_2 for checkpoint weights. cols defaults to
+    2 * packed.shape[1]."""
+    return _core.dequantize_nvfp4(to_host_numpy(packed, "packed"), to_host_numpy(scales, "scales"),
+                                  float(scale_mult), str(scale_layout), -1 if cols is None else int(cols))
+
+
+def swizzle_scales(scales):
+    """Linear scales [rows, cols/16] -> the swizzled 128x4 tiles [round_up(rows, 128), round_up(cols/16, 4)]."""
+    return _core.swizzle_scales(to_host_numpy(scales, "scales"))
+
+
+def unswizzle_scales(swizzled, rows, cols):
+    """Swizzled 128x4 tiles of a [rows, cols] matrix -> linear scales [rows, cols/16]. `cols` counts
+    matrix elements (K), not scale columns, as everywhere in fp4moe."""
+    return _core.unswizzle_scales(to_host_numpy(swizzled, "swizzled"), int(rows), int(cols))
+
+
+def amax(x):
+    """max |x| over a float32 or bfloat16 array (NaN if any element is NaN)."""
+    return _core.amax(to_host_numpy(x, "x"))
+
+
+def global_scale_from_amax(amax_value):
+    """448 * 6 / amax (1 for amax 0, NaN for a non-finite amax)."""
+    return _core.global_scale_from_amax(float(amax_value))

@@ -1,0 +1,93 @@
+// fp4moe._core.Layer: the nanobind class over LayerBinding. Keyword names match fp4moe.MoeLayer,
+// which converts inputs (torch tensors, ml_dtypes arrays, scale_2 shapes) before calling here.
+#include <nanobind/stl/string.h>
+
+#include <string>
+
+#include "bindings/layer_binding.h"
+#include "bindings/module.h"
+#include "fp4moe/error.h"
+
+namespace fp4moe::bindings {
+namespace {
+
+Backend parse_backend(const std::string& name) {
+  if (name == "cpu") return Backend::kCpu;
+  require(name == "cuda", "MoeLayer", "device", "\"cpu\", \"cuda\" or \"cuda:N\"", "\"" + name + "\"");
+  return Backend::kCuda;
+}
+
+LayerSpec make_spec(int num_experts, int hidden, int intermediate, int top_k, int max_tokens,
+                    const std::string& activation, const std::string& mode, int local_expert_start, int local_experts,
+                    float limit, float alpha, const std::string& device, int device_index, int cpu_threads) {
+  LayerSpec spec;
+  MoeConfig& c = spec.config;
+  c.num_experts = num_experts;
+  c.hidden = hidden;
+  c.intermediate = intermediate;
+  c.top_k = top_k;
+  c.max_tokens = max_tokens;
+  c.activation.kind = parse_activation(activation);
+  c.activation.limit = limit;
+  c.activation.alpha = alpha;
+  c.mode = parse_quant_mode(mode);
+  c.local_expert_start = local_expert_start;
+  c.local_experts = local_experts;
+  spec.backend = parse_backend(device);
+  spec.cuda_device = device_index;
+  spec.cpu_threads = cpu_threads;
+  return spec;
+}
+
+void load_weights(LayerBinding& layer, InArray w13, InArray w13_scale, InArray w13_gate_scale_2,
+                  InArray w13_up_scale_2, InArray w2, InArray w2_scale, InArray w2_scale_2,
+                  const std::string& scale_layout) {
+  StackedWeights w{w13, w13_scale, w13_gate_scale_2, w13_up_scale_2, w2, w2_scale, w2_scale_2,
+                   parse_scale_layout(scale_layout, "MoeLayer.load_weights")};
+  layer.load_weights(w);
+}
+
+}  // namespace
+
+void bind_layer(nb::module_& m) {
+  nb::class_<LayerBinding>(m, "Layer")
+      .def("__init__",
+           [](LayerBinding* self, int num_experts, int hidden, int intermediate, int top_k, int max_tokens,
+              const std::string& activation, const std::string& mode, int local_expert_start, int local_experts,
+              float limit, float alpha, const std::string& device, int device_index, int cpu_threads) {
+             new (self) LayerBinding(make_spec(num_experts, hidden, intermediate, top_k, max_tokens, activation, mode,
+                                               local_expert_start, local_experts, limit, alpha, device, device_index,
+                                               cpu_threads));
+           },
+           nb::arg("num_experts"), nb::arg("hidden"), nb::arg("intermediate"), nb::arg("top_k"),
+           nb::arg("max_tokens"), nb::arg("activation"), nb::arg("mode"), nb::arg("local_expert_start"),
+           nb::arg("local_experts"), nb::arg("limit"), nb::arg("alpha"), nb::arg("device"),
+           nb::arg("device_index"), nb::arg("cpu_threads"))
+      .def("load_weights", &load_weights, nb::arg("w13"), nb::arg("w13_scale"), nb::arg("w13_gate_scale_2"),
+           nb::arg("w13_up_scale_2"), nb::arg("w2"), nb::arg("w2_scale"), nb::arg("w2_scale_2"),
+           nb::arg("scale_layout"))
+      .def("set_input_scales", &LayerBinding::set_input_scales, nb::arg("gemm1_input_scale"),
+           nb::arg("gemm2_input_scale"))
+      .def("run", &LayerBinding::run, nb::arg("hidden_states"), nb::arg("topk_weights"), nb::arg("topk_ids"),
+           nb::arg("out"), nb::arg("stream"))
+      .def("reference_forward", &LayerBinding::reference_forward, nb::arg("hidden_states"),
+           nb::arg("topk_weights"), nb::arg("topk_ids"))
+      .def_prop_ro("workspace_bytes", &LayerBinding::workspace_bytes)
+      .def_prop_ro("weights_loaded", &LayerBinding::weights_loaded)
+      .def_prop_ro("is_cuda", &LayerBinding::is_cuda)
+      .def_prop_ro("cuda_device", &LayerBinding::cuda_device)
+      .def_prop_ro("num_experts", [](const LayerBinding& l) { return l.config().num_experts; })
+      .def_prop_ro("hidden", [](const LayerBinding& l) { return l.config().hidden; })
+      .def_prop_ro("intermediate", [](const LayerBinding& l) { return l.config().intermediate; })
+      .def_prop_ro("top_k", [](const LayerBinding& l) { return l.config().top_k; })
+      .def_prop_ro("max_tokens", [](const LayerBinding& l) { return l.config().max_tokens; })
+      .def_prop_ro("local_expert_start", [](const LayerBinding& l) { return l.config().local_expert_start; })
+      .def_prop_ro("num_local_experts", [](const LayerBinding& l) { return l.config().num_local_experts(); })
+      .def_prop_ro("activation",
+                   [](const LayerBinding& l) { return std::string(to_string(l.config().activation.kind)); })
+      .def_prop_ro("swiglu_limit", [](const LayerBinding& l) { return l.config().activation.limit; })
+      .def_prop_ro("swiglu_alpha", [](const LayerBinding& l) { return l.config().activation.alpha; })
+      .def_prop_ro("mode", [](const LayerBinding& l) { return std::string(to_string(l.config().mode)); });
+}
+
+}  // namespace fp4moe::bindings

@@ -1,0 +1,274 @@
+"""The CUDA backend through PyTorch: torch.ops.fp4moe.moe_forward against a plain PyTorch float64
+reference written here (independent of the C++ reference), in eager mode, under
+torch.compile(fullgraph=True) and as a CUDA-graph replay. Run on the GPU machine:
+
+    python -m pytest -v tests/python/test_gpu.py
+
+Skipped, with the reason shown, without torch, without a GPU, or with a CPU-only build."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed: the GPU tests drive fp4moe through it")
+
+import fp4moe  # noqa: E402
+import fp4moe.torch as fp4moe_torch  # noqa: E402
+import moe_data  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not (torch.cuda.is_available() and fp4moe.cuda_available()),
+    reason=f"needs a CUDA GPU (torch sees one: {torch.cuda.is_available()}) and fp4moe built with FP4MOE_CUDA=ON "
+           f"(built_with_cuda: {fp4moe.built_with_cuda})")
+
+BOUND = 1e-2  # spec section 6
+SHAPES = {  # (experts, hidden, intermediate, top_k)
+    "small": (16, 512, 384, 4),
+    "odd": (8, 272, 80, 2),  # neither H nor I a multiple of 64 or 128
+}
+TOKENS = (1, 7, 64, 300)
+MAX_T = 512
+
+# ---- the PyTorch reference (spec sections 1, 2 and 4) ----
+
+E2M1 = torch.tensor([0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6], dtype=torch.float64)
+
+
+def dequantize(packed, scales, scale_2):
+    """uint8 [N, K/2] codes, E4M3 [N, K/16] scales -> float64 [N, K] = e2m1 * e4m3 * scale_2."""
+    codes = torch.stack([packed & 0xF, packed >> 4], dim=-1).flatten(-2).long()
+    block = scales.view(torch.float8_e4m3fn).double().repeat_interleave(16, dim=-1)
+    return E2M1.to(packed.device)[codes] * block * float(scale_2)
+
+
+def e2m1_round(v):
+    """Round to nearest even onto 0, .5, 1, 1.5, 2, 3, 4, 6 (saturating), keeping the sign."""
+    a = v.abs()
+    m = torch.where(a <= 0.25, 0.0, torch.where(a < 0.75, 0.5, torch.where(a <= 1.25, 1.0, torch.where(
+        a < 1.75, 1.5, torch.where(a <= 2.5, 2.0, torch.where(a < 3.5, 3.0, torch.where(a <= 5, 4.0, 6.0)))))))
+    return torch.copysign(m.to(v.dtype), v)
+
+
+def fake_quantize(x, global_scale):
+    """x float32 [R, K] through NVFP4 with `global_scale` and back, as float64 (FP32 arithmetic)."""
+    gs = torch.tensor(global_scale, dtype=torch.float32, device=x.device)
+    blocks = x.float().reshape(x.shape[0], -1, 16)
+    # Saturate first: torch's float8_e4m3fn conversion turns values past 448 into NaN, the contract
+    # (satfinite) into 448.
+    s = (gs * blocks.abs().amax(dim=-1) / 6).clamp(max=448.0).to(torch.float8_e4m3fn).float()
+    inv = torch.where(s == 0, torch.zeros_like(s), gs / s)
+    q = e2m1_round(blocks * inv[..., None])
+    return (q.double() * s.double()[..., None] / gs.double()).reshape(x.shape)
+
+
+def global_scale(amax):
+    """448 * 6 / amax in FP32, as the contract computes it."""
+    return 1.0 if amax == 0 else float(np.float32(2688) / np.float32(amax))
+
+
+def inverse(input_scale):
+    """The global scale of a calibrated ModelOpt input_scale: 1 / input_scale in FP32."""
+    return float(np.float32(1) / np.float32(input_scale))
+
+
+def act_fn(kind, g, u, limit=7.0, alpha=1.702):
+    if kind == "silu":
+        return torch.nn.functional.silu(g) * u
+    if kind == "swiglu_oai":
+        g = g.clamp(max=limit)
+        return g * torch.sigmoid(alpha * g) * (u.clamp(-limit, limit) + 1)
+    if kind == "silu_clamped":
+        return torch.nn.functional.silu(g).clamp(max=limit) * u.clamp(-limit, limit)
+    raise ValueError(kind)
+
+
+def reference(w, x, topk_weights, topk_ids, kind="silu", local_start=0, mode="w4a16", a13=None, a2=None):
+    """float64 [T, H]; W4A4 with calibrated input scales, or dynamic ones from the tensors' amax."""
+    x = x.double()
+    if mode == "w4a4":
+        x = fake_quantize(x, inverse(a13) if a13 else global_scale(x.abs().max().item()))
+    rows = []  # (tokens, slots, expert, activation)
+    for e in range(w["gate"].shape[0]):
+        tokens, slots = torch.nonzero(topk_ids == local_start + e, as_tuple=True)
+        if tokens.numel():
+            xe = x[tokens]
+            rows.append((tokens, slots, e, act_fn(kind, xe @ w["gate"][e].T, xe @ w["up"][e].T).float()))
+    if mode == "w4a4" and rows:
+        amax = max(a.abs().max().item() for *_, a in rows)
+        gs2 = inverse(a2) if a2 else global_scale(amax)
+    y = torch.zeros_like(x)
+    for tokens, slots, e, a in rows:
+        a = fake_quantize(a, gs2) if mode == "w4a4" else a.to(torch.bfloat16).double()
+        y.index_add_(0, tokens, topk_weights[tokens, slots, None].double() * (a @ w["down"][e].T))
+    return y
+
+
+def rel_error(y, ref):
+    return ((y.double() - ref).norm() / ref.norm()).item()
+
+
+# ---- fixtures ----
+
+def make_weights(shape_name, num_local=None):
+    e, h, i, _ = SHAPES[shape_name]
+    rng = np.random.default_rng(sum(map(ord, shape_name)))
+    ex = moe_data.random_experts(rng, e if num_local is None else num_local, h, i)
+    dev = {k: torch.from_numpy(v).cuda() for k, v in ex.items() if k in (
+        "w13", "w13_scale", "w13_scale_2", "w2", "w2_scale", "w2_scale_2")}
+    dev["w13_scale"] = dev["w13_scale"].view(torch.float8_e4m3fn)
+    dev["w2_scale"] = dev["w2_scale"].view(torch.float8_e4m3fn)
+    ref = {"gate": [], "up": [], "down": []}
+    for x in range(ex["w13"].shape[0]):
+        ref["gate"].append(dequantize(dev["w13"][x, :i], dev["w13_scale"][x, :i].view(torch.uint8),
+                                      ex["w13_scale_2"][x, 0]))
+        ref["up"].append(dequantize(dev["w13"][x, i:], dev["w13_scale"][x, i:].view(torch.uint8),
+                                    ex["w13_scale_2"][x, 1]))
+        ref["down"].append(dequantize(dev["w2"][x], dev["w2_scale"][x].view(torch.uint8), ex["w2_scale_2"][x]))
+    return dev, {k: torch.stack(v) for k, v in ref.items()}
+
+
+def load_args(dev):
+    return (dev["w13"], dev["w13_scale"], dev["w13_scale_2"], dev["w2"], dev["w2_scale"], dev["w2_scale_2"])
+
+
+@pytest.fixture(scope="module", params=list(SHAPES))
+def shape_case(request):
+    dev, ref = make_weights(request.param)
+    return request.param, dev, ref
+
+
+def make_module(shape_name, dev, **options):
+    e, h, i, k = SHAPES[shape_name]
+    module = fp4moe_torch.Fp4MoE(e, h, i, k, MAX_T, device="cuda", **options)
+    module.load_weights(*load_args(dev))
+    return module
+
+
+def routed(shape_name, tokens, seed, num_experts=None):
+    e, h, _, k = SHAPES[shape_name]
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    x = torch.randn(tokens, h, device="cuda", generator=g).to(torch.bfloat16)
+    logits = torch.randn(tokens, num_experts or e, device="cuda", generator=g)
+    weights, ids = torch.topk(torch.softmax(logits, dim=-1), k)
+    return x, weights, ids.to(torch.int32)
+
+
+# ---- tests ----
+
+@pytest.mark.parametrize("kind", ["silu", "swiglu_oai", "silu_clamped"])
+def test_eager_matches_torch_reference(shape_case, kind):
+    name, dev, ref = shape_case
+    module = make_module(name, dev, activation=kind)
+    for seed, tokens in enumerate(TOKENS):
+        x, weights, ids = routed(name, tokens, seed)
+        out = torch.full_like(x, float("nan"))  # every element must be written
+        module.layer.run(x, weights, ids, out=out)
+        torch.cuda.synchronize()
+        assert torch.isfinite(out).all()
+        err = rel_error(out, reference(ref, x, weights, ids, kind))
+        print(f"{name} {kind} T={tokens}: rel error {err:.2e}")
+        assert err < BOUND
+
+
+def test_gpu_agrees_with_cpu_backend(shape_case):
+    name, dev, _ = shape_case
+    e, h, i, k = SHAPES[name]
+    gpu = make_module(name, dev)
+    cpu = fp4moe.MoeLayer(e, h, i, k, MAX_T, device="cpu")
+    cpu.load_weights(*load_args(dev))
+    x, weights, ids = routed(name, 64, 11)
+    y_gpu = gpu(x, weights, ids).cpu()
+    y_cpu = cpu.run(x.cpu(), weights.cpu(), ids.cpu())
+    diff = rel_error(y_gpu, y_cpu.double())
+    print(f"{name}: GPU vs CPU backend rel difference {diff:.2e}")
+    assert diff < BOUND
+
+
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_w4a4_matches_torch_reference(shape_case, calibrated):
+    name, dev, ref = shape_case
+    x, weights, ids = routed(name, 64, 12)
+    a13 = x.float().abs().max().item() / 2688 * 1.25 if calibrated else None
+    a2 = 0.01 if calibrated else None
+    e, h, i, k = SHAPES[name]
+    layer = fp4moe.MoeLayer(e, h, i, k, MAX_T, mode="w4a4", device="cuda")
+    layer.load_weights(*load_args(dev), a13_scale=a13, a2_scale=a2)
+    y = layer.run(x, weights, ids)
+    err = rel_error(y, reference(ref, x, weights, ids, mode="w4a4", a13=a13, a2=a2))
+    print(f"{name} W4A4 {'calibrated' if calibrated else 'dynamic'}: rel error {err:.2e}")
+    assert err < BOUND
+
+
+def test_expert_parallel_and_dropped_ids():
+    e, h, i, k = SHAPES["small"]
+    dev, ref = make_weights("small", num_local=5)
+    layer = fp4moe.MoeLayer(2 * e, h, i, k, MAX_T, local_expert_start=6, local_experts=5, device="cuda")
+    layer.load_weights(*load_args(dev))
+    x, weights, ids = routed("small", 200, 13, num_experts=2 * e)
+    ids[::7, 0] = -1
+    err = rel_error(layer.run(x, weights, ids), reference(ref, x, weights, ids, local_start=6))
+    print(f"expert parallel: rel error {err:.2e}")
+    assert err < BOUND
+
+
+def test_compile_fullgraph(shape_case):
+    name, dev, ref = shape_case
+    module = make_module(name, dev)
+    compiled = torch.compile(module, fullgraph=True, dynamic=True)
+    for seed, tokens in enumerate(TOKENS):
+        x, weights, ids = routed(name, tokens, 20 + seed)
+        y = compiled(x, weights, ids.long())  # the int64 -> int32 conversion is traced too
+        err = rel_error(y, reference(ref, x, weights, ids))
+        print(f"{name} compiled T={tokens}: rel error {err:.2e}")
+        assert err < BOUND
+
+
+def test_cuda_graph_capture_and_replay(shape_case):
+    name, dev, ref = shape_case
+    module = make_module(name, dev)
+    x, weights, ids = routed(name, 64, 30)
+    module(x, weights, ids)  # warm-up outside the capture
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        y = module(x, weights, ids)
+    for seed in (31, 32):
+        new_x, new_weights, new_ids = routed(name, 64, seed)
+        x.copy_(new_x)
+        weights.copy_(new_weights)
+        ids.copy_(new_ids)
+        y.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        assert torch.isfinite(y).all()
+        err = rel_error(y, reference(ref, new_x, new_weights, new_ids))
+        eager_diff = rel_error(y, module(new_x, new_weights, new_ids).double())
+        print(f"{name} graph replay: rel error {err:.2e}, vs eager {eager_diff:.2e}")
+        assert err < BOUND and eager_diff < 5e-3
+
+
+def test_compiled_module_in_a_cuda_graph_on_a_side_stream(shape_case):
+    name, dev, ref = shape_case
+    compiled = torch.compile(make_module(name, dev), fullgraph=True)
+    x, weights, ids = routed(name, 7, 40)
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        compiled(x, weights, ids)  # compiles and warms up on the side stream
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        y = compiled(x, weights, ids)
+    graph.replay()
+    torch.cuda.synchronize()
+    assert rel_error(y, reference(ref, x, weights, ids)) < BOUND
+
+
+def test_device_and_dtype_errors(shape_case):
+    name, dev, _ = shape_case
+    module = make_module(name, dev)
+    x, weights, ids = routed(name, 3, 50)
+    with pytest.raises(fp4moe.Error, match="hidden_states: expected an array in CUDA device"):
+        module.layer.run(x.cpu(), weights, ids)
+    with pytest.raises(fp4moe.Error, match="topk_ids: expected int32"):
+        module.layer.run(x, weights, ids.long())
+    assert module.layer.workspace_bytes > 0
