@@ -1,0 +1,171 @@
+# One result row per (shape, mode, tokens, routing), and how rows are shown: a fixed-width table for stdout,
+# the same table in Markdown, and the JSON record (device, ceilings, every row with its kernel list).
+# Pure Python: the self-test checks the formatting without a GPU.
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
+
+
+@dataclass
+class KernelTime:
+  name: str
+  us_per_forward: float
+  calls_per_forward: float
+
+
+@dataclass
+class Row:
+  shape: str
+  experts: int
+  hidden: int
+  intermediate: int
+  top_k: int
+  mode: str
+  tokens: int
+  routing: str
+  touched: int = 0
+  floor_us: Optional[float] = None
+  floor_bound: str = ""  # "memory" or "compute"
+  floor_bytes: Optional[float] = None
+  floor_flops: Optional[float] = None
+  ours_us: Optional[float] = None
+  ours_gemm_us: Optional[float] = None  # profiler: kernels whose names contain "gemm"
+  ours_runs: int = 0
+  ours_copies: int = 0  # weight copies rotated over
+  ours_over_floor: Optional[float] = None
+  achieved_tb_s: Optional[float] = None  # floor bytes / ours time
+  achieved_tflop_s: Optional[float] = None  # GEMM operations / ours time
+  peer: str = "torch._grouped_mm bf16"
+  peer_us: Optional[float] = None
+  peer_gemm_us: Optional[float] = None  # the two grouped GEMMs alone, as their own graph
+  peer_runs: int = 0
+  peer_copies: int = 0
+  peer_over_ours: Optional[float] = None
+  rel_err_vs_peer: Optional[float] = None  # ||ours - peer|| / ||peer|| on weight copy 0
+  accuracy_flag: str = ""
+  ours_kernels: list[KernelTime] = field(default_factory=list)  # every device activity, per forward
+  peer_kernels: list[KernelTime] = field(default_factory=list)
+  ours_profile: str = ""  # "graph": profiled graph replays; "eager": the profiler missed graph kernels
+  peer_profile: str = ""
+  error: str = ""
+
+  def derive(self) -> None:
+    """Fills the ratio columns from the measured times."""
+    if self.ours_us and self.floor_us:
+      self.ours_over_floor = self.ours_us / self.floor_us
+    if self.ours_us:
+      if self.floor_bytes is not None:
+        self.achieved_tb_s = self.floor_bytes / (self.ours_us * 1e-6) / 1e12
+      if self.floor_flops is not None:
+        self.achieved_tflop_s = self.floor_flops / (self.ours_us * 1e-6) / 1e12
+      if self.peer_us:
+        self.peer_over_ours = self.peer_us / self.ours_us
+
+
+def _fixed(digits: int) -> Callable[[Any], str]:
+  return lambda v: f"{v:.{digits}f}"
+
+
+def _err(v: float) -> str:
+  return f"{v:.1e}"
+
+
+# (header, Row attribute, formatter)
+COLUMNS: list[tuple[str, str, Callable[[Any], str]]] = [
+    ("shape", "shape", str),
+    ("mode", "mode", str),
+    ("tokens", "tokens", str),
+    ("routing", "routing", str),
+    ("touched", "touched", str),
+    ("ours us", "ours_us", _fixed(1)),
+    ("gemms us", "ours_gemm_us", _fixed(1)),
+    ("floor us", "floor_us", _fixed(1)),
+    ("ours/floor", "ours_over_floor", _fixed(2)),
+    ("TB/s", "achieved_tb_s", _fixed(2)),
+    ("TFLOP/s", "achieved_tflop_s", _fixed(1)),
+    ("peer us", "peer_us", _fixed(1)),
+    ("peer gemms us", "peer_gemm_us", _fixed(1)),
+    ("peer/ours", "peer_over_ours", _fixed(2)),
+    ("err vs peer", "rel_err_vs_peer", _err),
+]
+
+
+def _cell(row: Row, attr: str, fmt: Callable[[Any], str]) -> str:
+  value = getattr(row, attr)
+  if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    return "nan" if isinstance(value, float) else "-"
+  return fmt(value)
+
+
+def _row_cells(row: Row) -> list[str]:
+  cells = [_cell(row, attr, fmt) for _, attr, fmt in COLUMNS]
+  if row.accuracy_flag:
+    cells[-1] += " !!"
+  return cells
+
+
+def _row_notes(rows: list[Row]) -> list[str]:
+  notes = []
+  for r in rows:
+    label = f"{r.shape} {r.mode} T={r.tokens} {r.routing}"
+    if r.error:
+      notes.append(f"ERROR {label}: {r.error}")
+    if r.accuracy_flag:
+      notes.append(f"ACCURACY {label}: {r.accuracy_flag}")
+  return notes
+
+
+def format_table(rows: list[Row]) -> str:
+  headers = [h for h, _, _ in COLUMNS]
+  body = [_row_cells(r) for r in rows]
+  widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(headers)]
+  text_columns = 4  # shape, mode, tokens, routing read better left-aligned
+
+  def line(cells: list[str]) -> str:
+    return "  ".join(c.ljust(w) if i < text_columns else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+  lines = [line(headers), "  ".join("-" * w for w in widths)] + [line(b) for b in body]
+  return "\n".join(lines + _row_notes(rows))
+
+
+def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str, Any], rows: list[Row]) -> str:
+  headers = [h for h, _, _ in COLUMNS]
+  lines = [
+      f"# fp4moe MoE benchmark: {device}",
+      "",
+      f"Ceilings measured in this run: copy {ceilings['copy_tb_s']:.2f} TB/s, "
+      f"BF16 matmul {ceilings['bf16_tflop_s']:.1f} TFLOP/s. L2 {settings.get('l2_bytes', 0) / 2**20:.0f} MiB.",
+      "",
+      "| " + " | ".join(headers) + " |",
+      "|" + "|".join("---" for _ in headers) + "|",
+  ]
+  lines += ["| " + " | ".join(_row_cells(r)) + " |" for r in rows]
+  notes = _row_notes(rows)
+  if notes:
+    lines += [""] + [f"- {n}" for n in notes]
+  return "\n".join(lines) + "\n"
+
+
+def _finite_or_none(value: Any) -> Any:
+  """JSON has no NaN or infinity: such values become null."""
+  if isinstance(value, float) and not math.isfinite(value):
+    return None
+  if isinstance(value, dict):
+    return {k: _finite_or_none(v) for k, v in value.items()}
+  if isinstance(value, list):
+    return [_finite_or_none(v) for v in value]
+  return value
+
+
+def results_json(device: str, ceilings: dict[str, float], settings: dict[str, Any], rows: list[Row]) -> str:
+  record = {"device": device, "ceilings": ceilings, "settings": settings, "rows": [asdict(r) for r in rows]}
+  return json.dumps(_finite_or_none(record), indent=1, allow_nan=False)
+
+
+def slug(name: str) -> str:
+  """'NVIDIA H100 80GB HBM3' -> 'nvidia-h100-80gb-hbm3'."""
+  return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "device"

@@ -1,0 +1,374 @@
+# The GPU run behind bench_moe.py: measures the ceilings, then per shape builds the weight copies (ours as
+# fp4moe layers, the peer's as BF16 tensors, both from the same seeded NVFP4 bytes), and per mode and row times
+# both sides as CUDA-graph replays on the same inputs, checks ours against the peer, and writes the results.
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+import gpu_timing
+from moe_report import Row, format_markdown, format_table, results_json, slug
+from moe_routing import Routing, make_routing
+from moe_shapes import (
+    MoeShape,
+    copies_to_defeat_l2,
+    copies_within_budget,
+    moe_floor,
+    peer_activation_bytes,
+)
+from nvfp4_torch import dequantize_experts, random_nvfp4_experts
+from peer_torch import PeerWeights, gemm1, gemm2, peer_forward, plan_routing, swiglu
+
+DEVICE = "cuda"
+GIB = 1 << 30
+# ||ours - peer|| / ||peer|| above which a row is flagged. W4A16: both sides decode the same NVFP4 weights and
+# round to BF16, so a few 1e-3 is expected. W4A4 quantizes activations (the peer does not; about 0.15 is normal):
+# only gross errors.
+ACCURACY_LIMITS = {"w4a16": 2e-2, "w4a4": 0.3}
+# A graph profile whose kernels add up to less than this share of the measured forward missed kernels.
+PROFILE_MIN_COVERAGE = 0.25
+ACTIVATION_MARGIN_BYTES = 2 * GIB
+
+RowSpec = tuple[int, str]  # (tokens, routing kind)
+
+
+def log(message: str) -> None:
+  print(message, file=sys.stderr, flush=True)
+
+
+def load_fp4moe(path: str | None):
+  if path:
+    sys.path.insert(0, path)
+  try:
+    import fp4moe  # noqa: PLC0415 (only the GPU run needs it)
+  except ImportError as e:
+    sys.exit(f"bench_moe: cannot import fp4moe ({e}); build the Python module and put it on PYTHONPATH "
+             "or pass --fp4moe-path")
+  try:
+    fp4moe.MoeLayer(8, 64, 64, 2, 16, mode="w4a16", device=DEVICE)
+  except Exception as e:  # the module says why: no CUDA backend compiled in, no device, ...
+    sys.exit(f"bench_moe: fp4moe cannot create a CUDA layer: {type(e).__name__}: {e}")
+  return fp4moe
+
+
+@dataclass
+class Context:
+  """What every shape's benchmark needs: the device, its ceilings and the run's settings."""
+
+  fp4moe: Any
+  args: argparse.Namespace
+  policy: gpu_timing.TimingPolicy
+  l2_bytes: int
+  copy_bytes_s: float
+  bf16_flops_s: float
+  reserve_bytes: float = 0.0  # left free for the current shape's activations when sizing weight copies
+  copies_log: dict[str, Any] = field(default_factory=dict)
+
+  def weight_seed(self, copy: int) -> int:
+    """Copy c of ours and copy c of the peer hold the same NVFP4 bytes."""
+    return self.args.seed * 1000 + copy
+
+
+@dataclass
+class RowInputs:
+  routing: Routing
+  x: torch.Tensor  # bf16 [T, H], random
+  topk_weights: torch.Tensor  # float32 [T, k]
+  topk_ids: torch.Tensor  # int32 [T, k]
+
+
+@dataclass
+class Measured:
+  """One side's figures for one row."""
+
+  us: float
+  runs: int
+  kernels: list
+  profile_source: str  # "graph" or "eager"
+  output: torch.Tensor  # weight copy 0's output, for the accuracy check
+  gemm_us: float | None = None
+
+
+def free_device_memory() -> None:
+  gc.collect()
+  torch.cuda.empty_cache()
+
+
+def device_bytes_free() -> int:
+  free_device_memory()
+  return torch.cuda.mem_get_info()[0]
+
+
+def describe_error(e: BaseException) -> str:
+  text = str(e).strip()
+  return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def make_inputs(routing: Routing, hidden: int, seed: int) -> RowInputs:
+  gen = torch.Generator(device=DEVICE)
+  gen.manual_seed(seed)
+  x = torch.randn((routing.tokens, hidden), generator=gen, device=DEVICE).to(torch.bfloat16)
+  return RowInputs(routing, x, torch.from_numpy(routing.topk_weights).to(DEVICE),
+                   torch.from_numpy(routing.topk_ids).to(DEVICE))
+
+
+def measure_side(steps: list[Callable[[], object]], policy: gpu_timing.TimingPolicy):
+  """Whole-forward timing (one graph over all weight copies) and the per-kernel profile of one side, with where
+  the profile came from: the graph's replays, or eager runs of the same steps when the profiler saw too little
+  inside the graph (CUPTI does not trace graph kernels on every driver)."""
+  graph = gpu_timing.capture_graph(steps)
+  timing = gpu_timing.time_runs(graph.replay, len(steps), policy)
+  kernels, source = gpu_timing.profile_kernels(graph.replay, len(steps)), "graph"
+  if sum(k.us_per_forward for k in kernels) < PROFILE_MIN_COVERAGE * timing.us_per_forward:
+    kernels, source = gpu_timing.profile_kernels(lambda: [s() for s in steps], len(steps)), "eager"
+  del graph
+  return timing, kernels, source
+
+
+# ---- ours
+
+
+def build_ours(ctx: Context, shape: MoeShape, mode: str, max_tokens: int, min_touched: int) -> list:
+  def new_layer(copy: int):
+    layer = ctx.fp4moe.MoeLayer(shape.experts, shape.hidden, shape.intermediate, shape.top_k, max_tokens,
+                                activation="silu", mode=mode, device=DEVICE)
+    random_nvfp4_experts(shape, ctx.weight_seed(copy), DEVICE).load_into(layer)
+    torch.cuda.synchronize()
+    return layer
+
+  free_before = device_bytes_free()
+  layers = [new_layer(0)]
+  # What one copy really costs (the layer's private weight layout plus its workspace), not just the NVFP4 bytes.
+  per_copy = max(free_before - device_bytes_free(), shape.experts * shape.nvfp4_expert_bytes())
+  wanted = copies_to_defeat_l2(min_touched * shape.nvfp4_expert_bytes(), ctx.l2_bytes)
+  budget = min(ctx.args.ours_mem_gib * GIB, per_copy + device_bytes_free() - ctx.reserve_bytes)
+  count = copies_within_budget(wanted, per_copy, budget)
+  layers += [new_layer(c) for c in range(1, count)]
+  ctx.copies_log[f"{shape.name}/{mode}"] = {"wanted": wanted, "used": count, "bytes_per_copy": per_copy,
+                                            "workspace_bytes": int(layers[0].workspace_bytes)}
+  return layers
+
+
+def measure_ours(ctx: Context, layers: list, inputs: RowInputs) -> Measured:
+  out = torch.full_like(inputs.x, float("nan"))  # poisoned: an unwritten element shows in the accuracy check
+
+  def step(layer) -> Callable[[], object]:
+    # The stream is read when the step runs: inside the capture it is the capture stream.
+    return lambda: layer.run(inputs.x, inputs.topk_weights, inputs.topk_ids, out=out,
+                             stream=torch.cuda.current_stream().cuda_stream)
+
+  step(layers[0])()
+  torch.cuda.synchronize()
+  output = out.clone()
+  timing, kernels, source = measure_side([step(layer) for layer in layers], ctx.policy)
+  return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gpu_timing.gemm_time_us(kernels))
+
+
+# ---- the peer
+
+
+@dataclass
+class Peer:
+  """The peer's weight copies for one shape, and its figures per row (measured once, shared by the modes)."""
+
+  copies: list[PeerWeights] = field(default_factory=list)
+  setup_error: str = ""
+  results: dict[RowSpec, Measured | str] = field(default_factory=dict)  # a str is the error
+
+  def result(self, ctx: Context, spec: RowSpec, inputs: RowInputs) -> Measured | str | None:
+    if self.setup_error:
+      return self.setup_error
+    if not self.copies:
+      return None
+    if spec not in self.results:
+      try:
+        self.results[spec] = measure_peer(ctx, self.copies, inputs)
+      except Exception as e:
+        free_device_memory()
+        self.results[spec] = f"peer: {describe_error(e)}"
+    return self.results[spec]
+
+
+def build_peer(ctx: Context, shape: MoeShape, min_touched: int) -> Peer:
+  if ctx.args.no_peer:
+    return Peer()
+  try:
+    per_copy = shape.experts * shape.bf16_expert_bytes()
+    wanted = copies_to_defeat_l2(min_touched * shape.bf16_expert_bytes(), ctx.l2_bytes)
+    budget = min(ctx.args.peer_mem_gib * GIB, device_bytes_free() - ctx.reserve_bytes)
+    count = copies_within_budget(wanted, per_copy, budget)
+    copies = []
+    for c in range(count):
+      copies.append(PeerWeights(*dequantize_experts(random_nvfp4_experts(shape, ctx.weight_seed(c), DEVICE))))
+      free_device_memory()
+    ctx.copies_log[f"{shape.name}/peer"] = {"wanted": wanted, "used": count, "bytes_per_copy": per_copy}
+    return Peer(copies)
+  except Exception as e:
+    free_device_memory()
+    return Peer(setup_error=f"peer setup: {describe_error(e)}")
+
+
+def measure_peer(ctx: Context, copies: list[PeerWeights], inputs: RowInputs) -> Measured:
+  def layer_step(w: PeerWeights) -> Callable[[], object]:
+    return lambda: peer_forward(inputs.x, inputs.topk_weights, inputs.topk_ids, w)
+
+  output = layer_step(copies[0])()
+  timing, kernels, source = measure_side([layer_step(w) for w in copies], ctx.policy)
+
+  # The two grouped GEMMs alone, on the routed rows and the SwiGLU output that the layer feeds them.
+  plan = plan_routing(inputs.topk_ids, copies[0].w13.shape[0])
+  x_sorted = inputs.x.index_select(0, plan.token_of)
+  hidden = swiglu(gemm1(x_sorted, copies[0], plan))
+
+  def gemms_step(w: PeerWeights) -> Callable[[], object]:
+    return lambda: (gemm1(x_sorted, w, plan), gemm2(hidden, w, plan))
+
+  free_device_memory()
+  graph = gpu_timing.capture_graph([gemms_step(w) for w in copies])
+  gemms = gpu_timing.time_runs(graph.replay, len(copies), ctx.policy)
+  del graph
+  return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gemms.us_per_forward)
+
+
+# ---- rows
+
+
+def new_row(ctx: Context, shape: MoeShape, mode: str, routing: Routing) -> Row:
+  floor = moe_floor(shape, routing.tokens, routing.touched, ctx.copy_bytes_s, ctx.bf16_flops_s)
+  return Row(shape=shape.name, experts=shape.experts, hidden=shape.hidden, intermediate=shape.intermediate,
+             top_k=shape.top_k, mode=mode, tokens=routing.tokens, routing=routing.kind, touched=routing.touched,
+             floor_us=floor.seconds * 1e6, floor_bound=floor.bound, floor_bytes=floor.bytes, floor_flops=floor.flops)
+
+
+def relative_error(ours: torch.Tensor, peer: torch.Tensor) -> float:
+  return float((ours.float() - peer.float()).norm() / peer.float().norm())
+
+
+def fill_row(row: Row, ours: Measured | None, ours_copies: int, peer: Measured | None, peer_copies: int) -> None:
+  if ours is not None:
+    row.ours_us, row.ours_gemm_us, row.ours_runs, row.ours_kernels = ours.us, ours.gemm_us, ours.runs, ours.kernels
+    row.ours_copies, row.ours_profile = ours_copies, ours.profile_source
+  if peer is not None:
+    row.peer_us, row.peer_gemm_us, row.peer_runs, row.peer_kernels = peer.us, peer.gemm_us, peer.runs, peer.kernels
+    row.peer_copies, row.peer_profile = peer_copies, peer.profile_source
+  if ours is not None and peer is not None:
+    row.rel_err_vs_peer = relative_error(ours.output, peer.output)
+    limit = ACCURACY_LIMITS[row.mode]
+    if not row.rel_err_vs_peer <= limit:  # also catches NaN
+      row.accuracy_flag = f"ours vs peer relative error {row.rel_err_vs_peer:.3g} > {limit:g}"
+  row.derive()
+
+
+def _us(value: float | None) -> str:
+  return "-" if value is None else f"{value:.1f} us"
+
+
+def bench_row(ctx: Context, row: Row, layers: list, peer: Peer, spec: RowSpec, inputs: RowInputs) -> None:
+  started = time.time()
+  ours, errors = None, []
+  try:
+    ours = measure_ours(ctx, layers, inputs)
+  except Exception as e:
+    free_device_memory()
+    errors.append(f"ours: {describe_error(e)}")
+  peer_result = peer.result(ctx, spec, inputs)
+  if isinstance(peer_result, str):
+    errors.append(peer_result)
+    peer_result = None
+  fill_row(row, ours, len(layers), peer_result, len(peer.copies))
+  row.error = "; ".join(errors)
+  label = f"{row.shape} {row.mode} T={row.tokens} {row.routing}"
+  err = "-" if row.rel_err_vs_peer is None else f"{row.rel_err_vs_peer:.2e}"
+  log(f"  {label}: ours {_us(row.ours_us)}, peer {_us(row.peer_us)}, err vs peer {err}, "
+      f"{time.time() - started:.1f} s" + (f"  [{row.error}]" if row.error else ""))
+  if row.accuracy_flag:
+    log(f"!!!!! ACCURACY {label}: {row.accuracy_flag}")
+
+
+def bench_mode(ctx: Context, shape: MoeShape, mode: str, rows: dict, inputs: dict, peer: Peer, min_touched: int):
+  try:
+    layers = build_ours(ctx, shape, mode, max(ctx.args.token_list), min_touched)
+  except Exception as e:
+    free_device_memory()
+    for spec in inputs:
+      rows[(mode, spec)].error = f"ours setup: {describe_error(e)}"
+    return
+  for spec, row_inputs in inputs.items():
+    bench_row(ctx, rows[(mode, spec)], layers, peer, spec, row_inputs)
+  del layers
+  free_device_memory()
+
+
+def bench_shape(ctx: Context, shape: MoeShape) -> list[Row]:
+  args = ctx.args
+  routings = {spec: make_routing(spec[1], spec[0], shape.experts, shape.top_k, args.seed) for spec in args.row_specs}
+  if not routings:
+    return []
+  # The fewest touched experts decide how many copies it takes to outgrow L2; more never hurts the others.
+  min_touched = min(r.touched for r in routings.values())
+  rows = {(mode, spec): new_row(ctx, shape, mode, r) for mode in args.modes for spec, r in routings.items()}
+  inputs = {spec: make_inputs(r, shape.hidden, args.seed + 7919 * i) for i, (spec, r) in enumerate(routings.items())}
+  ctx.reserve_bytes = peer_activation_bytes(shape, max(args.token_list)) + ACTIVATION_MARGIN_BYTES
+  peer = build_peer(ctx, shape, min_touched)
+  for mode in args.modes:
+    bench_mode(ctx, shape, mode, rows, inputs, peer, min_touched)
+  del peer, inputs
+  free_device_memory()
+  return list(rows.values())
+
+
+def measure_ceilings(policy: gpu_timing.TimingPolicy) -> dict[str, float]:
+  ceilings = {"copy_tb_s": gpu_timing.measure_copy_tb_s(policy),
+              "bf16_tflop_s": gpu_timing.measure_bf16_tflop_s(policy)}
+  free_device_memory()
+  return ceilings
+
+
+def write_results(out_dir: Path, device: str, ceilings: dict, settings: dict, rows: list[Row]) -> None:
+  out_dir.mkdir(parents=True, exist_ok=True)
+  base = out_dir / slug(device)
+  base.with_suffix(".json").write_text(results_json(device, ceilings, settings, rows))
+  base.with_suffix(".md").write_text(format_markdown(device, ceilings, settings, rows))
+  print(f"wrote {base}.json and {base}.md")
+
+
+def run(args: argparse.Namespace) -> int:
+  """Exit status: 0 when every row measured and agreed with the peer, 1 otherwise (the results are written)."""
+  if not torch.cuda.is_available():
+    sys.exit("bench_moe: torch sees no CUDA device")
+  fp4moe = load_fp4moe(args.fp4moe_path)
+  props = torch.cuda.get_device_properties(0)
+  policy = gpu_timing.TimingPolicy(min_runs=args.min_runs, target_s=args.target_ms * 1e-3)
+  started = time.time()
+  ceilings = measure_ceilings(policy)
+  print(f"device: {props.name}, L2 {props.L2_cache_size / 2**20:.0f} MiB, {props.total_memory / GIB:.0f} GiB")
+  print(f"ceilings: copy {ceilings['copy_tb_s']:.2f} TB/s (1 GiB D2D, read + write), "
+        f"BF16 {ceilings['bf16_tflop_s']:.1f} TFLOP/s (8192^3 matmul)", flush=True)
+  ctx = Context(fp4moe, args, policy, props.L2_cache_size, ceilings["copy_tb_s"] * 1e12,
+                ceilings["bf16_tflop_s"] * 1e12)
+
+  rows: list[Row] = []
+  for shape in args.shape_list:
+    log(f"{shape.name}: {time.time() - started:.0f} s elapsed")
+    rows += bench_shape(ctx, shape)
+
+  settings = {
+      "shapes": [s.name for s in args.shape_list], "tokens": args.token_list, "modes": args.modes,
+      "skewed": args.skewed, "row_specs": args.row_specs, "seed": args.seed, "l2_bytes": props.L2_cache_size,
+      "timing": vars(policy), "weight_copies": ctx.copies_log, "accuracy_limits": ACCURACY_LIMITS,
+      "torch": torch.__version__, "cuda": torch.version.cuda, "fp4moe": getattr(fp4moe, "__version__", None),
+      "elapsed_s": time.time() - started,
+  }
+  print(format_table(rows))
+  write_results(Path(args.out_dir), props.name, ceilings, settings, rows)
+  flagged = [r for r in rows if r.accuracy_flag]
+  if flagged:
+    print(f"\n!!!!! {len(flagged)} row(s) with ours far from the peer: see the ACCURACY lines above !!!!!")
+  return 1 if flagged or any(r.error for r in rows) else 0

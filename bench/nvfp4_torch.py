@@ -1,0 +1,100 @@
+# Random NVFP4 expert weights in the layout fp4moe's load_weights takes (checkpoint convention, linear
+# scales), generated with torch on the device, and their decoding to BF16 for the peer:
+# w = e2m1(q) * e4m3(scale) * scale_2 (spec section 2), element 2i in the low nibble.
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from moe_shapes import MoeShape
+
+E2M1_MAGNITUDES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
+BLOCK = 16
+# Block scales 2^-3 .. 7.5 (E4M3 biased exponents 4..9, any mantissa) and global scales 1e-3 .. 1e-2 make
+# the dequantized weights O(0.01), like a trained layer's, so the outputs stay O(1) at every hidden size.
+SCALE_EXPONENTS = (4, 9)
+SCALE_2_LOG10 = (-3.0, -2.0)
+DEQUANT_CHUNK_ELEMENTS = 1 << 27  # bounds the FP32 temporaries of decoding
+
+
+@dataclass
+class Nvfp4Experts:
+  w13: torch.Tensor  # uint8 [E, 2I, H/2]: gate rows then up rows
+  w13_scale: torch.Tensor  # uint8 E4M3 bits [E, 2I, H/16]
+  w13_scale_2: torch.Tensor  # float32 [E, 2]: gate, up (kept distinct: the contract dequantizes each exactly)
+  w2: torch.Tensor  # uint8 [E, H, I/2]
+  w2_scale: torch.Tensor  # uint8 [E, H, I/16]
+  w2_scale_2: torch.Tensor  # float32 [E]
+
+  def load_into(self, layer) -> None:
+    layer.load_weights(self.w13, self.w13_scale, self.w13_scale_2, self.w2, self.w2_scale, self.w2_scale_2)
+
+
+def random_e4m3_scales(size: tuple[int, ...], gen: torch.Generator, device: str) -> torch.Tensor:
+  lo, hi = SCALE_EXPONENTS
+  exponent = torch.randint(lo, hi + 1, size, dtype=torch.uint8, device=device, generator=gen)
+  mantissa = torch.randint(0, 8, size, dtype=torch.uint8, device=device, generator=gen)
+  return exponent * 8 + mantissa  # sign 0, exponent in bits 6..3, mantissa in bits 2..0
+
+
+def random_global_scales(size: tuple[int, ...], gen: torch.Generator, device: str) -> torch.Tensor:
+  lo, hi = SCALE_2_LOG10
+  u = torch.rand(size, dtype=torch.float32, device=device, generator=gen)
+  return torch.pow(10.0, lo + (hi - lo) * u)
+
+
+def random_nvfp4_experts(shape: MoeShape, seed: int, device: str) -> Nvfp4Experts:
+  """Deterministic for a seed, so ours and the peer can rebuild the same copy independently."""
+  gen = torch.Generator(device=device)
+  gen.manual_seed(seed)
+  e, h, i = shape.experts, shape.hidden, shape.intermediate
+
+  def codes(size: tuple[int, ...]) -> torch.Tensor:
+    return torch.randint(0, 256, size, dtype=torch.uint8, device=device, generator=gen)
+
+  return Nvfp4Experts(
+      w13=codes((e, 2 * i, h // 2)),
+      w13_scale=random_e4m3_scales((e, 2 * i, h // BLOCK), gen, device),
+      w13_scale_2=random_global_scales((e, 2), gen, device),
+      w2=codes((e, h, i // 2)),
+      w2_scale=random_e4m3_scales((e, h, i // BLOCK), gen, device),
+      w2_scale_2=random_global_scales((e,), gen, device),
+  )
+
+
+def e2m1_lut(device: torch.device) -> torch.Tensor:
+  """The 16 codes' values; bit 3 is the sign."""
+  magnitudes = torch.tensor(E2M1_MAGNITUDES, dtype=torch.float32, device=device)
+  return torch.cat([magnitudes, -magnitudes])
+
+
+def dequantize_rows(packed: torch.Tensor, scales: torch.Tensor, row_scale_2: torch.Tensor) -> torch.Tensor:
+  """packed uint8 [..., R, K/2], scales uint8 [..., R, K/16], row_scale_2 float32 [..., R] -> float32 [..., R, K]."""
+  lut = e2m1_lut(packed.device)
+  low = lut[(packed & 0x0F).long()]
+  high = lut[(packed >> 4).long()]
+  values = torch.stack([low, high], dim=-1).flatten(-2)  # element 2i from the low nibble
+  blocks = values.unflatten(-1, (-1, BLOCK)) * scales.view(torch.float8_e4m3fn).float().unsqueeze(-1)
+  return blocks.flatten(-2) * row_scale_2.unsqueeze(-1)
+
+
+def _dequantize_experts(packed: torch.Tensor, scales: torch.Tensor, row_scale_2: torch.Tensor) -> torch.Tensor:
+  """Expert by expert chunks into one BF16 tensor, so that no FP32 copy of the whole layer exists."""
+  e, r, half_k = packed.shape
+  out = torch.empty((e, r, 2 * half_k), dtype=torch.bfloat16, device=packed.device)
+  step = max(1, DEQUANT_CHUNK_ELEMENTS // (r * 2 * half_k))
+  for first in range(0, e, step):
+    last = min(e, first + step)
+    chunk = dequantize_rows(packed[first:last], scales[first:last], row_scale_2[first:last])
+    out[first:last] = chunk.to(torch.bfloat16)
+  return out
+
+
+def dequantize_experts(w: Nvfp4Experts) -> tuple[torch.Tensor, torch.Tensor]:
+  """BF16 w13 [E, 2I, H] and w2 [E, H, I]."""
+  e, two_i, _ = w.w13.shape
+  h = w.w2.shape[1]
+  gate_up_scale = w.w13_scale_2.reshape(e, 2, 1).expand(e, 2, two_i // 2).reshape(e, two_i)
+  down_scale = w.w2_scale_2.reshape(e, 1).expand(e, h)
+  return _dequantize_experts(w.w13, w.w13_scale, gate_up_scale), _dequantize_experts(w.w2, w.w2_scale, down_scale)

@@ -1,0 +1,282 @@
+# `bench_moe.py --self-test`: checks the parts of the benchmark that need no GPU (floor arithmetic against the
+# spec's figures, copy counts, routing, row specs, CLI, table/JSON/Markdown) with NumPy, and, when torch is
+# importable, the NVFP4 decoding and the torch._grouped_mm peer on the CPU against float64 references.
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import sys
+import traceback
+from typing import Callable
+
+import numpy as np
+
+import bench_moe
+from moe_report import KernelTime, Row, format_markdown, format_table, results_json, slug
+from moe_routing import SKEW_HOT_EXPERTS, SKEWED, UNIFORM, make_routing, softmax_topk
+from moe_shapes import SHAPES, copies_to_defeat_l2, copies_within_budget, moe_floor
+
+H100_COPY = 3.0e12  # benchmarking.md: the H100's ceilings as seen here
+H100_BF16 = 785e12
+H100_L2 = 50 * 2**20
+
+CHECKS: list[Callable[[], None]] = []
+
+
+def check(fn: Callable[[], None]) -> Callable[[], None]:
+  CHECKS.append(fn)
+  return fn
+
+
+def expect(condition: bool, message: str) -> None:
+  if not condition:
+    raise AssertionError(message)
+
+
+@check
+def floor_at_one_token_matches_the_spec() -> None:
+  # benchmarking.md: "the floor at 1 token is 7 us (qwen3), 19 us (gpt-oss), 28 us (deepseek-v4-flash),
+  # 66 us (deepseek-v3)", with the touched experts = top_k.
+  for name, spec_us in (("qwen3-30b-a3b", 7), ("gpt-oss-120b", 19), ("deepseek-v4-flash", 28), ("deepseek-v3", 66)):
+    shape = SHAPES[name]
+    floor = moe_floor(shape, 1, shape.top_k, H100_COPY, H100_BF16)
+    expect(abs(floor.seconds * 1e6 - spec_us) < 0.05 * spec_us, f"{name}: floor {floor.seconds * 1e6:.2f} us")
+    expect(floor.bound == "memory", f"{name}: one token must be memory-bound")
+
+
+@check
+def floor_arithmetic() -> None:
+  shape = SHAPES["deepseek-v3"]
+  floor = moe_floor(shape, 16384, 256, H100_COPY, H100_BF16)
+  flops = 2 * 16384 * 8 * 3 * 7168 * 2048
+  expect(floor.flops == flops, f"flops {floor.flops} != {flops}")
+  expect(floor.bytes == 256 * 3 * 7168 * 2048 * 0.5625 + 2 * 16384 * 7168 * 2, f"bytes {floor.bytes}")
+  expect(floor.bound == "compute" and math.isclose(floor.seconds, flops / H100_BF16), "16384 tokens: compute-bound")
+
+
+@check
+def weight_copies() -> None:
+  qwen3 = SHAPES["qwen3-30b-a3b"]
+  touched_bytes = 8 * qwen3.nvfp4_expert_bytes()  # 21.2 MB: 4 x 50 MiB needs 10 copies
+  expect(copies_to_defeat_l2(touched_bytes, H100_L2) == 10, f"{copies_to_defeat_l2(touched_bytes, H100_L2)}")
+  expect(copies_to_defeat_l2(4 * H100_L2, H100_L2) == 1, "a copy of 4 L2 sizes needs no rotation")
+  expect(copies_within_budget(10, 1e9, 3.5e9) == 3, "budget caps the copies")
+  expect(copies_within_budget(10, 1e9, 0.5e9) == 1, "at least one copy")
+  expect(copies_within_budget(2, 1e9, 40e9) == 2, "no more than wanted")
+  dsv3 = SHAPES["deepseek-v3"]
+  expect(abs(dsv3.experts * dsv3.bf16_expert_bytes() / 1e9 - 22.5) < 0.1, "deepseek-v3 BF16 layer is 22.5 GB")
+
+
+def _brute_force_topk(logits: np.ndarray, k: int) -> np.ndarray:
+  p = np.exp(logits.astype(np.float64) - logits.max())
+  return np.array(sorted(range(len(p)), key=lambda e: (-p[e], e))[:k])
+
+
+@check
+def uniform_routing() -> None:
+  r = make_routing(UNIFORM, 37, 16, 4, seed=5)
+  expect(r.topk_ids.shape == (37, 4) and r.topk_ids.dtype == np.int32, "ids [T, k] int32")
+  expect(r.topk_weights.shape == (37, 4) and r.topk_weights.dtype == np.float32, "weights [T, k] float32")
+  expect(all(len(set(row)) == 4 for row in r.topk_ids), "distinct experts per token")
+  expect(r.topk_ids.min() >= 0 and r.topk_ids.max() < 16, "ids in range")
+  expect(np.allclose(r.topk_weights.sum(axis=1), 1, atol=1e-6), "weights renormalised")
+  expect(np.all(np.diff(r.topk_weights, axis=1) <= 0), "weights in descending order")
+  expect(r.touched == len(set(r.topk_ids.ravel().tolist())), "touched = distinct ids")
+  again = make_routing(UNIFORM, 37, 16, 4, seed=5)
+  expect(np.array_equal(again.topk_ids, r.topk_ids), "fixed seed: same routing")
+  expect(not np.array_equal(make_routing(UNIFORM, 37, 16, 4, seed=6).topk_ids, r.topk_ids), "seed changes routing")
+  rng = np.random.default_rng(1)
+  logits = rng.standard_normal((9, 12)).astype(np.float32)
+  ids, _ = softmax_topk(logits, 3)
+  for t in range(9):
+    expect(np.array_equal(ids[t], _brute_force_topk(logits[t], 3)), f"token {t}: top-k differs from brute force")
+  tied, _ = softmax_topk(np.zeros((2, 6), np.float32), 3)
+  expect(tied.tolist() == [[0, 1, 2], [0, 1, 2]], "ties go to the lower expert id")
+
+
+@check
+def uniform_routing_touches_what_the_spec_expects() -> None:
+  one = make_routing(UNIFORM, 1, 256, 8, seed=1234)
+  expect(one.touched == 8, "one token touches top_k experts")
+  many = make_routing(UNIFORM, 4096, 256, 8, seed=1234)
+  expect(many.touched == 256, "4096 tokens touch every expert")
+
+
+@check
+def skewed_routing() -> None:
+  for k in (4, 8):
+    r = make_routing(SKEWED, 1000, 64, k, seed=3)
+    expect(len(r.hot_experts) == SKEW_HOT_EXPERTS, "4 hot experts")
+    has_all_hot = [set(r.hot_experts) <= set(row.tolist()) for row in r.topk_ids]
+    expect(sum(has_all_hot) >= 500, f"half the tokens go to the hot experts, got {sum(has_all_hot)}")
+    expect(sum(has_all_hot) < 520, "the other half is routed like the uniform case")
+    if k == 4:
+      expect(all(sorted(row.tolist()) == list(r.hot_experts) for row, hot in zip(r.topk_ids, has_all_hot) if hot),
+             "k = 4: a skewed token reads only the hot experts")
+
+
+@check
+def row_specs_and_cli() -> None:
+  expect(bench_moe.row_specs([1, 64], "on") == [(1, UNIFORM), (64, UNIFORM), (64, SKEWED)], "skewed on")
+  expect(bench_moe.row_specs([1, 64], "only") == [(64, SKEWED)], "skewed only")
+  expect(bench_moe.row_specs([1, 64], "off") == [(1, UNIFORM), (64, UNIFORM)], "skewed off")
+  args = bench_moe.parse_args([])
+  expect([s.name for s in args.shape_list] == list(SHAPES), "default: every shape")
+  expect(args.token_list == [1, 8, 64, 512, 4096, 16384] and args.modes == ["w4a16", "w4a4"], "default tokens, modes")
+  quick = bench_moe.parse_args(["--quick", "--modes", "w4a4"])
+  expect(len(quick.shape_list) == 2 and quick.modes == ["w4a4"] and quick.target_ms < args.target_ms, "--quick")
+  for bad in (["--modes", "w8a8"], ["--shapes", "llama"], ["--tokens", "0"], ["--tokens", "x"]):
+    try:
+      with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its usage there
+        bench_moe.parse_args(bad)
+    except SystemExit:
+      continue
+    raise AssertionError(f"{bad} must be refused")
+
+
+def _sample_rows() -> list[Row]:
+  good = Row("qwen3-30b-a3b", 128, 2048, 768, 8, "w4a16", 1, UNIFORM, touched=8, floor_us=7.08, floor_bound="memory",
+             floor_bytes=21.24e6, floor_flops=2 * 8 * 3 * 2048 * 768, ours_us=14.16, ours_gemm_us=10.0, ours_runs=20,
+             ours_copies=10, peer_us=76.0, peer_gemm_us=60.0, rel_err_vs_peer=3.1e-3,
+             ours_kernels=[KernelTime("fp4moe_gemm1", 6.0, 1.0), KernelTime("fp4moe_gemm2", 4.0, 1.0)])
+  good.derive()
+  failed = Row("deepseek-v3", 256, 7168, 2048, 8, "w4a4", 16384, SKEWED, touched=256, floor_us=14700.0,
+               error="ours: OutOfMemoryError: CUDA out of memory")
+  failed.derive()
+  flagged = Row("gpt-oss-120b", 128, 2880, 2880, 4, "w4a16", 64, UNIFORM, ours_us=50.0, peer_us=100.0,
+                rel_err_vs_peer=float("nan"), accuracy_flag="ours vs peer relative error nan > 0.02")
+  flagged.derive()
+  return [good, failed, flagged]
+
+
+@check
+def row_ratios() -> None:
+  good = _sample_rows()[0]
+  expect(math.isclose(good.ours_over_floor, 2.0), f"ours/floor {good.ours_over_floor}")
+  expect(math.isclose(good.achieved_tb_s, 21.24e6 / 14.16e-6 / 1e12), "TB/s = floor bytes / time")
+  expect(math.isclose(good.achieved_tflop_s, good.floor_flops / 14.16e-6 / 1e12), "TFLOP/s = operations / time")
+  expect(math.isclose(good.peer_over_ours, 76.0 / 14.16), "peer/ours")
+
+
+@check
+def table_json_markdown() -> None:
+  rows = _sample_rows()
+  table = format_table(rows).splitlines()
+  for header in ("ours us", "gemms us", "floor us", "ours/floor", "TB/s", "TFLOP/s", "peer us", "peer gemms us",
+                 "peer/ours"):
+    expect(header in table[0], f"table header lacks {header!r}")
+  expect(len({len(line) for line in table[:5]}) == 1, "table columns aligned")
+  expect(any(line.startswith("ERROR deepseek-v3 w4a4 T=16384 skewed") for line in table), "errors listed")
+  expect(any(line.startswith("ACCURACY gpt-oss-120b") for line in table), "accuracy flags listed")
+  ceilings = {"copy_tb_s": 3.0, "bf16_tflop_s": 785.0}
+  settings = {"l2_bytes": H100_L2}
+  record = json.loads(results_json("NVIDIA H100 80GB HBM3", ceilings, settings, rows))
+  expect(record["device"] == "NVIDIA H100 80GB HBM3" and record["ceilings"] == ceilings, "device and ceilings")
+  expect(len(record["rows"]) == 3 and record["rows"][2]["rel_err_vs_peer"] is None, "NaN becomes null")
+  expect(record["rows"][0]["ours_kernels"][0]["name"] == "fp4moe_gemm1", "kernel list recorded")
+  md = format_markdown("NVIDIA H100 80GB HBM3", ceilings, settings, rows).splitlines()
+  table_lines = [line for line in md if line.startswith("|")]
+  expect(len(table_lines) == 5 and len({line.count("|") for line in table_lines}) == 1, "markdown table shape")
+  expect(slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3", slug("NVIDIA H100 80GB HBM3"))
+
+
+# ---- torch parts, on the CPU (skipped when torch is not installed)
+
+
+def _e4m3_to_float(bits: np.ndarray) -> np.ndarray:
+  """Independent of torch's float8: sign, 4 exponent bits (bias 7), 3 mantissa bits, subnormals at exponent 0."""
+  bits = bits.astype(np.int64)
+  sign = np.where(bits & 0x80, -1.0, 1.0)
+  exponent, mantissa = (bits >> 3) & 0xF, bits & 0x7
+  normal = (1 + mantissa / 8) * np.exp2(exponent - 7.0)
+  subnormal = mantissa / 8 * 2.0**-6
+  return sign * np.where(exponent == 0, subnormal, normal)
+
+
+def _numpy_dequant(packed: np.ndarray, scales: np.ndarray, row_scale_2: np.ndarray) -> np.ndarray:
+  magnitudes = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6], np.float64)
+  codes = np.stack([packed & 0xF, packed >> 4], axis=-1).reshape(*packed.shape[:-1], -1)
+  values = np.where(codes & 8, -1.0, 1.0) * magnitudes[codes & 7]
+  block_scales = np.repeat(_e4m3_to_float(scales), 16, axis=-1)
+  return values * block_scales * row_scale_2[..., None]
+
+
+def _small_case(torch):
+  from moe_shapes import MoeShape  # noqa: PLC0415
+  from nvfp4_torch import random_nvfp4_experts  # noqa: PLC0415
+
+  shape = MoeShape("tiny", 8, 64, 32, 2)
+  return shape, random_nvfp4_experts(shape, seed=11, device="cpu")
+
+
+def check_torch_dequant(torch) -> None:
+  from nvfp4_torch import dequantize_experts  # noqa: PLC0415
+
+  shape, w = _small_case(torch)
+  scales = _e4m3_to_float(w.w13_scale.numpy())
+  expect(scales.min() >= 2.0**-3 and scales.max() <= 7.5, f"block scales {scales.min()}..{scales.max()}")
+  expect(w.w13_scale_2.min() >= 1e-3 and w.w13_scale_2.max() <= 1e-2, "global scales in 1e-3..1e-2")
+  w13, w2 = dequantize_experts(w)
+  expect(w13.dtype == torch.bfloat16 and w13.shape == (8, 64, 64) and w2.shape == (8, 64, 32), "shapes")
+  i = shape.intermediate
+  gate_up_scale = np.concatenate([np.repeat(w.w13_scale_2[:, :1].numpy(), i, 1),
+                                  np.repeat(w.w13_scale_2[:, 1:].numpy(), i, 1)], axis=1)
+  ref13 = _numpy_dequant(w.w13.numpy(), w.w13_scale.numpy(), gate_up_scale)
+  ref2 = _numpy_dequant(w.w2.numpy(), w.w2_scale.numpy(), np.repeat(w.w2_scale_2.numpy()[:, None], 64, 1))
+  for name, got, ref in (("w13", w13, ref13), ("w2", w2, ref2)):
+    err = np.abs(got.double().numpy() - ref).max() / np.abs(ref).max()
+    expect(err < 2**-8, f"{name}: dequant off by {err:.2e} (BF16 rounding is 2^-9)")
+  rms = float(w13.float().pow(2).mean().sqrt())
+  expect(0.003 < rms < 0.1, f"dequantized weights are O(0.01), rms {rms:.4f}")
+
+
+def check_torch_peer(torch) -> None:
+  from nvfp4_torch import dequantize_experts  # noqa: PLC0415
+  from peer_torch import PeerWeights, peer_forward  # noqa: PLC0415
+
+  shape, w = _small_case(torch)
+  w13, w2 = dequantize_experts(w)
+  routing = make_routing(UNIFORM, 13, 8, 2, seed=2)
+  ids = routing.topk_ids.copy()
+  ids[ids == 7] = 6  # leave expert 7 without tokens: the grouped GEMM must skip an empty group
+  ids[:, 1] = np.where(ids[:, 1] == ids[:, 0], (ids[:, 0] + 1) % 7, ids[:, 1])
+  x = torch.randn(13, 64, generator=torch.Generator().manual_seed(4)).to(torch.bfloat16)
+  got = peer_forward(x, torch.from_numpy(routing.topk_weights), torch.from_numpy(ids), PeerWeights(w13, w2))
+  xd, w13d, w2d = x.double().numpy(), w13.double().numpy(), w2.double().numpy()
+  ref = np.zeros((13, 64))
+  for t in range(13):
+    for j in range(2):
+      e = ids[t, j]
+      gate_up = w13d[e] @ xd[t]
+      gate, up = gate_up[:32], gate_up[32:]
+      ref[t] += routing.topk_weights[t, j] * (w2d[e] @ (gate / (1 + np.exp(-gate)) * up))
+  err = np.linalg.norm(got.double().numpy() - ref) / np.linalg.norm(ref)
+  expect(err < 1e-2, f"peer vs float64 reference: relative error {err:.2e}")
+  print(f"    peer vs float64 reference: relative error {err:.2e}")
+
+
+def main() -> int:
+  failures = 0
+  checks = [(fn.__name__, fn) for fn in CHECKS]
+  try:
+    import torch  # noqa: PLC0415
+
+    checks += [("torch_dequant (cpu)", lambda: check_torch_dequant(torch)),
+               ("torch_peer (cpu)", lambda: check_torch_peer(torch))]
+  except ImportError:
+    print("  (torch not importable: NVFP4 decoding and the peer are not checked)")
+  for name, fn in checks:
+    try:
+      fn()
+      print(f"  ok    {name}")
+    except Exception:
+      failures += 1
+      print(f"  FAIL  {name}\n{traceback.format_exc()}")
+  print(f"self-test: {len(checks) - failures} passed, {failures} failed")
+  return 1 if failures else 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
