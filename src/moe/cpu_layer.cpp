@@ -17,9 +17,6 @@ namespace {
 
 CpuNvfp4Matrix copy_matrix(const Nvfp4WeightView& view, int64_t rows, int64_t cols, const std::string& what) {
   validate_weight_view(view, "load_expert", what);
-  const int layout = int(view.scale_layout);
-  require(layout == int(ScaleLayout::kLinear) || layout == int(ScaleLayout::kSwizzled128x4), "load_expert",
-          what + ".scale_layout", "ScaleLayout::kLinear or ScaleLayout::kSwizzled128x4", layout);
   CpuNvfp4Matrix m;
   m.packed.assign(view.packed, view.packed + rows * cols / 2);
   if (view.scale_layout == ScaleLayout::kLinear) {
@@ -28,15 +25,11 @@ CpuNvfp4Matrix copy_matrix(const Nvfp4WeightView& view, int64_t rows, int64_t co
     m.scales.resize(size_t(rows * scale_cols(cols)));
     unswizzle_scales(view.scales, rows, cols, m.scales.data());
   }
+  bool valid = true;
+  for (uint8_t s : m.scales) valid &= is_valid_block_scale(s);
+  require_valid_block_scales(valid, what);
   m.scale_2 = view.scale_2;
   return m;
-}
-
-void check_input_scale(float scale, const char* argument) {
-  // 1/scale becomes the global scale, which must stay within kMaxGlobalScale (see nvfp4.h).
-  require(std::isfinite(scale) && (scale == 0.0f || (scale > 0.0f && 1.0f / scale <= kMaxGlobalScale)),
-          "set_input_scales", argument, "0 (dynamic) or a finite positive input_scale >= 2^-118",
-          std::to_string(scale));
 }
 
 }  // namespace
@@ -65,8 +58,8 @@ void CpuMoeLayer::load_expert(int local_expert, const ExpertWeightsView& weights
 }
 
 void CpuMoeLayer::set_input_scales(float gemm1_input_scale, float gemm2_input_scale) {
-  check_input_scale(gemm1_input_scale, "gemm1_input_scale");
-  check_input_scale(gemm2_input_scale, "gemm2_input_scale");
+  validate_input_scale(gemm1_input_scale, "gemm1_input_scale");
+  validate_input_scale(gemm2_input_scale, "gemm2_input_scale");
   gemm1_input_scale_ = gemm1_input_scale;  // W4A16 ignores both
   gemm2_input_scale_ = gemm2_input_scale;
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "fp4moe/error.h"
+#include "fp4moe/format/nvfp4.h"
 #include "moe/backends.h"
 
 namespace fp4moe {
@@ -35,6 +36,21 @@ void validate_weight_view(const Nvfp4WeightView& view, const char* where, const 
   require(view.scales != nullptr, where, what + ".scales", "a non-null pointer", "null");
   require(std::isfinite(view.scale_2) && view.scale_2 > 0.0f, where, what + ".scale_2",
           "a finite positive weight_scale_2", std::to_string(view.scale_2));
+  const int layout = int(view.scale_layout);
+  require(layout == int(ScaleLayout::kLinear) || layout == int(ScaleLayout::kSwizzled128x4), where,
+          what + ".scale_layout", "ScaleLayout::kLinear or ScaleLayout::kSwizzled128x4", layout);
+}
+
+bool is_valid_block_scale(uint8_t scale) { return !(scale & 0x80u) && (scale & 0x7Fu) != 0x7Fu; }
+
+void require_valid_block_scales(bool valid, const std::string& what) {
+  require(valid, "load_expert", what + ".scales", "E4M3 block scales >= 0 and not NaN", "a NaN or negative scale");
+}
+
+void validate_input_scale(float scale, const char* argument) {
+  require(std::isfinite(scale) && (scale == 0.0f || (scale > 0.0f && 1.0f / scale <= kMaxGlobalScale)),
+          "set_input_scales", argument, "0 (dynamic) or a finite positive input_scale >= 2^-118",
+          std::to_string(scale));
 }
 
 ExpertWeightsView split_fused_w13(const uint8_t* w13_packed, const uint8_t* w13_scales, float gate_scale_2,

@@ -1,43 +1,59 @@
-// The in-register NVFP4 -> BF16 dequantization against the host codec, exhaustively: every
-// packed byte (two codes) times every non-NaN E4M3 scale must give the exact product.
+// The in-register NVFP4 -> BF16 dequantization against the host codec, exhaustively: for each of
+// the four registers of a step, every checkpoint byte (two codes) times every valid E4M3 scale
+// (finite, >= 0), through the load-time encodings, must give the exact product times the
+// dequantization bias 2^-kDequantBiasLog2; and the other registers of the word must stay zero.
+// (A zero scale decodes to a finite value; the repack zeroes the codes of such blocks, as here.)
 #include "cuda/format/dequant.cuh"
+#include "fp4moe/format/nvfp4.h"
 #include "gpu_test.h"
 
 namespace fp4moe::cuda {
 namespace {
 
-// out[scale][byte] = bits of {lo, hi} * scale through the device path.
+constexpr int kValidScales = 0x7F;  // 0x7F is NaN and 0x80.. are negative: rejected at load
+
+// out[((register * 256 + byte) * kValidScales + scale) * 4 + r] = register r of the decoded
+// fragment, for a word holding `byte` in `register` and zeros elsewhere.
 __global__ void dequant_all_kernel(uint32_t* out) {
-  const uint32_t scale = blockIdx.x, byte = threadIdx.x;
-  const uint32_t packed = byte << 16;  // byte 2 of the word, to exercise the byte selection
-  out[scale * 256 + byte] = bf16x2_bits(__hmul2(e2m1x2_to_bf16x2<2>(packed), e4m3_to_bf16x2(scale)));
+  const int reg = blockIdx.x / kValidScales, scale = blockIdx.x % kValidScales, byte = threadIdx.x;
+  uint8_t bytes[4] = {0, 0, 0, 0};
+  bytes[reg] = scale == 0 ? 0 : uint8_t(byte);  // as the repack does: a zero-scale block has zero codes
+  const uint32_t word = encode_step_word(bytes);
+  const uint32_t scale_word = uint32_t(encode_scale(uint8_t(scale))) << 16;  // step 2's byte
+  uint32_t a[4];
+  dequant_a_fragment<2>(word, scale_word, scale_word, a);
+  for (int r = 0; r < 4; ++r) out[((reg * 256 + byte) * kValidScales + scale) * 4 + r] = a[r];
 }
 
 TEST(GpuDequant, EveryCodePairTimesEveryScaleIsExact) {
   FP4MOE_REQUIRE_GPU();
-  Buffer out(Backend::kCuda, 256 * 256 * sizeof(uint32_t));
+  const size_t n = size_t(4) * 256 * kValidScales * 4;
+  Buffer out(Backend::kCuda, n * sizeof(uint32_t));
   out.fill(0xFF);
-  dequant_all_kernel<<<256, 256>>>(static_cast<uint32_t*>(out.data()));
+  dequant_all_kernel<<<4 * kValidScales, 256>>>(static_cast<uint32_t*>(out.data()));
   testing::sync_device();
-  const auto bits = testing::to_host<uint32_t>(out, 256 * 256);
+  const auto bits = testing::to_host<uint32_t>(out, n);
   int checked = 0;
-  for (int scale = 0; scale < 256; ++scale) {
-    const float s = e4m3_to_float(uint8_t(scale));
+  for (int reg = 0; reg < 4; ++reg) {
     for (int byte = 0; byte < 256; ++byte) {
-      const uint32_t got = bits[scale * 256 + byte];
-      const float lo = bits_to_float(got << 16), hi = bits_to_float(got & 0xFFFF0000u);
-      const float want_lo = e2m1_to_float(uint8_t(byte & 15)) * s, want_hi = e2m1_to_float(uint8_t(byte >> 4)) * s;
-      if (is_nan(s)) {
-        EXPECT_TRUE(is_nan(lo) && is_nan(hi)) << "NaN scale must give NaN, byte " << byte;
-        continue;
+      for (int scale = 0; scale < kValidScales; ++scale) {
+        const float s = e4m3_to_float(uint8_t(scale)) / kDequantBias;
+        const uint32_t* got = &bits[((size_t(reg) * 256 + byte) * kValidScales + scale) * 4];
+        for (int r = 0; r < 4; ++r) {
+          const float lo = bits_to_float(got[r] << 16), hi = bits_to_float(got[r] & 0xFFFF0000u);
+          const float want_lo = r == reg ? e2m1_to_float(uint8_t(byte & 15)) * s : 0.0f;
+          const float want_hi = r == reg ? e2m1_to_float(uint8_t(byte >> 4)) * s : 0.0f;
+          // Values, and signs where the value is not zero (a -0 from a zero scale is still zero).
+          ASSERT_EQ(lo, want_lo) << "register " << reg << "/" << r << " byte " << byte << " scale " << scale;
+          ASSERT_EQ(hi, want_hi) << "register " << reg << "/" << r << " byte " << byte << " scale " << scale;
+          if (want_lo != 0.0f) ASSERT_EQ(float_to_bits(lo), float_to_bits(want_lo));
+          if (want_hi != 0.0f) ASSERT_EQ(float_to_bits(hi), float_to_bits(want_hi));
+        }
+        ++checked;
       }
-      // Bit equality (so -0 stays -0), not just value equality.
-      EXPECT_EQ(float_to_bits(lo), float_to_bits(want_lo)) << "scale " << scale << " byte " << byte;
-      EXPECT_EQ(float_to_bits(hi), float_to_bits(want_hi)) << "scale " << scale << " byte " << byte;
-      ++checked;
     }
   }
-  EXPECT_EQ(checked, 254 * 256);
+  EXPECT_EQ(checked, 4 * 256 * kValidScales);
 }
 
 }  // namespace

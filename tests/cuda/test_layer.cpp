@@ -173,28 +173,36 @@ TEST(GpuLayer, BadArgumentsAreRejectedWithClearMessages) {
   ForwardArgs args{8, static_cast<bf16*>(x.data()), static_cast<int32_t*>(ids.data()), static_cast<float*>(w.data()),
                    static_cast<bf16*>(out.data())};
   testing::expect_error([&] { layer->forward(args, ws.data(), ws.size(), nullptr); },
-                        "fp4moe: CudaMoeLayer: weights: expected every local expert loaded before forward(), got expert 0 not loaded");
+                        "fp4moe: forward: experts: expected every local expert loaded with load_expert() first, got local expert 0 not loaded");
   experts.load_into(*layer);
   testing::expect_error([&] { layer->load_expert(4, experts.view(0).view); },
-                        "fp4moe: CudaMoeLayer: local_expert: expected 0..3, got 4");
+                        "fp4moe: load_expert: local_expert: expected 0..num_local_experts - 1 (3), got 4");
   ForwardArgs too_many = args;
   too_many.num_tokens = 9;
   testing::expect_error([&] { layer->forward(too_many, ws.data(), ws.size(), nullptr); },
-                        "fp4moe: CudaMoeLayer: num_tokens: expected 0..max_tokens (8), got 9");
+                        "fp4moe: forward: args.num_tokens: expected 0..max_tokens (8), got 9");
   ForwardArgs null_x = args;
   null_x.x = nullptr;
   testing::expect_error([&] { layer->forward(null_x, ws.data(), ws.size(), nullptr); },
-                        "fp4moe: CudaMoeLayer: x: expected a non-null device pointer, got null");
+                        "fp4moe: forward: args.x: expected a non-null device pointer, got null");
   ForwardArgs misaligned = args;
   misaligned.out = reinterpret_cast<bf16*>(static_cast<char*>(out.data()) + 2);
   testing::expect_error([&] { layer->forward(misaligned, ws.data(), ws.size(), nullptr); },
-                        "fp4moe: CudaMoeLayer: out: expected a 16-byte aligned pointer");
+                        "fp4moe: forward: args.out: expected a 16-byte aligned pointer");
   testing::expect_error([&] { layer->forward(args, ws.data(), 100, nullptr); },
-                        "fp4moe: CudaMoeLayer: workspace_size: expected at least");
+                        "fp4moe: forward: workspace_size: expected at least workspace_bytes(num_tokens) = ");
   auto bad = experts.view(0);
   bad.view.up.scale_2 = -1.0f;
   testing::expect_error([&] { layer->load_expert(0, bad.view); }, "expert 0 up.scale_2: expected a finite positive weight_scale_2");
-  testing::expect_error([&] { layer->set_input_scales(std::nanf(""), 0); }, "gemm1_input_scale");
+  testing::expect_error([&] { layer->set_input_scales(std::nanf(""), 0); },
+                        "fp4moe: set_input_scales: gemm1_input_scale: expected 0 (dynamic) or a finite positive input_scale");
+  auto nan_scale = experts.view(1);
+  std::vector<uint8_t> bad_scales(nan_scale.view.down.scales, nan_scale.view.down.scales + 64 * 128 / 16);
+  bad_scales[77] = 0x7F;  // E4M3 NaN: a corrupt checkpoint
+  nan_scale.view.down.scales = bad_scales.data();
+  testing::expect_error([&] { layer->load_expert(1, nan_scale.view); },
+                        "fp4moe: load_expert: expert 1 down.scales: expected E4M3 block scales >= 0 and not NaN, got a "
+                        "NaN or negative scale");
 }
 
 }  // namespace

@@ -69,6 +69,18 @@ TEST(LayerErrors, LoadExpert) {
   expect_error([&] { f.layer->load_expert(0, bad); },
                "fp4moe: load_expert: expert 0 up.scale_layout: expected ScaleLayout::kLinear or "
                "ScaleLayout::kSwizzled128x4, got 9");
+  // A NaN (0x7F) or negative block scale is a corrupt checkpoint: rejected, the expert keeps its weights.
+  for (uint8_t corrupt : {uint8_t(0x7F), uint8_t(0xFF), uint8_t(0x90)}) {
+    const auto& gate = f.experts.expert(3).gate;
+    std::vector<uint8_t> scales = gate.scales;
+    scales[scales.size() / 2] = corrupt;
+    bad = f.experts.view(3).view;
+    bad.gate.scales = scales.data();
+    expect_error([&] { f.layer->load_expert(3, bad); },
+                 "fp4moe: load_expert: expert 3 gate.scales: expected E4M3 block scales >= 0 and not NaN, got a NaN "
+                 "or negative scale");
+  }
+  f.forward();  // still loaded, with the good weights
 }
 
 TEST(LayerErrors, ForwardNeedsEveryExpertLoaded) {

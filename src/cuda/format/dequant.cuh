@@ -1,44 +1,55 @@
 // NVFP4 -> BF16 in registers, exactly. An E2M1 code times its E4M3 block scale has at most 6
-// significant bits and an exponent well inside BF16's range, so the BF16 product is exact and
-// BF16 tensor cores lose nothing; the FP32 global scales are applied later, in the epilogue.
+// significant bits, so the BF16 product is exact and BF16 tensor cores lose nothing; the FP32
+// global scales are applied later, in the epilogue.
+//
+// To keep the per-element work to one or two integer ops and one multiply, both factors carry a
+// power-of-two bias: a code becomes c * 2^-126 and a scale s * 2^115 (format/weight_encoding.h
+// says how the load-time encodings make that cheap), so each dequantized weight is c * s * 2^-11:
+// exact, well inside BF16's normal range, and undone exactly by the epilogue (kDequantBias).
 #pragma once
 #include <cuda_bf16.h>
 
 #include "cuda/common/ptx.cuh"
-#include "fp4moe/format/nvfp4.h"
+#include "cuda/format/weight_encoding.h"
 
 namespace fp4moe::cuda {
+
+// Dequantized weights are the true c * s times 2^-kDequantBiasLog2; epilogues multiply by kDequantBias.
+inline constexpr int kDequantBiasLog2 = 11;
+inline constexpr float kDequantBias = float(1 << kDequantBiasLog2);
 
 __device__ __forceinline__ uint32_t bf16x2_bits(__nv_bfloat162 v) { return *reinterpret_cast<uint32_t*>(&v); }
 __device__ __forceinline__ __nv_bfloat162 as_bf16x2(uint32_t bits) { return *reinterpret_cast<__nv_bfloat162*>(&bits); }
 
-// Byte `kByte` of `packed` (two E2M1 codes) -> bf16x2 {low nibble, high nibble}.
-// The 3 magnitude bits go to BF16 bits [8:6] (exponent field e, mantissa msb m) and the sign to
-// bit 15: that is e2m1(q) * 2^-126 for every code (e == 0 lands on BF16 subnormals), so one
-// multiply by 2^126 gives the exact value.
+// Register r (0..3) of an encoded step word (format/weight_encoding.h) -> bf16x2 of two codes,
+// each c * 2^-126 (magnitudes at bits [8:6]/[24:22], signs at 15/31; e == 0 codes land on BF16
+// subnormals, which the BF16 multiply below handles exactly).
+template <int kRegister>
+__device__ __forceinline__ __nv_bfloat162 e2m1x2_biased(uint32_t word) {
+  if constexpr (kRegister < 3) {
+    return as_bf16x2((word << pattern_shift(kRegister)) & kRegisterMask);
+  } else {
+    return as_bf16x2(((word >> 4) & kReg3LowMask) | ((word >> 5) & kReg3MidMask) | ((word << 1) & kReg3SignMask));
+  }
+}
+
+// Encoded scale byte `kByte` of `scales` -> bf16x2 {s, s} * 2^115 (weight_encoding.h).
 template <int kByte>
-__device__ __forceinline__ __nv_bfloat162 e2m1x2_to_bf16x2(uint32_t packed) {
-  const uint32_t x = ptx::byte_perm(packed, 0u, 0x4440u | kByte);  // byte kByte, zeros above
-  const uint32_t y = x * 0x1001u;                                   // x | x << 12: no overlap
-  const uint32_t bits = ((y << 6) & 0x01C001C0u) | ((y << 12) & 0x80008000u);
-  const __nv_bfloat162 two_pow_126 = as_bf16x2(0x7E807E80u);
-  return __hmul2(as_bf16x2(bits), two_pow_126);
+__device__ __forceinline__ __nv_bfloat162 scale_biased_bf16x2(uint32_t scales) {
+  const uint32_t byte = ptx::byte_perm(scales, 0u, 0x4440u | kByte);
+  return as_bf16x2(byte * 0x00100010u + (kScaleBiasBits | kScaleBiasBits << 16));
 }
 
-// An E4M3 scale byte -> bf16x2 {s, s} (exact: E4M3 values are BF16 values).
-__device__ __forceinline__ __nv_bfloat162 e4m3_to_bf16x2(uint32_t scale_byte) {
-  return __float2bfloat162_rn(e4m3_to_float(uint8_t(scale_byte)));
-}
-
-// Four A-fragment registers of one m16n8k16 step from 4 packed bytes and the two row scales.
-// Byte order (fixed by the weight repack): {row g, k c}, {row g+8, k c}, {row g, k c+8},
-// {row g+8, k c+8}, each holding the two consecutive-K elements of one register.
-__device__ __forceinline__ void dequant_a_fragment(uint32_t packed, __nv_bfloat162 scale_lo, __nv_bfloat162 scale_hi,
+// The four A-fragment registers of k16 step kStep: the step's encoded word and the step's scales
+// of rows g (scales_lo) and g+8 (scales_hi), 4 steps per scale word.
+template <int kStep>
+__device__ __forceinline__ void dequant_a_fragment(uint32_t word, uint32_t scales_lo, uint32_t scales_hi,
                                                    uint32_t (&a)[4]) {
-  a[0] = bf16x2_bits(__hmul2(e2m1x2_to_bf16x2<0>(packed), scale_lo));
-  a[1] = bf16x2_bits(__hmul2(e2m1x2_to_bf16x2<1>(packed), scale_hi));
-  a[2] = bf16x2_bits(__hmul2(e2m1x2_to_bf16x2<2>(packed), scale_lo));
-  a[3] = bf16x2_bits(__hmul2(e2m1x2_to_bf16x2<3>(packed), scale_hi));
+  const __nv_bfloat162 lo = scale_biased_bf16x2<kStep>(scales_lo), hi = scale_biased_bf16x2<kStep>(scales_hi);
+  a[0] = bf16x2_bits(__hmul2(e2m1x2_biased<0>(word), lo));  // row g,   k c
+  a[1] = bf16x2_bits(__hmul2(e2m1x2_biased<1>(word), hi));  // row g+8, k c
+  a[2] = bf16x2_bits(__hmul2(e2m1x2_biased<2>(word), lo));  // row g,   k c+8
+  a[3] = bf16x2_bits(__hmul2(e2m1x2_biased<3>(word), hi));  // row g+8, k c+8
 }
 
 }  // namespace fp4moe::cuda

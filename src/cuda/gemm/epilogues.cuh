@@ -11,9 +11,10 @@
 
 namespace fp4moe::cuda {
 
-// alpha = scale_2 (W4A16) or scale_2 / activation global scale (W4A4), as the CPU backend does.
+// alpha = scale_2 (W4A16) or scale_2 / activation global scale (W4A4), as the CPU backend does,
+// times the exact power of two that undoes the dequantization bias (format/dequant.cuh).
 __device__ __forceinline__ float epilogue_alpha(float scale_2, bool quantized_input, const GlobalScaleSource& scale) {
-  return quantized_input ? scale_2 / scale.resolve() : scale_2;
+  return (quantized_input ? scale_2 / scale.resolve() : scale_2) * kDequantBias;
 }
 
 // GEMM 1: rows are gate/up interleaved by 8 (weight_layout.h), so c0/c1 hold gate(j) and c2/c3

@@ -11,7 +11,7 @@ namespace fp4moe::cuda {
 namespace {
 
 // Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it.
-using kMmaTiles = std::tuple<MmaTile<4, 2, 8, 8>, MmaTile<4, 2, 32, 4>, MmaTile<4, 2, 64, 4>>;
+using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8>, MmaTile<4, 2, 32, 4>, MmaTile<4, 2, 64, 4>>;
 
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads)

@@ -98,31 +98,39 @@ class MmaMainloop {
       codes[mt] = *reinterpret_cast<const uint4*>(stage_codes(stage) + tile * kTileCodeBytes + lane * 16);
       scales[mt] = *reinterpret_cast<const uint2*>(stage_scales(stage) + tile * kTileScaleBytes + (lane / 4) * 8);
     }
-    #pragma unroll
-    for (int pair = 0; pair < 2; ++pair) {  // k16 steps (2*pair, 2*pair+1)
-      uint32_t b[Tile::kNTiles][4];
-      #pragma unroll
+    compute_step_pair<0>(stage, codes, scales, acc);
+    compute_step_pair<1>(stage, codes, scales, acc);
+  }
+
+  // k16 steps 2*kPair and 2*kPair+1: one ldmatrix.x4 per token column gives both steps' B.
+  template <int kPair>
+  __device__ void compute_step_pair(int stage, const uint4 (&codes)[Tile::kMTiles],
+                                    const uint2 (&scales)[Tile::kMTiles], MmaAccumulators<Tile>& acc) const {
+    const int lane = threadIdx.x % 32;
+    uint32_t b[Tile::kNTiles][4];
+#pragma unroll
+    for (int nt = 0; nt < Tile::kNTiles; ++nt) {
+      const int row = nt * 8 + lane % 8;
+      ptx::ldmatrix_x4(b[nt], stage_act(stage) + act_offset(row, kPair * 4 + lane / 8));
+    }
+    compute_step<2 * kPair>(codes, scales, b, acc);
+    compute_step<2 * kPair + 1>(codes, scales, b, acc);
+  }
+
+  // One k16 step: dequantize each m-tile's A fragment, multiply it with every token column.
+  template <int kStep>
+  __device__ static void compute_step(const uint4 (&codes)[Tile::kMTiles], const uint2 (&scales)[Tile::kMTiles],
+                                      const uint32_t (&b)[Tile::kNTiles][4], MmaAccumulators<Tile>& acc) {
+    constexpr int kHalf = kStep % 2;  // which ldmatrix half holds this step's B
+#pragma unroll
+    for (int mt = 0; mt < Tile::kMTiles; ++mt) {
+      const uint32_t word = kStep == 0 ? codes[mt].x : kStep == 1 ? codes[mt].y : kStep == 2 ? codes[mt].z : codes[mt].w;
+      uint32_t a[4];
+      dequant_a_fragment<kStep>(word, scales[mt].x, scales[mt].y, a);  // .x: row g's scales, .y: row g+8's
+#pragma unroll
       for (int nt = 0; nt < Tile::kNTiles; ++nt) {
-        const int row = nt * 8 + lane % 8;
-        ptx::ldmatrix_x4(b[nt], stage_act(stage) + act_offset(row, pair * 4 + lane / 8));
-      }
-      #pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int step = pair * 2 + half;
-        #pragma unroll
-        for (int mt = 0; mt < Tile::kMTiles; ++mt) {
-          const uint32_t packed = step == 0 ? codes[mt].x : step == 1 ? codes[mt].y : step == 2 ? codes[mt].z : codes[mt].w;
-          // Scale bytes: .x holds row g's four k16 blocks, .y row g+8's.
-          const uint32_t scale_lo = (scales[mt].x >> (8 * step)) & 0xFFu;
-          const uint32_t scale_hi = (scales[mt].y >> (8 * step)) & 0xFFu;
-          uint32_t a[4];
-          dequant_a_fragment(packed, e4m3_to_bf16x2(scale_lo), e4m3_to_bf16x2(scale_hi), a);
-          #pragma unroll
-          for (int nt = 0; nt < Tile::kNTiles; ++nt) {
-            const uint32_t bk[2] = {b[nt][2 * half], b[nt][2 * half + 1]};
-            ptx::mma_bf16_16816(acc[mt][nt], a, bk);
-          }
-        }
+        const uint32_t bk[2] = {b[nt][2 * kHalf], b[nt][2 * kHalf + 1]};
+        ptx::mma_bf16_16816(acc[mt][nt], a, bk);
       }
     }
   }

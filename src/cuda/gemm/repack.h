@@ -18,7 +18,10 @@ struct SourceMatrix {
 };
 
 // kGateUp: `first` is gate, `second` up (each [I, H]); kDown: `first` is W2 [H, I], `second` unused.
+// Scale bytes that are NaN or negative (not valid NVFP4 block scales, and not representable by
+// the dequantization of format/dequant.cuh) set bit 0 (first) or bit 1 (second) of *bad_scales.
 void launch_repack_weights(WeightRole role, const SourceMatrix& first, const SourceMatrix& second,
-                           PackedWeightShape shape, uint8_t* codes, uint8_t* scales, cudaStream_t stream);
+                           PackedWeightShape shape, uint8_t* codes, uint8_t* scales, uint32_t* bad_scales,
+                           cudaStream_t stream);
 
 }  // namespace fp4moe::cuda

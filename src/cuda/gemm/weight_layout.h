@@ -3,9 +3,10 @@
 // A weight matrix [N, K] is cut into tiles of 16 rows x 64 K. Tiles are stored with K fastest, so
 // a warp owning 16 rows streams its tiles contiguously. Each tile is
 //   codes : 512 bytes, lane l's 16 bytes at l*16 = its mma.m16n8k16 A fragments for the 4 k16
-//           steps (u32 per step: bytes {row g, k c}, {row g+8, k c}, {row g, k c+8},
-//           {row g+8, k c+8} with g = l/4, c = 2*(l%4), each byte two consecutive-K codes);
-//   scales: 64 bytes, at g*8 + half*4 + s the E4M3 scale of row g + 8*half, k16 block s.
+//           steps (u32 per step, from the checkpoint bytes {row g, k c}, {row g+8, k c},
+//           {row g, k c+8}, {row g+8, k c+8} with g = l/4, c = 2*(l%4), each two consecutive-K
+//           codes, encoded by format/weight_encoding.h);
+//   scales: 64 bytes, at g*8 + half*4 + s the scale of row g + 8*half, k16 block s (encoded).
 // So one 16-byte load per lane feeds 4 MMA steps, and a warp reads 512 contiguous bytes.
 //
 // GEMM 1 interleaves gate and up by 8-row groups (tile rows 0-7: gate j..j+7, rows 8-15: up

@@ -23,7 +23,6 @@ namespace fp4moe {
 namespace cuda {
 namespace {
 
-constexpr const char* kWhere = "CudaMoeLayer";
 
 // Device-resident packed weights of one projection kind for all local experts.
 struct PackedWeights {
@@ -54,9 +53,10 @@ class CudaMoeLayer final : public MoeLayer {
                  config.num_local_experts()),
         down_(packed_weight_shape(WeightRole::kDown, config.hidden, config.intermediate), config.num_local_experts()),
         scale_2_(Backend::kCuda, sizeof(float) * 3 * config.num_local_experts()),
+        bad_scales_(Backend::kCuda, 2 * sizeof(uint32_t)),
         host_scale_2_(3 * size_t(config.num_local_experts()), 0.0f),
         loaded_(size_t(config.num_local_experts()), false) {
-    require(config.num_local_experts() <= kPlanMaxLocalExperts, kWhere, "local_experts",
+    require(config.num_local_experts() <= kPlanMaxLocalExperts, "make_moe_layer", "config.local_experts",
             "at most " + std::to_string(kPlanMaxLocalExperts) + " local experts", config.num_local_experts());
     configure_routing_plan();
     configure_grouped_gemms();
@@ -66,42 +66,49 @@ class CudaMoeLayer final : public MoeLayer {
 
   void load_expert(int local_expert, const ExpertWeightsView& w) override {
     const MoeConfig& c = config_;
-    require(local_expert >= 0 && local_expert < c.num_local_experts(), kWhere, "local_expert",
-            "0.." + std::to_string(c.num_local_experts() - 1), local_expert);
+    require(local_expert >= 0 && local_expert < c.num_local_experts(), "load_expert", "local_expert",
+            "0..num_local_experts - 1 (" + std::to_string(c.num_local_experts() - 1) + ")", local_expert);
     const std::string name = "expert " + std::to_string(local_expert);
-    validate_weight_view(w.gate, kWhere, name + " gate");
-    validate_weight_view(w.up, kWhere, name + " up");
-    validate_weight_view(w.down, kWhere, name + " down");
+    validate_weight_view(w.gate, "load_expert", name + " gate");
+    validate_weight_view(w.up, "load_expert", name + " up");
+    validate_weight_view(w.down, "load_expert", name + " down");
     check_cuda(cudaSetDevice(device_), "cudaSetDevice");
 
     // Stage the checkpoint bytes on the device (the views may be host or device memory), then
     // repack. cudaMemcpyDefault resolves the direction from the pointers (unified addressing).
     Staged gate = stage(w.gate, c.intermediate, c.hidden), up = stage(w.up, c.intermediate, c.hidden);
     Staged down = stage(w.down, c.hidden, c.intermediate);
+    loaded_[size_t(local_expert)] = false;  // until the repack below succeeds: never half-loaded
+    uint32_t* bad_scales = static_cast<uint32_t*>(bad_scales_.data());
+    bad_scales_.fill(0);
     launch_repack_weights(WeightRole::kGateUp, gate.matrix, up.matrix, gate_up_.shape,
-                          gate_up_.expert_codes(local_expert), gate_up_.expert_scales(local_expert), nullptr);
+                          gate_up_.expert_codes(local_expert), gate_up_.expert_scales(local_expert), bad_scales,
+                          nullptr);
     launch_repack_weights(WeightRole::kDown, down.matrix, down.matrix, down_.shape, down_.expert_codes(local_expert),
-                          down_.expert_scales(local_expert), nullptr);
+                          down_.expert_scales(local_expert), bad_scales + 1, nullptr);
     const int experts = c.num_local_experts();
     host_scale_2_[0 * experts + local_expert] = w.gate.scale_2;
     host_scale_2_[1 * experts + local_expert] = w.up.scale_2;
     host_scale_2_[2 * experts + local_expert] = w.down.scale_2;
     scale_2_.copy_from_host(host_scale_2_.data(), sizeof(float) * host_scale_2_.size());
     check_cuda(cudaDeviceSynchronize(), "repacking expert weights");  // staging buffers die here
+    uint32_t bad[2];
+    bad_scales_.copy_to_host(bad, sizeof(bad));
+    require_valid_block_scales(!(bad[0] & 1u), name + " gate");
+    require_valid_block_scales(!(bad[0] & 2u), name + " up");
+    require_valid_block_scales(!(bad[1] & 1u), name + " down");
     loaded_[size_t(local_expert)] = true;
   }
 
   void set_input_scales(float gemm1_input_scale, float gemm2_input_scale) override {
-    require(std::isfinite(gemm1_input_scale) && gemm1_input_scale >= 0, kWhere, "gemm1_input_scale",
-            "a finite input_scale >= 0 (0 = dynamic)", std::to_string(gemm1_input_scale));
-    require(std::isfinite(gemm2_input_scale) && gemm2_input_scale >= 0, kWhere, "gemm2_input_scale",
-            "a finite input_scale >= 0 (0 = dynamic)", std::to_string(gemm2_input_scale));
+    validate_input_scale(gemm1_input_scale, "gemm1_input_scale");
+    validate_input_scale(gemm2_input_scale, "gemm2_input_scale");
     input_scale_[0] = gemm1_input_scale;
     input_scale_[1] = gemm2_input_scale;
   }
 
   size_t workspace_bytes(int max_tokens) const override {
-    require(max_tokens >= 0 && max_tokens <= config_.max_tokens, kWhere, "max_tokens",
+    require(max_tokens >= 0 && max_tokens <= config_.max_tokens, "workspace_bytes", "max_tokens",
             "0..config.max_tokens (" + std::to_string(config_.max_tokens) + ")", max_tokens);
     return WorkspaceLayout::make(config_, max_tokens, min_block_tokens()).total;
   }
@@ -185,33 +192,36 @@ class CudaMoeLayer final : public MoeLayer {
   float calibrated_global_scale(int which) const { return input_scale_[which] > 0 ? 1.0f / input_scale_[which] : 0.0f; }
 
   void check_forward_args(const ForwardArgs& a, const void* workspace, size_t workspace_size) const {
-    require(a.num_tokens >= 0 && a.num_tokens <= config_.max_tokens, kWhere, "num_tokens",
+    const char* where = "forward";
+    require(a.num_tokens >= 0 && a.num_tokens <= config_.max_tokens, where, "args.num_tokens",
             "0..max_tokens (" + std::to_string(config_.max_tokens) + ")", a.num_tokens);
-    if (a.num_tokens == 0) return;
-    require(a.x != nullptr, kWhere, "x", "a non-null device pointer", "null");
-    require(a.topk_ids != nullptr, kWhere, "topk_ids", "a non-null device pointer", "null");
-    require(a.topk_weights != nullptr, kWhere, "topk_weights", "a non-null device pointer", "null");
-    require(a.out != nullptr, kWhere, "out", "a non-null device pointer", "null");
-    require(aligned16(a.x), kWhere, "x", "a 16-byte aligned pointer", "a misaligned one");
-    require(aligned16(a.out), kWhere, "out", "a 16-byte aligned pointer", "a misaligned one");
-    const size_t needed = workspace_bytes(a.num_tokens);
-    require(workspace != nullptr, kWhere, "workspace", "a device buffer of workspace_bytes(num_tokens) bytes", "null");
-    require(workspace_size >= needed, kWhere, "workspace_size", "at least " + std::to_string(needed) + " bytes",
-            workspace_size);
-    require(aligned16(workspace), kWhere, "workspace", "a 256-byte aligned pointer", "a misaligned one");
     for (size_t e = 0; e < loaded_.size(); ++e)
-      require(loaded_[e], kWhere, "weights", "every local expert loaded before forward()",
-              "expert " + std::to_string(e) + " not loaded");
+      require(loaded_[e], where, "experts", "every local expert loaded with load_expert() first",
+              "local expert " + std::to_string(e) + " not loaded");
+    if (a.num_tokens == 0) return;
+    require(a.x != nullptr, where, "args.x", "a non-null device pointer", "null");
+    require(a.topk_ids != nullptr, where, "args.topk_ids", "a non-null device pointer", "null");
+    require(a.topk_weights != nullptr, where, "args.topk_weights", "a non-null device pointer", "null");
+    require(a.out != nullptr, where, "args.out", "a non-null device pointer", "null");
+    require(aligned16(a.x), where, "args.x", "a 16-byte aligned pointer", "a misaligned one");
+    require(aligned16(a.out), where, "args.out", "a 16-byte aligned pointer", "a misaligned one");
+    const size_t needed = workspace_bytes(a.num_tokens);
+    require(workspace_size >= needed, where, "workspace_size",
+            "at least workspace_bytes(num_tokens) = " + std::to_string(needed), std::to_string(workspace_size));
+    require(workspace != nullptr, where, "workspace",
+            "a non-null device pointer (workspace_bytes(num_tokens) = " + std::to_string(needed) + ")", "null");
+    require(aligned16(workspace), where, "workspace", "a 16-byte aligned pointer", "a misaligned one");
     int current = -1;
     check_cuda(cudaGetDevice(&current), "cudaGetDevice");
-    require(current == device_, kWhere, "current device", "the device the layer was created on (" +
-            std::to_string(device_) + ")", current);
+    require(current == device_, where, "current device",
+            "the device the layer was created on (" + std::to_string(device_) + ")", current);
   }
 
   int device_;
   bool pdl_;  // programmatic dependent launch between the forward's kernels (sm_90+)
   PackedWeights gate_up_, down_;
-  Buffer scale_2_;  // [3][experts]: gate, up, down weight_scale_2
+  Buffer scale_2_;     // [3][experts]: gate, up, down weight_scale_2
+  Buffer bad_scales_;  // [2] load-time flags from the repack kernels
   std::vector<float> host_scale_2_;
   std::vector<bool> loaded_;
   float input_scale_[2] = {0.0f, 0.0f};

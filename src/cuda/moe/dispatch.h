@@ -15,7 +15,8 @@ struct DispatchRow {
 };
 
 inline constexpr DispatchRow kDispatchTable[] = {
-    {8.0, {4, 2, 8, 8}},    // decode: weight streaming, a deep pipeline, one n8 MMA column
+    {8.0, {4, 1, 8, 8}},    // decode: weight streaming, a deep pipeline, one n8 MMA column, 64-row
+                            // blocks so that a few experts still fill the SMs
     {32.0, {4, 2, 32, 4}},  // small batches
     {1e30, {4, 2, 64, 4}},  // prefill
 };
