@@ -76,5 +76,16 @@ TEST(ScaleLayout, SwizzleRoundTripsAndZeroesPadding) {
   EXPECT_EQ(back, linear);
 }
 
+// Per-group 128-row alignment (spec section 3): hand-computed offsets, empty groups included.
+TEST(ScaleLayout, GroupedRowOffsetsAre128Aligned) {
+  const int64_t rows[] = {0, 1, 128, 129, 5, 0, 300};
+  int64_t offsets[8];
+  grouped_scale_row_offsets(rows, 7, offsets);
+  const int64_t want[8] = {0, 0, 128, 256, 512, 640, 640, 1024};
+  for (int g = 0; g <= 7; ++g) EXPECT_EQ(offsets[g], want[g]) << "group " << g;
+  // A group's swizzled scales then never share a 128-row tile with its neighbour's.
+  for (int g = 0; g < 7; ++g) EXPECT_EQ(offsets[g] % 128, 0);
+}
+
 }  // namespace
 }  // namespace fp4moe

@@ -26,6 +26,17 @@ FP4MOE_HD int64_t swizzled_scale_offset(int64_t m, int64_t kb, int64_t padded_co
   return tile * 512 + (m % 32) * 16 + ((m / 32) % 4) * 4 + (kb % 4);
 }
 
+// Grouped (per-expert) activation scales in the swizzled layout: each group's rows start at a
+// 128-aligned row, the running sum of the earlier groups' row counts each rounded up to 128
+// (vLLM's and nvFuser's blockscale_offsets). This is one group's share of that sum.
+FP4MOE_HD int64_t grouped_scale_rows(int64_t group_rows) { return round_up(group_rows, kSwizzleRows); }
+
+// offsets[g] = first scale row of group g, offsets[groups] = total rows (groups + 1 entries).
+inline void grouped_scale_row_offsets(const int64_t* group_rows, int64_t groups, int64_t* offsets) {
+  offsets[0] = 0;
+  for (int64_t g = 0; g < groups; ++g) offsets[g + 1] = offsets[g] + grouped_scale_rows(group_rows[g]);
+}
+
 FP4MOE_HD int64_t scale_offset(ScaleLayout layout, int64_t m, int64_t kb, int64_t k) {
   return layout == ScaleLayout::kLinear ? m * scale_cols(k) + kb
                                         : swizzled_scale_offset(m, kb, round_up(scale_cols(k), kSwizzleCols));

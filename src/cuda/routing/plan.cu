@@ -68,7 +68,7 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
     total[i] = 0;
     if (e < num_local)
       for (int w = 0; w < kWarps; ++w) total[i] += warp_counts[w * num_local + e];
-    padded[i] = int(round_up(total[i], 128));
+    padded[i] = int(grouped_scale_rows(total[i]));
     tiles[i] = int(ceil_div(total[i], tile_rows));
   }
   int offset[kExpertsPerThread], padded_offset[kExpertsPerThread], tile_offset[kExpertsPerThread];

@@ -8,6 +8,7 @@
 
 #include "cuda/common/launch.h"
 #include "fp4moe/format/hd.h"
+#include "fp4moe/format/scale_layout.h"
 
 namespace fp4moe::cuda {
 
@@ -21,7 +22,7 @@ struct GemmTile {
 
 struct RoutingPlan {
   int* expert_offsets;  // [E+1] exclusive scan of per-expert counts; [E] = valid pairs
-  int* padded_offsets;  // [E+1] the same with every count rounded up to 128 (grouped scale layout)
+  int* padded_offsets;  // [E+1] grouped scale row offsets (format/scale_layout.h): counts rounded to 128
   int* sorted_pairs;    // [pairs] pair index of each sorted row
   int* pair_rows;       // [pairs] sorted row of each pair, -1 when dropped or not local
   GemmTile* tiles;      // [max_gemm_tiles] tiles of `tile_rows` rows, experts in order
