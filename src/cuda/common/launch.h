@@ -9,11 +9,13 @@
 
 namespace fp4moe::cuda {
 
-// Whether PDL is used (sm_90+); queried once per device by the layer.
-inline bool device_supports_pdl(int device) {
-  int major = 0;
+// sm_90 (Hopper): programmatic dependent launch, and the wgmma kernels (built for sm_90a);
+// queried once per device by the layer.
+inline bool device_is_hopper(int device) {
+  int major = 0, minor = 0;
   check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "compute capability");
-  return major >= 9;
+  check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "compute capability");
+  return major == 9 && minor == 0;
 }
 
 // Where and how a forward kernel is launched.

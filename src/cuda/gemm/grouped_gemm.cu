@@ -1,5 +1,5 @@
-// The mma.sync grouped GEMM kernel (sm_80+): one CTA per (row block of the weights, tile of one
-// expert's token rows from the routing plan). Instantiated for the tile shapes in kMmaTiles only;
+// The grouped GEMM kernel: one CTA per (row block of the weights, tile of one expert's token rows
+// from the routing plan), with mma.sync (sm_80+) or wgmma (sm_90a) tensor-core steps. Instantiated for the tile shapes in kMmaTiles only;
 // the dispatch table may pick only those.
 #include <tuple>
 
@@ -11,7 +11,7 @@ namespace fp4moe::cuda {
 namespace {
 
 // Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it.
-using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8>, MmaTile<4, 2, 32, 4>, MmaTile<4, 2, 64, 4>>;
+using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8>, MmaTile<4, 2, 32, 4>, MmaTile<4, 2, 64, 4>, MmaTile<8, 1, 128, 5, true>>;
 
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads)
@@ -20,8 +20,9 @@ __global__ void __launch_bounds__(Tile::kThreads)
   ptx::launch_dependent_grids();
   if (int(blockIdx.y) >= *plan.num_tiles) return;  // the grid covers the worst-case tile count
   const GemmTile tile = plan.tiles[blockIdx.y];
-  extern __shared__ __align__(128) char smem[];
-  MmaAccumulators<Tile> acc = {};
+  extern __shared__ __align__(1024) char smem[];
+  MmaAccumulators<Tile> acc;  // wgmma: written by the first MMA; mma.sync: zeroed here
+  if constexpr (!Tile::kWgmma) zero_accumulators<Tile>(acc);
   MmaMainloop<Tile>(w, in, tile, int(blockIdx.x), smem).run(acc);
   Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
 }
@@ -29,7 +30,7 @@ __global__ void __launch_bounds__(Tile::kThreads)
 template <class Tile>
 bool matches(const MmaTileConfig& c) {
   return c.warps == Tile::kWarps && c.m_tiles == Tile::kMTiles && c.block_tokens == Tile::kBlockTokens &&
-         c.stages == Tile::kStages;
+         c.stages == Tile::kStages && c.wgmma == Tile::kWgmma;
 }
 
 template <class Epilogue>

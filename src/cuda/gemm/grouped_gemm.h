@@ -12,12 +12,13 @@
 
 namespace fp4moe::cuda {
 
-// One tile shape of the mma.sync kernel. The dispatch table (moe/dispatch.h) picks one per call.
+// One tile shape of the grouped GEMM. The dispatch table (moe/dispatch.h) picks one per call.
 struct MmaTileConfig {
   int warps;       // along N
   int m_tiles;     // 16-row MMA tiles per warp
   int block_tokens;
   int stages;
+  bool wgmma = false;  // Hopper warpgroup MMA (sm_90a) instead of mma.sync
   int block_rows() const { return warps * m_tiles * 16; }
 };
 

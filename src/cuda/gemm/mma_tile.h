@@ -1,11 +1,13 @@
-// Compile-time tile shape of the mma.sync grouped GEMM and the shared-memory plan it implies.
+// Compile-time tile shape of the grouped GEMM, which tensor-core instruction it uses (mma.sync,
+// any sm_80+, or Hopper's warpgroup wgmma), and the shared-memory plan it implies.
 #pragma once
 #include "cuda/gemm/weight_layout.h"
 
 namespace fp4moe::cuda {
 
-template <int kWarps_, int kMTiles_, int kBlockTokens_, int kStages_>
+template <int kWarps_, int kMTiles_, int kBlockTokens_, int kStages_, bool kWgmma_ = false>
 struct MmaTile {
+  static constexpr bool kWgmma = kWgmma_;
   static constexpr int kWarps = kWarps_;      // warps along N, each owning kMTiles x 16 rows
   static constexpr int kMTiles = kMTiles_;
   static constexpr int kBlockTokens = kBlockTokens_;
@@ -14,18 +16,21 @@ struct MmaTile {
   static constexpr int kBlockRows = kWarps * kMTiles * 16;
   static constexpr int kNTiles = kBlockTokens / 8;  // n8 MMA tiles over the tokens
 
-  // One pipeline stage: the CTA's weight tiles (codes, scales) and the token tile, 64 K deep.
-  static constexpr int kCodeBytes = kBlockRows / kTileRows * kTileCodeBytes;
-  static constexpr int kScaleBytes = kBlockRows / kTileRows * kTileScaleBytes;
+  // One pipeline stage, 64 K deep: the token tile first (wgmma reads it through a descriptor that
+  // wants 1024-byte alignment), then the CTA's weight tiles (codes, scales).
   static constexpr int kActRowBytes = kTileK * 2;  // BF16
   static constexpr int kActBytes = kBlockTokens * kActRowBytes;
-  static constexpr int kStageBytes = kCodeBytes + kScaleBytes + kActBytes;
+  static constexpr int kCodeBytes = kBlockRows / kTileRows * kTileCodeBytes;
+  static constexpr int kScaleBytes = kBlockRows / kTileRows * kTileScaleBytes;
+  static constexpr int kStageBytes = (kActBytes + kCodeBytes + kScaleBytes + 1023) / 1024 * 1024;
   static constexpr int kSmemBytes = kStages * kStageBytes;
 
   static_assert(kRowPadding % kBlockRows == 0, "row blocks must tile the 128-row padding of the packed weights");
   static_assert(kBlockTokens % 16 == 0 || kBlockTokens == 8, "token block: 8 or a multiple of 16");
-  static_assert(kStages >= 2, "the cp.async pipeline needs at least two stages");
+  static_assert(kStages >= (kWgmma ? 3 : 2), "the pipeline needs two stages (three with wgmma's lag)");
   static_assert(kSmemBytes <= 227 * 1024, "shared memory per CTA exceeds the sm_90 limit");
+  static_assert(!kWgmma || (kWarps % 4 == 0 && kMTiles == 1 && kBlockTokens == 128),
+                "wgmma tiles: whole warpgroups, 16 rows per warp, the m64n128k16 instruction");
 };
 
 }  // namespace fp4moe::cuda

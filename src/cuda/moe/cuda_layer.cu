@@ -48,7 +48,7 @@ class CudaMoeLayer final : public MoeLayer {
   CudaMoeLayer(const MoeConfig& config, const BackendOptions& options)
       : MoeLayer(config),
         device_(select_device(options.cuda_device)),
-        pdl_(device_supports_pdl(device_)),
+        hopper_(device_is_hopper(device_)),
         gate_up_(packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate),
                  config.num_local_experts()),
         down_(packed_weight_shape(WeightRole::kDown, config.hidden, config.intermediate), config.num_local_experts()),
@@ -118,12 +118,12 @@ class CudaMoeLayer final : public MoeLayer {
     const int T = args.num_tokens;
     if (T == 0) return;
     const MoeConfig& c = config_;
-    const Launch launch{static_cast<cudaStream_t>(stream_ptr), pdl_};
+    const Launch launch{static_cast<cudaStream_t>(stream_ptr), hopper_};
     const bool w4a4 = c.mode == QuantMode::kW4A4;
     const int experts = c.num_local_experts();
     const int64_t pairs = int64_t(T) * c.top_k;
 
-    const MmaTileConfig gemm = choose_gemm(T, c);
+    const MmaTileConfig gemm = choose_gemm(T, c, hopper_);
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
     const int64_t max_tiles = max_gemm_tiles(pairs, experts, gemm.block_tokens);
@@ -218,7 +218,7 @@ class CudaMoeLayer final : public MoeLayer {
   }
 
   int device_;
-  bool pdl_;  // programmatic dependent launch between the forward's kernels (sm_90+)
+  bool hopper_;  // sm_90: programmatic dependent launch between kernels, wgmma GEMMs
   PackedWeights gate_up_, down_;
   Buffer scale_2_;     // [3][experts]: gate, up, down weight_scale_2
   Buffer bad_scales_;  // [2] load-time flags from the repack kernels

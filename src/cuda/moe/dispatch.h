@@ -16,26 +16,33 @@ namespace fp4moe::cuda {
 struct DispatchRow {
   double max_rows_per_expert;  // this row applies up to here
   MmaTileConfig gemm;
+  MmaTileConfig hopper_gemm;  // the choice on sm_90 (wgmma kernels need it)
 };
 
 inline constexpr DispatchRow kDispatchTable[] = {
-    {8.0, {4, 1, 8, 8}},    // decode: weight streaming, a deep pipeline, one n8 MMA column, 64-row
-                            // blocks so that a few experts still fill the SMs
-    {32.0, {4, 2, 32, 4}},  // small batches
-    {1e30, {4, 2, 64, 4}},  // prefill
+    // decode: weight streaming, a deep pipeline, one n8 MMA column, 64-row blocks so that a few
+    // experts still fill the SMs
+    {8.0, {4, 1, 8, 8}, {4, 1, 8, 8}},
+    {32.0, {4, 2, 32, 4}, {4, 2, 32, 4}},  // small batches
+    // prefill: on Hopper two warpgroups of m64n128k16 wgmma, 128 rows x 128 tokens per CTA
+    {1e30, {4, 2, 64, 4}, {8, 1, 128, 5, true}},
 };
 
-inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config) {
+inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool hopper) {
   const double rows_per_expert = double(num_tokens) * config.top_k / config.num_local_experts();
   for (const DispatchRow& row : kDispatchTable)
-    if (rows_per_expert <= row.max_rows_per_expert) return row.gemm;
-  return kDispatchTable[std::size(kDispatchTable) - 1].gemm;
+    if (rows_per_expert <= row.max_rows_per_expert) return hopper ? row.hopper_gemm : row.gemm;
+  const DispatchRow& last = kDispatchTable[std::size(kDispatchTable) - 1];
+  return hopper ? last.hopper_gemm : last.gemm;
 }
 
 // The smallest token block in the table bounds the tile list the workspace must hold.
 inline int min_block_tokens() {
   int m = kDispatchTable[0].gemm.block_tokens;
-  for (const DispatchRow& row : kDispatchTable) m = row.gemm.block_tokens < m ? row.gemm.block_tokens : m;
+  for (const DispatchRow& row : kDispatchTable) {
+    m = row.gemm.block_tokens < m ? row.gemm.block_tokens : m;
+    m = row.hopper_gemm.block_tokens < m ? row.hopper_gemm.block_tokens : m;
+  }
   return m;
 }
 

@@ -1,0 +1,97 @@
+// Named wrappers for Hopper's warpgroup MMA (wgmma, sm_90a only): the fences around it, the
+// shared-memory matrix descriptor, and the m64n128k16 BF16 instruction with A from registers.
+// A warpgroup is 4 consecutive warps starting at a warp index divisible by 4; each of its warps
+// owns 16 of the 64 rows, and a warp's A and D register fragments are laid out exactly as those
+// of mma.m16n8k16 (so the weight layout and the epilogues are shared with the mma.sync kernel).
+#pragma once
+#include <cstdint>
+
+#include "cuda/common/ptx.cuh"
+
+namespace fp4moe::cuda::wgmma {
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define FP4MOE_HAS_WGMMA 1
+#else
+#define FP4MOE_HAS_WGMMA 0
+#endif
+
+// Shared memory written by ordinary stores or cp.async and read next by wgmma (the async proxy)
+// needs this in each writing thread before the barrier that publishes it.
+__device__ __forceinline__ void fence_proxy_async_shared() {
+#if FP4MOE_HAS_WGMMA
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+// Before the first wgmma that reads registers written since the last fence.
+__device__ __forceinline__ void fence() {
+#if FP4MOE_HAS_WGMMA
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void commit_group() {
+#if FP4MOE_HAS_WGMMA
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
+
+template <int kPending>
+__device__ __forceinline__ void wait_group() {
+#if FP4MOE_HAS_WGMMA
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(kPending) : "memory");
+#endif
+}
+
+// The compiler sees a wgmma's register operands consumed when it is issued, but the hardware reads
+// A and writes D until wait_group: these empty asm statements keep such registers live and in
+// place up to the point where they are called (after the wait), so they are not reused meanwhile.
+template <int kCount>
+__device__ __forceinline__ void fence_operands(uint32_t (&regs)[kCount]) {
+#pragma unroll
+  for (int i = 0; i < kCount; ++i) asm volatile("" : "+r"(regs[i])::"memory");
+}
+template <int kCount>
+__device__ __forceinline__ void fence_operands(float (&regs)[kCount]) {
+#pragma unroll
+  for (int i = 0; i < kCount; ++i) asm volatile("" : "+f"(regs[i])::"memory");
+}
+
+// Descriptor of a K-major BF16 tile in the 128-byte swizzle: rows of 64 elements (128 bytes),
+// 16-byte chunk c of row r stored at chunk c ^ (r % 8), 8-row groups 1024 bytes apart, the tile
+// 1024-byte aligned. Moving along K inside the 128-byte row is an advance of the start address.
+__device__ __forceinline__ uint64_t k_major_sw128_descriptor(const void* smem) {
+  const uint64_t address = ptx::smem_addr(smem);
+  constexpr uint64_t kStrideBytes = 1024, kSwizzle128B = 1;
+  return ((address & 0x3FFFFu) >> 4) | ((kStrideBytes >> 4) << 32) | (kSwizzle128B << 62);
+}
+
+// D[64 x 128] (+)= A[64 x 16] * B[16 x 128]: A from registers (this warp's 16 rows), B (the tokens,
+// K-major) from shared memory, FP32 accumulators d[4*j + i] as mma.m16n8k16's for n8 block j.
+__device__ __forceinline__ void mma_m64n128k16_bf16_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t b_desc,
+                                                       bool accumulate) {
+#if FP4MOE_HAS_WGMMA
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %69, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+      "{%64, %65, %66, %67}, %68, p, 1, 1, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+        "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+        "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+        "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+        "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(int(accumulate)));
+#else
+  __trap();  // the dispatch selects wgmma kernels on sm_90 devices only
+#endif
+}
+
+}  // namespace fp4moe::cuda::wgmma
