@@ -89,6 +89,25 @@ TEST(GpuLayer, BenchmarkShapesSmallBatches) {
   }
 }
 
+// The prefill kernel (wgmma on Hopper) on each benchmark shape's sizes and activation, both modes:
+// 8 local experts of the model's count, ids drawn from 16 of them (half non-local), so the
+// dispatch sees >= 36 rows per expert while the real tiles are partly filled and uneven.
+TEST(GpuLayer, BenchmarkShapesPrefillKernel) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(36);
+  constexpr int kTokens = 72, kLocal = 8, kRoutedAmong = 16;
+  for (const BenchShape& s : kBenchShapes) {
+    for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+      MoeConfig c = make_config(s.experts, s.hidden, s.intermediate, s.top_k, kTokens, s.act, mode);
+      c.local_experts = kLocal;
+      LayerPair layers(c, 200 + s.experts);
+      const auto routing = testing::uniform_routing(kTokens, kRoutedAmong, s.top_k, rng);
+      const auto x = testing::random_bf16(size_t(kTokens) * s.hidden, rng);
+      EXPECT_LT(layers.error(x, routing, s.name), kBound) << s.name << " " << to_string(mode);
+    }
+  }
+}
+
 TEST(GpuLayer, EveryActivationBothModesBothLayouts) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(32);

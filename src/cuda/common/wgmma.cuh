@@ -58,6 +58,22 @@ __device__ __forceinline__ void fence_operands(float (&regs)[kCount]) {
   for (int i = 0; i < kCount; ++i) asm volatile("" : "+f"(regs[i])::"memory");
 }
 
+// Warp specialization: a warpgroup gives up registers (down to kRegisters per thread) so that
+// another may claim them (up to kRegisters). Counts are multiples of 8 in [24, 256]; claims wait
+// until enough registers were released.
+template <int kRegisters>
+__device__ __forceinline__ void release_registers() {
+#if FP4MOE_HAS_WGMMA
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegisters));
+#endif
+}
+template <int kRegisters>
+__device__ __forceinline__ void claim_registers() {
+#if FP4MOE_HAS_WGMMA
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegisters));
+#endif
+}
+
 // Descriptor of a K-major BF16 tile in the 128-byte swizzle: rows of 64 elements (128 bytes),
 // 16-byte chunk c of row r stored at chunk c ^ (r % 8), 8-row groups 1024 bytes apart, the tile
 // 1024-byte aligned. Moving along K inside the 128-byte row is an advance of the start address.

@@ -1,17 +1,19 @@
-// The grouped GEMM kernel: one CTA per (row block of the weights, tile of one expert's token rows
-// from the routing plan), with mma.sync (sm_80+) or wgmma (sm_90a) tensor-core steps. Instantiated for the tile shapes in kMmaTiles only;
-// the dispatch table may pick only those.
+// The grouped GEMM kernels: one CTA per (row block of the weights, tile of one expert's token rows
+// from the routing plan), with mma.sync (sm_80+, every warp copies and multiplies) or wgmma
+// (sm_90a, warp-specialized). Instantiated for the tile shapes in kMmaTiles only; the dispatch
+// table may pick only those.
 #include <tuple>
 
 #include "cuda/common/check.h"
 #include "cuda/gemm/epilogues.cuh"
+#include "cuda/gemm/wgmma_pipeline.cuh"
 #include "cuda/gemm/grouped_gemm.h"
 
 namespace fp4moe::cuda {
 namespace {
 
 // Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it.
-using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8>, MmaTile<4, 2, 32, 4>, MmaTile<4, 2, 64, 4>, MmaTile<8, 1, 128, 5, true>>;
+using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8>, MmaTile<4, 2, 32, 4>, MmaTile<4, 2, 64, 4>, MmaTile<8, 2, 128, 8, true>>;
 
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads)
@@ -21,10 +23,36 @@ __global__ void __launch_bounds__(Tile::kThreads)
   if (int(blockIdx.y) >= *plan.num_tiles) return;  // the grid covers the worst-case tile count
   const GemmTile tile = plan.tiles[blockIdx.y];
   extern __shared__ __align__(1024) char smem[];
-  MmaAccumulators<Tile> acc;  // wgmma: written by the first MMA; mma.sync: zeroed here
-  if constexpr (!Tile::kWgmma) zero_accumulators<Tile>(acc);
+  MmaAccumulators<Tile> acc;
+  zero_accumulators<Tile>(acc);
   MmaMainloop<Tile>(w, in, tile, int(blockIdx.x), smem).run(acc);
   Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
+}
+
+// One CTA per SM: the consumer warps need their registers (128 accumulators each).
+template <class Tile, class Epilogue>
+__global__ void __launch_bounds__(Tile::kThreads, 1)
+    grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan,
+                                    typename Epilogue::Params out) {
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+  if (int(blockIdx.y) >= *plan.num_tiles) return;  // the grid covers the worst-case tile count
+  const GemmTile tile = plan.tiles[blockIdx.y];
+  extern __shared__ __align__(1024) char smem[];
+  WgmmaPipeline<Tile> pipeline(w, in, tile, int(blockIdx.x), smem);
+  if (pipeline.is_producer()) {
+    pipeline.produce();
+    return;
+  }
+  MmaAccumulators<Tile> acc;  // written first by the first wgmma
+  pipeline.consume(acc);
+  Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
+}
+
+template <class Tile, class Epilogue>
+constexpr auto grouped_gemm_kernel() {
+  if constexpr (Tile::kWgmma) return grouped_gemm_nvfp4_wgmma_kernel<Tile, Epilogue>;
+  else return grouped_gemm_nvfp4_mma_kernel<Tile, Epilogue>;
 }
 
 template <class Tile>
@@ -45,9 +73,9 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
         ([&](auto tile) {
           using Tile = decltype(tile);
           if (launched || !matches<Tile>(config)) return;
-          const dim3 grid(unsigned(w.shape.rows / Tile::kBlockRows), unsigned(max_tiles));
-          launch_kernel(grouped_gemm_nvfp4_mma_kernel<Tile, Epilogue>, grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                        "grouped_gemm_nvfp4_mma_kernel", w, in, plan, out);
+          const dim3 grid(unsigned((w.shape.rows + Tile::kBlockRows - 1) / Tile::kBlockRows), unsigned(max_tiles));
+          launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
+                        "grouped GEMM kernel", w, in, plan, out);
           launched = true;
         }(tiles), ...);
       },
@@ -61,7 +89,7 @@ void raise_smem_limits() {
       [](auto... tiles) {
         ([](auto tile) {
           using Tile = decltype(tile);
-          check_cuda(cudaFuncSetAttribute(grouped_gemm_nvfp4_mma_kernel<Tile, Epilogue>,
+          check_cuda(cudaFuncSetAttribute(grouped_gemm_kernel<Tile, Epilogue>(),
                                           cudaFuncAttributeMaxDynamicSharedMemorySize, Tile::kSmemBytes),
                      "grouped GEMM shared memory");
         }(tiles), ...);

@@ -8,29 +8,31 @@ namespace fp4moe::cuda {
 template <int kWarps_, int kMTiles_, int kBlockTokens_, int kStages_, bool kWgmma_ = false>
 struct MmaTile {
   static constexpr bool kWgmma = kWgmma_;
-  static constexpr int kWarps = kWarps_;      // warps along N, each owning kMTiles x 16 rows
+  static constexpr int kWarps = kWarps_;      // MMA warps along N, each owning kMTiles x 16 rows
   static constexpr int kMTiles = kMTiles_;
   static constexpr int kBlockTokens = kBlockTokens_;
   static constexpr int kStages = kStages_;
-  static constexpr int kThreads = kWarps * 32;
+  // wgmma tiles add a producer warpgroup after the MMA warps (gemm/wgmma_pipeline.cuh); in
+  // mma.sync tiles every warp both copies and multiplies.
+  static constexpr int kProducerWarps = kWgmma ? 4 : 0;
+  static constexpr int kThreads = (kWarps + kProducerWarps) * 32;
   static constexpr int kBlockRows = kWarps * kMTiles * 16;
   static constexpr int kNTiles = kBlockTokens / 8;  // n8 MMA tiles over the tokens
 
-  // One pipeline stage, 64 K deep: the token tile first (wgmma reads it through a descriptor that
-  // wants 1024-byte alignment), then the CTA's weight tiles (codes, scales).
-  static constexpr int kActRowBytes = kTileK * 2;  // BF16
-  static constexpr int kActBytes = kBlockTokens * kActRowBytes;
-  static constexpr int kCodeBytes = kBlockRows / kTileRows * kTileCodeBytes;
+  // One pipeline stage, 64 K deep: the token tile first (gemm/token_tile.cuh; wgmma reads it
+  // through a descriptor that wants 1024-byte alignment), then the CTA's weight tiles.
+  static constexpr int kActBytes = kBlockTokens * kTileK * 2;  // BF16
+  static constexpr int kCodeBytes = kBlockRows / kTileRows * kTileCodeBytes;  // = WeightBlockSource's
   static constexpr int kScaleBytes = kBlockRows / kTileRows * kTileScaleBytes;
   static constexpr int kStageBytes = (kActBytes + kCodeBytes + kScaleBytes + 1023) / 1024 * 1024;
-  static constexpr int kSmemBytes = kStages * kStageBytes;
+  static constexpr int kBarrierBytes = kWgmma ? 2 * kStages * 8 : 0;  // full and empty mbarrier per stage
+  static constexpr int kSmemBytes = kStages * kStageBytes + kBarrierBytes;
 
-  static_assert(kRowPadding % kBlockRows == 0, "row blocks must tile the 128-row padding of the packed weights");
   static_assert(kBlockTokens % 16 == 0 || kBlockTokens == 8, "token block: 8 or a multiple of 16");
-  static_assert(kStages >= (kWgmma ? 3 : 2), "the pipeline needs two stages (three with wgmma's lag)");
+  static_assert(kStages >= 2, "the pipeline needs two stages");
   static_assert(kSmemBytes <= 227 * 1024, "shared memory per CTA exceeds the sm_90 limit");
-  static_assert(!kWgmma || (kWarps % 4 == 0 && kMTiles == 1 && kBlockTokens == 128),
-                "wgmma tiles: whole warpgroups, 16 rows per warp, the m64n128k16 instruction");
+  static_assert(!kWgmma || (kWarps % 4 == 0 && kBlockTokens == 128),
+                "wgmma tiles: whole warpgroups, the m64n128k16 instruction");
 };
 
 }  // namespace fp4moe::cuda

@@ -49,6 +49,7 @@ class CudaMoeLayer final : public MoeLayer {
       : MoeLayer(config),
         device_(select_device(options.cuda_device)),
         hopper_(device_is_hopper(device_)),
+        forced_gemm_(forced_gemm_from_env(hopper_)),
         gate_up_(packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate),
                  config.num_local_experts()),
         down_(packed_weight_shape(WeightRole::kDown, config.hidden, config.intermediate), config.num_local_experts()),
@@ -123,7 +124,7 @@ class CudaMoeLayer final : public MoeLayer {
     const int experts = c.num_local_experts();
     const int64_t pairs = int64_t(T) * c.top_k;
 
-    const MmaTileConfig gemm = choose_gemm(T, c, hopper_);
+    const MmaTileConfig gemm = forced_gemm_ ? *forced_gemm_ : choose_gemm(T, c, hopper_);
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
     const int64_t max_tiles = max_gemm_tiles(pairs, experts, gemm.block_tokens);
@@ -219,6 +220,7 @@ class CudaMoeLayer final : public MoeLayer {
 
   int device_;
   bool hopper_;  // sm_90: programmatic dependent launch between kernels, wgmma GEMMs
+  std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
   PackedWeights gate_up_, down_;
   Buffer scale_2_;     // [3][experts]: gate, up, down weight_scale_2
   Buffer bad_scales_;  // [2] load-time flags from the repack kernels

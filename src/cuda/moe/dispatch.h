@@ -6,9 +6,13 @@
 // ran in 324 us with 32-token tiles and 411 us with 64-token tiles, although most of its experts
 // then need two 32-token tiles: the 64-token kernel streams weights worse, so it starts above 32.
 #pragma once
+#include <cstdlib>
 #include <iterator>
+#include <optional>
+#include <string>
 
 #include "cuda/gemm/grouped_gemm.h"
+#include "fp4moe/error.h"
 #include "fp4moe/moe/config.h"
 
 namespace fp4moe::cuda {
@@ -24,8 +28,9 @@ inline constexpr DispatchRow kDispatchTable[] = {
     // experts still fill the SMs
     {8.0, {4, 1, 8, 8}, {4, 1, 8, 8}},
     {32.0, {4, 2, 32, 4}, {4, 2, 32, 4}},  // small batches
-    // prefill: on Hopper two warpgroups of m64n128k16 wgmma, 128 rows x 128 tokens per CTA
-    {1e30, {4, 2, 64, 4}, {8, 1, 128, 5, true}},
+    // prefill: on Hopper two consumer warpgroups of m64n128k16 wgmma (256 rows x 128 tokens per
+    // CTA) fed by a producer warp through an 8-stage ring
+    {1e30, {4, 2, 64, 4}, {8, 2, 128, 8, true}},
 };
 
 inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool hopper) {
@@ -34,6 +39,29 @@ inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool h
     if (rows_per_expert <= row.max_rows_per_expert) return hopper ? row.hopper_gemm : row.gemm;
   const DispatchRow& last = kDispatchTable[std::size(kDispatchTable) - 1];
   return hopper ? last.hopper_gemm : last.gemm;
+}
+
+// Short name of a tile shape: "mma32", "wgmma128", ...
+inline std::string gemm_name(const MmaTileConfig& c) {
+  return (c.wgmma ? "wgmma" : "mma") + std::to_string(c.block_tokens);
+}
+
+// FP4MOE_GEMM=<name> makes every batch use that table entry instead (benchmarks measure the
+// crossovers with it); unset or empty: the table decides. An unknown name, or a wgmma kernel off
+// Hopper, is an error when the layer is created.
+inline std::optional<MmaTileConfig> forced_gemm_from_env(bool hopper) {
+  const char* name = std::getenv("FP4MOE_GEMM");
+  if (name == nullptr || *name == '\0') return std::nullopt;
+  std::string known;
+  for (const DispatchRow& row : kDispatchTable) {
+    for (const MmaTileConfig& c : {row.gemm, row.hopper_gemm}) {
+      if (c.wgmma && !hopper) continue;
+      if (gemm_name(c) == name) return c;
+      known += (known.empty() ? "" : ", ") + gemm_name(c);
+    }
+  }
+  require(false, "CUDA layer", "FP4MOE_GEMM", "unset or one of: " + known, name);
+  return std::nullopt;
 }
 
 // The smallest token block in the table bounds the tile list the workspace must hold.

@@ -1,0 +1,38 @@
+// The token tile of a grouped-GEMM stage in shared memory: which activation row each of its rows
+// reads, and where a row's 16-byte chunks go. Both mainloops (mma.sync and wgmma) fill it alike.
+#pragma once
+#include "cuda/common/ptx.cuh"
+#include "cuda/gemm/grouped_gemm.h"
+#include "cuda/gemm/weight_layout.h"
+
+namespace fp4moe::cuda {
+
+// A stage holds kTileK (64) BF16 of each token row: 128 bytes, eight 16-byte chunks.
+inline constexpr int kTokenRowBytes = kTileK * 2;
+
+// Chunk `chunk` of row `row` lives at chunk ^ (row % 8): ldmatrix's eight row reads of a matrix
+// then hit eight different bank groups, and it is exactly the 128-byte swizzle that a wgmma
+// shared-memory descriptor describes (common/wgmma.cuh).
+__device__ __forceinline__ int token_chunk_offset(int row, int chunk) {
+  return row * kTokenRowBytes + ((chunk ^ (row % 8)) * 16);
+}
+
+// The activation row behind row `row` of `tile` (GEMM 1 gathers by pair: row = pair / top_k), or
+// null past the tile's rows. Constant along K, so resolved once per CTA.
+__device__ __forceinline__ const bf16* tile_token_row(const GemmInput& in, const GemmTile& tile, int row) {
+  if (row >= tile.rows) return nullptr;
+  const int sorted = tile.row_begin + row;
+  const int64_t src_row = in.gather ? in.gather[sorted] / in.top_k : sorted;
+  return in.rows + src_row * in.k;
+}
+
+// Copies 16-byte chunk `chunk` of K step `kt` of a token row into the stage (zeros past the tile's
+// rows or past K; K % 16 == 0, so a chunk never straddles the end).
+__device__ __forceinline__ void copy_token_chunk(char* stage_tokens, const bf16* src_row, const GemmInput& in,
+                                                 int row, int chunk, int kt) {
+  const int k = kt * kTileK + chunk * 8;
+  const bool valid = src_row != nullptr && k < in.k;
+  ptx::cp_async_16(stage_tokens + token_chunk_offset(row, chunk), valid ? src_row + k : in.rows, valid);
+}
+
+}  // namespace fp4moe::cuda

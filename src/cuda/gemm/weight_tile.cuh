@@ -1,0 +1,58 @@
+// The weight side of a grouped-GEMM stage: the packed tiles (weight_layout.h) of one CTA's row
+// block for one 64-K step, copied to shared memory as codes for every row tile, then scales.
+// Both mainloops (mma.sync and wgmma) use it. A row block may run past the packed rows (blocks
+// larger than the 128-row padding): those tiles are zero-filled, i.e. exact zero weights, and the
+// epilogues drop their rows.
+#pragma once
+#include "cuda/common/ptx.cuh"
+#include "cuda/gemm/grouped_gemm.h"
+#include "cuda/gemm/weight_layout.h"
+
+namespace fp4moe::cuda {
+
+template <int kBlockRows>
+class WeightBlockSource {
+  static constexpr int kRowTiles = kBlockRows / kTileRows;
+  static constexpr int kCodeChunks = kRowTiles * kTileCodeBytes / 16;
+  static constexpr int kScaleChunks = kRowTiles * kTileScaleBytes / 16;
+
+ public:
+  static constexpr int kCodeBytes = kRowTiles * kTileCodeBytes;
+  static constexpr int kScaleBytes = kRowTiles * kTileScaleBytes;
+
+  __device__ WeightBlockSource(const PackedExpertWeights& w, int expert, int row_block)
+      : k_tiles_(int(w.shape.k_tiles())),
+        row_tiles_(int(w.shape.row_tiles() - int64_t(row_block) * kRowTiles)) {
+    const int64_t first_row_tile = int64_t(row_block) * kRowTiles;
+    codes_ = w.codes + expert * w.shape.code_bytes() + first_row_tile * k_tiles_ * kTileCodeBytes;
+    scales_ = w.scales + expert * w.shape.scale_bytes() + first_row_tile * k_tiles_ * kTileScaleBytes;
+  }
+
+  __device__ int k_tiles() const { return k_tiles_; }
+
+  // This thread's share (thread `thread` of `threads`) of K step kt, with cp.async.
+  __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, int thread, int threads) const {
+    for (int c = thread; c < kCodeChunks; c += threads) {
+      const int row_tile = c / (kTileCodeBytes / 16), part = c % (kTileCodeBytes / 16);
+      const bool valid = row_tile < row_tiles_;
+      ptx::cp_async_16(codes_dst + c * 16,
+                       valid ? codes_ + (int64_t(row_tile) * k_tiles_ + kt) * kTileCodeBytes + part * 16 : codes_,
+                       valid);
+    }
+    for (int c = thread; c < kScaleChunks; c += threads) {
+      const int row_tile = c / (kTileScaleBytes / 16), part = c % (kTileScaleBytes / 16);
+      const bool valid = row_tile < row_tiles_;
+      ptx::cp_async_16(scales_dst + c * 16,
+                       valid ? scales_ + (int64_t(row_tile) * k_tiles_ + kt) * kTileScaleBytes + part * 16 : scales_,
+                       valid);
+    }
+  }
+
+ private:
+  int k_tiles_;
+  int row_tiles_;  // packed row tiles from this block's first on
+  const uint8_t* codes_;
+  const uint8_t* scales_;
+};
+
+}  // namespace fp4moe::cuda

@@ -1,0 +1,143 @@
+// Hopper (sm_90a) mainloop of the grouped GEMM, warp-specialized. A producer warpgroup streams the
+// 64-K stages (the CTA's packed weight tiles and its gathered token rows) into a ring of
+// shared-memory stages with cp.async; consumer warpgroups wait for a stage, dequantize their
+// weight rows (kMTiles x 16 per warp) into registers, the wgmma A operand, and multiply them with
+// the token tile, B, read from shared memory by m64n128k16 wgmmas. The m64 block of a wgmma is
+// the warpgroup's four warps' m-tile mt, so warp w owns rows (w * kMTiles + mt) * 16 + [0, 16)
+// as in the mma.sync kernels, and the epilogues serve both.
+//
+// Large CTA tiles matter here: every row block re-reads the token tile from L2, and with 128 rows
+// per CTA the L2 was the bottleneck (Nsight Compute: L2 74% busy, tensor pipes far from it).
+// 256 rows take 128 accumulators per consumer thread: the producers hand registers over to the
+// consumers (setmaxnreg), as 168 per thread is all that 12 warps get at launch.
+//
+// Stages change hands through mbarriers only (full: the producer's copies landed; empty: every
+// consumer warp is done with it), so the consumer warpgroups drift apart and one dequantizes while
+// the tensor cores run the other's wgmmas. A consumer waits for its own wgmmas before it
+// dequantizes the next stage: writing A registers while a wgmma is in flight makes ptxas serialize
+// all wgmmas (warning C7513), which costs more than the overlap inside one warpgroup gains.
+#pragma once
+#include "cuda/common/mbarrier.cuh"
+#include "cuda/common/wgmma.cuh"
+#include "cuda/format/dequant.cuh"
+#include "cuda/gemm/mma_mainloop.cuh"
+#include "cuda/gemm/mma_tile.h"
+#include "cuda/gemm/token_tile.cuh"
+#include "cuda/gemm/weight_tile.cuh"
+
+namespace fp4moe::cuda {
+
+template <class Tile>
+class WgmmaPipeline {
+  static_assert(Tile::kWgmma, "a wgmma tile");
+  static constexpr int kProducerThreads = Tile::kProducerWarps * 32;
+  static constexpr int kRowsPerProducer = (Tile::kBlockTokens + kProducerThreads - 1) / kProducerThreads;
+
+ public:
+  // Called by every thread of the CTA: sets up the stage barriers, then synchronizes once; after
+  // that producer and consumers never meet at a CTA-wide barrier again.
+  __device__ WgmmaPipeline(const PackedExpertWeights& w, const GemmInput& in, const GemmTile& tile, int row_block,
+                           char* smem)
+      : in_(in), tile_(tile), smem_(smem), weights_(w, tile.expert, row_block), k_tiles_(weights_.k_tiles()) {
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < Tile::kStages; ++s) {
+        mbarrier::init(full(s), kProducerThreads);  // one cp.async arrival per producer thread
+        mbarrier::init(empty(s), Tile::kWarps);     // one arrival per consumer warp
+      }
+    }
+    __syncthreads();
+  }
+
+  __device__ static bool is_producer() { return int(threadIdx.x) >= Tile::kWarps * 32; }
+
+  static constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
+
+  // Producer warps: fill stage kt % kStages once its previous contents are consumed.
+  __device__ void produce() {
+    wgmma::release_registers<kProducerRegisters>();
+    const int p = int(threadIdx.x) - Tile::kWarps * 32;
+    const bf16* rows[kRowsPerProducer];  // this thread copies token rows p, p + 128, ...
+#pragma unroll
+    for (int i = 0; i < kRowsPerProducer; ++i) rows[i] = tile_token_row(in_, tile_, p + i * kProducerThreads);
+    for (int kt = 0; kt < k_tiles_; ++kt) {
+      const int stage = kt % Tile::kStages;
+      if (kt >= Tile::kStages) mbarrier::wait(empty(stage), ((kt / Tile::kStages) - 1) & 1);
+#pragma unroll
+      for (int i = 0; i < kRowsPerProducer; ++i) {
+        const int row = p + i * kProducerThreads;
+        if (row >= Tile::kBlockTokens) break;
+#pragma unroll
+        for (int chunk = 0; chunk < kTokenRowBytes / 16; ++chunk)
+          copy_token_chunk(stage_tokens(stage), rows[i], in_, row, chunk, kt);
+      }
+      weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, p, kProducerThreads);
+      mbarrier::arrive_on_cp_async(full(stage));
+    }
+    ptx::cp_async_wait<0>();  // leave no copy in flight behind an exiting thread
+  }
+
+  // Consumer warps: the accumulators of this warp's kMTiles x 16 rows x the 128 tokens.
+  __device__ void consume(MmaAccumulators<Tile>& acc) {
+    wgmma::claim_registers<kConsumerRegisters>();
+    const int lane = threadIdx.x % 32;
+    for (int kt = 0; kt < k_tiles_; ++kt) {
+      const int stage = kt % Tile::kStages;
+      mbarrier::wait(full(stage), (kt / Tile::kStages) & 1);
+      wgmma::fence_proxy_async_shared();  // the cp.async writes, now visible here -> wgmma's reads
+      uint32_t a[Tile::kMTiles][4][4];
+#pragma unroll
+      for (int mt = 0; mt < Tile::kMTiles; ++mt) dequant_stage(stage, mt, a[mt]);
+      const uint64_t desc = wgmma::k_major_sw128_descriptor(stage_tokens(stage));
+#pragma unroll
+      for (int mt = 0; mt < Tile::kMTiles; ++mt) wgmma::fence_operands(accumulators(acc, mt));
+      wgmma::fence();
+      // The first MMA of each m-tile overwrites its accumulators (no zero-fill needed); 16 K = 32
+      // bytes further along the swizzled rows per step.
+#pragma unroll
+      for (int step = 0; step < 4; ++step)
+#pragma unroll
+        for (int mt = 0; mt < Tile::kMTiles; ++mt)
+          wgmma::mma_m64n128k16_bf16_rs(accumulators(acc, mt), a[mt][step], desc + uint64_t((step * 32) >> 4),
+                                        kt > 0 || step > 0);
+      wgmma::commit_group();
+      wgmma::wait_group<0>();
+#pragma unroll
+      for (int mt = 0; mt < Tile::kMTiles; ++mt) wgmma::fence_operands(accumulators(acc, mt));
+      __syncwarp();
+      if (lane == 0) mbarrier::arrive(empty(stage));
+    }
+  }
+
+ private:
+  // The wgmma view of m-tile mt's accumulators: d[4*j + i] = acc[mt][j][i].
+  __device__ static float (&accumulators(MmaAccumulators<Tile>& acc, int mt))[Tile::kNTiles * 4] {
+    return reinterpret_cast<float(&)[Tile::kNTiles * 4]>(acc[mt]);
+  }
+
+  // This warp's A fragments of m-tile mt for the stage's four k16 steps.
+  __device__ void dequant_stage(int stage, int mt, uint32_t (&a)[4][4]) const {
+    const int tile = (threadIdx.x / 32) * Tile::kMTiles + mt, lane = threadIdx.x % 32;
+    const uint4 codes = *reinterpret_cast<const uint4*>(stage_codes(stage) + tile * kTileCodeBytes + lane * 16);
+    const uint2 scales = *reinterpret_cast<const uint2*>(stage_scales(stage) + tile * kTileScaleBytes + (lane / 4) * 8);
+    dequant_a_fragment<0>(codes.x, scales.x, scales.y, a[0]);
+    dequant_a_fragment<1>(codes.y, scales.x, scales.y, a[1]);
+    dequant_a_fragment<2>(codes.z, scales.x, scales.y, a[2]);
+    dequant_a_fragment<3>(codes.w, scales.x, scales.y, a[3]);
+  }
+
+  __device__ char* stage_tokens(int stage) const { return smem_ + stage * Tile::kStageBytes; }
+  __device__ char* stage_codes(int stage) const { return stage_tokens(stage) + Tile::kActBytes; }
+  __device__ char* stage_scales(int stage) const { return stage_codes(stage) + Tile::kCodeBytes; }
+  __device__ uint64_t* full(int stage) const {
+    return reinterpret_cast<uint64_t*>(smem_ + Tile::kStages * Tile::kStageBytes) + stage;
+  }
+  __device__ uint64_t* empty(int stage) const { return full(Tile::kStages) + stage; }
+
+  GemmInput in_;
+  GemmTile tile_;
+  char* smem_;
+  WeightBlockSource<Tile::kBlockRows> weights_;
+  int k_tiles_;
+};
+
+}  // namespace fp4moe::cuda
