@@ -12,7 +12,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITEC
 cmake --build "$build" -j "$(nproc)" --target fp4moe_gpu_kernel_tests fp4moe_gpu_layer_tests
 
 status=0
-ctest --test-dir "$build" -L gpu -V --timeout 900 >"$log_dir/gpu-ctest.log" 2>&1 || status=1
+ctest --test-dir "$build" -L gpu -V --timeout 300 >"$log_dir/gpu-ctest.log" 2>&1 || status=1
 grep -E "rel_error|tests passed|tests failed|Failed|SKIPPED|\*\*\*" "$log_dir/gpu-ctest.log" || true
 
 if command -v compute-sanitizer >/dev/null; then

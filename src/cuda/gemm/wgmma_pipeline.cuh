@@ -9,7 +9,9 @@
 // Large CTA tiles matter here: every row block re-reads the token tile from L2, and with 128 rows
 // per CTA the L2 was the bottleneck (Nsight Compute: L2 74% busy, tensor pipes far from it).
 // 256 rows take 128 accumulators per consumer thread: the producers hand registers over to the
-// consumers (setmaxnreg), as 168 per thread is all that 12 warps get at launch.
+// consumers (setmaxnreg), as 168 per thread is all that 12 warps get at launch. A claim blocks
+// until the CTA's pool holds the registers, so the split must fit what the CTA got at launch (a
+// split that does not fit hangs the kernel; the static_assert below guards it).
 //
 // Stages change hands through mbarriers only (full: the producer's copies landed; empty: every
 // consumer warp is done with it), so the consumer warpgroups drift apart and one dequantizes while
@@ -51,6 +53,10 @@ class WgmmaPipeline {
   __device__ static bool is_producer() { return int(threadIdx.x) >= Tile::kWarps * 32; }
 
   static constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
+  static constexpr int kLaunchRegisters = 65536 / Tile::kThreads / 8 * 8;
+  static_assert(kProducerRegisters * kProducerThreads + kConsumerRegisters * Tile::kWarps * 32 <=
+                    kLaunchRegisters * Tile::kThreads,
+                "the register split must fit the CTA's launch allocation, or the consumers' claim never returns");
 
   // Producer warps: fill stage kt % kStages once its previous contents are consumed.
   __device__ void produce() {
