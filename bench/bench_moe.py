@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
   p.add_argument("--peer-mem-gib", type=float, default=30.0, help="device memory for the peer's BF16 copies")
   p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent / "results"))
   p.add_argument("--fp4moe-path", default=None, help="a folder to put first on sys.path to find the fp4moe module")
+  p.add_argument("--gemm", default=None,
+                 help="force one GEMM kernel of the dispatch table (FP4MOE_GEMM, e.g. mma32, wgmma128): crossovers")
   args = p.parse_args(argv)
   args.shapes = args.shapes or (QUICK_SHAPES if args.quick else "all")
   args.tokens = args.tokens or (QUICK_TOKENS if args.quick else ",".join(map(str, TOKEN_BATCHES)))
@@ -69,6 +72,8 @@ def main(argv: list[str]) -> int:
     import self_test  # numpy only
 
     return self_test.main()
+  if args.gemm:
+    os.environ["FP4MOE_GEMM"] = args.gemm  # read by every layer the run creates
   import moe_run  # torch and fp4moe: only on the GPU machine
 
   return moe_run.run(args)

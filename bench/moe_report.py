@@ -39,12 +39,15 @@ class Row:
   ours_over_floor: Optional[float] = None
   achieved_tb_s: Optional[float] = None  # floor bytes / ours time
   achieved_tflop_s: Optional[float] = None  # GEMM operations / ours time
+  bf16_ceiling_tflop_s: Optional[float] = None  # the dense BF16 matmul ceiling measured in the same run
+  of_bf16_ceiling: Optional[float] = None  # achieved_tflop_s / that ceiling
   peer: str = "torch._grouped_mm bf16"
   peer_us: Optional[float] = None
   peer_gemm_us: Optional[float] = None  # the two grouped GEMMs alone, as their own graph
   peer_runs: int = 0
   peer_copies: int = 0
   peer_over_ours: Optional[float] = None
+  ours_over_peer_gemms: Optional[float] = None  # whole layer vs the peer's two GEMMs alone (prefill target <= 1.15)
   rel_err_vs_peer: Optional[float] = None  # ||ours - peer|| / ||peer|| on weight copy 0
   accuracy_flag: str = ""
   ours_kernels: list[KernelTime] = field(default_factory=list)  # every device activity, per forward
@@ -62,12 +65,20 @@ class Row:
         self.achieved_tb_s = self.floor_bytes / (self.ours_us * 1e-6) / 1e12
       if self.floor_flops is not None:
         self.achieved_tflop_s = self.floor_flops / (self.ours_us * 1e-6) / 1e12
+        if self.bf16_ceiling_tflop_s:
+          self.of_bf16_ceiling = self.achieved_tflop_s / self.bf16_ceiling_tflop_s
       if self.peer_us:
         self.peer_over_ours = self.peer_us / self.ours_us
+      if self.peer_gemm_us:
+        self.ours_over_peer_gemms = self.ours_us / self.peer_gemm_us
 
 
 def _fixed(digits: int) -> Callable[[Any], str]:
   return lambda v: f"{v:.{digits}f}"
+
+
+def _percent(v: float) -> str:
+  return f"{100 * v:.0f}%"
 
 
 def _err(v: float) -> str:
@@ -87,9 +98,11 @@ COLUMNS: list[tuple[str, str, Callable[[Any], str]]] = [
     ("ours/floor", "ours_over_floor", _fixed(2)),
     ("TB/s", "achieved_tb_s", _fixed(2)),
     ("TFLOP/s", "achieved_tflop_s", _fixed(1)),
+    ("of BF16", "of_bf16_ceiling", _percent),
     ("peer us", "peer_us", _fixed(1)),
     ("peer gemms us", "peer_gemm_us", _fixed(1)),
     ("peer/ours", "peer_over_ours", _fixed(2)),
+    ("ours/peer gemms", "ours_over_peer_gemms", _fixed(2)),
     ("err vs peer", "rel_err_vs_peer", _err),
 ]
 
@@ -139,6 +152,8 @@ def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str,
       "",
       f"Ceilings measured in this run: copy {ceilings['copy_tb_s']:.2f} TB/s, "
       f"BF16 matmul {ceilings['bf16_tflop_s']:.1f} TFLOP/s. L2 {settings.get('l2_bytes', 0) / 2**20:.0f} MiB.",
+      *([f"GEMM kernel forced with FP4MOE_GEMM={settings['gemm']} (not the dispatch table's choice)."]
+        if settings.get("gemm") else []),
       "",
       "| " + " | ".join(headers) + " |",
       "|" + "|".join("---" for _ in headers) + "|",

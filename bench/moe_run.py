@@ -244,7 +244,8 @@ def new_row(ctx: Context, shape: MoeShape, mode: str, routing: Routing) -> Row:
   floor = moe_floor(shape, routing.tokens, routing.touched, ctx.copy_bytes_s, ctx.bf16_flops_s)
   return Row(shape=shape.name, experts=shape.experts, hidden=shape.hidden, intermediate=shape.intermediate,
              top_k=shape.top_k, mode=mode, tokens=routing.tokens, routing=routing.kind, touched=routing.touched,
-             floor_us=floor.seconds * 1e6, floor_bound=floor.bound, floor_bytes=floor.bytes, floor_flops=floor.flops)
+             floor_us=floor.seconds * 1e6, floor_bound=floor.bound, floor_bytes=floor.bytes, floor_flops=floor.flops,
+             bf16_ceiling_tflop_s=ctx.bf16_flops_s / 1e12)
 
 
 def relative_error(ours: torch.Tensor, peer: torch.Tensor) -> float:
@@ -364,7 +365,7 @@ def run(args: argparse.Namespace) -> int:
       "skewed": args.skewed, "row_specs": args.row_specs, "seed": args.seed, "l2_bytes": props.L2_cache_size,
       "timing": vars(policy), "weight_copies": ctx.copies_log, "accuracy_limits": ACCURACY_LIMITS,
       "torch": torch.__version__, "cuda": torch.version.cuda, "fp4moe": getattr(fp4moe, "__version__", None),
-      "elapsed_s": time.time() - started,
+      "elapsed_s": time.time() - started, "gemm": args.gemm,
   }
   print(format_table(rows))
   write_results(Path(args.out_dir), props.name, ceilings, settings, rows)

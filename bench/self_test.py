@@ -127,6 +127,7 @@ def row_specs_and_cli() -> None:
   expect(args.token_list == [1, 8, 64, 512, 4096, 16384] and args.modes == ["w4a16", "w4a4"], "default tokens, modes")
   quick = bench_moe.parse_args(["--quick", "--modes", "w4a4"])
   expect(len(quick.shape_list) == 2 and quick.modes == ["w4a4"] and quick.target_ms < args.target_ms, "--quick")
+  expect(args.gemm is None and bench_moe.parse_args(["--gemm", "mma32"]).gemm == "mma32", "--gemm")
   for bad in (["--modes", "w8a8"], ["--shapes", "llama"], ["--tokens", "0"], ["--tokens", "x"]):
     try:
       with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its usage there
@@ -139,7 +140,7 @@ def row_specs_and_cli() -> None:
 def _sample_rows() -> list[Row]:
   good = Row("qwen3-30b-a3b", 128, 2048, 768, 8, "w4a16", 1, UNIFORM, touched=8, floor_us=7.08, floor_bound="memory",
              floor_bytes=21.24e6, floor_flops=2 * 8 * 3 * 2048 * 768, ours_us=14.16, ours_gemm_us=10.0, ours_runs=20,
-             ours_copies=10, peer_us=76.0, peer_gemm_us=60.0, rel_err_vs_peer=3.1e-3,
+             ours_copies=10, peer_us=76.0, peer_gemm_us=60.0, rel_err_vs_peer=3.1e-3, bf16_ceiling_tflop_s=785.0,
              ours_kernels=[KernelTime("fp4moe_gemm1", 6.0, 1.0), KernelTime("fp4moe_gemm2", 4.0, 1.0)])
   good.derive()
   failed = Row("deepseek-v3", 256, 7168, 2048, 8, "w4a4", 16384, SKEWED, touched=256, floor_us=14700.0,
@@ -158,14 +159,16 @@ def row_ratios() -> None:
   expect(math.isclose(good.achieved_tb_s, 21.24e6 / 14.16e-6 / 1e12), "TB/s = floor bytes / time")
   expect(math.isclose(good.achieved_tflop_s, good.floor_flops / 14.16e-6 / 1e12), "TFLOP/s = operations / time")
   expect(math.isclose(good.peer_over_ours, 76.0 / 14.16), "peer/ours")
+  expect(math.isclose(good.of_bf16_ceiling, good.achieved_tflop_s / 785.0), "fraction of the BF16 ceiling")
+  expect(math.isclose(good.ours_over_peer_gemms, 14.16 / 60.0), "ours / peer GEMMs")
 
 
 @check
 def table_json_markdown() -> None:
   rows = _sample_rows()
   table = format_table(rows).splitlines()
-  for header in ("ours us", "gemms us", "floor us", "ours/floor", "TB/s", "TFLOP/s", "peer us", "peer gemms us",
-                 "peer/ours"):
+  for header in ("ours us", "gemms us", "floor us", "ours/floor", "TB/s", "TFLOP/s", "of BF16", "peer us",
+                 "peer gemms us", "peer/ours", "ours/peer gemms"):
     expect(header in table[0], f"table header lacks {header!r}")
   expect(len({len(line) for line in table[:5]}) == 1, "table columns aligned")
   expect(any(line.startswith("ERROR deepseek-v3 w4a4 T=16384 skewed") for line in table), "errors listed")
@@ -179,6 +182,9 @@ def table_json_markdown() -> None:
   md = format_markdown("NVIDIA H100 80GB HBM3", ceilings, settings, rows).splitlines()
   table_lines = [line for line in md if line.startswith("|")]
   expect(len(table_lines) == 5 and len({line.count("|") for line in table_lines}) == 1, "markdown table shape")
+  expect(not any("FP4MOE_GEMM" in line for line in md), "no forced-kernel line unless forced")
+  forced = format_markdown("NVIDIA H100 80GB HBM3", ceilings, {**settings, "gemm": "mma32"}, rows)
+  expect("FP4MOE_GEMM=mma32" in forced, "a forced GEMM kernel is stated above the table")
   expect(slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3", slug("NVIDIA H100 80GB HBM3"))
 
 
