@@ -10,6 +10,7 @@
 #include "checkpoint/checkpoint_files.h"
 #include "checkpoint/tiny_checkpoint.h"
 #include "common/compare.h"
+#include "common/configs.h"
 #include "common/expect_error.h"
 #include "common/random_experts.h"
 #include "common/run_layer.h"
@@ -26,15 +27,7 @@ using testing::TempDir;
 
 const std::string kTiny = std::string(FP4MOE_TEST_DATA) + "/tiny-nvfp4";
 
-MoeConfig synthetic_config() {
-  MoeConfig c;
-  c.num_experts = 6;
-  c.hidden = 64;
-  c.intermediate = 48;
-  c.top_k = 2;
-  c.max_tokens = 32;
-  return c;
-}
+MoeConfig synthetic_config() { return testing::make_config(6, 64, 48, 2, 32); }
 
 enum class Naming { kGateProj, kW123, kPerExpertGateUp, kFusedLayer, kFusedVllm };
 

@@ -2,6 +2,7 @@
 // calls) and the captured graph stays right when the routing and the inputs change between
 // replays: nothing about a batch but its size is baked in at capture.
 #include "common/compare.h"
+#include "common/configs.h"
 #include "common/random_experts.h"
 #include "common/random_inputs.h"
 #include "common/run_layer.h"
@@ -13,13 +14,7 @@ namespace {
 TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
   FP4MOE_REQUIRE_GPU();
   for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-    MoeConfig c;
-    c.num_experts = 32;
-    c.hidden = 512;
-    c.intermediate = 256;
-    c.top_k = 4;
-    c.max_tokens = 96;
-    c.mode = mode;
+    const MoeConfig c = testing::make_config(32, 512, 256, 4, 96, Activation::kSilu, mode);
     testing::RandomExperts experts(c, 17);
     auto gpu = make_moe_layer(c, Backend::kCuda);
     auto cpu = make_moe_layer(c, Backend::kCpu);

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "common/compare.h"
+#include "common/configs.h"
 #include "common/expect_error.h"
 #include "common/random_experts.h"
 #include "common/random_inputs.h"
@@ -16,18 +17,7 @@
 namespace fp4moe {
 namespace {
 
-MoeConfig make_config(int experts, int hidden, int intermediate, int top_k, int max_tokens,
-                      Activation act = Activation::kSilu, QuantMode mode = QuantMode::kW4A16) {
-  MoeConfig c;
-  c.num_experts = experts;
-  c.hidden = hidden;
-  c.intermediate = intermediate;
-  c.top_k = top_k;
-  c.max_tokens = max_tokens;
-  c.activation.kind = act;
-  c.mode = mode;
-  return c;
-}
+using testing::make_config;
 
 // A CPU layer (the reference) and a CUDA layer holding the same random weights.
 struct LayerPair {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 
+#include "common/configs.h"
 #include "common/expect_error.h"
 #include "fp4moe/moe/config.h"
 
@@ -13,15 +14,7 @@ namespace {
 
 using testing::expect_error;
 
-MoeConfig valid() {
-  MoeConfig c;
-  c.num_experts = 8;
-  c.hidden = 256;
-  c.intermediate = 512;
-  c.top_k = 2;
-  c.max_tokens = 64;
-  return c;
-}
+MoeConfig valid() { return testing::make_config(8, 256, 512, 2, 64); }
 
 void expect_invalid(const std::function<void(MoeConfig&)>& edit, std::string_view message) {
   MoeConfig c = valid();

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/compare.h"
+#include "common/configs.h"
 #include "common/random_experts.h"
 #include "common/random_inputs.h"
 #include "common/run_layer.h"
@@ -35,16 +36,9 @@ struct Case {
 
 MoeConfig make_config(int experts, int hidden, int intermediate, int top_k, Activation act, QuantMode mode,
                       int local_start = 0, int local = -1) {
-  MoeConfig c;
-  c.num_experts = experts;
-  c.hidden = hidden;
-  c.intermediate = intermediate;
-  c.top_k = top_k;
-  c.activation.kind = act;
-  c.mode = mode;
+  MoeConfig c = testing::make_config(experts, hidden, intermediate, top_k, 64, act, mode);
   c.local_expert_start = local_start;
   c.local_experts = local;
-  c.max_tokens = 64;
   return c;
 }
 

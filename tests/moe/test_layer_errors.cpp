@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "common/configs.h"
 #include "common/expect_error.h"
 #include "common/random_experts.h"
 #include "fp4moe/moe/layer.h"
@@ -15,15 +16,7 @@ namespace {
 
 using testing::expect_error;
 
-MoeConfig small_config() {
-  MoeConfig c;
-  c.num_experts = 4;
-  c.hidden = 32;
-  c.intermediate = 48;
-  c.top_k = 2;
-  c.max_tokens = 16;
-  return c;
-}
+MoeConfig small_config() { return testing::make_config(4, 32, 48, 2, 16); }
 
 // A loaded layer and valid arguments for 4 tokens, for each test to break one thing.
 struct Fixture {
