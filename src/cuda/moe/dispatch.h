@@ -29,7 +29,9 @@ inline constexpr DispatchRow kDispatchTable[] = {
     {8.0, {4, 1, 8, 8}, {4, 1, 8, 8}},
     {32.0, {4, 2, 32, 4}, {4, 2, 32, 4}},  // small batches
     // prefill: on Hopper two consumer warpgroups of m64n128k16 wgmma (256 rows x 128 tokens per
-    // CTA) fed by a producer warp through an 8-stage ring
+    // CTA) fed by a producer warpgroup through an 8-stage ring. The switch at 32 rows per expert
+    // was set for the mma.sync 64-token tile; where the wgmma kernel starts to win is still to be
+    // measured (bench_moe.py --gemm mma32 / wgmma128 at 512..4096 tokens).
     {1e30, {4, 2, 64, 4}, {8, 2, 128, 8, true}},
 };
 
