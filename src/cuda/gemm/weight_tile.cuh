@@ -13,8 +13,6 @@ namespace fp4moe::cuda {
 template <int kBlockRows>
 class WeightBlockSource {
   static constexpr int kRowTiles = kBlockRows / kTileRows;
-  static constexpr int kCodeChunks = kRowTiles * kTileCodeBytes / 16;
-  static constexpr int kScaleChunks = kRowTiles * kTileScaleBytes / 16;
 
  public:
   static constexpr int kCodeBytes = kRowTiles * kTileCodeBytes;
@@ -32,23 +30,26 @@ class WeightBlockSource {
 
   // This thread's share (thread `thread` of `threads`) of K step kt, with cp.async.
   __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, int thread, int threads) const {
-    for (int c = thread; c < kCodeChunks; c += threads) {
-      const int row_tile = c / (kTileCodeBytes / 16), part = c % (kTileCodeBytes / 16);
-      const bool valid = row_tile < row_tiles_;
-      ptx::cp_async_16(codes_dst + c * 16,
-                       valid ? codes_ + (int64_t(row_tile) * k_tiles_ + kt) * kTileCodeBytes + part * 16 : codes_,
-                       valid);
-    }
-    for (int c = thread; c < kScaleChunks; c += threads) {
-      const int row_tile = c / (kTileScaleBytes / 16), part = c % (kTileScaleBytes / 16);
-      const bool valid = row_tile < row_tiles_;
-      ptx::cp_async_16(scales_dst + c * 16,
-                       valid ? scales_ + (int64_t(row_tile) * k_tiles_ + kt) * kTileScaleBytes + part * 16 : scales_,
+    copy_tiles<kTileCodeBytes>(codes_dst, codes_, kt, thread, threads);
+    copy_tiles<kTileScaleBytes>(scales_dst, scales_, kt, thread, threads);
+  }
+
+ private:
+  // Blocks no larger than the padding never run past the packed rows: no check in their loop.
+  static constexpr bool kMayOverrun = kRowPadding % kBlockRows != 0;
+
+  // One kind of tile (codes or scales, kTileBytes each) of every row tile, row tile after row tile.
+  template <int kTileBytes>
+  __device__ void copy_tiles(char* dst, const uint8_t* src, int kt, int thread, int threads) const {
+    constexpr int kChunksPerTile = kTileBytes / 16;
+    for (int c = thread; c < kRowTiles * kChunksPerTile; c += threads) {
+      const int row_tile = c / kChunksPerTile, part = c % kChunksPerTile;
+      const bool valid = !kMayOverrun || row_tile < row_tiles_;
+      ptx::cp_async_16(dst + c * 16, valid ? src + (int64_t(row_tile) * k_tiles_ + kt) * kTileBytes + part * 16 : src,
                        valid);
     }
   }
 
- private:
   int k_tiles_;
   int row_tiles_;  // packed row tiles from this block's first on
   const uint8_t* codes_;
