@@ -15,13 +15,22 @@ namespace {
 // Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it.
 using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8>, MmaTile<4, 2, 32, 4>, MmaTile<4, 2, 64, 4>, MmaTile<8, 2, 128, 8, true>>;
 
+// Every GEMM kernel starts here: wait for the routing plan (programmatic dependent launch), let
+// the next kernel launch, and fetch this CTA's tile; false past the plan's tiles (the grid covers
+// the worst-case tile count).
+__device__ __forceinline__ bool begin_tile(const RoutingPlan& plan, GemmTile& tile) {
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+  if (int(blockIdx.y) >= *plan.num_tiles) return false;
+  tile = plan.tiles[blockIdx.y];
+  return true;
+}
+
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads)
     grouped_gemm_nvfp4_mma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan, typename Epilogue::Params out) {
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
-  if (int(blockIdx.y) >= *plan.num_tiles) return;  // the grid covers the worst-case tile count
-  const GemmTile tile = plan.tiles[blockIdx.y];
+  GemmTile tile;
+  if (!begin_tile(plan, tile)) return;
   extern __shared__ __align__(1024) char smem[];
   MmaAccumulators<Tile> acc;
   zero_accumulators<Tile>(acc);
@@ -34,10 +43,8 @@ template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads, 1)
     grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan,
                                     typename Epilogue::Params out) {
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
-  if (int(blockIdx.y) >= *plan.num_tiles) return;  // the grid covers the worst-case tile count
-  const GemmTile tile = plan.tiles[blockIdx.y];
+  GemmTile tile;
+  if (!begin_tile(plan, tile)) return;
   extern __shared__ __align__(1024) char smem[];
   WgmmaPipeline<Tile> pipeline(w, in, tile, int(blockIdx.x), smem);
   if (pipeline.is_producer()) {
