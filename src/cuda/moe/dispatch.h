@@ -6,10 +6,12 @@
 // ran in 324 us with 32-token tiles and 411 us with 64-token tiles, although most of its experts
 // then need two 32-token tiles: the 64-token kernel streams weights worse, so it starts above 32.
 #pragma once
+#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cuda/gemm/grouped_gemm.h"
 #include "fp4moe/error.h"
@@ -54,16 +56,17 @@ inline std::string gemm_name(const MmaTileConfig& c) {
 inline std::optional<MmaTileConfig> forced_gemm_from_env(bool hopper) {
   const char* name = std::getenv("FP4MOE_GEMM");
   if (name == nullptr || *name == '\0') return std::nullopt;
-  std::string known;
+  std::vector<std::string> known;  // each name once: the two columns share their decode entries
   for (const DispatchRow& row : kDispatchTable) {
     for (const MmaTileConfig& c : {row.gemm, row.hopper_gemm}) {
       if (c.wgmma && !hopper) continue;
       if (gemm_name(c) == name) return c;
-      known += (known.empty() ? "" : ", ") + gemm_name(c);
+      if (std::find(known.begin(), known.end(), gemm_name(c)) == known.end()) known.push_back(gemm_name(c));
     }
   }
-  require(false, "CUDA layer", "FP4MOE_GEMM", "unset or one of: " + known, name);
-  return std::nullopt;
+  std::string list;
+  for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+  throw_argument_error("CUDA layer", "FP4MOE_GEMM", "unset or one of: " + list, name);
 }
 
 // The smallest token block in the table bounds the tile list the workspace must hold.
