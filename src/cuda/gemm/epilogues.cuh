@@ -1,4 +1,4 @@
-// Epilogues of the mma.sync grouped GEMM. Accumulator element acc[mt][nt][i] of lane l is
+// Epilogues of the grouped GEMMs (both mainloops). Accumulator element acc[mt][nt][i] of lane l is
 // weight row (warp rows + mt*16 + l/4 + 8*(i/2)) and token (nt*8 + 2*(l%4) + i%2) of the tile.
 // The FP32 global scales (weight scale_2, W4A4 activation 1/global_scale) are applied here.
 #pragma once
@@ -17,38 +17,48 @@ __device__ __forceinline__ float epilogue_alpha(float scale_2, bool quantized_in
   return (quantized_input ? scale_2 / scale.resolve() : scale_2) * kDequantBias;
 }
 
-// GEMM 1: rows are gate/up interleaved by 8 (weight_layout.h), so c0/c1 hold gate(j) and c2/c3
-// up(j) for two tokens: the activation needs no data exchange.
+// Visits this thread's accumulators of the CTA tile as visit(tile16, token, lo, hi): tile16 is the
+// 16-row weight tile (counted over the whole matrix), token the tile's token column, lo the value
+// at row lane/4 of that 16-row tile and hi the one 8 rows below. Both the mma.sync and the wgmma
+// mainloop leave their accumulators in this (m16n8k16) layout.
+template <class Tile, class Visit>
+__device__ __forceinline__ void for_each_accumulator_pair(int row_block, const MmaAccumulators<Tile>& acc,
+                                                          Visit&& visit) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+#pragma unroll
+  for (int mt = 0; mt < Tile::kMTiles; ++mt) {
+    const int64_t tile16 = int64_t(row_block) * (Tile::kBlockRows / 16) + warp * Tile::kMTiles + mt;
+#pragma unroll
+    for (int nt = 0; nt < Tile::kNTiles; ++nt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half)
+        visit(tile16, nt * 8 + 2 * (lane % 4) + half, acc[mt][nt][half], acc[mt][nt][2 + half]);
+  }
+}
+
+// GEMM 1: rows are gate/up interleaved by 8 (weight_layout.h), so a pair holds gate(j) and up(j)
+// of one token: the activation needs no data exchange.
 struct GateUpEpilogue {
   using Params = GateUpOutput;
 
   template <class Tile>
   __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc) {
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int lane = threadIdx.x % 32;
     const float alpha_gate = epilogue_alpha(p.gate_scale_2[tile.expert], p.quantized_input, p.input_scale);
     const float alpha_up = epilogue_alpha(p.up_scale_2[tile.expert], p.quantized_input, p.input_scale);
     float local_amax = 0.0f;
-    #pragma unroll
-    for (int mt = 0; mt < Tile::kMTiles; ++mt) {
-      const int64_t tile16 = int64_t(row_block) * (Tile::kBlockRows / 16) + warp * Tile::kMTiles + mt;
+    for_each_accumulator_pair<Tile>(row_block, acc, [&](int64_t tile16, int token, float gate, float up) {
       const int64_t j = tile16 * 8 + lane / 4;
-      #pragma unroll
-      for (int nt = 0; nt < Tile::kNTiles; ++nt) {
-        #pragma unroll
-        for (int i = 0; i < 2; ++i) {
-          const int token = nt * 8 + 2 * (lane % 4) + i;
-          if (token >= tile.rows || j >= p.intermediate) continue;
-          const float h = apply_activation(p.activation, acc[mt][nt][i] * alpha_gate, acc[mt][nt][2 + i] * alpha_up);
-          const int64_t index = int64_t(tile.row_begin + token) * p.intermediate + j;
-          if (p.h_f32) {
-            p.h_f32[index] = h;
-            local_amax = nan_max(local_amax, fabsf(h));
-          } else {
-            p.h_bf16[index] = float_to_bf16(h);
-          }
-        }
+      if (token >= tile.rows || j >= p.intermediate) return;
+      const float h = apply_activation(p.activation, gate * alpha_gate, up * alpha_up);
+      const int64_t index = int64_t(tile.row_begin + token) * p.intermediate + j;
+      if (p.h_f32) {
+        p.h_f32[index] = h;
+        local_amax = nan_max(local_amax, fabsf(h));
+      } else {
+        p.h_bf16[index] = float_to_bf16(h);
       }
-    }
+    });
     if (p.h_amax) atomic_max_abs(p.h_amax, local_amax);  // every lane of the warp reaches this
   }
 };
@@ -59,21 +69,15 @@ struct DownEpilogue {
 
   template <class Tile>
   __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc) {
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int lane = threadIdx.x % 32;
     const float alpha = epilogue_alpha(p.down_scale_2[tile.expert], p.quantized_input, p.input_scale);
-    #pragma unroll
-    for (int mt = 0; mt < Tile::kMTiles; ++mt) {
-      const int64_t row0 = int64_t(row_block) * Tile::kBlockRows + (warp * Tile::kMTiles + mt) * 16 + lane / 4;
-      #pragma unroll
-      for (int nt = 0; nt < Tile::kNTiles; ++nt) {
-        #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int token = nt * 8 + 2 * (lane % 4) + i % 2;
-          const int64_t n = row0 + 8 * (i / 2);
-          if (token < tile.rows && n < p.hidden) p.y[int64_t(tile.row_begin + token) * p.hidden + n] = acc[mt][nt][i] * alpha;
-        }
-      }
-    }
+    for_each_accumulator_pair<Tile>(row_block, acc, [&](int64_t tile16, int token, float lo, float hi) {
+      if (token >= tile.rows) return;
+      const int64_t n = tile16 * 16 + lane / 4;
+      float* y_row = p.y + int64_t(tile.row_begin + token) * p.hidden;
+      if (n < p.hidden) y_row[n] = lo * alpha;
+      if (n + 8 < p.hidden) y_row[n + 8] = hi * alpha;
+    });
   }
 };
 
