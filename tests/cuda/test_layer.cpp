@@ -80,12 +80,13 @@ TEST(GpuLayer, BenchmarkShapesSmallBatches) {
 }
 
 // The prefill kernel (wgmma on Hopper) on each benchmark shape's sizes and activation, both modes:
-// 8 local experts of the model's count, ids drawn from 16 of them (half non-local), so the
-// dispatch sees >= 36 rows per expert while the real tiles are partly filled and uneven.
+// 8 local experts of the model's count, ids drawn from 12 of them (a third non-local), so the
+// dispatch sees >= 72 rows per expert while the real tiles are partly filled and uneven: 48 (top-4)
+// to 96 (top-8) rows per expert on average, so both the 64-token and the 128-token wgmma path run.
 TEST(GpuLayer, BenchmarkShapesPrefillKernel) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(36);
-  constexpr int kTokens = 72, kLocal = 8, kRoutedAmong = 16;
+  constexpr int kTokens = 144, kLocal = 8, kRoutedAmong = 12;
   for (const BenchShape& s : kBenchShapes) {
     for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
       MoeConfig c = make_config(s.experts, s.hidden, s.intermediate, s.top_k, kTokens, s.act, mode);

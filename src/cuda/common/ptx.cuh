@@ -45,6 +45,12 @@ __device__ __forceinline__ uint32_t byte_perm(uint32_t a, uint32_t b, uint32_t s
   return __byte_perm(a, b, selector);
 }
 
+// Barrier among `threads` threads (a multiple of 32, whole warps) that use barrier `id` (1..15;
+// 0 is __syncthreads'): syncs one role of a warp-specialized CTA without stalling the others.
+__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+
 __device__ __forceinline__ uint32_t lanemask_lt() {
   uint32_t mask;
   asm("mov.u32 %0, %%lanemask_lt;\n" : "=r"(mask));

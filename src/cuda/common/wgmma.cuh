@@ -110,4 +110,36 @@ __device__ __forceinline__ void mma_m64n128k16_bf16_rs(float (&d)[64], const uin
 #endif
 }
 
+// D[64 x 64] (+)= A[64 x 16] * B[16 x 64]: as mma_m64n128k16_bf16_rs for the first 64 tokens, half
+// the tensor-core work for a token tile that holds no more.
+__device__ __forceinline__ void mma_m64n64k16_bf16_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t b_desc,
+                                                      bool accumulate) {
+#if FP4MOE_HAS_WGMMA
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+      "{%32, %33, %34, %35}, %36, p, 1, 1, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(int(accumulate)));
+#else
+  __trap();  // the dispatch selects wgmma kernels on sm_90 devices only
+#endif
+}
+
+// The RS wgmma over the first kTokens tokens (128 or 64): d holds kTokens / 2 accumulators.
+template <int kTokens>
+__device__ __forceinline__ void mma_rs(float (&d)[kTokens / 2], const uint32_t (&a)[4], uint64_t b_desc,
+                                       bool accumulate) {
+  static_assert(kTokens == 128 || kTokens == 64, "an instantiated wgmma token width");
+  if constexpr (kTokens == 128) mma_m64n128k16_bf16_rs(d, a, b_desc, accumulate);
+  else mma_m64n64k16_bf16_rs(d, a, b_desc, accumulate);
+}
+
 }  // namespace fp4moe::cuda::wgmma

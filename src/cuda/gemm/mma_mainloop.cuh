@@ -64,7 +64,7 @@ class MmaMainloop {
   __device__ char* stage_scales(int stage) const { return stage_codes(stage) + Tile::kCodeBytes; }
 
   __device__ void load_stage(int stage, int kt) {
-    weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, threadIdx.x, Tile::kThreads);
+    weights_.template copy_stage<Tile::kThreads>(stage_codes(stage), stage_scales(stage), kt, threadIdx.x);
 #pragma unroll
     for (int i = 0; i < kActChunksPerThread; ++i) {
       const int chunk = threadIdx.x + i * Tile::kThreads;

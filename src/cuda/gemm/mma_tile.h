@@ -26,7 +26,8 @@ struct MmaTile {
   static constexpr int kScaleBytes = kBlockRows / kTileRows * kTileScaleBytes;
   static constexpr int kStageBytes = (kActBytes + kCodeBytes + kScaleBytes + 1023) / 1024 * 1024;
   static constexpr int kBarrierBytes = kWgmma ? 2 * kStages * 8 : 0;  // full and empty mbarrier per stage
-  static constexpr int kSmemBytes = kStages * kStageBytes + kBarrierBytes;
+  static constexpr int kRowTableBytes = kWgmma ? kBlockTokens * 8 : 0;  // the producers' token row pointers
+  static constexpr int kSmemBytes = kStages * kStageBytes + kBarrierBytes + kRowTableBytes;
 
   static_assert(kBlockTokens % 16 == 0 || kBlockTokens == 8, "token block: 8 or a multiple of 16");
   static_assert(kStages >= 2, "the pipeline needs two stages");

@@ -28,10 +28,11 @@ class WeightBlockSource {
 
   __device__ int k_tiles() const { return k_tiles_; }
 
-  // This thread's share (thread `thread` of `threads`) of K step kt, with cp.async.
-  __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, int thread, int threads) const {
-    copy_tiles<kTileCodeBytes>(codes_dst, codes_, kt, thread, threads);
-    copy_tiles<kTileScaleBytes>(scales_dst, scales_, kt, thread, threads);
+  // Thread `thread`'s share of K step kt, with cp.async, when kThreads threads copy the stage.
+  template <int kThreads>
+  __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, int thread) const {
+    copy_tiles<kTileCodeBytes, kThreads>(codes_dst, codes_, kt, thread);
+    copy_tiles<kTileScaleBytes, kThreads>(scales_dst, scales_, kt, thread);
   }
 
  private:
@@ -39,10 +40,14 @@ class WeightBlockSource {
   static constexpr bool kMayOverrun = kRowPadding % kBlockRows != 0;
 
   // One kind of tile (codes or scales, kTileBytes each) of every row tile, row tile after row tile.
-  template <int kTileBytes>
-  __device__ void copy_tiles(char* dst, const uint8_t* src, int kt, int thread, int threads) const {
-    constexpr int kChunksPerTile = kTileBytes / 16;
-    for (int c = thread; c < kRowTiles * kChunksPerTile; c += threads) {
+  // The trip count is a compile-time constant, so the loop unrolls into straight copies.
+  template <int kTileBytes, int kThreads>
+  __device__ void copy_tiles(char* dst, const uint8_t* src, int kt, int thread) const {
+    constexpr int kChunksPerTile = kTileBytes / 16, kChunks = kRowTiles * kChunksPerTile;
+#pragma unroll
+    for (int i = 0; i < (kChunks + kThreads - 1) / kThreads; ++i) {
+      const int c = thread + i * kThreads;
+      if (kChunks % kThreads != 0 && c >= kChunks) break;
       const int row_tile = c / kChunksPerTile, part = c % kChunksPerTile;
       const bool valid = !kMayOverrun || row_tile < row_tiles_;
       ptx::cp_async_16(dst + c * 16, valid ? src + (int64_t(row_tile) * k_tiles_ + kt) * kTileBytes + part * 16 : src,

@@ -33,7 +33,10 @@ template <class Tile>
 class WgmmaPipeline {
   static_assert(Tile::kWgmma, "a wgmma tile");
   static constexpr int kProducerThreads = Tile::kProducerWarps * 32;
-  static constexpr int kRowsPerProducer = (Tile::kBlockTokens + kProducerThreads - 1) / kProducerThreads;
+  static constexpr int kChunksPerRow = kTokenRowBytes / 16;
+  static constexpr int kRowsPerPass = kProducerThreads / kChunksPerRow;  // token rows one copy of all producers covers
+  static constexpr int kProducerBarrier = 1;                              // named barrier of the producer warps
+  static_assert(Tile::kBlockTokens == kProducerThreads, "one row-table entry per producer thread");
 
  public:
   // Called by every thread of the CTA: sets up the stage barriers, then synchronizes once; after
@@ -58,33 +61,49 @@ class WgmmaPipeline {
                     kLaunchRegisters * Tile::kThreads,
                 "the register split must fit the CTA's launch allocation, or the consumers' claim never returns");
 
-  // Producer warps: fill stage kt % kStages once its previous contents are consumed.
+  // Producer warps: fill stage kt % kStages once its previous contents are consumed. Eight lanes
+  // copy one token row, a 16-byte chunk each, so a warp's copy reads four whole 128-byte rows: one
+  // row per lane made every copy instruction touch 32 lines (32 L1 wavefronts) and doubled the
+  // time per stage. The gathered rows' addresses are resolved once, into a shared table.
   __device__ void produce() {
     wgmma::release_registers<kProducerRegisters>();
     const int p = int(threadIdx.x) - Tile::kWarps * 32;
-    const bf16* rows[kRowsPerProducer];  // this thread copies token rows p, p + 128, ...
-#pragma unroll
-    for (int i = 0; i < kRowsPerProducer; ++i) rows[i] = tile_token_row(in_, tile_, p + i * kProducerThreads);
+    row_table()[p] = tile_token_row(in_, tile_, p);
+    ptx::named_barrier_sync(kProducerBarrier, kProducerThreads);
+    const int chunk = p % kChunksPerRow, first_row = p / kChunksPerRow;
+    const int passes = token_rows_used() / kRowsPerPass;
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
       if (kt >= Tile::kStages) mbarrier::wait(empty(stage), ((kt / Tile::kStages) - 1) & 1);
 #pragma unroll
-      for (int i = 0; i < kRowsPerProducer; ++i) {
-        const int row = p + i * kProducerThreads;
-        if (row >= Tile::kBlockTokens) break;
-#pragma unroll
-        for (int chunk = 0; chunk < kTokenRowBytes / 16; ++chunk)
-          copy_token_chunk(stage_tokens(stage), rows[i], in_, row, chunk, kt);
+      for (int pass = 0; pass < Tile::kBlockTokens / kRowsPerPass; ++pass) {
+        if (pass >= passes) break;
+        const int row = first_row + pass * kRowsPerPass;
+        copy_token_chunk(stage_tokens(stage), row_table()[row], in_, row, chunk, kt);
       }
-      weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, p, kProducerThreads);
+      weights_.template copy_stage<kProducerThreads>(stage_codes(stage), stage_scales(stage), kt, p);
       mbarrier::arrive_on_cp_async(full(stage));
     }
     ptx::cp_async_wait<0>();  // leave no copy in flight behind an exiting thread
   }
 
-  // Consumer warps: the accumulators of this warp's kMTiles x 16 rows x the 128 tokens.
+  // Consumer warps: the accumulators of this warp's kMTiles x 16 rows x the 128 tokens. An expert's
+  // last token tile is often short (about a third of the tiles at 4096 tokens): a tile of at most
+  // 64 rows multiplies only those, with m64n64k16 wgmmas, and leaves the other accumulators unset.
   __device__ void consume(MmaAccumulators<Tile>& acc) {
     wgmma::claim_registers<kConsumerRegisters>();
+    if (tile_.rows <= kHalfTokens) consume_k<kHalfTokens>(acc);
+    else consume_k<Tile::kBlockTokens>(acc);
+  }
+
+ private:
+  static constexpr int kHalfTokens = Tile::kBlockTokens / 2;
+
+  // Token rows the wgmmas read: the producers copy no more.
+  __device__ int token_rows_used() const { return tile_.rows <= kHalfTokens ? kHalfTokens : Tile::kBlockTokens; }
+
+  template <int kTokens>
+  __device__ void consume_k(MmaAccumulators<Tile>& acc) {
     const int lane = threadIdx.x % 32;
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
@@ -95,7 +114,7 @@ class WgmmaPipeline {
       for (int mt = 0; mt < Tile::kMTiles; ++mt) dequant_stage(stage, mt, a[mt]);
       const uint64_t desc = wgmma::k_major_sw128_descriptor(stage_tokens(stage));
 #pragma unroll
-      for (int mt = 0; mt < Tile::kMTiles; ++mt) wgmma::fence_operands(accumulators(acc, mt));
+      for (int mt = 0; mt < Tile::kMTiles; ++mt) wgmma::fence_operands(accumulators<kTokens>(acc, mt));
       wgmma::fence();
       // The first MMA of each m-tile overwrites its accumulators (no zero-fill needed); 16 K = 32
       // bytes further along the swizzled rows per step.
@@ -103,23 +122,22 @@ class WgmmaPipeline {
       for (int step = 0; step < 4; ++step)
 #pragma unroll
         for (int mt = 0; mt < Tile::kMTiles; ++mt)
-          wgmma::mma_m64n128k16_bf16_rs(accumulators(acc, mt), a[mt][step], desc + uint64_t((step * 32) >> 4),
-                                        kt > 0 || step > 0);
+          wgmma::mma_rs<kTokens>(accumulators<kTokens>(acc, mt), a[mt][step], desc + uint64_t((step * 32) >> 4),
+                                 kt > 0 || step > 0);
       wgmma::commit_group();
       wgmma::wait_group<0>();
 #pragma unroll
-      for (int mt = 0; mt < Tile::kMTiles; ++mt) wgmma::fence_operands(accumulators(acc, mt));
+      for (int mt = 0; mt < Tile::kMTiles; ++mt) wgmma::fence_operands(accumulators<kTokens>(acc, mt));
       __syncwarp();
       if (lane == 0) mbarrier::arrive(empty(stage));
     }
   }
 
- private:
-  // The wgmma view of m-tile mt's accumulators: d[4*j + i] = acc[mt][j][i].
-  __device__ static float (&accumulators(MmaAccumulators<Tile>& acc, int mt))[Tile::kNTiles * 4] {
-    return reinterpret_cast<float(&)[Tile::kNTiles * 4]>(acc[mt]);
+  // The wgmma view of m-tile mt's accumulators for the first kTokens tokens: d[4*j + i] = acc[mt][j][i].
+  template <int kTokens>
+  __device__ static float (&accumulators(MmaAccumulators<Tile>& acc, int mt))[kTokens / 2] {
+    return reinterpret_cast<float(&)[kTokens / 2]>(acc[mt]);
   }
-
   // This warp's A fragments of m-tile mt for the stage's four k16 steps.
   __device__ void dequant_stage(int stage, int mt, uint32_t (&a)[4][4]) const {
     const int tile = (threadIdx.x / 32) * Tile::kMTiles + mt, lane = threadIdx.x % 32;
@@ -138,6 +156,9 @@ class WgmmaPipeline {
     return reinterpret_cast<uint64_t*>(smem_ + Tile::kStages * Tile::kStageBytes) + stage;
   }
   __device__ uint64_t* empty(int stage) const { return full(Tile::kStages) + stage; }
+  __device__ const bf16** row_table() const {
+    return reinterpret_cast<const bf16**>(smem_ + Tile::kStages * Tile::kStageBytes + Tile::kBarrierBytes);
+  }
 
   GemmInput in_;
   GemmTile tile_;
