@@ -1,10 +1,29 @@
 // The tuning table: which GEMM kernel and tile shape runs for a batch. The choice depends only on
 // host-known sizes (the per-expert counts live on the device), so a captured graph keeps it.
 //
-// Rows are keyed by the expected token rows per local expert, T*k/E. Measured on the H100 with
-// bench/bench_moe.py (bench/results/), W4A16: qwen3-30b-a3b at 512 tokens (32 rows per expert)
-// ran in 324 us with 32-token tiles and 411 us with 64-token tiles, although most of its experts
-// then need two 32-token tiles: the 64-token kernel streams weights worse, so it starts above 32.
+// Rows are keyed by the expected token rows per local expert, r = T*k/E, and hold a column for
+// sm_80+ (mma.sync) and one for Hopper (wgmma allowed). The crossovers were measured on the H100,
+// W4A16, uniform routing, each kernel forced with bench_moe.py --gemm (bench/results/
+// nvidia-h100-80gb-hbm3-w4a16-crossover-*.md; whole layer in us, mma32 / mma64 / wgmma128):
+//
+//   rows/expert   shape               mma32   mma64   wgmma128
+//   16            qwen3-30b-a3b         188     294      439
+//   32            qwen3-30b-a3b         265     309      444
+//   64            qwen3-30b-a3b         458     466      497
+//   128           qwen3-30b-a3b         826     769      672
+//   16            gpt-oss-120b          879    1297     1782
+//   32            gpt-oss-120b         1283    1340     1798
+//   64            gpt-oss-120b         2115    1982     1676
+//   24            deepseek-v4-flash    1887    2586     3076
+//   48            deepseek-v4-flash    3474    2880     3034
+//   16            deepseek-v3          2998    4391     4424
+//   32            deepseek-v3          4433    4579     4511
+//   64            deepseek-v3          7250    6734     4910
+//
+// So 32-token tiles up to 32 rows per expert, the 64-token mma.sync tile up to 48 (one point:
+// deepseek-v4-flash, 5% ahead of wgmma), then wgmma: at 64 rows it is 15-27% ahead of the best
+// mma.sync tile on gpt-oss and deepseek-v3 and 8% behind on qwen3 (K = 2048 / 768 is short for a
+// 256-row CTA's pipeline).
 #pragma once
 #include <algorithm>
 #include <cstdlib>
@@ -30,10 +49,9 @@ inline constexpr DispatchRow kDispatchTable[] = {
     // experts still fill the SMs
     {8.0, {4, 1, 8, 8}, {4, 1, 8, 8}},
     {32.0, {4, 2, 32, 4}, {4, 2, 32, 4}},  // small batches
+    {48.0, {4, 2, 64, 4}, {4, 2, 64, 4}},
     // prefill: on Hopper two consumer warpgroups of m64n128k16 wgmma (256 rows x 128 tokens per
-    // CTA) fed by a producer warpgroup through an 8-stage ring. The switch at 32 rows per expert
-    // was set for the mma.sync 64-token tile; where the wgmma kernel starts to win is still to be
-    // measured (bench_moe.py --gemm mma32 / wgmma128 at 512..4096 tokens).
+    // CTA) fed by a producer warpgroup through an 8-stage ring
     {1e30, {4, 2, 64, 4}, {8, 2, 128, 8, true}},
 };
 
