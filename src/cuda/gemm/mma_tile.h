@@ -19,12 +19,15 @@ struct MmaTile {
   static constexpr int kBlockRows = kWarps * kMTiles * 16;
   static constexpr int kNTiles = kBlockTokens / 8;  // n8 MMA tiles over the tokens
 
-  // One pipeline stage, 64 K deep: the token tile first (gemm/token_tile.cuh; wgmma reads it
-  // through a descriptor that wants 1024-byte alignment), then the CTA's weight tiles.
+  // One pipeline stage, 64 K deep: the token tile first (gemm/token_tile.cuh), then the CTA's weight
+  // tiles. wgmma reads the token tile through a descriptor that wants 1024-byte alignment; the
+  // mma.sync kernels need 16 bytes, and padding their small decode stages to 1024 cost an SM two of
+  // its eight resident CTAs.
+  static constexpr int kStageAlign = kWgmma ? 1024 : 128;
   static constexpr int kActBytes = kBlockTokens * kTileK * 2;  // BF16
   static constexpr int kCodeBytes = kBlockRows / kTileRows * kTileCodeBytes;  // = WeightBlockSource's
   static constexpr int kScaleBytes = kBlockRows / kTileRows * kTileScaleBytes;
-  static constexpr int kStageBytes = (kActBytes + kCodeBytes + kScaleBytes + 1023) / 1024 * 1024;
+  static constexpr int kStageBytes = (kActBytes + kCodeBytes + kScaleBytes + kStageAlign - 1) / kStageAlign * kStageAlign;
   static constexpr int kBarrierBytes = kWgmma ? 2 * kStages * 8 : 0;  // full and empty mbarrier per stage
   static constexpr int kRowTableBytes = kWgmma ? kBlockTokens * 8 : 0;  // the producers' token row pointers
   static constexpr int kSmemBytes = kStages * kStageBytes + kBarrierBytes + kRowTableBytes;

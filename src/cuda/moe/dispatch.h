@@ -45,9 +45,10 @@ struct DispatchRow {
 };
 
 inline constexpr DispatchRow kDispatchTable[] = {
-    // decode: weight streaming, a deep pipeline, one n8 MMA column, 64-row blocks so that a few
-    // experts still fill the SMs
-    {8.0, {4, 1, 8, 8}, {4, 1, 8, 8}},
+    // decode: weight streaming, a deep pipeline (16 stages: a 1-token batch has about one CTA
+    // per SM, and each CTA's K loop is a chain of round trips to DRAM, kStages - 1 of them in
+    // flight), one n8 MMA column, 64-row blocks so that a few experts still fill the SMs
+    {8.0, {4, 1, 8, 16}, {4, 1, 8, 16}},
     {32.0, {4, 2, 32, 4}, {4, 2, 32, 4}},  // small batches
     {48.0, {4, 2, 64, 4}, {4, 2, 64, 4}},
     // prefill: on Hopper two consumer warpgroups of m64n128k16 wgmma (256 rows x 128 tokens per
