@@ -49,7 +49,8 @@ inline constexpr DispatchRow kDispatchTable[] = {
     // per SM, and each CTA's K loop is a chain of round trips to DRAM, kStages - 1 of them in
     // flight), one n8 MMA column, 64-row blocks so that a few experts still fill the SMs
     {8.0, {4, 1, 8, 16}, {4, 1, 8, 16}},
-    {32.0, {4, 2, 32, 4}, {4, 2, 32, 4}},  // small batches
+    // small batches; 8 stages instead of 4 measured 5-10% slower at 512 tokens (fewer CTAs per SM)
+    {32.0, {4, 2, 32, 4}, {4, 2, 32, 4}},
     {48.0, {4, 2, 64, 4}, {4, 2, 64, 4}},
     // prefill: on Hopper two consumer warpgroups of m64n128k16 wgmma (256 rows x 128 tokens per
     // CTA) fed by a producer warpgroup through an 8-stage ring
