@@ -92,14 +92,15 @@ class WgmmaPipeline {
   // 64 rows multiplies only those, with m64n64k16 wgmmas, and leaves the other accumulators unset.
   __device__ void consume(MmaAccumulators<Tile>& acc) {
     wgmma::claim_registers<kConsumerRegisters>();
-    if (tile_.rows <= kHalfTokens) consume_k<kHalfTokens>(acc);
+    if (token_rows_used() == kHalfTokens) consume_k<kHalfTokens>(acc);
     else consume_k<Tile::kBlockTokens>(acc);
   }
 
  private:
   static constexpr int kHalfTokens = Tile::kBlockTokens / 2;
 
-  // Token rows the wgmmas read: the producers copy no more.
+  // Token rows the wgmmas read, the one place that picks the wgmma width: the producers copy no
+  // more, the consumers multiply as many.
   __device__ int token_rows_used() const { return tile_.rows <= kHalfTokens ? kHalfTokens : Tile::kBlockTokens; }
 
   template <int kTokens>
