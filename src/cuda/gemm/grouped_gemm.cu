@@ -12,7 +12,8 @@
 namespace fp4moe::cuda {
 namespace {
 
-// Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it.
+// Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it, and
+// makes it something a benchmark can force (FP4MOE_GEMM).
 using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 16>, MmaTile<4, 2, 32, 4>, MmaTile<4, 2, 64, 4>, MmaTile<8, 2, 128, 8, true>>;
 
 // Every GEMM kernel starts here: wait for the routing plan (programmatic dependent launch), let
@@ -105,6 +106,17 @@ void raise_smem_limits() {
 }
 
 }  // namespace
+
+const std::vector<MmaTileConfig>& compiled_gemm_tiles() {
+  static const std::vector<MmaTileConfig> tiles = std::apply(
+      [](auto... t) {
+        return std::vector<MmaTileConfig>{MmaTileConfig{decltype(t)::kWarps, decltype(t)::kMTiles,
+                                                        decltype(t)::kBlockTokens, decltype(t)::kStages,
+                                                        decltype(t)::kWgmma}...};
+      },
+      kMmaTiles{});
+  return tiles;
+}
 
 void configure_grouped_gemms() {
   raise_smem_limits<GateUpEpilogue>();

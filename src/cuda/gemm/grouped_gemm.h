@@ -4,6 +4,8 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <vector>
+
 #include "cuda/gemm/weight_layout.h"
 #include "cuda/quant/quantize.h"
 #include "cuda/routing/plan.h"
@@ -62,5 +64,9 @@ void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w,
 
 // Raises the dynamic shared-memory limit of every instantiated kernel; once per device.
 void configure_grouped_gemms();
+
+// Every tile shape compiled in (grouped_gemm.cu's kMmaTiles): the dispatch table picks among them,
+// and a benchmark may force any of them (moe/dispatch.h).
+const std::vector<MmaTileConfig>& compiled_gemm_tiles();
 
 }  // namespace fp4moe::cuda

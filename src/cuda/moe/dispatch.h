@@ -31,7 +31,6 @@
 // mma.sync tile on gpt-oss and deepseek-v3 and 8% behind on qwen3 (K = 2048 / 768 is short for a
 // 256-row CTA's pipeline).
 #pragma once
-#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 #include <optional>
@@ -71,37 +70,33 @@ inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool h
   return hopper ? last.hopper_gemm : last.gemm;
 }
 
-// Short name of a tile shape: "mma32", "wgmma128", ...
+// Name of a tile shape: kind and token block, rows per CTA, stages ("mma8-r64-s16",
+// "wgmma128-r256-s8"); unique among the compiled shapes.
 inline std::string gemm_name(const MmaTileConfig& c) {
-  return (c.wgmma ? "wgmma" : "mma") + std::to_string(c.block_tokens);
+  return (c.wgmma ? "wgmma" : "mma") + std::to_string(c.block_tokens) + "-r" + std::to_string(c.block_rows()) + "-s" +
+         std::to_string(c.stages);
 }
 
-// FP4MOE_GEMM=<name> makes every batch use that table entry instead (benchmarks measure the
-// crossovers with it); unset or empty: the table decides. An unknown name, or a wgmma kernel off
-// Hopper, is an error when the layer is created.
+// FP4MOE_GEMM=<name> makes every batch use that compiled tile shape instead of the table's choice
+// (benchmarks measure the crossovers with it); unset or empty: the table decides. An unknown
+// name, or a wgmma kernel off Hopper, is an error when the layer is created.
 inline std::optional<MmaTileConfig> forced_gemm_from_env(bool hopper) {
   const char* name = std::getenv("FP4MOE_GEMM");
   if (name == nullptr || *name == '\0') return std::nullopt;
-  std::vector<std::string> known;  // each name once: the two columns share their decode entries
-  for (const DispatchRow& row : kDispatchTable) {
-    for (const MmaTileConfig& c : {row.gemm, row.hopper_gemm}) {
-      if (c.wgmma && !hopper) continue;
-      if (gemm_name(c) == name) return c;
-      if (std::find(known.begin(), known.end(), gemm_name(c)) == known.end()) known.push_back(gemm_name(c));
-    }
+  std::string known;
+  for (const MmaTileConfig& c : compiled_gemm_tiles()) {
+    if (c.wgmma && !hopper) continue;
+    if (gemm_name(c) == name) return c;
+    known += (known.empty() ? "" : ", ") + gemm_name(c);
   }
-  std::string list;
-  for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-  throw_argument_error("CUDA layer", "FP4MOE_GEMM", "unset or one of: " + list, name);
+  throw_argument_error("CUDA layer", "FP4MOE_GEMM", "unset or one of: " + known, name);
 }
 
-// The smallest token block in the table bounds the tile list the workspace must hold.
+// The smallest compiled token block (a forced shape may be any of them) bounds the tile list the
+// workspace must hold.
 inline int min_block_tokens() {
-  int m = kDispatchTable[0].gemm.block_tokens;
-  for (const DispatchRow& row : kDispatchTable) {
-    m = row.gemm.block_tokens < m ? row.gemm.block_tokens : m;
-    m = row.hopper_gemm.block_tokens < m ? row.hopper_gemm.block_tokens : m;
-  }
+  int m = compiled_gemm_tiles().front().block_tokens;
+  for (const MmaTileConfig& c : compiled_gemm_tiles()) m = c.block_tokens < m ? c.block_tokens : m;
   return m;
 }
 
