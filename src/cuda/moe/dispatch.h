@@ -2,34 +2,48 @@
 // host-known sizes (the per-expert counts live on the device), so a captured graph keeps it.
 //
 // Rows are keyed by the expected token rows per local expert, r = T*k/E, and hold a column for
-// sm_80+ (mma.sync) and one for Hopper (wgmma allowed). The crossovers were measured on the H100,
-// W4A16, uniform routing, each kernel forced with bench_moe.py --gemm (bench/results/
-// nvidia-h100-80gb-hbm3-w4a16-crossover-*.md; whole layer in us; mma8 measured at 3b7d4d9, the
-// others at 39c6879, whose combine was up to 15 us slower):
+// sm_80+ (mma.sync) and one for Hopper (wgmma allowed). Every crossover below was measured with
+// each kernel forced (bench_moe.py --gemm), W4A16, uniform routing, whole layer in us.
 //
-//   rows/expert   shape                mma8   mma32   mma64   wgmma128
-//   6             deepseek-v4-flash    1607    1598    2464      2965
-//   8             gpt-oss-120b          974     827    1272      1760
-//   8             deepseek-v3          3292    2793    4265      4297
-//   16            qwen3-30b-a3b         362     188     294       439
-//   32            qwen3-30b-a3b         667     265     309       444
-//   64            qwen3-30b-a3b        1246     458     466       497
-//   128           qwen3-30b-a3b                 826     769       672
-//   16            gpt-oss-120b         1600     879    1297      1782
-//   32            gpt-oss-120b         3073    1283    1340      1798
-//   64            gpt-oss-120b                 2115    1982      1676
-//   12            deepseek-v4-flash    2628    1701    2533      3030
-//   24            deepseek-v4-flash    5225    1887    2586      3076
-//   48            deepseek-v4-flash            3474    2880      3034
-//   16            deepseek-v3          5412    2998    4391      4424
-//   32            deepseek-v3         10252    4433    4579      4511
-//   64            deepseek-v3                  7250    6734      4910
+// Decode and small batches, on the H200 (bench/results/nvidia-h200-w4a16-crossover-t*.md; code
+// c7567de with mma8-r64-s8/-s4, mma16-r128-s4 and mma32-r64-s4 added to kMmaTiles for the sweep):
 //
-// So the 8-token decode tile up to 6 rows per expert (a tie with mma32 there; at 8 rows mma32 is
-// 15% ahead), 32-token tiles up to 32, the 64-token mma.sync tile up to 48 (one point:
-// deepseek-v4-flash, 5% ahead of wgmma), then wgmma: at 64 rows it is 15-27% ahead of the best
-// mma.sync tile on gpt-oss and deepseek-v3 and 8% behind on qwen3 (K = 2048 / 768 is short for a
-// 256-row CTA's pipeline).
+//   T     rows/expert (qwen3 gpt-oss dsv4 dsv3)   mma8-r64-s16 / -s8 / -s4, per shape
+//   1     0.06  0.03  0.02  0.03                   24.7/23.6/32.8  46.2/49.4/79.7  48.7/53.6/72.0  84.8/83.4/97.3
+//   2     0.13  0.06  0.05  0.06                   27.7/29.8/35.5  63.3/73.9/92.6  80.7/76.1/89.9  158/144/145
+//   4     0.25  0.13  0.09  0.13                   47.0/40.2/44.9  99.0/87.2/113   141/124/125     297/264/264
+//   8     0.5   0.25  0.19  0.25                   72.3/59.8/59.6  164/142/150     239/205/204     511/445/444
+//   64    4     2     1.5   2                      160/130/126     615/523/543     1022/876/908    1966/1821/1750
+//
+//   T     shape               rows/expert   mma8-r64-s8   mma16-r128-s4   mma32-r64-s4   mma32-r128-s4
+//   128   qwen3-30b-a3b        8             183           134             206            177
+//   256   qwen3-30b-a3b        16            301           188             214            184
+//   512   qwen3-30b-a3b        32            538           312             309            265
+//   128   gpt-oss-120b         4             603           603             938            800
+//   256   gpt-oss-120b         8             843           621             936            802
+//   512   gpt-oss-120b         16           1356           826             971            827
+//   128   deepseek-v4-flash    3            1133          1081            1759           1476
+//   256   deepseek-v4-flash    6            1389          1229            1852           1568
+//   512   deepseek-v4-flash    12           2263          1340            1939           1600
+//   128   deepseek-v3          4            1959          1954            3184           2667
+//   256   deepseek-v3          8            2909          2159            3216           2722
+//   512   deepseek-v3          16           4902          3070            3386           2899
+//
+// So the 8-token tile with 16 stages at one token (a 1-token batch has about one CTA per SM, and
+// each CTA's K loop is a chain of round trips to DRAM, kStages - 1 of them in flight; it wins on 3
+// of 4 shapes at T=1 and on 2 of 4 at T=2); with 8 stages from there (twice the CTAs per SM: 10-17%
+// faster at T=8 and T=64; 4 stages gain no more); the 16-token tile from 3 rows per expert (it ties
+// the 8-token one at 4 rows and wins by 5% at 3; below 3 rows it was not measured) to 14 (it wins by
+// 16% at 12 rows, and at 16 rows it ties or loses by 6% to the 32-token tile, as an expert's rows
+// then often spill into a second 16-row tile that streams the weights again); 32-token tiles of
+// 128 rows up to 32.
+//
+// Larger batches, on the H100 (bench/results/nvidia-h100-80gb-hbm3-w4a16-crossover-*.md, code
+// 39c6879): the 64-token mma.sync tile up to 48 rows per expert (deepseek-v4-flash, 2880 us against
+// 3474 for mma32 and 3034 for wgmma), then wgmma: at 64 rows it is 15-27% ahead of the best
+// mma.sync tile on gpt-oss and deepseek-v3 (gpt-oss 1676 against 1982, deepseek-v3 4910 against
+// 6734) and 8% behind on qwen3 (497 against 458; K = 2048 / 768 is short for a 256-row CTA's
+// pipeline).
 #pragma once
 #include <cstdlib>
 #include <iterator>
@@ -50,11 +64,13 @@ struct DispatchRow {
 };
 
 inline constexpr DispatchRow kDispatchTable[] = {
-    // decode: weight streaming, a deep pipeline (16 stages: a 1-token batch has about one CTA
-    // per SM, and each CTA's K loop is a chain of round trips to DRAM, kStages - 1 of them in
-    // flight), one n8 MMA column, 64-row blocks so that a few experts still fill the SMs
-    {6.0, {4, 1, 8, 16}, {4, 1, 8, 16}},
-    // small batches; 8 stages instead of 4 measured 5-10% slower at 512 tokens (fewer CTAs per SM)
+    // decode: weight streaming, one n8 MMA column, 64-row blocks so that a few experts still fill
+    // the SMs; a 16-stage pipeline for the handful of CTAs of a 1-token batch, 8 stages beyond
+    {0.07, {4, 1, 8, 16}, {4, 1, 8, 16}},
+    {3.0, {4, 1, 8, 8}, {4, 1, 8, 8}},
+    // small batches: 128-row blocks; 8 stages instead of 4 measured 5-10% slower at 512 tokens
+    // (fewer CTAs per SM)
+    {14.0, {4, 2, 16, 4}, {4, 2, 16, 4}},
     {32.0, {4, 2, 32, 4}, {4, 2, 32, 4}},
     {48.0, {4, 2, 64, 4}, {4, 2, 64, 4}},
     // prefill: on Hopper two consumer warpgroups of m64n128k16 wgmma (256 rows x 128 tokens per
