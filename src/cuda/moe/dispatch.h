@@ -6,28 +6,28 @@
 // each kernel forced (bench_moe.py --gemm), W4A16, uniform routing, whole layer in us.
 //
 // Decode and small batches, on the H200 (bench/results/nvidia-h200-w4a16-crossover-t*.md; code
-// c7567de with mma8-r64-s8/-s4, mma16-r128-s4 and mma32-r64-s4 added to kMmaTiles for the sweep):
+// c7567de with the extra shapes compiled in for the sweep, whose names then lacked the -w field):
 //
-//   T     rows/expert (qwen3 gpt-oss dsv4 dsv3)   mma8-r64-s16 / -s8 / -s4, per shape
+//   T     rows/expert (qwen3 gpt-oss dsv4 dsv3)   mma8-r64-w4-s16 / -s8 / -s4, per shape
 //   1     0.06  0.03  0.02  0.03                   24.7/23.6/32.8  46.2/49.4/79.7  48.7/53.6/72.0  84.8/83.4/97.3
 //   2     0.13  0.06  0.05  0.06                   27.7/29.8/35.5  63.3/73.9/92.6  80.7/76.1/89.9  158/144/145
 //   4     0.25  0.13  0.09  0.13                   47.0/40.2/44.9  99.0/87.2/113   141/124/125     297/264/264
 //   8     0.5   0.25  0.19  0.25                   72.3/59.8/59.6  164/142/150     239/205/204     511/445/444
 //   64    4     2     1.5   2                      160/130/126     615/523/543     1022/876/908    1966/1821/1750
 //
-//   T     shape               rows/expert   mma8-r64-s8   mma16-r128-s4   mma32-r64-s4   mma32-r128-s4
-//   128   qwen3-30b-a3b        8             183           134             206            177
-//   256   qwen3-30b-a3b        16            301           188             214            184
-//   512   qwen3-30b-a3b        32            538           312             309            265
-//   128   gpt-oss-120b         4             603           603             938            800
-//   256   gpt-oss-120b         8             843           621             936            802
-//   512   gpt-oss-120b         16           1356           826             971            827
-//   128   deepseek-v4-flash    3            1133          1081            1759           1476
-//   256   deepseek-v4-flash    6            1389          1229            1852           1568
-//   512   deepseek-v4-flash    12           2263          1340            1939           1600
-//   128   deepseek-v3          4            1959          1954            3184           2667
-//   256   deepseek-v3          8            2909          2159            3216           2722
-//   512   deepseek-v3          16           4902          3070            3386           2899
+//   T     shape               rows/expert   mma8-r64-w4-s8  mma16-r128-w4-s4  mma32-r64-w4-s4  mma32-r128-w4-s4
+//   128   qwen3-30b-a3b       8                        183               134              206               177
+//   256   qwen3-30b-a3b       16                       301               188              214               184
+//   512   qwen3-30b-a3b       32                       538               312              309               265
+//   128   gpt-oss-120b        4                        603               603              938               800
+//   256   gpt-oss-120b        8                        843               621              936               802
+//   512   gpt-oss-120b        16                      1356               826              971               827
+//   128   deepseek-v4-flash   3                       1133              1081             1759              1476
+//   256   deepseek-v4-flash   6                       1389              1229             1852              1568
+//   512   deepseek-v4-flash   12                      2263              1340             1939              1600
+//   128   deepseek-v3         4                       1959              1954             3184              2667
+//   256   deepseek-v3         8                       2909              2159             3216              2722
+//   512   deepseek-v3         16                      4902              3070             3386              2899
 //
 // So the 8-token tile with 16 stages at one token (a 1-token batch has about one CTA per SM, and
 // each CTA's K loop is a chain of round trips to DRAM, kStages - 1 of them in flight; it wins on 3
@@ -36,7 +36,9 @@
 // the 8-token one at 4 rows and wins by 5% at 3; below 3 rows it was not measured) to 14 (it wins by
 // 16% at 12 rows, and at 16 rows it ties or loses by 6% to the 32-token tile, as an expert's rows
 // then often spill into a second 16-row tile that streams the weights again); 32-token tiles of
-// 128 rows up to 32.
+// 128 rows up to 32. Eight warps of one m-tile each instead of four of two (same CTA tile, more
+// warps per SM) were 4-14% slower for both the 16- and the 32-token tile at 256 and 512 tokens
+// (the crossover-t256-512 files).
 //
 // Larger batches, on the H100 (bench/results/nvidia-h100-80gb-hbm3-w4a16-crossover-*.md, code
 // 39c6879): the 64-token mma.sync tile up to 48 rows per expert (deepseek-v4-flash, 2880 us against
@@ -86,11 +88,11 @@ inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool h
   return hopper ? last.hopper_gemm : last.gemm;
 }
 
-// Name of a tile shape: kind and token block, rows per CTA, stages ("mma8-r64-s16",
-// "wgmma128-r256-s8"); unique among the compiled shapes.
+// Name of a tile shape: kind and token block, rows per CTA, MMA warps, stages
+// ("mma8-r64-w4-s16", "wgmma128-r256-w8-s8"); these four fields tell every compiled shape apart.
 inline std::string gemm_name(const MmaTileConfig& c) {
-  return (c.wgmma ? "wgmma" : "mma") + std::to_string(c.block_tokens) + "-r" + std::to_string(c.block_rows()) + "-s" +
-         std::to_string(c.stages);
+  return (c.wgmma ? "wgmma" : "mma") + std::to_string(c.block_tokens) + "-r" + std::to_string(c.block_rows()) + "-w" +
+         std::to_string(c.warps) + "-s" + std::to_string(c.stages);
 }
 
 // FP4MOE_GEMM=<name> makes every batch use that compiled tile shape instead of the table's choice

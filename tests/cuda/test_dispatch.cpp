@@ -1,0 +1,86 @@
+// The tuning table and the names benchmarks force kernels by: host code only, so these run
+// without a GPU (CTest label `cpu`) wherever the CUDA backend is built.
+#include <cstdlib>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "cuda/moe/dispatch.h"
+#include "fp4moe/error.h"
+
+namespace fp4moe::cuda {
+namespace {
+
+bool same(const MmaTileConfig& a, const MmaTileConfig& b) {
+  return a.warps == b.warps && a.m_tiles == b.m_tiles && a.block_tokens == b.block_tokens && a.stages == b.stages &&
+         a.wgmma == b.wgmma;
+}
+
+bool compiled(const MmaTileConfig& c) {
+  for (const MmaTileConfig& t : compiled_gemm_tiles())
+    if (same(t, c)) return true;
+  return false;
+}
+
+TEST(Dispatch, CompiledShapesHaveDistinctNames) {
+  std::set<std::string> names;
+  for (const MmaTileConfig& c : compiled_gemm_tiles()) EXPECT_TRUE(names.insert(gemm_name(c)).second) << gemm_name(c);
+  EXPECT_TRUE(names.count("mma8-r64-w4-s16")) << "the name format the benchmark docs use";
+}
+
+TEST(Dispatch, TableRowsAreCompiledAndAscending) {
+  double previous = 0.0;
+  for (const DispatchRow& row : kDispatchTable) {
+    EXPECT_GT(row.max_rows_per_expert, previous);
+    previous = row.max_rows_per_expert;
+    EXPECT_TRUE(compiled(row.gemm)) << gemm_name(row.gemm);
+    EXPECT_TRUE(compiled(row.hopper_gemm)) << gemm_name(row.hopper_gemm);
+    EXPECT_FALSE(row.gemm.wgmma) << "the sm_80 column cannot run wgmma";
+    EXPECT_GE(row.gemm.block_tokens, min_block_tokens());
+    EXPECT_GE(row.hopper_gemm.block_tokens, min_block_tokens());
+  }
+}
+
+TEST(Dispatch, ChoosesByRowsPerExpert) {
+  MoeConfig c;
+  c.num_experts = 256;
+  c.hidden = 7168;
+  c.intermediate = 2048;
+  c.top_k = 8;
+  c.max_tokens = 16384;
+  // rows per expert = T * 8 / 256
+  EXPECT_EQ(gemm_name(choose_gemm(1, c, true)), "mma8-r64-w4-s16");
+  EXPECT_EQ(gemm_name(choose_gemm(8, c, true)), "mma8-r64-w4-s8");
+  EXPECT_EQ(gemm_name(choose_gemm(256, c, true)), "mma16-r128-w4-s4");
+  EXPECT_EQ(gemm_name(choose_gemm(512, c, true)), "mma32-r128-w4-s4");
+  EXPECT_EQ(gemm_name(choose_gemm(16384, c, true)), "wgmma128-r256-w8-s8");
+  EXPECT_FALSE(choose_gemm(16384, c, false).wgmma);
+}
+
+TEST(Dispatch, ForcedShapeByNameOrAClearError) {
+  ASSERT_EQ(setenv("FP4MOE_GEMM", "mma16-r128-w4-s4", 1), 0);
+  const auto forced = forced_gemm_from_env(true);
+  ASSERT_TRUE(forced.has_value());
+  EXPECT_EQ(gemm_name(*forced), "mma16-r128-w4-s4");
+
+  ASSERT_EQ(setenv("FP4MOE_GEMM", "mma32", 1), 0);
+  try {
+    forced_gemm_from_env(true);
+    ADD_FAILURE() << "an unknown name must be rejected";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("FP4MOE_GEMM"), std::string::npos) << what;
+    EXPECT_NE(what.find("mma32-r128-w4-s4"), std::string::npos) << "lists the compiled names: " << what;
+    EXPECT_NE(what.find("got mma32"), std::string::npos) << what;
+  }
+  ASSERT_EQ(setenv("FP4MOE_GEMM", "wgmma128-r256-w8-s8", 1), 0);
+  EXPECT_THROW(forced_gemm_from_env(false), Error) << "no wgmma off Hopper";
+
+  ASSERT_EQ(setenv("FP4MOE_GEMM", "", 1), 0);
+  EXPECT_FALSE(forced_gemm_from_env(true).has_value());
+  ASSERT_EQ(unsetenv("FP4MOE_GEMM"), 0);
+}
+
+}  // namespace
+}  // namespace fp4moe::cuda
