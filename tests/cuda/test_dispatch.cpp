@@ -12,14 +12,9 @@
 namespace fp4moe::cuda {
 namespace {
 
-bool same(const MmaTileConfig& a, const MmaTileConfig& b) {
-  return a.warps == b.warps && a.m_tiles == b.m_tiles && a.block_tokens == b.block_tokens && a.stages == b.stages &&
-         a.wgmma == b.wgmma;
-}
-
 bool compiled(const MmaTileConfig& c) {
   for (const MmaTileConfig& t : compiled_gemm_tiles())
-    if (same(t, c)) return true;
+    if (t == c) return true;
   return false;
 }
 

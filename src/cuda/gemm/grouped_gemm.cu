@@ -64,10 +64,10 @@ constexpr auto grouped_gemm_kernel() {
   else return grouped_gemm_nvfp4_mma_kernel<Tile, Epilogue>;
 }
 
+// The runtime description of a compiled tile shape: what the dispatch table and FP4MOE_GEMM name.
 template <class Tile>
-bool matches(const MmaTileConfig& c) {
-  return c.warps == Tile::kWarps && c.m_tiles == Tile::kMTiles && c.block_tokens == Tile::kBlockTokens &&
-         c.stages == Tile::kStages && c.wgmma == Tile::kWgmma;
+constexpr MmaTileConfig tile_config() {
+  return {Tile::kWarps, Tile::kMTiles, Tile::kBlockTokens, Tile::kStages, Tile::kWgmma};
 }
 
 template <class Epilogue>
@@ -81,7 +81,7 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
       [&](auto... tiles) {
         ([&](auto tile) {
           using Tile = decltype(tile);
-          if (launched || !matches<Tile>(config)) return;
+          if (launched || config != tile_config<Tile>()) return;
           const dim3 grid(unsigned((w.shape.rows + Tile::kBlockRows - 1) / Tile::kBlockRows), unsigned(max_tiles));
           launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                         "grouped GEMM kernel", w, in, plan, out);
@@ -109,13 +109,8 @@ void raise_smem_limits() {
 }  // namespace
 
 const std::vector<MmaTileConfig>& compiled_gemm_tiles() {
-  static const std::vector<MmaTileConfig> tiles = std::apply(
-      [](auto... t) {
-        return std::vector<MmaTileConfig>{MmaTileConfig{decltype(t)::kWarps, decltype(t)::kMTiles,
-                                                        decltype(t)::kBlockTokens, decltype(t)::kStages,
-                                                        decltype(t)::kWgmma}...};
-      },
-      kMmaTiles{});
+  static const std::vector<MmaTileConfig> tiles =
+      std::apply([](auto... t) { return std::vector<MmaTileConfig>{tile_config<decltype(t)>()...}; }, kMmaTiles{});
   return tiles;
 }
 

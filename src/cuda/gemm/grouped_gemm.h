@@ -22,6 +22,11 @@ struct MmaTileConfig {
   int stages;
   bool wgmma = false;  // Hopper warpgroup MMA (sm_90a) instead of mma.sync
   int block_rows() const { return warps * m_tiles * 16; }
+  bool operator==(const MmaTileConfig& o) const {
+    return warps == o.warps && m_tiles == o.m_tiles && block_tokens == o.block_tokens && stages == o.stages &&
+           wgmma == o.wgmma;
+  }
+  bool operator!=(const MmaTileConfig& o) const { return !(*this == o); }
 };
 
 struct PackedExpertWeights {
