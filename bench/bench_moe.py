@@ -37,7 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
   p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent / "results"))
   p.add_argument("--fp4moe-path", default=None, help="a folder to put first on sys.path to find the fp4moe module")
   p.add_argument("--gemm", default=None,
-                 help="force one compiled GEMM tile shape (FP4MOE_GEMM, e.g. mma32-r128-w4-s4, wgmma128-r256-w8-s8): crossovers")
+                 help="force one compiled GEMM tile shape (FP4MOE_GEMM, e.g. mma32-r128-w4-s4-d2, wgmma128-r256-w8-s8): crossovers")
   args = p.parse_args(argv)
   args.shapes = args.shapes or (QUICK_SHAPES if args.quick else "all")
   args.tokens = args.tokens or (QUICK_TOKENS if args.quick else ",".join(map(str, TOKEN_BATCHES)))

@@ -21,7 +21,7 @@ bool compiled(const MmaTileConfig& c) {
 TEST(Dispatch, CompiledShapesHaveDistinctNames) {
   std::set<std::string> names;
   for (const MmaTileConfig& c : compiled_gemm_tiles()) EXPECT_TRUE(names.insert(gemm_name(c)).second) << gemm_name(c);
-  EXPECT_TRUE(names.count("mma8-r64-w4-s16")) << "the name format the benchmark docs use";
+  EXPECT_TRUE(names.count("mma8-r64-w4-s16-d8")) << "the name format the benchmark docs use";
 }
 
 TEST(Dispatch, TableRowsAreCompiledAndAscending) {
@@ -45,19 +45,19 @@ TEST(Dispatch, ChoosesByRowsPerExpert) {
   c.top_k = 8;
   c.max_tokens = 16384;
   // rows per expert = T * 8 / 256
-  EXPECT_EQ(gemm_name(choose_gemm(1, c, true)), "mma8-r64-w4-s16");
-  EXPECT_EQ(gemm_name(choose_gemm(8, c, true)), "mma8-r64-w4-s8");
-  EXPECT_EQ(gemm_name(choose_gemm(256, c, true)), "mma16-r128-w4-s4");
-  EXPECT_EQ(gemm_name(choose_gemm(512, c, true)), "mma32-r128-w4-s4");
+  EXPECT_EQ(gemm_name(choose_gemm(1, c, true)), "mma8-r64-w4-s16-d8");
+  EXPECT_EQ(gemm_name(choose_gemm(8, c, true)), "mma8-r64-w4-s8-d4");
+  EXPECT_EQ(gemm_name(choose_gemm(256, c, true)), "mma16-r128-w4-s4-d4");
+  EXPECT_EQ(gemm_name(choose_gemm(512, c, true)), "mma32-r128-w4-s4-d2");
   EXPECT_EQ(gemm_name(choose_gemm(16384, c, true)), "wgmma128-r256-w8-s8");
   EXPECT_FALSE(choose_gemm(16384, c, false).wgmma);
 }
 
 TEST(Dispatch, ForcedShapeByNameOrAClearError) {
-  ASSERT_EQ(setenv("FP4MOE_GEMM", "mma16-r128-w4-s4", 1), 0);
+  ASSERT_EQ(setenv("FP4MOE_GEMM", "mma16-r128-w4-s4-d4", 1), 0);
   const auto forced = forced_gemm_from_env(true);
   ASSERT_TRUE(forced.has_value());
-  EXPECT_EQ(gemm_name(*forced), "mma16-r128-w4-s4");
+  EXPECT_EQ(gemm_name(*forced), "mma16-r128-w4-s4-d4");
 
   ASSERT_EQ(setenv("FP4MOE_GEMM", "mma32", 1), 0);
   try {
@@ -66,7 +66,7 @@ TEST(Dispatch, ForcedShapeByNameOrAClearError) {
   } catch (const Error& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("FP4MOE_GEMM"), std::string::npos) << what;
-    EXPECT_NE(what.find("mma32-r128-w4-s4"), std::string::npos) << "lists the compiled names: " << what;
+    EXPECT_NE(what.find("mma32-r128-w4-s4-d2"), std::string::npos) << "lists the compiled names: " << what;
     EXPECT_NE(what.find("got mma32"), std::string::npos) << what;
   }
   ASSERT_EQ(setenv("FP4MOE_GEMM", "wgmma128-r256-w8-s8", 1), 0);

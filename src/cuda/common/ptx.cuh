@@ -24,6 +24,23 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
+// Global loads of data that is read once per kernel and never written while it runs (the packed
+// weights): the non-coherent read-only path, and no L1 line, so the stream does not evict the
+// token rows that every warp of the CTA re-reads.
+__device__ __forceinline__ uint4 ld_stream_16(const void* gmem) {
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(gmem));
+  return v;
+}
+
+__device__ __forceinline__ uint2 ld_stream_8(const void* gmem) {
+  uint2 v;
+  asm("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];\n" : "=r"(v.x), "=r"(v.y) : "l"(gmem));
+  return v;
+}
+
 // Four 8x8 b16 matrices from shared memory; lane i supplies the row address of matrix i/8, row i%8.
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem_row) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"

@@ -14,8 +14,8 @@ namespace {
 
 // Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it, and
 // makes it something a benchmark can force (FP4MOE_GEMM).
-using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 16>, MmaTile<4, 1, 8, 8>, MmaTile<4, 2, 16, 4>, MmaTile<4, 2, 32, 4>,
-                             MmaTile<4, 2, 64, 4>, MmaTile<8, 2, 128, 8, true>>;
+using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 16, 8>, MmaTile<4, 1, 8, 8, 4>, MmaTile<4, 2, 16, 4, 4>,
+                             MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 128, 8, 0, true>>;
 
 // Every GEMM kernel starts here: wait for the routing plan (programmatic dependent launch), let
 // the next kernel launch, and fetch this CTA's tile; false past the plan's tiles (the grid covers
@@ -67,7 +67,7 @@ constexpr auto grouped_gemm_kernel() {
 // The runtime description of a compiled tile shape: what the dispatch table and FP4MOE_GEMM name.
 template <class Tile>
 constexpr MmaTileConfig tile_config() {
-  return {Tile::kWarps, Tile::kMTiles, Tile::kBlockTokens, Tile::kStages, Tile::kWgmma};
+  return {Tile::kWarps, Tile::kMTiles, Tile::kBlockTokens, Tile::kStages, Tile::kRegisterStages, Tile::kWgmma};
 }
 
 template <class Epilogue>

@@ -19,12 +19,13 @@ struct MmaTileConfig {
   int warps;       // along N
   int m_tiles;     // 16-row MMA tiles per warp
   int block_tokens;
-  int stages;
-  bool wgmma = false;  // Hopper warpgroup MMA (sm_90a) instead of mma.sync
+  int stages;           // shared-memory stages
+  int register_stages;  // mma.sync: depth of each warp's register ring of weights; wgmma: 0
+  bool wgmma = false;   // Hopper warpgroup MMA (sm_90a) instead of mma.sync
   int block_rows() const { return warps * m_tiles * 16; }
   bool operator==(const MmaTileConfig& o) const {
     return warps == o.warps && m_tiles == o.m_tiles && block_tokens == o.block_tokens && stages == o.stages &&
-           wgmma == o.wgmma;
+           register_stages == o.register_stages && wgmma == o.wgmma;
   }
   bool operator!=(const MmaTileConfig& o) const { return !(*this == o); }
 };

@@ -1,7 +1,14 @@
-// Mainloop of the mma.sync grouped GEMM: a kStages-deep cp.async pipeline over K in 64-wide
-// steps. Each stage holds the CTA's packed weight tiles and its gathered token rows; warps
-// dequantize their weight fragments in registers (format/dequant.cuh) and multiply them, as the
-// MMA's A operand, with the token rows as B (so the output is transposed: rows = weight rows).
+// Mainloop of the mma.sync grouped GEMM: a kStages-deep pipeline over K in 64-wide steps. The
+// gathered token rows, which every warp of the CTA reads, go through a ring of shared-memory
+// stages (cp.async); each warp's weights, which only it reads, go straight into a ring of
+// registers kRegisterStages deep (gemm/weight_tile.cuh's WarpWeightStream). Warps dequantize
+// their weight fragments in registers (format/dequant.cuh) and multiply them, as the MMA's A
+// operand, with the token rows as B (so the output is transposed: rows = weight rows).
+//
+// The K loop is unrolled by kStages, a multiple of kRegisterStages, so every ring index is a
+// compile-time constant: the register ring stays in registers and the stage addresses are
+// immediates. The register ring costs 6 registers per m-tile and step of depth, so the deepest
+// rings go to the one-m-tile decode tiles (moe/dispatch.h).
 #pragma once
 #include "cuda/common/ptx.cuh"
 #include "cuda/format/dequant.cuh"
@@ -27,64 +34,68 @@ __device__ __forceinline__ void zero_accumulators(MmaAccumulators<Tile>& acc) {
 
 template <class Tile>
 class MmaMainloop {
-  static constexpr int kActChunks = Tile::kBlockTokens * (kTokenRowBytes / 16);
-  static constexpr int kActChunksPerThread = (kActChunks + Tile::kThreads - 1) / Tile::kThreads;
+  static constexpr int kStages = Tile::kStages;
+  static constexpr int kRegisterStages = Tile::kRegisterStages;
+  static constexpr int kRowTiles = Tile::kBlockRows / kTileRows;
+  static constexpr int kTokenChunks = Tile::kBlockTokens * (kTokenRowBytes / 16);
+  static constexpr int kTokenChunksPerThread = (kTokenChunks + Tile::kThreads - 1) / Tile::kThreads;
+  static_assert(kRowPadding % Tile::kBlockRows == 0, "row blocks never run past the packed rows");
 
  public:
   __device__ MmaMainloop(const PackedExpertWeights& w, const GemmInput& in, const GemmTile& tile, int row_block,
                          char* smem)
-      : in_(in), smem_(smem), weights_(w, tile.expert, row_block), k_tiles_(weights_.k_tiles()) {
-    // The token rows this thread copies never change along K: resolve the gather once.
+      : smem_(smem),
+        weights_(w, tile.expert, int64_t(row_block) * kRowTiles + threadIdx.x / 32 * Tile::kMTiles, threadIdx.x % 32),
+        k_tiles_(int(w.shape.k_tiles())) {
+    // The token chunks this thread copies never change along K: resolve the gather once.
 #pragma unroll
-    for (int i = 0; i < kActChunksPerThread; ++i) {
-      const int chunk = threadIdx.x + i * Tile::kThreads;
-      act_rows_[i] = chunk < kActChunks ? tile_token_row(in, tile, chunk / 8) : nullptr;
+    for (int i = 0; i < kTokenChunksPerThread; ++i) {
+      const int chunk = threadIdx.x + i * Tile::kThreads, row = chunk / 8;
+      token_src_[i] = token_chunk_source(chunk < kTokenChunks ? tile_token_row(in, tile, row) : nullptr, in, chunk % 8);
+      token_dst_[i] = token_chunk_offset(row, chunk % 8);
     }
   }
 
   __device__ void run(MmaAccumulators<Tile>& acc) {
+    WeightFragments<Tile::kMTiles> weights[kRegisterStages];
 #pragma unroll
-    for (int s = 0; s < Tile::kStages - 1; ++s) {
-      if (s < k_tiles_) load_stage(s, s);
+    for (int s = 0; s < kStages - 1; ++s) {
+      if (s < k_tiles_) load_tokens(s, s);
       ptx::cp_async_commit();
     }
-    for (int kt = 0; kt < k_tiles_; ++kt) {
-      ptx::cp_async_wait<Tile::kStages - 2>();
-      __syncthreads();  // stage kt landed for every thread; stage kt-1 is free to overwrite
-      const int next = kt + Tile::kStages - 1;
-      if (next < k_tiles_) load_stage(next % Tile::kStages, next);
-      ptx::cp_async_commit();
-      compute_stage(kt % Tile::kStages, acc);
+#pragma unroll
+    for (int s = 0; s < kRegisterStages; ++s)
+      if (s < k_tiles_) weights_.load(s, weights[s]);
+    for (int kt0 = 0; kt0 < k_tiles_; kt0 += kStages) {
+#pragma unroll
+      for (int s = 0; s < kStages; ++s) {  // K step kt0 + s: token stage s, weights[s % kRegisterStages]
+        const int kt = kt0 + s;
+        if (kt >= k_tiles_) break;
+        ptx::cp_async_wait<kStages - 2>();
+        __syncthreads();  // stage s landed for every thread; the stage before it is free to overwrite
+        if (kt + kStages - 1 < k_tiles_) load_tokens((s + kStages - 1) % kStages, kt + kStages - 1);
+        ptx::cp_async_commit();
+        compute_stage(s, weights[s % kRegisterStages], acc);
+        if (kt + kRegisterStages < k_tiles_) weights_.load(s + kRegisterStages, weights[s % kRegisterStages]);
+      }
+      weights_.advance(kStages);
     }
   }
 
  private:
-  __device__ char* stage_act(int stage) const { return smem_ + stage * Tile::kStageBytes; }
-  __device__ char* stage_codes(int stage) const { return stage_act(stage) + Tile::kActBytes; }
-  __device__ char* stage_scales(int stage) const { return stage_codes(stage) + Tile::kCodeBytes; }
+  __device__ char* stage_tokens(int stage) const { return smem_ + stage * Tile::kStageBytes; }
 
-  __device__ void load_stage(int stage, int kt) {
-    weights_.template copy_stage<Tile::kThreads>(stage_codes(stage), stage_scales(stage), kt, threadIdx.x);
+  __device__ void load_tokens(int stage, int kt) const {
 #pragma unroll
-    for (int i = 0; i < kActChunksPerThread; ++i) {
-      const int chunk = threadIdx.x + i * Tile::kThreads;
-      if (chunk >= kActChunks) break;
-      copy_token_chunk(stage_act(stage), act_rows_[i], in_, chunk / 8, chunk % 8, kt);
+    for (int i = 0; i < kTokenChunksPerThread; ++i) {
+      if (threadIdx.x + i * Tile::kThreads >= kTokenChunks) break;  // whole warps: the tile's chunks end on a warp
+      copy_token_chunk(stage_tokens(stage), token_dst_[i], token_src_[i], kt);
     }
   }
 
-  __device__ void compute_stage(int stage, MmaAccumulators<Tile>& acc) const {
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    uint4 codes[Tile::kMTiles];
-    uint2 scales[Tile::kMTiles];
-#pragma unroll
-    for (int mt = 0; mt < Tile::kMTiles; ++mt) {
-      const int tile = warp * Tile::kMTiles + mt;
-      codes[mt] = *reinterpret_cast<const uint4*>(stage_codes(stage) + tile * kTileCodeBytes + lane * 16);
-      scales[mt] = *reinterpret_cast<const uint2*>(stage_scales(stage) + tile * kTileScaleBytes + (lane / 4) * 8);
-    }
-    compute_step_pair<0>(stage, codes, scales, acc);
-    compute_step_pair<1>(stage, codes, scales, acc);
+  __device__ void compute_stage(int stage, const WeightFragments<Tile::kMTiles>& w, MmaAccumulators<Tile>& acc) const {
+    compute_step_pair<0>(stage, w.codes, w.scales, acc);
+    compute_step_pair<1>(stage, w.codes, w.scales, acc);
   }
 
   // k16 steps 2*kPair and 2*kPair+1: one ldmatrix.x4 per token column gives both steps' B.
@@ -96,7 +107,7 @@ class MmaMainloop {
 #pragma unroll
     for (int nt = 0; nt < Tile::kNTiles; ++nt) {
       const int row = nt * 8 + lane % 8;
-      ptx::ldmatrix_x4(b[nt], stage_act(stage) + token_chunk_offset(row, kPair * 4 + lane / 8));
+      ptx::ldmatrix_x4(b[nt], stage_tokens(stage) + token_chunk_offset(row, kPair * 4 + lane / 8));
     }
     compute_step<2 * kPair>(codes, scales, b, acc);
     compute_step<2 * kPair + 1>(codes, scales, b, acc);
@@ -120,11 +131,11 @@ class MmaMainloop {
     }
   }
 
-  GemmInput in_;
   char* smem_;
-  WeightBlockSource<Tile::kBlockRows> weights_;
+  WarpWeightStream<Tile::kMTiles> weights_;
   int k_tiles_;
-  const bf16* act_rows_[kActChunksPerThread];
+  TokenChunkSource token_src_[kTokenChunksPerThread];
+  int token_dst_[kTokenChunksPerThread];  // byte offset of the chunk in a stage
 };
 
 }  // namespace fp4moe::cuda

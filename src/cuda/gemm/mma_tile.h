@@ -5,13 +5,17 @@
 
 namespace fp4moe::cuda {
 
-template <int kWarps_, int kMTiles_, int kBlockTokens_, int kStages_, bool kWgmma_ = false>
+// kStages: shared-memory stages (64 K each) in flight. kRegisterStages (mma.sync only): the depth
+// of each warp's register ring of weight fragments (gemm/mma_mainloop.cuh); wgmma tiles stage their
+// weights in shared memory instead and have 0.
+template <int kWarps_, int kMTiles_, int kBlockTokens_, int kStages_, int kRegisterStages_, bool kWgmma_ = false>
 struct MmaTile {
   static constexpr bool kWgmma = kWgmma_;
   static constexpr int kWarps = kWarps_;      // MMA warps along N, each owning kMTiles x 16 rows
   static constexpr int kMTiles = kMTiles_;
   static constexpr int kBlockTokens = kBlockTokens_;
   static constexpr int kStages = kStages_;
+  static constexpr int kRegisterStages = kRegisterStages_;
   // wgmma tiles add a producer warpgroup after the MMA warps (gemm/wgmma_pipeline.cuh); in
   // mma.sync tiles every warp both copies and multiplies.
   static constexpr int kProducerWarps = kWgmma ? 4 : 0;
@@ -19,14 +23,14 @@ struct MmaTile {
   static constexpr int kBlockRows = kWarps * kMTiles * 16;
   static constexpr int kNTiles = kBlockTokens / 8;  // n8 MMA tiles over the tokens
 
-  // One pipeline stage, 64 K deep: the token tile first (gemm/token_tile.cuh), then the CTA's weight
-  // tiles. wgmma reads the token tile through a descriptor that wants 1024-byte alignment; the
-  // mma.sync kernels need 16 bytes, and padding their small decode stages to 1024 cost an SM two of
-  // its eight resident CTAs.
+  // One pipeline stage, 64 K deep: the token tile first (gemm/token_tile.cuh), then, for wgmma, the
+  // CTA's weight tiles (the mma.sync warps stream theirs into registers instead). wgmma reads the
+  // token tile through a descriptor that wants 1024-byte alignment; the mma.sync kernels need 16
+  // bytes, and padding their small decode stages to 1024 cost an SM two of its resident CTAs.
   static constexpr int kStageAlign = kWgmma ? 1024 : 128;
   static constexpr int kActBytes = kBlockTokens * kTileK * 2;  // BF16
-  static constexpr int kCodeBytes = kBlockRows / kTileRows * kTileCodeBytes;  // = WeightBlockSource's
-  static constexpr int kScaleBytes = kBlockRows / kTileRows * kTileScaleBytes;
+  static constexpr int kCodeBytes = kWgmma ? kBlockRows / kTileRows * kTileCodeBytes : 0;  // = WeightBlockSource's
+  static constexpr int kScaleBytes = kWgmma ? kBlockRows / kTileRows * kTileScaleBytes : 0;
   static constexpr int kStageBytes = (kActBytes + kCodeBytes + kScaleBytes + kStageAlign - 1) / kStageAlign * kStageAlign;
   static constexpr int kBarrierBytes = kWgmma ? 2 * kStages * 8 : 0;  // full and empty mbarrier per stage
   static constexpr int kRowTableBytes = kWgmma ? kBlockTokens * 8 : 0;  // the producers' token row pointers
@@ -34,6 +38,8 @@ struct MmaTile {
 
   static_assert(kBlockTokens % 16 == 0 || kBlockTokens == 8, "token block: 8 or a multiple of 16");
   static_assert(kStages >= 2, "the pipeline needs two stages");
+  static_assert(kWgmma ? kRegisterStages == 0 : kRegisterStages >= 1 && kStages % kRegisterStages == 0,
+                "mma.sync: a register ring whose depth divides the stages (the K loop unrolls by kStages)");
   static_assert(kSmemBytes <= 227 * 1024, "shared memory per CTA exceeds the sm_90 limit");
   static_assert(!kWgmma || (kWarps % 4 == 0 && kBlockTokens == 128),
                 "wgmma tiles: whole warpgroups, the m64n128k16 instruction");

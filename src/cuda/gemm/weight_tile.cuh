@@ -1,8 +1,13 @@
-// The weight side of a grouped-GEMM stage: the packed tiles (weight_layout.h) of one CTA's row
-// block for one 64-K step, copied to shared memory as codes for every row tile, then scales.
-// Both mainloops (mma.sync and wgmma) use it. A row block may run past the packed rows (blocks
-// larger than the 128-row padding): those tiles are zero-filled, i.e. exact zero weights, and the
-// epilogues drop their rows.
+// The weight side of a grouped-GEMM K step, the packed tiles of weight_layout.h, two ways:
+//  - WeightBlockSource (wgmma): one CTA's row block for one 64-K step, copied to shared memory as
+//    codes for every row tile, then scales. A row block may run past the packed rows (blocks
+//    larger than the 128-row padding): those tiles are zero-filled, i.e. exact zero weights, and
+//    the epilogues drop their rows.
+//  - WarpWeightStream (mma.sync): no shared memory. A warp is the only reader of its row tiles, so
+//    each lane loads its own fragment bytes straight into registers. At decode the kernels are
+//    bound by issuing instructions, and a register load is one instruction where a staged copy
+//    costs an LDGSTS with its address math and padding, a shared-memory read back, and its share
+//    of the stage barrier.
 #pragma once
 #include "cuda/common/ptx.cuh"
 #include "cuda/gemm/grouped_gemm.h"
@@ -58,6 +63,47 @@ class WeightBlockSource {
   int k_tiles_;
   int row_tiles_;  // packed row tiles from this block's first on
   const uint8_t* codes_;
+  const uint8_t* scales_;
+};
+
+// One warp's weights for one 64-K step: per m-tile, the lane's 16 code bytes (its A fragments of
+// the four k16 steps) and the 8 scale bytes of its rows g and g+8.
+template <int kMTiles>
+struct WeightFragments {
+  uint4 codes[kMTiles];
+  uint2 scales[kMTiles];
+};
+
+// A cursor over the warp's K steps: load(ahead) reads step cursor + ahead, advance(steps) moves
+// the cursor. With compile-time `ahead` every load is one instruction with an immediate offset.
+template <int kMTiles>
+class WarpWeightStream {
+ public:
+  // The warp's m-tiles are row tiles first_row_tile + [0, kMTiles), all inside the packed rows.
+  __device__ WarpWeightStream(const PackedExpertWeights& w, int expert, int64_t first_row_tile, int lane)
+      : tile_code_stride_(int(w.shape.k_tiles()) * kTileCodeBytes),
+        tile_scale_stride_(int(w.shape.k_tiles()) * kTileScaleBytes) {
+    codes_ = w.codes + expert * w.shape.code_bytes() + first_row_tile * tile_code_stride_ + lane * 16;
+    scales_ = w.scales + expert * w.shape.scale_bytes() + first_row_tile * tile_scale_stride_ + (lane / 4) * 8;
+  }
+
+  __device__ void load(int ahead, WeightFragments<kMTiles>& f) const {
+#pragma unroll
+    for (int mt = 0; mt < kMTiles; ++mt) {
+      f.codes[mt] = ptx::ld_stream_16(codes_ + mt * tile_code_stride_ + ahead * kTileCodeBytes);
+      f.scales[mt] = ptx::ld_stream_8(scales_ + mt * tile_scale_stride_ + ahead * kTileScaleBytes);
+    }
+  }
+
+  __device__ void advance(int steps) {
+    codes_ += steps * kTileCodeBytes;
+    scales_ += steps * kTileScaleBytes;
+  }
+
+ private:
+  int tile_code_stride_;  // bytes from one row tile to the next (all K steps of a tile)
+  int tile_scale_stride_;
+  const uint8_t* codes_;  // this lane's bytes of the cursor's K step in its first row tile
   const uint8_t* scales_;
 };
 

@@ -5,43 +5,48 @@
 // sm_80+ (mma.sync) and one for Hopper (wgmma allowed). Every crossover below was measured with
 // each kernel forced (bench_moe.py --gemm), W4A16, uniform routing, whole layer in us.
 //
-// Decode and small batches, on the H200 (bench/results/nvidia-h200-w4a16-crossover-t*.md; code
-// c7567de with the extra shapes compiled in for the sweep, whose names then lacked the -w field):
+// Decode and small batches, on the H200 (bench/results/h200-register-ring-sweep/, one file per
+// forced shape; the mma.sync kernels stream weights through a register ring of depth d, -dN):
 //
-//   T     rows/expert (qwen3 gpt-oss dsv4 dsv3)   mma8-r64-w4-s16 / -s8 / -s4, per shape
-//   1     0.06  0.03  0.02  0.03                   24.7/23.6/32.8  46.2/49.4/79.7  48.7/53.6/72.0  84.8/83.4/97.3
-//   2     0.13  0.06  0.05  0.06                   27.7/29.8/35.5  63.3/73.9/92.6  80.7/76.1/89.9  158/144/145
-//   4     0.25  0.13  0.09  0.13                   47.0/40.2/44.9  99.0/87.2/113   141/124/125     297/264/264
-//   8     0.5   0.25  0.19  0.25                   72.3/59.8/59.6  164/142/150     239/205/204     511/445/444
-//   64    4     2     1.5   2                      160/130/126     615/523/543     1022/876/908    1966/1821/1750
+//   T     rows/expert (qwen3 gpt-oss dsv4 dsv3)   mma8-r64-w4-s16-d8 / -s16-d4 / -s8-d4 / -s8-d8 / -s8-d2, per shape
+//   1     0.06  0.03  0.02  0.03     qwen3 22.0/22.8/24.2/23.4/26.8   gpt-oss 38.7/44.0/45.9/41.6/50.7
+//                                    dsv4  44.5/49.1/51.2/47.3/55.8   dsv3    73.4/76.2/82.0/79.0/91.6
+//   2     0.13  0.06  0.05  0.06     qwen3 26.3/27.6/28.7/28.2/30.7   gpt-oss 53.7/62.5/57.4/58.3/59.5
+//                                    dsv4  68.5/65.2/69.1/64.4/73.6   dsv3    128/122/125/136/129
+//   8     0.5   0.25  0.19  0.25     all five within 5% of each other on every shape (noise is about 5%)
+//   64    4     2     1.5   2        likewise, except s16-d8 4-7% behind on qwen3 and dsv3
 //
-//   T     shape               rows/expert   mma8-r64-w4-s8  mma16-r128-w4-s4  mma32-r64-w4-s4  mma32-r128-w4-s4
-//   128   qwen3-30b-a3b       8                        183               134              206               177
-//   256   qwen3-30b-a3b       16                       301               188              214               184
-//   512   qwen3-30b-a3b       32                       538               312              309               265
-//   128   gpt-oss-120b        4                        603               603              938               800
-//   256   gpt-oss-120b        8                        843               621              936               802
-//   512   gpt-oss-120b        16                      1356               826              971               827
-//   128   deepseek-v4-flash   3                       1133              1081             1759              1476
-//   256   deepseek-v4-flash   6                       1389              1229             1852              1568
-//   512   deepseek-v4-flash   12                      2263              1340             1939              1600
-//   128   deepseek-v3         4                       1959              1954             3184              2667
-//   256   deepseek-v3         8                       2909              2159             3216              2722
-//   512   deepseek-v3         16                      4902              3070             3386              2899
+//   T     shape               rows/expert   mma8-s8-d4  mma16-s4-d4  mma16-s4-d2  mma16-s8-d4  mma32-s4-d2
+//   64    qwen3-30b-a3b       4                   111          129          143          129
+//   128   qwen3-30b-a3b       8                   149          134          147          133
+//   128   gpt-oss-120b        4                   518          583          653          594
+//   256   gpt-oss-120b        8                   728          601          663          599
+//   128   deepseek-v4-flash   3                  1002         1121         1204         1092
+//   256   deepseek-v4-flash   6                  1223         1208         1296         1187
+//   128   deepseek-v3         4                  1723         1973         2198         1997
+//   256   deepseek-v3         8                  2584         2174         2289         2111
+//   512   qwen3-30b-a3b       32                                299                                   258
+//   512   gpt-oss-120b        16                               783                                   804
+//   512   deepseek-v4-flash   12                              1367                                  1566
+//   512   deepseek-v3         16                              2809                                  2764
 //
-// So the 8-token tile with 16 stages at one token (a 1-token batch has about one CTA per SM, and
-// each CTA's K loop is a chain of round trips to DRAM, kStages - 1 of them in flight; it wins on 3
-// of 4 shapes at T=1 and on 2 of 4 at T=2); with 8 stages from there (twice the CTAs per SM: 10-17%
-// faster at T=8 and T=64; 4 stages gain no more); the 16-token tile from 3 rows per expert (it ties
-// the 8-token one at 4 rows and wins by 5% at 3; below 3 rows it was not measured) to 14 (it wins by
-// 16% at 12 rows, and at 16 rows it ties or loses by 6% to the 32-token tile, as an expert's rows
-// then often spill into a second 16-row tile that streams the weights again); 32-token tiles of
-// 128 rows up to 32. Eight warps of one m-tile each instead of four of two (same CTA tile, more
-// warps per SM) were 4-14% slower for both the 16- and the 32-token tile at 256 and 512 tokens
-// (the crossover-t256-512 files).
+// So the 8-token tile with 16 stages and an 8-deep ring up to about one token in eight experts (a
+// 1-token batch has about one CTA per SM, and each warp's K loop is a chain of round trips to DRAM,
+// as many in flight as the ring is deep: the deeper ring is 5-15% faster at T=1); 8 stages and a
+// 4-deep ring from there to 5 rows per expert (it beats the 16-token tile by 11-15% at 3-4 rows and
+// ties it at 6); the 16-token tile to 14 rows (at 16 rows it ties the 32-token tile); the 32-token
+// tile to 32. The two-m-tile tiles keep shallow rings: at 4 stages a 4-deep ring took the 32-token
+// tile to 168 registers and was 1-6% slower than a 2-deep one, while the 16-token tile needs its
+// 4-deep ring (2-deep: 6-13% slower). Eight warps of one m-tile each instead of four of two were
+// 4-14% slower for the 16- and 32-token tiles (shared-memory weights, crossover-t256-512 files).
+//
+// From 32 rows (H200, mma64-*-768_1024 and wgmma128-*-768_1024 files): the 64-token tile with 2
+// stages and a 2-deep ring (168 registers; 4 stages took it to 238 and 4-9% slower) is 8% ahead of
+// the 32-token tile at 48 rows (qwen3 T=768: 317 against 345 us) and loses badly to it at 24-32
+// (gpt-oss T=768: 1268 against 886), so it keeps the 32-48 row band alone.
 //
 // Larger batches, on the H100 (bench/results/nvidia-h100-80gb-hbm3-w4a16-crossover-*.md, code
-// 39c6879): the 64-token mma.sync tile up to 48 rows per expert (deepseek-v4-flash, 2880 us against
+// 39c6879, weights then staged in shared memory): the 64-token mma.sync tile up to 48 rows per expert (deepseek-v4-flash, 2880 us against
 // 3474 for mma32 and 3034 for wgmma), then wgmma: at 64 rows it is 15-27% ahead of the best
 // mma.sync tile on gpt-oss and deepseek-v3 (gpt-oss 1676 against 1982, deepseek-v3 4910 against
 // 6734) and 8% behind on qwen3 (497 against 458; K = 2048 / 768 is short for a 256-row CTA's
@@ -67,17 +72,17 @@ struct DispatchRow {
 
 inline constexpr DispatchRow kDispatchTable[] = {
     // decode: weight streaming, one n8 MMA column, 64-row blocks so that a few experts still fill
-    // the SMs; a 16-stage pipeline for the handful of CTAs of a 1-token batch, 8 stages beyond
-    {0.07, {4, 1, 8, 16}, {4, 1, 8, 16}},
-    {3.0, {4, 1, 8, 8}, {4, 1, 8, 8}},
+    // the SMs; the deepest pipeline for the handful of CTAs of a 1-token batch
+    {0.13, {4, 1, 8, 16, 8}, {4, 1, 8, 16, 8}},
+    {5.0, {4, 1, 8, 8, 4}, {4, 1, 8, 8, 4}},
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
     // slower at 512 tokens (H100: fewer CTAs per SM)
-    {14.0, {4, 2, 16, 4}, {4, 2, 16, 4}},
-    {32.0, {4, 2, 32, 4}, {4, 2, 32, 4}},
-    {48.0, {4, 2, 64, 4}, {4, 2, 64, 4}},
+    {14.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
+    {32.0, {4, 2, 32, 4, 2}, {4, 2, 32, 4, 2}},
+    {48.0, {4, 2, 64, 2, 2}, {4, 2, 64, 2, 2}},
     // prefill: on Hopper two consumer warpgroups of m64n128k16 wgmma (256 rows x 128 tokens per
     // CTA) fed by a producer warpgroup through an 8-stage ring
-    {1e30, {4, 2, 64, 4}, {8, 2, 128, 8, true}},
+    {1e30, {4, 2, 64, 2, 2}, {8, 2, 128, 8, 0, true}},
 };
 
 inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool hopper) {
@@ -88,11 +93,13 @@ inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool h
   return hopper ? last.hopper_gemm : last.gemm;
 }
 
-// Name of a tile shape: kind and token block, rows per CTA, MMA warps, stages
-// ("mma8-r64-w4-s16", "wgmma128-r256-w8-s8"); these four fields tell every compiled shape apart.
+// Name of a tile shape: kind and token block, rows per CTA, MMA warps, stages and, for mma.sync,
+// the register ring's depth ("mma8-r64-w4-s16-d8", "wgmma128-r256-w8-s8"); these fields tell every
+// compiled shape apart.
 inline std::string gemm_name(const MmaTileConfig& c) {
   return (c.wgmma ? "wgmma" : "mma") + std::to_string(c.block_tokens) + "-r" + std::to_string(c.block_rows()) + "-w" +
-         std::to_string(c.warps) + "-s" + std::to_string(c.stages);
+         std::to_string(c.warps) + "-s" + std::to_string(c.stages) +
+         (c.wgmma ? "" : "-d" + std::to_string(c.register_stages));
 }
 
 // FP4MOE_GEMM=<name> makes every batch use that compiled tile shape instead of the table's choice
