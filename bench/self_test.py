@@ -9,10 +9,12 @@ import json
 import math
 import sys
 import traceback
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+import ab
 import bench_moe
 from moe_report import KernelTime, Row, format_markdown, format_table, results_json, slug
 from moe_routing import SKEW_HOT_EXPERTS, SKEWED, UNIFORM, make_routing, softmax_topk
@@ -189,6 +191,31 @@ def table_json_markdown() -> None:
 
 
 # ---- torch parts, on the CPU (skipped when torch is not installed)
+
+
+@check
+def ab_compare() -> None:
+  def run(base_us: float) -> dict:
+    return {("qwen3-30b-a3b", "w4a16", 8, UNIFORM): base_us, ("deepseek-v3", "w4a16", 64, UNIFORM): 2 * base_us}
+
+  only_in_one = {("gpt-oss-120b", "w4a16", 1, UNIFORM): 1.0}
+  rows = ab.compare([run(100.0), run(110.0), {**run(90.0), **only_in_one}], [run(80.0), run(88.0)])
+  expect([r.key for r in rows] == list(run(1.0)), f"rows in every run, base order: {[r.key for r in rows]}")
+  expect(rows[0].base_us == 100.0 and rows[0].new_us == 84.0, f"medians: {rows[0]}")
+  expect(abs(rows[0].ratio - 0.84) < 1e-12 and abs(rows[1].ratio - 0.84) < 1e-12, "new/base")
+  expect(abs(rows[0].base_spread - (110.0 / 90.0 - 1)) < 1e-12 and abs(rows[0].new_spread - 0.1) < 1e-12, "spreads")
+  table = ab.format_compare(rows, "main", "branch")
+  expect("| main us | branch us |" in table and "| 0.840 |" in table, table)
+  try:
+    ab.compare([], [run(1.0)])
+    raise AssertionError("compare accepted a side with no runs")
+  except ValueError:
+    pass
+  # The stored A/B of the register ring, as ab.py would have read it (bench/results/README.md).
+  folder = Path(__file__).resolve().parent / "results" / "h200-register-ring-sweep"
+  stored = ab.compare([ab.load_times(folder / "ab-decode-base.json")], [ab.load_times(folder / "ab-decode-new.json")])
+  dsv3 = [r for r in stored if r.key == ("deepseek-v3", "w4a16", 64, UNIFORM)]
+  expect(len(stored) == 16 and len(dsv3) == 1 and 0.88 < dsv3[0].ratio < 0.90, f"stored A/B: {dsv3}")
 
 
 def _e4m3_to_float(bits: np.ndarray) -> np.ndarray:
