@@ -190,9 +190,6 @@ def table_json_markdown() -> None:
   expect(slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3", slug("NVIDIA H100 80GB HBM3"))
 
 
-# ---- torch parts, on the CPU (skipped when torch is not installed)
-
-
 @check
 def ab_compare() -> None:
   def run(base_us: float) -> dict:
@@ -216,6 +213,9 @@ def ab_compare() -> None:
   stored = ab.compare([ab.load_times(folder / "ab-decode-base.json")], [ab.load_times(folder / "ab-decode-new.json")])
   dsv3 = [r for r in stored if r.key == ("deepseek-v3", "w4a16", 64, UNIFORM)]
   expect(len(stored) == 16 and len(dsv3) == 1 and 0.88 < dsv3[0].ratio < 0.90, f"stored A/B: {dsv3}")
+
+
+# ---- torch parts, on the CPU (skipped when torch is not installed)
 
 
 def _e4m3_to_float(bits: np.ndarray) -> np.ndarray:

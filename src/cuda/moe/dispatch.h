@@ -46,11 +46,11 @@
 // (gpt-oss T=768: 1268 against 886), so it keeps the 32-48 row band alone.
 //
 // Larger batches, on the H100 (bench/results/nvidia-h100-80gb-hbm3-w4a16-crossover-*.md, code
-// 39c6879, weights then staged in shared memory): the 64-token mma.sync tile up to 48 rows per expert (deepseek-v4-flash, 2880 us against
-// 3474 for mma32 and 3034 for wgmma), then wgmma: at 64 rows it is 15-27% ahead of the best
-// mma.sync tile on gpt-oss and deepseek-v3 (gpt-oss 1676 against 1982, deepseek-v3 4910 against
-// 6734) and 8% behind on qwen3 (497 against 458; K = 2048 / 768 is short for a 256-row CTA's
-// pipeline).
+// 39c6879, weights then staged in shared memory): the 64-token mma.sync tile up to 48 rows per
+// expert (deepseek-v4-flash, 2880 us against 3474 for mma32 and 3034 for wgmma), then wgmma: at 64
+// rows it is 15-27% ahead of the best mma.sync tile on gpt-oss and deepseek-v3 (gpt-oss 1676
+// against 1982, deepseek-v3 4910 against 6734) and 8% behind on qwen3 (497 against 458; K = 2048 /
+// 768 is short for a 256-row CTA's pipeline).
 #pragma once
 #include <cstdlib>
 #include <iterator>
@@ -76,7 +76,7 @@ inline constexpr DispatchRow kDispatchTable[] = {
     {0.13, {4, 1, 8, 16, 8}, {4, 1, 8, 16, 8}},
     {5.0, {4, 1, 8, 8, 4}, {4, 1, 8, 8, 4}},
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
-    // slower at 512 tokens (H100: fewer CTAs per SM)
+    // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
     {14.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
     {32.0, {4, 2, 32, 4, 2}, {4, 2, 32, 4, 2}},
     {48.0, {4, 2, 64, 2, 2}, {4, 2, 64, 2, 2}},
