@@ -33,11 +33,15 @@ __device__ __forceinline__ __nv_bfloat162 e2m1x2_biased(uint32_t word) {
   }
 }
 
-// Encoded scale byte `kByte` of `scales` -> bf16x2 {s, s} * 2^115 (weight_encoding.h).
+// Encoded scale byte `kByte` of `scales` -> bf16x2 {s, s} * 2^115 (weight_encoding.h). Bytes
+// 0-1 and 2-3 are decoded in pairs, one BF16 each half ({s0, s1} from one PRMT and one IMAD),
+// and each step takes its half broadcast: the pair's two PRMT+IMAD serve two k16 steps (the
+// compiler shares them), and the broadcast is an operand swizzle of the HMUL2 that uses it.
 template <int kByte>
 __device__ __forceinline__ __nv_bfloat162 scale_biased_bf16x2(uint32_t scales) {
-  const uint32_t byte = ptx::byte_perm(scales, 0u, 0x4440u | kByte);
-  return as_bf16x2(byte * 0x00100010u + (kScaleBiasBits | kScaleBiasBits << 16));
+  const uint32_t pair = ptx::byte_perm(scales, 0u, kByte < 2 ? 0x4140u : 0x4342u);  // {byte lo, 0, byte hi, 0}
+  const __nv_bfloat162 both = as_bf16x2(pair * 0x10u + (kScaleBiasBits | kScaleBiasBits << 16));
+  return kByte % 2 == 0 ? __low2bfloat162(both) : __high2bfloat162(both);
 }
 
 // The four A-fragment registers of k16 step kStep: the step's encoded word and the step's scales
