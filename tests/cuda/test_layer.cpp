@@ -3,8 +3,12 @@
 // (0 and 1 tokens, empty experts, one hot expert, sizes off the tile grid, dropped and non-local
 // ids, NaN input). Outputs are NaN-poisoned before each run (run_forward), so unwritten elements
 // show as NaN and fail the error bound.
+#include <cuda_runtime.h>
+
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "common/compare.h"
 #include "common/configs.h"
@@ -12,6 +16,7 @@
 #include "common/random_experts.h"
 #include "common/random_inputs.h"
 #include "common/run_layer.h"
+#include "cuda/moe/dispatch.h"
 #include "gpu_test.h"
 
 namespace fp4moe {
@@ -154,6 +159,36 @@ TEST(GpuLayer, EdgeCases) {
   for (auto& id : none.ids) id = id % 2 ? -1 : 11;
   const auto out = testing::run_forward(*layers.gpu, slice(5), none);
   for (bf16 v : out) ASSERT_EQ(v.bits, 0) << "tokens with no local expert must be zero";
+}
+
+// Every compiled tile shape, forced as a benchmark sweep forces it (FP4MOE_GEMM, read when a layer
+// is created), on sizes off the tile grid with dropped and non-local ids: shapes that only a sweep
+// or a later table picks are as correct as the table's. wgmma shapes only on Hopper.
+TEST(GpuLayer, EveryCompiledTileShape) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(37);
+  MoeConfig c = make_config(12, 272, 208, 3, 160);
+  c.local_expert_start = 2;
+  c.local_experts = 8;
+  const auto x = testing::random_bf16(size_t(160) * c.hidden, rng);
+  int major = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
+  struct ForcedGemm {  // unset again however the scope ends, so later tests get the table's choice
+    explicit ForcedGemm(const std::string& name) { setenv("FP4MOE_GEMM", name.c_str(), 1); }
+    ~ForcedGemm() { unsetenv("FP4MOE_GEMM"); }
+  };
+  for (const cuda::MmaTileConfig& tile : cuda::compiled_gemm_tiles()) {
+    if (tile.wgmma && major != 9) continue;
+    const std::string name = cuda::gemm_name(tile);
+    const ForcedGemm forced(name);
+    LayerPair layers(c, 6);
+    for (int tokens : {1, 9, 160}) {
+      auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+      testing::drop_some(routing, c, 0.25, rng);
+      const std::vector<bf16> xt(x.begin(), x.begin() + size_t(tokens) * c.hidden);
+      EXPECT_LT(layers.error(xt, routing, name.c_str()), kBound) << name << " T=" << tokens;
+    }
+  }
 }
 
 TEST(GpuLayer, NaNInputShowsAsNaN) {

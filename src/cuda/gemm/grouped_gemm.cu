@@ -15,7 +15,9 @@ namespace {
 // Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it, and
 // makes it something a benchmark can force (FP4MOE_GEMM).
 using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 16, 8>, MmaTile<4, 1, 8, 8, 4>, MmaTile<4, 2, 16, 4, 4>,
-                             MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 128, 8, 0, true>>;
+                             MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 128, 8, 0, true>,
+                             MmaTile<1, 1, 8, 16, 8, false, 4>, MmaTile<2, 1, 8, 16, 8, false, 2>,
+                             MmaTile<4, 1, 8, 8, 4, false, 2>>;
 
 // Every GEMM kernel starts here: wait for the routing plan (programmatic dependent launch), let
 // the next kernel launch, and fetch this CTA's tile; false past the plan's tiles (the grid covers
@@ -37,6 +39,7 @@ __global__ void __launch_bounds__(Tile::kThreads)
   MmaAccumulators<Tile> acc;
   zero_accumulators<Tile>(acc);
   MmaMainloop<Tile>(w, in, tile, int(blockIdx.x), smem).run(acc);
+  if (!MmaMainloop<Tile>::holds_sums()) return;  // a K slice that handed its sums on
   Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
 }
 
@@ -67,7 +70,8 @@ constexpr auto grouped_gemm_kernel() {
 // The runtime description of a compiled tile shape: what the dispatch table and FP4MOE_GEMM name.
 template <class Tile>
 constexpr MmaTileConfig tile_config() {
-  return {Tile::kWarps, Tile::kMTiles, Tile::kBlockTokens, Tile::kStages, Tile::kRegisterStages, Tile::kWgmma};
+  return {Tile::kWarps,          Tile::kMTiles, Tile::kBlockTokens, Tile::kStages,
+          Tile::kRegisterStages, Tile::kWgmma,  Tile::kSplitK};
 }
 
 template <class Epilogue>

@@ -37,24 +37,31 @@ class MmaMainloop {
   static constexpr int kStages = Tile::kStages;
   static constexpr int kRegisterStages = Tile::kRegisterStages;
   static constexpr int kRowTiles = Tile::kBlockRows / kTileRows;
+  static constexpr int kSliceThreads = Tile::kWarps * 32;  // the warps of one K slice
   static constexpr int kTokenChunks = Tile::kBlockTokens * (kTokenRowBytes / 16);
-  static constexpr int kTokenChunksPerThread = (kTokenChunks + Tile::kThreads - 1) / Tile::kThreads;
+  static constexpr int kTokenChunksPerThread = (kTokenChunks + kSliceThreads - 1) / kSliceThreads;
+  static constexpr int kAccumulators = Tile::kMTiles * Tile::kNTiles * 4;
   static_assert(kRowPadding % Tile::kBlockRows == 0, "row blocks never run past the packed rows");
 
  public:
   __device__ MmaMainloop(const PackedExpertWeights& w, const GemmInput& in, const GemmTile& tile, int row_block,
                          char* smem)
       : smem_(smem),
-        weights_(w, tile.expert, int64_t(row_block) * kRowTiles + threadIdx.x / 32 * Tile::kMTiles, threadIdx.x % 32),
-        k_tiles_(int(w.shape.k_tiles())) {
+        weights_(w, tile.expert, int64_t(row_block) * kRowTiles + row_warp() * Tile::kMTiles, threadIdx.x % 32),
+        k_tiles_(slice_steps(int(w.shape.k_tiles()))),
+        k_first_(slice_first_step(int(w.shape.k_tiles()))) {
+    if constexpr (Tile::kSplitK > 1) weights_.advance(k_first_);
     // The token chunks this thread copies never change along K: resolve the gather once.
 #pragma unroll
     for (int i = 0; i < kTokenChunksPerThread; ++i) {
-      const int chunk = threadIdx.x + i * Tile::kThreads, row = chunk / 8;
+      const int chunk = slice_thread() + i * kSliceThreads, row = chunk / 8;
       token_src_[i] = token_chunk_source(chunk < kTokenChunks ? tile_token_row(in, tile, row) : nullptr, in, chunk % 8);
       token_dst_[i] = token_chunk_offset(row, chunk % 8);
     }
   }
+
+  // The warps that hold the CTA tile's sums after run(), and run the epilogue: slice 0.
+  __device__ static bool holds_sums() { return slice() == 0; }
 
   __device__ void run(MmaAccumulators<Tile>& acc) {
     WeightFragments<Tile::kMTiles> weights[kRegisterStages];
@@ -72,7 +79,7 @@ class MmaMainloop {
         const int kt = kt0 + s;
         if (kt >= k_tiles_) break;
         ptx::cp_async_wait<kStages - 2>();
-        __syncthreads();  // stage s landed for every thread; the stage before it is free to overwrite
+        slice_sync();  // stage s landed for every thread; the stage before it is free to overwrite
         if (kt + kStages - 1 < k_tiles_) load_tokens((s + kStages - 1) % kStages, kt + kStages - 1);
         ptx::cp_async_commit();
         compute_stage(s, weights[s % kRegisterStages], acc);
@@ -80,16 +87,60 @@ class MmaMainloop {
       }
       weights_.advance(kStages);
     }
+    if constexpr (Tile::kSplitK > 1) sum_slices(acc);
   }
 
  private:
-  __device__ char* stage_tokens(int stage) const { return smem_ + stage * Tile::kStageBytes; }
+  __device__ static int slice() { return Tile::kSplitK == 1 ? 0 : int(threadIdx.x / kSliceThreads); }
+  __device__ static unsigned slice_thread() { return Tile::kSplitK == 1 ? threadIdx.x : threadIdx.x % kSliceThreads; }
+  __device__ static unsigned row_warp() { return slice_thread() / 32; }
+
+  // This slice's K steps: an even share each, the last slice the rest.
+  __device__ static int slice_share(int k_tiles) { return (k_tiles + Tile::kSplitK - 1) / Tile::kSplitK; }
+  __device__ static int slice_first_step(int k_tiles) {
+    return Tile::kSplitK == 1 ? 0 : slice() * slice_share(k_tiles);
+  }
+  __device__ static int slice_steps(int k_tiles) {
+    if constexpr (Tile::kSplitK == 1) return k_tiles;
+    return max(0, min(k_tiles - slice_first_step(k_tiles), slice_share(k_tiles)));
+  }
+
+  // A barrier among the threads that share this slice's token stages.
+  __device__ static void slice_sync() {
+    if constexpr (Tile::kSplitK == 1) __syncthreads();
+    else if constexpr (Tile::kWarps == 1) __syncwarp();
+    else ptx::named_barrier_sync(1 + slice(), kSliceThreads);
+  }
+
+  // Slices 1.. store their accumulators, slice 0 adds them in slice order (the sum does not depend
+  // on timing). Lane-fastest order: each store and load of a warp is one conflict-free row.
+  __device__ void sum_slices(MmaAccumulators<Tile>& acc) const {
+    float* partials = reinterpret_cast<float*>(smem_ + Tile::kSplitK * kStages * Tile::kStageBytes);
+    float* flat = &acc[0][0][0];
+    const int lane = threadIdx.x % 32;
+    auto partial = [&](int s, int i) -> float& {
+      return partials[((s - 1) * Tile::kWarps + int(row_warp())) * kAccumulators * 32 + i * 32 + lane];
+    };
+    if (slice() > 0) {
+#pragma unroll
+      for (int i = 0; i < kAccumulators; ++i) partial(slice(), i) = flat[i];
+    }
+    __syncthreads();
+    if (slice() > 0) return;
+    for (int s = 1; s < Tile::kSplitK; ++s) {
+#pragma unroll
+      for (int i = 0; i < kAccumulators; ++i) flat[i] += partial(s, i);
+    }
+  }
+
+  __device__ char* stage_tokens(int stage) const { return smem_ + (slice() * kStages + stage) * Tile::kStageBytes; }
 
   __device__ void load_tokens(int stage, int kt) const {
 #pragma unroll
     for (int i = 0; i < kTokenChunksPerThread; ++i) {
-      if (threadIdx.x + i * Tile::kThreads >= kTokenChunks) break;  // whole warps: the tile's chunks end on a warp
-      copy_token_chunk(stage_tokens(stage), token_dst_[i], token_src_[i], kt);
+      if (slice_thread() + i * kSliceThreads >= kTokenChunks) break;  // whole warps: the tile's chunks end on a warp
+      // One slice: kt itself, spelled out so that those kernels compile exactly as before split K.
+      copy_token_chunk(stage_tokens(stage), token_dst_[i], token_src_[i], Tile::kSplitK == 1 ? kt : k_first_ + kt);
     }
   }
 
@@ -133,7 +184,8 @@ class MmaMainloop {
 
   char* smem_;
   WarpWeightStream<Tile::kMTiles> weights_;
-  int k_tiles_;
+  int k_tiles_;  // K steps of this slice
+  int k_first_;  // its first
   TokenChunkSource token_src_[kTokenChunksPerThread];
   int token_dst_[kTokenChunksPerThread];  // byte offset of the chunk in a stage
 };

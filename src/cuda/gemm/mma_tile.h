@@ -7,8 +7,12 @@ namespace fp4moe::cuda {
 
 // kStages: shared-memory stages (64 K each) in flight. kRegisterStages (mma.sync only): the depth
 // of each warp's register ring of weight fragments (gemm/mma_mainloop.cuh); wgmma tiles stage their
-// weights in shared memory instead and have 0.
-template <int kWarps_, int kMTiles_, int kBlockTokens_, int kStages_, int kRegisterStages_, bool kWgmma_ = false>
+// weights in shared memory instead and have 0. kSplitK (mma.sync only): K slices per CTA; each slice
+// is kWarps warps over the CTA's rows and a contiguous share of K, with its own token stages, and
+// the slices' accumulators are summed in shared memory before the epilogue. It shortens each warp's
+// chain of K steps where a batch has too few rows to give every scheduler several warps.
+template <int kWarps_, int kMTiles_, int kBlockTokens_, int kStages_, int kRegisterStages_, bool kWgmma_ = false,
+          int kSplitK_ = 1>
 struct MmaTile {
   static constexpr bool kWgmma = kWgmma_;
   static constexpr int kWarps = kWarps_;      // MMA warps along N, each owning kMTiles x 16 rows
@@ -16,10 +20,11 @@ struct MmaTile {
   static constexpr int kBlockTokens = kBlockTokens_;
   static constexpr int kStages = kStages_;
   static constexpr int kRegisterStages = kRegisterStages_;
+  static constexpr int kSplitK = kSplitK_;
   // wgmma tiles add a producer warpgroup after the MMA warps (gemm/wgmma_pipeline.cuh); in
   // mma.sync tiles every warp both copies and multiplies.
   static constexpr int kProducerWarps = kWgmma ? 4 : 0;
-  static constexpr int kThreads = (kWarps + kProducerWarps) * 32;
+  static constexpr int kThreads = (kWarps * kSplitK + kProducerWarps) * 32;
   static constexpr int kBlockRows = kWarps * kMTiles * 16;
   static constexpr int kNTiles = kBlockTokens / 8;  // n8 MMA tiles over the tokens
 
@@ -34,12 +39,16 @@ struct MmaTile {
   static constexpr int kStageBytes = (kActBytes + kCodeBytes + kScaleBytes + kStageAlign - 1) / kStageAlign * kStageAlign;
   static constexpr int kBarrierBytes = kWgmma ? 2 * kStages * 8 : 0;  // full and empty mbarrier per stage
   static constexpr int kRowTableBytes = kWgmma ? kBlockTokens * 8 : 0;  // the producers' token row pointers
-  static constexpr int kSmemBytes = kStages * kStageBytes + kBarrierBytes + kRowTableBytes;
+  // Slices 1.. hand their FP32 accumulators to slice 0 through shared memory, after the K loop.
+  static constexpr int kReductionBytes = (kSplitK - 1) * kWarps * 32 * kMTiles * kNTiles * 4 * 4;
+  static constexpr int kSmemBytes = kSplitK * kStages * kStageBytes + kBarrierBytes + kRowTableBytes + kReductionBytes;
 
   static_assert(kBlockTokens % 16 == 0 || kBlockTokens == 8, "token block: 8 or a multiple of 16");
   static_assert(kStages >= 2, "the pipeline needs two stages");
   static_assert(kWgmma ? kRegisterStages == 0 : kRegisterStages >= 1 && kStages % kRegisterStages == 0,
                 "mma.sync: a register ring whose depth divides the stages (the K loop unrolls by kStages)");
+  static_assert(kSplitK >= 1 && kSplitK <= 15 && (kSplitK == 1 || !kWgmma),
+                "split K: mma.sync tiles only, one named barrier (1..15) per slice");
   static_assert(kSmemBytes <= 227 * 1024, "shared memory per CTA exceeds the sm_90 limit");
   static_assert(!kWgmma || (kWarps % 4 == 0 && kBlockTokens == 128),
                 "wgmma tiles: whole warpgroups, the m64n128k16 instruction");

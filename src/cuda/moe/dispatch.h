@@ -94,12 +94,13 @@ inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool h
 }
 
 // Name of a tile shape: kind and token block, rows per CTA, MMA warps, stages and, for mma.sync,
-// the register ring's depth ("mma8-r64-w4-s16-d8", "wgmma128-r256-w8-s8"); these fields tell every
-// compiled shape apart.
+// the register ring's depth and any K split ("mma8-r64-w4-s16-d8", "mma8-r16-w1-s16-d8-k4",
+// "wgmma128-r256-w8-s8"); these fields tell every compiled shape apart.
 inline std::string gemm_name(const MmaTileConfig& c) {
   return (c.wgmma ? "wgmma" : "mma") + std::to_string(c.block_tokens) + "-r" + std::to_string(c.block_rows()) + "-w" +
          std::to_string(c.warps) + "-s" + std::to_string(c.stages) +
-         (c.wgmma ? "" : "-d" + std::to_string(c.register_stages));
+         (c.wgmma ? "" : "-d" + std::to_string(c.register_stages)) +
+         (c.split_k > 1 ? "-k" + std::to_string(c.split_k) : "");
 }
 
 // FP4MOE_GEMM=<name> makes every batch use that compiled tile shape instead of the table's choice
