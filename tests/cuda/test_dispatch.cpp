@@ -21,7 +21,8 @@ bool compiled(const MmaTileConfig& c) {
 TEST(Dispatch, CompiledShapesHaveDistinctNames) {
   std::set<std::string> names;
   for (const MmaTileConfig& c : compiled_gemm_tiles()) EXPECT_TRUE(names.insert(gemm_name(c)).second) << gemm_name(c);
-  EXPECT_TRUE(names.count("mma8-r64-w4-s16-d8")) << "the name format the benchmark docs use";
+  EXPECT_TRUE(names.count("mma8-r64-w4-s8-d4")) << "the name format the benchmark docs use";
+  EXPECT_TRUE(names.count("mma8-r64-w4-s8-d4-k2")) << "a K split shows in the name";
 }
 
 TEST(Dispatch, TableRowsAreCompiledAndAscending) {
@@ -45,7 +46,8 @@ TEST(Dispatch, ChoosesByRowsPerExpert) {
   c.top_k = 8;
   c.max_tokens = 16384;
   // rows per expert = T * 8 / 256
-  EXPECT_EQ(gemm_name(choose_gemm(1, c, true)), "mma8-r64-w4-s16-d8");
+  EXPECT_EQ(gemm_name(choose_gemm(1, c, true)), "mma8-r64-w4-s8-d4-k2");
+  EXPECT_EQ(gemm_name(choose_gemm(1, c, false)), "mma8-r64-w4-s8-d4-k2");
   EXPECT_EQ(gemm_name(choose_gemm(8, c, true)), "mma8-r64-w4-s8-d4");
   EXPECT_EQ(gemm_name(choose_gemm(256, c, true)), "mma16-r128-w4-s4-d4");
   EXPECT_EQ(gemm_name(choose_gemm(512, c, true)), "mma32-r128-w4-s4-d2");

@@ -30,15 +30,28 @@
 //   512   deepseek-v4-flash   12                              1367                                  1566
 //   512   deepseek-v3         16                              2809                                  2764
 //
-// So the 8-token tile with 16 stages and an 8-deep ring up to about one token in eight experts (a
-// 1-token batch has about one CTA per SM, and each warp's K loop is a chain of round trips to DRAM,
-// as many in flight as the ring is deep: the deeper ring is 5-15% faster at T=1); 8 stages and a
-// 4-deep ring from there to 5 rows per expert (it beats the 16-token tile by 11-15% at 3-4 rows and
-// ties it at 6); the 16-token tile to 14 rows (at 16 rows it ties the 32-token tile); the 32-token
-// tile to 32. The two-m-tile tiles keep shallow rings: at 4 stages a 4-deep ring took the 32-token
-// tile to 168 registers and was 1-6% slower than a 2-deep one, while the 16-token tile needs its
-// 4-deep ring (2-deep: 6-13% slower). Eight warps of one m-tile each instead of four of two were
-// 4-14% slower for the 16- and 32-token tiles (shared-memory weights, crossover-t256-512 files).
+// Split K inside the CTA (-kN: N slices of the warps, each a share of K, summed in shared memory)
+// at 1, 2 and 8 tokens, H200, forced (bench/results/h200-split-k-sweep/; that build also sent GEMM
+// 2's weights to L2 early, a change later dropped for being 2-10% slower, in every tile alike):
+//
+//   tile                  qwen3 T=1/2/8      gpt-oss           dsv4-flash        deepseek-v3
+//   mma8-r64-w4-s16-d8    22.2/27.9/56.0     40.4/56.6/134.7   47.7/69.4/197.5   78.2/134.7/418.8
+//   mma8-r64-w4-s8-d4     22.7/28.7/57.1     44.6/59.0/135.5   50.2/71.2/194.4   84.2/132.4/429.3
+//   mma8-r64-w4-s8-d4-k2  20.6/24.0/56.4     38.6/53.5/132.1   41.4/64.6/190.8   72.9/128.1/421.8
+//   mma8-r32-w2-s16-d8-k2 18.4/29.5/70.2     36.2/53.7/145.4   45.6/68.8/215.6   78.3/141.6/470.3
+//   mma8-r16-w1-s16-d8-k4 25.6/41.9/124.7    43.9/79.3/235.5   57.0/101.6/337.2  111.8/202.8/656.6
+//
+// So two K slices of the 8-stage decode tile up to about one token in eight experts: 4-13% faster
+// than the unsplit 16-stage tile at 1 and 2 tokens on every shape (a 1-token batch has about one
+// CTA per SM, and each warp's K loop is a chain of round trips to DRAM; the slices halve the
+// chain). At 8 tokens it is within 2.5% of the unsplit tile, so 8 stages and a 4-deep ring, unsplit,
+// from there to 5 rows per expert (it beats the 16-token tile by 11-15% at 3-4 rows and ties it at
+// 6); the 16-token tile to 14 rows (at 16 rows it ties the 32-token tile); the 32-token tile to
+// 32. The two-m-tile tiles keep shallow rings: at 4 stages a 4-deep ring took the 32-token tile to
+// 168 registers and was 1-6% slower than a 2-deep one, while the 16-token tile needs its 4-deep
+// ring (2-deep: 6-13% slower). Eight warps of one m-tile each instead of four of two were 4-14%
+// slower for the 16- and 32-token tiles (shared-memory weights, crossover-t256-512 files). The
+// 32-row two-slice tile stays compiled for sweeps: fastest at one token on qwen3 and gpt-oss only.
 //
 // From 32 rows (H200, mma64-*-768_1024 and wgmma128-*-768_1024 files): the 64-token tile with 2
 // stages and a 2-deep ring (168 registers; 4 stages took it to 238 and 4-9% slower) is 8% ahead of
@@ -72,8 +85,8 @@ struct DispatchRow {
 
 inline constexpr DispatchRow kDispatchTable[] = {
     // decode: weight streaming, one n8 MMA column, 64-row blocks so that a few experts still fill
-    // the SMs; the deepest pipeline for the handful of CTAs of a 1-token batch
-    {0.13, {4, 1, 8, 16, 8}, {4, 1, 8, 16, 8}},
+    // the SMs; K split in two for the handful of CTAs of a 1-token batch
+    {0.13, {4, 1, 8, 8, 4, false, 2}, {4, 1, 8, 8, 4, false, 2}},
     {5.0, {4, 1, 8, 8, 4}, {4, 1, 8, 8, 4}},
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
     // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
@@ -94,7 +107,7 @@ inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool h
 }
 
 // Name of a tile shape: kind and token block, rows per CTA, MMA warps, stages and, for mma.sync,
-// the register ring's depth and any K split ("mma8-r64-w4-s16-d8", "mma8-r16-w1-s16-d8-k4",
+// the register ring's depth and any K split ("mma8-r64-w4-s8-d4", "mma8-r64-w4-s8-d4-k2",
 // "wgmma128-r256-w8-s8"); these fields tell every compiled shape apart.
 inline std::string gemm_name(const MmaTileConfig& c) {
   return (c.wgmma ? "wgmma" : "mma") + std::to_string(c.block_tokens) + "-r" + std::to_string(c.block_rows()) + "-w" +
