@@ -131,13 +131,19 @@ TEST(GpuLayer, W4A4CalibratedInputScales) {
   EXPECT_LT(layers.error(testing::random_bf16(64 * 128, rng), routing, "w4a4 calibrated"), kBound);
 }
 
+// K a multiple of 16 but not of 64 in both GEMMs, N off every tile size; 8 of the 12 experts
+// local ([2, 10)), so that drop_some's ids outside that range are dropped too.
+MoeConfig off_grid_config(int max_tokens) {
+  MoeConfig c = make_config(12, 272, 208, 3, max_tokens);
+  c.local_expert_start = 2;
+  c.local_experts = 8;
+  return c;
+}
+
 TEST(GpuLayer, EdgeCases) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(34);
-  // K a multiple of 16 but not of 64 in both GEMMs, N off every tile size.
-  MoeConfig c = make_config(12, 272, 208, 3, 700);
-  c.local_expert_start = 2;
-  c.local_experts = 8;
+  const MoeConfig c = off_grid_config(700);
   LayerPair layers(c, 5);
   const auto x = testing::random_bf16(size_t(700) * c.hidden, rng);
   auto slice = [&](int tokens) { return std::vector<bf16>(x.begin(), x.begin() + size_t(tokens) * c.hidden); };
@@ -167,9 +173,7 @@ TEST(GpuLayer, EdgeCases) {
 TEST(GpuLayer, EveryCompiledTileShape) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(37);
-  MoeConfig c = make_config(12, 272, 208, 3, 160);
-  c.local_expert_start = 2;
-  c.local_experts = 8;
+  const MoeConfig c = off_grid_config(160);
   const auto x = testing::random_bf16(size_t(160) * c.hidden, rng);
   int major = 0;
   ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
