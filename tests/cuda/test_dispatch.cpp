@@ -51,6 +51,11 @@ TEST(Dispatch, ChoosesByRowsPerExpert) {
   EXPECT_EQ(gemm_name(choose_gemm(8, c, true)), "mma8-r64-w4-s8-d4");
   EXPECT_EQ(gemm_name(choose_gemm(256, c, true)), "mma16-r128-w4-s4-d4");
   EXPECT_EQ(gemm_name(choose_gemm(512, c, true)), "mma32-r128-w4-s4-d2");
+  EXPECT_EQ(gemm_name(choose_gemm(768, c, true)), "mma32-r128-w4-s4-d2");
+  EXPECT_EQ(gemm_name(choose_gemm(1024, c, true)), "wgmma64-r256-w8-s8");
+  EXPECT_EQ(gemm_name(choose_gemm(1024, c, false)), "mma32-r128-w4-s4-d2");
+  EXPECT_EQ(gemm_name(choose_gemm(1536, c, true)), "wgmma64-r256-w8-s8");
+  EXPECT_EQ(gemm_name(choose_gemm(1536, c, false)), "mma64-r128-w4-s2-d2");
   EXPECT_EQ(gemm_name(choose_gemm(16384, c, true)), "wgmma128-r256-w8-s8");
   EXPECT_FALSE(choose_gemm(16384, c, false).wgmma);
 }

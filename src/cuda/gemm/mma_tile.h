@@ -50,8 +50,8 @@ struct MmaTile {
   static_assert(kSplitK >= 1 && kSplitK <= 15 && (kSplitK == 1 || !kWgmma),
                 "split K: mma.sync tiles only, one named barrier (1..15) per slice");
   static_assert(kSmemBytes <= 227 * 1024, "shared memory per CTA exceeds the sm_90 limit");
-  static_assert(!kWgmma || (kWarps % 4 == 0 && kBlockTokens == 128),
-                "wgmma tiles: whole warpgroups, the m64n128k16 instruction");
+  static_assert(!kWgmma || (kWarps % 4 == 0 && (kBlockTokens == 128 || kBlockTokens == 64)),
+                "wgmma tiles: whole warpgroups, the m64n128k16 or m64n64k16 instruction");
 };
 
 }  // namespace fp4moe::cuda

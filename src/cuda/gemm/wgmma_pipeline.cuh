@@ -2,9 +2,10 @@
 // 64-K stages (the CTA's packed weight tiles and its gathered token rows) into a ring of
 // shared-memory stages with cp.async; consumer warpgroups wait for a stage, dequantize their
 // weight rows (kMTiles x 16 per warp) into registers, the wgmma A operand, and multiply them with
-// the token tile, B, read from shared memory by m64n128k16 wgmmas. The m64 block of a wgmma is
-// the warpgroup's four warps' m-tile mt, so warp w owns rows (w * kMTiles + mt) * 16 + [0, 16)
-// as in the mma.sync kernels, and the epilogues serve both.
+// the token tile, B, read from shared memory by m64nNk16 wgmmas (N: the tile's 128 or 64 tokens,
+// or half that for a short tile). The m64 block of a wgmma is the warpgroup's four warps' m-tile
+// mt, so warp w owns rows (w * kMTiles + mt) * 16 + [0, 16) as in the mma.sync kernels, and the
+// epilogues serve both.
 //
 // Large CTA tiles matter here: every row block re-reads the token tile from L2, and with 128 rows
 // per CTA the L2 was the bottleneck (Nsight Compute: L2 74% busy, tensor pipes far from it).
@@ -36,7 +37,7 @@ class WgmmaPipeline {
   static constexpr int kChunksPerRow = kTokenRowBytes / 16;
   static constexpr int kRowsPerPass = kProducerThreads / kChunksPerRow;  // token rows one copy of all producers covers
   static constexpr int kProducerBarrier = 1;                              // named barrier of the producer warps
-  static_assert(Tile::kBlockTokens == kProducerThreads, "one row-table entry per producer thread");
+  static_assert(Tile::kBlockTokens <= kProducerThreads, "at most one row-table entry per producer thread");
 
  public:
   // Called by every thread of the CTA: sets up the stage barriers, then synchronizes once; after
@@ -68,7 +69,8 @@ class WgmmaPipeline {
   __device__ void produce() {
     wgmma::release_registers<kProducerRegisters>();
     const int p = int(threadIdx.x) - Tile::kWarps * 32;
-    row_table()[p] = tile_token_row(in_, tile_, p);
+    constexpr bool kEveryProducerHasARow = Tile::kBlockTokens == kProducerThreads;
+    if (kEveryProducerHasARow || p < Tile::kBlockTokens) row_table()[p] = tile_token_row(in_, tile_, p);
     ptx::named_barrier_sync(kProducerBarrier, kProducerThreads);
     const int chunk = p % kChunksPerRow, first_row = p / kChunksPerRow;
     const int passes = token_rows_used() / kRowsPerPass;
@@ -87,9 +89,10 @@ class WgmmaPipeline {
     ptx::cp_async_wait<0>();  // leave no copy in flight behind an exiting thread
   }
 
-  // Consumer warps: the accumulators of this warp's kMTiles x 16 rows x the 128 tokens. An expert's
-  // last token tile is often short (about a third of the tiles at 4096 tokens): a tile of at most
-  // 64 rows multiplies only those, with m64n64k16 wgmmas, and leaves the other accumulators unset.
+  // Consumer warps: the accumulators of this warp's kMTiles x 16 rows x the tile's tokens. An
+  // expert's last token tile is often short (about a third of the tiles at 4096 tokens): a tile of
+  // at most half the tokens multiplies only those, with wgmmas of half the width, and leaves the
+  // other accumulators unset.
   __device__ void consume(MmaAccumulators<Tile>& acc) {
     wgmma::claim_registers<kConsumerRegisters>();
     if (token_rows_used() == kHalfTokens) consume_k<kHalfTokens>(acc);

@@ -55,10 +55,34 @@
 // 32-token tiles (shared-memory weights, crossover-t256-512 files). The 32-row two-slice tile stays
 // compiled for sweeps: fastest at one token on qwen3 and gpt-oss only.
 //
-// From 32 rows (H200, mma64-*-768_1024 and wgmma128-*-768_1024 files): the 64-token tile with 2
-// stages and a 2-deep ring (168 registers; 4 stages took it to 238 and 4-9% slower) is 8% ahead of
-// the 32-token tile at 48 rows (qwen3 T=768: 317 against 345 us) and loses badly to it at 24-32
-// (gpt-oss T=768: 1268 against 886), so it keeps the 32-48 row band alone.
+// From 32 rows, the mma.sync column (H200, mma64-*-768_1024 and wgmma128-*-768_1024 files, before
+// the 64-token wgmma tile): the 64-token tile with 2 stages and a 2-deep ring (168 registers; 4
+// stages took it to 238 and 4-9% slower) is 8% ahead of the 32-token tile at 48 rows (qwen3 T=768:
+// 317 against 345 us) and loses badly to it at 24-32 (gpt-oss T=768: 1268 against 886), so it
+// keeps the 32-48 row band alone.
+//
+// On Hopper, from 24 rows (H200, bench/results/h200-epilogue/band-*, after 3a430ed's epilogue
+// change; each tile forced, whole layer in us):
+//
+//   shape              T     rows/expert   mma32    mma64   wgmma64  wgmma128   (the table's tile first)
+//   gpt-oss-120b       768   24            858.6   1337.5     879.2    1062.2
+//   deepseek-v4-flash  1024  24           1712.8   2622.6    1713.3    2031.2
+//   deepseek-v3        768   24           3009.8   4481.2    2892.8    3395.6
+//   qwen3-30b-a3b      512   32            244.9    302.1     227.3     265.1
+//   gpt-oss-120b       1024  32           1201.6   1351.8     950.9    1077.0
+//   deepseek-v3        1024  32           4187.5   4526.2    3217.6    3515.8
+//   deepseek-v4-flash  1536  36                    2651.8    1957.3    2063.8
+//   qwen3-30b-a3b      768   48                     320.7     253.8     279.1
+//   gpt-oss-120b       1536  48                    1418.5    1096.2    1127.6
+//   deepseek-v4-flash  2048  48                    2747.0    2153.7    2182.8
+//   deepseek-v3        1536  48                    4734.8    3627.2    3738.0
+//   qwen3-30b-a3b      1024  64                     446.7     347.1     338.1
+//   gpt-oss-120b       2048  64                    1970.8    1451.9    1342.7
+//   deepseek-v3        2048  64                    6758.2    4842.9    4434.6
+//
+// So the 64-token wgmma tile from 24 to 48 rows (7-28% ahead of the best other tile from 32 rows,
+// 2% behind the 32-token tile at 24 rows on gpt-oss and dsv4, 4% ahead on dsv3), and the 128-token
+// one beyond (3-9% ahead at 64 rows). The 64-token mma.sync tile no longer wins anywhere on Hopper.
 //
 // Larger batches, on the H100 (bench/results/nvidia-h100-80gb-hbm3-w4a16-crossover-*.md, code
 // 39c6879, weights then staged in shared memory): the 64-token mma.sync tile up to 48 rows per
@@ -93,10 +117,11 @@ inline constexpr DispatchRow kDispatchTable[] = {
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
     // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
     {14.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
-    {32.0, {4, 2, 32, 4, 2}, {4, 2, 32, 4, 2}},
-    {48.0, {4, 2, 64, 2, 2}, {4, 2, 64, 2, 2}},
-    // prefill: on Hopper two consumer warpgroups of m64n128k16 wgmma (256 rows x 128 tokens per
-    // CTA) fed by a producer warpgroup through an 8-stage ring
+    {24.0, {4, 2, 32, 4, 2}, {4, 2, 32, 4, 2}},
+    {32.0, {4, 2, 32, 4, 2}, {8, 2, 64, 8, 0, true}},
+    // on Hopper two consumer warpgroups of m64nNk16 wgmma (256 rows x 64 or 128 tokens per CTA)
+    // fed by a producer warpgroup through an 8-stage ring
+    {48.0, {4, 2, 64, 2, 2}, {8, 2, 64, 8, 0, true}},
     {1e30, {4, 2, 64, 2, 2}, {8, 2, 128, 8, 0, true}},
 };
 
