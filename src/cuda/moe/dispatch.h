@@ -62,9 +62,10 @@
 // keeps the 32-48 row band alone.
 //
 // On Hopper, from 24 rows (H200, bench/results/h200-epilogue/band-*, after 3a430ed's epilogue
-// change; each tile forced, whole layer in us):
+// change; each tile forced (band-<tile>), except mma32, whose figures are from the run with the
+// table as it was (band-table), which chose it at these rows; whole layer in us):
 //
-//   shape              T     rows/expert   mma32    mma64   wgmma64  wgmma128   (the table's tile first)
+//   shape              T     rows/expert   mma32    mma64   wgmma64  wgmma128
 //   gpt-oss-120b       768   24            858.6   1337.5     879.2    1062.2
 //   deepseek-v4-flash  1024  24           1712.8   2622.6    1713.3    2031.2
 //   deepseek-v3        768   24           3009.8   4481.2    2892.8    3395.6
@@ -118,9 +119,9 @@ inline constexpr DispatchRow kDispatchTable[] = {
     // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
     {14.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
     {24.0, {4, 2, 32, 4, 2}, {4, 2, 32, 4, 2}},
+    // from here on Hopper: two consumer warpgroups of m64nNk16 wgmma (256 rows x 64 or 128 tokens
+    // per CTA) fed by a producer warpgroup through an 8-stage ring
     {32.0, {4, 2, 32, 4, 2}, {8, 2, 64, 8, 0, true}},
-    // on Hopper two consumer warpgroups of m64nNk16 wgmma (256 rows x 64 or 128 tokens per CTA)
-    // fed by a producer warpgroup through an 8-stage ring
     {48.0, {4, 2, 64, 2, 2}, {8, 2, 64, 8, 0, true}},
     {1e30, {4, 2, 64, 2, 2}, {8, 2, 128, 8, 0, true}},
 };
