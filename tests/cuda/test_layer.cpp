@@ -139,22 +139,27 @@ MoeConfig off_grid_config(int max_tokens) {
   return c;
 }
 
+// The first `tokens` rows of hidden states x.
+std::vector<bf16> first_tokens(const std::vector<bf16>& x, int tokens, int hidden) {
+  return std::vector<bf16>(x.begin(), x.begin() + size_t(tokens) * hidden);
+}
+
 TEST(GpuLayer, EdgeCases) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(34);
   const MoeConfig c = off_grid_config(700);
   LayerPair layers(c, 5);
   const auto x = testing::random_bf16(size_t(700) * c.hidden, rng);
-  auto slice = [&](int tokens) { return std::vector<bf16>(x.begin(), x.begin() + size_t(tokens) * c.hidden); };
 
   EXPECT_TRUE(testing::run_forward(*layers.gpu, {}, testing::uniform_routing(0, 12, 3, rng)).empty());  // T = 0
 
   // Every dispatch row but the 1-token one, which BenchmarkShapesSmallBatches runs (rows per
-  // expert T*3/8: 0.4, 0.8, 14, 24, 41, 262); 700: many tiles per expert.
-  for (int tokens : {1, 2, 37, 64, 110, 700}) {
+  // expert T*3/8: 0.4, 0.8, 14, 24, 28, 41, 262); 700: many tiles per expert.
+  for (int tokens : {1, 2, 37, 64, 75, 110, 700}) {
     auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
     testing::drop_some(routing, c, 0.25, rng);  // -1 and ids outside [2, 10)
-    EXPECT_LT(layers.error(slice(tokens), routing, "off-grid sizes, dropped ids"), kBound) << tokens;
+    EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "off-grid sizes, dropped ids"), kBound)
+        << tokens;
   }
   const auto hot = testing::single_expert_routing(700, c.top_k, 4, rng);  // all tokens on one expert
   EXPECT_LT(layers.error(x, hot, "all tokens on one expert"), kBound);
@@ -162,7 +167,7 @@ TEST(GpuLayer, EdgeCases) {
   // No token routed to any local expert: the output is exactly zero, and written.
   testing::Routing none = testing::uniform_routing(5, 12, 3, rng);
   for (auto& id : none.ids) id = id % 2 ? -1 : 11;
-  const auto out = testing::run_forward(*layers.gpu, slice(5), none);
+  const auto out = testing::run_forward(*layers.gpu, first_tokens(x, 5, c.hidden), none);
   for (bf16 v : out) ASSERT_EQ(v.bits, 0) << "tokens with no local expert must be zero";
 }
 
@@ -187,8 +192,8 @@ TEST(GpuLayer, EveryCompiledTileShape) {
     for (int tokens : {1, 9, 160}) {
       auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
       testing::drop_some(routing, c, 0.25, rng);
-      const std::vector<bf16> xt(x.begin(), x.begin() + size_t(tokens) * c.hidden);
-      EXPECT_LT(layers.error(xt, routing, name.c_str()), kBound) << name << " T=" << tokens;
+      EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, name.c_str()), kBound)
+          << name << " T=" << tokens;
     }
   }
 }
