@@ -48,6 +48,9 @@ void validate(const MoeConfig& c) {
   require(c.hidden > 0 && c.hidden % 16 == 0, kWhere, "hidden", "a positive multiple of 16", c.hidden);
   require(c.intermediate > 0 && c.intermediate % 16 == 0, kWhere, "intermediate", "a positive multiple of 16",
           c.intermediate);
+  const std::string width_limit = "at most " + std::to_string(kMaxMoeWidth);
+  require(c.hidden <= kMaxMoeWidth, kWhere, "hidden", width_limit, c.hidden);
+  require(c.intermediate <= kMaxMoeWidth, kWhere, "intermediate", width_limit, c.intermediate);
   require(c.top_k >= 1 && c.top_k <= c.num_experts, kWhere, "top_k", range(1, "num_experts", c.num_experts),
           c.top_k);
   validate_activation(c.activation);

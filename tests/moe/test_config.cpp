@@ -42,6 +42,10 @@ TEST(MoeConfig, EachFieldIsChecked) {
                  "fp4moe: MoeConfig: hidden: expected a positive multiple of 16, got 0");
   expect_invalid([](MoeConfig& c) { c.intermediate = 40; },
                  "fp4moe: MoeConfig: intermediate: expected a positive multiple of 16, got 40");
+  expect_invalid([](MoeConfig& c) { c.hidden = kMaxMoeWidth + 16; },
+                 "fp4moe: MoeConfig: hidden: expected at most 1048576, got 1048592");
+  expect_invalid([](MoeConfig& c) { c.intermediate = kMaxMoeWidth + 16; },
+                 "fp4moe: MoeConfig: intermediate: expected at most 1048576, got 1048592");
   expect_invalid([](MoeConfig& c) { c.top_k = 9; }, "fp4moe: MoeConfig: top_k: expected 1..num_experts (8), got 9");
   expect_invalid([](MoeConfig& c) { c.top_k = 0; }, "fp4moe: MoeConfig: top_k: expected 1..num_experts (8), got 0");
   expect_invalid([](MoeConfig& c) { c.activation.kind = Activation(7); },

@@ -24,10 +24,14 @@ struct ActivationSpec {
 // GEMM (as on Blackwell), with calibrated or per-forward dynamic global scales.
 enum class QuantMode : uint8_t { kW4A16, kW4A4 };
 
+// The widest hidden or intermediate size: GPU epilogues address a token tile's outputs with 32-bit
+// offsets (up to 128 token rows of this many columns).
+constexpr int kMaxMoeWidth = 1 << 20;
+
 struct MoeConfig {
   int num_experts = 0;   // experts of the model: topk_ids range over [0, num_experts)
-  int hidden = 0;        // H, a multiple of 16
-  int intermediate = 0;  // I, a multiple of 16
+  int hidden = 0;        // H, a multiple of 16, at most kMaxMoeWidth
+  int intermediate = 0;  // I, a multiple of 16, at most kMaxMoeWidth
   int top_k = 0;
   ActivationSpec activation;
   QuantMode mode = QuantMode::kW4A16;

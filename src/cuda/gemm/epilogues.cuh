@@ -19,23 +19,35 @@ __device__ __forceinline__ float epilogue_alpha(float scale_2, bool quantized_in
   return (quantized_input ? scale_2 / scale.resolve() : scale_2) * kDequantBias;
 }
 
-// Visits this thread's accumulators of the CTA tile as visit(tile16, token, lo, hi): tile16 is the
-// 16-row weight tile (counted over the whole matrix), token the tile's token column, lo the value
-// at row lane/4 of that 16-row tile and hi the one 8 rows below. Both the mma.sync and the wgmma
-// mainloop leave their accumulators in this (m16n8k16) layout.
+// Where this thread's accumulators sit in the CTA tile (the m16n8k16 layout that both the mma.sync
+// and the wgmma mainloop leave): m-tile mt is the 16-row weight tile first_tile16 + mt (counted over
+// the whole matrix), of which this thread holds row `row` and row + 8, at the tile's token columns
+// first_token + c for the c that for_each_accumulator_pair passes.
+struct AccumulatorPlace {
+  int64_t first_tile16;
+  int row;
+  int first_token;
+
+  template <class Tile>
+  __device__ static AccumulatorPlace of(int row_block) {
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    return {int64_t(row_block) * (Tile::kBlockRows / 16) + warp * Tile::kMTiles, lane / 4, 2 * (lane % 4)};
+  }
+};
+
+// Visits this thread's accumulators as visit(mt, c, lo, hi): lo at row `row` of m-tile mt and token
+// column first_token + c (AccumulatorPlace), hi 8 rows below. The loops unroll, so mt and c are
+// compile-time constants in each visit: the epilogues keep one base address per thread and add
+// constant multiples of their strides, instead of recomputing a 64-bit index per element.
 template <class Tile, class Visit>
-__device__ __forceinline__ void for_each_accumulator_pair(int row_block, const MmaAccumulators<Tile>& acc,
-                                                          Visit&& visit) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+__device__ __forceinline__ void for_each_accumulator_pair(const MmaAccumulators<Tile>& acc, Visit&& visit) {
+  static_assert(int64_t(Tile::kBlockTokens) * kMaxMoeWidth <= INT32_MAX, "32-bit offsets within a token tile");
 #pragma unroll
-  for (int mt = 0; mt < Tile::kMTiles; ++mt) {
-    const int64_t tile16 = int64_t(row_block) * (Tile::kBlockRows / 16) + warp * Tile::kMTiles + mt;
+  for (int mt = 0; mt < Tile::kMTiles; ++mt)
 #pragma unroll
     for (int nt = 0; nt < Tile::kNTiles; ++nt)
 #pragma unroll
-      for (int half = 0; half < 2; ++half)
-        visit(tile16, nt * 8 + 2 * (lane % 4) + half, acc[mt][nt][half], acc[mt][nt][2 + half]);
-  }
+      for (int half = 0; half < 2; ++half) visit(mt, nt * 8 + half, acc[mt][nt][half], acc[mt][nt][2 + half]);
 }
 
 // Calls f(kind) with kind a std::integral_constant of spec.kind, so that an unrolled loop over the
@@ -77,20 +89,22 @@ struct GateUpEpilogue {
                                 const MmaAccumulators<Tile>& acc) {
     ActivationSpec activation = p.activation;
     activation.kind = kKind;  // a constant: apply_activation's switch folds away
-    const int lane = threadIdx.x % 32;
     const float alpha_gate = epilogue_alpha(p.gate_scale_2[tile.expert], p.quantized_input, p.input_scale);
     const float alpha_up = epilogue_alpha(p.up_scale_2[tile.expert], p.quantized_input, p.input_scale);
+    const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
+    const int64_t j0 = at.first_tile16 * 8 + at.row;  // h column of m-tile 0; m-tile mt's is j0 + 8 mt
+    Out* h0 = h + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
+    const int columns = tile.rows - at.first_token;  // columns c < columns are token rows of the tile
     float amax = 0.0f;
-    for_each_accumulator_pair<Tile>(row_block, acc, [&](int64_t tile16, int token, float gate, float up) {
-      const int64_t j = tile16 * 8 + lane / 4;
-      if (token >= tile.rows || j >= p.intermediate) return;
+    for_each_accumulator_pair<Tile>(acc, [&](int mt, int c, float gate, float up) {
       const float value = apply_activation(activation, gate * alpha_gate, up * alpha_up);
-      const int64_t index = int64_t(tile.row_begin + token) * p.intermediate + j;
+      if (c >= columns || j0 + 8 * mt >= p.intermediate) return;
+      Out* out = h0 + (c * p.intermediate + 8 * mt);  // 32 bits: c < 128, intermediate <= kMaxMoeWidth
       if constexpr (std::is_same_v<Out, float>) {
-        h[index] = value;
+        *out = value;
         amax = nan_max(amax, fabsf(value));
       } else {
-        h[index] = float_to_bf16(value);
+        *out = float_to_bf16(value);
       }
     });
     return amax;
@@ -103,14 +117,16 @@ struct DownEpilogue {
 
   template <class Tile>
   __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc) {
-    const int lane = threadIdx.x % 32;
     const float alpha = epilogue_alpha(p.down_scale_2[tile.expert], p.quantized_input, p.input_scale);
-    for_each_accumulator_pair<Tile>(row_block, acc, [&](int64_t tile16, int token, float lo, float hi) {
-      if (token >= tile.rows) return;
-      const int64_t n = tile16 * 16 + lane / 4;
-      float* y_row = p.y + int64_t(tile.row_begin + token) * p.hidden;
-      if (n < p.hidden) y_row[n] = lo * alpha;
-      if (n + 8 < p.hidden) y_row[n + 8] = hi * alpha;
+    const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
+    const int64_t n0 = at.first_tile16 * 16 + at.row;  // y column of m-tile 0's lo values; mt adds 16 mt
+    float* y0 = p.y + int64_t(tile.row_begin + at.first_token) * p.hidden + n0;
+    const int columns = tile.rows - at.first_token;
+    for_each_accumulator_pair<Tile>(acc, [&](int mt, int c, float lo, float hi) {
+      if (c >= columns) return;
+      float* out = y0 + (c * p.hidden + 16 * mt);  // 32 bits, as in GEMM 1's
+      if (n0 + 16 * mt < p.hidden) out[0] = lo * alpha;
+      if (n0 + 16 * mt + 8 < p.hidden) out[8] = hi * alpha;
     });
   }
 };
