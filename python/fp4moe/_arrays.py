@@ -54,6 +54,19 @@ def to_host_numpy(x, name):
     return np.ascontiguousarray(_numpy_byte_view(np.asarray(x)))
 
 
+def on_cuda_device(x, index):
+    """x as a zero-copy DLPack capsule of its bytes if it is a torch tensor on CUDA device `index`
+    (made contiguous), else None."""
+    if not (is_torch_tensor(x) and x.is_cuda and x.device.index == index):
+        return None
+    t, _ = _torch_byte_view(x.detach())
+    t = t.contiguous()
+    # The layer copies on the legacy default stream, which does not wait for torch's non-blocking
+    # streams: let whatever wrote the tensor finish first.
+    torch_module().cuda.synchronize(t.device)
+    return device_array(t)
+
+
 def device_array(x):
     """What the native module receives for an array on the layer's device, without a copy.
 

@@ -5,7 +5,7 @@ the router's top-k out). The workspace is allocated once, here, for max_tokens t
 import numpy as np
 
 from fp4moe import _core
-from fp4moe._arrays import device_array, dtype_name, is_torch_tensor, to_host_numpy, torch_module
+from fp4moe._arrays import device_array, dtype_name, is_torch_tensor, on_cuda_device, to_host_numpy, torch_module
 from fp4moe._core import Error
 
 _DEFAULT_SWIGLU_LIMIT = 7.0  # ActivationSpec.limit
@@ -102,17 +102,28 @@ class MoeLayer:
         scale_layout="swizzled"; w13_scale_2 float32 [E] or [E, 2] (gate, up); w2 uint8 [E, H, I/2],
         w2_scale [E, H, I/16] (or swizzled), w2_scale_2 float32 [E]. a13_scale / a2_scale: ModelOpt
         input_scale (scalar or per expert: the max is used) for mode "w4a4", None for dynamic scaling;
-        ignored in mode "w4a16". Any array type on any device: weights are copied to the host first.
+        ignored in mode "w4a16". Any array type on any device: torch tensors already on a CUDA layer's
+        device are read there (no copy through the host; swizzled w13 scales excepted), everything else
+        is copied to the host first.
         """
         e = self.num_local_experts
         gate_2, up_2 = _scale_2_pair(w13_scale_2, e)
+        swizzled = str(scale_layout) == "swizzled"
         self._native.load_weights(
-            w13=to_host_numpy(w13, "w13"), w13_scale=to_host_numpy(w13_scale, "w13_scale"), w13_gate_scale_2=gate_2,
-            w13_up_scale_2=up_2, w2=to_host_numpy(w2, "w2"), w2_scale=to_host_numpy(w2_scale, "w2_scale"),
+            w13=self._weight_array(w13, "w13"),
+            w13_scale=to_host_numpy(w13_scale, "w13_scale") if swizzled else self._weight_array(w13_scale, "w13_scale"),
+            w13_gate_scale_2=gate_2, w13_up_scale_2=up_2, w2=self._weight_array(w2, "w2"),
+            w2_scale=self._weight_array(w2_scale, "w2_scale"),
             w2_scale_2=to_host_numpy(w2_scale_2, "w2_scale_2").astype(np.float32).reshape(-1),
             scale_layout=str(scale_layout))
         if self.mode == "w4a4":
             self._native.set_input_scales(_input_scale(a13_scale, "a13_scale"), _input_scale(a2_scale, "a2_scale"))
+
+    def _weight_array(self, x, name):
+        """A torch tensor on this CUDA layer's device as it is (contiguous bytes, zero-copy DLPack), anything
+        else as a host NumPy array: load_weights reads codes and block scales from either."""
+        on_device = on_cuda_device(x, self._native.cuda_device) if self._native.is_cuda else None
+        return on_device if on_device is not None else to_host_numpy(x, name)
 
     # ---- forward ----
     def run(self, hidden_states, topk_weights, topk_ids, out=None, stream=None):

@@ -56,12 +56,14 @@ bool is_row_major(const ArrayInfo& a) {
 }
 
 bool on_place(const ArrayInfo& a, const Place& place) {
-  if (!place.cuda) return a.device_type == nb::device::cpu::value || a.device_type == nb::device::cuda_host::value;
-  return a.device_type == nb::device::cuda::value && a.device_id == place.device;
+  const bool host = a.device_type == nb::device::cpu::value || a.device_type == nb::device::cuda_host::value;
+  if (!place.cuda) return host;
+  return (place.or_host && host) || (a.device_type == nb::device::cuda::value && a.device_id == place.device);
 }
 
 std::string place_string(const Place& place) {
-  return place.cuda ? "CUDA device " + std::to_string(place.device) : std::string("host (CPU) memory");
+  if (!place.cuda) return "host (CPU) memory";
+  return (place.or_host ? "host (CPU) memory or CUDA device " : "CUDA device ") + std::to_string(place.device);
 }
 
 std::string device_string(const ArrayInfo& a) {

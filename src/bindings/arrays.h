@@ -17,12 +17,15 @@ using OutArray = nb::ndarray<>;       // written in place
 
 enum class Elem : uint8_t { kU8, kBf16, kF32, kF64, kI32 };
 
-// Where an array must live. kHost accepts CPU memory (pinned too); kCuda one CUDA device.
+// Where an array must live: host memory (CPU, pinned too), one CUDA device, or either of the two
+// (weights, which a CUDA layer copies from wherever they are).
 struct Place {
   bool cuda = false;
   int device = 0;
+  bool or_host = false;  // with cuda: host memory is accepted as well
   static Place host() { return {}; }
   static Place cuda_device(int id) { return {true, id}; }
+  static Place host_or_cuda_device(int id) { return {true, id, true}; }
 };
 
 // A uniform view of any nb::ndarray specialisation: the fields the checks read.

@@ -48,18 +48,23 @@ void LayerBinding::load_weights(const StackedWeights& w) {
   const MoeConfig& c = config();
   const int64_t e = c.num_local_experts(), h = c.hidden, i = c.intermediate;
   const Place host = Place::host();
+  // A CUDA layer copies the codes and scales from host memory or straight from its own device
+  // (load_expert stages them with cudaMemcpyDefault), so weights already on the GPU skip a round
+  // trip through the host. The global scales are read here, on the host. Swizzled w13 scales are
+  // unswizzled on the host (below), so they must be there.
+  const Place weights = is_cuda() ? Place::host_or_cuda_device(device_) : host;
   const bool swizzled = w.scale_layout == ScaleLayout::kSwizzled128x4;
-  checked(w.w13, kWhere, "w13", {Elem::kU8, {e, 2 * i, h / 2}, host});
-  checked(w.w2, kWhere, "w2", {Elem::kU8, {e, h, i / 2}, host});
+  checked(w.w13, kWhere, "w13", {Elem::kU8, {e, 2 * i, h / 2}, weights});
+  checked(w.w2, kWhere, "w2", {Elem::kU8, {e, h, i / 2}, weights});
   // Swizzled scales may come in any shape that holds the padded tiles of each expert.
   const int64_t w13_scale_bytes = scale_bytes(w.scale_layout, 2 * i, h);
   const int64_t w2_scale_bytes = scale_bytes(w.scale_layout, h, i);
   if (swizzled) {
     checked(w.w13_scale, kWhere, "w13_scale", {Elem::kU8, {}, host, e * w13_scale_bytes});
-    checked(w.w2_scale, kWhere, "w2_scale", {Elem::kU8, {}, host, e * w2_scale_bytes});
+    checked(w.w2_scale, kWhere, "w2_scale", {Elem::kU8, {}, weights, e * w2_scale_bytes});
   } else {
-    checked(w.w13_scale, kWhere, "w13_scale", {Elem::kU8, {e, 2 * i, h / 16}, host});
-    checked(w.w2_scale, kWhere, "w2_scale", {Elem::kU8, {e, h, i / 16}, host});
+    checked(w.w13_scale, kWhere, "w13_scale", {Elem::kU8, {e, 2 * i, h / 16}, weights});
+    checked(w.w2_scale, kWhere, "w2_scale", {Elem::kU8, {e, h, i / 16}, weights});
   }
   checked(w.w13_gate_scale_2, kWhere, "w13_scale_2 (gate)", {Elem::kF32, {e}, host});
   checked(w.w13_up_scale_2, kWhere, "w13_scale_2 (up)", {Elem::kF32, {e}, host});

@@ -183,6 +183,32 @@ def test_gpu_agrees_with_cpu_backend(shape_case):
     assert diff < BOUND
 
 
+def test_weights_from_the_device_load_as_from_the_host(shape_case):
+    """CUDA tensors on the layer's device are read in place, host ones copied: the same layer either way,
+    also with a non-contiguous device tensor and when a corrupt block scale must be rejected."""
+    name, dev, _ = shape_case
+    e, h, i, k = SHAPES[name]
+    x, weights, ids = routed(name, 64, 14)
+    outputs = []
+    for args in (load_args(dev), tuple(t.cpu() for t in load_args(dev))):
+        layer = fp4moe.MoeLayer(e, h, i, k, MAX_T, device="cuda")
+        layer.load_weights(*args)
+        outputs.append(layer.run(x, weights, ids))
+    assert torch.equal(outputs[0], outputs[1])
+
+    transposed = dev["w2"].transpose(1, 2).contiguous().transpose(1, 2)  # same values, not row-major
+    layer = fp4moe.MoeLayer(e, h, i, k, MAX_T, device="cuda")
+    layer.load_weights(dev["w13"], dev["w13_scale"], dev["w13_scale_2"], transposed, dev["w2_scale"],
+                       dev["w2_scale_2"])
+    assert torch.equal(layer.run(x, weights, ids), outputs[0])
+
+    corrupt = dev["w2_scale"].view(torch.uint8).clone()
+    corrupt[e - 1, 0, 0] = 0x7F  # E4M3 NaN
+    layer = fp4moe.MoeLayer(e, h, i, k, MAX_T, device="cuda")
+    with pytest.raises(fp4moe.Error, match="down"):
+        layer.load_weights(dev["w13"], dev["w13_scale"], dev["w13_scale_2"], dev["w2"], corrupt, dev["w2_scale_2"])
+
+
 @pytest.mark.parametrize("calibrated", [True, False])
 def test_w4a4_matches_torch_reference(shape_case, calibrated):
     name, dev, ref = shape_case
