@@ -60,6 +60,24 @@ TEST(Dispatch, ChoosesByRowsPerExpert) {
   EXPECT_FALSE(choose_gemm(16384, c, false).wgmma);
 }
 
+TEST(Dispatch, DecodeGemmsSplitDeeperWhenTheirGridFitsOneWave) {
+  ASSERT_TRUE(compiled(kDecodeTile));
+  ASSERT_TRUE(compiled(kDecodeTileOneWave));
+  EXPECT_EQ(gemm_name(kDecodeTileOneWave), "mma8-r64-w4-s8-d4-k4");
+  // 132 SMs x 2 CTAs of the four-slice tile. qwen3 at one token: 8 experts x 24 and x 32 row blocks.
+  const int64_t wave = 264;
+  EXPECT_EQ(for_grid(kDecodeTile, 8 * 24, wave), kDecodeTileOneWave);
+  EXPECT_EQ(for_grid(kDecodeTile, 8 * 32, wave), kDecodeTileOneWave);
+  EXPECT_EQ(for_grid(kDecodeTile, wave, wave), kDecodeTileOneWave) << "a full wave still fits";
+  // deepseek-v3 at one token: 8 x 64 and 8 x 112 row blocks need a second wave.
+  EXPECT_EQ(for_grid(kDecodeTile, 8 * 64, wave), kDecodeTile);
+  EXPECT_EQ(for_grid(kDecodeTile, wave + 1, wave), kDecodeTile);
+  // Only the two-slice decode tile is ever replaced.
+  const MmaTileConfig unsplit = choose_gemm(8, MoeConfig{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 16}, true);
+  EXPECT_EQ(gemm_name(unsplit), "mma8-r64-w4-s8-d4");
+  EXPECT_EQ(for_grid(unsplit, 1, wave), unsplit);
+}
+
 TEST(Dispatch, ForcedShapeByNameOrAClearError) {
   ASSERT_EQ(setenv("FP4MOE_GEMM", "mma16-r128-w4-s4-d4", 1), 0);
   const auto forced = forced_gemm_from_env(true);

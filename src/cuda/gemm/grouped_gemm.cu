@@ -2,6 +2,7 @@
 // from the routing plan), with mma.sync (sm_80+, every warp copies and multiplies) or wgmma
 // (sm_90a, warp-specialized). Instantiated for the tile shapes in kMmaTiles only; the dispatch
 // table may pick only those.
+#include <algorithm>
 #include <tuple>
 
 #include "cuda/common/check.h"
@@ -15,9 +16,10 @@ namespace {
 // Every tile shape the dispatch table may use (moe/dispatch.h), and the last one, a sweep candidate
 // it does not use (fastest at one token on qwen3 and gpt-oss only). Adding one here compiles it,
 // and makes it something a benchmark can force (FP4MOE_GEMM).
-using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4>, MmaTile<4, 2, 16, 4, 4>,
-                             MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 64, 8, 0, true>,
-                             MmaTile<8, 2, 128, 8, 0, true>, MmaTile<2, 1, 8, 16, 8, false, 2>>;
+using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4, false, 4>, MmaTile<4, 1, 8, 8, 4>,
+                             MmaTile<4, 2, 16, 4, 4>, MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>,
+                             MmaTile<8, 2, 64, 8, 0, true>, MmaTile<8, 2, 128, 8, 0, true>,
+                             MmaTile<2, 1, 8, 16, 8, false, 2>>;
 
 // Every GEMM kernel starts here: wait for the routing plan (programmatic dependent launch), let
 // the next kernel launch, and fetch this CTA's tile; false past the plan's tiles (the grid covers
@@ -111,6 +113,27 @@ void raise_smem_limits() {
 }
 
 }  // namespace
+
+int resident_ctas_per_sm(const MmaTileConfig& config) {
+  int fewest = -1;
+  const auto count = [&](auto kernel, int threads, int smem) {
+    int ctas = 0;
+    check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&ctas, kernel, threads, smem), "grouped GEMM occupancy");
+    fewest = fewest < 0 ? ctas : std::min(fewest, ctas);
+  };
+  std::apply(
+      [&](auto... tiles) {
+        ([&](auto tile) {
+          using Tile = decltype(tile);
+          if (config != tile_config<Tile>()) return;
+          count(grouped_gemm_kernel<Tile, GateUpEpilogue>(), Tile::kThreads, Tile::kSmemBytes);
+          count(grouped_gemm_kernel<Tile, DownEpilogue>(), Tile::kThreads, Tile::kSmemBytes);
+        }(tiles), ...);
+      },
+      kMmaTiles{});
+  require(fewest >= 0, "grouped GEMM", "tile config", "one of the compiled shapes in kMmaTiles", config.block_tokens);
+  return fewest;
+}
 
 const std::vector<MmaTileConfig>& compiled_gemm_tiles() {
   static const std::vector<MmaTileConfig> tiles =

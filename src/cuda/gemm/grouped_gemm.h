@@ -72,6 +72,10 @@ void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w,
 // Raises the dynamic shared-memory limit of every instantiated kernel; once per device.
 void configure_grouped_gemms();
 
+// How many CTAs of a compiled tile shape fit on one SM of the current device at once (the fewer of
+// its two kernels, GEMM 1 and GEMM 2); after configure_grouped_gemms().
+int resident_ctas_per_sm(const MmaTileConfig& config);
+
 // Every tile shape compiled in (grouped_gemm.cu's kMmaTiles): the dispatch table picks among them,
 // and a benchmark may force any of them (moe/dispatch.h).
 const std::vector<MmaTileConfig>& compiled_gemm_tiles();

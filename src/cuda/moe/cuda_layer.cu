@@ -2,6 +2,7 @@
 // device and repacked into the GEMM layout. Forward: a fixed sequence of launches on the caller's
 // stream (plan -> [quantize x] -> GEMM 1 + activation -> [quantize h] -> GEMM 2 -> combine), with
 // every buffer carved from the caller's workspace: no allocation, no host sync, graph-capturable.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ class CudaMoeLayer final : public MoeLayer {
             "at most " + std::to_string(kPlanMaxLocalExperts) + " local experts", config.num_local_experts());
     configure_routing_plan();
     configure_grouped_gemms();
+    int sms = 0;
+    check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
+    one_wave_ctas_ = int64_t(sms) * resident_ctas_per_sm(kDecodeTileOneWave);
   }
 
   Backend backend() const override { return Backend::kCuda; }
@@ -125,9 +129,11 @@ class CudaMoeLayer final : public MoeLayer {
     const int64_t pairs = int64_t(T) * c.top_k;
 
     const MmaTileConfig gemm = forced_gemm_ ? *forced_gemm_ : choose_gemm(T, c, hopper_);
+    const MmaTileConfig gemm1 = forced_gemm_ ? gemm : for_grid(gemm, active_ctas(gemm, gate_up_, pairs), one_wave_ctas_);
+    const MmaTileConfig gemm2 = forced_gemm_ ? gemm : for_grid(gemm, active_ctas(gemm, down_, pairs), one_wave_ctas_);
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
-    const int64_t max_tiles = max_gemm_tiles(pairs, experts, gemm.block_tokens);
+    const int64_t max_tiles = max_gemm_tiles(pairs, experts, gemm.block_tokens);  // for_grid keeps block_tokens
     const float* scale_2 = static_cast<const float*>(scale_2_.data());
     const GlobalScaleSource x_scale{calibrated_global_scale(0), plan.amax_bits + 0};
     const GlobalScaleSource h_scale{calibrated_global_scale(1), plan.amax_bits + 1};
@@ -153,14 +159,14 @@ class CudaMoeLayer final : public MoeLayer {
                                    w4a4 ? nullptr : h_bf16,
                                    h_f32,
                                    w4a4 && h_scale.calibrated == 0 ? plan.amax_bits + 1 : nullptr};
-    launch_gate_up_gemm(gemm, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k}, plan,
+    launch_gate_up_gemm(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k}, plan,
                         max_tiles, gate_up_out, launch);
 
     if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
 
     float* y = WorkspaceLayout::at<float>(workspace, layout.y);
     const DownOutput down_out{scale_2 + 2 * experts, w4a4, h_scale, c.hidden, y};
-    launch_down_gemm(gemm, down_.view(), GemmInput{h_bf16, c.intermediate, nullptr, c.top_k}, plan, max_tiles,
+    launch_down_gemm(gemm2, down_.view(), GemmInput{h_bf16, c.intermediate, nullptr, c.top_k}, plan, max_tiles,
                      down_out, launch);
 
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch);
@@ -187,6 +193,12 @@ class CudaMoeLayer final : public MoeLayer {
     s.matrix = {static_cast<const uint8_t*>(s.packed.data()), static_cast<const uint8_t*>(s.scales.data()),
                 view.scale_layout, rows, k};
     return s;
+  }
+
+  // The CTAs of one GEMM that have work when every touched expert has a single token tile, as at
+  // decode sizes: at most min(pairs, experts) experts times the weight matrix's row blocks.
+  int64_t active_ctas(const MmaTileConfig& tile, const PackedWeights& w, int64_t pairs) const {
+    return std::min<int64_t>(pairs, config_.num_local_experts()) * ceil_div(w.shape.rows, tile.block_rows());
   }
 
   // 1 / input_scale when calibrated; 0 selects the dynamic amax.
@@ -221,6 +233,7 @@ class CudaMoeLayer final : public MoeLayer {
   int device_;
   bool hopper_;  // sm_90: programmatic dependent launch between kernels, wgmma GEMMs
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
+  int64_t one_wave_ctas_ = 0;                  // CTAs of kDecodeTileOneWave the device holds at once
   PackedWeights gate_up_, down_;
   Buffer scale_2_;     // [3][experts]: gate, up, down weight_scale_2
   Buffer bad_scales_;  // [2] load-time flags from the repack kernels

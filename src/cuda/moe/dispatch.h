@@ -104,6 +104,30 @@
 
 namespace fp4moe::cuda {
 
+// The one-token decode tile, and the same with K in four slices instead of two. At one token four
+// slices are faster where the GEMM's CTAs all fit on the device at once, and slower where they do
+// not (512 threads at 64 registers: two CTAs per SM, so a second wave). H200, W4A16, uniform, whole
+// layer in us, both GEMMs forced to one tile (bench/results/h200-epilogue-addressing/k4-sweep-*);
+// CTAs with work per GEMM at T=1 = top-k experts x 64-row blocks, GEMM 1 / GEMM 2:
+//
+//   shape              CTAs (G1 / G2)   -k2 T=1/2/8          -k4 T=1/2/8
+//   qwen3-30b-a3b      192 / 256        20.2 / 23.8 / 53.0   19.0 / 27.1 / 67.2
+//   gpt-oss-120b       360 / 180        37.6 / 49.7 / 120.9  32.5 / 50.1 / 139.9
+//   deepseek-v4-flash  384 / 384        39.6 / 61.5 / 169.0  39.8 / 65.7 / 199.9
+//   deepseek-v3        512 / 896        68.4 / 122.8 / 376.4 73.5 / 132.0 / 420.3
+//
+// (264 CTAs fit at once on the 132 SMs.) So the choice is made per GEMM: a GEMM given the two-slice
+// tile whose CTAs with work, at most min(T*k, E) experts times its row blocks, fit in one wave of
+// the four-slice tile runs that one instead (for_grid).
+inline constexpr MmaTileConfig kDecodeTile = {4, 1, 8, 8, 4, false, 2};
+inline constexpr MmaTileConfig kDecodeTileOneWave = {4, 1, 8, 8, 4, false, 4};
+
+// The tile for one GEMM: the table's choice, or kDecodeTileOneWave in its place when the GEMM's
+// CTAs with work (at most active_ctas) fit in one wave of it (one_wave_ctas: SMs x its CTAs per SM).
+inline MmaTileConfig for_grid(const MmaTileConfig& chosen, int64_t active_ctas, int64_t one_wave_ctas) {
+  return chosen == kDecodeTile && active_ctas <= one_wave_ctas ? kDecodeTileOneWave : chosen;
+}
+
 struct DispatchRow {
   double max_rows_per_expert;  // this row applies up to here
   MmaTileConfig gemm;
@@ -112,8 +136,9 @@ struct DispatchRow {
 
 inline constexpr DispatchRow kDispatchTable[] = {
     // decode: weight streaming, one n8 MMA column, 64-row blocks so that a few experts still fill
-    // the SMs; K split in two for the handful of CTAs of a 1-token batch
-    {0.13, {4, 1, 8, 8, 4, false, 2}, {4, 1, 8, 8, 4, false, 2}},
+    // the SMs; K split in two for the handful of CTAs of a 1-token batch (four where a GEMM's grid
+    // fits in one wave: for_grid)
+    {0.13, kDecodeTile, kDecodeTile},
     {5.0, {4, 1, 8, 8, 4}, {4, 1, 8, 8, 4}},
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
     // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
