@@ -129,8 +129,10 @@ class CudaMoeLayer final : public MoeLayer {
     const int64_t pairs = int64_t(T) * c.top_k;
 
     const MmaTileConfig gemm = forced_gemm_ ? *forced_gemm_ : choose_gemm(T, c, hopper_);
-    const MmaTileConfig gemm1 = forced_gemm_ ? gemm : for_grid(gemm, active_ctas(gemm, gate_up_, pairs), one_wave_ctas_);
-    const MmaTileConfig gemm2 = forced_gemm_ ? gemm : for_grid(gemm, active_ctas(gemm, down_, pairs), one_wave_ctas_);
+    const auto for_this_grid = [&](const PackedWeights& w) {
+      return forced_gemm_ ? gemm : for_grid(gemm, active_ctas(gemm, w, pairs), one_wave_ctas_);
+    };
+    const MmaTileConfig gemm1 = for_this_grid(gate_up_), gemm2 = for_this_grid(down_);
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
     const int64_t max_tiles = max_gemm_tiles(pairs, experts, gemm.block_tokens);  // for_grid keeps block_tokens
