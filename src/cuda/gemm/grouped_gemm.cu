@@ -76,26 +76,44 @@ constexpr MmaTileConfig tile_config() {
           Tile::kRegisterStages, Tile::kWgmma,  Tile::kSplitK};
 }
 
+// Calls f(tile), a value of the compiled tile type that `config` describes; an error names the
+// config when no compiled shape matches.
+template <class F>
+void with_compiled_tile(const MmaTileConfig& config, F&& f) {
+  bool found = false;
+  std::apply(
+      [&](auto... tiles) {
+        ([&](auto tile) {
+          if (found || config != tile_config<decltype(tile)>()) return;
+          f(tile);
+          found = true;
+        }(tiles), ...);
+      },
+      kMmaTiles{});
+  require(found, "grouped GEMM", "tile config", "one of the compiled shapes in kMmaTiles", config.block_tokens);
+}
+
 template <class Epilogue>
 void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
                          const Launch& launch) {
   if (max_tiles == 0) return;
   require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
-  bool launched = false;
-  std::apply(
-      [&](auto... tiles) {
-        ([&](auto tile) {
-          using Tile = decltype(tile);
-          if (launched || config != tile_config<Tile>()) return;
-          const dim3 grid(unsigned((w.shape.rows + Tile::kBlockRows - 1) / Tile::kBlockRows), unsigned(max_tiles));
-          launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                        "grouped GEMM kernel", w, in, plan, out);
-          launched = true;
-        }(tiles), ...);
-      },
-      kMmaTiles{});
-  require(launched, "grouped GEMM", "tile config", "one of the compiled shapes in kMmaTiles", config.block_tokens);
+  with_compiled_tile(config, [&](auto tile) {
+    using Tile = decltype(tile);
+    const dim3 grid(unsigned((w.shape.rows + Tile::kBlockRows - 1) / Tile::kBlockRows), unsigned(max_tiles));
+    launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
+                  "grouped GEMM kernel", w, in, plan, out);
+  });
+}
+
+template <class Tile, class Epilogue>
+int resident_ctas() {
+  int ctas = 0;
+  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&ctas, grouped_gemm_kernel<Tile, Epilogue>(),
+                                                           Tile::kThreads, Tile::kSmemBytes),
+             "grouped GEMM occupancy");
+  return ctas;
 }
 
 template <class Epilogue>
@@ -115,23 +133,11 @@ void raise_smem_limits() {
 }  // namespace
 
 int resident_ctas_per_sm(const MmaTileConfig& config) {
-  int fewest = -1;
-  const auto count = [&](auto kernel, int threads, int smem) {
-    int ctas = 0;
-    check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&ctas, kernel, threads, smem), "grouped GEMM occupancy");
-    fewest = fewest < 0 ? ctas : std::min(fewest, ctas);
-  };
-  std::apply(
-      [&](auto... tiles) {
-        ([&](auto tile) {
-          using Tile = decltype(tile);
-          if (config != tile_config<Tile>()) return;
-          count(grouped_gemm_kernel<Tile, GateUpEpilogue>(), Tile::kThreads, Tile::kSmemBytes);
-          count(grouped_gemm_kernel<Tile, DownEpilogue>(), Tile::kThreads, Tile::kSmemBytes);
-        }(tiles), ...);
-      },
-      kMmaTiles{});
-  require(fewest >= 0, "grouped GEMM", "tile config", "one of the compiled shapes in kMmaTiles", config.block_tokens);
+  int fewest = 0;
+  with_compiled_tile(config, [&](auto tile) {
+    using Tile = decltype(tile);
+    fewest = std::min(resident_ctas<Tile, GateUpEpilogue>(), resident_ctas<Tile, DownEpilogue>());
+  });
   return fewest;
 }
 
