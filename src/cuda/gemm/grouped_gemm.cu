@@ -1,25 +1,17 @@
 // The grouped GEMM kernels: one CTA per (row block of the weights, tile of one expert's token rows
 // from the routing plan), with mma.sync (sm_80+, every warp copies and multiplies) or wgmma
-// (sm_90a, warp-specialized). Instantiated for the tile shapes in kMmaTiles only; the dispatch
-// table may pick only those.
+// (sm_90a, warp-specialized). Instantiated for the tile shapes in kMmaTiles (compiled_tiles.h)
+// only; the dispatch table may pick only those.
 #include <algorithm>
-#include <tuple>
 
 #include "cuda/common/check.h"
+#include "cuda/gemm/compiled_tiles.h"
 #include "cuda/gemm/epilogues.cuh"
 #include "cuda/gemm/wgmma_pipeline.cuh"
 #include "cuda/gemm/grouped_gemm.h"
 
 namespace fp4moe::cuda {
 namespace {
-
-// Every tile shape the dispatch table may use (moe/dispatch.h), and the last one, a sweep candidate
-// it does not use (fastest at one token on qwen3 and gpt-oss only). Adding one here compiles it,
-// and makes it something a benchmark can force (FP4MOE_GEMM).
-using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4, false, 4>,
-                             MmaTile<4, 1, 8, 8, 4>, MmaTile<4, 2, 16, 4, 4>, MmaTile<4, 2, 32, 4, 2>,
-                             MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 64, 8, 0, true>,
-                             MmaTile<8, 2, 128, 8, 0, true>, MmaTile<2, 1, 8, 16, 8, false, 2>>;
 
 // Every GEMM kernel starts here: wait for the routing plan (programmatic dependent launch), let
 // the next kernel launch, and fetch this CTA's tile; false past the plan's tiles (the grid covers
@@ -69,28 +61,12 @@ constexpr auto grouped_gemm_kernel() {
   else return grouped_gemm_nvfp4_mma_kernel<Tile, Epilogue>;
 }
 
-// The runtime description of a compiled tile shape: what the dispatch table and FP4MOE_GEMM name.
-template <class Tile>
-constexpr MmaTileConfig tile_config() {
-  return {Tile::kWarps,          Tile::kMTiles, Tile::kBlockTokens, Tile::kStages,
-          Tile::kRegisterStages, Tile::kWgmma,  Tile::kSplitK};
-}
-
 // Calls f(tile), a value of the compiled tile type that `config` describes; an error names the
 // config when no compiled shape matches.
 template <class F>
 void with_compiled_tile(const MmaTileConfig& config, F&& f) {
-  bool found = false;
-  std::apply(
-      [&](auto... tiles) {
-        ([&](auto tile) {
-          if (found || config != tile_config<decltype(tile)>()) return;
-          f(tile);
-          found = true;
-        }(tiles), ...);
-      },
-      kMmaTiles{});
-  require(found, "grouped GEMM", "tile config", "one of the compiled shapes in kMmaTiles", config.block_tokens);
+  require(visit_compiled_tile(config, f), "grouped GEMM", "tile config", "one of the compiled shapes in kMmaTiles",
+          config.block_tokens);
 }
 
 template <class Epilogue>

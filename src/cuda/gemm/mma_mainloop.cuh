@@ -63,16 +63,21 @@ class MmaMainloop {
   // The warps that hold the CTA tile's sums after run(), and run the epilogue: slice 0.
   __device__ static bool holds_sums() { return slice() == 0; }
 
-  __device__ void run(MmaAccumulators<Tile>& acc) {
+  // before_tokens() runs once the register ring's first loads are issued and before the first
+  // token rows are: the weights never depend on an earlier kernel, so a kernel whose token rows do
+  // waits for it there (gemm/decode_gemm.cu).
+  template <class BeforeTokens>
+  __device__ void run(MmaAccumulators<Tile>& acc, BeforeTokens&& before_tokens) {
     WeightFragments<Tile::kMTiles> weights[kRegisterStages];
+#pragma unroll
+    for (int s = 0; s < kRegisterStages; ++s)
+      if (s < k_tiles_) weights_.load(s, weights[s]);
+    before_tokens();
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s) {
       if (s < k_tiles_) load_tokens(s, s);
       ptx::cp_async_commit();
     }
-#pragma unroll
-    for (int s = 0; s < kRegisterStages; ++s)
-      if (s < k_tiles_) weights_.load(s, weights[s]);
     for (int kt0 = 0; kt0 < k_tiles_; kt0 += kStages) {
 #pragma unroll
       for (int s = 0; s < kStages; ++s) {  // K step kt0 + s: token stage s, weights[s % kRegisterStages]
@@ -88,6 +93,10 @@ class MmaMainloop {
       weights_.advance(kStages);
     }
     if constexpr (Tile::kSplitK > 1) sum_slices(acc);
+  }
+
+  __device__ void run(MmaAccumulators<Tile>& acc) {
+    run(acc, [] {});
   }
 
  private:

@@ -16,12 +16,6 @@ namespace {
 constexpr int kWarps = kPlanThreads / 32;
 constexpr int kExpertsPerThread = kPlanMaxLocalExperts / kPlanThreads;
 
-__device__ int local_expert_of(const int32_t* topk_ids, int pair, int num_pairs, int local_start, int num_local) {
-  if (pair >= num_pairs) return -1;
-  const int e = topk_ids[pair] - local_start;
-  return (topk_ids[pair] >= 0 && e >= 0 && e < num_local) ? e : -1;
-}
-
 // Calls visit(pair, in_slice, expert, peers) for each group of 32 pairs of this warp's slice, in
 // order; every lane of the warp takes part. `peers` is the mask of lanes holding the same expert;
 // lanes past the slice end carry expert -1.
@@ -34,7 +28,7 @@ __device__ void for_each_warp_step(const int32_t* topk_ids, int num_pairs, int l
   for (int base = begin; base < end; base += 32) {
     const int pair = base + lane;
     const bool in_slice = pair < end;
-    const int e = in_slice ? local_expert_of(topk_ids, pair, num_pairs, local_start, num_local) : -1;
+    const int e = in_slice ? local_expert_of(topk_ids[pair], local_start, num_local) : -1;
     const uint32_t peers = __match_any_sync(0xFFFFFFFFu, e);
     visit(pair, in_slice, e, peers);
   }

@@ -33,6 +33,12 @@ struct RoutingPlan {
 inline constexpr int kPlanThreads = 512;
 inline constexpr int kPlanMaxLocalExperts = 1024;  // shared memory holds 16 warps x E counters
 
+// The local expert of top-k id `id`, or -1 when it is dropped (negative) or another rank's.
+FP4MOE_HD int local_expert_of(int32_t id, int local_start, int num_local) {
+  const int e = id - local_start;
+  return (id >= 0 && e >= 0 && e < num_local) ? e : -1;
+}
+
 // An upper bound of the tiles any routing can produce: sum over experts of ceil(c_e / rows).
 FP4MOE_HD int64_t max_gemm_tiles(int64_t pairs, int64_t local_experts, int tile_rows) {
   return ceil_div(pairs, tile_rows) + (pairs < local_experts ? pairs : local_experts);

@@ -1,0 +1,33 @@
+// The weighted combine of four consecutive columns of one token, shared by the combine kernel and
+// the decode kernels' last CTA of each row block (gemm/decode_gemm.cu): FP32 sums over the
+// token's slots in slot order (no atomics, so deterministic), rounded to BF16 once.
+#pragma once
+#include <cuda_runtime.h>
+
+#include "fp4moe/format/bf16.h"
+
+namespace fp4moe::cuda {
+
+// out[col .. col+3] = bf16(sum over slots j of weights[j] * y[rows[j]][col ..]), slots with row -1
+// skipped; rows and weights are the token's top_k slots, y is [rows][hidden] FP32 with col a
+// multiple of 4 inside it (16-byte loads). y is read from L2 (ld.cg): the decode kernels sum rows
+// that other CTAs of the same kernel wrote.
+__device__ __forceinline__ void combine_four_columns(const float* y, const int* rows, const float* weights, int top_k,
+                                                     int hidden, int col, bf16* out) {
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  // Unrolled so that the loads of several slots are in flight together; the sum order stays j order.
+#pragma unroll 8
+  for (int j = 0; j < top_k; ++j) {
+    if (rows[j] < 0) continue;
+    const float4 v = __ldcg(reinterpret_cast<const float4*>(y + int64_t(rows[j]) * hidden + col));
+    acc[0] += weights[j] * v.x;
+    acc[1] += weights[j] * v.y;
+    acc[2] += weights[j] * v.z;
+    acc[3] += weights[j] * v.w;
+  }
+  const uint32_t lo = uint32_t(float_to_bf16(acc[0]).bits) | (uint32_t(float_to_bf16(acc[1]).bits) << 16);
+  const uint32_t hi = uint32_t(float_to_bf16(acc[2]).bits) | (uint32_t(float_to_bf16(acc[3]).bits) << 16);
+  *reinterpret_cast<uint2*>(out + col) = make_uint2(lo, hi);
+}
+
+}  // namespace fp4moe::cuda
