@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cuda/gemm/decode_gemm.h"
 #include "cuda/moe/dispatch.h"
 #include "fp4moe/error.h"
 
@@ -76,6 +77,21 @@ TEST(Dispatch, DecodeGemmsSplitDeeperWhenTheirGridFitsOneWave) {
   const MmaTileConfig unsplit = choose_gemm(8, MoeConfig{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 16}, true);
   EXPECT_EQ(gemm_name(unsplit), "mma8-r64-w4-s8-d4");
   EXPECT_EQ(for_grid(unsplit, 1, wave), unsplit);
+}
+
+TEST(Dispatch, DecodeKernelsForSmallW4A16BatchesWithinOneWave) {
+  EXPECT_TRUE(has_decode_gemm(kDecodeTile));
+  EXPECT_TRUE(has_decode_gemm(kDecodeTileOneWave));
+  EXPECT_TRUE(has_decode_gemm({4, 1, 8, 8, 4}));
+  EXPECT_FALSE(has_decode_gemm({4, 2, 16, 4, 4})) << "8-token blocks only";
+  EXPECT_FALSE(has_decode_gemm({8, 2, 64, 8, 0, true})) << "mma.sync only";
+  // qwen3 at one token: 8 experts x 32 row blocks of GEMM 2, one wave of the four-slice tile 264.
+  EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, 8, true, 256, 264));
+  EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, kDecodeKernelsMaxPairs, true, 264, 264));
+  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A16, kDecodeKernelsMaxPairs + 1, true, 10, 264));
+  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A16, 8, true, 265, 264)) << "a second wave";
+  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A4, 8, true, 256, 264)) << "W4A16 only";
+  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A16, 8, false, 256, 264)) << "a tile without decode kernels";
 }
 
 TEST(Dispatch, ForcedShapeByNameOrAClearError) {

@@ -73,7 +73,7 @@ TEST(GpuLayer, BenchmarkShapesSmallBatches) {
   testing::Rng rng(31);
   for (const BenchShape& s : kBenchShapes) {
     LayerPair layers(make_config(s.experts, s.hidden, s.intermediate, s.top_k, 64, s.act), 100 + s.experts);
-    for (int tokens : {1, 8, 33}) {
+    for (int tokens : {1, 2, 8, 33}) {  // 1 and 2: the decode kernels where moe/dispatch.h picks them
       const auto routing = testing::uniform_routing(tokens, s.experts, s.top_k, rng);
       const auto x = testing::random_bf16(size_t(tokens) * s.hidden, rng);
       EXPECT_LT(layers.error(x, routing, s.name), kBound) << s.name << " T=" << tokens;
@@ -154,8 +154,9 @@ TEST(GpuLayer, EdgeCases) {
   EXPECT_TRUE(testing::run_forward(*layers.gpu, {}, testing::uniform_routing(0, 12, 3, rng)).empty());  // T = 0
 
   // Every dispatch row but the 1-token one, which BenchmarkShapesSmallBatches runs (rows per
-  // expert T*3/8: 0.4, 0.8, 14, 24, 28, 41, 262); 700: many tiles per expert.
-  for (int tokens : {1, 2, 37, 64, 75, 110, 700}) {
+  // expert T*3/8: 0.4, 0.8, 14, 24, 28, 41, 262); 700: many tiles per expert. 5 and 6 tokens: the
+  // last batch of the decode kernels (15 pairs; moe/dispatch.h) and the first after it.
+  for (int tokens : {1, 2, 5, 6, 37, 64, 75, 110, 700}) {
     auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
     testing::drop_some(routing, c, 0.25, rng);  // -1 and ids outside [2, 10)
     EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "off-grid sizes, dropped ids"), kBound)
@@ -163,6 +164,10 @@ TEST(GpuLayer, EdgeCases) {
   }
   const auto hot = testing::single_expert_routing(700, c.top_k, 4, rng);  // all tokens on one expert
   EXPECT_LT(layers.error(x, hot, "all tokens on one expert"), kBound);
+  // Every slot of a decode batch on one expert (a routing may repeat an id): two 8-row tiles of it.
+  testing::Routing hot_decode = testing::uniform_routing(5, c.num_experts, c.top_k, rng);
+  for (int32_t& id : hot_decode.ids) id = 4;
+  EXPECT_LT(layers.error(first_tokens(x, 5, c.hidden), hot_decode, "all decode pairs on one expert"), kBound);
 
   // No token routed to any local expert: the output is exactly zero, and written.
   testing::Routing none = testing::uniform_routing(5, 12, 3, rng);

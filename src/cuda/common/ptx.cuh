@@ -74,6 +74,15 @@ __device__ __forceinline__ uint32_t lanemask_lt() {
   return mask;
 }
 
+// Adds `value` to a device-wide counter and returns the old value, with release semantics for the
+// writes that happen before it (the CTA's, after a CTA barrier) and acquire semantics for those of
+// the threads whose additions came before: a semaphore at GPU scope without a full fence.
+__device__ __forceinline__ uint32_t atomic_add_acq_rel_gpu(uint32_t* counter, uint32_t value) {
+  uint32_t old;
+  asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], %2;\n" : "=r"(old) : "l"(counter), "r"(value) : "memory");
+  return old;
+}
+
 // Programmatic dependent launch (sm_90): a kernel launched with launch_pdl() may start while its
 // predecessor in the stream finishes. It must call grid_dependency_wait() before touching any
 // memory the predecessor reads or writes; launch_dependent_grids() lets the successor start early.

@@ -1,14 +1,17 @@
 // The CUDA backend of MoeLayer. Load: each expert's checkpoint-layout weights are copied to the
 // device and repacked into the GEMM layout. Forward: a fixed sequence of launches on the caller's
-// stream (plan -> [quantize x] -> GEMM 1 + activation -> [quantize h] -> GEMM 2 -> combine), with
-// every buffer carved from the caller's workspace: no allocation, no host sync, graph-capturable.
+// stream (plan -> [quantize x] -> GEMM 1 + activation -> [quantize h] -> GEMM 2 -> combine; W4A16
+// decode batches: GEMM 1 -> GEMM 2, gemm/decode_gemm.h), with every buffer carved from the
+// caller's workspace: no allocation, no host sync, graph-capturable.
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda/common/check.h"
 #include "cuda/common/launch.h"
+#include "cuda/gemm/decode_gemm.h"
 #include "cuda/gemm/grouped_gemm.h"
 #include "cuda/gemm/repack.h"
 #include "cuda/moe/combine.h"
@@ -64,7 +67,8 @@ class CudaMoeLayer final : public MoeLayer {
     configure_grouped_gemms();
     int sms = 0;
     check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
-    one_wave_ctas_ = int64_t(sms) * resident_ctas_per_sm(kDecodeTileOneWave);
+    for (const MmaTileConfig& tile : compiled_gemm_tiles())
+      if (has_decode_gemm(tile)) one_wave_ctas_.push_back({tile, int64_t(sms) * resident_ctas_per_sm(tile)});
   }
 
   Backend backend() const override { return Backend::kCuda; }
@@ -130,7 +134,7 @@ class CudaMoeLayer final : public MoeLayer {
 
     const MmaTileConfig gemm = forced_gemm_ ? *forced_gemm_ : choose_gemm(T, c, hopper_);
     const auto for_this_grid = [&](const PackedWeights& w) {
-      return forced_gemm_ ? gemm : for_grid(gemm, active_ctas(gemm, w, pairs), one_wave_ctas_);
+      return forced_gemm_ ? gemm : for_grid(gemm, active_ctas(gemm, w, pairs), one_wave_ctas(kDecodeTileOneWave));
     };
     const MmaTileConfig gemm1 = for_this_grid(gate_up_), gemm2 = for_this_grid(down_);
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
@@ -139,6 +143,21 @@ class CudaMoeLayer final : public MoeLayer {
     const float* scale_2 = static_cast<const float*>(scale_2_.data());
     const GlobalScaleSource x_scale{calibrated_global_scale(0), plan.amax_bits + 0};
     const GlobalScaleSource h_scale{calibrated_global_scale(1), plan.amax_bits + 1};
+
+    bf16* h_bf16 = WorkspaceLayout::at<bf16>(workspace, layout.h_bf16);
+    float* y = WorkspaceLayout::at<float>(workspace, layout.y);
+    if (use_decode_kernels(c.mode, pairs, has_decode_gemm(gemm1) && has_decode_gemm(gemm2),
+                           active_ctas(gemm2, down_, pairs), one_wave_ctas(gemm2))) {
+      const GateUpOutput gate_up_out{scale_2, scale_2 + experts, false, x_scale, c.activation, c.intermediate, h_bf16,
+                                     nullptr, nullptr};
+      const DownOutput down_out{scale_2 + 2 * experts, false, h_scale, c.hidden, y};
+      const DecodeRouting routing{args.topk_ids, args.topk_weights, T, c.top_k, c.local_expert_start, experts};
+      const DecodeOutput out{WorkspaceLayout::at<uint32_t>(workspace, layout.arrivals), args.out};
+      launch_decode_gemms(gemm1, gate_up_.view(), GemmInput{args.x, c.hidden, nullptr, c.top_k}, gate_up_out, gemm2,
+                          down_.view(), GemmInput{h_bf16, c.intermediate, nullptr, c.top_k}, down_out, routing, out,
+                          launch);
+      return;
+    }
 
     launch_routing_plan(args.topk_ids, int(pairs), c.local_expert_start, experts, gemm.block_tokens, plan, launch);
 
@@ -150,7 +169,6 @@ class CudaMoeLayer final : public MoeLayer {
       gemm1_rows = x_quantized;
     }
 
-    bf16* h_bf16 = WorkspaceLayout::at<bf16>(workspace, layout.h_bf16);
     float* h_f32 = w4a4 ? WorkspaceLayout::at<float>(workspace, layout.h_f32) : nullptr;
     const GateUpOutput gate_up_out{scale_2,
                                    scale_2 + experts,
@@ -166,7 +184,6 @@ class CudaMoeLayer final : public MoeLayer {
 
     if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
 
-    float* y = WorkspaceLayout::at<float>(workspace, layout.y);
     const DownOutput down_out{scale_2 + 2 * experts, w4a4, h_scale, c.hidden, y};
     launch_down_gemm(gemm2, down_.view(), GemmInput{h_bf16, c.intermediate, nullptr, c.top_k}, plan, max_tiles,
                      down_out, launch);
@@ -203,6 +220,14 @@ class CudaMoeLayer final : public MoeLayer {
     return std::min<int64_t>(pairs, config_.num_local_experts()) * ceil_div(w.shape.rows, tile.block_rows());
   }
 
+  // CTAs of a tile with decode kernels that the device holds at once (counted for its grouped GEMM
+  // kernels, which the decode kernels match but for a kilobyte of shared memory); 0 for the others.
+  int64_t one_wave_ctas(const MmaTileConfig& tile) const {
+    for (const auto& [t, ctas] : one_wave_ctas_)
+      if (t == tile) return ctas;
+    return 0;
+  }
+
   // 1 / input_scale when calibrated; 0 selects the dynamic amax.
   float calibrated_global_scale(int which) const { return input_scale_[which] > 0 ? 1.0f / input_scale_[which] : 0.0f; }
 
@@ -235,7 +260,7 @@ class CudaMoeLayer final : public MoeLayer {
   int device_;
   bool hopper_;  // sm_90: programmatic dependent launch between kernels, wgmma GEMMs
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
-  int64_t one_wave_ctas_ = 0;                  // CTAs of kDecodeTileOneWave the device holds at once
+  std::vector<std::pair<MmaTileConfig, int64_t>> one_wave_ctas_;  // per tile with decode kernels
   PackedWeights gate_up_, down_;
   Buffer scale_2_;     // [3][experts]: gate, up, down weight_scale_2
   Buffer bad_scales_;  // [2] load-time flags from the repack kernels

@@ -128,6 +128,36 @@ inline MmaTileConfig for_grid(const MmaTileConfig& chosen, int64_t active_ctas, 
   return chosen == kDecodeTile && active_ctas <= one_wave_ctas ? kDecodeTileOneWave : chosen;
 }
 
+// The decode kernels (gemm/decode_gemm.h: the plan built in each CTA, the combine in GEMM 2's last
+// CTA of each row block, two kernels instead of four) run W4A16 batches of at most 16 pairs whose
+// GEMM 2 CTAs with work fit in one wave of its tile. Beyond one wave, and at 32 pairs, they were
+// slower than the four kernels; a likely cost is that every GEMM 2 CTA holds its SM slot for a
+// counter round trip at its end (not profiled). H200, W4A16, uniform, whole layer in us, the
+// general chain -> the decode kernels at every batch of at most 32 pairs, three alternating rounds
+// each (bench/results/h200-decode-kernels/ab-*); below each, GEMM 2's CTAs with work / one wave of
+// its tile (T=4 on qwen3: the unsplit tile, 8 CTAs per SM):
+//
+//   shape              T=1                T=2                T=4
+//   qwen3-30b-a3b      18.9 -> 16.1       23.8 -> 23.2       35.1 -> 36.7
+//                      256 / 264          512 / 528          960 / 1056, 32 pairs
+//   gpt-oss-120b       31.2 -> 31.0       49.8 -> 48.7       75.5 -> 76.9
+//                      184 / 264          368 / 528          736 / 528
+//   deepseek-v4-flash  39.9 -> 40.7       61.5 -> 60.8       108.1 -> 112.6
+//                      384 / 528          768 / 528          1536 / 528
+//   deepseek-v3        68.5 -> 67.8       123.0 -> 126.0     224.2 -> 236.8
+//                      896 / 528          1792 / 528         3584 / 528, 32 pairs
+//
+// The rule keeps four gains (0.2-2.8 us) and drops the six losses (1.4-12.6 us); it misses two
+// small gains and takes one small loss (0.7-0.8 us each).
+inline constexpr int kDecodeKernelsMaxPairs = 16;
+
+inline bool use_decode_kernels(QuantMode mode, int64_t pairs, bool tiles_have_decode_kernels,
+                               int64_t gemm2_active_ctas, int64_t gemm2_one_wave_ctas) {
+  static_assert(kDecodeKernelsMaxPairs <= kWarpPlanMaxPairs, "one warp plans the batch");
+  return mode == QuantMode::kW4A16 && pairs <= kDecodeKernelsMaxPairs && tiles_have_decode_kernels &&
+         gemm2_active_ctas <= gemm2_one_wave_ctas;
+}
+
 struct DispatchRow {
   double max_rows_per_expert;  // this row applies up to here
   MmaTileConfig gemm;

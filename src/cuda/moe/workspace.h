@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 
+#include "cuda/gemm/decode_gemm.h"
 #include "cuda/gemm/grouped_gemm.h"
 #include "cuda/routing/plan.h"
 #include "fp4moe/moe/config.h"
@@ -15,6 +16,7 @@ struct WorkspaceLayout {
   size_t h_bf16;       // [T*k, I] GEMM 1 output (W4A16) or its quantized form (W4A4)
   size_t h_f32;        // W4A4: [T*k, I] FP32 GEMM 1 output before quantization
   size_t y;            // [T*k, H] FP32 per-pair GEMM 2 output
+  size_t arrivals;     // the decode forward's counters (gemm/decode_gemm.h)
   size_t total;
 
   static WorkspaceLayout make(const MoeConfig& config, int num_tokens, int min_block_tokens) {
@@ -39,6 +41,7 @@ struct WorkspaceLayout {
     l.h_bf16 = take(sizeof(bf16) * pairs * config.intermediate);
     l.h_f32 = take(w4a4 ? sizeof(float) * pairs * config.intermediate : 0);
     l.y = take(sizeof(float) * pairs * config.hidden);
+    l.arrivals = take(sizeof(uint32_t) * decode_arrival_counters(config.hidden));
     l.total = at;
     return l;
   }

@@ -32,6 +32,7 @@ struct RoutingPlan {
 
 inline constexpr int kPlanThreads = 512;
 inline constexpr int kPlanMaxLocalExperts = 1024;  // shared memory holds 16 warps x E counters
+inline constexpr int kWarpPlanMaxPairs = 32;       // a decode batch's plan, one pair per lane (warp_plan.cuh)
 
 // The local expert of top-k id `id`, or -1 when it is dropped (negative) or another rank's.
 FP4MOE_HD int local_expert_of(int32_t id, int local_start, int num_local) {

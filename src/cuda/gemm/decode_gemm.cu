@@ -1,0 +1,140 @@
+// The decode kernels (decode_gemm.h): the mma.sync grouped GEMM, with the routing plan built in
+// each CTA and, in GEMM 2, the combine.
+//
+// Ordering. Every kernel of the forward waits for its predecessor (programmatic dependent launch)
+// before it lets the next one launch, so when GEMM 2 starts, GEMM 1 has passed its wait: the
+// top-k ids and weights, which GEMM 1's predecessor left, are complete and in L2. GEMM 2 may
+// therefore build its plan and stream the first K steps of its weights before its own wait, which
+// only the rows of h need. GEMM 1 zeroes the arrival counters after its wait; GEMM 2 counts after
+// its own, when GEMM 1 has ended.
+#include <string>
+#include <type_traits>
+
+#include "cuda/common/check.h"
+#include "cuda/gemm/compiled_tiles.h"
+#include "cuda/gemm/decode_gemm.h"
+#include "cuda/gemm/epilogues.cuh"
+#include "cuda/moe/combine.cuh"
+#include "cuda/routing/warp_plan.cuh"
+
+namespace fp4moe::cuda {
+namespace {
+
+enum class DecodeGemm { kGateUp, kDown };
+
+template <class Tile>
+constexpr bool kHasDecodeGemm = !Tile::kWgmma && Tile::kBlockTokens == 8;
+
+// Programmatic dependent launch: wait for the predecessor, then let the successor launch.
+__device__ __forceinline__ void wait_for_predecessor() {
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+}
+
+// GEMM 2's CTAs of one row block each count themselves done once their rows of y are written; the
+// last one sums the block's columns of y over every token's slots into out (combine.cuh, the same
+// sums in the same order as the combine kernel). Every thread of the CTA calls this. The barrier
+// orders the CTA's stores of y before thread 0's release; its acquire, and the second barrier,
+// order the other CTAs' stores before this CTA's loads. (The first form, a fence in every thread
+// and the verdict in a shared-memory flag, measured the same; this one orders at one point.)
+template <class Tile>
+__device__ void combine_when_last(const DecodeRouting& routing, const DecodeOutput& out, const WarpPlan& plan,
+                                  const float* y, int hidden, int row_block, int expected) {
+  __syncthreads();
+  const bool last = __syncthreads_or(
+      threadIdx.x == 0 && ptx::atomic_add_acq_rel_gpu(out.arrivals + row_block, 1u) == unsigned(expected - 1));
+  if (!last) return;
+  constexpr int kQuads = Tile::kBlockRows / 4;
+  const int first_column = row_block * Tile::kBlockRows;
+  for (int i = threadIdx.x; i < routing.num_tokens * kQuads; i += Tile::kThreads) {
+    const int token = i / kQuads, column = first_column + (i % kQuads) * 4;
+    if (column >= hidden) continue;
+    const int first_slot = token * routing.top_k;
+    combine_four_columns(y, plan.pair_rows + first_slot, routing.topk_weights + first_slot, routing.top_k, hidden,
+                         column, out.out + int64_t(token) * hidden);
+  }
+}
+
+template <class Tile, DecodeGemm kGemm>
+__global__ void __launch_bounds__(Tile::kThreads)
+    decode_gemm_kernel(PackedExpertWeights w, GemmInput in, DecodeRouting routing,
+                       std::conditional_t<kGemm == DecodeGemm::kGateUp, GateUpOutput, DownOutput> params,
+                       DecodeOutput out, int row_blocks_2) {
+  using Epilogue = std::conditional_t<kGemm == DecodeGemm::kGateUp, GateUpEpilogue, DownEpilogue>;
+  __shared__ WarpPlan plan;
+  extern __shared__ __align__(128) char smem[];
+  if constexpr (kGemm == DecodeGemm::kGateUp) {
+    wait_for_predecessor();  // the ids and x
+    if (blockIdx.x == 0 && blockIdx.y == 0)
+      for (int i = threadIdx.x; i < row_blocks_2; i += Tile::kThreads) out.arrivals[i] = 0;
+  }
+  if (threadIdx.x < 32)
+    build_warp_plan(routing.topk_ids, routing.num_tokens * routing.top_k, routing.local_start, routing.num_local,
+                    Tile::kBlockTokens, plan);
+  __syncthreads();
+  const int tile_index = int(blockIdx.y), row_block = int(blockIdx.x);
+  const bool has_tile = tile_index < plan.num_tiles;
+  // With no local pair at all, GEMM 2's first tile row still arrives: its combine writes the zeros.
+  const bool writes_zeros = kGemm == DecodeGemm::kDown && plan.num_tiles == 0 && tile_index == 0;
+  if (!has_tile && !writes_zeros) return;
+
+  if (has_tile) {
+    GemmInput rows = in;
+    if constexpr (kGemm == DecodeGemm::kGateUp) rows.gather = plan.sorted_pairs;
+    const GemmTile tile = plan.tiles[tile_index];
+    MmaAccumulators<Tile> acc;
+    zero_accumulators<Tile>(acc);
+    MmaMainloop<Tile>(w, rows, tile, row_block, smem).run(acc, [] {
+      if constexpr (kGemm == DecodeGemm::kDown) wait_for_predecessor();  // the rows of h
+    });
+    if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply<Tile>(params, tile, row_block, acc);
+  } else {
+    wait_for_predecessor();
+  }
+  if constexpr (kGemm == DecodeGemm::kDown)
+    combine_when_last<Tile>(routing, out, plan, params.y, params.hidden, row_block, max(plan.num_tiles, 1));
+}
+
+template <DecodeGemm kGemm, class Params>
+void launch_decode_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
+                        const Params& params, const DecodeRouting& routing, const DecodeOutput& out, int row_blocks_2,
+                        const Launch& launch) {
+  const int pairs = routing.num_tokens * routing.top_k;
+  const bool found = visit_compiled_tile(config, [&](auto tile) {
+    using Tile = decltype(tile);
+    if constexpr (kHasDecodeGemm<Tile>) {
+      static_assert(Tile::kSmemBytes + sizeof(WarpPlan) <= 48 * 1024, "within the default shared-memory limit");
+      const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)),
+                      unsigned(max_gemm_tiles(pairs, routing.num_local, Tile::kBlockTokens)));
+      launch_kernel(decode_gemm_kernel<Tile, kGemm>, grid, Tile::kThreads, Tile::kSmemBytes, launch,
+                    "decode GEMM kernel", w, in, routing, params, out, row_blocks_2);
+    }
+  });
+  require(found && has_decode_gemm(config), "decode GEMM", "tile config", "an mma.sync shape of 8-token blocks",
+          config.block_tokens);
+}
+
+}  // namespace
+
+bool has_decode_gemm(const MmaTileConfig& config) {
+  bool has = false;
+  visit_compiled_tile(config, [&](auto tile) { has = kHasDecodeGemm<decltype(tile)>; });
+  return has;
+}
+
+void launch_decode_gemms(const MmaTileConfig& gemm1, const PackedExpertWeights& gate_up, const GemmInput& x,
+                         const GateUpOutput& gate_up_out, const MmaTileConfig& gemm2, const PackedExpertWeights& down,
+                         const GemmInput& h, const DownOutput& down_out, const DecodeRouting& routing,
+                         const DecodeOutput& out, const Launch& launch) {
+  const int pairs = routing.num_tokens * routing.top_k;
+  require(pairs >= 1 && pairs <= kWarpPlanMaxPairs, "decode GEMM", "tokens * top_k",
+          "1.." + std::to_string(kWarpPlanMaxPairs), pairs);
+  require(!gate_up_out.quantized_input && !down_out.quantized_input, "decode GEMM", "mode", "W4A16", "W4A4");
+  const int64_t row_blocks_2 = ceil_div(down.shape.rows, gemm2.block_rows());
+  require(row_blocks_2 <= decode_arrival_counters(down_out.hidden), "decode GEMM", "GEMM 2 row blocks",
+          "at most the arrival counters", row_blocks_2);
+  launch_decode_gemm<DecodeGemm::kGateUp>(gemm1, gate_up, x, gate_up_out, routing, out, int(row_blocks_2), launch);
+  launch_decode_gemm<DecodeGemm::kDown>(gemm2, down, h, down_out, routing, out, int(row_blocks_2), launch);
+}
+
+}  // namespace fp4moe::cuda

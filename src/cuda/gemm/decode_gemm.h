@@ -1,0 +1,38 @@
+// The decode forward: W4A16 batches of at most kWarpPlanMaxPairs (token, expert) pairs run as two
+// kernels instead of the four of the general chain (plan, GEMM 1, GEMM 2, combine; moe/cuda_layer.cu).
+// At one token each link of that chain costs microseconds of dependency latency, as much as a
+// small model's GEMMs take. Here every CTA builds the routing plan itself (routing/warp_plan.cuh),
+// and GEMM 2's CTAs combine: the last CTA of each row block to finish sums that block's columns
+// over every token's slots. GEMM 2's CTAs also start streaming their weights before GEMM 1 ends.
+#pragma once
+#include "cuda/gemm/grouped_gemm.h"
+
+namespace fp4moe::cuda {
+
+struct DecodeRouting {
+  const int32_t* topk_ids;     // [tokens * top_k]
+  const float* topk_weights;   // [tokens * top_k]
+  int num_tokens, top_k;
+  int local_start, num_local;  // the local experts' global ids
+};
+
+struct DecodeOutput {
+  uint32_t* arrivals;  // [decode_arrival_counters(hidden)] GEMM 2 CTAs done per row block; GEMM 1 zeroes them
+  bf16* out;           // [tokens, hidden]
+};
+
+// The arrival counters a forward needs: one per 16 rows of GEMM 2's padded weight rows, the most
+// row blocks any tile shape has.
+inline int64_t decode_arrival_counters(int hidden) { return round_up(hidden, kRowPadding) / kTileRows; }
+
+// Whether a tile shape has decode kernels: the mma.sync shapes of 8-token blocks.
+bool has_decode_gemm(const MmaTileConfig& config);
+
+// GEMM 1 (x -> activation -> gate_up_out.h_bf16) then GEMM 2 (h -> down_out.y -> combined into
+// out.out), each with its own tile shape; both must have decode kernels.
+void launch_decode_gemms(const MmaTileConfig& gemm1, const PackedExpertWeights& gate_up, const GemmInput& x,
+                         const GateUpOutput& gate_up_out, const MmaTileConfig& gemm2, const PackedExpertWeights& down,
+                         const GemmInput& h, const DownOutput& down_out, const DecodeRouting& routing,
+                         const DecodeOutput& out, const Launch& launch);
+
+}  // namespace fp4moe::cuda
