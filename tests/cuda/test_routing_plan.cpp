@@ -101,6 +101,18 @@ TEST(GpuRoutingPlan, EdgeRoutings) {
   expect_plan_matches(std::vector<int32_t>(17, -1), 0, 8, 8);                  // everything dropped
   expect_plan_matches(std::vector<int32_t>(40, 1000), 0, 8, 8);                // everything non-local
   expect_plan_matches(std::vector<int32_t>{}, 0, 8, 8);                        // no tokens
+  // Around the one-warp plan's limit (kWarpPlanMaxPairs = 32): one pair, 31-33 pairs over few and
+  // over the most experts, 32 pairs on one expert (four 8-row tiles), 32 dropped or non-local pairs.
+  for (int pairs : {1, 31, 32, 33}) {
+    for (int experts : {8, 1024}) {
+      std::vector<int32_t> ids(static_cast<size_t>(pairs));
+      for (auto& id : ids) id = rng.below(experts + 2) - 1;  // some -1, some past the local range
+      expect_plan_matches(ids, 0, experts, 8);
+    }
+  }
+  expect_plan_matches(std::vector<int32_t>(32, 5), 0, 8, 8);
+  expect_plan_matches(std::vector<int32_t>(32, -1), 0, 1024, 64);
+  expect_plan_matches(std::vector<int32_t>(32, 2000), 1000, 24, 8);
   std::vector<int32_t> many(200000);
   for (auto& id : many) id = rng.below(1024);
   expect_plan_matches(many, 0, 1024, 64);  // the most local experts the plan supports

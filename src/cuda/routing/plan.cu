@@ -4,11 +4,16 @@
 //   3. each warp walks its slice again and places every pair at base + rank-within-warp.
 // A warp handles 32 pairs at a time; __match_any_sync groups the lanes of one expert, so a
 // step costs a few instructions. Warp slices are in pair order, so the result is stable.
+//
+// Batches of at most kWarpPlanMaxPairs pairs take a one-warp kernel instead, with no CTA barriers:
+// at one token the plan is the first link of the forward's chain, so its latency counts whole.
 #include <cub/block/block_scan.cuh>
+#include <cub/warp/warp_scan.cuh>
 
 #include "cuda/common/check.h"
 #include "cuda/common/ptx.cuh"
 #include "cuda/routing/plan.h"
+#include "cuda/routing/warp_plan.cuh"
 
 namespace fp4moe::cuda {
 namespace {
@@ -108,6 +113,61 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
   });
 }
 
+// An expert's sorted rows and its grouped-scale rows, scanned together into the two offsets.
+struct ExpertRows {
+  int rows, padded_rows;
+  __device__ ExpertRows operator+(const ExpertRows& o) const { return {rows + o.rows, padded_rows + o.padded_rows}; }
+};
+
+// The plan of at most kWarpPlanMaxPairs pairs in one warp: rows and tiles from build_warp_plan
+// (the decode kernels' own plan) copied out, then each expert's offsets from a warp scan of the
+// experts' row counts, 32 experts at a time.
+__global__ void __launch_bounds__(32) routing_plan_warp_kernel(const int32_t* topk_ids, int num_pairs,
+                                                                 int local_start, int num_local, int tile_rows,
+                                                                 RoutingPlan plan) {
+  extern __shared__ int expert_rows[];  // [num_local]
+  __shared__ WarpPlan local;
+  using Scan = cub::WarpScan<ExpertRows>;
+  __shared__ typename Scan::TempStorage scan_storage;
+
+  ptx::grid_dependency_wait();  // the previous forward may still read the plan
+  ptx::launch_dependent_grids();
+  const int lane = int(threadIdx.x);
+  if (lane < 2) plan.amax_bits[lane] = 0;
+  for (int e = lane; e < num_local; e += 32) expert_rows[e] = 0;
+  build_warp_plan(topk_ids, num_pairs, local_start, num_local, tile_rows, local);
+  __syncwarp();
+  if (lane < num_pairs) {
+    const int row = local.pair_rows[lane];
+    plan.pair_rows[lane] = row;
+    if (row >= 0) plan.sorted_pairs[row] = lane;
+  }
+  for (int t = lane; t < local.num_tiles; t += 32) {
+    plan.tiles[t] = local.tiles[t];
+    atomicAdd(&expert_rows[local.tiles[t].expert], local.tiles[t].rows);
+  }
+  if (lane == 0) *plan.num_tiles = local.num_tiles;
+  __syncwarp();
+
+  ExpertRows before{0, 0};  // over the experts of the earlier groups of 32
+  for (int base = 0; base < num_local; base += 32) {
+    const int e = base + lane;
+    const int rows = e < num_local ? expert_rows[e] : 0;
+    ExpertRows first, group;
+    Scan(scan_storage).ExclusiveSum(ExpertRows{rows, int(grouped_scale_rows(rows))}, first, group);
+    __syncwarp();  // the scan's storage is reused by the next group
+    if (e < num_local) {
+      plan.expert_offsets[e] = before.rows + first.rows;
+      plan.padded_offsets[e] = before.padded_rows + first.padded_rows;
+    }
+    before = before + group;
+  }
+  if (lane == 0) {
+    plan.expert_offsets[num_local] = before.rows;
+    plan.padded_offsets[num_local] = before.padded_rows;
+  }
+}
+
 }  // namespace
 
 void configure_routing_plan() {
@@ -118,6 +178,11 @@ void configure_routing_plan() {
 
 void launch_routing_plan(const int32_t* topk_ids, int num_pairs, int local_start, int num_local, int tile_rows,
                          const RoutingPlan& plan, const Launch& launch) {
+  if (num_pairs <= kWarpPlanMaxPairs) {
+    launch_kernel(routing_plan_warp_kernel, 1, 32, size_t(num_local) * sizeof(int), launch, "routing_plan_warp_kernel",
+                  topk_ids, num_pairs, local_start, num_local, tile_rows, plan);
+    return;
+  }
   const size_t smem = size_t(kWarps) * num_local * sizeof(int);
   launch_kernel(routing_plan_kernel, 1, kPlanThreads, smem, launch, "routing_plan_kernel", topk_ids, num_pairs,
                 local_start, num_local, tile_rows, plan);
