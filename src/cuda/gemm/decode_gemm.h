@@ -1,9 +1,10 @@
-// The decode forward: W4A16 batches of at most kWarpPlanMaxPairs (token, expert) pairs run as two
-// kernels instead of the four of the general chain (plan, GEMM 1, GEMM 2, combine; moe/cuda_layer.cu).
-// At one token each link of that chain costs microseconds of dependency latency, as much as a
-// small model's GEMMs take. Here every CTA builds the routing plan itself (routing/warp_plan.cuh),
-// and GEMM 2's CTAs combine: the last CTA of each row block to finish sums that block's columns
-// over every token's slots. GEMM 2's CTAs also start streaming their weights before GEMM 1 ends.
+// The decode forward: a W4A16 batch of at most kWarpPlanMaxPairs (token, expert) pairs as two
+// kernels instead of the four of the general chain (plan, GEMM 1, GEMM 2, combine;
+// moe/cuda_layer.cu); moe/dispatch.h's use_decode_kernels says for which batches. At one token
+// each link of that chain costs dependency latency. Here every CTA builds the routing plan itself
+// (routing/warp_plan.cuh), and GEMM 2's CTAs combine: the last CTA of each row block to finish
+// sums that block's columns over every token's slots. GEMM 2's CTAs also start streaming their
+// weights before GEMM 1 ends.
 #pragma once
 #include "cuda/gemm/grouped_gemm.h"
 
