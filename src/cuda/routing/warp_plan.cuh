@@ -1,9 +1,10 @@
-// The routing plan of a decode batch (at most 32 pairs), built by one warp of the CTA that needs
-// it, into its own shared memory: the decode kernels (gemm/decode_gemm.cu) each build it instead
-// of reading one that a plan kernel wrote, which takes a kernel out of a chain whose every link
-// costs microseconds at one token. Lane p holds pair p. The plan is routing/plan.cu's, minus the
-// per-expert offsets that only the quantization of W4A4 activations reads: the same sorted rows
-// (stable, so deterministic) and the same tiles, experts in order.
+// The routing plan of a decode batch (at most 32 pairs), built by one warp into shared memory. The
+// decode kernels (gemm/decode_gemm.cu) each build it for themselves instead of reading one that a
+// plan kernel wrote, which takes a kernel out of a chain whose every link costs latency at one
+// token; the plan kernel's one-warp form (routing/plan.cu) builds it and adds the per-expert
+// offsets, which only the quantization of W4A4 activations reads. Lane p holds pair p: the same
+// sorted rows as the CTA plan kernel's (stable, so deterministic) and the same tiles, experts in
+// order.
 #pragma once
 #include "cuda/common/ptx.cuh"
 #include "cuda/routing/plan.h"
