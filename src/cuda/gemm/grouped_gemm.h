@@ -76,7 +76,7 @@ void configure_grouped_gemms();
 // its two kernels, GEMM 1 and GEMM 2); after configure_grouped_gemms().
 int resident_ctas_per_sm(const MmaTileConfig& config);
 
-// Every tile shape compiled in (grouped_gemm.cu's kMmaTiles): the dispatch table picks among them,
+// Every tile shape compiled in (compiled_tiles.h's kMmaTiles): the dispatch table picks among them,
 // and a benchmark may force any of them (moe/dispatch.h).
 const std::vector<MmaTileConfig>& compiled_gemm_tiles();
 
