@@ -79,19 +79,23 @@ TEST(Dispatch, DecodeGemmsSplitDeeperWhenTheirGridFitsOneWave) {
   EXPECT_EQ(for_grid(unsplit, 1, wave), unsplit);
 }
 
-TEST(Dispatch, DecodeKernelsForSmallW4A16BatchesWithinOneWave) {
+TEST(Dispatch, DecodeKernelsForSmallBatchesWithinOneWave) {
   EXPECT_TRUE(has_decode_gemm(kDecodeTile));
   EXPECT_TRUE(has_decode_gemm(kDecodeTileOneWave));
   EXPECT_TRUE(has_decode_gemm({4, 1, 8, 8, 4}));
   EXPECT_FALSE(has_decode_gemm({4, 2, 16, 4, 4})) << "8-token blocks only";
   EXPECT_FALSE(has_decode_gemm({8, 2, 64, 8, 0, true})) << "mma.sync only";
   // qwen3 at one token: 8 experts x 32 row blocks of GEMM 2, one wave of the four-slice tile 264.
-  EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, 8, true, 256, 264));
-  EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, kDecodeKernelsMaxPairs, true, 264, 264));
-  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A16, kDecodeKernelsMaxPairs + 1, true, 10, 264));
-  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A16, 8, true, 265, 264)) << "a second wave";
-  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A4, 8, true, 256, 264)) << "W4A16 only";
-  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A16, 8, false, 256, 264)) << "a tile without decode kernels";
+  const int64_t x = 2048;  // one token of qwen3
+  EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, 8, x, true, 256, 264));
+  EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, kDecodeKernelsMaxPairs, x, true, 264, 264));
+  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A16, kDecodeKernelsMaxPairs + 1, x, true, 10, 264));
+  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A16, 8, x, true, 265, 264)) << "a second wave";
+  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A16, 8, x, false, 256, 264)) << "a tile without decode kernels";
+  EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A4, 8, kDecodeQuantizeMaxElements, true, 256, 264));
+  EXPECT_FALSE(use_decode_kernels(QuantMode::kW4A4, 8, kDecodeQuantizeMaxElements + 1, true, 256, 264))
+      << "W4A4: x small enough for every CTA of its quantization to take the amax of all of it";
+  EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, 8, kDecodeQuantizeMaxElements + 1, true, 256, 264));
 }
 
 TEST(Dispatch, ForcedShapeByNameOrAClearError) {

@@ -15,10 +15,10 @@ namespace {
 
 TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
   FP4MOE_REQUIRE_GPU();
-  // 96 tokens: the general chain of kernels; 4 (16 pairs): in W4A16, the decode kernels, whose
-  // arrival counters must start from zero again at every replay (gemm/decode_gemm.h).
+  // 96 tokens: the general chain of kernels; 4 (16 pairs): the decode kernels, whose arrival
+  // counters (and in W4A4 amaxes) must start from zero again at every replay (gemm/decode_gemm.h).
   for (auto [mode, T] : {std::pair{QuantMode::kW4A16, 96}, std::pair{QuantMode::kW4A4, 96},
-                         std::pair{QuantMode::kW4A16, 4}}) {
+                         std::pair{QuantMode::kW4A16, 4}, std::pair{QuantMode::kW4A4, 4}}) {
     const MoeConfig c = testing::make_config(32, 512, 256, 4, 96, Activation::kSilu, mode);
     testing::RandomExperts experts(c, 17);
     auto gpu = make_moe_layer(c, Backend::kCuda);

@@ -169,6 +169,20 @@ TEST(GpuLayer, EdgeCases) {
   for (int32_t& id : hot_decode.ids) id = 4;
   EXPECT_LT(layers.error(first_tokens(x, 5, c.hidden), hot_decode, "all decode pairs on one expert"), kBound);
 
+  // W4A4 decode batches (gemm/decode_gemm.h: x quantized by its own kernel, h by count of sorted
+  // rows from GEMM 1), dynamic scales and calibrated ones, with dropped and non-local ids.
+  MoeConfig w4a4 = c;
+  w4a4.mode = QuantMode::kW4A4;
+  LayerPair w4a4_layers(w4a4, 8);
+  for (int tokens : {1, 5}) {
+    auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+    testing::drop_some(routing, c, 0.25, rng);
+    EXPECT_LT(w4a4_layers.error(first_tokens(x, tokens, c.hidden), routing, "w4a4 decode, dynamic"), kBound) << tokens;
+  }
+  w4a4_layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+  auto calibrated = testing::uniform_routing(3, c.num_experts, c.top_k, rng);
+  EXPECT_LT(w4a4_layers.error(first_tokens(x, 3, c.hidden), calibrated, "w4a4 decode, calibrated"), kBound);
+
   // No token routed to any local expert: the output is exactly zero, and written.
   testing::Routing none = testing::uniform_routing(5, 12, 3, rng);
   for (auto& id : none.ids) id = id % 2 ? -1 : 11;

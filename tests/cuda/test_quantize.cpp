@@ -2,6 +2,7 @@
 // layouts, the fake-quantized BF16 values, and the device amax. Inputs cover every magnitude
 // range, exact code boundaries, zeros-only blocks, Inf and NaN.
 #include <cmath>
+#include <tuple>
 
 #include "common/random_inputs.h"
 #include "cuda/quant/quantize.h"
@@ -97,6 +98,45 @@ TEST(GpuQuantize, DeviceAmaxMatchesHostAndPropagatesNaN) {
   cuda::launch_amax(static_cast<const bf16*>(dx.data()), int64_t(x.size()), static_cast<uint32_t*>(bits.data()), cuda::Launch{});
   testing::sync_device();
   EXPECT_TRUE(std::isnan(bits_to_float(testing::to_host<uint32_t>(bits, 1)[0])));
+}
+
+// The decode forward's quantization of x (each CTA takes the amax itself) against the general
+// chain's two kernels (launch_amax, then launch_fake_quantize with that amax): the same BF16
+// values bit for bit, the same amax bits in amax_bits[0], and amax_bits[1] zeroed; dynamic and
+// calibrated scales, several CTAs, and a NaN that must reach every block.
+TEST(GpuQuantize, DecodeFakeQuantizeEqualsAmaxThenFakeQuantize) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(14);
+  for (auto [rows, cols, calibrated, nan] : {std::tuple<int64_t, int64_t, float, bool>{1, 2048, 0.0f, false},
+                                             {4, 7168, 0.0f, false},
+                                             {9, 7168, 0.0f, true},
+                                             {3, 272, 2688.0f / 500.0f, false}}) {
+    ASSERT_LE(rows * cols, cuda::kDecodeQuantizeMaxElements);
+    auto x = hostile_activations(rows, cols, rng);
+    if (nan) x[size_t(rows * cols - 5)] = float_to_bf16(std::nanf(""));
+    Buffer dx = testing::to_device(x), want(Backend::kCuda, x.size() * sizeof(bf16)),
+           got(Backend::kCuda, x.size() * sizeof(bf16)), want_bits(Backend::kCuda, 2 * sizeof(uint32_t)),
+           got_bits(Backend::kCuda, 2 * sizeof(uint32_t));
+    const auto* src = static_cast<const bf16*>(dx.data());
+    want_bits.fill(0);
+    got_bits.fill(0x5A);  // the decode kernel overwrites both words
+    want.fill(0xFF);
+    got.fill(0xFF);
+    auto* wb = static_cast<uint32_t*>(want_bits.data());
+    auto* gb = static_cast<uint32_t*>(got_bits.data());
+    if (calibrated == 0.0f) cuda::launch_amax(src, rows * cols, wb, cuda::Launch{});
+    cuda::launch_fake_quantize(src, rows, nullptr, cols, cuda::GlobalScaleSource{calibrated, wb},
+                               static_cast<bf16*>(want.data()), cuda::Launch{});
+    cuda::launch_decode_fake_quantize(src, rows, cols, cuda::GlobalScaleSource{calibrated, gb}, gb,
+                                      static_cast<bf16*>(got.data()), cuda::Launch{});
+    testing::sync_device();
+    const auto w = testing::to_host<bf16>(want, x.size()), g = testing::to_host<bf16>(got, x.size());
+    for (size_t i = 0; i < w.size(); ++i) ASSERT_EQ(g[i].bits, w[i].bits) << "element " << i << " of " << rows << "x" << cols;
+    const auto wbits = testing::to_host<uint32_t>(want_bits, 2), gbits = testing::to_host<uint32_t>(got_bits, 2);
+    if (calibrated == 0.0f) EXPECT_EQ(gbits[0], wbits[0]);
+    EXPECT_EQ(gbits[1], 0u) << "the intermediate's amax starts from zero";
+    if (nan) EXPECT_TRUE(std::isnan(bf16_to_float(g[0]))) << "a NaN amax poisons every block";
+  }
 }
 
 }  // namespace

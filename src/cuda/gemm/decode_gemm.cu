@@ -2,11 +2,11 @@
 // each CTA and, in GEMM 2, the combine.
 //
 // Ordering. Every kernel of the forward waits for its predecessor (programmatic dependent launch)
-// before it lets the next one launch, so when GEMM 2 starts, GEMM 1 has passed its wait: the
-// top-k ids and weights, which GEMM 1's predecessor left, are complete and in L2. GEMM 2 may
-// therefore build its plan and stream the first K steps of its weights before its own wait, which
-// only the rows of h need. GEMM 1 zeroes the arrival counters after its wait; GEMM 2 counts after
-// its own, when GEMM 1 has ended.
+// before it lets the next one launch, so when GEMM 2 starts, every kernel before it, GEMM 1
+// included, has passed its wait: the top-k ids and weights, which the forward's first kernel
+// waited for, are complete and in L2. GEMM 2 may therefore build its plan and stream the first K
+// steps of its weights before its own wait, which only the rows of h need. GEMM 1 zeroes the
+// arrival counters after its wait; GEMM 2 counts after its own, when GEMM 1 has ended.
 #include <string>
 #include <type_traits>
 
@@ -72,6 +72,8 @@ __global__ void __launch_bounds__(Tile::kThreads)
     build_warp_plan(routing.topk_ids, routing.num_tokens * routing.top_k, routing.local_start, routing.num_local,
                     Tile::kBlockTokens, plan);
   __syncthreads();
+  if (kGemm == DecodeGemm::kGateUp && out.valid_rows && blockIdx.x == 0 && blockIdx.y == 0 && threadIdx.x == 0)
+    *out.valid_rows = plan.num_rows;
   const int tile_index = int(blockIdx.y), row_block = int(blockIdx.x);
   const bool has_tile = tile_index < plan.num_tiles;
   // With no local pair at all, GEMM 2's first tile row still arrives: its combine writes the zeros.
@@ -100,6 +102,8 @@ void launch_decode_gemm(const MmaTileConfig& config, const PackedExpertWeights& 
                         const Params& params, const DecodeRouting& routing, const DecodeOutput& out, int row_blocks_2,
                         const Launch& launch) {
   const int pairs = routing.num_tokens * routing.top_k;
+  require(pairs >= 1 && pairs <= kWarpPlanMaxPairs, "decode GEMM", "tokens * top_k",
+          "1.." + std::to_string(kWarpPlanMaxPairs), pairs);
   bool launched = false;
   visit_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
@@ -123,19 +127,27 @@ bool has_decode_gemm(const MmaTileConfig& config) {
   return has;
 }
 
-void launch_decode_gemms(const MmaTileConfig& gemm1, const PackedExpertWeights& gate_up, const GemmInput& x,
-                         const GateUpOutput& gate_up_out, const MmaTileConfig& gemm2, const PackedExpertWeights& down,
-                         const GemmInput& h, const DownOutput& down_out, const DecodeRouting& routing,
-                         const DecodeOutput& out, const Launch& launch) {
-  const int pairs = routing.num_tokens * routing.top_k;
-  require(pairs >= 1 && pairs <= kWarpPlanMaxPairs, "decode GEMM", "tokens * top_k",
-          "1.." + std::to_string(kWarpPlanMaxPairs), pairs);
-  require(!gate_up_out.quantized_input && !down_out.quantized_input, "decode GEMM", "mode", "W4A16", "W4A4");
-  const int64_t row_blocks_2 = ceil_div(down.shape.rows, gemm2.block_rows());
-  require(row_blocks_2 <= decode_arrival_counters(down_out.hidden), "decode GEMM", "GEMM 2 row blocks",
-          "at most the arrival counters", row_blocks_2);
-  launch_decode_gemm<DecodeGemm::kGateUp>(gemm1, gate_up, x, gate_up_out, routing, out, int(row_blocks_2), launch);
-  launch_decode_gemm<DecodeGemm::kDown>(gemm2, down, h, down_out, routing, out, int(row_blocks_2), launch);
+int64_t decode_row_blocks(const MmaTileConfig& tile, const PackedExpertWeights& down) {
+  return ceil_div(down.shape.rows, tile.block_rows());
+}
+
+void launch_decode_gate_up(const MmaTileConfig& tile, const PackedExpertWeights& w, const GemmInput& x,
+                           const GateUpOutput& gate_up_out, const DecodeRouting& routing, const DecodeOutput& out,
+                           int64_t gemm2_row_blocks, const Launch& launch) {
+  require(gate_up_out.quantized_input == (out.valid_rows != nullptr), "decode GEMM", "out.valid_rows",
+          "set exactly in W4A4 (for h's quantization)", out.valid_rows ? "set in W4A16" : "null in W4A4");
+  require(gemm2_row_blocks <= decode_arrival_counters(x.k), "decode GEMM", "GEMM 2 row blocks",
+          "at most the arrival counters", gemm2_row_blocks);
+  launch_decode_gemm<DecodeGemm::kGateUp>(tile, w, x, gate_up_out, routing, out, int(gemm2_row_blocks), launch);
+}
+
+void launch_decode_down(const MmaTileConfig& tile, const PackedExpertWeights& w, const GemmInput& h,
+                        const DownOutput& down_out, const DecodeRouting& routing, const DecodeOutput& out,
+                        const Launch& launch) {
+  const int64_t row_blocks = decode_row_blocks(tile, w);
+  require(row_blocks <= decode_arrival_counters(down_out.hidden), "decode GEMM", "GEMM 2 row blocks",
+          "at most the arrival counters", row_blocks);
+  launch_decode_gemm<DecodeGemm::kDown>(tile, w, h, down_out, routing, out, int(row_blocks), launch);
 }
 
 }  // namespace fp4moe::cuda

@@ -1,8 +1,8 @@
 // The CUDA backend of MoeLayer. Load: each expert's checkpoint-layout weights are copied to the
 // device and repacked into the GEMM layout. Forward: a fixed sequence of launches on the caller's
-// stream (plan -> [quantize x] -> GEMM 1 + activation -> [quantize h] -> GEMM 2 -> combine; W4A16
-// decode batches: GEMM 1 -> GEMM 2, gemm/decode_gemm.h), with every buffer carved from the
-// caller's workspace: no allocation, no host sync, graph-capturable.
+// stream (plan -> [quantize x] -> GEMM 1 + activation -> [quantize h] -> GEMM 2 -> combine; decode
+// batches: [quantize x] -> GEMM 1 -> [quantize h] -> GEMM 2, gemm/decode_gemm.h), with every
+// buffer carved from the caller's workspace: no allocation, no host sync, graph-capturable.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -145,31 +145,10 @@ class CudaMoeLayer final : public MoeLayer {
     const GlobalScaleSource h_scale{calibrated_global_scale(1), plan.amax_bits + 1};
 
     bf16* h_bf16 = WorkspaceLayout::at<bf16>(workspace, layout.h_bf16);
-    float* y = WorkspaceLayout::at<float>(workspace, layout.y);
-    if (use_decode_kernels(c.mode, pairs, has_decode_gemm(gemm1) && has_decode_gemm(gemm2),
-                           active_ctas(gemm2, down_, pairs), one_wave_ctas(gemm2))) {
-      const GateUpOutput gate_up_out{scale_2, scale_2 + experts, false, x_scale, c.activation, c.intermediate, h_bf16,
-                                     nullptr, nullptr};
-      const DownOutput down_out{scale_2 + 2 * experts, false, h_scale, c.hidden, y};
-      const DecodeRouting routing{args.topk_ids, args.topk_weights, T, c.top_k, c.local_expert_start, experts};
-      const DecodeOutput out{WorkspaceLayout::at<uint32_t>(workspace, layout.arrivals), args.out};
-      launch_decode_gemms(gemm1, gate_up_.view(), GemmInput{args.x, c.hidden, nullptr, c.top_k}, gate_up_out, gemm2,
-                          down_.view(), GemmInput{h_bf16, c.intermediate, nullptr, c.top_k}, down_out, routing, out,
-                          launch);
-      return;
-    }
-
-    launch_routing_plan(args.topk_ids, int(pairs), c.local_expert_start, experts, gemm.block_tokens, plan, launch);
-
-    const bf16* gemm1_rows = args.x;
-    if (w4a4) {
-      bf16* x_quantized = WorkspaceLayout::at<bf16>(workspace, layout.x_quantized);
-      if (x_scale.calibrated == 0) launch_amax(args.x, int64_t(T) * c.hidden, plan.amax_bits + 0, launch);
-      launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
-      gemm1_rows = x_quantized;
-    }
-
     float* h_f32 = w4a4 ? WorkspaceLayout::at<float>(workspace, layout.h_f32) : nullptr;
+    float* y = WorkspaceLayout::at<float>(workspace, layout.y);
+    bf16* x_quantized = w4a4 ? WorkspaceLayout::at<bf16>(workspace, layout.x_quantized) : nullptr;
+    const bf16* gemm1_rows = w4a4 ? x_quantized : args.x;
     const GateUpOutput gate_up_out{scale_2,
                                    scale_2 + experts,
                                    w4a4,
@@ -179,15 +158,31 @@ class CudaMoeLayer final : public MoeLayer {
                                    w4a4 ? nullptr : h_bf16,
                                    h_f32,
                                    w4a4 && h_scale.calibrated == 0 ? plan.amax_bits + 1 : nullptr};
+    const DownOutput down_out{scale_2 + 2 * experts, w4a4, h_scale, c.hidden, y};
+    const GemmInput h_rows{h_bf16, c.intermediate, nullptr, c.top_k};
+
+    if (use_decode_kernels(c.mode, pairs, int64_t(T) * c.hidden, has_decode_gemm(gemm1) && has_decode_gemm(gemm2),
+                           active_ctas(gemm2, down_, pairs), one_wave_ctas(gemm2))) {
+      const DecodeRouting routing{args.topk_ids, args.topk_weights, T, c.top_k, c.local_expert_start, experts};
+      const DecodeOutput out{WorkspaceLayout::at<uint32_t>(workspace, layout.arrivals), args.out,
+                             w4a4 ? WorkspaceLayout::at<int>(workspace, layout.valid_rows) : nullptr};
+      if (w4a4) launch_decode_fake_quantize(args.x, T, c.hidden, x_scale, plan.amax_bits, x_quantized, launch);
+      launch_decode_gate_up(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, nullptr, c.top_k}, gate_up_out,
+                            routing, out, decode_row_blocks(gemm2, down_.view()), launch);
+      if (w4a4) launch_fake_quantize(h_f32, pairs, out.valid_rows, c.intermediate, h_scale, h_bf16, launch);
+      launch_decode_down(gemm2, down_.view(), h_rows, down_out, routing, out, launch);
+      return;
+    }
+
+    launch_routing_plan(args.topk_ids, int(pairs), c.local_expert_start, experts, gemm.block_tokens, plan, launch);
+    if (w4a4) {
+      if (x_scale.calibrated == 0) launch_amax(args.x, int64_t(T) * c.hidden, plan.amax_bits + 0, launch);
+      launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
+    }
     launch_gate_up_gemm(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k}, plan,
                         max_tiles, gate_up_out, launch);
-
     if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
-
-    const DownOutput down_out{scale_2 + 2 * experts, w4a4, h_scale, c.hidden, y};
-    launch_down_gemm(gemm2, down_.view(), GemmInput{h_bf16, c.intermediate, nullptr, c.top_k}, plan, max_tiles,
-                     down_out, launch);
-
+    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, launch);
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch);
   }
 

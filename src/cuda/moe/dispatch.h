@@ -151,11 +151,17 @@ inline MmaTileConfig for_grid(const MmaTileConfig& chosen, int64_t active_ctas, 
 // small gains and takes one small loss (0.7-0.8 us each).
 inline constexpr int kDecodeKernelsMaxPairs = 16;
 
-inline bool use_decode_kernels(QuantMode mode, int64_t pairs, bool tiles_have_decode_kernels,
+// W4A4 batches take them as well where x is small enough for quant/quantize.h's decode kernel,
+// whose CTAs each take the amax of all of x (kDecodeQuantizeMaxElements): four kernels instead of
+// seven. With the same rule, against the seven (H200, uniform, two alternating rounds,
+// bench/results/h200-w4a4-decode-kernels/ab-*): T=1 qwen3 27.6 -> 24.7 us, gpt-oss 41.2 -> 39.2,
+// deepseek-v4-flash 48.3 -> 45.5; T=2 qwen3 34.5 -> 31.5, gpt-oss 55.5 -> 55.7; the rows the rule
+// leaves to the chain unchanged.
+inline bool use_decode_kernels(QuantMode mode, int64_t pairs, int64_t x_elements, bool tiles_have_decode_kernels,
                                int64_t gemm2_active_ctas, int64_t gemm2_one_wave_ctas) {
   static_assert(kDecodeKernelsMaxPairs <= kWarpPlanMaxPairs, "one warp plans the batch");
-  return mode == QuantMode::kW4A16 && pairs <= kDecodeKernelsMaxPairs && tiles_have_decode_kernels &&
-         gemm2_active_ctas <= gemm2_one_wave_ctas;
+  return (mode == QuantMode::kW4A16 || x_elements <= kDecodeQuantizeMaxElements) && pairs <= kDecodeKernelsMaxPairs &&
+         tiles_have_decode_kernels && gemm2_active_ctas <= gemm2_one_wave_ctas;
 }
 
 struct DispatchRow {

@@ -17,6 +17,7 @@ struct WorkspaceLayout {
   size_t h_f32;        // W4A4: [T*k, I] FP32 GEMM 1 output before quantization
   size_t y;            // [T*k, H] FP32 per-pair GEMM 2 output
   size_t arrivals;     // the decode forward's counters (gemm/decode_gemm.h)
+  size_t valid_rows;   // the decode forward's count of sorted rows (W4A4)
   size_t total;
 
   static WorkspaceLayout make(const MoeConfig& config, int num_tokens, int min_block_tokens) {
@@ -42,6 +43,7 @@ struct WorkspaceLayout {
     l.h_f32 = take(w4a4 ? sizeof(float) * pairs * config.intermediate : 0);
     l.y = take(sizeof(float) * pairs * config.hidden);
     l.arrivals = take(sizeof(uint32_t) * decode_arrival_counters(config.hidden));
+    l.valid_rows = take(w4a4 ? sizeof(int) : 0);
     l.total = at;
     return l;
   }

@@ -1,5 +1,6 @@
 // One thread quantizes one 16-element block with the shared codec (fp4moe/format/nvfp4.h).
 #include <algorithm>
+#include <string>
 
 #include "cuda/common/check.h"
 #include "cuda/common/ptx.cuh"
@@ -54,6 +55,45 @@ __global__ void fake_quantize_kernel(const T* src, int64_t max_rows, const int* 
   store_dequantized_block(codes, scale, out + block * kNvfp4BlockSize);
 }
 
+// The FP32 bits of max |x| over x[0, n) (n a multiple of 8), by the whole CTA: as unsigned
+// integers non-negative floats order like their values and a NaN's bits exceed Inf's, so a NaN
+// wins, as in atomic_max_abs. Every thread of the CTA calls it and gets the result.
+__device__ uint32_t cta_amax_bits(const bf16* x, int64_t n) {
+  __shared__ uint32_t warp_max[kThreads / 32];
+  uint32_t bits = 0;
+  for (int64_t v = threadIdx.x; v < n / 8; v += kThreads) {
+    float values[8];
+    load_bf16x8(x + v * 8, values);
+    for (float value : values) bits = max(bits, float_to_bits(value) & 0x7FFFFFFFu);
+  }
+  bits = __reduce_max_sync(0xFFFFFFFFu, bits);
+  if (threadIdx.x % 32 == 0) warp_max[threadIdx.x / 32] = bits;
+  __syncthreads();
+  for (int w = 0; w < kThreads / 32; ++w) bits = max(bits, warp_max[w]);
+  return bits;
+}
+
+__global__ void __launch_bounds__(kThreads) decode_fake_quantize_kernel(const bf16* x, int64_t rows, int64_t cols,
+                                                                        GlobalScaleSource source, uint32_t* amax_bits,
+                                                                        bf16* out) {
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+  float global_scale = source.calibrated;
+  if (global_scale <= 0.0f) {
+    const uint32_t bits = cta_amax_bits(x, rows * cols);
+    global_scale = global_scale_from_amax(bits_to_float(bits));
+    if (blockIdx.x == 0 && threadIdx.x == 0) amax_bits[0] = bits;
+  }
+  if (blockIdx.x == 0 && threadIdx.x == 0) amax_bits[1] = 0;
+  const int64_t block = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (block >= rows * (cols / kNvfp4BlockSize)) return;
+  float values[kNvfp4BlockSize];
+  load_block(x + block * kNvfp4BlockSize, values);
+  uint8_t codes[kNvfp4BlockSize / 2];
+  const uint8_t scale = quantize_nvfp4_block(values, global_scale, codes);
+  store_dequantized_block(codes, scale, out + block * kNvfp4BlockSize);
+}
+
 unsigned grid_for(int64_t threads) { return unsigned(ceil_div(threads, kThreads)); }
 
 template <class T>
@@ -71,6 +111,16 @@ void launch_amax(const bf16* x, int64_t n, uint32_t* amax_bits, const Launch& la
   if (n == 0) return;
   const unsigned grid = unsigned(std::min<int64_t>(ceil_div(n / 8, kThreads), 1024));
   launch_kernel(amax_kernel, grid, kThreads, 0, launch, "amax_kernel", x, n, amax_bits);
+}
+
+void launch_decode_fake_quantize(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale,
+                                 uint32_t* amax_bits, bf16* out, const Launch& launch) {
+  const int64_t elements = rows * cols;
+  require(elements <= kDecodeQuantizeMaxElements, "decode quantization", "tokens * hidden",
+          "at most " + std::to_string(kDecodeQuantizeMaxElements), elements);
+  if (elements == 0) return;
+  launch_kernel(decode_fake_quantize_kernel, grid_for(elements / kNvfp4BlockSize), kThreads, 0, launch,
+                "decode_fake_quantize_kernel", x, rows, cols, scale, amax_bits, out);
 }
 
 void launch_quantize_nvfp4(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale, uint8_t* packed,

@@ -32,6 +32,16 @@ struct GlobalScaleSource {
 // amax_bits = max(amax_bits, bits of max|x|) over n elements (n a multiple of 8, x 16-byte aligned).
 void launch_amax(const bf16* x, int64_t n, uint32_t* amax_bits, const Launch& launch);
 
+// The decode forward's W4A4 quantization of x (gemm/decode_gemm.h), for at most
+// kDecodeQuantizeMaxElements elements: fake quantization as below, where with a dynamic scale each
+// CTA first takes the amax of all of x itself, so that no kernel before it has to reset a
+// device-wide maximum. It also stores that amax in amax_bits[0] (for GEMM 1's epilogue) and zeroes
+// amax_bits[1], which GEMM 1 accumulates the intermediate's amax into. Same results as launch_amax
+// then launch_fake_quantize.
+inline constexpr int64_t kDecodeQuantizeMaxElements = 65536;
+void launch_decode_fake_quantize(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale,
+                                 uint32_t* amax_bits, bf16* out, const Launch& launch);
+
 // x [rows, cols] -> packed [rows, cols/2] and E4M3 scales in `layout` (the public quantizer).
 void launch_quantize_nvfp4(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale, uint8_t* packed,
                            uint8_t* scales, ScaleLayout layout, const Launch& launch);

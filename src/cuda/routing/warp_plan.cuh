@@ -18,6 +18,7 @@ struct WarpPlan {
   int pair_rows[kWarpPlanMaxPairs];     // sorted row of each pair, -1 when dropped or not local
   GemmTile tiles[kWarpPlanMaxTiles];
   int num_tiles;
+  int num_rows;  // pairs of local experts: the sorted rows
 };
 
 // Every lane of one warp calls this; num_pairs <= kWarpPlanMaxPairs. A pair's row is the count of
@@ -52,7 +53,11 @@ __device__ __forceinline__ void build_warp_plan(const int32_t* topk_ids, int num
   for (int t = 0; t < tiles; ++t)
     plan.tiles[tiles_below + t] = GemmTile{e, row + t * tile_rows, min(tile_rows, count - t * tile_rows)};
   const int num_tiles = __reduce_add_sync(0xFFFFFFFFu, tiles);
-  if (lane == 0) plan.num_tiles = num_tiles;
+  const int num_rows = __popc(__ballot_sync(0xFFFFFFFFu, e >= 0));
+  if (lane == 0) {
+    plan.num_tiles = num_tiles;
+    plan.num_rows = num_rows;
+  }
 }
 
 }  // namespace fp4moe::cuda
