@@ -26,9 +26,8 @@ class WeightBlockSource {
   __device__ WeightBlockSource(const PackedExpertWeights& w, int expert, int row_block)
       : k_tiles_(int(w.shape.k_tiles())),
         row_tiles_(int(w.shape.row_tiles() - int64_t(row_block) * kRowTiles)) {
-    const int64_t first_row_tile = int64_t(row_block) * kRowTiles;
-    codes_ = w.codes + expert * w.shape.code_bytes() + first_row_tile * k_tiles_ * kTileCodeBytes;
-    scales_ = w.scales + expert * w.shape.scale_bytes() + first_row_tile * k_tiles_ * kTileScaleBytes;
+    codes_ = w.row_tile_codes(expert, int64_t(row_block) * kRowTiles);
+    scales_ = w.row_tile_scales(expert, int64_t(row_block) * kRowTiles);
   }
 
   __device__ int k_tiles() const { return k_tiles_; }
@@ -81,17 +80,17 @@ class WarpWeightStream {
  public:
   // The warp's m-tiles are row tiles first_row_tile + [0, kMTiles), all inside the packed rows.
   __device__ WarpWeightStream(const PackedExpertWeights& w, int expert, int64_t first_row_tile, int lane)
-      : tile_code_stride_(int(w.shape.k_tiles()) * kTileCodeBytes),
-        tile_scale_stride_(int(w.shape.k_tiles()) * kTileScaleBytes) {
-    codes_ = w.codes + expert * w.shape.code_bytes() + first_row_tile * tile_code_stride_ + lane * 16;
-    scales_ = w.scales + expert * w.shape.scale_bytes() + first_row_tile * tile_scale_stride_ + (lane / 4) * 8;
+      : k_tiles_(int(w.shape.k_tiles())) {
+    codes_ = w.row_tile_codes(expert, first_row_tile) + lane * 16;
+    scales_ = w.row_tile_scales(expert, first_row_tile) + (lane / 4) * 8;
   }
 
   __device__ void load(int ahead, WeightFragments<kMTiles>& f) const {
 #pragma unroll
     for (int mt = 0; mt < kMTiles; ++mt) {
-      f.codes[mt] = ptx::ld_stream_16(codes_ + mt * tile_code_stride_ + ahead * kTileCodeBytes);
-      f.scales[mt] = ptx::ld_stream_8(scales_ + mt * tile_scale_stride_ + ahead * kTileScaleBytes);
+      // Row tile mt starts k_tiles_ K steps after row tile mt - 1 (all K steps of a tile in a row).
+      f.codes[mt] = ptx::ld_stream_16(codes_ + (mt * k_tiles_ + ahead) * kTileCodeBytes);
+      f.scales[mt] = ptx::ld_stream_8(scales_ + (mt * k_tiles_ + ahead) * kTileScaleBytes);
     }
   }
 
@@ -101,8 +100,7 @@ class WarpWeightStream {
   }
 
  private:
-  int tile_code_stride_;  // bytes from one row tile to the next (all K steps of a tile)
-  int tile_scale_stride_;
+  int k_tiles_;  // K steps of every row tile
   const uint8_t* codes_;  // this lane's bytes of the cursor's K step in its first row tile
   const uint8_t* scales_;
 };
