@@ -98,6 +98,18 @@ TEST(Dispatch, DecodeKernelsForSmallBatchesWithinOneWave) {
   EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, 8, kDecodeQuantizeMaxElements + 1, true, 256, 264));
 }
 
+TEST(Dispatch, DecodeKernelsRunTwoMTilesInPlaceOfTheTwoSliceTile) {
+  ASSERT_TRUE(compiled(kDecodeKernelsTile));
+  EXPECT_TRUE(has_decode_gemm(kDecodeKernelsTile));
+  EXPECT_EQ(gemm_name(kDecodeKernelsTile), "mma8-r128-w4-s8-d4-k2");
+  EXPECT_EQ(for_decode_kernels(kDecodeTile, QuantMode::kW4A16), kDecodeKernelsTile);
+  EXPECT_EQ(for_decode_kernels(kDecodeTile, QuantMode::kW4A4), kDecodeTile) << "slower in W4A4's decode kernels";
+  EXPECT_EQ(for_decode_kernels(kDecodeTileOneWave, QuantMode::kW4A16), kDecodeTileOneWave)
+      << "the four-slice tile stays";
+  const MmaTileConfig unsplit{4, 1, 8, 8, 4};
+  EXPECT_EQ(for_decode_kernels(unsplit, QuantMode::kW4A16), unsplit);
+}
+
 TEST(Dispatch, ForcedShapeByNameOrAClearError) {
   ASSERT_EQ(setenv("FP4MOE_GEMM", "mma16-r128-w4-s4-d4", 1), 0);
   const auto forced = forced_gemm_from_env(true);

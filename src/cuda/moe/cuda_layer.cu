@@ -163,14 +163,16 @@ class CudaMoeLayer final : public MoeLayer {
 
     if (use_decode_kernels(c.mode, pairs, int64_t(T) * c.hidden, has_decode_gemm(gemm1) && has_decode_gemm(gemm2),
                            active_ctas(gemm2, down_, pairs), one_wave_ctas(gemm2))) {
+      const MmaTileConfig decode1 = forced_gemm_ ? gemm1 : for_decode_kernels(gemm1, c.mode),
+                          decode2 = forced_gemm_ ? gemm2 : for_decode_kernels(gemm2, c.mode);
       const DecodeRouting routing{args.topk_ids, args.topk_weights, T, c.top_k, c.local_expert_start, experts};
       const DecodeOutput out{WorkspaceLayout::at<uint32_t>(workspace, layout.arrivals), args.out,
                              w4a4 ? WorkspaceLayout::at<int>(workspace, layout.valid_rows) : nullptr};
       if (w4a4) launch_decode_fake_quantize(args.x, T, c.hidden, x_scale, plan.amax_bits, x_quantized, launch);
-      launch_decode_gate_up(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, nullptr, c.top_k}, gate_up_out,
-                            routing, out, decode_row_blocks(gemm2, down_.view()), launch);
+      launch_decode_gate_up(decode1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, nullptr, c.top_k}, gate_up_out,
+                            routing, out, decode_row_blocks(decode2, down_.view()), launch);
       if (w4a4) launch_fake_quantize(h_f32, pairs, out.valid_rows, c.intermediate, h_scale, h_bf16, launch);
-      launch_decode_down(gemm2, down_.view(), h_rows, down_out, routing, out, launch);
+      launch_decode_down(decode2, down_.view(), h_rows, down_out, routing, out, launch);
       return;
     }
 

@@ -122,6 +122,33 @@ namespace fp4moe::cuda {
 inline constexpr MmaTileConfig kDecodeTile = {4, 1, 8, 8, 4, false, 2};
 inline constexpr MmaTileConfig kDecodeTileOneWave = {4, 1, 8, 8, 4, false, 4};
 
+// In W4A16's decode kernels (use_decode_kernels below) the two-slice tile runs with two m-tiles per
+// warp (128-row blocks): each warp streams two row tiles with one K loop, whose fixed work per step
+// (token fragments, addresses, ring bookkeeping) the second tile shares, and GEMM 2 has half the
+// CTAs to arrive at each row block's counter. H200, W4A16, uniform, whole layer in us, both GEMMs
+// forced to one tile, two alternating rounds (bench/results/h200-t1-tiles/sweep-*):
+//
+//   shape              table (T=1 / T=2)   mma8-r64-w4-s8-d4-k2   mma8-r128-w4-s8-d4-k2
+//   qwen3-30b-a3b      16.1 / 23.1         21.6 / 23.1            20.4 / 22.2
+//   gpt-oss-120b       30.9 / 48.5         38.3 / 48.5            34.9 / 46.8
+//   deepseek-v4-flash  40.5 / 60.2         40.5 / 60.2            39.1 / 62.3
+//   deepseek-v3        67.2 / 121.4        67.2 / 124.5           68.5 / 123.2
+//
+// It wins where the decode kernels run the two-slice tile (qwen3 and gpt-oss T=2, dsv4-flash T=1)
+// and loses in the four-kernel chain (dsv4-flash T=2, deepseek-v3), so it replaces the two-slice
+// tile in the decode kernels only. The sweep's other candidates (128 rows in four slices, 8-deep
+// rings) were 3-58% slower than the table on every row. With the table otherwise unchanged, against
+// main, two rounds (bench/results/h200-decode-r128/ab-*): W4A16 qwen3 T=2 23.2 -> 22.3, gpt-oss T=1
+// 31.1 -> 30.4 (GEMM 1 only: GEMM 2 runs four slices) and T=2 48.8 -> 47.1, dsv4-flash T=1 40.8 ->
+// 39.3; but W4A4 slower on the same rows (qwen3 T=2 31.6 -> 33.3, gpt-oss T=1 39.2 -> 41.4, dsv4-flash
+// T=1 45.7 -> 50.2; not profiled; there h's quantization sits between the two GEMMs), so W4A16 only.
+inline constexpr MmaTileConfig kDecodeKernelsTile = {4, 2, 8, 8, 4, false, 2};
+
+// The tile a GEMM runs in the decode kernels: in W4A16, kDecodeKernelsTile in place of kDecodeTile.
+inline MmaTileConfig for_decode_kernels(const MmaTileConfig& chosen, QuantMode mode) {
+  return mode == QuantMode::kW4A16 && chosen == kDecodeTile ? kDecodeKernelsTile : chosen;
+}
+
 // The tile for one GEMM: the table's choice, or kDecodeTileOneWave in its place when the GEMM's
 // CTAs with work (at most active_ctas) fit in one wave of it (one_wave_ctas: SMs x its CTAs per SM).
 inline MmaTileConfig for_grid(const MmaTileConfig& chosen, int64_t active_ctas, int64_t one_wave_ctas) {
