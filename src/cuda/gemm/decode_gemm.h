@@ -3,10 +3,10 @@
 // (plan, GEMM 1, GEMM 2, combine; moe/cuda_layer.cu). W4A4 keeps its quantizations around GEMM 1
 // (x by quant/quantize.h's decode kernel, h by a kernel between the GEMMs) and drops the plan,
 // the amax and the combine: four kernels instead of seven. moe/dispatch.h's use_decode_kernels
-// says for which batches. At one token each link of a chain costs dependency latency. Here every CTA builds the routing plan itself
-// (routing/warp_plan.cuh), and GEMM 2's CTAs combine: the last CTA of each row block to finish
-// sums that block's columns over every token's slots. GEMM 2's CTAs also start streaming their
-// weights before GEMM 1 ends.
+// says for which batches. At one token each link of a chain costs dependency latency. Here every
+// CTA builds the routing plan itself (routing/warp_plan.cuh), and GEMM 2's CTAs combine: the last
+// CTA of each row block to finish sums that block's columns over every token's slots. GEMM 2's
+// CTAs also start streaming their weights before GEMM 1 ends.
 #pragma once
 #include "cuda/gemm/grouped_gemm.h"
 
