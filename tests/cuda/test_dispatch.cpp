@@ -110,6 +110,27 @@ TEST(Dispatch, DecodeKernelsRunTwoMTilesInPlaceOfTheTwoSliceTile) {
   EXPECT_EQ(for_decode_kernels(unsplit, QuantMode::kW4A16), unsplit);
 }
 
+TEST(Dispatch, SmallBatchTileTakesTwoMTilesWhereThatNeedsFewerWaves) {
+  ASSERT_TRUE(compiled(kSmallBatchTile));
+  ASSERT_TRUE(compiled(kSmallBatchTileTwoMTiles));
+  EXPECT_EQ(gemm_name(kSmallBatchTileTwoMTiles), "mma8-r128-w4-s8-d4");
+  // qwen3 (128 experts, top-8): one token touches 8, eight tokens about 51.6, many all 128.
+  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  EXPECT_NEAR(expected_touched_experts(1, qwen3), 8.0, 1e-9);
+  EXPECT_NEAR(expected_touched_experts(8, qwen3), 51.6, 0.1);
+  EXPECT_NEAR(expected_touched_experts(4096, qwen3), 128.0, 1e-6);
+  MoeConfig half = qwen3;
+  half.local_experts = 64;  // expert parallelism: half the experts here, half the touched ones
+  EXPECT_NEAR(expected_touched_experts(8, half), 25.8, 0.1);
+  // GEMM 1 at T=8: 52 experts x 24 row blocks in waves of 1056, or x 12 in waves of 660.
+  EXPECT_EQ(for_waves(kSmallBatchTile, 52 * 24, 1056, 52 * 12, 660), kSmallBatchTileTwoMTiles) << "2 waves -> 1";
+  // GEMM 2: 52 x 32 in waves of 1056 or 52 x 16 in waves of 660: two either way.
+  EXPECT_EQ(for_waves(kSmallBatchTile, 52 * 32, 1056, 52 * 16, 660), kSmallBatchTile);
+  EXPECT_EQ(for_waves(kSmallBatchTile, 1056, 1056, 1, 660), kSmallBatchTile) << "one wave already";
+  EXPECT_EQ(for_waves(kDecodeTile, 52 * 24, 1056, 52 * 12, 660), kDecodeTile) << "only the small-batch tile";
+  EXPECT_EQ(for_waves(kSmallBatchTile, 5000, 0, 10, 660), kSmallBatchTile) << "an unknown wave keeps the table";
+}
+
 TEST(Dispatch, ForcedShapeByNameOrAClearError) {
   ASSERT_EQ(setenv("FP4MOE_GEMM", "mma16-r128-w4-s4-d4", 1), 0);
   const auto forced = forced_gemm_from_env(true);

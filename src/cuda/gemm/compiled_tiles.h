@@ -13,7 +13,8 @@ namespace fp4moe::cuda {
 // it does not use (fastest at one token on qwen3 and gpt-oss only). Adding one here compiles it,
 // and makes it something a benchmark can force (FP4MOE_GEMM).
 using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4, false, 4>,
-                             MmaTile<4, 2, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4>, MmaTile<4, 2, 16, 4, 4>,
+                             MmaTile<4, 2, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4>, MmaTile<4, 2, 8, 8, 4>,
+                             MmaTile<4, 2, 16, 4, 4>,
                              MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 64, 8, 0, true>,
                              MmaTile<8, 2, 128, 8, 0, true>, MmaTile<2, 1, 8, 16, 8, false, 2>>;
 

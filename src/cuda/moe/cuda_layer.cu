@@ -133,8 +133,12 @@ class CudaMoeLayer final : public MoeLayer {
     const int64_t pairs = int64_t(T) * c.top_k;
 
     const MmaTileConfig gemm = forced_gemm_ ? *forced_gemm_ : choose_gemm(T, c, hopper_);
+    const double touched = expected_touched_experts(T, c);
     const auto for_this_grid = [&](const PackedWeights& w) {
-      return forced_gemm_ ? gemm : for_grid(gemm, active_ctas(gemm, w, pairs), one_wave_ctas(kDecodeTileOneWave));
+      if (forced_gemm_) return gemm;
+      const MmaTileConfig g = for_grid(gemm, active_ctas(gemm, w, pairs), one_wave_ctas(kDecodeTileOneWave));
+      return for_waves(g, expected_ctas(g, w, touched), one_wave_ctas(g),
+                       expected_ctas(kSmallBatchTileTwoMTiles, w, touched), one_wave_ctas(kSmallBatchTileTwoMTiles));
     };
     const MmaTileConfig gemm1 = for_this_grid(gate_up_), gemm2 = for_this_grid(down_);
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
@@ -215,6 +219,11 @@ class CudaMoeLayer final : public MoeLayer {
   // decode sizes: at most min(pairs, experts) experts times the weight matrix's row blocks.
   int64_t active_ctas(const MmaTileConfig& tile, const PackedWeights& w, int64_t pairs) const {
     return std::min<int64_t>(pairs, config_.num_local_experts()) * ceil_div(w.shape.rows, tile.block_rows());
+  }
+
+  // The CTAs of one GEMM with work for `touched` experts of one token tile each.
+  static int64_t expected_ctas(const MmaTileConfig& tile, const PackedWeights& w, double touched) {
+    return int64_t(std::ceil(touched)) * ceil_div(w.shape.rows, tile.block_rows());
   }
 
   // CTAs of a tile with decode kernels that the device holds at once (counted for its grouped GEMM

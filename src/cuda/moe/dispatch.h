@@ -92,6 +92,7 @@
 // against 1982, deepseek-v3 4910 against 6734) and 8% behind on qwen3 (497 against 458; K = 2048 /
 // 768 is short for a 256-row CTA's pipeline).
 #pragma once
+#include <cmath>
 #include <cstdlib>
 #include <iterator>
 #include <optional>
@@ -189,6 +190,48 @@ inline bool use_decode_kernels(QuantMode mode, int64_t pairs, int64_t x_elements
   static_assert(kDecodeKernelsMaxPairs <= kWarpPlanMaxPairs, "one warp plans the batch");
   return (mode == QuantMode::kW4A16 || x_elements <= kDecodeQuantizeMaxElements) && pairs <= kDecodeKernelsMaxPairs &&
          tiles_have_decode_kernels && gemm2_active_ctas <= gemm2_one_wave_ctas;
+}
+
+// The small-batch tile (0.13-5 rows per expert), and the same with two m-tiles per warp (128-row
+// blocks, 96 registers: 5 CTAs per SM against 8). There each warp's K loop is a chain of DRAM round
+// trips, so a GEMM lasts about as many CTA lifetimes as it has waves, and the last wave is often a
+// small part one (Nsight Compute, qwen3 T=8: 1.64 waves; bench/results/h200-final-7). Forced for
+// both GEMMs, H200, W4A16, uniform, whole layer in us, two rounds (bench/results/h200-r128-unsplit):
+//
+//   shape              T=4 (-r64 / -r128)   T=8 (-r64 / -r128)
+//   qwen3-30b-a3b      34.5 / 37.2          53.8 / 52.5
+//   gpt-oss-120b       75.8 / 85.7          123.5 / 117.8
+//   deepseek-v4-flash  110.2 / 124.2        175.9 / 187.6
+//   deepseek-v3        230.8 / 226.8        399.0 / 391.2
+//
+// The 128-row tile won where it needs fewer waves than the 64-row one for the touched experts one
+// expects (uniform routing), and lost where it needs as many with half the CTAs. So a GEMM given
+// the small-batch tile runs the 128-row one where that takes fewer waves (for_waves). Against the
+// table without this rule, two rounds each (bench/results/h200-wave-rule/ab-*), W4A16 uniform /
+// skewed: qwen3 T=8 53.8 -> 51.5; T=64 gpt-oss 469 -> 464 / 393 -> 374, dsv4-flash 760 -> 745 /
+// 711 -> 675, deepseek-v3 1562 -> 1525 / 1458 -> 1424; T=128 gpt-oss 528 -> 510 / 564 -> 536,
+// dsv4-flash 998 -> 945 / 999 -> 975, deepseek-v3 1883 -> 1765 / 2180 -> 1972; T=16-32 dsv4-flash
+// -4% / +0.6%, deepseek-v3 -0.6% / -5.5%. It costs gpt-oss T=8 and T=16 1-2% (121.0 -> 122.3,
+// 203 -> 206) and deepseek-v3 T=8 up to 3.5% (373 -> 387; main ran 367-380 there); W4A4 at 8-32
+// tokens likewise (qwen3 T=8 -1.5%, deepseek-v3 T=8 +3%, the rest within 2%). With many waves the
+// rule always takes the 128-row tile, whose warps keep twice the bytes in flight.
+inline constexpr MmaTileConfig kSmallBatchTile = {4, 1, 8, 8, 4};
+inline constexpr MmaTileConfig kSmallBatchTileTwoMTiles = {4, 2, 8, 8, 4};
+
+// Local experts that a batch of `tokens` touches on average when each token picks top_k of all
+// experts uniformly: the count the wave rule sizes grids by (the host never sees the routing).
+inline double expected_touched_experts(int64_t tokens, const MoeConfig& config) {
+  const double miss = 1.0 - double(config.top_k) / config.num_experts;
+  return config.num_local_experts() * (1.0 - std::pow(miss, double(tokens)));
+}
+
+// waves(ctas, one_wave): rounds of one_wave CTAs; chosen stays unless it is the small-batch tile
+// and the two-m-tile one takes fewer (its CTAs ctas_two, one_wave_two at once).
+inline MmaTileConfig for_waves(const MmaTileConfig& chosen, int64_t ctas, int64_t one_wave, int64_t ctas_two,
+                               int64_t one_wave_two) {
+  if (chosen != kSmallBatchTile || one_wave <= 0 || one_wave_two <= 0) return chosen;
+  const auto waves = [](int64_t n, int64_t per_wave) { return (n + per_wave - 1) / per_wave; };
+  return waves(ctas_two, one_wave_two) < waves(ctas, one_wave) ? kSmallBatchTileTwoMTiles : chosen;
 }
 
 struct DispatchRow {
