@@ -131,6 +131,56 @@ TEST(Dispatch, SmallBatchTileTakesTwoMTilesWhereThatNeedsFewerWaves) {
   EXPECT_EQ(for_waves(kSmallBatchTile, 5000, 0, 10, 660), kSmallBatchTile) << "an unknown wave keeps the table";
 }
 
+// The H200's waves (132 SMs; CTAs per SM from each tile's registers and threads).
+DeviceWaves h200_waves() {
+  return {{{kDecodeTile, 132 * 4},
+           {kDecodeTileOneWave, 132 * 2},
+           {kDecodeKernelsTile, 132 * 2},
+           {kSmallBatchTile, 132 * 8},
+           {kSmallBatchTileTwoMTiles, 132 * 5}}};
+}
+
+ForwardKernels choose_for(const MoeConfig& c, int tokens) {
+  return choose_kernels(tokens, c, true, std::nullopt,
+                        packed_weight_shape(WeightRole::kGateUp, c.hidden, c.intermediate).rows,
+                        packed_weight_shape(WeightRole::kDown, c.hidden, c.intermediate).rows, h200_waves());
+}
+
+TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
+  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig dsv4{256, 4096, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig dsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const auto expect = [](const ForwardKernels& k, const char* gemm1, const char* gemm2, bool decode) {
+    EXPECT_EQ(gemm_name(k.gemm1), gemm1);
+    EXPECT_EQ(gemm_name(k.gemm2), gemm2);
+    EXPECT_EQ(k.decode_kernels, decode);
+  };
+  // One token: both GEMMs fit one wave of four slices on qwen3; GEMM 2 only on gpt-oss; in the decode
+  // kernels the two-slice tile runs two m-tiles per warp; deepseek-v3's GEMM 2 needs a second wave.
+  expect(choose_for(qwen3, 1), "mma8-r64-w4-s8-d4-k4", "mma8-r64-w4-s8-d4-k4", true);
+  expect(choose_for(gpt_oss, 1), "mma8-r128-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k4", true);
+  expect(choose_for(dsv4, 1), "mma8-r128-w4-s8-d4-k2", "mma8-r128-w4-s8-d4-k2", true);
+  expect(choose_for(dsv3, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", false);
+  expect(choose_for(qwen3, 2), "mma8-r128-w4-s8-d4-k2", "mma8-r128-w4-s8-d4-k2", true);
+  // W4A4 keeps the 64-row two-slice tile in the decode kernels.
+  MoeConfig dsv4_w4a4 = dsv4;
+  dsv4_w4a4.mode = QuantMode::kW4A4;
+  expect(choose_for(dsv4_w4a4, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", true);
+  // Eight tokens: qwen3's GEMM 1 fits one wave of 128-row blocks (two of 64-row ones); its GEMM 2
+  // needs two either way; dsv4-flash needs three either way.
+  expect(choose_for(qwen3, 8), "mma8-r128-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
+  expect(choose_for(dsv4, 8), "mma8-r64-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
+  // From 5 rows per expert on, the table alone.
+  expect(choose_for(qwen3, 512), "wgmma64-r256-w8-s8", "wgmma64-r256-w8-s8", false);
+  // Every refinement keeps the token block, so one routing plan serves both GEMMs.
+  for (const MoeConfig& c : {qwen3, gpt_oss, dsv4, dsv3})
+    for (int t = 1; t <= 4096; t *= 2) {
+      const ForwardKernels k = choose_for(c, t);
+      EXPECT_EQ(k.gemm1.block_tokens, k.gemm2.block_tokens) << t;
+    }
+}
+
 TEST(Dispatch, ForcedShapeByNameOrAClearError) {
   ASSERT_EQ(setenv("FP4MOE_GEMM", "mma16-r128-w4-s4-d4", 1), 0);
   const auto forced = forced_gemm_from_env(true);
@@ -157,3 +207,4 @@ TEST(Dispatch, ForcedShapeByNameOrAClearError) {
 
 }  // namespace
 }  // namespace fp4moe::cuda
+

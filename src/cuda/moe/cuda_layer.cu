@@ -68,7 +68,7 @@ class CudaMoeLayer final : public MoeLayer {
     int sms = 0;
     check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
     for (const MmaTileConfig& tile : compiled_gemm_tiles())
-      if (has_decode_gemm(tile)) one_wave_ctas_.push_back({tile, int64_t(sms) * resident_ctas_per_sm(tile)});
+      if (has_decode_gemm(tile)) waves_.ctas.push_back({tile, int64_t(sms) * resident_ctas_per_sm(tile)});
   }
 
   Backend backend() const override { return Backend::kCuda; }
@@ -132,18 +132,12 @@ class CudaMoeLayer final : public MoeLayer {
     const int experts = c.num_local_experts();
     const int64_t pairs = int64_t(T) * c.top_k;
 
-    const MmaTileConfig gemm = forced_gemm_ ? *forced_gemm_ : choose_gemm(T, c, hopper_);
-    const double touched = expected_touched_experts(T, c);
-    const auto for_this_grid = [&](const PackedWeights& w) {
-      if (forced_gemm_) return gemm;
-      const MmaTileConfig g = for_grid(gemm, active_ctas(gemm, w, pairs), one_wave_ctas(kDecodeTileOneWave));
-      return for_waves(g, expected_ctas(g, w, touched), one_wave_ctas(g),
-                       expected_ctas(kSmallBatchTileTwoMTiles, w, touched), one_wave_ctas(kSmallBatchTileTwoMTiles));
-    };
-    const MmaTileConfig gemm1 = for_this_grid(gate_up_), gemm2 = for_this_grid(down_);
+    const ForwardKernels kernels =
+        choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_);
+    const MmaTileConfig &gemm1 = kernels.gemm1, &gemm2 = kernels.gemm2;
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
-    const int64_t max_tiles = max_gemm_tiles(pairs, experts, gemm.block_tokens);  // for_grid keeps block_tokens
+    const int64_t max_tiles = max_gemm_tiles(pairs, experts, gemm1.block_tokens);
     const float* scale_2 = static_cast<const float*>(scale_2_.data());
     const GlobalScaleSource x_scale{calibrated_global_scale(0), plan.amax_bits + 0};
     const GlobalScaleSource h_scale{calibrated_global_scale(1), plan.amax_bits + 1};
@@ -165,22 +159,19 @@ class CudaMoeLayer final : public MoeLayer {
     const DownOutput down_out{scale_2 + 2 * experts, w4a4, h_scale, c.hidden, y};
     const GemmInput h_rows{h_bf16, c.intermediate, nullptr, c.top_k};
 
-    if (use_decode_kernels(c.mode, pairs, int64_t(T) * c.hidden, has_decode_gemm(gemm1) && has_decode_gemm(gemm2),
-                           active_ctas(gemm2, down_, pairs), one_wave_ctas(gemm2))) {
-      const MmaTileConfig decode1 = forced_gemm_ ? gemm1 : for_decode_kernels(gemm1, c.mode),
-                          decode2 = forced_gemm_ ? gemm2 : for_decode_kernels(gemm2, c.mode);
+    if (kernels.decode_kernels) {
       const DecodeRouting routing{args.topk_ids, args.topk_weights, T, c.top_k, c.local_expert_start, experts};
       const DecodeOutput out{WorkspaceLayout::at<uint32_t>(workspace, layout.arrivals), args.out,
                              w4a4 ? WorkspaceLayout::at<int>(workspace, layout.valid_rows) : nullptr};
       if (w4a4) launch_decode_fake_quantize(args.x, T, c.hidden, x_scale, plan.amax_bits, x_quantized, launch);
-      launch_decode_gate_up(decode1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, nullptr, c.top_k}, gate_up_out,
-                            routing, out, decode_row_blocks(decode2, down_.view()), launch);
+      launch_decode_gate_up(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, nullptr, c.top_k}, gate_up_out,
+                            routing, out, decode_row_blocks(gemm2, down_.view()), launch);
       if (w4a4) launch_fake_quantize(h_f32, pairs, out.valid_rows, c.intermediate, h_scale, h_bf16, launch);
-      launch_decode_down(decode2, down_.view(), h_rows, down_out, routing, out, launch);
+      launch_decode_down(gemm2, down_.view(), h_rows, down_out, routing, out, launch);
       return;
     }
 
-    launch_routing_plan(args.topk_ids, int(pairs), c.local_expert_start, experts, gemm.block_tokens, plan, launch);
+    launch_routing_plan(args.topk_ids, int(pairs), c.local_expert_start, experts, gemm1.block_tokens, plan, launch);
     if (w4a4) {
       if (x_scale.calibrated == 0) launch_amax(args.x, int64_t(T) * c.hidden, plan.amax_bits + 0, launch);
       launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
@@ -215,25 +206,6 @@ class CudaMoeLayer final : public MoeLayer {
     return s;
   }
 
-  // The CTAs of one GEMM that have work when every touched expert has a single token tile, as at
-  // decode sizes: at most min(pairs, experts) experts times the weight matrix's row blocks.
-  int64_t active_ctas(const MmaTileConfig& tile, const PackedWeights& w, int64_t pairs) const {
-    return std::min<int64_t>(pairs, config_.num_local_experts()) * ceil_div(w.shape.rows, tile.block_rows());
-  }
-
-  // The CTAs of one GEMM with work for `touched` experts of one token tile each.
-  static int64_t expected_ctas(const MmaTileConfig& tile, const PackedWeights& w, double touched) {
-    return int64_t(std::ceil(touched)) * ceil_div(w.shape.rows, tile.block_rows());
-  }
-
-  // CTAs of a tile with decode kernels that the device holds at once (counted for its grouped GEMM
-  // kernels, which the decode kernels match but for a kilobyte of shared memory); 0 for the others.
-  int64_t one_wave_ctas(const MmaTileConfig& tile) const {
-    for (const auto& [t, ctas] : one_wave_ctas_)
-      if (t == tile) return ctas;
-    return 0;
-  }
-
   // 1 / input_scale when calibrated; 0 selects the dynamic amax.
   float calibrated_global_scale(int which) const { return input_scale_[which] > 0 ? 1.0f / input_scale_[which] : 0.0f; }
 
@@ -266,7 +238,9 @@ class CudaMoeLayer final : public MoeLayer {
   int device_;
   bool hopper_;  // sm_90: programmatic dependent launch between kernels, wgmma GEMMs
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
-  std::vector<std::pair<MmaTileConfig, int64_t>> one_wave_ctas_;  // per tile with decode kernels
+  // CTAs per wave of each tile with decode kernels, counted for its grouped GEMM kernels (the decode
+  // kernels match them but for a kilobyte of shared memory).
+  DeviceWaves waves_;
   PackedWeights gate_up_, down_;
   Buffer scale_2_;     // [3][experts]: gate, up, down weight_scale_2
   Buffer bad_scales_;  // [2] load-time flags from the repack kernels

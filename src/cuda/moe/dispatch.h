@@ -92,13 +92,16 @@
 // against 1982, deepseek-v3 4910 against 6734) and 8% behind on qwen3 (497 against 458; K = 2048 /
 // 768 is short for a 256-row CTA's pipeline).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <iterator>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "cuda/gemm/decode_gemm.h"
 #include "cuda/gemm/grouped_gemm.h"
 #include "fp4moe/error.h"
 #include "fp4moe/moe/config.h"
@@ -225,13 +228,12 @@ inline double expected_touched_experts(int64_t tokens, const MoeConfig& config) 
   return config.num_local_experts() * (1.0 - std::pow(miss, double(tokens)));
 }
 
-// waves(ctas, one_wave): rounds of one_wave CTAs; chosen stays unless it is the small-batch tile
-// and the two-m-tile one takes fewer (its CTAs ctas_two, one_wave_two at once).
+// chosen stays unless it is the small-batch tile and the two-m-tile one takes fewer waves: its
+// ctas_two CTAs, one_wave_two at once, against ctas, one_wave at once.
 inline MmaTileConfig for_waves(const MmaTileConfig& chosen, int64_t ctas, int64_t one_wave, int64_t ctas_two,
                                int64_t one_wave_two) {
   if (chosen != kSmallBatchTile || one_wave <= 0 || one_wave_two <= 0) return chosen;
-  const auto waves = [](int64_t n, int64_t per_wave) { return (n + per_wave - 1) / per_wave; };
-  return waves(ctas_two, one_wave_two) < waves(ctas, one_wave) ? kSmallBatchTileTwoMTiles : chosen;
+  return ceil_div(ctas_two, one_wave_two) < ceil_div(ctas, one_wave) ? kSmallBatchTileTwoMTiles : chosen;
 }
 
 struct DispatchRow {
@@ -288,6 +290,59 @@ inline std::optional<MmaTileConfig> forced_gemm_from_env(bool hopper) {
     known += (known.empty() ? "" : ", ") + gemm_name(c);
   }
   throw_argument_error("CUDA layer", "FP4MOE_GEMM", "unset or one of: " + known, name);
+}
+
+// CTAs of each tile with decode kernels that the device holds at once (SMs x CTAs per SM); the
+// rules above compare grids against it. 0 for a tile it does not list.
+struct DeviceWaves {
+  std::vector<std::pair<MmaTileConfig, int64_t>> ctas;
+
+  int64_t of(const MmaTileConfig& tile) const {
+    for (const auto& [t, n] : ctas)
+      if (t == tile) return n;
+    return 0;
+  }
+};
+
+// The kernels of one forward: the two GEMMs' tiles (one token block between them) and whether they
+// run as the decode kernels.
+struct ForwardKernels {
+  MmaTileConfig gemm1, gemm2;
+  bool decode_kernels;
+};
+
+// Every choice of a forward in one place: the table's tile (or the forced one, which no rule
+// touches), refined per GEMM by for_grid and for_waves; then whether the batch runs the decode
+// kernels, and inside them for_decode_kernels. gate_up_rows / down_rows: the GEMMs' packed weight
+// rows. Only host-known sizes go in, so a captured graph keeps the choice.
+inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
+                                     const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
+                                     int64_t down_rows, const DeviceWaves& waves) {
+  const int64_t pairs = int64_t(tokens) * c.top_k;
+  const MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
+  const double touched = expected_touched_experts(tokens, c);
+  // CTAs with work at most (every pair on its own expert, one token tile each) and on average.
+  const auto most_ctas = [&](const MmaTileConfig& t, int64_t rows) {
+    return std::min<int64_t>(pairs, c.num_local_experts()) * ceil_div(rows, t.block_rows());
+  };
+  const auto expected_ctas = [&](const MmaTileConfig& t, int64_t rows) {
+    return int64_t(std::ceil(touched)) * ceil_div(rows, t.block_rows());
+  };
+  const auto for_this_grid = [&](int64_t rows) {
+    if (forced) return gemm;
+    const MmaTileConfig g = for_grid(gemm, most_ctas(gemm, rows), waves.of(kDecodeTileOneWave));
+    return for_waves(g, expected_ctas(g, rows), waves.of(g), expected_ctas(kSmallBatchTileTwoMTiles, rows),
+                     waves.of(kSmallBatchTileTwoMTiles));
+  };
+  ForwardKernels k{for_this_grid(gate_up_rows), for_this_grid(down_rows), false};
+  k.decode_kernels = use_decode_kernels(c.mode, pairs, int64_t(tokens) * c.hidden,
+                                        has_decode_gemm(k.gemm1) && has_decode_gemm(k.gemm2),
+                                        most_ctas(k.gemm2, down_rows), waves.of(k.gemm2));
+  if (k.decode_kernels && !forced) {
+    k.gemm1 = for_decode_kernels(k.gemm1, c.mode);
+    k.gemm2 = for_decode_kernels(k.gemm2, c.mode);
+  }
+  return k;
 }
 
 // The smallest compiled token block (a forced shape may be any of them) bounds the tile list the
