@@ -198,10 +198,11 @@ inline bool use_decode_kernels(QuantMode mode, int64_t pairs, int64_t x_elements
 // The small-batch tile (0.13-5 rows per expert), and the same with two m-tiles per warp (128-row
 // blocks, 96 registers: 5 CTAs per SM against 8). There each warp's K loop is a chain of DRAM round
 // trips, so a GEMM lasts about as many CTA lifetimes as it has waves, and the last wave is often a
-// small part one (Nsight Compute, qwen3 T=8: 1.64 waves; bench/results/h200-final-7). Forced for
-// both GEMMs, H200, W4A16, uniform, whole layer in us, two rounds (bench/results/h200-r128-unsplit):
+// small part one (Nsight Compute, qwen3 T=8: 1.64 waves; bench/results/h200-final-7). The table
+// against the 128-row tile forced for both GEMMs, H200, W4A16, uniform, whole layer in us, two
+// rounds (bench/results/h200-r128-unsplit; at T=4 deepseek-v4-flash's table runs the decode tile):
 //
-//   shape              T=4 (-r64 / -r128)   T=8 (-r64 / -r128)
+//   shape              T=4 (table / -r128)  T=8 (table / -r128)
 //   qwen3-30b-a3b      34.5 / 37.2          53.8 / 52.5
 //   gpt-oss-120b       75.8 / 85.7          123.5 / 117.8
 //   deepseek-v4-flash  110.2 / 124.2        175.9 / 187.6
