@@ -207,4 +207,3 @@ TEST(Dispatch, ForcedShapeByNameOrAClearError) {
 
 }  // namespace
 }  // namespace fp4moe::cuda
-

@@ -131,7 +131,8 @@ TEST(GpuQuantize, DecodeFakeQuantizeEqualsAmaxThenFakeQuantize) {
                                       static_cast<bf16*>(got.data()), cuda::Launch{});
     testing::sync_device();
     const auto w = testing::to_host<bf16>(want, x.size()), g = testing::to_host<bf16>(got, x.size());
-    for (size_t i = 0; i < w.size(); ++i) ASSERT_EQ(g[i].bits, w[i].bits) << "element " << i << " of " << rows << "x" << cols;
+    for (size_t i = 0; i < w.size(); ++i)
+      ASSERT_EQ(g[i].bits, w[i].bits) << "element " << i << " of " << rows << "x" << cols;
     const auto wbits = testing::to_host<uint32_t>(want_bits, 2), gbits = testing::to_host<uint32_t>(got_bits, 2);
     if (calibrated == 0.0f) EXPECT_EQ(gbits[0], wbits[0]);
     EXPECT_EQ(gbits[1], 0u) << "the intermediate's amax starts from zero";

@@ -77,7 +77,7 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
   require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
   with_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
-    const dim3 grid(unsigned((w.shape.rows + Tile::kBlockRows - 1) / Tile::kBlockRows), unsigned(max_tiles));
+    const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
     launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                   "grouped GEMM kernel", w, in, plan, out);
   });

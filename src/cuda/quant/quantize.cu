@@ -40,6 +40,19 @@ __global__ void quantize_kernel(const bf16* x, int64_t rows, int64_t cols, Globa
   scales[scale_offset(layout, block / blocks_per_row, block % blocks_per_row, cols)] = scale;
 }
 
+// Block `block` of src through NVFP4 and back: out holds the values the codes and scale stand for.
+// global_scale() is called after the block's loads are issued, so that a scale read from memory
+// (GlobalScaleSource::resolve) overlaps them instead of delaying them.
+template <class T, class GlobalScale>
+__device__ __forceinline__ void fake_quantize_block(const T* src, int64_t block, GlobalScale&& global_scale,
+                                                    bf16* out) {
+  float values[kNvfp4BlockSize];
+  load_block(src + block * kNvfp4BlockSize, values);
+  uint8_t codes[kNvfp4BlockSize / 2];
+  const uint8_t scale = quantize_nvfp4_block(values, global_scale(), codes);
+  store_dequantized_block(codes, scale, out + block * kNvfp4BlockSize);
+}
+
 template <class T>
 __global__ void fake_quantize_kernel(const T* src, int64_t max_rows, const int* device_rows, int64_t cols,
                                      GlobalScaleSource source, bf16* out) {
@@ -48,11 +61,7 @@ __global__ void fake_quantize_kernel(const T* src, int64_t max_rows, const int* 
   const int64_t rows = device_rows ? min(max_rows, int64_t(*device_rows)) : max_rows;
   const int64_t block = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (block >= rows * (cols / kNvfp4BlockSize)) return;
-  float values[kNvfp4BlockSize];
-  load_block(src + block * kNvfp4BlockSize, values);
-  uint8_t codes[kNvfp4BlockSize / 2];
-  const uint8_t scale = quantize_nvfp4_block(values, source.resolve(), codes);
-  store_dequantized_block(codes, scale, out + block * kNvfp4BlockSize);
+  fake_quantize_block(src, block, [&] { return source.resolve(); }, out);
 }
 
 // The FP32 bits of max |x| over x[0, n) (n a multiple of 8), by the whole CTA: as unsigned
@@ -87,11 +96,7 @@ __global__ void __launch_bounds__(kThreads) decode_fake_quantize_kernel(const bf
   if (blockIdx.x == 0 && threadIdx.x == 0) amax_bits[1] = 0;
   const int64_t block = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (block >= rows * (cols / kNvfp4BlockSize)) return;
-  float values[kNvfp4BlockSize];
-  load_block(x + block * kNvfp4BlockSize, values);
-  uint8_t codes[kNvfp4BlockSize / 2];
-  const uint8_t scale = quantize_nvfp4_block(values, global_scale, codes);
-  store_dequantized_block(codes, scale, out + block * kNvfp4BlockSize);
+  fake_quantize_block(x, block, [&] { return global_scale; }, out);
 }
 
 unsigned grid_for(int64_t threads) { return unsigned(ceil_div(threads, kThreads)); }
