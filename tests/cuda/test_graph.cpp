@@ -15,11 +15,13 @@ namespace {
 
 TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
   FP4MOE_REQUIRE_GPU();
-  // 96 tokens: the general chain of kernels; 4 (16 pairs): the decode kernels, whose arrival
-  // counters (and in W4A4 amaxes) must start from zero again at every replay (gemm/decode_gemm.h).
+  // 96 tokens: the general chain of kernels; 600 (2400 pairs): the same with the grid plan's three
+  // launches (routing/plan.h); 4 (16 pairs): the decode kernels, whose arrival counters (and in
+  // W4A4 amaxes) must start from zero again at every replay (gemm/decode_gemm.h).
   for (auto [mode, T] : {std::pair{QuantMode::kW4A16, 96}, std::pair{QuantMode::kW4A4, 96},
-                         std::pair{QuantMode::kW4A16, 4}, std::pair{QuantMode::kW4A4, 4}}) {
-    const MoeConfig c = testing::make_config(32, 512, 256, 4, 96, Activation::kSilu, mode);
+                         std::pair{QuantMode::kW4A16, 600}, std::pair{QuantMode::kW4A16, 4},
+                         std::pair{QuantMode::kW4A4, 4}}) {
+    const MoeConfig c = testing::make_config(32, 512, 256, 4, T, Activation::kSilu, mode);
     testing::RandomExperts experts(c, 17);
     auto gpu = make_moe_layer(c, Backend::kCuda);
     auto cpu = make_moe_layer(c, Backend::kCpu);

@@ -1,6 +1,7 @@
 // The device routing plan against a host stable grouping: offsets, 128-aligned offsets, the
 // permutation (stable within an expert), the inverse map and the GEMM tile list, on routings
-// with dropped and non-local ids, empty experts, one hot expert, and sizes past one warp slice.
+// with dropped and non-local ids, empty experts, one hot expert, and sizes around each of the
+// three plans' limits (one warp, one CTA, a grid of chunks).
 #include <algorithm>
 
 #include "common/random_inputs.h"
@@ -47,11 +48,16 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
   Buffer sorted(Backend::kCuda, sizeof(int) * std::max(pairs, 1)), rows(Backend::kCuda, sizeof(int) * std::max(pairs, 1));
   Buffer tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_tiles, 1));
   Buffer num_tiles(Backend::kCuda, sizeof(int)), amax(Backend::kCuda, 2 * sizeof(uint32_t));
-  for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax}) b->fill(0xEE);
-  const cuda::RoutingPlan plan{static_cast<int*>(offsets.data()), static_cast<int*>(padded.data()),
-                               static_cast<int*>(sorted.data()),  static_cast<int*>(rows.data()),
-                               static_cast<cuda::GemmTile*>(tiles.data()), static_cast<int*>(num_tiles.data()),
-                               static_cast<uint32_t*>(amax.data())};
+  Buffer chunk_rows(Backend::kCuda, sizeof(int) * std::max<int64_t>(cuda::routing_plan_chunk_ints(pairs, experts), 1));
+  for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax, &chunk_rows}) b->fill(0xEE);
+  const cuda::RoutingPlan plan{static_cast<int*>(offsets.data()),
+                               static_cast<int*>(padded.data()),
+                               static_cast<int*>(sorted.data()),
+                               static_cast<int*>(rows.data()),
+                               static_cast<cuda::GemmTile*>(tiles.data()),
+                               static_cast<int*>(num_tiles.data()),
+                               static_cast<uint32_t*>(amax.data()),
+                               static_cast<int*>(chunk_rows.data())};
   cuda::configure_routing_plan();
   cuda::launch_routing_plan(static_cast<const int32_t*>(d_ids.data()), pairs, local_start, experts, tile_rows, plan,
                             cuda::Launch{});
@@ -113,6 +119,18 @@ TEST(GpuRoutingPlan, EdgeRoutings) {
   expect_plan_matches(std::vector<int32_t>(32, 5), 0, 8, 8);
   expect_plan_matches(std::vector<int32_t>(32, -1), 0, 1024, 64);
   expect_plan_matches(std::vector<int32_t>(32, 2000), 1000, 24, 8);
+  // Around the one-CTA plan's limit (kCtaPlanMaxPairs) and the grid plan's chunk (kPlanChunkPairs):
+  // the last chunk full, one pair long, or short; a hot expert across every chunk of the grid.
+  for (int pairs : {cuda::kCtaPlanMaxPairs, cuda::kCtaPlanMaxPairs + 1, 3 * cuda::kPlanChunkPairs,
+                    3 * cuda::kPlanChunkPairs + 1, 5 * cuda::kPlanChunkPairs - 7}) {
+    for (int experts : {8, 256}) {
+      std::vector<int32_t> ids(static_cast<size_t>(pairs));
+      for (auto& id : ids) id = rng.below(experts + 2) - 1;
+      expect_plan_matches(ids, 0, experts, 64);
+      for (size_t i = 0; i < ids.size(); i += 3) ids[i] = 5;
+      expect_plan_matches(ids, 0, experts, 8);
+    }
+  }
   std::vector<int32_t> many(200000);
   for (auto& id : many) id = rng.below(1024);
   expect_plan_matches(many, 0, 1024, 64);  // the most local experts the plan supports

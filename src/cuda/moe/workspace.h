@@ -11,7 +11,7 @@
 namespace fp4moe::cuda {
 
 struct WorkspaceLayout {
-  size_t expert_offsets, padded_offsets, sorted_pairs, pair_rows, tiles, num_tiles, amax;
+  size_t expert_offsets, padded_offsets, sorted_pairs, pair_rows, tiles, num_tiles, amax, chunk_rows;
   size_t x_quantized;  // W4A4: BF16 [T, H] fake-quantized x
   size_t h_bf16;       // [T*k, I] GEMM 1 output (W4A16) or its quantized form (W4A4)
   size_t h_f32;        // W4A4: [T*k, I] FP32 GEMM 1 output before quantization
@@ -38,6 +38,7 @@ struct WorkspaceLayout {
     l.tiles = take(sizeof(GemmTile) * max_gemm_tiles(pairs, experts, min_block_tokens));
     l.num_tiles = take(sizeof(int));
     l.amax = take(2 * sizeof(uint32_t));
+    l.chunk_rows = take(sizeof(int) * routing_plan_chunk_ints(pairs, experts));
     l.x_quantized = take(w4a4 ? sizeof(bf16) * num_tokens * config.hidden : 0);
     l.h_bf16 = take(sizeof(bf16) * pairs * config.intermediate);
     l.h_f32 = take(w4a4 ? sizeof(float) * pairs * config.intermediate : 0);
@@ -56,7 +57,7 @@ struct WorkspaceLayout {
   RoutingPlan plan(void* base) const {
     return RoutingPlan{at<int>(base, expert_offsets), at<int>(base, padded_offsets), at<int>(base, sorted_pairs),
                        at<int>(base, pair_rows),      at<GemmTile>(base, tiles),     at<int>(base, num_tiles),
-                       at<uint32_t>(base, amax)};
+                       at<uint32_t>(base, amax),      at<int>(base, chunk_rows)};
   }
 };
 

@@ -1,12 +1,20 @@
-// One CTA builds the whole plan in three passes, with no atomics and no host sync:
-//   1. each warp counts the experts of its contiguous slice of pairs (warp-private counters),
-//   2. the CTA scans the counts into expert offsets, per-warp bases and the GEMM tile list,
-//   3. each warp walks its slice again and places every pair at base + rank-within-warp.
-// A warp handles 32 pairs at a time; __match_any_sync groups the lanes of one expert, so a
-// step costs a few instructions. Warp slices are in pair order, so the result is stable.
+// The plan is built with no atomics and no host sync, in three passes over slices of the pairs:
+//   1. count: each slice counts its pairs per expert,
+//   2. scan: the counts become the expert offsets, the 128-aligned offsets, the GEMM tile list and
+//      each slice's first row per expert,
+//   3. place: each slice walks its pairs again and puts each at its first row + its rank within
+//      the slice.
+// Slices are in pair order and rank their pairs in order, so the result is stable. Within a CTA
+// the slices are its warps; a warp handles 32 pairs at a time, and __match_any_sync groups the
+// lanes of one expert, so a step costs a few instructions.
 //
-// Batches of at most kWarpPlanMaxPairs pairs take a one-warp kernel instead, with no CTA barriers:
-// at one token the plan is the first link of the forward's chain, so its latency counts whole.
+// The batch size picks who does it:
+// - at most kWarpPlanMaxPairs pairs, one warp, with no CTA barriers: at one token the plan is the
+//   first link of the forward's chain, so its latency counts whole;
+// - at most kCtaPlanMaxPairs, one CTA, its warps' counts in shared memory;
+// - beyond, a grid of one CTA per kPlanChunkPairs pairs in three launches (count, scan, place), the
+//   chunks' counts in global memory: one CTA's warps walking long slices step after step took
+//   tens to hundreds of microseconds at 4096-131072 pairs.
 #include <cub/block/block_scan.cuh>
 #include <cub/warp/warp_scan.cuh>
 
@@ -19,65 +27,90 @@ namespace fp4moe::cuda {
 namespace {
 
 constexpr int kWarps = kPlanThreads / 32;
-constexpr int kExpertsPerThread = kPlanMaxLocalExperts / kPlanThreads;
+constexpr int kExpertsPerThread = kPlanMaxLocalExperts / kPlanThreads;  // experts a thread owns in a scan
+constexpr int kScanBatch = 8;  // chunk counts the grid plan's scan loads at once per expert
 
-// Calls visit(pair, in_slice, expert, peers) for each group of 32 pairs of this warp's slice, in
-// order; every lane of the warp takes part. `peers` is the mask of lanes holding the same expert;
-// lanes past the slice end carry expert -1.
+using ExpertScan = cub::BlockScan<int, kPlanThreads>;
+
+// Calls visit(pair, in_slice, expert, peers) for each group of 32 pairs of this warp's slice of
+// [begin, end), in order; every lane of the warp takes part. `peers` is the mask of lanes holding
+// the same expert; lanes past the slice end carry expert -1. The next group's ids are loaded before
+// the current group is visited, so a slice of several steps is not a chain of round trips.
 template <class Visit>
-__device__ void for_each_warp_step(const int32_t* topk_ids, int num_pairs, int local_start, int num_local,
+__device__ void for_each_warp_step(const int32_t* topk_ids, int begin, int end, int local_start, int num_local,
                                    Visit&& visit) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int slice = int(ceil_div(num_pairs, kWarps));
-  const int begin = warp * slice, end = min(num_pairs, begin + slice);
-  for (int base = begin; base < end; base += 32) {
+  const int slice = int(ceil_div(end - begin, kWarps));
+  const int first = begin + warp * slice, last = min(end, first + slice);
+  int id = first + lane < last ? topk_ids[first + lane] : -1;
+  for (int base = first; base < last; base += 32) {
     const int pair = base + lane;
-    const bool in_slice = pair < end;
-    const int e = in_slice ? local_expert_of(topk_ids[pair], local_start, num_local) : -1;
+    const bool in_slice = pair < last;
+    const int next = pair + 32 < last ? topk_ids[pair + 32] : -1;
+    const int e = in_slice ? local_expert_of(id, local_start, num_local) : -1;
     const uint32_t peers = __match_any_sync(0xFFFFFFFFu, e);
     visit(pair, in_slice, e, peers);
+    id = next;
   }
 }
 
-__global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_t* topk_ids, int num_pairs,
-                                                                    int local_start, int num_local, int tile_rows,
-                                                                    RoutingPlan plan) {
-  extern __shared__ int warp_counts[];  // [kWarps][num_local]; pass 3 reuses it as per-warp bases
-  using Scan = cub::BlockScan<int, kPlanThreads>;
-  __shared__ typename Scan::TempStorage scan_storage;
-
-  ptx::grid_dependency_wait();  // the previous forward may still read the plan
-  ptx::launch_dependent_grids();
+// Pass 1 over this CTA's pairs [begin, end): counts[warp][e] += the pairs of expert e in the warp's
+// slice (counts zeroed before). The lowest lane of each expert group adds the group's size.
+__device__ void count_by_warp(const int32_t* topk_ids, int begin, int end, int local_start, int num_local,
+                              int* counts) {
   const int warp = threadIdx.x / 32;
-  for (int i = threadIdx.x; i < kWarps * num_local; i += kPlanThreads) warp_counts[i] = 0;
-  if (threadIdx.x < 2) plan.amax_bits[threadIdx.x] = 0;
-  __syncthreads();
-
-  // Pass 1: count. The lowest lane of each expert group adds the group size to its warp's row.
-  for_each_warp_step(topk_ids, num_pairs, local_start, num_local, [&](int, bool, int e, uint32_t peers) {
-    if (e >= 0 && (peers & ptx::lanemask_lt()) == 0) warp_counts[warp * num_local + e] += __popc(peers);
+  for_each_warp_step(topk_ids, begin, end, local_start, num_local, [&](int, bool, int e, uint32_t peers) {
+    if (e >= 0 && (peers & ptx::lanemask_lt()) == 0) counts[warp * num_local + e] += __popc(peers);
     __syncwarp();  // the next step's leader may be another lane
   });
-  __syncthreads();
+}
 
-  // Pass 2: thread i owns experts [i*kExpertsPerThread, ...). Scan totals, padded totals, tiles.
-  int total[kExpertsPerThread], padded[kExpertsPerThread], tiles[kExpertsPerThread];
+// Between passes 1 and 3: the thread owning expert e turns counts[w][e] into warp w's first row of
+// e, starting at `first` (the CTA's first row of e).
+__device__ void counts_to_warp_rows(int* counts, int e, int num_local, int first) {
+  for (int w = 0; w < kWarps; ++w) {
+    const int count = counts[w * num_local + e];
+    counts[w * num_local + e] = first;
+    first += count;
+  }
+}
+
+// Pass 3 over this CTA's pairs [begin, end): each pair of a local expert goes to its warp's next
+// row of that expert (rows[warp][e], from counts_to_warp_rows); every pair's row, -1 for the rest.
+__device__ void place_by_warp(const int32_t* topk_ids, int begin, int end, int local_start, int num_local, int* rows,
+                              const RoutingPlan& plan) {
+  const int warp = threadIdx.x / 32;
+  for_each_warp_step(topk_ids, begin, end, local_start, num_local, [&](int pair, bool in_slice, int e, uint32_t peers) {
+    int row = -1;
+    if (e >= 0) {
+      row = rows[warp * num_local + e] + __popc(peers & ptx::lanemask_lt());
+      plan.sorted_pairs[row] = pair;
+    }
+    __syncwarp();
+    if (e >= 0 && (peers & ptx::lanemask_lt()) == 0) rows[warp * num_local + e] += __popc(peers);
+    __syncwarp();
+    if (in_slice) plan.pair_rows[pair] = row;
+  });
+}
+
+// Pass 2, every thread of the CTA: thread i holds in total[] the pair counts of experts
+// [i*kExpertsPerThread, ...). Writes the expert offsets, the 128-aligned offsets and the tile list,
+// and returns each owned expert's first row in offset[].
+__device__ void write_expert_rows(int (&total)[kExpertsPerThread], int num_local, int tile_rows,
+                                  const RoutingPlan& plan, ExpertScan::TempStorage& storage,
+                                  int (&offset)[kExpertsPerThread]) {
+  int padded[kExpertsPerThread], tiles[kExpertsPerThread];
   for (int i = 0; i < kExpertsPerThread; ++i) {
-    const int e = threadIdx.x * kExpertsPerThread + i;
-    total[i] = 0;
-    if (e < num_local)
-      for (int w = 0; w < kWarps; ++w) total[i] += warp_counts[w * num_local + e];
     padded[i] = int(grouped_scale_rows(total[i]));
     tiles[i] = int(ceil_div(total[i], tile_rows));
   }
-  int offset[kExpertsPerThread], padded_offset[kExpertsPerThread], tile_offset[kExpertsPerThread];
+  int padded_offset[kExpertsPerThread], tile_offset[kExpertsPerThread];
   int sum_total, sum_padded, sum_tiles;
-  Scan(scan_storage).ExclusiveSum(total, offset, sum_total);
+  ExpertScan(storage).ExclusiveSum(total, offset, sum_total);
   __syncthreads();
-  Scan(scan_storage).ExclusiveSum(padded, padded_offset, sum_padded);
+  ExpertScan(storage).ExclusiveSum(padded, padded_offset, sum_padded);
   __syncthreads();
-  Scan(scan_storage).ExclusiveSum(tiles, tile_offset, sum_tiles);
-
+  ExpertScan(storage).ExclusiveSum(tiles, tile_offset, sum_tiles);
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
     if (e >= num_local) continue;
@@ -85,32 +118,106 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
     plan.padded_offsets[e] = padded_offset[i];
     for (int t = 0; t < tiles[i]; ++t)
       plan.tiles[tile_offset[i] + t] = GemmTile{e, offset[i] + t * tile_rows, min(tile_rows, total[i] - t * tile_rows)};
-    int base = offset[i];  // warp w's first row for expert e: after the pairs of warps < w
-    for (int w = 0; w < kWarps; ++w) {
-      const int count = warp_counts[w * num_local + e];
-      warp_counts[w * num_local + e] = base;
-      base += count;
-    }
   }
   if (threadIdx.x == 0) {
     plan.expert_offsets[num_local] = sum_total;
     plan.padded_offsets[num_local] = sum_padded;
     *plan.num_tiles = sum_tiles;
   }
+}
+
+// Every kernel starts so: the previous kernel may still read the plan, and this CTA's counters
+// (counts[kWarps][num_local] in shared memory) start at 0.
+__device__ void start_plan_kernel(int* counts, int num_local) {
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+  for (int i = threadIdx.x; i < kWarps * num_local; i += kPlanThreads) counts[i] = 0;
+  __syncthreads();
+}
+
+// The whole plan in one CTA (at most kCtaPlanMaxPairs pairs; any count works).
+__global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_t* topk_ids, int num_pairs,
+                                                                    int local_start, int num_local, int tile_rows,
+                                                                    RoutingPlan plan) {
+  extern __shared__ int warp_counts[];  // [kWarps][num_local]; pass 3 reuses it as per-warp rows
+  __shared__ ExpertScan::TempStorage scan_storage;
+  start_plan_kernel(warp_counts, num_local);
+  if (threadIdx.x < 2) plan.amax_bits[threadIdx.x] = 0;
+  count_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts);
   __syncthreads();
 
-  // Pass 3: place. Rank within the step = lanes of the same expert below this one.
-  for_each_warp_step(topk_ids, num_pairs, local_start, num_local, [&](int pair, bool in_slice, int e, uint32_t peers) {
-    int row = -1;
-    if (e >= 0) {
-      row = warp_counts[warp * num_local + e] + __popc(peers & ptx::lanemask_lt());
-      plan.sorted_pairs[row] = pair;
+  int total[kExpertsPerThread], offset[kExpertsPerThread];
+  for (int i = 0; i < kExpertsPerThread; ++i) {
+    const int e = threadIdx.x * kExpertsPerThread + i;
+    total[i] = 0;
+    if (e < num_local)
+      for (int w = 0; w < kWarps; ++w) total[i] += warp_counts[w * num_local + e];
+  }
+  write_expert_rows(total, num_local, tile_rows, plan, scan_storage, offset);
+  for (int i = 0; i < kExpertsPerThread; ++i) {
+    const int e = threadIdx.x * kExpertsPerThread + i;
+    if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, offset[i]);
+  }
+  __syncthreads();
+  place_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts, plan);
+}
+
+// The grid plan, launch 1 of 3: CTA c counts the pairs of its chunk per expert into
+// plan.chunk_rows[c][e].
+__global__ void __launch_bounds__(kPlanThreads) plan_count_kernel(const int32_t* topk_ids, int num_pairs,
+                                                                  int local_start, int num_local, RoutingPlan plan) {
+  extern __shared__ int warp_counts[];  // [kWarps][num_local]
+  start_plan_kernel(warp_counts, num_local);
+  const int begin = int(blockIdx.x) * kPlanChunkPairs, end = min(num_pairs, begin + kPlanChunkPairs);
+  count_by_warp(topk_ids, begin, end, local_start, num_local, warp_counts);
+  __syncthreads();
+  for (int e = threadIdx.x; e < num_local; e += kPlanThreads) {
+    int total = 0;
+    for (int w = 0; w < kWarps; ++w) total += warp_counts[w * num_local + e];
+    plan.chunk_rows[blockIdx.x * num_local + e] = total;
+  }
+}
+
+// Launch 2 of 3, one CTA: each expert's counts over the chunks become the chunks' first rows
+// within the expert (in place) and its total, which the expert scan turns into the plan's offsets
+// and tiles.
+__global__ void __launch_bounds__(kPlanThreads) plan_scan_kernel(int num_chunks, int num_local, int tile_rows,
+                                                                 RoutingPlan plan) {
+  __shared__ ExpertScan::TempStorage scan_storage;
+  ptx::grid_dependency_wait();
+  ptx::launch_dependent_grids();
+  if (threadIdx.x < 2) plan.amax_bits[threadIdx.x] = 0;
+  int total[kExpertsPerThread], offset[kExpertsPerThread];
+  for (int i = 0; i < kExpertsPerThread; ++i) {
+    const int e = threadIdx.x * kExpertsPerThread + i;
+    total[i] = 0;
+    if (e >= num_local) continue;
+    int* rows = plan.chunk_rows + e;  // [c * num_local]: chunk c's count of expert e
+    for (int c0 = 0; c0 < num_chunks; c0 += kScanBatch) {
+      int count[kScanBatch];  // loaded together: one round trip per batch of chunks
+      for (int j = 0; j < kScanBatch; ++j) count[j] = c0 + j < num_chunks ? rows[(c0 + j) * num_local] : 0;
+      for (int j = 0; j < kScanBatch && c0 + j < num_chunks; ++j) {
+        rows[(c0 + j) * num_local] = total[i];
+        total[i] += count[j];
+      }
     }
-    __syncwarp();
-    if (e >= 0 && (peers & ptx::lanemask_lt()) == 0) warp_counts[warp * num_local + e] += __popc(peers);
-    __syncwarp();
-    if (in_slice) plan.pair_rows[pair] = row;
-  });
+  }
+  write_expert_rows(total, num_local, tile_rows, plan, scan_storage, offset);
+}
+
+// Launch 3 of 3: CTA c counts its chunk again per warp and places its pairs from its first rows
+// (the expert's offset + plan.chunk_rows[c][e]).
+__global__ void __launch_bounds__(kPlanThreads) plan_place_kernel(const int32_t* topk_ids, int num_pairs,
+                                                                  int local_start, int num_local, RoutingPlan plan) {
+  extern __shared__ int warp_counts[];  // [kWarps][num_local]; then per-warp rows
+  start_plan_kernel(warp_counts, num_local);
+  const int begin = int(blockIdx.x) * kPlanChunkPairs, end = min(num_pairs, begin + kPlanChunkPairs);
+  count_by_warp(topk_ids, begin, end, local_start, num_local, warp_counts);
+  __syncthreads();
+  for (int e = threadIdx.x; e < num_local; e += kPlanThreads)
+    counts_to_warp_rows(warp_counts, e, num_local, plan.expert_offsets[e] + plan.chunk_rows[blockIdx.x * num_local + e]);
+  __syncthreads();
+  place_by_warp(topk_ids, begin, end, local_start, num_local, warp_counts, plan);
 }
 
 // An expert's sorted rows and its grouped-scale rows, scanned together into the two offsets.
@@ -172,8 +279,11 @@ __global__ void __launch_bounds__(32) routing_plan_warp_kernel(const int32_t* to
 
 void configure_routing_plan() {
   const int max_smem = kWarps * kPlanMaxLocalExperts * int(sizeof(int));
-  check_cuda(cudaFuncSetAttribute(routing_plan_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, max_smem),
-             "routing plan shared memory");
+  for (const void* kernel : {reinterpret_cast<const void*>(routing_plan_kernel),
+                             reinterpret_cast<const void*>(plan_count_kernel),
+                             reinterpret_cast<const void*>(plan_place_kernel)})
+    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, max_smem),
+               "routing plan shared memory");
 }
 
 void launch_routing_plan(const int32_t* topk_ids, int num_pairs, int local_start, int num_local, int tile_rows,
@@ -184,8 +294,17 @@ void launch_routing_plan(const int32_t* topk_ids, int num_pairs, int local_start
     return;
   }
   const size_t smem = size_t(kWarps) * num_local * sizeof(int);
-  launch_kernel(routing_plan_kernel, 1, kPlanThreads, smem, launch, "routing_plan_kernel", topk_ids, num_pairs,
-                local_start, num_local, tile_rows, plan);
+  if (num_pairs <= kCtaPlanMaxPairs) {
+    launch_kernel(routing_plan_kernel, 1, kPlanThreads, smem, launch, "routing_plan_kernel", topk_ids, num_pairs,
+                  local_start, num_local, tile_rows, plan);
+    return;
+  }
+  const int chunks = int(ceil_div(num_pairs, kPlanChunkPairs));
+  launch_kernel(plan_count_kernel, chunks, kPlanThreads, smem, launch, "plan_count_kernel", topk_ids, num_pairs,
+                local_start, num_local, plan);
+  launch_kernel(plan_scan_kernel, 1, kPlanThreads, 0, launch, "plan_scan_kernel", chunks, num_local, tile_rows, plan);
+  launch_kernel(plan_place_kernel, chunks, kPlanThreads, smem, launch, "plan_place_kernel", topk_ids, num_pairs,
+                local_start, num_local, plan);
 }
 
 }  // namespace fp4moe::cuda

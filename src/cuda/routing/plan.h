@@ -28,11 +28,14 @@ struct RoutingPlan {
   GemmTile* tiles;      // [max_gemm_tiles] tiles of `tile_rows` rows, experts in order
   int* num_tiles;       // [1]
   uint32_t* amax_bits;  // [2] FP32 bits of the W4A4 dynamic amaxes; reset to 0 by the plan
+  int* chunk_rows;      // [routing_plan_chunk_ints] the grid plan's per-chunk counts, then first rows
 };
 
 inline constexpr int kPlanThreads = 512;
 inline constexpr int kPlanMaxLocalExperts = 1024;  // shared memory holds 16 warps x E counters
 inline constexpr int kWarpPlanMaxPairs = 32;       // a decode batch's plan, one pair per lane (warp_plan.cuh)
+inline constexpr int kCtaPlanMaxPairs = 2048;      // up to here one CTA plans the batch, beyond it a grid
+inline constexpr int kPlanChunkPairs = 1024;       // pairs per CTA of the grid plan: two steps per warp
 
 // The local expert of top-k id `id`, or -1 when it is dropped (negative) or another rank's.
 FP4MOE_HD int local_expert_of(int32_t id, int local_start, int num_local) {
@@ -43,6 +46,12 @@ FP4MOE_HD int local_expert_of(int32_t id, int local_start, int num_local) {
 // An upper bound of the tiles any routing can produce: sum over experts of ceil(c_e / rows).
 FP4MOE_HD int64_t max_gemm_tiles(int64_t pairs, int64_t local_experts, int tile_rows) {
   return ceil_div(pairs, tile_rows) + (pairs < local_experts ? pairs : local_experts);
+}
+
+// Scratch ints of the grid plan (RoutingPlan::chunk_rows): one per chunk of pairs and local expert;
+// none where one CTA or one warp plans the batch.
+FP4MOE_HD int64_t routing_plan_chunk_ints(int64_t pairs, int64_t local_experts) {
+  return pairs > kCtaPlanMaxPairs ? ceil_div(pairs, kPlanChunkPairs) * local_experts : 0;
 }
 
 // Once per process and device, before the first launch (raises the shared-memory limit).
