@@ -34,8 +34,15 @@ struct RoutingPlan {
 inline constexpr int kPlanThreads = 512;
 inline constexpr int kPlanMaxLocalExperts = 1024;  // shared memory holds 16 warps x E counters
 inline constexpr int kWarpPlanMaxPairs = 32;       // a decode batch's plan, one pair per lane (warp_plan.cuh)
-inline constexpr int kCtaPlanMaxPairs = 2048;      // up to here one CTA plans the batch, beyond it a grid
 inline constexpr int kPlanChunkPairs = 1024;       // pairs per CTA of the grid plan: two steps per warp
+
+// Up to here one CTA plans the batch, beyond it the grid. The one-CTA plan took 15 us at 4096 pairs
+// and 314-332 us at 131072 (Nsight Compute, real clocks, H200). Whole layer, W4A16, uniform, two
+// alternating rounds (bench/results/h200-grid-plan/ab-*): the grid from here on against the one CTA,
+// qwen3 4096 pairs 220.4 -> 217.3 us, 32768 pairs 862.5 -> 811.5, 131072 pairs 3124.6 -> 2923.3,
+// deepseek-v3 131072 pairs 24334 -> 23773; the grid already from 513 pairs (g512) was 2.8% slower
+// at 1024 pairs and 0.6% at 2048 (qwen3 T=128 and T=256).
+inline constexpr int kCtaPlanMaxPairs = 2048;
 
 // The local expert of top-k id `id`, or -1 when it is dropped (negative) or another rank's.
 FP4MOE_HD int local_expert_of(int32_t id, int local_start, int num_local) {
