@@ -82,6 +82,60 @@ TEST(GpuQuantize, FakeQuantizeEqualsHostDequantizeWithoutGlobalScale) {
   EXPECT_TRUE(std::isnan(bf16_to_float(got[size_t(5 * cols)])));
 }
 
+// The layer's quantization of the FP32 intermediate (GEMM 1's output in W4A4): every element
+// against the host codec bit for bit, with the scale calibrated or read from a device amax, and
+// only the first *device_rows rows written (the rest keep their poison).
+TEST(GpuQuantize, FakeQuantizeOfFp32RowsEqualsHostCodec) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(15);
+  const int64_t rows = 37, cols = 272, written = 30;  // 17 blocks per row
+  std::vector<float> h(size_t(rows * cols));
+  for (size_t i = 0; i < h.size(); ++i) {
+    const int pick = rng.below(64);
+    h[i] = pick == 0 ? float(rng.uniform(-1e-6, 1e-6)) : pick == 1 ? float(rng.uniform(-1e4, 1e4))
+                                                          : float(rng.uniform(-3.0, 3.0));
+  }
+  for (int64_t i = 0; i < 16; ++i) h[size_t(2 * cols + i)] = 0.0f;  // an all-zero block
+  h[size_t(7 * cols + 40)] = std::nanf("");                       // row 7, block 2 -> NaN
+  h[size_t(9 * cols + 100)] = INFINITY;                           // row 9, block 6 -> Inf scale
+  float amax_value = 0.0f;
+  for (int64_t i = 0; i < written * cols; ++i)
+    if (std::isfinite(h[size_t(i)])) amax_value = std::max(amax_value, std::fabs(h[size_t(i)]));
+  const uint32_t amax_word = float_to_bits(amax_value);
+  const float gs = global_scale_from_amax(amax_value);
+
+  std::vector<uint16_t> want(h.size(), 0xFFFF);
+  for (int64_t b = 0; b < written * cols / kNvfp4BlockSize; ++b) {
+    float values[kNvfp4BlockSize];
+    for (int i = 0; i < kNvfp4BlockSize; ++i) values[i] = h[size_t(b * kNvfp4BlockSize + i)];
+    uint8_t codes[kNvfp4BlockSize / 2];
+    const float s = e4m3_to_float(quantize_nvfp4_block(values, gs, codes));
+    for (int i = 0; i < kNvfp4BlockSize; ++i)
+      want[size_t(b * kNvfp4BlockSize + i)] = float_to_bf16(e2m1_to_float(unpack_e2m1(codes[i / 2], i % 2)) * s).bits;
+  }
+
+  Buffer dh = testing::to_device(h), out(Backend::kCuda, h.size() * sizeof(bf16));
+  Buffer count = testing::to_device(std::vector<int>{int(written)});
+  Buffer amax_bits = testing::to_device(std::vector<uint32_t>{amax_word});
+  for (const cuda::GlobalScaleSource source : {cuda::GlobalScaleSource{gs, nullptr},
+                                               cuda::GlobalScaleSource{0.0f, static_cast<uint32_t*>(amax_bits.data())}}) {
+    out.fill(0xFF);
+    cuda::launch_fake_quantize(static_cast<const float*>(dh.data()), rows, static_cast<const int*>(count.data()), cols,
+                               source, static_cast<bf16*>(out.data()), cuda::Launch{});
+    testing::sync_device();
+    const auto got = testing::to_host<bf16>(out, h.size());
+    int64_t mismatches = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const bool nan = std::isnan(bf16_to_float(bf16{want[i]}));  // the device rounds a NaN to 0x7FFF
+      if (nan ? !std::isnan(bf16_to_float(got[i])) : got[i].bits != want[i])
+        ADD_FAILURE() << "element " << i << (source.calibrated > 0 ? ", calibrated" : ", device amax")
+                      << (++mismatches > 20 ? " (stopping)" : "");
+      if (mismatches > 20) break;
+    }
+  }
+  EXPECT_TRUE(std::isnan(bf16_to_float(bf16{want[size_t(7 * cols + 32)]}))) << "the NaN block stays NaN";
+}
+
 TEST(GpuQuantize, DeviceAmaxMatchesHostAndPropagatesNaN) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(13);

@@ -1,12 +1,15 @@
 // E2M1 codec: the value table, every rounding boundary (ties to even), saturation, NaN, packing,
-// and agreement with the brute-force scalar encoder on random inputs.
+// agreement with the brute-force scalar encoder on random inputs, and the encode-free rounding of
+// fake quantization against encode then decode on every float.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 
 #include "common/rng.h"
 #include "common/scalar_nvfp4.h"
 #include "fp4moe/format/nvfp4.h"
+#include "util/parallel.h"
 
 namespace fp4moe {
 namespace {
@@ -66,6 +69,25 @@ TEST(E2M1, MatchesBruteForceOnRandomFloats) {
     const float x = float(rng.uniform(-8.0, 8.0));
     ASSERT_EQ(float_to_e2m1(x), testing::scalar::e2m1_encode(x)) << x;
   }
+}
+
+// The encode-free rounding of fake quantization against encode then decode, bit for bit, on all
+// 2^32 float bit patterns (both signs, subnormals, every boundary, Inf, every NaN).
+TEST(E2M1, RoundEqualsEncodeThenDecodeForEveryFloat) {
+  std::atomic<int64_t> mismatches{0};
+  std::atomic<uint32_t> first{0};
+  constexpr int64_t kSlices = 256;
+  parallel_for(kSlices, 0, [&](int64_t first_slice, int64_t end_slice) {
+    int64_t bad = 0;
+    const uint64_t begin = uint64_t(first_slice) << 24, end = uint64_t(end_slice) << 24;
+    for (uint64_t b = begin; b < end; ++b) {
+      const float x = bits_to_float(uint32_t(b));
+      if (float_to_bits(e2m1_round(x)) != float_to_bits(e2m1_to_float(float_to_e2m1(x))) && bad++ == 0)
+        first = uint32_t(b);
+    }
+    mismatches += bad;
+  });
+  EXPECT_EQ(mismatches.load(), 0) << "first at bits 0x" << std::hex << first.load();
 }
 
 TEST(E2M1, PacksEvenElementInLowNibble) {

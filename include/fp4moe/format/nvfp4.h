@@ -43,6 +43,21 @@ FP4MOE_HD uint8_t float_to_e2m1(float x) {
   return sign | mag;
 }
 
+// The value of float_to_e2m1(x), e2m1_to_float(code), without the code: what fake quantization
+// needs. The grid has steps of 0.5 below 2, 1 up to 4 and 2 beyond, so a scale by the step's
+// inverse (a power of two: exact), rint (round to nearest even) and the step back land on the
+// same magnitude as the codec's boundaries; it saturates at 6, and a NaN gives +6 as there. Half
+// the instructions of the encode-decode pair on the GPU, and no branch; equal to it for every
+// float (tests/format/test_e2m1.cpp checks all 2^32).
+FP4MOE_HD float e2m1_round(float x) {
+  const float a = fabsf(x);
+  const float inv_step = a < 2.0f ? 2.0f : a < 4.0f ? 1.0f : 0.5f;
+  const float step = a < 2.0f ? 0.5f : a < 4.0f ? 1.0f : 2.0f;
+  const float q = fminf(rintf(a * inv_step) * step, kE2M1Max);                // a NaN: fminf gives 6
+  const uint32_t sign = a <= INFINITY ? float_to_bits(x) & 0x80000000u : 0u;  // and no sign
+  return bits_to_float(float_to_bits(q) | sign);
+}
+
 // Two elements per byte: element 2i in the low nibble, 2i+1 in the high nibble.
 FP4MOE_HD uint8_t pack_e2m1x2(uint8_t even, uint8_t odd) { return uint8_t((even & 0xFu) | (odd << 4)); }
 FP4MOE_HD uint8_t unpack_e2m1(uint8_t byte, int which) { return which ? (byte >> 4) : (byte & 0xFu); }
@@ -100,16 +115,30 @@ FP4MOE_HD float nvfp4_block_inv_scale(uint8_t scale, float global_scale) {
   return s == 0.0f ? 0.0f : global_scale / s;
 }
 
+// max |x| over a block; a NaN wins.
+FP4MOE_HD float nvfp4_block_amax(const float (&x)[kNvfp4BlockSize]) {
+  float vmax = 0.0f;
+  for (int i = 0; i < kNvfp4BlockSize; ++i) vmax = nan_max(vmax, fabsf(x[i]));
+  return vmax;
+}
+
 // Quantizes 16 consecutive values: 8 packed bytes and the E4M3 scale byte.
 FP4MOE_HD uint8_t quantize_nvfp4_block(const float (&x)[kNvfp4BlockSize], float global_scale,
                                        uint8_t (&packed)[kNvfp4BlockSize / 2]) {
-  float vmax = 0.0f;
-  for (int i = 0; i < kNvfp4BlockSize; ++i) vmax = nan_max(vmax, fabsf(x[i]));
-  const uint8_t scale = nvfp4_block_scale(vmax, global_scale);
+  const uint8_t scale = nvfp4_block_scale(nvfp4_block_amax(x), global_scale);
   const float inv = nvfp4_block_inv_scale(scale, global_scale);
   for (int i = 0; i < kNvfp4BlockSize; i += 2)
     packed[i / 2] = pack_e2m1x2(float_to_e2m1(x[i] * inv), float_to_e2m1(x[i + 1] * inv));
   return scale;
+}
+
+// Fake quantization of one block, in place: x becomes e2m1(q) * e4m3(s), what its codes and scale
+// stand for without the global scale. The same values as quantize_nvfp4_block then decoding, with
+// no codes in between (e2m1_round).
+FP4MOE_HD void fake_quantize_nvfp4_block(float (&x)[kNvfp4BlockSize], float global_scale) {
+  const uint8_t scale = nvfp4_block_scale(nvfp4_block_amax(x), global_scale);
+  const float inv = nvfp4_block_inv_scale(scale, global_scale), s = e4m3_to_float(scale);
+  for (int i = 0; i < kNvfp4BlockSize; ++i) x[i] = e2m1_round(x[i] * inv) * s;
 }
 
 }  // namespace fp4moe

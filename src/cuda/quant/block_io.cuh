@@ -43,15 +43,12 @@ __device__ __forceinline__ void store_bytes8(uint8_t* dst, const uint8_t (&bytes
   *reinterpret_cast<uint2*>(dst) = v;
 }
 
-// Writes e2m1(q)*e4m3(s) for the 16 codes as BF16 (exact: at most 6 significant bits).
-__device__ __forceinline__ void store_dequantized_block(const uint8_t (&codes)[8], uint8_t scale, bf16* dst) {
-  const float s = e4m3_to_float(scale);
+// Writes 16 values as BF16 (format/bf16.h's rounding; fake-quantized values are exact in BF16:
+// at most 6 significant bits).
+__device__ __forceinline__ void store_bf16_block(const float (&v)[kNvfp4BlockSize], bf16* dst) {
   uint32_t words[8];
-  for (int i = 0; i < 8; ++i) {
-    const uint16_t lo = float_to_bf16(e2m1_to_float(unpack_e2m1(codes[i], 0)) * s).bits;
-    const uint16_t hi = float_to_bf16(e2m1_to_float(unpack_e2m1(codes[i], 1)) * s).bits;
-    words[i] = uint32_t(lo) | (uint32_t(hi) << 16);
-  }
+  for (int i = 0; i < 8; ++i)
+    words[i] = uint32_t(float_to_bf16(v[2 * i]).bits) | (uint32_t(float_to_bf16(v[2 * i + 1]).bits) << 16);
   uint4* out = reinterpret_cast<uint4*>(dst);
   out[0] = make_uint4(words[0], words[1], words[2], words[3]);
   out[1] = make_uint4(words[4], words[5], words[6], words[7]);

@@ -48,9 +48,8 @@ __device__ __forceinline__ void fake_quantize_block(const T* src, int64_t block,
                                                     bf16* out) {
   float values[kNvfp4BlockSize];
   load_block(src + block * kNvfp4BlockSize, values);
-  uint8_t codes[kNvfp4BlockSize / 2];
-  const uint8_t scale = quantize_nvfp4_block(values, global_scale(), codes);
-  store_dequantized_block(codes, scale, out + block * kNvfp4BlockSize);
+  fake_quantize_nvfp4_block(values, global_scale());
+  store_bf16_block(values, out + block * kNvfp4BlockSize);
 }
 
 template <class T>
