@@ -1,5 +1,5 @@
 // Kernel launches of the forward pass. Every kernel of the forward waits on its predecessor with
-// ptx::grid_dependency_wait() before its first memory access, so all of them may be launched with
+// ptx::wait_for_predecessor() before its first memory access, so all of them may be launched with
 // programmatic dependent launch: the next kernel is resident when the previous one ends, which
 // hides the launch gap (microseconds each, a large part of a decode step).
 #pragma once

@@ -25,12 +25,6 @@ enum class DecodeGemm { kGateUp, kDown };
 template <class Tile>
 constexpr bool kHasDecodeGemm = !Tile::kWgmma && Tile::kBlockTokens == 8;
 
-// Programmatic dependent launch: wait for the predecessor, then let the successor launch.
-__device__ __forceinline__ void wait_for_predecessor() {
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
-}
-
 // GEMM 2's CTAs of one row block each count themselves done once their rows of y are written; the
 // last one sums the block's columns of y over every token's slots into out (combine.cuh, the same
 // sums in the same order as the combine kernel). Every thread of the CTA calls this. The barrier
@@ -64,7 +58,7 @@ __global__ void __launch_bounds__(Tile::kThreads)
   __shared__ WarpPlan plan;
   extern __shared__ __align__(128) char smem[];
   if constexpr (kGemm == DecodeGemm::kGateUp) {
-    wait_for_predecessor();  // the ids and x
+    ptx::wait_for_predecessor();  // the ids and x
     if (blockIdx.x == 0 && blockIdx.y == 0)
       for (int i = threadIdx.x; i < row_blocks_2; i += Tile::kThreads) out.arrivals[i] = 0;
   }
@@ -87,11 +81,11 @@ __global__ void __launch_bounds__(Tile::kThreads)
     MmaAccumulators<Tile> acc;
     zero_accumulators<Tile>(acc);
     MmaMainloop<Tile>(w, rows, tile, row_block, smem).run(acc, [] {
-      if constexpr (kGemm == DecodeGemm::kDown) wait_for_predecessor();  // the rows of h
+      if constexpr (kGemm == DecodeGemm::kDown) ptx::wait_for_predecessor();  // the rows of h
     });
     if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply<Tile>(params, tile, row_block, acc);
   } else {
-    wait_for_predecessor();
+    ptx::wait_for_predecessor();
   }
   if constexpr (kGemm == DecodeGemm::kDown)
     combine_when_last<Tile>(routing, out, plan, params.y, params.hidden, row_block, max(plan.num_tiles, 1));

@@ -17,8 +17,7 @@ namespace {
 // the next kernel launch, and fetch this CTA's tile; false past the plan's tiles (the grid covers
 // the worst-case tile count).
 __device__ __forceinline__ bool begin_tile(const RoutingPlan& plan, GemmTile& tile) {
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
+  ptx::wait_for_predecessor();
   if (int(blockIdx.y) >= *plan.num_tiles) return false;
   tile = plan.tiles[blockIdx.y];
   return true;

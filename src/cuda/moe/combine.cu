@@ -19,8 +19,7 @@ __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const
                                                            const float* topk_weights, int top_k, int hidden, bf16* out) {
   __shared__ int rows[kMaxTopK];
   __shared__ float weights[kMaxTopK];
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
+  ptx::wait_for_predecessor();
   const int64_t token = blockIdx.x;
   if (threadIdx.x < top_k) {
     rows[threadIdx.x] = pair_rows[token * top_k + threadIdx.x];

@@ -13,8 +13,7 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void amax_kernel(const bf16* x, int64_t n, uint32_t* amax_bits) {
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
+  ptx::wait_for_predecessor();
   float local = 0.0f;
   const int64_t vectors = n / 8;
   for (int64_t v = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; v < vectors; v += int64_t(gridDim.x) * blockDim.x) {
@@ -27,8 +26,7 @@ __global__ void amax_kernel(const bf16* x, int64_t n, uint32_t* amax_bits) {
 
 __global__ void quantize_kernel(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource source,
                                 uint8_t* packed, uint8_t* scales, ScaleLayout layout) {
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
+  ptx::wait_for_predecessor();
   const int64_t blocks_per_row = cols / kNvfp4BlockSize;
   const int64_t block = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (block >= rows * blocks_per_row) return;
@@ -55,8 +53,7 @@ __device__ __forceinline__ void fake_quantize_block(const T* src, int64_t block,
 template <class T>
 __global__ void fake_quantize_kernel(const T* src, int64_t max_rows, const int* device_rows, int64_t cols,
                                      GlobalScaleSource source, bf16* out) {
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
+  ptx::wait_for_predecessor();
   const int64_t rows = device_rows ? min(max_rows, int64_t(*device_rows)) : max_rows;
   const int64_t block = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (block >= rows * (cols / kNvfp4BlockSize)) return;
@@ -84,8 +81,7 @@ __device__ uint32_t cta_amax_bits(const bf16* x, int64_t n) {
 __global__ void __launch_bounds__(kThreads) decode_fake_quantize_kernel(const bf16* x, int64_t rows, int64_t cols,
                                                                         GlobalScaleSource source, uint32_t* amax_bits,
                                                                         bf16* out) {
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
+  ptx::wait_for_predecessor();
   float global_scale = source.calibrated;
   if (global_scale <= 0.0f) {
     const uint32_t bits = cta_amax_bits(x, rows * cols);

@@ -126,11 +126,16 @@ __device__ void write_expert_rows(int (&total)[kExpertsPerThread], int num_local
   }
 }
 
+// W4A4's dynamic amaxes (of x and of h) accumulate during the forward; the one kernel of each
+// plan that writes the expert offsets starts them at 0.
+__device__ __forceinline__ void reset_amaxes(const RoutingPlan& plan) {
+  if (threadIdx.x < 2) plan.amax_bits[threadIdx.x] = 0;
+}
+
 // Every kernel starts so: the previous kernel may still read the plan, and this CTA's counters
 // (counts[kWarps][num_local] in shared memory) start at 0.
 __device__ void start_plan_kernel(int* counts, int num_local) {
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
+  ptx::wait_for_predecessor();
   for (int i = threadIdx.x; i < kWarps * num_local; i += kPlanThreads) counts[i] = 0;
   __syncthreads();
 }
@@ -142,7 +147,7 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
   extern __shared__ int warp_counts[];  // [kWarps][num_local]; pass 3 reuses it as per-warp rows
   __shared__ ExpertScan::TempStorage scan_storage;
   start_plan_kernel(warp_counts, num_local);
-  if (threadIdx.x < 2) plan.amax_bits[threadIdx.x] = 0;
+  reset_amaxes(plan);
   count_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts);
   __syncthreads();
 
@@ -184,9 +189,8 @@ __global__ void __launch_bounds__(kPlanThreads) plan_count_kernel(const int32_t*
 __global__ void __launch_bounds__(kPlanThreads) plan_scan_kernel(int num_chunks, int num_local, int tile_rows,
                                                                  RoutingPlan plan) {
   __shared__ ExpertScan::TempStorage scan_storage;
-  ptx::grid_dependency_wait();
-  ptx::launch_dependent_grids();
-  if (threadIdx.x < 2) plan.amax_bits[threadIdx.x] = 0;
+  ptx::wait_for_predecessor();
+  reset_amaxes(plan);
   int total[kExpertsPerThread], offset[kExpertsPerThread];
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
@@ -237,10 +241,9 @@ __global__ void __launch_bounds__(32) routing_plan_warp_kernel(const int32_t* to
   using Scan = cub::WarpScan<ExpertRows>;
   __shared__ typename Scan::TempStorage scan_storage;
 
-  ptx::grid_dependency_wait();  // the previous forward may still read the plan
-  ptx::launch_dependent_grids();
+  ptx::wait_for_predecessor();  // the previous forward may still read the plan
   const int lane = int(threadIdx.x);
-  if (lane < 2) plan.amax_bits[lane] = 0;
+  reset_amaxes(plan);
   for (int e = lane; e < num_local; e += 32) expert_rows[e] = 0;
   build_warp_plan(topk_ids, num_pairs, local_start, num_local, tile_rows, local);
   __syncwarp();
