@@ -24,6 +24,7 @@ TEST(Dispatch, CompiledShapesHaveDistinctNames) {
   for (const MmaTileConfig& c : compiled_gemm_tiles()) EXPECT_TRUE(names.insert(gemm_name(c)).second) << gemm_name(c);
   EXPECT_TRUE(names.count("mma8-r64-w4-s8-d4")) << "the name format the benchmark docs use";
   EXPECT_TRUE(names.count("mma8-r64-w4-s8-d4-k2")) << "a K split shows in the name";
+  EXPECT_TRUE(names.count("wgmma32-r256-w8-s8-c2")) << "CTAs per SM beyond one show in the name";
 }
 
 TEST(Dispatch, TableRowsAreCompiledAndAscending) {
@@ -51,8 +52,13 @@ TEST(Dispatch, ChoosesByRowsPerExpert) {
   EXPECT_EQ(gemm_name(choose_gemm(1, c, false)), "mma8-r64-w4-s8-d4-k2");
   EXPECT_EQ(gemm_name(choose_gemm(8, c, true)), "mma8-r64-w4-s8-d4");
   EXPECT_EQ(gemm_name(choose_gemm(256, c, true)), "mma16-r128-w4-s4-d4");
-  EXPECT_EQ(gemm_name(choose_gemm(512, c, true)), "mma32-r128-w4-s4-d2");
-  EXPECT_EQ(gemm_name(choose_gemm(768, c, true)), "mma32-r128-w4-s4-d2");
+  EXPECT_EQ(gemm_name(choose_gemm(320, c, true)), "mma16-r128-w4-s4-d4");
+  EXPECT_EQ(gemm_name(choose_gemm(352, c, true)), "wgmma32-r256-w8-s8-c2");
+  EXPECT_EQ(gemm_name(choose_gemm(352, c, false)), "mma16-r128-w4-s4-d4");
+  EXPECT_EQ(gemm_name(choose_gemm(512, c, true)), "wgmma32-r256-w8-s8-c2");
+  EXPECT_EQ(gemm_name(choose_gemm(512, c, false)), "mma32-r128-w4-s4-d2");
+  EXPECT_EQ(gemm_name(choose_gemm(768, c, true)), "wgmma32-r256-w8-s8-c2");
+  EXPECT_EQ(gemm_name(choose_gemm(768, c, false)), "mma32-r128-w4-s4-d2");
   EXPECT_EQ(gemm_name(choose_gemm(1024, c, true)), "wgmma64-r256-w8-s8");
   EXPECT_EQ(gemm_name(choose_gemm(1024, c, false)), "mma32-r128-w4-s4-d2");
   EXPECT_EQ(gemm_name(choose_gemm(1536, c, true)), "wgmma64-r256-w8-s8");
@@ -171,8 +177,10 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
   // needs two either way; dsv4-flash needs three either way.
   expect(choose_for(qwen3, 8), "mma8-r128-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
   expect(choose_for(dsv4, 8), "mma8-r64-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
-  // From 5 rows per expert on, the table alone.
+  // From 5 rows per expert on, the table alone: 12-32 rows at 512 tokens.
   expect(choose_for(qwen3, 512), "wgmma64-r256-w8-s8", "wgmma64-r256-w8-s8", false);
+  expect(choose_for(gpt_oss, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
+  expect(choose_for(dsv4, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
   // Every refinement keeps the token block, so one routing plan serves both GEMMs.
   for (const MoeConfig& c : {qwen3, gpt_oss, dsv4, dsv3})
     for (int t = 1; t <= 4096; t *= 2) {

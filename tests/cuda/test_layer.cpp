@@ -83,22 +83,26 @@ TEST(GpuLayer, BenchmarkShapesSmallBatches) {
   }
 }
 
-// The prefill kernel (wgmma on Hopper) on each benchmark shape's sizes and activation, both modes:
-// 8 local experts of the model's count, ids drawn from 12 of them (a third non-local), so the
-// dispatch sees >= 72 rows per expert while the real tiles are partly filled and uneven: 48 (top-4)
-// to 96 (top-8) rows per expert on average, so both the 64-token and the 128-token wgmma path run.
-TEST(GpuLayer, BenchmarkShapesPrefillKernel) {
+// The wgmma kernels (on Hopper) on each benchmark shape's sizes and activation, both modes: 8
+// local experts of the model's count, ids drawn from 12 of them (a third non-local), so the real
+// tiles are partly filled and uneven. At 144 tokens the dispatch sees >= 72 rows per expert (48
+// to 96 real ones on average: the 64- and 128-token tiles run); at 128 / top-k tokens it sees 16
+// (about 11 real ones: the 32-token tile with two CTAs per SM, full and short tiles). K here spans
+// many turns of the 8-stage ring, which EveryCompiledTileShape's small sizes do not.
+TEST(GpuLayer, BenchmarkShapesWgmmaKernels) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(36);
-  constexpr int kTokens = 144, kLocal = 8, kRoutedAmong = 12;
+  constexpr int kMaxTokens = 144, kLocal = 8, kRoutedAmong = 12;
   for (const BenchShape& s : kBenchShapes) {
     for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-      MoeConfig c = make_config(s.experts, s.hidden, s.intermediate, s.top_k, kTokens, s.act, mode);
+      MoeConfig c = make_config(s.experts, s.hidden, s.intermediate, s.top_k, kMaxTokens, s.act, mode);
       c.local_experts = kLocal;
       LayerPair layers(c, 200 + s.experts);
-      const auto routing = testing::uniform_routing(kTokens, kRoutedAmong, s.top_k, rng);
-      const auto x = testing::random_bf16(size_t(kTokens) * s.hidden, rng);
-      EXPECT_LT(layers.error(x, routing, s.name), kBound) << s.name << " " << to_string(mode);
+      for (int tokens : {16 * kLocal / s.top_k, kMaxTokens}) {
+        const auto routing = testing::uniform_routing(tokens, kRoutedAmong, s.top_k, rng);
+        const auto x = testing::random_bf16(size_t(tokens) * s.hidden, rng);
+        EXPECT_LT(layers.error(x, routing, s.name), kBound) << s.name << " " << to_string(mode) << " T=" << tokens;
+      }
     }
   }
 }

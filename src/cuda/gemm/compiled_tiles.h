@@ -15,14 +15,15 @@ namespace fp4moe::cuda {
 using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4, false, 4>,
                              MmaTile<4, 2, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4>, MmaTile<4, 2, 8, 8, 4>,
                              MmaTile<4, 2, 16, 4, 4>,
-                             MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 64, 8, 0, true>,
-                             MmaTile<8, 2, 128, 8, 0, true>, MmaTile<2, 1, 8, 16, 8, false, 2>>;
+                             MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 32, 8, 0, true, 1, 2>,
+                             MmaTile<8, 2, 64, 8, 0, true>, MmaTile<8, 2, 128, 8, 0, true>,
+                             MmaTile<2, 1, 8, 16, 8, false, 2>>;
 
 // The runtime description of a compiled tile shape: what the dispatch table and FP4MOE_GEMM name.
 template <class Tile>
 constexpr MmaTileConfig tile_config() {
   return {Tile::kWarps,          Tile::kMTiles, Tile::kBlockTokens, Tile::kStages,
-          Tile::kRegisterStages, Tile::kWgmma,  Tile::kSplitK};
+          Tile::kRegisterStages, Tile::kWgmma,  Tile::kSplitK, Tile::kCtasPerSm};
 }
 
 // Calls f(tile), a value of the compiled tile type that `config` describes; false when none does.

@@ -36,9 +36,10 @@ __global__ void __launch_bounds__(Tile::kThreads)
   Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
 }
 
-// One CTA per SM: the consumer warps need their registers (128 accumulators each).
+// Tile::kCtasPerSm CTAs per SM (one for the large tiles, whose consumer warps need 128
+// accumulators each): the register split of gemm/wgmma_pipeline.cuh assumes that many.
 template <class Tile, class Epilogue>
-__global__ void __launch_bounds__(Tile::kThreads, 1)
+__global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
     grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan,
                                     typename Epilogue::Params out) {
   GemmTile tile;

@@ -23,10 +23,12 @@ struct MmaTileConfig {
   int register_stages;  // mma.sync: depth of each warp's register ring of weights; wgmma: 0
   bool wgmma = false;   // Hopper warpgroup MMA (sm_90a) instead of mma.sync
   int split_k = 1;      // mma.sync: K slices per CTA, summed before the epilogue
+  int ctas_per_sm = 1;  // wgmma: CTAs one SM holds at once, which the register split is sized for
   int block_rows() const { return warps * m_tiles * 16; }
   bool operator==(const MmaTileConfig& o) const {
     return warps == o.warps && m_tiles == o.m_tiles && block_tokens == o.block_tokens && stages == o.stages &&
-           register_stages == o.register_stages && wgmma == o.wgmma && split_k == o.split_k;
+           register_stages == o.register_stages && wgmma == o.wgmma && split_k == o.split_k &&
+           ctas_per_sm == o.ctas_per_sm;
   }
   bool operator!=(const MmaTileConfig& o) const { return !(*this == o); }
 };

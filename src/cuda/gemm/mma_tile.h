@@ -11,8 +11,11 @@ namespace fp4moe::cuda {
 // is kWarps warps over the CTA's rows and a contiguous share of K, with its own token stages, and
 // the slices' accumulators are summed in shared memory before the epilogue. It shortens each warp's
 // chain of K steps where a batch has too few rows to give every scheduler several warps.
+// kCtasPerSm (wgmma only): the CTAs one SM holds at once. The consumers' share of the registers
+// is sized for it (gemm/wgmma_pipeline.cuh); a small token tile needs few accumulators, and a
+// second CTA per SM streams its weights while the first fills its ring or runs its epilogue.
 template <int kWarps_, int kMTiles_, int kBlockTokens_, int kStages_, int kRegisterStages_, bool kWgmma_ = false,
-          int kSplitK_ = 1>
+          int kSplitK_ = 1, int kCtasPerSm_ = 1>
 struct MmaTile {
   static constexpr bool kWgmma = kWgmma_;
   static constexpr int kWarps = kWarps_;      // MMA warps along N, each owning kMTiles x 16 rows
@@ -21,6 +24,7 @@ struct MmaTile {
   static constexpr int kStages = kStages_;
   static constexpr int kRegisterStages = kRegisterStages_;
   static constexpr int kSplitK = kSplitK_;
+  static constexpr int kCtasPerSm = kCtasPerSm_;
   // wgmma tiles add a producer warpgroup after the MMA warps (gemm/wgmma_pipeline.cuh); in
   // mma.sync tiles every warp both copies and multiplies.
   static constexpr int kProducerWarps = kWgmma ? 4 : 0;
@@ -50,8 +54,11 @@ struct MmaTile {
   static_assert(kSplitK >= 1 && kSplitK <= 15 && (kSplitK == 1 || !kWgmma),
                 "split K: mma.sync tiles only, one named barrier (1..15) per slice");
   static_assert(kSmemBytes <= 227 * 1024, "shared memory per CTA exceeds the sm_90 limit");
-  static_assert(!kWgmma || (kWarps % 4 == 0 && (kBlockTokens == 128 || kBlockTokens == 64)),
-                "wgmma tiles: whole warpgroups, the m64n128k16 or m64n64k16 instruction");
+  // 228 KiB per SM, of which each CTA reserves 1 KiB.
+  static_assert(kCtasPerSm == 1 || (kWgmma && kCtasPerSm * (kSmemBytes + 1024) <= 228 * 1024),
+                "several CTAs per SM: wgmma tiles whose shared memory fits that many times");
+  static_assert(!kWgmma || (kWarps % 4 == 0 && (kBlockTokens == 128 || kBlockTokens == 64 || kBlockTokens == 32)),
+                "wgmma tiles: whole warpgroups, an m64nNk16 instruction with N = 128, 64 or 32");
 };
 
 }  // namespace fp4moe::cuda

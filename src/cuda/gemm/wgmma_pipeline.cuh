@@ -2,8 +2,8 @@
 // 64-K stages (the CTA's packed weight tiles and its gathered token rows) into a ring of
 // shared-memory stages with cp.async; consumer warpgroups wait for a stage, dequantize their
 // weight rows (kMTiles x 16 per warp) into registers, the wgmma A operand, and multiply them with
-// the token tile, B, read from shared memory by m64nNk16 wgmmas (N: the tile's 128 or 64 tokens,
-// or half that for a short tile). The m64 block of a wgmma is the warpgroup's four warps' m-tile
+// the token tile, B, read from shared memory by m64nNk16 wgmmas (N: the tile's 128, 64 or 32
+// tokens, or half that for a short tile). The m64 block of a wgmma is the warpgroup's four warps' m-tile
 // mt, so warp w owns rows (w * kMTiles + mt) * 16 + [0, 16) as in the mma.sync kernels, and the
 // epilogues serve both.
 //
@@ -20,6 +20,8 @@
 // dequantizes the next stage: writing A registers while a wgmma is in flight makes ptxas serialize
 // all wgmmas (warning C7513), which costs more than the overlap inside one warpgroup gains.
 #pragma once
+#include <algorithm>
+
 #include "cuda/common/mbarrier.cuh"
 #include "cuda/common/wgmma.cuh"
 #include "cuda/format/dequant.cuh"
@@ -56,9 +58,16 @@ class WgmmaPipeline {
 
   __device__ static bool is_producer() { return int(threadIdx.x) >= Tile::kWarps * 32; }
 
-  static constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
-  static constexpr int kLaunchRegisters = 65536 / Tile::kThreads / 8 * 8;
-  static_assert(kProducerRegisters * kProducerThreads + kConsumerRegisters * Tile::kWarps * 32 <=
+  // What each thread gets at launch with kCtasPerSm CTAs per SM (the 64K-register file, in the
+  // multiples of 8 that setmaxnreg takes); the producers keep 40 and the consumers share the rest,
+  // up to 232 (a consumer of the largest tile holds 128 accumulators and its A fragments).
+  static constexpr int kLaunchRegisters = 65536 / (Tile::kThreads * Tile::kCtasPerSm) / 8 * 8;
+  static constexpr int kConsumerThreads = Tile::kWarps * 32;
+  static constexpr int kProducerRegisters = 40;
+  static constexpr int kConsumerRegisters =
+      std::min(232, (kLaunchRegisters * Tile::kThreads - kProducerRegisters * kProducerThreads) / kConsumerThreads /
+                        8 * 8);
+  static_assert(kProducerRegisters * kProducerThreads + kConsumerRegisters * kConsumerThreads <=
                     kLaunchRegisters * Tile::kThreads,
                 "the register split must fit the CTA's launch allocation, or the consumers' claim never returns");
 

@@ -84,6 +84,8 @@
 // So the 64-token wgmma tile from 24 to 48 rows (7-28% ahead of the best other tile from 32 rows,
 // 2% behind the 32-token tile at 24 rows on gpt-oss and dsv4, 4% ahead on dsv3), and the 128-token
 // one beyond (3-9% ahead at 64 rows). The 64-token mma.sync tile no longer wins anywhere on Hopper.
+// Later a 32-token wgmma tile with two CTAs per SM took 10-24 rows from the mma.sync tiles
+// (kWgmma32TwoPerSm below).
 //
 // Larger batches, on the H100 (bench/results/nvidia-h100-80gb-hbm3-w4a16-crossover-*.md, code
 // 39c6879, weights then staged in shared memory): the 64-token mma.sync tile up to 48 rows per
@@ -237,6 +239,36 @@ inline MmaTileConfig for_waves(const MmaTileConfig& chosen, int64_t ctas, int64_
   return ceil_div(ctas_two, one_wave_two) < ceil_div(ctas, one_wave) ? kSmallBatchTileTwoMTiles : chosen;
 }
 
+// The 32-token wgmma tile with two CTAs per SM, for 10-24 rows per expert on Hopper. Its consumer
+// warps hold 32 accumulators, so 96 registers each (80 per thread at launch) let an SM hold two
+// CTAs: while one fills its ring or runs its epilogue, the other streams weights. At these rows
+// the mma.sync tiles reached half the copy bandwidth (Nsight Compute at real clocks, T=512:
+// gpt-oss and deepseek-v3 on the 32-token tile 50-54% of DRAM bandwidth at 24% achieved
+// occupancy; qwen3 on the 64-token wgmma tile, one CTA per SM, 39-40%;
+// bench/results/h200-wgmma-occupancy/main-1bdb0d6/ncu512-*). H200, W4A16, uniform, whole layer in
+// us, the table against this tile forced, min of two alternating rounds
+// (bench/results/h200-wgmma-occupancy/sweep*/; rows per expert in brackets):
+//
+//   shape              table -> wgmma32-r256-w8-s8-c2
+//   qwen3-30b-a3b      T=128 [8] 126.2 -> 139.2   T=192 [12] 138.5 -> 143.3   T=256 [16] 167.2 -> 149.1
+//                      T=384 [24] 187.2 -> 172.5  T=512 [32] 215.7 -> 217.1   T=640 [40] 229.1 -> 258.3
+//   gpt-oss-120b       T=192 [6] 572.4 -> 633.4   T=256 [8] 576.8 -> 629.4    T=384 [12] 684.9 -> 674.7
+//                      T=512 [16] 767.4 -> 676.9  T=768 [24] 830.6 -> 720.6   T=896 [28] 871.8 -> 858.0
+//                      T=1024 [32] 908.3 -> 1002.0
+//   deepseek-v4-flash  T=256 [6] 1074.0 -> 1204.6 T=384 [9] 1231.2 -> 1290.1  T=512 [12] 1285.8 -> 1234.9
+//                      T=640 [15] 1474.3 -> 1237.5 T=768 [18] 1522.6 -> 1402.5 T=1024 [24] 1648.9 -> 1405.1
+//   deepseek-v3        T=256 [8] 2013.7 -> 2087.6 T=384 [12] 2360.7 -> 2257.2 T=512 [16] 2725.2 -> 2239.7
+//                      T=768 [24] 3022.4 -> 2639.7 T=896 [28] 2874.9 -> 3018.3 T=1024 [32] 3062.8 -> 3431.6
+//
+// So from 10 rows (it loses 4-12% at 6-9 rows and 21-33% at 3-4, and 3.4% on qwen3 at 12) to 24
+// (it wins 8-15% at 24 rows; from 28 on the 64-token tile ties it or wins, by up to 12%). At 512
+// tokens, in the same call: skewed batches, whose hot experts hold far more rows than the
+// average, 5-15% faster in W4A16 and 8-16% in W4A4; W4A4 uniform 6-13% faster on the three shapes
+// at 12-16 rows. The same tile with one CTA per SM was 5-30% slower than with two on every row; a 16-token wgmma tile with two or three CTAs per SM lost to the mma.sync
+// tiles at 4-12 rows on three shapes of four (won 1-2% on deepseek-v3); and 128-row wgmma tiles
+// of one consumer warpgroup, two or three CTAs per SM, lost to this one everywhere.
+inline constexpr MmaTileConfig kWgmma32TwoPerSm = {8, 2, 32, 8, 0, true, 1, 2};
+
 struct DispatchRow {
   double max_rows_per_expert;  // this row applies up to here
   MmaTileConfig gemm;
@@ -251,10 +283,12 @@ inline constexpr DispatchRow kDispatchTable[] = {
     {5.0, {4, 1, 8, 8, 4}, {4, 1, 8, 8, 4}},
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
     // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
-    {14.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
-    {24.0, {4, 2, 32, 4, 2}, {4, 2, 32, 4, 2}},
-    // from here on Hopper: two consumer warpgroups of m64nNk16 wgmma (256 rows x 64 or 128 tokens
-    // per CTA) fed by a producer warpgroup through an 8-stage ring
+    {10.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
+    // from here on Hopper: two consumer warpgroups of m64nNk16 wgmma (256 rows x 32, 64 or 128
+    // tokens per CTA) fed by a producer warpgroup through an 8-stage ring; two CTAs per SM of the
+    // 32-token tile
+    {14.0, {4, 2, 16, 4, 4}, kWgmma32TwoPerSm},
+    {24.0, {4, 2, 32, 4, 2}, kWgmma32TwoPerSm},
     {32.0, {4, 2, 32, 4, 2}, {8, 2, 64, 8, 0, true}},
     {48.0, {4, 2, 64, 2, 2}, {8, 2, 64, 8, 0, true}},
     {1e30, {4, 2, 64, 2, 2}, {8, 2, 128, 8, 0, true}},
@@ -269,13 +303,15 @@ inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool h
 }
 
 // Name of a tile shape: kind and token block, rows per CTA, MMA warps, stages and, for mma.sync,
-// the register ring's depth and any K split ("mma8-r64-w4-s8-d4", "mma8-r64-w4-s8-d4-k2",
-// "wgmma128-r256-w8-s8"); these fields tell every compiled shape apart.
+// the register ring's depth and any K split, for wgmma any CTAs per SM beyond one
+// ("mma8-r64-w4-s8-d4", "mma8-r64-w4-s8-d4-k2", "wgmma128-r256-w8-s8", "wgmma32-r256-w8-s8-c2");
+// these fields tell every compiled shape apart.
 inline std::string gemm_name(const MmaTileConfig& c) {
   return (c.wgmma ? "wgmma" : "mma") + std::to_string(c.block_tokens) + "-r" + std::to_string(c.block_rows()) + "-w" +
          std::to_string(c.warps) + "-s" + std::to_string(c.stages) +
          (c.wgmma ? "" : "-d" + std::to_string(c.register_stages)) +
-         (c.split_k > 1 ? "-k" + std::to_string(c.split_k) : "");
+         (c.split_k > 1 ? "-k" + std::to_string(c.split_k) : "") +
+         (c.ctas_per_sm > 1 ? "-c" + std::to_string(c.ctas_per_sm) : "");
 }
 
 // FP4MOE_GEMM=<name> makes every batch use that compiled tile shape instead of the table's choice
