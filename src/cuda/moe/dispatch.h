@@ -261,12 +261,15 @@ inline MmaTileConfig for_waves(const MmaTileConfig& chosen, int64_t ctas, int64_
 //                      T=768 [24] 3022.4 -> 2639.7 T=896 [28] 2874.9 -> 3018.3 T=1024 [32] 3062.8 -> 3431.6
 //
 // So from 10 rows (it loses 4-12% at 6-9 rows and 21-33% at 3-4, and 3.4% on qwen3 at 12) to 24
-// (it wins 8-15% at 24 rows; from 28 on the 64-token tile ties it or wins, by up to 18%). At 512
-// tokens, in the same call: skewed batches, whose hot experts hold far more rows than the
-// average, 5-15% faster in W4A16 and 8-16% in W4A4; W4A4 uniform 6-13% faster on the three shapes
-// at 12-16 rows. The same tile with one CTA per SM was 5-30% slower than with two on every row; a 16-token wgmma tile with two or three CTAs per SM lost to the mma.sync
-// tiles at 4-12 rows on three shapes of four (won 1-2% on deepseek-v3); and 128-row wgmma tiles
-// of one consumer warpgroup, two or three CTAs per SM, lost to this one everywhere.
+// (it wins 8-15% at 24 rows; from 28 on the 64-token tile ties it or wins, by up to 18%). With it
+// in the table, against the table without it, both modes and routings, two rounds
+// (bench/results/h200-wgmma-occupancy/landing/ab-*): 6-17% faster at 16-24 rows on every shape,
+// skewed batches of 512 tokens (whose hot experts hold far more rows than the average) included;
+// -5..+6% at 12 rows, within those rows' spread between runs. The same tile with one CTA per SM
+// was 5-30% slower than with two on every row; 16-token wgmma tiles with two or three CTAs per SM
+// lost to the mma.sync tiles at 4-12 rows on three shapes of four (won 1-2% on deepseek-v3); and
+// 128-row wgmma tiles (one consumer warpgroup of two m-tiles, or two of one) with two or three
+// CTAs per SM lost to this one wherever it runs.
 inline constexpr MmaTileConfig kWgmma32TwoPerSm = {8, 2, 32, 8, 0, true, 1, 2};
 
 struct DispatchRow {
