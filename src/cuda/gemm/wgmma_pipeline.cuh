@@ -35,6 +35,7 @@ namespace fp4moe::cuda {
 template <class Tile>
 class WgmmaPipeline {
   static_assert(Tile::kWgmma, "a wgmma tile");
+  static constexpr int kConsumerThreads = Tile::kWarps * 32;  // the consumers come first
   static constexpr int kProducerThreads = Tile::kProducerWarps * 32;
   static constexpr int kChunksPerRow = kTokenRowBytes / 16;
   static constexpr int kRowsPerPass = kProducerThreads / kChunksPerRow;  // token rows one copy of all producers covers
@@ -56,13 +57,12 @@ class WgmmaPipeline {
     __syncthreads();
   }
 
-  __device__ static bool is_producer() { return int(threadIdx.x) >= Tile::kWarps * 32; }
+  __device__ static bool is_producer() { return int(threadIdx.x) >= kConsumerThreads; }
 
   // What each thread gets at launch with kCtasPerSm CTAs per SM (the 64K-register file, in the
   // multiples of 8 that setmaxnreg takes); the producers keep 40 and the consumers share the rest,
   // up to 232 (a consumer of the largest tile holds 128 accumulators and its A fragments).
   static constexpr int kLaunchRegisters = 65536 / (Tile::kThreads * Tile::kCtasPerSm) / 8 * 8;
-  static constexpr int kConsumerThreads = Tile::kWarps * 32;
   static constexpr int kProducerRegisters = 40;
   static constexpr int kConsumerRegisters =
       std::min(232, (kLaunchRegisters * Tile::kThreads - kProducerRegisters * kProducerThreads) / kConsumerThreads /
@@ -77,7 +77,7 @@ class WgmmaPipeline {
   // time per stage. The gathered rows' addresses are resolved once, into a shared table.
   __device__ void produce() {
     wgmma::release_registers<kProducerRegisters>();
-    const int p = int(threadIdx.x) - Tile::kWarps * 32;
+    const int p = int(threadIdx.x) - kConsumerThreads;
     constexpr bool kEveryProducerHasARow = Tile::kBlockTokens == kProducerThreads;
     if (kEveryProducerHasARow || p < Tile::kBlockTokens) row_table()[p] = tile_token_row(in_, tile_, p);
     ptx::named_barrier_sync(kProducerBarrier, kProducerThreads);
