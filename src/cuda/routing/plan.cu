@@ -65,6 +65,13 @@ __device__ void count_by_warp(const int32_t* topk_ids, int begin, int end, int l
   });
 }
 
+// After pass 1: the pairs of expert e over all the warps' slices.
+__device__ int cta_count(const int* counts, int e, int num_local) {
+  int total = 0;
+  for (int w = 0; w < kWarps; ++w) total += counts[w * num_local + e];
+  return total;
+}
+
 // Between passes 1 and 3: the thread owning expert e turns counts[w][e] into warp w's first row of
 // e, starting at `first` (the CTA's first row of e).
 __device__ void counts_to_warp_rows(int* counts, int e, int num_local, int first) {
@@ -154,9 +161,7 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
   int total[kExpertsPerThread], offset[kExpertsPerThread];
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
-    total[i] = 0;
-    if (e < num_local)
-      for (int w = 0; w < kWarps; ++w) total[i] += warp_counts[w * num_local + e];
+    total[i] = e < num_local ? cta_count(warp_counts, e, num_local) : 0;
   }
   write_expert_rows(total, num_local, tile_rows, plan, scan_storage, offset);
   for (int i = 0; i < kExpertsPerThread; ++i) {
@@ -167,20 +172,26 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
   place_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts, plan);
 }
 
+// The grid plan's pairs of this CTA: chunk blockIdx.x, [begin, end).
+struct PairRange {
+  int begin, end;
+};
+__device__ PairRange this_chunk(int num_pairs) {
+  const int begin = int(blockIdx.x) * kPlanChunkPairs;
+  return {begin, min(num_pairs, begin + kPlanChunkPairs)};
+}
+
 // The grid plan, launch 1 of 3: CTA c counts the pairs of its chunk per expert into
 // plan.chunk_rows[c][e].
 __global__ void __launch_bounds__(kPlanThreads) plan_count_kernel(const int32_t* topk_ids, int num_pairs,
                                                                   int local_start, int num_local, RoutingPlan plan) {
   extern __shared__ int warp_counts[];  // [kWarps][num_local]
   start_plan_kernel(warp_counts, num_local);
-  const int begin = int(blockIdx.x) * kPlanChunkPairs, end = min(num_pairs, begin + kPlanChunkPairs);
-  count_by_warp(topk_ids, begin, end, local_start, num_local, warp_counts);
+  const PairRange chunk = this_chunk(num_pairs);
+  count_by_warp(topk_ids, chunk.begin, chunk.end, local_start, num_local, warp_counts);
   __syncthreads();
-  for (int e = threadIdx.x; e < num_local; e += kPlanThreads) {
-    int total = 0;
-    for (int w = 0; w < kWarps; ++w) total += warp_counts[w * num_local + e];
-    plan.chunk_rows[blockIdx.x * num_local + e] = total;
-  }
+  for (int e = threadIdx.x; e < num_local; e += kPlanThreads)
+    plan.chunk_rows[blockIdx.x * num_local + e] = cta_count(warp_counts, e, num_local);
 }
 
 // Launch 2 of 3, one CTA: each expert's counts over the chunks become the chunks' first rows
@@ -215,13 +226,13 @@ __global__ void __launch_bounds__(kPlanThreads) plan_place_kernel(const int32_t*
                                                                   int local_start, int num_local, RoutingPlan plan) {
   extern __shared__ int warp_counts[];  // [kWarps][num_local]; then per-warp rows
   start_plan_kernel(warp_counts, num_local);
-  const int begin = int(blockIdx.x) * kPlanChunkPairs, end = min(num_pairs, begin + kPlanChunkPairs);
-  count_by_warp(topk_ids, begin, end, local_start, num_local, warp_counts);
+  const PairRange chunk = this_chunk(num_pairs);
+  count_by_warp(topk_ids, chunk.begin, chunk.end, local_start, num_local, warp_counts);
   __syncthreads();
   for (int e = threadIdx.x; e < num_local; e += kPlanThreads)
     counts_to_warp_rows(warp_counts, e, num_local, plan.expert_offsets[e] + plan.chunk_rows[blockIdx.x * num_local + e]);
   __syncthreads();
-  place_by_warp(topk_ids, begin, end, local_start, num_local, warp_counts, plan);
+  place_by_warp(topk_ids, chunk.begin, chunk.end, local_start, num_local, warp_counts, plan);
 }
 
 // An expert's sorted rows and its grouped-scale rows, scanned together into the two offsets.
