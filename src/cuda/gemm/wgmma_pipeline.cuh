@@ -15,8 +15,11 @@
 // split that does not fit hangs the kernel; the static_assert below guards it).
 //
 // Stages change hands through mbarriers only (full: the producer's copies landed; empty: every
-// consumer warp is done with it), so the consumer warpgroups drift apart and one dequantizes while
-// the tensor cores run the other's wgmmas. A consumer waits for its own wgmmas before it
+// consumer thread is done with it), so the consumer warpgroups drift apart and one dequantizes
+// while the tensor cores run the other's wgmmas. Each consumer thread arrives itself, after its own
+// reads of the stage: an arrival releases the arriving thread's accesses, and one lane arriving for
+// its warp after a __syncwarp, correct as that is, made compute-sanitizer's racecheck report every
+// refill of a stage as a race. A consumer waits for its own wgmmas before it
 // dequantizes the next stage: writing A registers while a wgmma is in flight makes ptxas serialize
 // all wgmmas (warning C7513), which costs more than the overlap inside one warpgroup gains.
 #pragma once
@@ -51,7 +54,7 @@ class WgmmaPipeline {
     if (threadIdx.x == 0) {
       for (int s = 0; s < Tile::kStages; ++s) {
         mbarrier::init(full(s), kProducerThreads);  // one cp.async arrival per producer thread
-        mbarrier::init(empty(s), Tile::kWarps);     // one arrival per consumer warp
+        mbarrier::init(empty(s), kConsumerThreads);  // one per consumer thread, after its own reads
       }
     }
     __syncthreads();
@@ -117,7 +120,6 @@ class WgmmaPipeline {
 
   template <int kTokens>
   __device__ void consume_k(MmaAccumulators<Tile>& acc) {
-    const int lane = threadIdx.x % 32;
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
       mbarrier::wait(full(stage), (kt / Tile::kStages) & 1);
@@ -141,8 +143,7 @@ class WgmmaPipeline {
       wgmma::wait_group<0>();
 #pragma unroll
       for (int mt = 0; mt < Tile::kMTiles; ++mt) wgmma::fence_operands(accumulators<kTokens>(acc, mt));
-      __syncwarp();
-      if (lane == 0) mbarrier::arrive(empty(stage));
+      mbarrier::arrive(empty(stage));
     }
   }
 
