@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU test command, for a machine with an NVIDIA GPU: builds with every core for the local
 # architecture (CUDA_ARCHS, default 90a), runs the CTest label `gpu` verbosely (the tests print
-# their error figures), then compute-sanitizer memcheck and racecheck on small cases.
+# their error figures), then compute-sanitizer memcheck and racecheck on small cases and on the
+# wgmma kernels at 16 rows per expert, where K spans many turns of their shared-memory ring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-gpu}
@@ -18,7 +19,8 @@ grep -E "rel_error|tests passed|tests failed|Failed|SKIPPED|\*\*\*" "$log_dir/gp
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
     if compute-sanitizer --tool "$tool" --error-exitcode 3 "$build/tests/cuda/fp4moe_gpu_layer_tests" \
-        --gtest_filter='GpuGraph.*:GpuLayer.EdgeCases' >"$log_dir/sanitizer-$tool.log" 2>&1; then
+        --gtest_filter='GpuGraph.*:GpuLayer.EdgeCases:GpuLayer.BenchmarkShapesWgmmaKernels' \
+        >"$log_dir/sanitizer-$tool.log" 2>&1; then
       echo "compute-sanitizer $tool: clean ($(grep -c 'OK \]' "$log_dir/sanitizer-$tool.log") tests)"
     else
       echo "compute-sanitizer $tool: FAILED"; tail -30 "$log_dir/sanitizer-$tool.log"; status=1
