@@ -59,8 +59,12 @@ TEST(Dispatch, ChoosesByRowsPerExpert) {
   EXPECT_EQ(gemm_name(choose_gemm(512, c, false)), "mma32-r128-w4-s4-d2");
   EXPECT_EQ(gemm_name(choose_gemm(768, c, true)), "wgmma32-r256-w8-s8-c2");
   EXPECT_EQ(gemm_name(choose_gemm(768, c, false)), "mma32-r128-w4-s4-d2");
-  EXPECT_EQ(gemm_name(choose_gemm(1024, c, true)), "wgmma64-r256-w8-s8");
+  EXPECT_EQ(gemm_name(choose_gemm(1024, c, true)), "wgmma48-r256-w8-s7-c2");
   EXPECT_EQ(gemm_name(choose_gemm(1024, c, false)), "mma32-r128-w4-s4-d2");
+  EXPECT_EQ(gemm_name(choose_gemm(1280, c, true)), "wgmma48-r256-w8-s7-c2");
+  EXPECT_EQ(gemm_name(choose_gemm(1280, c, false)), "mma64-r128-w4-s2-d2");
+  EXPECT_EQ(gemm_name(choose_gemm(1408, c, true)), "wgmma48-r256-w8-s7-c2");
+  EXPECT_EQ(gemm_name(choose_gemm(1440, c, true)), "wgmma64-r256-w8-s8");
   EXPECT_EQ(gemm_name(choose_gemm(1536, c, true)), "wgmma64-r256-w8-s8");
   EXPECT_EQ(gemm_name(choose_gemm(1536, c, false)), "mma64-r128-w4-s2-d2");
   EXPECT_EQ(gemm_name(choose_gemm(16384, c, true)), "wgmma128-r256-w8-s8");
@@ -178,7 +182,7 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
   expect(choose_for(qwen3, 8), "mma8-r128-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
   expect(choose_for(dsv4, 8), "mma8-r64-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
   // From 5 rows per expert on, the table alone: 12-32 rows at 512 tokens.
-  expect(choose_for(qwen3, 512), "wgmma64-r256-w8-s8", "wgmma64-r256-w8-s8", false);
+  expect(choose_for(qwen3, 512), "wgmma48-r256-w8-s7-c2", "wgmma48-r256-w8-s7-c2", false);
   expect(choose_for(gpt_oss, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
   expect(choose_for(dsv4, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
   // Every refinement keeps the token block, so one routing plan serves both GEMMs.

@@ -17,7 +17,7 @@ using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 
                              MmaTile<4, 2, 16, 4, 4>,
                              MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 32, 8, 0, true, 1, 2>,
                              MmaTile<8, 2, 64, 8, 0, true>, MmaTile<8, 2, 128, 8, 0, true>,
-                             MmaTile<2, 1, 8, 16, 8, false, 2>>;
+                             MmaTile<2, 1, 8, 16, 8, false, 2>, MmaTile<8, 2, 48, 7, 0, true, 1, 2>>;
 
 // The runtime description of a compiled tile shape: what the dispatch table and FP4MOE_GEMM name.
 template <class Tile>

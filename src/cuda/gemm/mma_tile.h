@@ -57,8 +57,9 @@ struct MmaTile {
   // 228 KiB per SM, of which each CTA reserves 1 KiB.
   static_assert(kCtasPerSm == 1 || (kWgmma && kCtasPerSm * (kSmemBytes + 1024) <= 228 * 1024),
                 "several CTAs per SM: wgmma tiles whose shared memory fits that many times");
-  static_assert(!kWgmma || (kWarps % 4 == 0 && (kBlockTokens == 128 || kBlockTokens == 64 || kBlockTokens == 32)),
-                "wgmma tiles: whole warpgroups, an m64nNk16 instruction with N = 128, 64 or 32");
+  static_assert(!kWgmma || (kWarps % 4 == 0 && (kBlockTokens == 128 || kBlockTokens == 64 || kBlockTokens == 48 ||
+                                                 kBlockTokens == 32)),
+                "wgmma tiles: whole warpgroups, an m64nNk16 instruction with N = 128, 64, 48 or 32");
 };
 
 }  // namespace fp4moe::cuda

@@ -70,6 +70,11 @@ class WgmmaPipeline {
   static constexpr int kConsumerRegisters =
       std::min(232, (kLaunchRegisters * Tile::kThreads - kProducerRegisters * kProducerThreads) / kConsumerThreads /
                         8 * 8);
+  // Where all m-tiles' accumulators and A fragments (16 registers per m-tile) would crowd the
+  // consumers' share, the consumers dequantize and multiply one m-tile at a time (the other
+  // warpgroup keeps the tensor cores busy meanwhile); 24 registers for addresses and counters.
+  static constexpr bool kOneMTileAtATime =
+      Tile::kMTiles * (Tile::kBlockTokens / 2 + 16) + 24 > kConsumerRegisters;
   static_assert(kProducerRegisters * kProducerThreads + kConsumerRegisters * kConsumerThreads <=
                     kLaunchRegisters * Tile::kThreads,
                 "the register split must fit the CTA's launch allocation, or the consumers' claim never returns");
@@ -85,14 +90,17 @@ class WgmmaPipeline {
     if (kEveryProducerHasARow || p < Tile::kBlockTokens) row_table()[p] = tile_token_row(in_, tile_, p);
     ptx::named_barrier_sync(kProducerBarrier, kProducerThreads);
     const int chunk = p % kChunksPerRow, first_row = p / kChunksPerRow;
-    const int passes = token_rows_used() / kRowsPerPass;
+    // A short tile is a whole number of passes except in the 48-token tile (24 rows), whose
+    // producers check each row.
+    constexpr bool kWholePasses = kHalfTokens % kRowsPerPass == 0;
+    const int rows = token_rows_used(), passes = rows / kRowsPerPass;
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
       if (kt >= Tile::kStages) mbarrier::wait(empty(stage), ((kt / Tile::kStages) - 1) & 1);
 #pragma unroll
       for (int pass = 0; pass < Tile::kBlockTokens / kRowsPerPass; ++pass) {
-        if (pass >= passes) break;
         const int row = first_row + pass * kRowsPerPass;
+        if (kWholePasses ? pass >= passes : row >= rows) break;
         copy_token_chunk(stage_tokens(stage), row_table()[row], in_, row, chunk, kt);
       }
       weights_.template copy_stage<kProducerThreads>(stage_codes(stage), stage_scales(stage), kt, p);
@@ -124,27 +132,43 @@ class WgmmaPipeline {
       const int stage = kt % Tile::kStages;
       mbarrier::wait(full(stage), (kt / Tile::kStages) & 1);
       wgmma::fence_proxy_async_shared();  // the cp.async writes, now visible here -> wgmma's reads
-      uint32_t a[Tile::kMTiles][4][4];
+      if constexpr (kOneMTileAtATime) {
+        // The m-tiles' A fragments in turn, each held only until its own wgmmas are done.
 #pragma unroll
-      for (int mt = 0; mt < Tile::kMTiles; ++mt) dequant_stage(stage, mt, a[mt]);
-      const uint64_t desc = wgmma::k_major_sw128_descriptor(stage_tokens(stage));
+        for (int mt = 0; mt < Tile::kMTiles; ++mt) {
+          uint32_t a[1][4][4];
+          dequant_stage(stage, mt, a[0]);
+          multiply_stage<kTokens, 1>(acc, mt, a, wgmma::k_major_sw128_descriptor(stage_tokens(stage)), kt);
+        }
+      } else {
+        uint32_t a[Tile::kMTiles][4][4];
 #pragma unroll
-      for (int mt = 0; mt < Tile::kMTiles; ++mt) wgmma::fence_operands(accumulators<kTokens>(acc, mt));
-      wgmma::fence();
-      // The first MMA of each m-tile overwrites its accumulators (no zero-fill needed); 16 K = 32
-      // bytes further along the swizzled rows per step.
-#pragma unroll
-      for (int step = 0; step < 4; ++step)
-#pragma unroll
-        for (int mt = 0; mt < Tile::kMTiles; ++mt)
-          wgmma::mma_rs<kTokens>(accumulators<kTokens>(acc, mt), a[mt][step], desc + uint64_t((step * 32) >> 4),
-                                 kt > 0 || step > 0);
-      wgmma::commit_group();
-      wgmma::wait_group<0>();
-#pragma unroll
-      for (int mt = 0; mt < Tile::kMTiles; ++mt) wgmma::fence_operands(accumulators<kTokens>(acc, mt));
+        for (int mt = 0; mt < Tile::kMTiles; ++mt) dequant_stage(stage, mt, a[mt]);
+        multiply_stage<kTokens, Tile::kMTiles>(acc, 0, a, wgmma::k_major_sw128_descriptor(stage_tokens(stage)), kt);
+      }
       mbarrier::arrive(empty(stage));
     }
+  }
+
+  // The wgmmas of one stage for kCount m-tiles from first_mt on, whose A fragments are in a; waits
+  // for them, so a may be rewritten next. The first MMA of each m-tile overwrites its accumulators
+  // (no zero-fill needed); 16 K = 32 bytes further along the swizzled rows per step.
+  template <int kTokens, int kCount>
+  __device__ static void multiply_stage(MmaAccumulators<Tile>& acc, int first_mt, uint32_t (&a)[kCount][4][4],
+                                        uint64_t desc, int kt) {
+#pragma unroll
+    for (int i = 0; i < kCount; ++i) wgmma::fence_operands(accumulators<kTokens>(acc, first_mt + i));
+    wgmma::fence();
+#pragma unroll
+    for (int step = 0; step < 4; ++step)
+#pragma unroll
+      for (int i = 0; i < kCount; ++i)
+        wgmma::mma_rs<kTokens>(accumulators<kTokens>(acc, first_mt + i), a[i][step],
+                               desc + uint64_t((step * 32) >> 4), kt > 0 || step > 0);
+    wgmma::commit_group();
+    wgmma::wait_group<0>();
+#pragma unroll
+    for (int i = 0; i < kCount; ++i) wgmma::fence_operands(accumulators<kTokens>(acc, first_mt + i));
   }
 
   // The wgmma view of m-tile mt's accumulators for the first kTokens tokens: d[4*j + i] = acc[mt][j][i].

@@ -272,6 +272,34 @@ inline MmaTileConfig for_waves(const MmaTileConfig& chosen, int64_t ctas, int64_
 // CTAs per SM lost to this one wherever it runs.
 inline constexpr MmaTileConfig kWgmma32TwoPerSm = {8, 2, 32, 8, 0, true, 1, 2};
 
+// The 48-token wgmma tile with two CTAs per SM, for 24-44 rows per expert on Hopper, where the
+// 64-token tile pads a quarter to a half of its columns at one CTA per SM and the 32-token one
+// splits most experts in two. Its 48 accumulators and both m-tiles' A fragments do not fit the
+// consumers' 96 registers (ptxas spilled, then serialized every wgmma), so its consumers dequantize
+// and multiply one m-tile at a time (gemm/wgmma_pipeline.cuh); 7 stages let two CTAs share an SM.
+// H200, W4A16, uniform, whole layer in us, the table (the 32-token two-CTA tile to 24 rows, then
+// the 64-token tile) against this tile forced, min of two alternating rounds
+// (bench/results/h200-wgmma48-tma/wgmma48/sw-*, ab-main-*; rows per expert in brackets):
+//
+//   shape              table -> wgmma48-r256-w8-s7-c2
+//   qwen3-30b-a3b      T=384 [24] 172.0 -> 166.0  T=448 [28] 207.3 -> 173.2  T=512 [32] 216.2 -> 178.8
+//                      T=640 [40] 228.0 -> 202.6  T=704 [44] 233.4 -> 221.9  T=768 [48] 232.3 -> 247.9
+//   gpt-oss-120b       T=768 [24] 735.6 -> 759.5  T=896 [28] 861.9 -> 831.6  T=1024 [32] 903.6 -> 773.3
+//                      T=1280 [40] 982.6 -> 932.3 T=1408 [44] 1058.4 -> 980.9 T=1536 [48] 997.7 -> 1140.3
+//   deepseek-v4-flash  T=1024 [24] 1395.3 -> 1464.3 T=1195 [28] 1743.6 -> 1437.6 T=1365 [32] 1816.3 -> 1524.5
+//                      T=1536 [36] 1853.3 -> 1684.6 T=1707 [40] 1925.4 -> 1833.0 T=1877 [44] 2068.0 -> 2023.8
+//   deepseek-v3        T=768 [24] 2574.0 -> 2512.9 T=896 [28] 2798.6 -> 2465.8 T=1024 [32] 3134.9 -> 2914.3
+//                      T=1280 [40] 3455.9 -> 3215.2 T=1408 [44] 3747.6 -> 3516.4 T=1536 [48] 3474.2 -> 3878.1
+//
+// So from 24 rows (at 24 it is -4..+5%, a tie) to 44 (2-7% ahead); at 48 it loses 7-14%: with 48
+// rows on average about half the experts hold more than 48 and take a second, nearly empty tile.
+// With it in the table from 24 to 40 rows, against the table without it, both modes and routings,
+// two rounds (bench/results/h200-wgmma48-tma/wgmma48/ab-*): qwen3 T=512 216.2 -> 177.6 (skewed
+// 229.5 -> 193.2, W4A4 235.2 -> 193.7), gpt-oss T=1024 903.6 -> 833.2, deepseek-v3 T=896 2798.6 ->
+// 2469.0, deepseek-v4-flash T=1195 1743.6 -> 1522.2; the skewed rows 4-12% faster, the rows at 44
+// (the table unchanged there in that build) within 1%.
+inline constexpr MmaTileConfig kWgmma48TwoPerSm = {8, 2, 48, 7, 0, true, 1, 2};
+
 struct DispatchRow {
   double max_rows_per_expert;  // this row applies up to here
   MmaTileConfig gemm;
@@ -287,12 +315,13 @@ inline constexpr DispatchRow kDispatchTable[] = {
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
     // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
     {10.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
-    // from here on Hopper: two consumer warpgroups of m64nNk16 wgmma (256 rows x 32, 64 or 128
-    // tokens per CTA) fed by a producer warpgroup through an 8-stage ring; two CTAs per SM of the
-    // 32-token tile
+    // from here on Hopper: two consumer warpgroups of m64nNk16 wgmma (256 rows x 32, 48, 64 or
+    // 128 tokens per CTA) fed by a producer warpgroup through a 7- or 8-stage ring; two CTAs per
+    // SM of the 32- and 48-token tiles
     {14.0, {4, 2, 16, 4, 4}, kWgmma32TwoPerSm},
     {24.0, {4, 2, 32, 4, 2}, kWgmma32TwoPerSm},
-    {32.0, {4, 2, 32, 4, 2}, {8, 2, 64, 8, 0, true}},
+    {32.0, {4, 2, 32, 4, 2}, kWgmma48TwoPerSm},
+    {44.0, {4, 2, 64, 2, 2}, kWgmma48TwoPerSm},
     {48.0, {4, 2, 64, 2, 2}, {8, 2, 64, 8, 0, true}},
     {1e30, {4, 2, 64, 2, 2}, {8, 2, 128, 8, 0, true}},
 };
