@@ -33,6 +33,17 @@ __device__ __forceinline__ void arrive(uint64_t* bar) {
 #endif
 }
 
+// One arrival that also expects `bytes` more of asynchronous copies (tma.cuh) before the phase can
+// complete; the thread that issues the copies makes it first.
+__device__ __forceinline__ void arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
+#if FP4MOE_HAS_SM90_MBARRIER
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(ptx::smem_addr(bar)), "r"(bytes)
+               : "memory");
+#else
+  __trap();
+#endif
+}
+
 // One arrival, made by the hardware once every cp.async this thread issued so far has landed.
 // (.noinc: the arrival counts against the expected count given at init.)
 __device__ __forceinline__ void arrive_on_cp_async(uint64_t* bar) {

@@ -68,6 +68,25 @@ __device__ __forceinline__ void named_barrier_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 
+// True in exactly one active lane of the (converged) warp: the lane that issues a warp's one-thread
+// operations, such as a tensor copy (tma.cuh). ptxas knows the lane is alone, so it issues the
+// operation once instead of looping over the lanes that might need it.
+__device__ __forceinline__ bool elect_one() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  uint32_t elected;
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "elect.sync _|p, 0xffffffff;\n"
+      "selp.u32 %0, 1, 0, p;\n"
+      "}\n"
+      : "=r"(elected));
+  return elected != 0;
+#else
+  return threadIdx.x % 32 == 0;
+#endif
+}
+
 __device__ __forceinline__ uint32_t lanemask_lt() {
   uint32_t mask;
   asm("mov.u32 %0, %%lanemask_lt;\n" : "=r"(mask));

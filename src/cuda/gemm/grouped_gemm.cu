@@ -9,6 +9,7 @@
 #include "cuda/gemm/epilogues.cuh"
 #include "cuda/gemm/wgmma_pipeline.cuh"
 #include "cuda/gemm/grouped_gemm.h"
+#include "cuda/gemm/weight_tensor_maps.h"
 
 namespace fp4moe::cuda {
 namespace {
@@ -38,14 +39,16 @@ __global__ void __launch_bounds__(Tile::kThreads)
 
 // Tile::kCtasPerSm CTAs per SM (one for the large tiles, whose consumer warps need 128
 // accumulators each): the register split of gemm/wgmma_pipeline.cuh assumes that many.
+// The weights' tensor maps (gemm/weight_tensor_maps.h) are a __grid_constant__ parameter: the TMA
+// reads them where they are.
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
-    grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan,
-                                    typename Epilogue::Params out) {
+    grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WeightTensorMaps maps, GemmInput in,
+                                    RoutingPlan plan, typename Epilogue::Params out) {
   GemmTile tile;
   if (!begin_tile(plan, tile)) return;
   extern __shared__ __align__(1024) char smem[];
-  WgmmaPipeline<Tile> pipeline(w, in, tile, int(blockIdx.x), smem);
+  WgmmaPipeline<Tile> pipeline(w, maps, in, tile, int(blockIdx.x), smem);
   if (pipeline.is_producer()) {
     pipeline.produce();
     return;
@@ -78,8 +81,13 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
   with_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
     const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
-    launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                  "grouped GEMM kernel", w, in, plan, out);
+    if constexpr (Tile::kWgmma)
+      launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
+                    "grouped GEMM kernel", w, make_weight_tensor_maps(w, Tile::kBlockRows / kTileRows), in, plan,
+                    out);
+    else
+      launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
+                    "grouped GEMM kernel", w, in, plan, out);
   });
 }
 

@@ -37,6 +37,7 @@ struct PackedExpertWeights {
   const uint8_t* codes;   // [experts][shape.code_bytes()]
   const uint8_t* scales;  // [experts][shape.scale_bytes()]
   PackedWeightShape shape;
+  int experts;  // in the buffers (the local experts)
   // Row tile `row_tile` of `expert`: its K steps' tiles follow one another (weight_layout.h).
   FP4MOE_HD const uint8_t* row_tile_codes(int expert, int64_t row_tile) const {
     return codes + expert * shape.code_bytes() + row_tile * (int(shape.k_tiles()) * kTileCodeBytes);

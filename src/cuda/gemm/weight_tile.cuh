@@ -1,17 +1,20 @@
 // The weight side of a grouped-GEMM K step, the packed tiles of weight_layout.h, two ways:
-//  - WeightBlockSource (wgmma): one CTA's row block for one 64-K step, copied to shared memory as
-//    codes for every row tile, then scales. A row block may run past the packed rows (blocks
-//    larger than the 128-row padding): those tiles are zero-filled, i.e. exact zero weights, and
-//    the epilogues drop their rows.
+//  - WeightBlockSource (wgmma): one CTA's row block for one 64-K step, brought to shared memory by
+//    two tensor copies (gemm/weight_tensor_maps.h), codes for every row tile, then scales. A row
+//    block may run past the packed rows (blocks larger than the 128-row padding): those tiles
+//    arrive as zeros, i.e. exact zero weights, and the epilogues drop their rows.
 //  - WarpWeightStream (mma.sync): no shared memory. A warp is the only reader of its row tiles, so
 //    each lane loads its own fragment bytes straight into registers. At decode the kernels are
 //    bound by issuing instructions, and a register load is one instruction where a staged copy
 //    costs an LDGSTS with its address math and padding, a shared-memory read back, and its share
 //    of the stage barrier.
 #pragma once
+#include "cuda/common/mbarrier.cuh"
 #include "cuda/common/ptx.cuh"
+#include "cuda/common/tma.cuh"
 #include "cuda/gemm/grouped_gemm.h"
 #include "cuda/gemm/weight_layout.h"
+#include "cuda/gemm/weight_tensor_maps.h"
 
 namespace fp4moe::cuda {
 
@@ -23,46 +26,31 @@ class WeightBlockSource {
   static constexpr int kCodeBytes = kRowTiles * kTileCodeBytes;
   static constexpr int kScaleBytes = kRowTiles * kTileScaleBytes;
 
-  __device__ WeightBlockSource(const PackedExpertWeights& w, int expert, int row_block)
-      : k_tiles_(int(w.shape.k_tiles())),
-        row_tiles_(int(w.shape.row_tiles() - int64_t(row_block) * kRowTiles)) {
-    codes_ = w.row_tile_codes(expert, int64_t(row_block) * kRowTiles);
-    scales_ = w.row_tile_scales(expert, int64_t(row_block) * kRowTiles);
-  }
+  // maps: made for this block size (make_weight_tensor_maps(w, kRowTiles)), in parameter memory.
+  __device__ WeightBlockSource(const PackedExpertWeights& w, const WeightTensorMaps& maps, int expert, int row_block)
+      : maps_(&maps), k_tiles_(int(w.shape.k_tiles())), expert_(expert), first_row_tile_(row_block * kRowTiles) {}
 
   __device__ int k_tiles() const { return k_tiles_; }
 
-  // Thread `thread`'s share of K step kt, with cp.async, when kThreads threads copy the stage.
-  template <int kThreads>
-  __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, int thread) const {
-    copy_tiles<kTileCodeBytes, kThreads>(codes_dst, codes_, kt, thread);
-    copy_tiles<kTileScaleBytes, kThreads>(scales_dst, scales_, kt, thread);
+  // Before the first copy, by the thread that will issue them.
+  __device__ void prefetch_maps() const {
+    tma::prefetch_map(&maps_->codes);
+    tma::prefetch_map(&maps_->scales);
+  }
+
+  // K step kt of the block, by one thread: its arrival on `full` with the stage's weight bytes,
+  // then the two copies, which complete those bytes as they land.
+  __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, uint64_t* full) const {
+    mbarrier::arrive_expect_tx(full, kCodeBytes + kScaleBytes);
+    tma::load_4d(codes_dst, &maps_->codes, 0, kt, first_row_tile_, expert_, full);
+    tma::load_4d(scales_dst, &maps_->scales, 0, kt, first_row_tile_, expert_, full);
   }
 
  private:
-  // Blocks no larger than the padding never run past the packed rows: no check in their loop.
-  static constexpr bool kMayOverrun = kRowPadding % kBlockRows != 0;
-
-  // One kind of tile (codes or scales, kTileBytes each) of every row tile, row tile after row tile.
-  // The trip count is a compile-time constant, so the loop unrolls into straight copies.
-  template <int kTileBytes, int kThreads>
-  __device__ void copy_tiles(char* dst, const uint8_t* src, int kt, int thread) const {
-    constexpr int kChunksPerTile = kTileBytes / 16, kChunks = kRowTiles * kChunksPerTile;
-#pragma unroll
-    for (int i = 0; i < (kChunks + kThreads - 1) / kThreads; ++i) {
-      const int c = thread + i * kThreads;
-      if (kChunks % kThreads != 0 && c >= kChunks) break;
-      const int row_tile = c / kChunksPerTile, part = c % kChunksPerTile;
-      const bool valid = !kMayOverrun || row_tile < row_tiles_;
-      ptx::cp_async_16(dst + c * 16, valid ? src + (int64_t(row_tile) * k_tiles_ + kt) * kTileBytes + part * 16 : src,
-                       valid);
-    }
-  }
-
+  const WeightTensorMaps* maps_;
   int k_tiles_;
-  int row_tiles_;  // packed row tiles from this block's first on
-  const uint8_t* codes_;
-  const uint8_t* scales_;
+  int expert_;
+  int first_row_tile_;
 };
 
 // One warp's weights for one 64-K step: per m-tile, the lane's 16 code bytes (its A fragments of

@@ -1,11 +1,11 @@
 // Hopper (sm_90a) mainloop of the grouped GEMM, warp-specialized. A producer warpgroup streams the
-// 64-K stages (the CTA's packed weight tiles and its gathered token rows) into a ring of
-// shared-memory stages with cp.async; consumer warpgroups wait for a stage, dequantize their
-// weight rows (kMTiles x 16 per warp) into registers, the wgmma A operand, and multiply them with
-// the token tile, B, read from shared memory by m64nNk16 wgmmas (N: the tile's 128, 64 or 32
-// tokens, or half that for a short tile). The m64 block of a wgmma is the warpgroup's four warps' m-tile
-// mt, so warp w owns rows (w * kMTiles + mt) * 16 + [0, 16) as in the mma.sync kernels, and the
-// epilogues serve both.
+// 64-K stages into a ring of shared-memory stages: the CTA's packed weight tiles by two TMA tensor
+// copies per stage, its gathered token rows with cp.async. Consumer warpgroups wait for a stage,
+// dequantize their weight rows (kMTiles x 16 per warp) into registers, the wgmma A operand, and
+// multiply them with the token tile, B, read from shared memory by m64nNk16 wgmmas (N: the tile's
+// 128, 64, 48 or 32 tokens, or half that for a short tile). The m64 block of a wgmma is the
+// warpgroup's four warps' m-tile mt, so warp w owns rows (w * kMTiles + mt) * 16 + [0, 16) as in the
+// mma.sync kernels, and the epilogues serve both.
 //
 // Large CTA tiles matter here: every row block re-reads the token tile from L2, and with 128 rows
 // per CTA the L2 was the bottleneck (Nsight Compute: L2 74% busy, tensor pipes far from it).
@@ -48,12 +48,14 @@ class WgmmaPipeline {
  public:
   // Called by every thread of the CTA: sets up the stage barriers, then synchronizes once; after
   // that producer and consumers never meet at a CTA-wide barrier again.
-  __device__ WgmmaPipeline(const PackedExpertWeights& w, const GemmInput& in, const GemmTile& tile, int row_block,
-                           char* smem)
-      : in_(in), tile_(tile), smem_(smem), weights_(w, tile.expert, row_block), k_tiles_(weights_.k_tiles()) {
+  __device__ WgmmaPipeline(const PackedExpertWeights& w, const WeightTensorMaps& maps, const GemmInput& in,
+                           const GemmTile& tile, int row_block, char* smem)
+      : in_(in), tile_(tile), smem_(smem), weights_(w, maps, tile.expert, row_block), k_tiles_(weights_.k_tiles()) {
     if (threadIdx.x == 0) {
       for (int s = 0; s < Tile::kStages; ++s) {
-        mbarrier::init(full(s), kProducerThreads);  // one cp.async arrival per producer thread
+        // One cp.async arrival per producer thread (the token rows), and the weight copier's with
+        // the stage's weight bytes.
+        mbarrier::init(full(s), kProducerThreads + 1);
         mbarrier::init(empty(s), kConsumerThreads);  // one per consumer thread, after its own reads
       }
     }
@@ -79,13 +81,18 @@ class WgmmaPipeline {
                     kLaunchRegisters * Tile::kThreads,
                 "the register split must fit the CTA's launch allocation, or the consumers' claim never returns");
 
-  // Producer warps: fill stage kt % kStages once its previous contents are consumed. Eight lanes
-  // copy one token row, a 16-byte chunk each, so a warp's copy reads four whole 128-byte rows: one
-  // row per lane made every copy instruction touch 32 lines (32 L1 wavefronts) and doubled the
-  // time per stage. The gathered rows' addresses are resolved once, into a shared table.
+  // Producer warps: fill stage kt % kStages once its previous contents are consumed. One lane of
+  // the first producer warp brings the weights with two tensor copies (with cp.async, 16 bytes per
+  // copy, the producers issued about a fifth of the CTA's instructions); every producer thread
+  // copies token chunks. Eight lanes copy one token row, a 16-byte chunk each, so a warp's copy
+  // reads four whole 128-byte rows: one row per lane made every copy instruction touch 32 lines
+  // (32 L1 wavefronts) and doubled the time per stage. The gathered rows' addresses are resolved
+  // once, into a shared table.
   __device__ void produce() {
     wgmma::release_registers<kProducerRegisters>();
     const int p = int(threadIdx.x) - kConsumerThreads;
+    const bool copies_weights = p < 32;  // a whole warp: the other producer warps skip the branch
+    if (copies_weights && ptx::elect_one()) weights_.prefetch_maps();
     constexpr bool kEveryProducerHasARow = Tile::kBlockTokens == kProducerThreads;
     if (kEveryProducerHasARow || p < Tile::kBlockTokens) row_table()[p] = tile_token_row(in_, tile_, p);
     ptx::named_barrier_sync(kProducerBarrier, kProducerThreads);
@@ -103,7 +110,8 @@ class WgmmaPipeline {
         if (kWholePasses ? pass >= passes : row >= rows) break;
         copy_token_chunk(stage_tokens(stage), row_table()[row], in_, row, chunk, kt);
       }
-      weights_.template copy_stage<kProducerThreads>(stage_codes(stage), stage_scales(stage), kt, p);
+      if (copies_weights && ptx::elect_one())
+        weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
       mbarrier::arrive_on_cp_async(full(stage));
     }
     ptx::cp_async_wait<0>();  // leave no copy in flight behind an exiting thread

@@ -31,15 +31,17 @@ namespace {
 // Device-resident packed weights of one projection kind for all local experts.
 struct PackedWeights {
   PackedWeightShape shape;
+  int experts;
   Buffer codes, scales;
 
   PackedWeights(PackedWeightShape s, int experts)
       : shape(s),
+        experts(experts),
         codes(Backend::kCuda, size_t(s.code_bytes()) * experts),
         scales(Backend::kCuda, size_t(s.scale_bytes()) * experts) {}
 
   PackedExpertWeights view() const {
-    return {static_cast<const uint8_t*>(codes.data()), static_cast<const uint8_t*>(scales.data()), shape};
+    return {static_cast<const uint8_t*>(codes.data()), static_cast<const uint8_t*>(scales.data()), shape, experts};
   }
   uint8_t* expert_codes(int e) { return static_cast<uint8_t*>(codes.data()) + e * shape.code_bytes(); }
   uint8_t* expert_scales(int e) { return static_cast<uint8_t*>(scales.data()) + e * shape.scale_bytes(); }
