@@ -198,10 +198,16 @@ class WgmmaPipeline {
   __device__ char* stage_tokens(int stage) const { return smem_ + stage * Tile::kStageBytes; }
   __device__ char* stage_codes(int stage) const { return stage_tokens(stage) + Tile::kActBytes; }
   __device__ char* stage_scales(int stage) const { return stage_codes(stage) + Tile::kCodeBytes; }
-  __device__ uint64_t* full(int stage) const {
+  // The empty barriers first, then the full ones: the producers wait on a stage's empty barrier and
+  // then arrive on its full one, which ptxas addresses from the empty one's address. In the other
+  // order that offset was negative in the 7-stage tiles (ARRIVES.LDGSTSBAR [URx-0x38]), and
+  // compute-sanitizer's racecheck then lost the producers' cp.async arrivals and reported every
+  // copy into a stage as racing (bench/results/h200-wgmma48-tma/racecheck-layout/); the results
+  // were right either way.
+  __device__ uint64_t* empty(int stage) const {
     return reinterpret_cast<uint64_t*>(smem_ + Tile::kStages * Tile::kStageBytes) + stage;
   }
-  __device__ uint64_t* empty(int stage) const { return full(Tile::kStages) + stage; }
+  __device__ uint64_t* full(int stage) const { return empty(Tile::kStages) + stage; }
   __device__ const bf16** row_table() const {
     return reinterpret_cast<const bf16**>(smem_ + Tile::kStages * Tile::kStageBytes + Tile::kBarrierBytes);
   }
