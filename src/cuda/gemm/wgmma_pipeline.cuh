@@ -77,6 +77,7 @@ class WgmmaPipeline {
   // warpgroup keeps the tensor cores busy meanwhile); 24 registers for addresses and counters.
   static constexpr bool kOneMTileAtATime =
       Tile::kMTiles * (Tile::kBlockTokens / 2 + 16) + 24 > kConsumerRegisters;
+  static constexpr int kMTilesPerGroup = kOneMTileAtATime ? 1 : Tile::kMTiles;  // dequantized, then multiplied
   static_assert(kProducerRegisters * kProducerThreads + kConsumerRegisters * kConsumerThreads <=
                     kLaunchRegisters * Tile::kThreads,
                 "the register split must fit the CTA's launch allocation, or the consumers' claim never returns");
@@ -140,19 +141,15 @@ class WgmmaPipeline {
       const int stage = kt % Tile::kStages;
       mbarrier::wait(full(stage), (kt / Tile::kStages) & 1);
       wgmma::fence_proxy_async_shared();  // the cp.async writes, now visible here -> wgmma's reads
-      if constexpr (kOneMTileAtATime) {
-        // The m-tiles' A fragments in turn, each held only until its own wgmmas are done.
+      // All m-tiles' A fragments at once, or (kOneMTileAtATime) each held only until its own
+      // wgmmas are done.
 #pragma unroll
-        for (int mt = 0; mt < Tile::kMTiles; ++mt) {
-          uint32_t a[1][4][4];
-          dequant_stage(stage, mt, a[0]);
-          multiply_stage<kTokens, 1>(acc, mt, a, wgmma::k_major_sw128_descriptor(stage_tokens(stage)), kt);
-        }
-      } else {
-        uint32_t a[Tile::kMTiles][4][4];
+      for (int first = 0; first < Tile::kMTiles; first += kMTilesPerGroup) {
+        uint32_t a[kMTilesPerGroup][4][4];
 #pragma unroll
-        for (int mt = 0; mt < Tile::kMTiles; ++mt) dequant_stage(stage, mt, a[mt]);
-        multiply_stage<kTokens, Tile::kMTiles>(acc, 0, a, wgmma::k_major_sw128_descriptor(stage_tokens(stage)), kt);
+        for (int i = 0; i < kMTilesPerGroup; ++i) dequant_stage(stage, first + i, a[i]);
+        multiply_stage<kTokens, kMTilesPerGroup>(acc, first, a, wgmma::k_major_sw128_descriptor(stage_tokens(stage)),
+                                                 kt);
       }
       mbarrier::arrive(empty(stage));
     }
