@@ -1,6 +1,6 @@
 // Named wrappers for Hopper's tensor memory accelerator (TMA, sm_90): one thread issues a copy of a
 // whole box of a tensor from global to shared memory, described by a tensor map the host encoded
-// (gemm/weight_tensor_maps.h); the copy reports its bytes to an mbarrier as they land.
+// (gemm/tensor_maps.h); the copy reports its bytes to an mbarrier as they land.
 #pragma once
 #include <cuda.h>
 
@@ -21,6 +21,19 @@ __device__ __forceinline__ void load_4d(void* dst, const CUtensorMap* map, int c
       "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], "
       "[%6];\n" ::"r"(ptx::smem_addr(dst)),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(ptx::smem_addr(bar))
+      : "memory");
+#else
+  __trap();  // only the sm_90a wgmma kernels copy with TMA
+#endif
+}
+
+// The 2-D box of `map` whose first element is {c0, c1}, as load_4d.
+__device__ __forceinline__ void load_2d(void* dst, const CUtensorMap* map, int c0, int c1, uint64_t* bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], "
+      "[%4];\n" ::"r"(ptx::smem_addr(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(ptx::smem_addr(bar))
       : "memory");
 #else
   __trap();  // only the sm_90a wgmma kernels copy with TMA

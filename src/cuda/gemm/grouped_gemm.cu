@@ -9,7 +9,7 @@
 #include "cuda/gemm/epilogues.cuh"
 #include "cuda/gemm/wgmma_pipeline.cuh"
 #include "cuda/gemm/grouped_gemm.h"
-#include "cuda/gemm/weight_tensor_maps.h"
+#include "cuda/gemm/tensor_maps.h"
 
 namespace fp4moe::cuda {
 namespace {
@@ -39,11 +39,11 @@ __global__ void __launch_bounds__(Tile::kThreads)
 
 // Tile::kCtasPerSm CTAs per SM (one for the large tiles, whose consumer warps need 128
 // accumulators each): the register split of gemm/wgmma_pipeline.cuh assumes that many.
-// The weights' tensor maps (gemm/weight_tensor_maps.h) are a __grid_constant__ parameter: the TMA
-// reads them where they are.
+// The operands' tensor maps (gemm/tensor_maps.h) are a __grid_constant__ parameter: the TMA reads
+// them where they are.
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
-    grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WeightTensorMaps maps, GemmInput in,
+    grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
                                     RoutingPlan plan, typename Epilogue::Params out) {
   GemmTile tile;
   if (!begin_tile(plan, tile)) return;
@@ -83,8 +83,8 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
     const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
     if constexpr (Tile::kWgmma)
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                    "grouped GEMM kernel", w, make_weight_tensor_maps(w, Tile::kBlockRows / kTileRows), in, plan,
-                    out);
+                    "grouped GEMM kernel", w, make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2),
+                    in, plan, out);
     else
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                     "grouped GEMM kernel", w, in, plan, out);

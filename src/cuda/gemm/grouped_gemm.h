@@ -52,6 +52,7 @@ struct GemmInput {
   int k;              // real K (the weights are padded past it with zeros)
   const int* gather;  // GEMM 1: sorted row -> pair (activation row = pair / top_k); null: row = sorted row
   int top_k;
+  int64_t num_rows;   // rows of `rows` (the wgmma kernels' token tensor map spans them)
 };
 
 struct GateUpOutput {

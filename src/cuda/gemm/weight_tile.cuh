@@ -1,6 +1,6 @@
 // The weight side of a grouped-GEMM K step, the packed tiles of weight_layout.h, two ways:
 //  - WeightBlockSource (wgmma): one CTA's row block for one 64-K step, brought to shared memory by
-//    two tensor copies (gemm/weight_tensor_maps.h), codes for every row tile, then scales. A row
+//    two tensor copies (gemm/tensor_maps.h), codes for every row tile, then scales. A row
 //    block may run past the packed rows (blocks larger than the 128-row padding): those tiles
 //    arrive as zeros, i.e. exact zero weights, and the epilogues drop their rows.
 //  - WarpWeightStream (mma.sync): no shared memory. A warp is the only reader of its row tiles, so
@@ -9,12 +9,11 @@
 //    costs an LDGSTS with its address math and padding, a shared-memory read back, and its share
 //    of the stage barrier.
 #pragma once
-#include "cuda/common/mbarrier.cuh"
 #include "cuda/common/ptx.cuh"
 #include "cuda/common/tma.cuh"
 #include "cuda/gemm/grouped_gemm.h"
 #include "cuda/gemm/weight_layout.h"
-#include "cuda/gemm/weight_tensor_maps.h"
+#include "cuda/gemm/tensor_maps.h"
 
 namespace fp4moe::cuda {
 
@@ -25,9 +24,10 @@ class WeightBlockSource {
  public:
   static constexpr int kCodeBytes = kRowTiles * kTileCodeBytes;
   static constexpr int kScaleBytes = kRowTiles * kTileScaleBytes;
+  static constexpr int kBytes = kCodeBytes + kScaleBytes;
 
-  // maps: made for this block size (make_weight_tensor_maps(w, kRowTiles)), in parameter memory.
-  __device__ WeightBlockSource(const PackedExpertWeights& w, const WeightTensorMaps& maps, int expert, int row_block)
+  // maps: made for this block size (make_wgmma_tensor_maps(w, kRowTiles, ...)), in parameter memory.
+  __device__ WeightBlockSource(const PackedExpertWeights& w, const WgmmaTensorMaps& maps, int expert, int row_block)
       : maps_(&maps), k_tiles_(int(w.shape.k_tiles())), expert_(expert), first_row_tile_(row_block * kRowTiles) {}
 
   __device__ int k_tiles() const { return k_tiles_; }
@@ -38,16 +38,15 @@ class WeightBlockSource {
     tma::prefetch_map(&maps_->scales);
   }
 
-  // K step kt of the block, by one thread: its arrival on `full` with the stage's weight bytes,
-  // then the two copies, which complete those bytes as they land.
+  // K step kt of the block, by one thread: two copies, which complete kBytes on `full` as they land
+  // (the caller's arrival expects them).
   __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, uint64_t* full) const {
-    mbarrier::arrive_expect_tx(full, kCodeBytes + kScaleBytes);
     tma::load_4d(codes_dst, &maps_->codes, 0, kt, first_row_tile_, expert_, full);
     tma::load_4d(scales_dst, &maps_->scales, 0, kt, first_row_tile_, expert_, full);
   }
 
  private:
-  const WeightTensorMaps* maps_;
+  const WgmmaTensorMaps* maps_;
   int k_tiles_;
   int expert_;
   int first_row_tile_;

@@ -26,6 +26,7 @@
 #include <algorithm>
 
 #include "cuda/common/mbarrier.cuh"
+#include "cuda/common/tma.cuh"
 #include "cuda/common/wgmma.cuh"
 #include "cuda/format/dequant.cuh"
 #include "cuda/gemm/mma_mainloop.cuh"
@@ -48,14 +49,19 @@ class WgmmaPipeline {
  public:
   // Called by every thread of the CTA: sets up the stage barriers, then synchronizes once; after
   // that producer and consumers never meet at a CTA-wide barrier again.
-  __device__ WgmmaPipeline(const PackedExpertWeights& w, const WeightTensorMaps& maps, const GemmInput& in,
+  __device__ WgmmaPipeline(const PackedExpertWeights& w, const WgmmaTensorMaps& maps, const GemmInput& in,
                            const GemmTile& tile, int row_block, char* smem)
-      : in_(in), tile_(tile), smem_(smem), weights_(w, maps, tile.expert, row_block), k_tiles_(weights_.k_tiles()) {
+      : in_(in),
+        tile_(tile),
+        smem_(smem),
+        maps_(&maps),
+        weights_(w, maps, tile.expert, row_block),
+        k_tiles_(weights_.k_tiles()) {
     if (threadIdx.x == 0) {
       for (int s = 0; s < Tile::kStages; ++s) {
-        // One cp.async arrival per producer thread (the token rows), and the weight copier's with
-        // the stage's weight bytes.
-        mbarrier::init(full(s), kProducerThreads + 1);
+        // The tensor copier's arrival with the stage's bytes; for gathered token rows also one
+        // cp.async arrival per producer thread.
+        mbarrier::init(full(s), tokens_in_order() ? 1 : kProducerThreads + 1);
         mbarrier::init(empty(s), kConsumerThreads);  // one per consumer thread, after its own reads
       }
     }
@@ -93,6 +99,10 @@ class WgmmaPipeline {
     wgmma::release_registers<kProducerRegisters>();
     const int p = int(threadIdx.x) - kConsumerThreads;
     const bool copies_weights = p < 32;  // a whole warp: the other producer warps skip the branch
+    if (tokens_in_order()) {
+      if (copies_weights && ptx::elect_one()) produce_by_tensor_copies();
+      return;
+    }
     if (copies_weights && ptx::elect_one()) weights_.prefetch_maps();
     constexpr bool kEveryProducerHasARow = Tile::kBlockTokens == kProducerThreads;
     if (kEveryProducerHasARow || p < Tile::kBlockTokens) row_table()[p] = tile_token_row(in_, tile_, p);
@@ -111,8 +121,10 @@ class WgmmaPipeline {
         if (kWholePasses ? pass >= passes : row >= rows) break;
         copy_token_chunk(stage_tokens(stage), row_table()[row], in_, row, chunk, kt);
       }
-      if (copies_weights && ptx::elect_one())
+      if (copies_weights && ptx::elect_one()) {
+        mbarrier::arrive_expect_tx(full(stage), WeightBlockSource<Tile::kBlockRows>::kBytes);
         weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
+      }
       mbarrier::arrive_on_cp_async(full(stage));
     }
     ptx::cp_async_wait<0>();  // leave no copy in flight behind an exiting thread
@@ -131,6 +143,27 @@ class WgmmaPipeline {
  private:
   static constexpr int kHalfTokens = Tile::kBlockTokens / 2;
 
+  // GEMM 2 reads its token rows in sorted order, a contiguous run per tile: a stage's token tile is
+  // then one or two tensor copies (half the tile's rows each, so a short tile takes one), and one
+  // thread fills every stage with the weights' two.
+  __device__ bool tokens_in_order() const { return in_.gather == nullptr; }
+
+  __device__ void produce_by_tensor_copies() {
+    weights_.prefetch_maps();
+    tma::prefetch_map(&maps_->tokens);
+    constexpr int kBoxBytes = kHalfTokens * kTokenRowBytes;
+    const int boxes = token_rows_used() / kHalfTokens;
+    for (int kt = 0; kt < k_tiles_; ++kt) {
+      const int stage = kt % Tile::kStages;
+      if (kt >= Tile::kStages) mbarrier::wait(empty(stage), ((kt / Tile::kStages) - 1) & 1);
+      mbarrier::arrive_expect_tx(full(stage), WeightBlockSource<Tile::kBlockRows>::kBytes + boxes * kBoxBytes);
+      for (int b = 0; b < boxes; ++b)
+        tma::load_2d(stage_tokens(stage) + b * kBoxBytes, &maps_->tokens, kt * kTileK,
+                     tile_.row_begin + b * kHalfTokens, full(stage));
+      weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
+    }
+  }
+
   // Token rows the wgmmas read, the one place that picks the wgmma width: the producers copy no
   // more, the consumers multiply as many.
   __device__ int token_rows_used() const { return tile_.rows <= kHalfTokens ? kHalfTokens : Tile::kBlockTokens; }
@@ -140,7 +173,9 @@ class WgmmaPipeline {
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
       mbarrier::wait(full(stage), (kt / Tile::kStages) & 1);
-      wgmma::fence_proxy_async_shared();  // the cp.async writes, now visible here -> wgmma's reads
+      // cp.async token rows (generic proxy), now visible here -> wgmma's reads (async proxy).
+      // Tensor copies write through the async proxy themselves, so GEMM 2 needs no fence.
+      if (!tokens_in_order()) wgmma::fence_proxy_async_shared();
       // All m-tiles' A fragments at once, or (kOneMTileAtATime) each held only until its own
       // wgmmas are done.
 #pragma unroll
@@ -212,6 +247,7 @@ class WgmmaPipeline {
   GemmInput in_;
   GemmTile tile_;
   char* smem_;
+  const WgmmaTensorMaps* maps_;
   WeightBlockSource<Tile::kBlockRows> weights_;
   int k_tiles_;
 };

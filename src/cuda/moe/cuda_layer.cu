@@ -159,14 +159,14 @@ class CudaMoeLayer final : public MoeLayer {
                                    h_f32,
                                    w4a4 && h_scale.calibrated == 0 ? plan.amax_bits + 1 : nullptr};
     const DownOutput down_out{scale_2 + 2 * experts, w4a4, h_scale, c.hidden, y};
-    const GemmInput h_rows{h_bf16, c.intermediate, nullptr, c.top_k};
+    const GemmInput h_rows{h_bf16, c.intermediate, nullptr, c.top_k, pairs};
 
     if (kernels.decode_kernels) {
       const DecodeRouting routing{args.topk_ids, args.topk_weights, T, c.top_k, c.local_expert_start, experts};
       const DecodeOutput out{WorkspaceLayout::at<uint32_t>(workspace, layout.arrivals), args.out,
                              w4a4 ? WorkspaceLayout::at<int>(workspace, layout.valid_rows) : nullptr};
       if (w4a4) launch_decode_fake_quantize(args.x, T, c.hidden, x_scale, plan.amax_bits, x_quantized, launch);
-      launch_decode_gate_up(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, nullptr, c.top_k}, gate_up_out,
+      launch_decode_gate_up(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, nullptr, c.top_k, T}, gate_up_out,
                             routing, out, decode_row_blocks(gemm2, down_.view()), launch);
       if (w4a4) launch_fake_quantize(h_f32, pairs, out.valid_rows, c.intermediate, h_scale, h_bf16, launch);
       launch_decode_down(gemm2, down_.view(), h_rows, down_out, routing, out, launch);
@@ -178,7 +178,7 @@ class CudaMoeLayer final : public MoeLayer {
       if (x_scale.calibrated == 0) launch_amax(args.x, int64_t(T) * c.hidden, plan.amax_bits + 0, launch);
       launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
     }
-    launch_gate_up_gemm(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k}, plan,
+    launch_gate_up_gemm(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k, T}, plan,
                         max_tiles, gate_up_out, launch);
     if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
     launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, launch);
