@@ -2,7 +2,7 @@
 // significant bits, so the BF16 product is exact and BF16 tensor cores lose nothing; the FP32
 // global scales are applied later, in the epilogue.
 //
-// To keep the per-element work to one or two integer ops and one multiply, both factors carry a
+// To keep the work per register to two or three integer ops and one multiply, both factors carry a
 // power-of-two bias: a code becomes c * 2^-126 and a scale s * 2^115 (format/weight_encoding.h
 // says how the load-time encodings make that cheap), so each dequantized weight is c * s * 2^-11:
 // exact, well inside BF16's normal range, and undone exactly by the epilogue (kDequantBias).
@@ -27,9 +27,11 @@ __device__ __forceinline__ __nv_bfloat162 as_bf16x2(uint32_t bits) { return *rei
 template <int kRegister>
 __device__ __forceinline__ __nv_bfloat162 e2m1x2_biased(uint32_t word) {
   if constexpr (kRegister < 3) {
-    return as_bf16x2((word << pattern_shift(kRegister)) & kRegisterMask);
+    // A rotate only where a wrapped bit lands in the mask (12); a plain shift may issue on the FMA pipe.
+    constexpr int s = register_rotation(kRegister);
+    return as_bf16x2((s == 12 ? __funnelshift_l(word, word, s) : word << s) & kRegisterMask);
   } else {
-    return as_bf16x2(((word >> 4) & kReg3LowMask) | ((word >> 5) & kReg3MidMask) | ((word << 1) & kReg3SignMask));
+    return as_bf16x2(((word << 2) & kReg3UpMask) | ((word >> 6) & kReg3DownMask));
   }
 }
 
