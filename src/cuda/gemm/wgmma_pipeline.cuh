@@ -70,10 +70,13 @@ class WgmmaPipeline {
 
   __device__ static bool is_producer() { return int(threadIdx.x) >= kConsumerThreads; }
 
-  // What each thread gets at launch with kCtasPerSm CTAs per SM (the 64K-register file, in the
-  // multiples of 8 that setmaxnreg takes); the producers keep 40 and the consumers share the rest,
-  // up to 232 (a consumer of the largest tile holds 128 accumulators and its A fragments).
-  static constexpr int kLaunchRegisters = 65536 / (Tile::kThreads * Tile::kCtasPerSm) / 8 * 8;
+  // What each thread gets at launch with kCtasPerSm CTAs per SM: each of the four schedulers holds
+  // a quarter of the 64K-register file for its share of the warps, in multiples of 8 (also what
+  // setmaxnreg takes); ptxas caps a kernel's registers by the scheduler with the most warps. The
+  // producers keep 40 and the consumers share the rest, up to 232 (a consumer of the largest tile
+  // holds 128 accumulators and its A fragments).
+  static constexpr int kWarpsPerScheduler = (Tile::kThreads / 32 * Tile::kCtasPerSm + 3) / 4;
+  static constexpr int kLaunchRegisters = 65536 / 4 / (kWarpsPerScheduler * 32) / 8 * 8;
   static constexpr int kProducerRegisters = 40;
   static constexpr int kConsumerRegisters =
       std::min(232, (kLaunchRegisters * Tile::kThreads - kProducerRegisters * kProducerThreads) / kConsumerThreads /
