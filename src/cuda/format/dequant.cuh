@@ -27,9 +27,10 @@ __device__ __forceinline__ __nv_bfloat162 as_bf16x2(uint32_t bits) { return *rei
 template <int kRegister>
 __device__ __forceinline__ __nv_bfloat162 e2m1x2_biased(uint32_t word) {
   if constexpr (kRegister < 3) {
-    // A rotate only where a wrapped bit lands in the mask (12); a plain shift may issue on the FMA pipe.
+    // A rotate only where bits wrapped around land in the mask; a plain shift may issue on the FMA pipe.
     constexpr int s = register_rotation(kRegister);
-    return as_bf16x2((s == 12 ? __funnelshift_l(word, word, s) : word << s) & kRegisterMask);
+    constexpr bool kWrapsIntoMask = s > 0 && (kRegisterMask & ((1u << s) - 1)) != 0;
+    return as_bf16x2((kWrapsIntoMask ? __funnelshift_l(word, word, s) : word << s) & kRegisterMask);
   } else {
     return as_bf16x2(((word << 2) & kReg3UpMask) | ((word >> 6) & kReg3DownMask));
   }
