@@ -1,6 +1,7 @@
 // Hopper (sm_90a) mainloop of the grouped GEMM, warp-specialized. A producer warpgroup streams the
 // 64-K stages into a ring of shared-memory stages: the CTA's packed weight tiles by two TMA tensor
-// copies per stage, its gathered token rows with cp.async. Consumer warpgroups wait for a stage,
+// copies per stage, its token rows with cp.async where GEMM 1 gathers them and by TMA where GEMM 2
+// reads them in sorted order. Consumer warpgroups wait for a stage,
 // dequantize their weight rows (kMTiles x 16 per warp) into registers, the wgmma A operand, and
 // multiply them with the token tile, B, read from shared memory by m64nNk16 wgmmas (N: the tile's
 // 128, 64, 48 or 32 tokens, or half that for a short tile). The m64 block of a wgmma is the
@@ -93,8 +94,9 @@ class WgmmaPipeline {
 
   // Producer warps: fill stage kt % kStages once its previous contents are consumed. One lane of
   // the first producer warp brings the weights with two tensor copies (with cp.async, 16 bytes per
-  // copy, the producers issued about a fifth of the CTA's instructions); every producer thread
-  // copies token chunks. Eight lanes copy one token row, a 16-byte chunk each, so a warp's copy
+  // copy, the producers issued about a fifth of the CTA's instructions); for GEMM 2 it brings the
+  // token rows too (produce_by_tensor_copies), and for GEMM 1 every producer thread copies token
+  // chunks. Eight lanes copy one token row, a 16-byte chunk each, so a warp's copy
   // reads four whole 128-byte rows: one row per lane made every copy instruction touch 32 lines
   // (32 L1 wavefronts) and doubled the time per stage. The gathered rows' addresses are resolved
   // once, into a shared table.
@@ -117,7 +119,7 @@ class WgmmaPipeline {
     const int rows = token_rows_used(), passes = rows / kRowsPerPass;
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
-      if (kt >= Tile::kStages) mbarrier::wait(empty(stage), ((kt / Tile::kStages) - 1) & 1);
+      wait_until_free(kt);
 #pragma unroll
       for (int pass = 0; pass < Tile::kBlockTokens / kRowsPerPass; ++pass) {
         const int row = first_row + pass * kRowsPerPass;
@@ -158,13 +160,19 @@ class WgmmaPipeline {
     const int boxes = token_rows_used() / kHalfTokens;
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
-      if (kt >= Tile::kStages) mbarrier::wait(empty(stage), ((kt / Tile::kStages) - 1) & 1);
+      wait_until_free(kt);
       mbarrier::arrive_expect_tx(full(stage), WeightBlockSource<Tile::kBlockRows>::kBytes + boxes * kBoxBytes);
       for (int b = 0; b < boxes; ++b)
         tma::load_2d(stage_tokens(stage) + b * kBoxBytes, &maps_->tokens, kt * kTileK,
                      tile_.row_begin + b * kHalfTokens, full(stage));
       weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
     }
+  }
+
+  // Before filling stage kt % kStages on the ring's second turn or later: wait until the
+  // consumers have released what the turn before left in it.
+  __device__ void wait_until_free(int kt) const {
+    if (kt >= Tile::kStages) mbarrier::wait(empty(kt % Tile::kStages), ((kt / Tile::kStages) - 1) & 1);
   }
 
   // Token rows the wgmmas read, the one place that picks the wgmma width: the producers copy no
