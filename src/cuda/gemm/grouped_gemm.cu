@@ -14,27 +14,37 @@
 namespace fp4moe::cuda {
 namespace {
 
-// Every GEMM kernel starts here: wait for the routing plan (programmatic dependent launch), let
-// the next kernel launch, and fetch this CTA's tile; false past the plan's tiles (the grid covers
-// the worst-case tile count).
-__device__ __forceinline__ bool begin_tile(const RoutingPlan& plan, GemmTile& tile) {
-  ptx::wait_for_predecessor();
-  if (int(blockIdx.y) >= *plan.num_tiles) return false;
+// Every thread of a GEMM kernel ends here, on every path (grouped_gemm.h's GemmOrder).
+__device__ __forceinline__ void end_tile(GemmOrder order) {
+  if (order == GemmOrder::kBeside) ptx::grid_dependency_wait();
+}
+
+// Every GEMM kernel starts here: order itself against its predecessor (programmatic dependent
+// launch, GemmOrder) and fetch this CTA's tile; false past the plan's tiles (the grid covers the
+// worst-case tile count), after end_tile.
+__device__ __forceinline__ bool begin_tile(const RoutingPlan& plan, GemmOrder order, GemmTile& tile) {
+  if (order == GemmOrder::kBeside) ptx::launch_dependent_grids();
+  else ptx::wait_for_predecessor();
+  if (int(blockIdx.y) >= *plan.num_tiles) {
+    end_tile(order);
+    return false;
+  }
   tile = plan.tiles[blockIdx.y];
   return true;
 }
 
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads)
-    grouped_gemm_nvfp4_mma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan, typename Epilogue::Params out) {
+    grouped_gemm_nvfp4_mma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan, typename Epilogue::Params out,
+                                  GemmOrder order) {
   GemmTile tile;
-  if (!begin_tile(plan, tile)) return;
+  if (!begin_tile(plan, order, tile)) return;
   extern __shared__ __align__(1024) char smem[];
   MmaAccumulators<Tile> acc;
   zero_accumulators<Tile>(acc);
   MmaMainloop<Tile>(w, in, tile, int(blockIdx.x), smem).run(acc);
-  if (!MmaMainloop<Tile>::holds_sums()) return;  // a K slice that handed its sums on
-  Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
+  if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
+  end_tile(order);
 }
 
 // Tile::kCtasPerSm CTAs per SM (one for the large tiles, whose consumer warps need 128
@@ -44,18 +54,19 @@ __global__ void __launch_bounds__(Tile::kThreads)
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
     grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
-                                    RoutingPlan plan, typename Epilogue::Params out) {
+                                    RoutingPlan plan, typename Epilogue::Params out, GemmOrder order) {
   GemmTile tile;
-  if (!begin_tile(plan, tile)) return;
+  if (!begin_tile(plan, order, tile)) return;
   extern __shared__ __align__(1024) char smem[];
   WgmmaPipeline<Tile> pipeline(w, maps, in, tile, int(blockIdx.x), smem);
   if (pipeline.is_producer()) {
     pipeline.produce();
-    return;
+  } else {
+    MmaAccumulators<Tile> acc;  // written first by the first wgmma
+    pipeline.consume(acc);
+    Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
   }
-  MmaAccumulators<Tile> acc;  // written first by the first wgmma
-  pipeline.consume(acc);
-  Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
+  end_tile(order);
 }
 
 template <class Tile, class Epilogue>
@@ -75,7 +86,7 @@ void with_compiled_tile(const MmaTileConfig& config, F&& f) {
 template <class Epilogue>
 void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
-                         const Launch& launch) {
+                         GemmOrder order, const Launch& launch) {
   if (max_tiles == 0) return;
   require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
   with_compiled_tile(config, [&](auto tile) {
@@ -84,10 +95,10 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
     if constexpr (Tile::kWgmma)
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                     "grouped GEMM kernel", w, make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2),
-                    in, plan, out);
+                    in, plan, out, order);
     else
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                    "grouped GEMM kernel", w, in, plan, out);
+                    "grouped GEMM kernel", w, in, plan, out, order);
   });
 }
 
@@ -137,13 +148,15 @@ void configure_grouped_gemms() {
 }
 
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
-                         const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, const Launch& launch) {
-  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, launch);
+                         const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
+                         const Launch& launch) {
+  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, launch);
 }
 
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
-                      const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, const Launch& launch) {
-  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, launch);
+                      const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
+                      const Launch& launch) {
+  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, launch);
 }
 
 }  // namespace fp4moe::cuda

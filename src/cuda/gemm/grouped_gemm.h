@@ -75,10 +75,21 @@ struct DownOutput {
   float* y;  // [rows, H]
 };
 
+// How a GEMM launch is ordered against the kernel before it in the stream.
+// - kAfter, every forward kernel's order (common/launch.h): wait for the predecessor, then let the
+//   next kernel launch.
+// - kBeside: the predecessor is this GEMM's launch over the plan's large tiles (moe/dispatch.h),
+//   which waited for the plan before this launch could start. Its tiles are other rows of the same
+//   outputs, so this launch starts at once and runs beside it, and waits for it only at its end:
+//   its grid still ends after its predecessor's, so the next kernel's wait covers both.
+enum class GemmOrder { kAfter, kBeside };
+
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
-                         const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, const Launch& launch);
+                         const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
+                         const Launch& launch);
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
-                      const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, const Launch& launch);
+                      const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
+                      const Launch& launch);
 
 // Raises the dynamic shared-memory limit of every instantiated kernel; once per device.
 void configure_grouped_gemms();

@@ -179,9 +179,9 @@ class CudaMoeLayer final : public MoeLayer {
       launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
     }
     launch_gate_up_gemm(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k, T}, plan,
-                        max_tiles, gate_up_out, launch);
+                        max_tiles, gate_up_out, GemmOrder::kAfter, launch);
     if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
-    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, launch);
+    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, GemmOrder::kAfter, launch);
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch);
   }
 
