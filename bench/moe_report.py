@@ -154,6 +154,8 @@ def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str,
       f"BF16 matmul {ceilings['bf16_tflop_s']:.1f} TFLOP/s. L2 {settings.get('l2_bytes', 0) / 2**20:.0f} MiB.",
       *([f"GEMM kernel forced with FP4MOE_GEMM={settings['gemm']} (not the dispatch table's choice)."]
         if settings.get("gemm") else []),
+      *(["Large tiles off (FP4MOE_LARGE_TILES=0): every tile is the dispatch table's."]
+        if settings.get("large_tiles") == "off" else []),
       "",
       "| " + " | ".join(headers) + " |",
       "|" + "|".join("---" for _ in headers) + "|",

@@ -365,7 +365,7 @@ def run(args: argparse.Namespace) -> int:
       "skewed": args.skewed, "row_specs": args.row_specs, "seed": args.seed, "l2_bytes": props.L2_cache_size,
       "timing": vars(policy), "weight_copies": ctx.copies_log, "accuracy_limits": ACCURACY_LIMITS,
       "torch": torch.__version__, "cuda": torch.version.cuda, "fp4moe": getattr(fp4moe, "__version__", None),
-      "elapsed_s": time.time() - started, "gemm": args.gemm,
+      "elapsed_s": time.time() - started, "gemm": args.gemm, "large_tiles": args.large_tiles,
   }
   print(format_table(rows))
   write_results(Path(args.out_dir), props.name, ceilings, settings, rows)

@@ -193,6 +193,63 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
     }
 }
 
+// Large tiles: on Hopper, above any table tile of at most 64 tokens, once a batch has enough
+// tokens to fill one and both GEMMs have enough row blocks; never in the decode kernels, off
+// Hopper, with a forced tile or when turned off.
+TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
+  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig dsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const auto large = [](const ForwardKernels& k) { return k.large ? gemm_name(*k.large) : std::string("none"); };
+  EXPECT_EQ(large(choose_for(gpt_oss, 1)), "none") << "decode kernels";
+  EXPECT_EQ(large(choose_for(gpt_oss, 16)), "none") << "fewer tokens than the 32-token tile";
+  EXPECT_EQ(large(choose_for(gpt_oss, 32)), "wgmma32-r256-w8-s8-c2") << "above mma8";
+  EXPECT_EQ(large(choose_for(gpt_oss, 256)), "wgmma32-r256-w8-s8-c2") << "above mma16";
+  EXPECT_EQ(large(choose_for(gpt_oss, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";
+  EXPECT_EQ(large(choose_for(dsv3, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";
+  EXPECT_EQ(large(choose_for(gpt_oss, 4096)), "none") << "the table's tile is the 128-token one";
+  for (int t : {32, 64, 128, 256, 512, 1024}) EXPECT_EQ(large(choose_for(qwen3, t)), "none") << "6 row blocks, " << t;
+  // 2560 rows in both GEMMs: ten 256-row blocks, the fewest that take large tiles.
+  const MoeConfig ten_blocks{16, 2560, 1280, 2, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig nine_blocks{16, 2304, 1280, 2, {}, QuantMode::kW4A16, 0, -1, 64};
+  EXPECT_EQ(gemm_name(choose_for(ten_blocks, 100).gemm1), "wgmma32-r256-w8-s8-c2");
+  EXPECT_EQ(large(choose_for(ten_blocks, 100)), "none") << "wgmma32 chosen: 128 tokens needed";
+  EXPECT_EQ(large(choose_for(ten_blocks, 128)), "wgmma128-r256-w8-s8");
+  EXPECT_EQ(large(choose_for(nine_blocks, 128)), "none") << "GEMM 2 has nine row blocks";
+  for (int t = 1; t <= 4096; t *= 2) {
+    const ForwardKernels k = choose_for(gpt_oss, t);
+    if (k.large) {
+      EXPECT_GT(k.large->block_tokens, k.gemm1.block_tokens) << t;
+      EXPECT_GE(k.large->block_tokens, kMinLargeTileRows) << t;
+      EXPECT_LE(k.large->block_tokens, t) << t;
+    }
+  }
+  const auto rows = [](const MoeConfig& c, WeightRole r) { return packed_weight_shape(r, c.hidden, c.intermediate).rows; };
+  const int64_t up = rows(gpt_oss, WeightRole::kGateUp), down = rows(gpt_oss, WeightRole::kDown);
+  EXPECT_FALSE(choose_kernels(512, gpt_oss, false, std::nullopt, up, down, h200_waves()).large) << "off Hopper";
+  EXPECT_FALSE(choose_kernels(512, gpt_oss, true, kSmallBatchTile, up, down, h200_waves()).large) << "forced";
+  EXPECT_FALSE(choose_kernels(512, gpt_oss, true, std::nullopt, up, down, h200_waves(), false).large) << "turned off";
+}
+
+TEST(Dispatch, LargeTilesSwitchByNameOrAClearError) {
+  ASSERT_EQ(unsetenv("FP4MOE_LARGE_TILES"), 0);
+  EXPECT_TRUE(large_tiles_from_env());
+  ASSERT_EQ(setenv("FP4MOE_LARGE_TILES", "0", 1), 0);
+  EXPECT_FALSE(large_tiles_from_env());
+  ASSERT_EQ(setenv("FP4MOE_LARGE_TILES", "1", 1), 0);
+  EXPECT_TRUE(large_tiles_from_env());
+  ASSERT_EQ(setenv("FP4MOE_LARGE_TILES", "off", 1), 0);
+  try {
+    large_tiles_from_env();
+    ADD_FAILURE() << "an unknown value must be rejected";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("FP4MOE_LARGE_TILES"), std::string::npos) << what;
+    EXPECT_NE(what.find("got off"), std::string::npos) << what;
+  }
+  ASSERT_EQ(unsetenv("FP4MOE_LARGE_TILES"), 0);
+}
+
 TEST(Dispatch, ForcedShapeByNameOrAClearError) {
   ASSERT_EQ(setenv("FP4MOE_GEMM", "mma16-r128-w4-s4-d4", 1), 0);
   const auto forced = forced_gemm_from_env(true);

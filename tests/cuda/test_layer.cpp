@@ -195,6 +195,39 @@ TEST(GpuLayer, EdgeCases) {
   for (bf16 v : out) ASSERT_EQ(v.bits, 0) << "tokens with no local expert must be zero";
 }
 
+// Large tiles (moe/dispatch.h, on Hopper): skewed batches whose hot experts fill one or more large
+// tiles and leave a short rest for the table's tile, above an mma.sync tile (200 tokens: about 6
+// rows per expert, hot experts about 50) and above the 32-token wgmma tile (600 tokens: about 19,
+// hot experts about 150, and every token on one expert); both modes, dropped and non-local ids.
+// Both GEMMs need ten row blocks of 256 rows for large tiles: 2688 padded rows each here, with K
+// (2576 and 1296) off the 64-wide K step.
+TEST(GpuLayer, LargeTilesOfSkewedBatches) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(37);
+  int device = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  const bool hopper = cuda::device_is_hopper(device);
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    MoeConfig c = make_config(64, 2576, 1296, 2, 600, Activation::kSilu, mode);
+    c.local_experts = 48;  // the skewed routing's hot experts 0-3 are local
+    LayerPair layers(c, 11);
+    const int64_t gate_up_rows = cuda::packed_weight_shape(cuda::WeightRole::kGateUp, c.hidden, c.intermediate).rows;
+    const int64_t down_rows = cuda::packed_weight_shape(cuda::WeightRole::kDown, c.hidden, c.intermediate).rows;
+    const auto x = testing::random_bf16(size_t(600) * c.hidden, rng);
+    for (int tokens : {200, 600}) {
+      if (hopper)
+        EXPECT_TRUE(cuda::large_tile_for(cuda::choose_gemm(tokens, c, true), tokens, true, gate_up_rows, down_rows))
+            << tokens;
+      auto routing = testing::skewed_routing(tokens, c.num_experts, c.top_k, rng);
+      testing::drop_some(routing, c, 0.1, rng);
+      EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "skewed, large tiles"), kBound)
+          << to_string(mode) << " T=" << tokens;
+    }
+    const auto hot = testing::single_expert_routing(600, c.top_k, 4, rng);
+    EXPECT_LT(layers.error(x, hot, "all tokens on one expert, large tiles"), kBound) << to_string(mode);
+  }
+}
+
 // Every compiled tile shape, forced as a benchmark sweep forces it (FP4MOE_GEMM, read when a layer
 // is created), on sizes off the tile grid with dropped and non-local ids: shapes that only a sweep
 // or a later table picks are as correct as the table's. wgmma shapes only on Hopper.

@@ -3,6 +3,7 @@
 // with dropped and non-local ids, empty experts, one hot expert, and sizes around each of the
 // three plans' limits (one warp, one CTA, a grid of chunks).
 #include <algorithm>
+#include <utility>
 
 #include "common/random_inputs.h"
 #include "cuda/routing/plan.h"
@@ -13,10 +14,10 @@ namespace {
 
 struct HostPlan {
   std::vector<int> offsets, padded, sorted, rows;
-  std::vector<cuda::GemmTile> tiles;
+  std::vector<cuda::GemmTile> tiles, large_tiles;
 };
 
-HostPlan host_plan(const std::vector<int32_t>& ids, int local_start, int experts, int tile_rows) {
+HostPlan host_plan(const std::vector<int32_t>& ids, int local_start, int experts, int tile_rows, int large_rows) {
   HostPlan p;
   std::vector<std::vector<int>> by_expert(static_cast<size_t>(experts));
   for (size_t pair = 0; pair < ids.size(); ++pair) {
@@ -28,7 +29,10 @@ HostPlan host_plan(const std::vector<int32_t>& ids, int local_start, int experts
   p.padded.push_back(0);
   for (int e = 0; e < experts; ++e) {
     const auto& pairs = by_expert[size_t(e)];
-    for (size_t i = 0; i < pairs.size(); i += size_t(tile_rows))
+    const size_t in_large = large_rows > 0 ? pairs.size() / size_t(large_rows) * size_t(large_rows) : 0;
+    for (size_t i = 0; i < in_large; i += size_t(large_rows))
+      p.large_tiles.push_back({e, p.offsets.back() + int(i), large_rows});
+    for (size_t i = in_large; i < pairs.size(); i += size_t(tile_rows))
       p.tiles.push_back({e, p.offsets.back() + int(i), int(std::min(pairs.size() - i, size_t(tile_rows)))});
     for (int pair : pairs) {
       p.rows[size_t(pair)] = int(p.sorted.size());
@@ -40,16 +44,32 @@ HostPlan host_plan(const std::vector<int32_t>& ids, int local_start, int experts
   return p;
 }
 
-void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int experts, int tile_rows) {
+void expect_tiles_equal(const std::vector<cuda::GemmTile>& got, const std::vector<cuda::GemmTile>& want,
+                        const char* list) {
+  ASSERT_EQ(got.size(), want.size()) << list;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].expert, want[i].expert) << list << " tile " << i;
+    EXPECT_EQ(got[i].row_begin, want[i].row_begin) << list << " tile " << i;
+    EXPECT_EQ(got[i].rows, want[i].rows) << list << " tile " << i;
+  }
+}
+
+// large_rows > 0: the plan also lists large tiles (routing/plan.h); the one-warp plan never does.
+void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int experts, int tile_rows,
+                         int large_rows = 0) {
   const int pairs = int(ids.size());
   const int64_t max_tiles = cuda::max_gemm_tiles(pairs, experts, tile_rows);
+  const int64_t max_large = cuda::max_large_tiles(pairs, large_rows);
   Buffer d_ids = testing::to_device(ids);
   Buffer offsets(Backend::kCuda, sizeof(int) * (experts + 1)), padded(Backend::kCuda, sizeof(int) * (experts + 1));
   Buffer sorted(Backend::kCuda, sizeof(int) * std::max(pairs, 1)), rows(Backend::kCuda, sizeof(int) * std::max(pairs, 1));
   Buffer tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_tiles, 1));
   Buffer num_tiles(Backend::kCuda, sizeof(int)), amax(Backend::kCuda, 2 * sizeof(uint32_t));
   Buffer chunk_rows(Backend::kCuda, sizeof(int) * std::max<int64_t>(cuda::routing_plan_chunk_ints(pairs, experts), 1));
-  for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax, &chunk_rows}) b->fill(0xEE);
+  Buffer large_tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_large, 1));
+  Buffer num_large(Backend::kCuda, sizeof(int));
+  for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax, &chunk_rows, &large_tiles, &num_large})
+    b->fill(0xEE);
   const cuda::RoutingPlan plan{static_cast<int*>(offsets.data()),
                                static_cast<int*>(padded.data()),
                                static_cast<int*>(sorted.data()),
@@ -57,26 +77,26 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
                                static_cast<cuda::GemmTile*>(tiles.data()),
                                static_cast<int*>(num_tiles.data()),
                                static_cast<uint32_t*>(amax.data()),
-                               static_cast<int*>(chunk_rows.data())};
+                               static_cast<int*>(chunk_rows.data()),
+                               static_cast<cuda::GemmTile*>(large_tiles.data()),
+                               static_cast<int*>(num_large.data())};
   cuda::configure_routing_plan();
-  cuda::launch_routing_plan(static_cast<const int32_t*>(d_ids.data()), pairs, local_start, experts, tile_rows, plan,
-                            cuda::Launch{});
+  cuda::launch_routing_plan(static_cast<const int32_t*>(d_ids.data()), pairs, local_start, experts, tile_rows,
+                            large_rows, plan, cuda::Launch{});
   testing::sync_device();
 
-  const HostPlan want = host_plan(ids, local_start, experts, tile_rows);
+  const bool warp_plan = pairs <= cuda::kWarpPlanMaxPairs;
+  const HostPlan want = host_plan(ids, local_start, experts, tile_rows, warp_plan ? 0 : large_rows);
   EXPECT_EQ(testing::to_host<int>(offsets, size_t(experts + 1)), want.offsets);
   EXPECT_EQ(testing::to_host<int>(padded, size_t(experts + 1)), want.padded);
   EXPECT_EQ(testing::to_host<int>(sorted, want.sorted.size()), want.sorted);
   EXPECT_EQ(testing::to_host<int>(rows, size_t(pairs)), want.rows);
-  const int n = testing::to_host<int>(num_tiles, 1)[0];
-  ASSERT_EQ(n, int(want.tiles.size()));
+  const int n = testing::to_host<int>(num_tiles, 1)[0], n_large = testing::to_host<int>(num_large, 1)[0];
   ASSERT_LE(n, max_tiles);
-  const auto got_tiles = testing::to_host<cuda::GemmTile>(tiles, size_t(n));
-  for (int i = 0; i < n; ++i) {
-    EXPECT_EQ(got_tiles[i].expert, want.tiles[i].expert) << "tile " << i;
-    EXPECT_EQ(got_tiles[i].row_begin, want.tiles[i].row_begin) << "tile " << i;
-    EXPECT_EQ(got_tiles[i].rows, want.tiles[i].rows) << "tile " << i;
-  }
+  ASSERT_LE(n_large, std::max<int64_t>(max_large, 0));
+  expect_tiles_equal(testing::to_host<cuda::GemmTile>(tiles, size_t(std::max(n, 0))), want.tiles, "tiles");
+  expect_tiles_equal(testing::to_host<cuda::GemmTile>(large_tiles, size_t(std::max(n_large, 0))), want.large_tiles,
+                     "large tiles");
   EXPECT_EQ(testing::to_host<uint32_t>(amax, 2), (std::vector<uint32_t>{0, 0}));
 }
 
@@ -134,6 +154,33 @@ TEST(GpuRoutingPlan, EdgeRoutings) {
   std::vector<int32_t> many(200000);
   for (auto& id : many) id = rng.below(1024);
   expect_plan_matches(many, 0, 1024, 64);  // the most local experts the plan supports
+}
+
+// Large tiles (routing/plan.h) from the one-CTA and the grid plan: skewed routings whose hot
+// experts hold several large tiles and a short rest, experts with exactly one large tile's rows,
+// one row fewer or more, and none; the one-warp plan lists none.
+TEST(GpuRoutingPlan, LargeTilesForExpertsWithManyRows) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(23);
+  MoeConfig config;  // experts [0, 48) of 64 local: the skewed routing's hot experts 0-3 among them
+  config.num_experts = 64;
+  config.local_expert_start = 0;
+  config.local_experts = 48;
+  config.top_k = 4;
+  for (int tokens : {8, 100, 700, 5000}) {
+    for (auto [tile_rows, large_rows] : {std::pair{8, 32}, std::pair{32, 128}, std::pair{48, 128}}) {
+      auto skewed = testing::skewed_routing(tokens, 64, 4, rng);
+      testing::drop_some(skewed, config, 0.1, rng);
+      expect_plan_matches(skewed.ids, 0, 48, tile_rows, large_rows);
+      const auto uniform = testing::uniform_routing(tokens, 64, 4, rng);
+      expect_plan_matches(uniform.ids, 0, 64, tile_rows, large_rows);
+    }
+  }
+  for (int count : {31, 32, 33, 64, 95}) {  // expert 3 holds `count` rows, expert 5 one
+    std::vector<int32_t> ids(size_t(count), 3);
+    ids.push_back(5);
+    expect_plan_matches(ids, 0, 8, 8, 32);
+  }
 }
 
 }  // namespace

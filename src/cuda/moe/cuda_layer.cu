@@ -1,7 +1,8 @@
 // The CUDA backend of MoeLayer. Load: each expert's checkpoint-layout weights are copied to the
 // device and repacked into the GEMM layout. Forward: a fixed sequence of launches on the caller's
-// stream (plan -> [quantize x] -> GEMM 1 + activation -> [quantize h] -> GEMM 2 -> combine; decode
-// batches: [quantize x] -> GEMM 1 -> [quantize h] -> GEMM 2, gemm/decode_gemm.h), with every
+// stream (plan -> [quantize x] -> GEMM 1 + activation -> [quantize h] -> GEMM 2 -> combine, each
+// GEMM launched again for the large tiles where moe/dispatch.h adds them; decode batches:
+// [quantize x] -> GEMM 1 -> [quantize h] -> GEMM 2, gemm/decode_gemm.h), with every
 // buffer carved from the caller's workspace: no allocation, no host sync, graph-capturable.
 #include <algorithm>
 #include <cmath>
@@ -56,6 +57,7 @@ class CudaMoeLayer final : public MoeLayer {
         device_(select_device(options.cuda_device)),
         hopper_(device_is_hopper(device_)),
         forced_gemm_(forced_gemm_from_env(hopper_)),
+        large_tiles_(large_tiles_from_env()),
         gate_up_(packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate),
                  config.num_local_experts()),
         down_(packed_weight_shape(WeightRole::kDown, config.hidden, config.intermediate), config.num_local_experts()),
@@ -135,7 +137,7 @@ class CudaMoeLayer final : public MoeLayer {
     const int64_t pairs = int64_t(T) * c.top_k;
 
     const ForwardKernels kernels =
-        choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_);
+        choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_, large_tiles_);
     const MmaTileConfig &gemm1 = kernels.gemm1, &gemm2 = kernels.gemm2;
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
@@ -173,15 +175,26 @@ class CudaMoeLayer final : public MoeLayer {
       return;
     }
 
-    launch_routing_plan(args.topk_ids, int(pairs), c.local_expert_start, experts, gemm1.block_tokens, plan, launch);
+    const int large_rows = kernels.large_rows();
+    const int64_t max_large = max_large_tiles(pairs, large_rows);
+    launch_routing_plan(args.topk_ids, int(pairs), c.local_expert_start, experts, gemm1.block_tokens, large_rows, plan,
+                        launch);
     if (w4a4) {
       if (x_scale.calibrated == 0) launch_amax(args.x, int64_t(T) * c.hidden, plan.amax_bits + 0, launch);
       launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
     }
-    launch_gate_up_gemm(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k, T}, plan,
-                        max_tiles, gate_up_out, GemmOrder::kAfter, launch);
+    // Each GEMM's large tiles first (their CTAs are the longest), its other tiles beside them.
+    const GemmInput x_rows{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k, T};
+    const GemmOrder small_order = kernels.large ? GemmOrder::kBeside : GemmOrder::kAfter;
+    if (kernels.large)
+      launch_gate_up_gemm(*kernels.large, gate_up_.view(), x_rows, plan.large_tile_list(), max_large, gate_up_out,
+                          GemmOrder::kAfter, launch);
+    launch_gate_up_gemm(gemm1, gate_up_.view(), x_rows, plan, max_tiles, gate_up_out, small_order, launch);
     if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
-    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, GemmOrder::kAfter, launch);
+    if (kernels.large)
+      launch_down_gemm(*kernels.large, down_.view(), h_rows, plan.large_tile_list(), max_large, down_out,
+                       GemmOrder::kAfter, launch);
+    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, small_order, launch);
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch);
   }
 
@@ -240,6 +253,7 @@ class CudaMoeLayer final : public MoeLayer {
   int device_;
   bool hopper_;  // sm_90: programmatic dependent launch between kernels, wgmma GEMMs
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
+  bool large_tiles_;                          // FP4MOE_LARGE_TILES (moe/dispatch.h), likewise
   // CTAs per wave of each tile with decode kernels, counted for its grouped GEMM kernels (the decode
   // kernels match them but for a kilobyte of shared memory).
   DeviceWaves waves_;

@@ -373,20 +373,71 @@ struct DeviceWaves {
   }
 };
 
-// The kernels of one forward: the two GEMMs' tiles (one token block between them) and whether they
-// run as the decode kernels.
+// Large tiles for the experts that hold many rows (routing/plan.h): the table sizes its tile by the
+// average rows per expert, but a skewed routing gives a few hot experts many times that, and each
+// of their small tiles re-reads and re-dequantizes the expert's weights. So on Hopper, where the
+// table picks a tile of at most 64 tokens, each expert's full chunks of a larger token block go to
+// a second launch of each GEMM with that tile: the 32-token two-CTA wgmma tile above the mma.sync
+// tiles, the 128-token wgmma tile above the wgmma ones. That launch runs first, and the table's
+// tiles beside it (gemm/grouped_gemm.h's GemmOrder). A batch of fewer tokens than the large block
+// cannot fill one (a token picks an expert at most once) and launches none.
+//
+// A large tile's CTA runs its expert's whole K for its block of tokens, so where a GEMM has few row
+// blocks the hot experts' few large CTAs outlast the rest of it: both GEMMs need at least
+// kLargeTileMinRowBlocks. H200, min of two alternating rounds (same build, FP4MOE_LARGE_TILES=0
+// against on; bench/results/h200-large-tiles/ab-*), whole layer in us, W4A16 / W4A4, skewed:
+//
+//   shape (row blocks of 256 rows, GEMM 1 / 2)   T=64           T=128          T=256          T=512
+//   qwen3-30b-a3b (6 / 8)                          -0.7 / -1.0%   +2.0 / +1.3%   +18 / +17%     +8.3 / +9.9%
+//   gpt-oss-120b (23 / 12)                         -7.1 / -3.4%   -12 / -9.9%    -8.2 / -6.9%   -2.5 / -11%
+//   deepseek-v4-flash (16 / 16)                    -4.2 / -0.2%   -5.6 / -5.8%   -4.1 / -6.5%   -4.4 / -3.8%
+//   deepseek-v3 (16 / 28)                          -0.5 / -5.6%   -5.5 / -5.4%   -5.1 / -4.2%   -2.1 / -2.2%
+//
+// The uniform rows of the same runs moved -11..+6.5%, within these rows' spread between runs (the
+// extra launch is nearly empty there).
+inline constexpr MmaTileConfig kLargeTileAboveMma = kWgmma32TwoPerSm;
+inline constexpr MmaTileConfig kLargeTileAboveWgmma = {8, 2, 128, 8, 0, true};
+inline constexpr int kMinLargeTileRows = 32;  // the workspace holds large-tile lists for this size
+inline constexpr int kLargeTileMinRowBlocks = 10;
+static_assert(kLargeTileAboveMma.block_tokens >= kMinLargeTileRows &&
+              kLargeTileAboveWgmma.block_tokens >= kMinLargeTileRows);
+
+// gate_up_rows / down_rows: the GEMMs' packed weight rows.
+inline std::optional<MmaTileConfig> large_tile_for(const MmaTileConfig& chosen, int tokens, bool hopper,
+                                                   int64_t gate_up_rows, int64_t down_rows) {
+  if (!hopper) return std::nullopt;
+  const MmaTileConfig large = chosen.wgmma ? kLargeTileAboveWgmma : kLargeTileAboveMma;
+  if (chosen.block_tokens >= large.block_tokens || tokens < large.block_tokens) return std::nullopt;
+  if (std::min(gate_up_rows, down_rows) < int64_t(kLargeTileMinRowBlocks) * large.block_rows()) return std::nullopt;
+  return large;
+}
+
+// FP4MOE_LARGE_TILES=0 turns the large tiles off (benchmarks measure them against the table alone);
+// unset, empty or 1: on. Anything else is an error when the layer is created.
+inline bool large_tiles_from_env() {
+  const char* value = std::getenv("FP4MOE_LARGE_TILES");
+  if (value == nullptr || *value == '\0' || std::string(value) == "1") return true;
+  if (std::string(value) == "0") return false;
+  throw_argument_error("CUDA layer", "FP4MOE_LARGE_TILES", "unset, 0 or 1", value);
+}
+
+// The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
+// run as the decode kernels, and the large tiles' shape if the batch has them (both GEMMs').
 struct ForwardKernels {
   MmaTileConfig gemm1, gemm2;
   bool decode_kernels;
+  std::optional<MmaTileConfig> large;
+  int large_rows() const { return large ? large->block_tokens : 0; }
 };
 
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
 // touches), refined per GEMM by for_grid and for_waves; then whether the batch runs the decode
-// kernels, and inside them for_decode_kernels. gate_up_rows / down_rows: the GEMMs' packed weight
+// kernels, and inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
+// a tile is forced or large_tiles is false. gate_up_rows / down_rows: the GEMMs' packed weight
 // rows. Only host-known sizes go in, so a captured graph keeps the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
                                      const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
-                                     int64_t down_rows, const DeviceWaves& waves) {
+                                     int64_t down_rows, const DeviceWaves& waves, bool large_tiles = true) {
   const int64_t pairs = int64_t(tokens) * c.top_k;
   const MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   const double touched = expected_touched_experts(tokens, c);
@@ -411,6 +462,8 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
     k.gemm1 = for_decode_kernels(k.gemm1, c.mode);
     k.gemm2 = for_decode_kernels(k.gemm2, c.mode);
   }
+  if (!k.decode_kernels && !forced && large_tiles)
+    k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
   return k;
 }
 

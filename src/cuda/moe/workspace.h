@@ -5,6 +5,7 @@
 
 #include "cuda/gemm/decode_gemm.h"
 #include "cuda/gemm/grouped_gemm.h"
+#include "cuda/moe/dispatch.h"
 #include "cuda/routing/plan.h"
 #include "fp4moe/moe/config.h"
 
@@ -12,6 +13,7 @@ namespace fp4moe::cuda {
 
 struct WorkspaceLayout {
   size_t expert_offsets, padded_offsets, sorted_pairs, pair_rows, tiles, num_tiles, amax, chunk_rows;
+  size_t large_tiles, num_large_tiles;  // for any large tile size (at least kMinLargeTileRows)
   size_t x_quantized;  // W4A4: BF16 [T, H] fake-quantized x
   size_t h_bf16;       // [T*k, I] GEMM 1 output (W4A16) or its quantized form (W4A4)
   size_t h_f32;        // W4A4: [T*k, I] FP32 GEMM 1 output before quantization
@@ -39,6 +41,8 @@ struct WorkspaceLayout {
     l.num_tiles = take(sizeof(int));
     l.amax = take(2 * sizeof(uint32_t));
     l.chunk_rows = take(sizeof(int) * routing_plan_chunk_ints(pairs, experts));
+    l.large_tiles = take(sizeof(GemmTile) * max_large_tiles(pairs, kMinLargeTileRows));
+    l.num_large_tiles = take(sizeof(int));
     l.x_quantized = take(w4a4 ? sizeof(bf16) * num_tokens * config.hidden : 0);
     l.h_bf16 = take(sizeof(bf16) * pairs * config.intermediate);
     l.h_f32 = take(w4a4 ? sizeof(float) * pairs * config.intermediate : 0);
@@ -57,7 +61,8 @@ struct WorkspaceLayout {
   RoutingPlan plan(void* base) const {
     return RoutingPlan{at<int>(base, expert_offsets), at<int>(base, padded_offsets), at<int>(base, sorted_pairs),
                        at<int>(base, pair_rows),      at<GemmTile>(base, tiles),     at<int>(base, num_tiles),
-                       at<uint32_t>(base, amax),      at<int>(base, chunk_rows)};
+                       at<uint32_t>(base, amax),      at<int>(base, chunk_rows),     at<GemmTile>(base, large_tiles),
+                       at<int>(base, num_large_tiles)};
   }
 };
 

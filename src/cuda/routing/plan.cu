@@ -101,35 +101,43 @@ __device__ void place_by_warp(const int32_t* topk_ids, int begin, int end, int l
 }
 
 // Pass 2, every thread of the CTA: thread i holds in total[] the pair counts of experts
-// [i*kExpertsPerThread, ...). Writes the expert offsets, the 128-aligned offsets and the tile list,
-// and returns each owned expert's first row in offset[].
-__device__ void write_expert_rows(int (&total)[kExpertsPerThread], int num_local, int tile_rows,
+// [i*kExpertsPerThread, ...). Writes the expert offsets, the 128-aligned offsets and the tile lists
+// (an expert's large tiles first, then its small ones over the rest of its rows), and returns each
+// owned expert's first row in offset[].
+__device__ void write_expert_rows(int (&total)[kExpertsPerThread], int num_local, int tile_rows, int large_rows,
                                   const RoutingPlan& plan, ExpertScan::TempStorage& storage,
                                   int (&offset)[kExpertsPerThread]) {
-  int padded[kExpertsPerThread], tiles[kExpertsPerThread];
+  int padded[kExpertsPerThread], tiles[kExpertsPerThread], large[kExpertsPerThread];
   for (int i = 0; i < kExpertsPerThread; ++i) {
     padded[i] = int(grouped_scale_rows(total[i]));
-    tiles[i] = int(ceil_div(total[i], tile_rows));
+    large[i] = large_rows > 0 ? total[i] / large_rows : 0;
+    tiles[i] = int(ceil_div(total[i] - large[i] * large_rows, tile_rows));
   }
-  int padded_offset[kExpertsPerThread], tile_offset[kExpertsPerThread];
-  int sum_total, sum_padded, sum_tiles;
+  int padded_offset[kExpertsPerThread], tile_offset[kExpertsPerThread], large_offset[kExpertsPerThread];
+  int sum_total, sum_padded, sum_tiles, sum_large;
   ExpertScan(storage).ExclusiveSum(total, offset, sum_total);
   __syncthreads();
   ExpertScan(storage).ExclusiveSum(padded, padded_offset, sum_padded);
   __syncthreads();
   ExpertScan(storage).ExclusiveSum(tiles, tile_offset, sum_tiles);
+  __syncthreads();
+  ExpertScan(storage).ExclusiveSum(large, large_offset, sum_large);
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
     if (e >= num_local) continue;
     plan.expert_offsets[e] = offset[i];
     plan.padded_offsets[e] = padded_offset[i];
+    for (int t = 0; t < large[i]; ++t)
+      plan.large_tiles[large_offset[i] + t] = GemmTile{e, offset[i] + t * large_rows, large_rows};
+    const int first = offset[i] + large[i] * large_rows, rest = total[i] - large[i] * large_rows;
     for (int t = 0; t < tiles[i]; ++t)
-      plan.tiles[tile_offset[i] + t] = GemmTile{e, offset[i] + t * tile_rows, min(tile_rows, total[i] - t * tile_rows)};
+      plan.tiles[tile_offset[i] + t] = GemmTile{e, first + t * tile_rows, min(tile_rows, rest - t * tile_rows)};
   }
   if (threadIdx.x == 0) {
     plan.expert_offsets[num_local] = sum_total;
     plan.padded_offsets[num_local] = sum_padded;
     *plan.num_tiles = sum_tiles;
+    if (plan.num_large_tiles) *plan.num_large_tiles = sum_large;
   }
 }
 
@@ -150,7 +158,7 @@ __device__ void start_plan_kernel(int* counts, int num_local) {
 // The whole plan in one CTA (at most kCtaPlanMaxPairs pairs; any count works).
 __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_t* topk_ids, int num_pairs,
                                                                     int local_start, int num_local, int tile_rows,
-                                                                    RoutingPlan plan) {
+                                                                    int large_rows, RoutingPlan plan) {
   extern __shared__ int warp_counts[];  // [kWarps][num_local]; pass 3 reuses it as per-warp rows
   __shared__ ExpertScan::TempStorage scan_storage;
   start_plan_kernel(warp_counts, num_local);
@@ -163,7 +171,7 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
     const int e = threadIdx.x * kExpertsPerThread + i;
     total[i] = e < num_local ? cta_count(warp_counts, e, num_local) : 0;
   }
-  write_expert_rows(total, num_local, tile_rows, plan, scan_storage, offset);
+  write_expert_rows(total, num_local, tile_rows, large_rows, plan, scan_storage, offset);
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
     if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, offset[i]);
@@ -198,7 +206,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_count_kernel(const int32_t*
 // within the expert (in place) and its total, which the expert scan turns into the plan's offsets
 // and tiles.
 __global__ void __launch_bounds__(kPlanThreads) plan_scan_kernel(int num_chunks, int num_local, int tile_rows,
-                                                                 RoutingPlan plan) {
+                                                                 int large_rows, RoutingPlan plan) {
   __shared__ ExpertScan::TempStorage scan_storage;
   ptx::wait_for_predecessor();
   reset_amaxes(plan);
@@ -217,7 +225,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_scan_kernel(int num_chunks,
       }
     }
   }
-  write_expert_rows(total, num_local, tile_rows, plan, scan_storage, offset);
+  write_expert_rows(total, num_local, tile_rows, large_rows, plan, scan_storage, offset);
 }
 
 // Launch 3 of 3: CTA c counts its chunk again per warp and places its pairs from its first rows
@@ -267,7 +275,10 @@ __global__ void __launch_bounds__(32) routing_plan_warp_kernel(const int32_t* to
     plan.tiles[t] = local.tiles[t];
     atomicAdd(&expert_rows[local.tiles[t].expert], local.tiles[t].rows);
   }
-  if (lane == 0) *plan.num_tiles = local.num_tiles;
+  if (lane == 0) {
+    *plan.num_tiles = local.num_tiles;
+    if (plan.num_large_tiles) *plan.num_large_tiles = 0;  // at most 32 pairs: no large tiles
+  }
   __syncwarp();
 
   ExpertRows before{0, 0};  // over the experts of the earlier groups of 32
@@ -301,7 +312,9 @@ void configure_routing_plan() {
 }
 
 void launch_routing_plan(const int32_t* topk_ids, int num_pairs, int local_start, int num_local, int tile_rows,
-                         const RoutingPlan& plan, const Launch& launch) {
+                         int large_rows, const RoutingPlan& plan, const Launch& launch) {
+  require(large_rows >= 0 && (large_rows == 0 || (plan.large_tiles && plan.num_large_tiles)), "routing plan",
+          "large_rows", "0, or > 0 with plan.large_tiles and plan.num_large_tiles set", large_rows);
   if (num_pairs <= kWarpPlanMaxPairs) {
     launch_kernel(routing_plan_warp_kernel, 1, 32, size_t(num_local) * sizeof(int), launch, "routing_plan_warp_kernel",
                   topk_ids, num_pairs, local_start, num_local, tile_rows, plan);
@@ -310,13 +323,14 @@ void launch_routing_plan(const int32_t* topk_ids, int num_pairs, int local_start
   const size_t smem = size_t(kWarps) * num_local * sizeof(int);
   if (num_pairs <= kCtaPlanMaxPairs) {
     launch_kernel(routing_plan_kernel, 1, kPlanThreads, smem, launch, "routing_plan_kernel", topk_ids, num_pairs,
-                  local_start, num_local, tile_rows, plan);
+                  local_start, num_local, tile_rows, large_rows, plan);
     return;
   }
   const int chunks = int(ceil_div(num_pairs, kPlanChunkPairs));
   launch_kernel(plan_count_kernel, chunks, kPlanThreads, smem, launch, "plan_count_kernel", topk_ids, num_pairs,
                 local_start, num_local, plan);
-  launch_kernel(plan_scan_kernel, 1, kPlanThreads, 0, launch, "plan_scan_kernel", chunks, num_local, tile_rows, plan);
+  launch_kernel(plan_scan_kernel, 1, kPlanThreads, 0, launch, "plan_scan_kernel", chunks, num_local, tile_rows,
+                large_rows, plan);
   launch_kernel(plan_place_kernel, chunks, kPlanThreads, smem, launch, "plan_place_kernel", topk_ids, num_pairs,
                 local_start, num_local, plan);
 }

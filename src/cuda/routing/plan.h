@@ -25,10 +25,24 @@ struct RoutingPlan {
   int* padded_offsets;  // [E+1] grouped scale row offsets (format/scale_layout.h): counts rounded to 128
   int* sorted_pairs;    // [pairs] pair index of each sorted row
   int* pair_rows;       // [pairs] sorted row of each pair, -1 when dropped or not local
-  GemmTile* tiles;      // [max_gemm_tiles] tiles of `tile_rows` rows, experts in order
+  GemmTile* tiles;      // [max_gemm_tiles] tiles of at most `tile_rows` rows, experts in order
   int* num_tiles;       // [1]
   uint32_t* amax_bits;  // [2] FP32 bits of the W4A4 dynamic amaxes; reset to 0 by the plan
   int* chunk_rows;      // [routing_plan_chunk_ints] the grid plan's per-chunk counts, then first rows
+  // With large tiles (large_rows > 0): each expert's first floor(count / large_rows) * large_rows
+  // rows go to full tiles of large_rows rows here, for a GEMM with a larger token block, and only
+  // the rest to `tiles`. So an expert holding many more rows than the batch's average (a skewed
+  // routing's hot expert) is read once per large tile, not once per small one.
+  GemmTile* large_tiles;  // [max_large_tiles]
+  int* num_large_tiles;   // [1]
+
+  // The large tiles as the tile list that a grouped GEMM launch walks.
+  RoutingPlan large_tile_list() const {
+    RoutingPlan p = *this;
+    p.tiles = large_tiles;
+    p.num_tiles = num_large_tiles;
+    return p;
+  }
 };
 
 inline constexpr int kPlanThreads = 512;
@@ -55,6 +69,9 @@ FP4MOE_HD int64_t max_gemm_tiles(int64_t pairs, int64_t local_experts, int tile_
   return ceil_div(pairs, tile_rows) + (pairs < local_experts ? pairs : local_experts);
 }
 
+// An upper bound of the large tiles any routing can produce (every large tile is full).
+FP4MOE_HD int64_t max_large_tiles(int64_t pairs, int large_rows) { return large_rows > 0 ? pairs / large_rows : 0; }
+
 // Scratch ints of the grid plan (RoutingPlan::chunk_rows): one per chunk of pairs and local expert;
 // none where one CTA or one warp plans the batch.
 FP4MOE_HD int64_t routing_plan_chunk_ints(int64_t pairs, int64_t local_experts) {
@@ -64,7 +81,9 @@ FP4MOE_HD int64_t routing_plan_chunk_ints(int64_t pairs, int64_t local_experts) 
 // Once per process and device, before the first launch (raises the shared-memory limit).
 void configure_routing_plan();
 
+// large_rows: 0 for no large tiles (plan.large_tiles may then be null; *num_large_tiles, where
+// given, is set to 0). The one-warp plan of at most kWarpPlanMaxPairs pairs makes none.
 void launch_routing_plan(const int32_t* topk_ids, int num_pairs, int local_start, int num_local, int tile_rows,
-                         const RoutingPlan& plan, const Launch& launch);
+                         int large_rows, const RoutingPlan& plan, const Launch& launch);
 
 }  // namespace fp4moe::cuda
