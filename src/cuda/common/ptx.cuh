@@ -102,6 +102,28 @@ __device__ __forceinline__ uint32_t atomic_add_acq_rel_gpu(uint32_t* counter, ui
   return old;
 }
 
+// Adds `value` to a device-wide counter, with release semantics for the writes that happen before
+// it (the CTA's, after a CTA barrier); returns nothing, so it does not wait for the add.
+__device__ __forceinline__ void red_add_release_gpu(uint32_t* counter, uint32_t value) {
+  asm volatile("red.release.gpu.global.add.u32 [%0], %1;\n" ::"l"(counter), "r"(value) : "memory");
+}
+
+// Reads a device-wide counter with acquire semantics: the writes released before the additions it
+// sees happen before this thread's later accesses.
+__device__ __forceinline__ uint32_t ld_acquire_gpu(const uint32_t* counter) {
+  uint32_t value;
+  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(value) : "l"(counter) : "memory");
+  return value;
+}
+
+// Orders this thread's earlier generic-proxy accesses (and what they acquired) before its later
+// async-proxy ones, such as tensor copies from global memory (sm_90; below it there are none).
+__device__ __forceinline__ void fence_proxy_async_global() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("fence.proxy.async.global;\n" ::: "memory");
+#endif
+}
+
 // Programmatic dependent launch (sm_90): a kernel launched with launch_pdl() may start while its
 // predecessor in the stream finishes. It must call grid_dependency_wait() before touching any
 // memory the predecessor reads or writes; launch_dependent_grids() lets the successor start early.

@@ -3,6 +3,7 @@
 // (sm_90a, warp-specialized). Instantiated for the tile shapes in kMmaTiles (compiled_tiles.h)
 // only; the dispatch table may pick only those.
 #include <algorithm>
+#include <type_traits>
 
 #include "cuda/common/check.h"
 #include "cuda/gemm/compiled_tiles.h"
@@ -33,17 +34,54 @@ __device__ __forceinline__ bool begin_tile(const RoutingPlan& plan, GemmOrder or
   return true;
 }
 
+template <class Epilogue>
+constexpr bool kSignalsTiles = std::is_same_v<Epilogue, GateUpEpilogue>;  // else it waits for them
+
+// Which GEMM 1 tiles can signal: not the K-split decode tiles, which sit at 64 registers a thread
+// (the wave rules of moe/dispatch.h count two or four CTAs per SM); the signal's code took ptxas to
+// 76 there. Their batches (one or two tokens) have about one wave of GEMM 1 and little to overlap.
+template <class Tile>
+constexpr bool kCanSignalTiles = Tile::kSplitK == 1;
+
+// GEMM 1 with a hand-off, every thread, after its epilogue's stores: this CTA's row block of the
+// tile is done (the barrier orders every thread's stores before thread 0's release).
+template <class Tile, class Epilogue>
+__device__ __forceinline__ void signal_tile_done(const TileHandoff& handoff) {
+  if constexpr (kSignalsTiles<Epilogue> && kCanSignalTiles<Tile>) {
+    if (handoff.done == nullptr) return;
+    __syncthreads();
+    if (threadIdx.x == 0) ptx::red_add_release_gpu(handoff.done + blockIdx.y, 1);
+  }
+}
+
+// GEMM 2 with a hand-off, one thread: returns once every GEMM 1 row block of this tile is done,
+// with their stores visible to this thread's later loads and tensor copies. A count that never
+// comes would be a bug; after about ten seconds the kernel traps, so it fails instead of hanging.
+__device__ __forceinline__ void wait_tile_done(const TileHandoff& handoff) {
+  const uint32_t* done = handoff.done + blockIdx.y;
+  for (uint32_t spins = 0; ptx::ld_acquire_gpu(done) < uint32_t(handoff.gemm1_row_blocks); ++spins) {
+    if (spins == (1u << 27)) __trap();
+    __nanosleep(64);
+  }
+  ptx::fence_proxy_async_global();
+}
+
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads)
     grouped_gemm_nvfp4_mma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan, typename Epilogue::Params out,
-                                  GemmOrder order) {
+                                  GemmOrder order, TileHandoff handoff) {
   GemmTile tile;
   if (!begin_tile(plan, order, tile)) return;
   extern __shared__ __align__(1024) char smem[];
   MmaAccumulators<Tile> acc;
   zero_accumulators<Tile>(acc);
+  if (!kSignalsTiles<Epilogue> && handoff.done != nullptr) {  // before the mainloop: nothing live across it
+    if (threadIdx.x == 0) wait_tile_done(handoff);
+    __syncthreads();
+  }
   MmaMainloop<Tile>(w, in, tile, int(blockIdx.x), smem).run(acc);
   if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
+  signal_tile_done<Tile, Epilogue>(handoff);
   end_tile(order);
 }
 
@@ -54,18 +92,20 @@ __global__ void __launch_bounds__(Tile::kThreads)
 template <class Tile, class Epilogue>
 __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
     grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
-                                    RoutingPlan plan, typename Epilogue::Params out, GemmOrder order) {
+                                    RoutingPlan plan, typename Epilogue::Params out, GemmOrder order,
+                                    TileHandoff handoff) {
   GemmTile tile;
   if (!begin_tile(plan, order, tile)) return;
   extern __shared__ __align__(1024) char smem[];
   WgmmaPipeline<Tile> pipeline(w, maps, in, tile, int(blockIdx.x), smem);
   if (pipeline.is_producer()) {
-    pipeline.produce();
+    pipeline.produce(!kSignalsTiles<Epilogue> && handoff.done != nullptr, [&] { wait_tile_done(handoff); });
   } else {
     MmaAccumulators<Tile> acc;  // written first by the first wgmma
     pipeline.consume(acc);
     Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
   }
+  signal_tile_done<Tile, Epilogue>(handoff);
   end_tile(order);
 }
 
@@ -86,7 +126,11 @@ void with_compiled_tile(const MmaTileConfig& config, F&& f) {
 template <class Epilogue>
 void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
-                         GemmOrder order, const Launch& launch) {
+                         GemmOrder order, const TileHandoff& handoff, const Launch& launch) {
+  require(kSignalsTiles<Epilogue> || handoff.done == nullptr || order == GemmOrder::kBeside, "grouped GEMM",
+          "order", "kBeside for a GEMM 2 that waits for GEMM 1 tile by tile", "kAfter");
+  require(!kSignalsTiles<Epilogue> || handoff.done == nullptr || config.split_k == 1, "grouped GEMM", "handoff",
+          "none for a GEMM 1 tile that splits K (kCanSignalTiles)", config.split_k);
   if (max_tiles == 0) return;
   require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
   with_compiled_tile(config, [&](auto tile) {
@@ -95,10 +139,10 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
     if constexpr (Tile::kWgmma)
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                     "grouped GEMM kernel", w, make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2),
-                    in, plan, out, order);
+                    in, plan, out, order, handoff);
     else
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                    "grouped GEMM kernel", w, in, plan, out, order);
+                    "grouped GEMM kernel", w, in, plan, out, order, handoff);
   });
 }
 
@@ -149,14 +193,14 @@ void configure_grouped_gemms() {
 
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
-                         const Launch& launch) {
-  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, launch);
+                         const TileHandoff& handoff, const Launch& launch) {
+  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, launch);
 }
 
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
-                      const Launch& launch) {
-  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, launch);
+                      const TileHandoff& handoff, const Launch& launch) {
+  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, launch);
 }
 
 }  // namespace fp4moe::cuda

@@ -84,12 +84,24 @@ struct DownOutput {
 //   its grid still ends after its predecessor's, so the next kernel's wait covers both.
 enum class GemmOrder { kAfter, kBeside };
 
+// GEMM 1 -> GEMM 2 tile by tile (W4A16 without large tiles, moe/cuda_layer.cu): GEMM 1's CTAs
+// count each tile's finished row blocks into `done`; GEMM 2, launched kBeside, waits for its tile's
+// count to reach gemm1_row_blocks before it reads the tile's rows of h (its first weights already
+// in flight). Its CTAs start on tiles that GEMM 1 finished waves ago instead of waiting for GEMM 1's
+// last CTA, and the grid boundary's latency leaves the chain. GEMM 2 cannot wait on a CTA that never
+// runs: it launches only once every GEMM 1 CTA has started (programmatic dependent launch), and
+// without that, after GEMM 1 has ended.
+struct TileHandoff {
+  uint32_t* done = nullptr;  // [tiles] routing/plan.h's tile_done, zeroed by the plan; null: none
+  int gemm1_row_blocks = 0;  // GEMM 1's row blocks per tile: the count GEMM 2 waits for
+};
+
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
-                         const Launch& launch);
+                         const TileHandoff& handoff, const Launch& launch);
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
-                      const Launch& launch);
+                      const TileHandoff& handoff, const Launch& launch);
 
 // Raises the dynamic shared-memory limit of every instantiated kernel; once per device.
 void configure_grouped_gemms();

@@ -100,12 +100,17 @@ class WgmmaPipeline {
   // reads four whole 128-byte rows: one row per lane made every copy instruction touch 32 lines
   // (32 L1 wavefronts) and doubled the time per stage. The gathered rows' addresses are resolved
   // once, into a shared table.
-  __device__ void produce() {
+  //
+  // rows_wait (GEMM 2 only, whose rows come by tensor copies): the token rows may be read only after
+  // wait_for_rows() returns, which the copying lane calls once the first kStages stages' weights
+  // are on their way.
+  template <class WaitForRows>
+  __device__ void produce(bool rows_wait, WaitForRows&& wait_for_rows) {
     wgmma::release_registers<kProducerRegisters>();
     const int p = int(threadIdx.x) - kConsumerThreads;
     const bool copies_weights = p < 32;  // a whole warp: the other producer warps skip the branch
     if (tokens_in_order()) {
-      if (copies_weights && ptx::elect_one()) produce_by_tensor_copies();
+      if (copies_weights && ptx::elect_one()) produce_by_tensor_copies(rows_wait, wait_for_rows);
       return;
     }
     if (copies_weights && ptx::elect_one()) weights_.prefetch_maps();
@@ -153,19 +158,29 @@ class WgmmaPipeline {
   // thread fills every stage with the weights' two.
   __device__ bool tokens_in_order() const { return in_.gather == nullptr; }
 
-  __device__ void produce_by_tensor_copies() {
+  template <class WaitForRows>
+  __device__ void produce_by_tensor_copies(bool rows_wait, WaitForRows&& wait_for_rows) {
     weights_.prefetch_maps();
     tma::prefetch_map(&maps_->tokens);
     constexpr int kBoxBytes = kHalfTokens * kTokenRowBytes;
     const int boxes = token_rows_used() / kHalfTokens;
+    const int stage_bytes = WeightBlockSource<Tile::kBlockRows>::kBytes + boxes * kBoxBytes;
+    const int early = rows_wait ? min(int(Tile::kStages), k_tiles_) : 0;  // stages whose weights go first
+    for (int kt = 0; kt < early; ++kt) {
+      mbarrier::arrive_expect_tx(full(kt), stage_bytes);
+      weights_.copy_stage(stage_codes(kt), stage_scales(kt), kt, full(kt));
+    }
+    if (rows_wait) wait_for_rows();
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
-      wait_until_free(kt);
-      mbarrier::arrive_expect_tx(full(stage), WeightBlockSource<Tile::kBlockRows>::kBytes + boxes * kBoxBytes);
+      if (kt >= early) {
+        wait_until_free(kt);
+        mbarrier::arrive_expect_tx(full(stage), stage_bytes);
+      }
       for (int b = 0; b < boxes; ++b)
         tma::load_2d(stage_tokens(stage) + b * kBoxBytes, &maps_->tokens, kt * kTileK,
                      tile_.row_begin + b * kHalfTokens, full(stage));
-      weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
+      if (kt >= early) weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
     }
   }
 

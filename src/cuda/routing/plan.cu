@@ -130,8 +130,10 @@ __device__ void write_expert_rows(int (&total)[kExpertsPerThread], int num_local
     for (int t = 0; t < large[i]; ++t)
       plan.large_tiles[large_offset[i] + t] = GemmTile{e, offset[i] + t * large_rows, large_rows};
     const int first = offset[i] + large[i] * large_rows, rest = total[i] - large[i] * large_rows;
-    for (int t = 0; t < tiles[i]; ++t)
+    for (int t = 0; t < tiles[i]; ++t) {
       plan.tiles[tile_offset[i] + t] = GemmTile{e, first + t * tile_rows, min(tile_rows, rest - t * tile_rows)};
+      if (plan.tile_done) plan.tile_done[tile_offset[i] + t] = 0;
+    }
   }
   if (threadIdx.x == 0) {
     plan.expert_offsets[num_local] = sum_total;
@@ -273,6 +275,7 @@ __global__ void __launch_bounds__(32) routing_plan_warp_kernel(const int32_t* to
   }
   for (int t = lane; t < local.num_tiles; t += 32) {
     plan.tiles[t] = local.tiles[t];
+    if (plan.tile_done) plan.tile_done[t] = 0;
     atomicAdd(&expert_rows[local.tiles[t].expert], local.tiles[t].rows);
   }
   if (lane == 0) {

@@ -35,12 +35,16 @@ struct RoutingPlan {
   // routing's hot expert) is read once per large tile, not once per small one.
   GemmTile* large_tiles;  // [max_large_tiles]
   int* num_large_tiles;   // [1]
+  // GEMM 1's finished row blocks per tile of `tiles`, which GEMM 2 waits for tile by tile
+  // (gemm/grouped_gemm.h's TileHandoff); the plan zeroes those of its tiles. Null: none.
+  uint32_t* tile_done;    // [max_gemm_tiles]
 
   // The large tiles as the tile list that a grouped GEMM launch walks.
   RoutingPlan large_tile_list() const {
     RoutingPlan p = *this;
     p.tiles = large_tiles;
     p.num_tiles = num_large_tiles;
+    p.tile_done = nullptr;
     return p;
   }
 };
