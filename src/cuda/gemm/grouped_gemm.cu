@@ -56,7 +56,8 @@ __device__ __forceinline__ void signal_tile_done(const TileHandoff& handoff) {
 
 // GEMM 2 with a hand-off, one thread: returns once every GEMM 1 row block of this tile is done,
 // with their stores visible to this thread's later loads and tensor copies. A count that never
-// comes would be a bug; after about ten seconds the kernel traps, so it fails instead of hanging.
+// comes would be a bug; after 2^27 polls (each an L2 round trip: a minute or more) the kernel
+// traps, so it fails instead of hanging.
 __device__ __forceinline__ void wait_tile_done(const TileHandoff& handoff) {
   const uint32_t* done = handoff.done + blockIdx.y;
   for (uint32_t spins = 0; ptx::ld_acquire_gpu(done) < uint32_t(handoff.gemm1_row_blocks); ++spins) {
