@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from moe_report import KernelTime
+from moe_report import KernelTime, covered_us
 
 
 @dataclass
@@ -76,9 +76,12 @@ def capture_graph(steps: Sequence[Callable[[], object]]) -> torch.cuda.CUDAGraph
   return graph
 
 
-def profile_kernels(run: Callable[[], object], forwards_per_run: int, runs: int = 3) -> list[KernelTime]:
+def profile_kernels(run: Callable[[], object], forwards_per_run: int, runs: int = 3,
+                    marker: str = "gemm") -> tuple[list[KernelTime], float | None]:
   """Device activities (kernels, memsets, copies) seen by the profiler over `runs` runs, per forward, longest
-  first. Empty when the profiler saw nothing (some CUPTI versions miss kernels inside graphs)."""
+  first (empty when the profiler saw nothing: some CUPTI versions miss kernels inside graphs); and the time per
+  forward during which an activity whose name contains `marker` ran (None if none did). Kernels chained by
+  programmatic dependent launch overlap, so that time is the union of their intervals, not the sum."""
   run()
   torch.cuda.synchronize()
   with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
@@ -86,20 +89,18 @@ def profile_kernels(run: Callable[[], object], forwards_per_run: int, runs: int 
       run()
     torch.cuda.synchronize()
   totals: dict[str, list[float]] = {}
+  marked: list[tuple[float, float]] = []
   for event in prof.events():
     if event.device_type != torch.autograd.DeviceType.CUDA:
       continue
     entry = totals.setdefault(event.name, [0.0, 0])
     entry[0] += event.time_range.elapsed_us()
     entry[1] += 1
+    if marker in event.name.lower():
+      marked.append((event.time_range.start, event.time_range.end))
   forwards = runs * forwards_per_run
   kernels = [KernelTime(name, us / forwards, count / forwards) for name, (us, count) in totals.items()]
-  return sorted(kernels, key=lambda k: -k.us_per_forward)
-
-
-def gemm_time_us(kernels: list[KernelTime], marker: str = "gemm") -> float | None:
-  matched = [k.us_per_forward for k in kernels if marker in k.name.lower()]
-  return sum(matched) if matched else None
+  return sorted(kernels, key=lambda k: -k.us_per_forward), (covered_us(marked) / forwards if marked else None)
 
 
 def measure_copy_tb_s(policy: TimingPolicy, nbytes: int = 1 << 30) -> float:

@@ -33,7 +33,7 @@ class Row:
   floor_bytes: Optional[float] = None
   floor_flops: Optional[float] = None
   ours_us: Optional[float] = None
-  ours_gemm_us: Optional[float] = None  # profiler: kernels whose names contain "gemm"
+  ours_gemm_us: Optional[float] = None  # profiler: time during which a kernel whose name contains "gemm" ran
   ours_runs: int = 0
   ours_copies: int = 0  # weight copies rotated over
   ours_over_floor: Optional[float] = None
@@ -71,6 +71,17 @@ class Row:
         self.peer_over_ours = self.peer_us / self.ours_us
       if self.peer_gemm_us:
         self.ours_over_peer_gemms = self.ours_us / self.peer_gemm_us
+
+
+def covered_us(intervals: list[tuple[float, float]]) -> float:
+  """Length of the union of (start, end) intervals: time during which at least one of them ran."""
+  total, reach = 0.0, -math.inf
+  for start, end in sorted(intervals):
+    if end <= reach:
+      continue
+    total += end - max(start, reach)
+    reach = end
+  return total
 
 
 def _fixed(digits: int) -> Callable[[Any], str]:

@@ -125,11 +125,11 @@ def measure_side(steps: list[Callable[[], object]], policy: gpu_timing.TimingPol
   inside the graph (CUPTI does not trace graph kernels on every driver)."""
   graph = gpu_timing.capture_graph(steps)
   timing = gpu_timing.time_runs(graph.replay, len(steps), policy)
-  kernels, source = gpu_timing.profile_kernels(graph.replay, len(steps)), "graph"
+  (kernels, gemm_us), source = gpu_timing.profile_kernels(graph.replay, len(steps)), "graph"
   if sum(k.us_per_forward for k in kernels) < PROFILE_MIN_COVERAGE * timing.us_per_forward:
-    kernels, source = gpu_timing.profile_kernels(lambda: [s() for s in steps], len(steps)), "eager"
+    (kernels, gemm_us), source = gpu_timing.profile_kernels(lambda: [s() for s in steps], len(steps)), "eager"
   del graph
-  return timing, kernels, source
+  return timing, kernels, gemm_us, source
 
 
 # ---- ours
@@ -167,8 +167,8 @@ def measure_ours(ctx: Context, layers: list, inputs: RowInputs) -> Measured:
   step(layers[0])()
   torch.cuda.synchronize()
   output = out.clone()
-  timing, kernels, source = measure_side([step(layer) for layer in layers], ctx.policy)
-  return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gpu_timing.gemm_time_us(kernels))
+  timing, kernels, gemm_us, source = measure_side([step(layer) for layer in layers], ctx.policy)
+  return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gemm_us)
 
 
 # ---- the peer
@@ -220,7 +220,7 @@ def measure_peer(ctx: Context, copies: list[PeerWeights], inputs: RowInputs) -> 
     return lambda: peer_forward(inputs.x, inputs.topk_weights, inputs.topk_ids, w)
 
   output = layer_step(copies[0])()
-  timing, kernels, source = measure_side([layer_step(w) for w in copies], ctx.policy)
+  timing, kernels, _, source = measure_side([layer_step(w) for w in copies], ctx.policy)
 
   # The two grouped GEMMs alone, on the routed rows and the SwiGLU output that the layer feeds them.
   plan = plan_routing(inputs.topk_ids, copies[0].w13.shape[0])

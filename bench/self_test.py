@@ -16,7 +16,7 @@ import numpy as np
 
 import ab
 import bench_moe
-from moe_report import KernelTime, Row, format_markdown, format_table, results_json, slug
+from moe_report import KernelTime, Row, covered_us, format_markdown, format_table, results_json, slug
 from moe_routing import SKEW_HOT_EXPERTS, SKEWED, UNIFORM, make_routing, softmax_topk
 from moe_shapes import SHAPES, copies_to_defeat_l2, copies_within_budget, moe_floor
 
@@ -163,6 +163,15 @@ def row_ratios() -> None:
   expect(math.isclose(good.peer_over_ours, 76.0 / 14.16), "peer/ours")
   expect(math.isclose(good.of_bf16_ceiling, good.achieved_tflop_s / 785.0), "fraction of the BF16 ceiling")
   expect(math.isclose(good.ours_over_peer_gemms, 14.16 / 60.0), "ours / peer GEMMs")
+
+
+@check
+def gemm_time_is_the_union_of_intervals() -> None:
+  # Kernels chained by programmatic dependent launch overlap: GEMM 2 starting during GEMM 1's tail.
+  expect(covered_us([]) == 0.0, "nothing ran")
+  expect(math.isclose(covered_us([(0.0, 10.0), (8.0, 15.0)]), 15.0), "overlap counted once")
+  expect(math.isclose(covered_us([(20.0, 25.0), (0.0, 10.0), (2.0, 4.0)]), 15.0), "a gap and a nested interval")
+  expect(math.isclose(covered_us([(0.0, 5.0), (5.0, 9.0)]), 9.0), "touching intervals")
 
 
 @check
