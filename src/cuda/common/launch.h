@@ -1,7 +1,10 @@
 // Kernel launches of the forward pass. Every kernel of the forward waits on its predecessor with
 // ptx::wait_for_predecessor() before its first memory access, so all of them may be launched with
 // programmatic dependent launch: the next kernel is resident when the previous one ends, which
-// hides the launch gap (microseconds each, a large part of a decode step).
+// hides the launch gap (microseconds each, a large part of a decode step). The exception is a
+// grouped GEMM launched beside its predecessor (gemm/grouped_gemm.h's GemmOrder::kBeside): it reads
+// only what its predecessor waited for before this launch could start, waits per tile on counters
+// where it needs its predecessor's output, and waits for the predecessor itself before it exits.
 #pragma once
 #include <cuda_runtime.h>
 
