@@ -385,7 +385,7 @@ struct DeviceWaves {
 // A large tile's CTA runs its expert's whole K for its block of tokens, so where a GEMM has few row
 // blocks the hot experts' few large CTAs outlast the rest of it: both GEMMs need at least
 // kLargeTileMinRowBlocks. H200, min of two alternating rounds (same build, FP4MOE_LARGE_TILES=0
-// against on; bench/results/h200-large-tiles/ab-*), whole layer in us, W4A16 / W4A4, skewed:
+// against on; bench/results/h200-large-tiles/beside/ab-*), whole layer in us, W4A16 / W4A4, skewed:
 //
 //   shape (row blocks of 256 rows, GEMM 1 / 2)   T=64           T=128          T=256          T=512
 //   qwen3-30b-a3b (6 / 8)                          -0.7 / -1.0%   +2.0 / +1.3%   +18 / +17%     +8.3 / +9.9%
