@@ -231,6 +231,31 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
   EXPECT_FALSE(choose_kernels(512, gpt_oss, true, std::nullopt, up, down, h200_waves(), false).large) << "turned off";
 }
 
+// GEMM 2 takes GEMM 1's tiles as they finish in W4A16's four-kernel chain, except with large tiles
+// (GEMM 2 then runs beside its own large launch) and after GEMM 1's K-split tiles, which do not signal.
+TEST(Dispatch, TileHandoffAndLaunchOrders) {
+  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig dsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  MoeConfig qwen3_w4a4 = qwen3;
+  qwen3_w4a4.mode = QuantMode::kW4A4;
+  const ForwardKernels chain = choose_for(qwen3, 8);
+  EXPECT_TRUE(chain.tile_handoff);
+  EXPECT_EQ(chain.gemm1_order(), GemmOrder::kAfter);
+  EXPECT_EQ(chain.gemm2_order(), GemmOrder::kBeside);
+  EXPECT_FALSE(choose_for(qwen3, 1).tile_handoff) << "decode kernels";
+  EXPECT_FALSE(choose_for(qwen3_w4a4, 8).tile_handoff) << "W4A4 quantizes all of h between the GEMMs";
+  EXPECT_FALSE(choose_for(dsv3, 1).tile_handoff) << "GEMM 1's K-split tile does not signal";
+  const ForwardKernels large = choose_for(gpt_oss, 512);
+  ASSERT_TRUE(large.large.has_value());
+  EXPECT_FALSE(large.tile_handoff) << "large tiles";
+  EXPECT_EQ(large.gemm1_order(), GemmOrder::kBeside);
+  EXPECT_EQ(large.gemm2_order(), GemmOrder::kBeside);
+  const ForwardKernels w4a4 = choose_for(qwen3_w4a4, 8);
+  EXPECT_EQ(w4a4.gemm1_order(), GemmOrder::kAfter);
+  EXPECT_EQ(w4a4.gemm2_order(), GemmOrder::kAfter);
+}
+
 TEST(Dispatch, LargeTilesSwitchByNameOrAClearError) {
   ASSERT_EQ(unsetenv("FP4MOE_LARGE_TILES"), 0);
   EXPECT_TRUE(large_tiles_from_env());

@@ -183,24 +183,21 @@ class CudaMoeLayer final : public MoeLayer {
       if (x_scale.calibrated == 0) launch_amax(args.x, int64_t(T) * c.hidden, plan.amax_bits + 0, launch);
       launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
     }
-    // Each GEMM's large tiles first (their CTAs are the longest), its other tiles beside them. Without
-    // them, W4A16's GEMM 2 takes GEMM 1's tiles as they finish (TileHandoff; not after GEMM 1's
-    // K-split decode tiles, grouped_gemm.cu); W4A4 quantizes all of h in between.
+    // Each GEMM's large tiles first (their CTAs are the longest), its other tiles beside them.
     const GemmInput x_rows{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k, T};
-    const bool by_tile = !w4a4 && !kernels.large && gemm1.split_k == 1;
-    const TileHandoff handoff = by_tile ? TileHandoff{plan.tile_done, int(ceil_div(gate_up_.shape.rows, gemm1.block_rows()))}
-                                        : TileHandoff{};
-    const GemmOrder small_order = kernels.large || by_tile ? GemmOrder::kBeside : GemmOrder::kAfter;
+    const TileHandoff handoff =
+        kernels.tile_handoff ? TileHandoff{plan.tile_done, int(ceil_div(gate_up_.shape.rows, gemm1.block_rows()))}
+                             : TileHandoff{};
     if (kernels.large)
       launch_gate_up_gemm(*kernels.large, gate_up_.view(), x_rows, plan.large_tile_list(), max_large, gate_up_out,
                           GemmOrder::kAfter, TileHandoff{}, launch);
-    launch_gate_up_gemm(gemm1, gate_up_.view(), x_rows, plan, max_tiles, gate_up_out,
-                        kernels.large ? GemmOrder::kBeside : GemmOrder::kAfter, handoff, launch);
+    launch_gate_up_gemm(gemm1, gate_up_.view(), x_rows, plan, max_tiles, gate_up_out, kernels.gemm1_order(), handoff,
+                        launch);
     if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
     if (kernels.large)
       launch_down_gemm(*kernels.large, down_.view(), h_rows, plan.large_tile_list(), max_large, down_out,
                        GemmOrder::kAfter, TileHandoff{}, launch);
-    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, small_order, handoff, launch);
+    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff, launch);
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch);
   }
 

@@ -422,18 +422,26 @@ inline bool large_tiles_from_env() {
 }
 
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
-// run as the decode kernels, and the large tiles' shape if the batch has them (both GEMMs').
+// run as the decode kernels, the large tiles' shape if the batch has them (both GEMMs'), and
+// whether GEMM 2 takes GEMM 1's tiles as they finish (gemm/grouped_gemm.h's TileHandoff): W4A16
+// only (W4A4 quantizes all of h in between), not with large tiles, and not after GEMM 1's K-split
+// tiles, which do not signal (grouped_gemm.cu's kCanSignalTiles).
 struct ForwardKernels {
   MmaTileConfig gemm1, gemm2;
   bool decode_kernels;
   std::optional<MmaTileConfig> large;
+  bool tile_handoff = false;
   int large_rows() const { return large ? large->block_tokens : 0; }
+  // GEMM 1's table tiles run beside the large tiles' launch; GEMM 2's beside that too, or beside
+  // GEMM 1 when it takes GEMM 1's tiles as they finish.
+  GemmOrder gemm1_order() const { return large ? GemmOrder::kBeside : GemmOrder::kAfter; }
+  GemmOrder gemm2_order() const { return large || tile_handoff ? GemmOrder::kBeside : GemmOrder::kAfter; }
 };
 
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
 // touches), refined per GEMM by for_grid and for_waves; then whether the batch runs the decode
 // kernels, and inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
-// a tile is forced or large_tiles is false. gate_up_rows / down_rows: the GEMMs' packed weight
+// a tile is forced or large_tiles is false, and the tile hand-off. gate_up_rows / down_rows: the GEMMs' packed weight
 // rows. Only host-known sizes go in, so a captured graph keeps the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
                                      const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
@@ -464,6 +472,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   }
   if (!k.decode_kernels && !forced && large_tiles)
     k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
+  k.tile_handoff = !k.decode_kernels && c.mode == QuantMode::kW4A16 && !k.large && k.gemm1.split_k == 1;
   return k;
 }
 
