@@ -252,6 +252,10 @@ TEST(GpuLayer, EveryCompiledTileShape) {
       EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, name.c_str()), kBound)
           << name << " T=" << tokens;
     }
+    // Every token on one expert: whole tiles of every token block up to 128 (the epilogues' path
+    // without bounds tests) beside a short one, and a partial last row block of both GEMMs.
+    const auto hot = testing::single_expert_routing(160, c.top_k, 4, rng);
+    EXPECT_LT(layers.error(x, hot, name.c_str()), kBound) << name << " all tokens on one expert";
   }
 }
 
