@@ -52,8 +52,10 @@
 // tiles keep shallow rings: at 4 stages a 4-deep ring took the 32-token tile to 168 registers and
 // was 1-6% slower than a 2-deep one, while the 16-token tile needs its 4-deep ring (2-deep: 6-13%
 // slower). Eight warps of one m-tile each instead of four of two were 4-14% slower for the 16- and
-// 32-token tiles (shared-memory weights, crossover-t256-512 files). The 32-row two-slice tile stays
-// compiled for sweeps: fastest at one token on qwen3 and gpt-oss only.
+// 32-token tiles (shared-memory weights, crossover-t256-512 files). The 32-row two-slice tile, the
+// fastest at one token on qwen3 and gpt-oss then, stayed compiled for sweeps until the decode
+// kernels left it behind the table on every shape (qwen3 T=1 15.5 against 16.7 us,
+// bench/results/h200-profiles/t1-*).
 //
 // From 32 rows, the mma.sync column (H200, mma64-*-768_1024 and wgmma128-*-768_1024 files, before
 // the 64-token wgmma tile): the 64-token tile with 2 stages and a 2-deep ring (168 registers; 4
