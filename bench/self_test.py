@@ -16,6 +16,7 @@ import numpy as np
 
 import ab
 import bench_moe
+import ncu_stalls
 from moe_report import KernelTime, Row, covered_us, format_markdown, format_table, results_json, slug
 from moe_routing import SKEW_HOT_EXPERTS, SKEWED, UNIFORM, make_routing, softmax_topk
 from moe_shapes import SHAPES, copies_to_defeat_l2, copies_within_budget, moe_floor
@@ -251,6 +252,43 @@ def _small_case(torch):
 
   shape = MoeShape("tiny", 8, 64, 32, 2)
   return shape, random_nvfp4_experts(shape, seed=11, device="cpu")
+
+
+@check
+def ncu_stall_summary() -> None:
+  import gzip  # noqa: PLC0415
+  import tempfile  # noqa: PLC0415
+
+  # The layout of `ncu --page source --csv --print-source sass`: a kernel-name line, the header, a row per instruction.
+  header = ["Address", "Source", ncu_stalls.SAMPLES, "Warp Stall Sampling (Not-issued Samples)", ncu_stalls.EXECUTED,
+            "stall_barrier", "stall_long_sb", "stall_wait", "stall_barrier (Not Issued)"]
+  rows = [["0x7f0000001010", "  @!P1  BRA 0x7f0000001000", "30", "29", "100", "0", "30", "0", "0"],
+          ["0x7f0000001000", "  LDC R1, c[0x0][0x28]", "10", "10", "64", "0", "4", "6", "0"],
+          ["0x7f0000001420", "  HGMMA.64x128x16.F32.BF16 R24, R152, gdesc[UR16], R24", "20", "15", "8", "0", "0", "20", "0"],
+          ["0x7f0000001430", "  WARPGROUP.DEPBAR.LE gsb0, 0x0", "40", "40", "8", "40", "0", "0", "9"]]
+  with tempfile.TemporaryDirectory() as d:
+    path = Path(d) / "k-source.csv.gz"
+    with gzip.open(path, "wt", newline="") as f:
+      f.write('"Kernel Name","void k()",\n')
+      f.write("\n".join(",".join(f'"{c}"' for c in r) for r in [header] + rows) + "\n")
+    instructions = ncu_stalls.read_source_csv(path)
+    expect([i.offset for i in instructions] == [0, 0x10, 0x420, 0x430], "offsets from the first instruction, sorted")
+    expect(instructions[1].opcode == "BRA" and instructions[2].opcode == "HGMMA", "opcodes past a predicate, no suffix")
+    expect(dict(ncu_stalls.by_reason(instructions)) == {"barrier": 40, "long_sb": 34, "wait": 26},
+           f"samples by reason (issued and not-issued columns apart): {dict(ncu_stalls.by_reason(instructions))}")
+    ranges = ncu_stalls.by_range(instructions, 0x400)
+    expect([(start, samples, executed) for start, samples, executed, _ in ranges] == [(0, 40, 164), (0x400, 60, 16)],
+           f"samples and executed instructions per range: {ranges}")
+    expect(ranges[1][3] == ["HGMMA"], "notable opcodes of a range")
+    text = ncu_stalls.report(instructions, 2, 0x400)
+    expect("4 instructions, 100 samples" in text and "40.0%" in text and "barrier 40.0%" in text, text)
+    bad = Path(d) / "not-ncu.csv"
+    bad.write_text("a,b\n1,2\n")
+    try:
+      ncu_stalls.read_source_csv(bad)
+      raise AssertionError("a CSV without the source page's header must be rejected")
+    except ValueError as e:
+      expect("not an ncu source-page CSV" in str(e), f"error names what was expected: {e}")
 
 
 def check_torch_dequant(torch) -> None:
