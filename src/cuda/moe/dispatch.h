@@ -443,8 +443,8 @@ struct ForwardKernels {
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
 // touches), refined per GEMM by for_grid and for_waves; then whether the batch runs the decode
 // kernels, and inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
-// a tile is forced or large_tiles is false, and the tile hand-off. gate_up_rows / down_rows: the GEMMs' packed weight
-// rows. Only host-known sizes go in, so a captured graph keeps the choice.
+// a tile is forced or large_tiles is false, and the tile hand-off. gate_up_rows / down_rows: the
+// GEMMs' packed weight rows. Only host-known sizes go in, so a captured graph keeps the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
                                      const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
                                      int64_t down_rows, const DeviceWaves& waves, bool large_tiles = true) {
