@@ -256,23 +256,53 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
   EXPECT_EQ(w4a4.gemm2_order(), GemmOrder::kAfter);
 }
 
-TEST(Dispatch, LargeTilesSwitchByNameOrAClearError) {
-  ASSERT_EQ(unsetenv("FP4MOE_LARGE_TILES"), 0);
-  EXPECT_TRUE(large_tiles_from_env());
-  ASSERT_EQ(setenv("FP4MOE_LARGE_TILES", "0", 1), 0);
-  EXPECT_FALSE(large_tiles_from_env());
-  ASSERT_EQ(setenv("FP4MOE_LARGE_TILES", "1", 1), 0);
-  EXPECT_TRUE(large_tiles_from_env());
-  ASSERT_EQ(setenv("FP4MOE_LARGE_TILES", "off", 1), 0);
-  try {
-    large_tiles_from_env();
-    ADD_FAILURE() << "an unknown value must be rejected";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("FP4MOE_LARGE_TILES"), std::string::npos) << what;
-    EXPECT_NE(what.find("got off"), std::string::npos) << what;
+// GEMM 2's persistent kernel where K is short (qwen3: 12 steps), not where it is long, and only on
+// its tile, beyond the decode kernels, on Hopper, with the rule on.
+TEST(Dispatch, PersistentGemm2WhereKIsShort) {
+  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig dsv4{256, 4096, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
+  MoeConfig qwen3_w4a4 = qwen3;
+  qwen3_w4a4.mode = QuantMode::kW4A4;
+  for (int t : {1024, 4096, 16384}) {
+    EXPECT_EQ(choose_for(qwen3, t).gemm2, kPersistentDownTile) << t;
+    EXPECT_TRUE(choose_for(qwen3, t).persistent_gemm2) << t;
+    EXPECT_TRUE(choose_for(qwen3_w4a4, t).persistent_gemm2) << t;
+    EXPECT_FALSE(choose_for(dsv4, t).persistent_gemm2) << "K = 2048: " << t;
   }
-  ASSERT_EQ(unsetenv("FP4MOE_LARGE_TILES"), 0);
+  for (int t : {1, 8, 64, 512}) EXPECT_FALSE(choose_for(qwen3, t).persistent_gemm2) << "another tile: " << t;
+  const int64_t up = packed_weight_shape(WeightRole::kGateUp, 2048, 768).rows;
+  const int64_t down = packed_weight_shape(WeightRole::kDown, 2048, 768).rows;
+  EXPECT_TRUE(choose_kernels(64, qwen3, true, kPersistentDownTile, up, down, h200_waves()).persistent_gemm2)
+      << "the tile forced";
+  EXPECT_FALSE(choose_kernels(4096, qwen3, false, std::nullopt, up, down, h200_waves()).persistent_gemm2)
+      << "off Hopper";
+  EXPECT_FALSE(choose_kernels(4096, qwen3, true, std::nullopt, up, down, h200_waves(), true, false).persistent_gemm2)
+      << "turned off";
+  EXPECT_TRUE(use_persistent_down(kPersistentDownTile, kPersistentDownMaxKSteps * kTileK, true));
+  EXPECT_FALSE(use_persistent_down(kPersistentDownTile, kPersistentDownMaxKSteps * kTileK + 1, true));
+}
+
+// FP4MOE_LARGE_TILES and FP4MOE_PERSISTENT_DOWN: unset or 1 on, 0 off, anything else rejected by name.
+TEST(Dispatch, RuleSwitchesByNameOrAClearError) {
+  for (const auto& [name, read] : {std::pair{"FP4MOE_LARGE_TILES", &large_tiles_from_env},
+                                   std::pair{"FP4MOE_PERSISTENT_DOWN", &persistent_down_from_env}}) {
+    ASSERT_EQ(unsetenv(name), 0);
+    EXPECT_TRUE(read()) << name;
+    ASSERT_EQ(setenv(name, "0", 1), 0);
+    EXPECT_FALSE(read()) << name;
+    ASSERT_EQ(setenv(name, "1", 1), 0);
+    EXPECT_TRUE(read()) << name;
+    ASSERT_EQ(setenv(name, "off", 1), 0);
+    try {
+      read();
+      ADD_FAILURE() << name << ": an unknown value must be rejected";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(name), std::string::npos) << what;
+      EXPECT_NE(what.find("got off"), std::string::npos) << what;
+    }
+    ASSERT_EQ(unsetenv(name), 0);
+  }
 }
 
 TEST(Dispatch, ForcedShapeByNameOrAClearError) {

@@ -228,6 +228,34 @@ TEST(GpuLayer, LargeTilesOfSkewedBatches) {
   }
 }
 
+// GEMM 2's persistent kernel (moe/dispatch.h's use_persistent_down), checked to be the dispatch's
+// choice here: K = 208 (off the 64-wide step, within the kernel's limit), 2048 hidden (8 row blocks
+// of 256), 8 of 12 experts local, top-3 of 1200 tokens with dropped and non-local ids: about 24
+// tiles, full and short, so more (tile, row block) items than SMs and every CTA's ring carries
+// over from item to item; then every token on one expert. Both modes: W4A16 takes GEMM 1's tiles as
+// they finish, W4A4 waits for all of GEMM 1 and its quantization.
+TEST(GpuLayer, PersistentGemm2) {
+  FP4MOE_REQUIRE_GPU();
+  int device = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "a wgmma kernel";
+  testing::Rng rng(38);
+  constexpr int kTokens = 1200;
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    MoeConfig c = make_config(12, 2048, 208, 3, kTokens, Activation::kSilu, mode);
+    c.local_expert_start = 2;
+    c.local_experts = 8;
+    ASSERT_TRUE(cuda::use_persistent_down(cuda::choose_gemm(kTokens, c, true), c.intermediate, true));
+    LayerPair layers(c, 12);
+    const auto x = testing::random_bf16(size_t(kTokens) * c.hidden, rng);
+    auto routing = testing::uniform_routing(kTokens, c.num_experts, c.top_k, rng);
+    testing::drop_some(routing, c, 0.1, rng);
+    EXPECT_LT(layers.error(x, routing, "persistent GEMM 2"), kBound) << to_string(mode);
+    const auto hot = testing::single_expert_routing(kTokens, c.top_k, 4, rng);
+    EXPECT_LT(layers.error(x, hot, "persistent GEMM 2, all tokens on one expert"), kBound) << to_string(mode);
+  }
+}
+
 // Every compiled tile shape, forced as a benchmark sweep forces it (FP4MOE_GEMM, read when a layer
 // is created), on sizes off the tile grid with dropped and non-local ids: shapes that only a sweep
 // or a later table picks are as correct as the table's. wgmma shapes only on Hopper.

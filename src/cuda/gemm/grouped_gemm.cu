@@ -1,6 +1,7 @@
 // The grouped GEMM kernels: one CTA per (row block of the weights, tile of one expert's token rows
 // from the routing plan), with mma.sync (sm_80+, every warp copies and multiplies) or wgmma
-// (sm_90a, warp-specialized). Instantiated for the tile shapes in kMmaTiles (compiled_tiles.h)
+// (sm_90a, warp-specialized); and GEMM 2's persistent kernel on the 128-token wgmma tile, one CTA
+// per SM walking those pairs. Instantiated for the tile shapes in kMmaTiles (compiled_tiles.h)
 // only; the dispatch table may pick only those.
 #include <algorithm>
 #include <type_traits>
@@ -58,8 +59,8 @@ __device__ __forceinline__ void signal_tile_done(const TileHandoff& handoff) {
 // with their stores visible to this thread's later loads and tensor copies. A count that never
 // comes would be a bug; after 2^27 polls (each an L2 round trip: a minute or more) the kernel
 // traps, so it fails instead of hanging.
-__device__ __forceinline__ void wait_tile_done(const TileHandoff& handoff) {
-  const uint32_t* done = handoff.done + blockIdx.y;
+__device__ __forceinline__ void wait_tile_done(const TileHandoff& handoff, int tile_index = int(blockIdx.y)) {
+  const uint32_t* done = handoff.done + tile_index;
   for (uint32_t spins = 0; ptx::ld_acquire_gpu(done) < uint32_t(handoff.gemm1_row_blocks); ++spins) {
     if (spins == (1u << 27)) __trap();
     __nanosleep(64);
@@ -110,6 +111,65 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
   end_tile(order);
 }
 
+// The persistent GEMM 2 kernel's tile: kPersistentDownTile (grouped_gemm.h) with three stages
+// instead of eight, so that two staging areas (DownEpilogue::apply_staged) fit beside the ring.
+using PersistentDownTile = MmaTile<8, 2, 128, 3, 0, true>;
+static_assert(PersistentDownTile::kBlockTokens == kPersistentDownTile.block_tokens &&
+                  PersistentDownTile::kWarps == kPersistentDownTile.warps &&
+                  PersistentDownTile::kMTiles == kPersistentDownTile.m_tiles && kPersistentDownTile.wgmma,
+              "the persistent kernel's tile covers the table tile's tokens and rows");
+template <class Tile>
+constexpr int kPersistentStagingOffset = (Tile::kSmemBytes + 127) / 128 * 128;
+template <class Tile>
+constexpr int kPersistentSmemBytes = kPersistentStagingOffset<Tile> + DownEpilogue::kStagingBytes<Tile>;
+static_assert(kPersistentSmemBytes<PersistentDownTile> <= 227 * 1024, "ring and staging fit an SM's shared memory");
+
+// GEMM 2 on the 128-token tile, persistent: one CTA per SM walks the (token tile, row block) items
+// from blockIdx.x in steps of gridDim.x, row blocks fastest (as the 2-D grid orders them), through
+// one ring (WgmmaPipeline's first_turn), and stores each tile's y through shared memory by bulk
+// copies that drain while it multiplies the next (DownEpilogue::apply_staged). A CTA storing
+// directly holds its SM's tensor cores idle for at least 2.2 us per tile (bench/micro/store_paths.cu);
+// qwen3's GEMM 2 (K = 768) spent about a quarter of its time so. The walk is static: a CTA that
+// starts late, beside GEMM 1's last CTAs, still owns its share of the items.
+template <class Tile>
+__global__ void __launch_bounds__(Tile::kThreads, 1)
+    persistent_down_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
+                                 RoutingPlan plan, DownOutput out, GemmOrder order, TileHandoff handoff) {
+  if (order == GemmOrder::kBeside) ptx::launch_dependent_grids();
+  else ptx::wait_for_predecessor();
+  extern __shared__ __align__(1024) char smem[];
+  char* staging = smem + kPersistentStagingOffset<Tile>;
+  const int row_blocks = int(ceil_div(w.shape.rows, int64_t(Tile::kBlockRows)));
+  const int items = *plan.num_tiles * row_blocks;
+  using Pipeline = WgmmaPipeline<Tile>;
+  Pipeline::set_up_ring(smem, in);
+  // Calls f(pipeline, tile index, row block) for each of this CTA's items, in order.
+  auto for_each_item = [&](auto&& f) {
+    int turn = 0;
+    for (int item = int(blockIdx.x); item < items; item += int(gridDim.x)) {
+      const int tile_index = item / row_blocks, row_block = item % row_blocks;
+      Pipeline pipeline(w, maps, in, plan.tiles[tile_index], row_block, smem, turn);
+      f(pipeline, tile_index, row_block);
+      turn += pipeline.k_tiles();
+    }
+  };
+  if (Pipeline::is_producer()) {
+    Pipeline::start_producing();
+    for_each_item([&](Pipeline& pipeline, int tile_index, int) {
+      pipeline.produce_tile(handoff.done != nullptr, [&] { wait_tile_done(handoff, tile_index); });
+    });
+  } else {
+    Pipeline::start_consuming();
+    for_each_item([&](Pipeline& pipeline, int tile_index, int row_block) {
+      MmaAccumulators<Tile> acc;  // written first by the first wgmma
+      pipeline.consume_tile(acc);
+      DownEpilogue::apply_staged<Tile>(out, plan.tiles[tile_index], row_block, acc, staging);
+    });
+    tma::wait_stores_done();  // no bulk copy in flight behind an exiting thread
+  }
+  end_tile(order);
+}
+
 template <class Tile, class Epilogue>
 constexpr auto grouped_gemm_kernel() {
   if constexpr (Tile::kWgmma) return grouped_gemm_nvfp4_wgmma_kernel<Tile, Epilogue>;
@@ -127,13 +187,27 @@ void with_compiled_tile(const MmaTileConfig& config, F&& f) {
 template <class Epilogue>
 void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
-                         GemmOrder order, const TileHandoff& handoff, const Launch& launch) {
+                         GemmOrder order, const TileHandoff& handoff, int persistent_ctas, const Launch& launch) {
   require(kSignalsTiles<Epilogue> || handoff.done == nullptr || order == GemmOrder::kBeside, "grouped GEMM",
           "order", "kBeside for a GEMM 2 that waits for GEMM 1 tile by tile", "kAfter");
   require(!kSignalsTiles<Epilogue> || handoff.done == nullptr || config.split_k == 1, "grouped GEMM", "handoff",
           "none for a GEMM 1 tile that splits K (kCanSignalTiles)", config.split_k);
   if (max_tiles == 0) return;
   require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
+  if constexpr (std::is_same_v<Epilogue, DownEpilogue>) {
+    if (persistent_ctas > 0) {
+      require(config == kPersistentDownTile, "grouped GEMM", "config", "kPersistentDownTile for a persistent GEMM 2",
+              config.block_tokens);
+      using Tile = PersistentDownTile;
+      const int64_t items = ceil_div(w.shape.rows, Tile::kBlockRows) * max_tiles;
+      const dim3 grid(unsigned(std::min<int64_t>(items, persistent_ctas)));
+      launch_kernel(persistent_down_wgmma_kernel<Tile>, grid, Tile::kThreads, kPersistentSmemBytes<Tile>, launch,
+                    "persistent GEMM 2 kernel", w,
+                    make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2), in, plan, out,
+                    order, handoff);
+      return;
+    }
+  }
   with_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
     const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
@@ -190,18 +264,21 @@ const std::vector<MmaTileConfig>& compiled_gemm_tiles() {
 void configure_grouped_gemms() {
   raise_smem_limits<GateUpEpilogue>();
   raise_smem_limits<DownEpilogue>();
+  check_cuda(cudaFuncSetAttribute(persistent_down_wgmma_kernel<PersistentDownTile>,
+                                  cudaFuncAttributeMaxDynamicSharedMemorySize, kPersistentSmemBytes<PersistentDownTile>),
+             "persistent GEMM 2 shared memory");
 }
 
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
                          const TileHandoff& handoff, const Launch& launch) {
-  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, launch);
+  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, 0, launch);
 }
 
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
-                      const TileHandoff& handoff, const Launch& launch) {
-  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, launch);
+                      const TileHandoff& handoff, int persistent_ctas, const Launch& launch) {
+  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, persistent_ctas, launch);
 }
 
 }  // namespace fp4moe::cuda

@@ -96,12 +96,20 @@ struct TileHandoff {
   int gemm1_row_blocks = 0;  // GEMM 1's row blocks per tile: the count GEMM 2 waits for
 };
 
+// GEMM 2's tile that can also run persistent (persistent_ctas > 0 below): one CTA per SM walks the
+// (token tile, row block) items through one ring of fewer stages and stores y through shared
+// memory by bulk copies, which drain while it multiplies the next item (grouped_gemm.cu). Where it
+// pays is moe/dispatch.h's choice.
+inline constexpr MmaTileConfig kPersistentDownTile = {8, 2, 128, 8, 0, true};
+
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
                          const TileHandoff& handoff, const Launch& launch);
+// persistent_ctas: 0 for one CTA per (tile, row block); else config is kPersistentDownTile and at
+// most that many CTAs (one per SM) walk the items.
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
-                      const TileHandoff& handoff, const Launch& launch);
+                      const TileHandoff& handoff, int persistent_ctas, const Launch& launch);
 
 // Raises the dynamic shared-memory limit of every instantiated kernel; once per device.
 void configure_grouped_gemms();

@@ -50,26 +50,45 @@ class WgmmaPipeline {
  public:
   // Called by every thread of the CTA: sets up the stage barriers, then synchronizes once; after
   // that producer and consumers never meet at a CTA-wide barrier again.
+  //
   __device__ WgmmaPipeline(const PackedExpertWeights& w, const WgmmaTensorMaps& maps, const GemmInput& in,
                            const GemmTile& tile, int row_block, char* smem)
+      : WgmmaPipeline(w, maps, in, tile, row_block, smem, 0) {
+    set_up_ring(smem, in);
+  }
+
+  // A persistent CTA's pipeline for one of its tiles, after set_up_ring(): first_turn is the
+  // ring's stages that its earlier tiles used. The ring and its barriers carry on from there, with
+  // no synchronization, so the producer fills this tile's first stages while the consumers finish
+  // the last tile. The producers and consumers call start_producing() / start_consuming() once,
+  // before their first tile, and then produce_tile() / consume_tile() for each. GEMM 2 only: the
+  // gathered rows' table of GEMM 1 is written once per CTA.
+  __device__ WgmmaPipeline(const PackedExpertWeights& w, const WgmmaTensorMaps& maps, const GemmInput& in,
+                           const GemmTile& tile, int row_block, char* smem, int first_turn)
       : in_(in),
         tile_(tile),
         smem_(smem),
         maps_(&maps),
         weights_(w, maps, tile.expert, row_block),
-        k_tiles_(weights_.k_tiles()) {
+        k_tiles_(weights_.k_tiles()),
+        first_turn_(first_turn) {}
+
+  // Every thread of the CTA, once: the stage barriers, then a CTA-wide synchronization; after that
+  // producer and consumers never meet at a CTA-wide barrier again.
+  __device__ static void set_up_ring(char* smem, const GemmInput& in) {
     if (threadIdx.x == 0) {
       for (int s = 0; s < Tile::kStages; ++s) {
         // The tensor copier's arrival with the stage's bytes; for gathered token rows also one
         // cp.async arrival per producer thread.
-        mbarrier::init(full(s), tokens_in_order() ? 1 : kProducerThreads + 1);
-        mbarrier::init(empty(s), kConsumerThreads);  // one per consumer thread, after its own reads
+        mbarrier::init(full_barrier(smem, s), in.gather == nullptr ? 1 : kProducerThreads + 1);
+        mbarrier::init(empty_barrier(smem, s), kConsumerThreads);  // one per consumer thread, after its own reads
       }
     }
     __syncthreads();
   }
 
   __device__ static bool is_producer() { return int(threadIdx.x) >= kConsumerThreads; }
+  __device__ int k_tiles() const { return k_tiles_; }
 
   // What each thread gets at launch with kCtasPerSm CTAs per SM: each of the four schedulers holds
   // a quarter of the 64K-register file for its share of the warps, in multiples of 8 (also what
@@ -106,7 +125,13 @@ class WgmmaPipeline {
   // are on their way.
   template <class WaitForRows>
   __device__ void produce(bool rows_wait, WaitForRows&& wait_for_rows) {
-    wgmma::release_registers<kProducerRegisters>();
+    start_producing();
+    produce_tile(rows_wait, wait_for_rows);
+  }
+  __device__ static void start_producing() { wgmma::release_registers<kProducerRegisters>(); }
+
+  template <class WaitForRows>
+  __device__ void produce_tile(bool rows_wait, WaitForRows&& wait_for_rows) {
     const int p = int(threadIdx.x) - kConsumerThreads;
     const bool copies_weights = p < 32;  // a whole warp: the other producer warps skip the branch
     if (tokens_in_order()) {
@@ -124,7 +149,7 @@ class WgmmaPipeline {
     const int rows = token_rows_used(), passes = rows / kRowsPerPass;
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
-      wait_until_free(kt);
+      wait_until_free(kt);  // first_turn is 0 here (above)
 #pragma unroll
       for (int pass = 0; pass < Tile::kBlockTokens / kRowsPerPass; ++pass) {
         const int row = first_row + pass * kRowsPerPass;
@@ -145,7 +170,11 @@ class WgmmaPipeline {
   // at most half the tokens multiplies only those, with wgmmas of half the width, and leaves the
   // other accumulators unset.
   __device__ void consume(MmaAccumulators<Tile>& acc) {
-    wgmma::claim_registers<kConsumerRegisters>();
+    start_consuming();
+    consume_tile(acc);
+  }
+  __device__ static void start_consuming() { wgmma::claim_registers<kConsumerRegisters>(); }
+  __device__ void consume_tile(MmaAccumulators<Tile>& acc) {
     if (token_rows_used() == kHalfTokens) consume_k<kHalfTokens>(acc);
     else consume_k<Tile::kBlockTokens>(acc);
   }
@@ -167,14 +196,16 @@ class WgmmaPipeline {
     const int stage_bytes = WeightBlockSource<Tile::kBlockRows>::kBytes + boxes * kBoxBytes;
     const int early = rows_wait ? min(int(Tile::kStages), k_tiles_) : 0;  // stages whose weights go first
     for (int kt = 0; kt < early; ++kt) {
-      mbarrier::arrive_expect_tx(full(kt), stage_bytes);
-      weights_.copy_stage(stage_codes(kt), stage_scales(kt), kt, full(kt));
+      const int turn = first_turn_ + kt, stage = turn % Tile::kStages;
+      if (first_turn_ > 0) wait_until_free(turn);  // a persistent CTA's later tiles
+      mbarrier::arrive_expect_tx(full(stage), stage_bytes);
+      weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
     }
     if (rows_wait) wait_for_rows();
     for (int kt = 0; kt < k_tiles_; ++kt) {
-      const int stage = kt % Tile::kStages;
+      const int turn = first_turn_ + kt, stage = turn % Tile::kStages;
       if (kt >= early) {
-        wait_until_free(kt);
+        wait_until_free(turn);
         mbarrier::arrive_expect_tx(full(stage), stage_bytes);
       }
       for (int b = 0; b < boxes; ++b)
@@ -184,10 +215,11 @@ class WgmmaPipeline {
     }
   }
 
-  // Before filling stage kt % kStages on the ring's second turn or later: wait until the
-  // consumers have released what the turn before left in it.
-  __device__ void wait_until_free(int kt) const {
-    if (kt >= Tile::kStages) mbarrier::wait(empty(kt % Tile::kStages), ((kt / Tile::kStages) - 1) & 1);
+  // Before filling the ring's stage for `turn` (its turn-th use, counted from the CTA's first tile)
+  // on the ring's second round or later: wait until the consumers have released what the round
+  // before left in it.
+  __device__ void wait_until_free(int turn) const {
+    if (turn >= Tile::kStages) mbarrier::wait(empty(turn % Tile::kStages), ((turn / Tile::kStages) - 1) & 1);
   }
 
   // Token rows the wgmmas read, the one place that picks the wgmma width: the producers copy no
@@ -197,8 +229,8 @@ class WgmmaPipeline {
   template <int kTokens>
   __device__ void consume_k(MmaAccumulators<Tile>& acc) {
     for (int kt = 0; kt < k_tiles_; ++kt) {
-      const int stage = kt % Tile::kStages;
-      mbarrier::wait(full(stage), (kt / Tile::kStages) & 1);
+      const int turn = first_turn_ + kt, stage = turn % Tile::kStages;
+      mbarrier::wait(full(stage), (turn / Tile::kStages) & 1);
       // cp.async token rows (generic proxy), now visible here -> wgmma's reads (async proxy).
       // Tensor copies write through the async proxy themselves, so GEMM 2 needs no fence.
       if (!tokens_in_order()) wgmma::fence_proxy_async_shared();
@@ -262,10 +294,12 @@ class WgmmaPipeline {
   // compute-sanitizer's racecheck then lost the producers' cp.async arrivals and reported every
   // copy into a stage as racing (bench/results/h200-wgmma48-tma/racecheck-layout/); the results
   // were right either way.
-  __device__ uint64_t* empty(int stage) const {
-    return reinterpret_cast<uint64_t*>(smem_ + Tile::kStages * Tile::kStageBytes) + stage;
+  __device__ static uint64_t* empty_barrier(char* smem, int stage) {
+    return reinterpret_cast<uint64_t*>(smem + Tile::kStages * Tile::kStageBytes) + stage;
   }
-  __device__ uint64_t* full(int stage) const { return empty(Tile::kStages) + stage; }
+  __device__ static uint64_t* full_barrier(char* smem, int stage) { return empty_barrier(smem, Tile::kStages + stage); }
+  __device__ uint64_t* empty(int stage) const { return empty_barrier(smem_, stage); }
+  __device__ uint64_t* full(int stage) const { return full_barrier(smem_, stage); }
   __device__ const bf16** row_table() const {
     return reinterpret_cast<const bf16**>(smem_ + Tile::kStages * Tile::kStageBytes + Tile::kBarrierBytes);
   }
@@ -276,6 +310,7 @@ class WgmmaPipeline {
   const WgmmaTensorMaps* maps_;
   WeightBlockSource<Tile::kBlockRows> weights_;
   int k_tiles_;
+  int first_turn_;
 };
 
 }  // namespace fp4moe::cuda

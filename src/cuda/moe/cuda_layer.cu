@@ -58,6 +58,7 @@ class CudaMoeLayer final : public MoeLayer {
         hopper_(device_is_hopper(device_)),
         forced_gemm_(forced_gemm_from_env(hopper_)),
         large_tiles_(large_tiles_from_env()),
+        persistent_down_(persistent_down_from_env()),
         gate_up_(packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate),
                  config.num_local_experts()),
         down_(packed_weight_shape(WeightRole::kDown, config.hidden, config.intermediate), config.num_local_experts()),
@@ -71,6 +72,7 @@ class CudaMoeLayer final : public MoeLayer {
     configure_grouped_gemms();
     int sms = 0;
     check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
+    sms_ = sms;
     for (const MmaTileConfig& tile : compiled_gemm_tiles())
       if (has_decode_gemm(tile)) waves_.ctas.push_back({tile, int64_t(sms) * resident_ctas_per_sm(tile)});
   }
@@ -137,7 +139,8 @@ class CudaMoeLayer final : public MoeLayer {
     const int64_t pairs = int64_t(T) * c.top_k;
 
     const ForwardKernels kernels =
-        choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_, large_tiles_);
+        choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_, large_tiles_,
+                       persistent_down_);
     const MmaTileConfig &gemm1 = kernels.gemm1, &gemm2 = kernels.gemm2;
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
@@ -196,8 +199,9 @@ class CudaMoeLayer final : public MoeLayer {
     if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
     if (kernels.large)
       launch_down_gemm(*kernels.large, down_.view(), h_rows, plan.large_tile_list(), max_large, down_out,
-                       GemmOrder::kAfter, TileHandoff{}, launch);
-    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff, launch);
+                       GemmOrder::kAfter, TileHandoff{}, 0, launch);
+    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff,
+                     kernels.persistent_gemm2 ? sms_ : 0, launch);
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch);
   }
 
@@ -257,6 +261,8 @@ class CudaMoeLayer final : public MoeLayer {
   bool hopper_;  // sm_90: programmatic dependent launch between kernels, wgmma GEMMs
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
   bool large_tiles_;                          // FP4MOE_LARGE_TILES (moe/dispatch.h), likewise
+  bool persistent_down_;                      // FP4MOE_PERSISTENT_DOWN (moe/dispatch.h), likewise
+  int sms_ = 0;                               // the persistent GEMM 2's CTAs: one per SM
   // CTAs per wave of each tile with decode kernels, counted for its grouped GEMM kernels (the decode
   // kernels match them but for a kilobyte of shared memory).
   DeviceWaves waves_;

@@ -414,14 +414,39 @@ inline std::optional<MmaTileConfig> large_tile_for(const MmaTileConfig& chosen, 
   return large;
 }
 
-// FP4MOE_LARGE_TILES=0 turns the large tiles off (benchmarks measure them against the table alone);
-// unset, empty or 1: on. Anything else is an error when the layer is created.
-inline bool large_tiles_from_env() {
-  const char* value = std::getenv("FP4MOE_LARGE_TILES");
+// A benchmark's switch of one dispatch rule, read when the layer is created: unset, empty or 1
+// leaves the rule on, 0 turns it off; anything else is an error.
+inline bool rule_switch_from_env(const char* name) {
+  const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0' || std::string(value) == "1") return true;
   if (std::string(value) == "0") return false;
-  throw_argument_error("CUDA layer", "FP4MOE_LARGE_TILES", "unset, 0 or 1", value);
+  throw_argument_error("CUDA layer", name, "unset, 0 or 1", value);
 }
+
+// FP4MOE_LARGE_TILES=0 turns the large tiles off (benchmarks measure them against the table alone).
+inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_TILES"); }
+
+// GEMM 2 on kPersistentDownTile runs persistent (gemm/grouped_gemm.h) where its K is at most
+// kPersistentDownMaxKSteps steps of 64: its stores of y drain through shared memory while it
+// multiplies the next tile. Against the one-CTA-per-tile kernel, whole layer, uniform routing unless
+// said, two alternating rounds, H200 (bench/results/h200-persistent-down/):
+//   K = 768 (qwen3-30b-a3b): 1024 tokens -6.4% skewed / -7.8% uniform, 2048 -5.3 / -4.0%;
+//     4096 W4A16 -2.1%, W4A4 -1.6%; 16384 W4A16 -1.9%, W4A4 +0.5% (GEMM 2 alone 964 -> 872 us and
+//     892 -> 836 us at 16384).
+//   K = 2048 and 2880 (deepseek-v3, deepseek-v4-flash, gpt-oss-120b), forced: 16384 tokens
+//     +0.9..+1.6% on all six rows; 4096 -3.7..+0.7%; 1024-2048 -4.1..+2.4%. Its ring has three
+//     stages instead of eight (the staging areas take the rest), which a long K loop feels more
+//     than it gains from the stores.
+// Nothing was measured between K = 768 and 2048: the line is drawn at 1024.
+inline constexpr int kPersistentDownMaxKSteps = 16;
+
+inline bool use_persistent_down(const MmaTileConfig& gemm2, int intermediate, bool hopper) {
+  return hopper && gemm2 == kPersistentDownTile && ceil_div(intermediate, kTileK) <= kPersistentDownMaxKSteps;
+}
+
+// FP4MOE_PERSISTENT_DOWN=0 keeps GEMM 2 on one CTA per tile everywhere (benchmarks measure the
+// persistent kernel against it).
+inline bool persistent_down_from_env() { return rule_switch_from_env("FP4MOE_PERSISTENT_DOWN"); }
 
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
 // run as the decode kernels, the large tiles' shape if the batch has them (both GEMMs'), and
@@ -433,6 +458,7 @@ struct ForwardKernels {
   bool decode_kernels;
   std::optional<MmaTileConfig> large;
   bool tile_handoff = false;
+  bool persistent_gemm2 = false;  // GEMM 2's table tiles by the persistent kernel (use_persistent_down)
   int large_rows() const { return large ? large->block_tokens : 0; }
   // GEMM 1's table tiles run beside the large tiles' launch; GEMM 2's beside that too, or beside
   // GEMM 1 when it takes GEMM 1's tiles as they finish.
@@ -443,11 +469,14 @@ struct ForwardKernels {
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
 // touches), refined per GEMM by for_grid and for_waves; then whether the batch runs the decode
 // kernels, and inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
-// a tile is forced or large_tiles is false, and the tile hand-off. gate_up_rows / down_rows: the
-// GEMMs' packed weight rows. Only host-known sizes go in, so a captured graph keeps the choice.
+// a tile is forced or large_tiles is false, the tile hand-off, and whether GEMM 2 runs persistent
+// (use_persistent_down, forced tile or not, unless persistent_down is false). gate_up_rows /
+// down_rows: the GEMMs' packed weight rows. Only host-known sizes go in, so a captured graph keeps
+// the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
                                      const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
-                                     int64_t down_rows, const DeviceWaves& waves, bool large_tiles = true) {
+                                     int64_t down_rows, const DeviceWaves& waves, bool large_tiles = true,
+                                     bool persistent_down = true) {
   const int64_t pairs = int64_t(tokens) * c.top_k;
   const MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   const double touched = expected_touched_experts(tokens, c);
@@ -475,6 +504,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   if (!k.decode_kernels && !forced && large_tiles)
     k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
   k.tile_handoff = !k.decode_kernels && c.mode == QuantMode::kW4A16 && !k.large && k.gemm1.split_k == 1;
+  k.persistent_gemm2 = !k.decode_kernels && persistent_down && use_persistent_down(k.gemm2, c.intermediate, hopper);
   return k;
 }
 
