@@ -40,6 +40,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                  help="force one compiled GEMM tile shape (FP4MOE_GEMM, e.g. mma32-r128-w4-s4-d2, wgmma128-r256-w8-s8): crossovers")
   p.add_argument("--large-tiles", choices=("on", "off"), default="on",
                  help="the large tiles for experts with many rows (FP4MOE_LARGE_TILES); off: the table's tile alone")
+  p.add_argument("--persistent-down", choices=("on", "off"), default="on",
+                 help="GEMM 2's persistent kernel where K is short (FP4MOE_PERSISTENT_DOWN); off: one CTA per tile")
   args = p.parse_args(argv)
   args.shapes = args.shapes or (QUICK_SHAPES if args.quick else "all")
   args.tokens = args.tokens or (QUICK_TOKENS if args.quick else ",".join(map(str, TOKEN_BATCHES)))
@@ -77,6 +79,7 @@ def main(argv: list[str]) -> int:
   if args.gemm:
     os.environ["FP4MOE_GEMM"] = args.gemm  # read by every layer the run creates
   os.environ["FP4MOE_LARGE_TILES"] = "1" if args.large_tiles == "on" else "0"  # likewise
+  os.environ["FP4MOE_PERSISTENT_DOWN"] = "1" if args.persistent_down == "on" else "0"  # likewise
   import moe_run  # torch and fp4moe: only on the GPU machine
 
   return moe_run.run(args)

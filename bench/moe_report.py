@@ -167,6 +167,8 @@ def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str,
         if settings.get("gemm") else []),
       *(["Large tiles off (FP4MOE_LARGE_TILES=0): every tile is the dispatch table's."]
         if settings.get("large_tiles") == "off" else []),
+      *(["GEMM 2's persistent kernel off (FP4MOE_PERSISTENT_DOWN=0): one CTA per tile everywhere."]
+        if settings.get("persistent_down") == "off" else []),
       "",
       "| " + " | ".join(headers) + " |",
       "|" + "|".join("---" for _ in headers) + "|",

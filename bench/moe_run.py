@@ -366,6 +366,7 @@ def run(args: argparse.Namespace) -> int:
       "timing": vars(policy), "weight_copies": ctx.copies_log, "accuracy_limits": ACCURACY_LIMITS,
       "torch": torch.__version__, "cuda": torch.version.cuda, "fp4moe": getattr(fp4moe, "__version__", None),
       "elapsed_s": time.time() - started, "gemm": args.gemm, "large_tiles": args.large_tiles,
+      "persistent_down": args.persistent_down,
   }
   print(format_table(rows))
   write_results(Path(args.out_dir), props.name, ceilings, settings, rows)
