@@ -428,16 +428,20 @@ inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_T
 
 // GEMM 2 on kPersistentDownTile runs persistent (gemm/grouped_gemm.h) where its K is at most
 // kPersistentDownMaxKSteps steps of 64: its stores of y drain through shared memory while it
-// multiplies the next tile. Against the one-CTA-per-tile kernel, whole layer, uniform routing unless
-// said, two alternating rounds, H200 (bench/results/h200-persistent-down/):
-//   K = 768 (qwen3-30b-a3b): 1024 tokens -6.4% skewed / -7.8% uniform, 2048 -5.3 / -4.0%;
-//     4096 W4A16 -2.1%, W4A4 -1.6%; 16384 W4A16 -1.9%, W4A4 +0.5% (GEMM 2 alone 964 -> 872 us and
-//     892 -> 836 us at 16384).
-//   K = 2048 and 2880 (deepseek-v3, deepseek-v4-flash, gpt-oss-120b), forced: 16384 tokens
-//     +0.9..+1.6% on all six rows; 4096 -3.7..+0.7%; 1024-2048 -4.1..+2.4%. Its ring has three
-//     stages instead of eight (the staging areas take the rest), which a long K loop feels more
-//     than it gains from the stores.
-// Nothing was measured between K = 768 and 2048: the line is drawn at 1024.
+// multiplies the next tile. Against the one-CTA-per-tile kernel, whole layer, min of two alternating
+// rounds, H200 (bench/results/h200-persistent-down/):
+//   K = 768 (qwen3-30b-a3b), this rule (landing/): W4A16 1024 tokens -6.2% skewed / -7.8% uniform,
+//     1536 -4.2 / -3.8%, 2048 -4.5 / -3.7%, 4096 -0.4%, 16384 -6.1% (GEMM 2 alone 959 -> 906 us);
+//     W4A4 1024-2048 -1.1..-2.5% but 2048 uniform +1.1%, 4096 -1.4%, 16384 +1.2%. An earlier call
+//     (experiment/): W4A16 1024-16384 -1.9..-7.8%, W4A4 -1.6% and +0.5%. At 768 tokens the 64-token
+//     tile runs (no change).
+//   K = 2048 and 2880 (deepseek-v3, deepseek-v4-flash, gpt-oss-120b), forced (experiment/): 16384
+//     tokens +0.9..+1.6% on all six rows; 4096 -3.7..+0.7%; 1024-2048 -4.1..+2.4%. Its ring has
+//     three stages instead of eight (the staging areas take the rest), which a long K loop feels
+//     more than it gains from the stores.
+// Nothing was measured between K = 768 and 2048: the line is drawn at 1024. The combine's measured
+// time grew by 40 us at 4096 and 16384 tokens: its CTAs start on the SMs of GEMM 2's first CTAs to
+// finish and wait for the last, whose static share of the items ends later (a lead).
 inline constexpr int kPersistentDownMaxKSteps = 16;
 
 inline bool use_persistent_down(const MmaTileConfig& gemm2, int intermediate, bool hopper) {
