@@ -69,8 +69,9 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
   Buffer large_tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_large, 1));
   Buffer num_large(Backend::kCuda, sizeof(int));
   Buffer tile_done(Backend::kCuda, sizeof(uint32_t) * std::max<int64_t>(max_tiles, 1));
+  Buffer next_item(Backend::kCuda, sizeof(uint32_t));
   for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax, &chunk_rows, &large_tiles, &num_large,
-                    &tile_done})
+                    &tile_done, &next_item})
     b->fill(0xEE);
   const cuda::RoutingPlan plan{static_cast<int*>(offsets.data()),
                                static_cast<int*>(padded.data()),
@@ -82,7 +83,8 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
                                static_cast<int*>(chunk_rows.data()),
                                static_cast<cuda::GemmTile*>(large_tiles.data()),
                                static_cast<int*>(num_large.data()),
-                               static_cast<uint32_t*>(tile_done.data())};
+                               static_cast<uint32_t*>(tile_done.data()),
+                               static_cast<uint32_t*>(next_item.data())};
   cuda::configure_routing_plan();
   cuda::launch_routing_plan(static_cast<const int32_t*>(d_ids.data()), pairs, local_start, experts, tile_rows,
                             large_rows, plan, cuda::Launch{});
@@ -101,6 +103,7 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
   expect_tiles_equal(testing::to_host<cuda::GemmTile>(large_tiles, size_t(std::max(n_large, 0))), want.large_tiles,
                      "large tiles");
   EXPECT_EQ(testing::to_host<uint32_t>(amax, 2), (std::vector<uint32_t>{0, 0}));
+  EXPECT_EQ(testing::to_host<uint32_t>(next_item, 1), (std::vector<uint32_t>{0})) << "the persistent GEMM 2's counter";
   EXPECT_EQ(testing::to_host<uint32_t>(tile_done, size_t(std::max(n, 0))), std::vector<uint32_t>(size_t(std::max(n, 0)), 0))
       << "the GEMM 1 -> GEMM 2 counters of the plan's tiles start at zero";
 }

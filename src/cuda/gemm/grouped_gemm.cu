@@ -119,18 +119,71 @@ static_assert(PersistentDownTile::kBlockTokens == kPersistentDownTile.block_toke
                   PersistentDownTile::kMTiles == kPersistentDownTile.m_tiles && kPersistentDownTile.wgmma,
               "the persistent kernel's tile covers the table tile's tokens and rows");
 template <class Tile>
-constexpr int kPersistentStagingOffset = (Tile::kSmemBytes + 127) / 128 * 128;
+constexpr int kPersistentQueueOffset = (Tile::kSmemBytes + 127) / 128 * 128;
+template <class Tile>
+constexpr int kPersistentStagingOffset = kPersistentQueueOffset<Tile> + 128;
 template <class Tile>
 constexpr int kPersistentSmemBytes = kPersistentStagingOffset<Tile> + DownEpilogue::kStagingBytes<Tile>;
 static_assert(kPersistentSmemBytes<PersistentDownTile> <= 227 * 1024, "ring and staging fit an SM's shared memory");
 
-// GEMM 2 on the 128-token tile, persistent: one CTA per SM walks the (token tile, row block) items
-// from blockIdx.x in steps of gridDim.x, row blocks fastest (as the 2-D grid orders them), through
-// one ring (WgmmaPipeline's first_turn), and stores each tile's y through shared memory by bulk
-// copies that drain while it multiplies the next (DownEpilogue::apply_staged). A CTA storing
-// directly holds its SM's tensor cores idle for at least 2.2 us per tile (bench/micro/store_paths.cu);
-// qwen3's GEMM 2 (K = 768) spent about a quarter of its time so. The walk is static: a CTA that
-// starts late, beside GEMM 1's last CTAs, still owns its share of the items.
+// The persistent GEMM 2's items, (token tile, row block) pairs numbered row blocks fastest (as the
+// 2-D grid orders them), taken as CTAs come free: a CTA's first is blockIdx.x, each later one the
+// grid size plus the next count of plan.next_item (which the plan zeroes). A static share per CTA
+// left a tail: CTAs that start late, beside GEMM 1's last ones, still owned as many items.
+// The producer's copying warp takes them, ahead of the consumers by up to the ring, and hands each
+// on through a two-slot queue in shared memory: a slot's `full` barrier completes with the
+// producer's write, its `empty` one once every consumer thread has read it. An item past the last
+// ends the walk on both sides.
+class ItemQueue {
+ public:
+  __device__ explicit ItemQueue(char* smem) : smem_(smem) {}
+
+  // Thread 0, before the CTA's first __syncthreads().
+  __device__ void set_up(int consumer_threads) const {
+    if (threadIdx.x != 0) return;
+    for (int slot = 0; slot < 2; ++slot) {
+      mbarrier::init(full(slot), 1);
+      mbarrier::init(empty(slot), consumer_threads);
+    }
+  }
+
+  // The producer's copying warp, every lane: takes the CTA's n-th item and hands it on.
+  __device__ int take(int n, uint32_t* next_item) const {
+    const int lane = int(threadIdx.x) % 32, slot = n % 2;
+    uint32_t later = 0;
+    if (n > 0 && lane == 0) later = atomicAdd(next_item, 1u);
+    const int item = n == 0 ? int(blockIdx.x) : int(gridDim.x + __shfl_sync(0xFFFFFFFFu, later, 0));
+    if (lane == 0) {
+      if (n >= 2) mbarrier::wait(empty(slot), ((n / 2) - 1) & 1);  // the consumers read item n - 2
+      items()[slot] = item;
+      mbarrier::arrive(full(slot));
+    }
+    __syncwarp();
+    return item;
+  }
+
+  // A consumer thread: the CTA's n-th item.
+  __device__ int receive(int n) const {
+    const int slot = n % 2;
+    mbarrier::wait(full(slot), (n / 2) & 1);
+    const int item = items()[slot];
+    mbarrier::arrive(empty(slot));
+    return item;
+  }
+
+ private:
+  __device__ uint64_t* full(int slot) const { return reinterpret_cast<uint64_t*>(smem_) + slot; }
+  __device__ uint64_t* empty(int slot) const { return reinterpret_cast<uint64_t*>(smem_) + 2 + slot; }
+  __device__ int* items() const { return reinterpret_cast<int*>(smem_ + 32); }
+
+  char* smem_;
+};
+
+// GEMM 2 on the 128-token tile, persistent: one CTA per SM walks the items (ItemQueue) through one
+// ring (WgmmaPipeline's first_turn), and stores each tile's y through shared memory by bulk copies
+// that drain while it multiplies the next (DownEpilogue::apply_staged). A CTA storing directly
+// holds its SM's tensor cores idle for at least 2.2 us per tile (bench/micro/store_paths.cu); qwen3's
+// GEMM 2 (K = 768) spent about a quarter of its time so.
 template <class Tile>
 __global__ void __launch_bounds__(Tile::kThreads, 1)
     persistent_down_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
@@ -138,15 +191,20 @@ __global__ void __launch_bounds__(Tile::kThreads, 1)
   if (order == GemmOrder::kBeside) ptx::launch_dependent_grids();
   else ptx::wait_for_predecessor();
   extern __shared__ __align__(1024) char smem[];
+  using Pipeline = WgmmaPipeline<Tile>;
+  constexpr int kConsumerThreads = Tile::kWarps * 32, kCopyingWarp = Tile::kWarps;  // the producers' first
+  const ItemQueue queue(smem + kPersistentQueueOffset<Tile>);
   char* staging = smem + kPersistentStagingOffset<Tile>;
   const int row_blocks = int(ceil_div(w.shape.rows, int64_t(Tile::kBlockRows)));
   const int items = *plan.num_tiles * row_blocks;
-  using Pipeline = WgmmaPipeline<Tile>;
-  Pipeline::set_up_ring(smem, in);
-  // Calls f(pipeline, tile index, row block) for each of this CTA's items, in order.
-  auto for_each_item = [&](auto&& f) {
+  queue.set_up(kConsumerThreads);
+  Pipeline::set_up_ring(smem, in);  // synchronizes the CTA: the queue's barriers too
+  // Calls f(pipeline, tile index, row block) for each item next_item(n) gives, n = 0, 1, ...
+  auto for_each_item = [&](auto&& next_item, auto&& f) {
     int turn = 0;
-    for (int item = int(blockIdx.x); item < items; item += int(gridDim.x)) {
+    for (int n = 0;; ++n) {
+      const int item = next_item(n);
+      if (item >= items) return;
       const int tile_index = item / row_blocks, row_block = item % row_blocks;
       Pipeline pipeline(w, maps, in, plan.tiles[tile_index], row_block, smem, turn);
       f(pipeline, tile_index, row_block);
@@ -155,12 +213,16 @@ __global__ void __launch_bounds__(Tile::kThreads, 1)
   };
   if (Pipeline::is_producer()) {
     Pipeline::start_producing();
-    for_each_item([&](Pipeline& pipeline, int tile_index, int) {
-      pipeline.produce_tile(handoff.done != nullptr, [&] { wait_tile_done(handoff, tile_index); });
-    });
+    if (int(threadIdx.x) / 32 == kCopyingWarp) {  // the other producer warps have nothing to copy (GEMM 2)
+      for_each_item([&](int n) { return queue.take(n, plan.next_item); },
+                    [&](Pipeline& pipeline, int tile_index, int) {
+                      pipeline.produce_sorted_tile(handoff.done != nullptr,
+                                                   [&] { wait_tile_done(handoff, tile_index); });
+                    });
+    }
   } else {
     Pipeline::start_consuming();
-    for_each_item([&](Pipeline& pipeline, int tile_index, int row_block) {
+    for_each_item([&](int n) { return queue.receive(n); }, [&](Pipeline& pipeline, int tile_index, int row_block) {
       MmaAccumulators<Tile> acc;  // written first by the first wgmma
       pipeline.consume_tile(acc);
       DownEpilogue::apply_staged<Tile>(out, plan.tiles[tile_index], row_block, acc, staging);
@@ -198,6 +260,7 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
     if (persistent_ctas > 0) {
       require(config == kPersistentDownTile, "grouped GEMM", "config", "kPersistentDownTile for a persistent GEMM 2",
               config.block_tokens);
+      require(plan.next_item != nullptr, "grouped GEMM", "plan.next_item", "a counter for a persistent GEMM 2", "null");
       using Tile = PersistentDownTile;
       const int64_t items = ceil_div(w.shape.rows, Tile::kBlockRows) * max_tiles;
       const dim3 grid(unsigned(std::min<int64_t>(items, persistent_ctas)));

@@ -132,12 +132,12 @@ class WgmmaPipeline {
 
   template <class WaitForRows>
   __device__ void produce_tile(bool rows_wait, WaitForRows&& wait_for_rows) {
-    const int p = int(threadIdx.x) - kConsumerThreads;
-    const bool copies_weights = p < 32;  // a whole warp: the other producer warps skip the branch
     if (tokens_in_order()) {
-      if (copies_weights && ptx::elect_one()) produce_by_tensor_copies(rows_wait, wait_for_rows);
+      produce_sorted_tile(rows_wait, wait_for_rows);
       return;
     }
+    const int p = int(threadIdx.x) - kConsumerThreads;
+    const bool copies_weights = p < 32;  // a whole warp: the other producer warps skip the branch
     if (copies_weights && ptx::elect_one()) weights_.prefetch_maps();
     constexpr bool kEveryProducerHasARow = Tile::kBlockTokens == kProducerThreads;
     if (kEveryProducerHasARow || p < Tile::kBlockTokens) row_table()[p] = tile_token_row(in_, tile_, p);
@@ -173,6 +173,14 @@ class WgmmaPipeline {
     start_consuming();
     consume_tile(acc);
   }
+  // produce_tile for token rows in sorted order (GEMM 2), all of it tensor copies by one lane of the
+  // first producer warp; the persistent kernel calls it so, without the gathered path's code.
+  template <class WaitForRows>
+  __device__ void produce_sorted_tile(bool rows_wait, WaitForRows&& wait_for_rows) {
+    const bool copies_weights = int(threadIdx.x) - kConsumerThreads < 32;  // a whole warp
+    if (copies_weights && ptx::elect_one()) produce_by_tensor_copies(rows_wait, wait_for_rows);
+  }
+
   __device__ static void start_consuming() { wgmma::claim_registers<kConsumerRegisters>(); }
   __device__ void consume_tile(MmaAccumulators<Tile>& acc) {
     if (token_rows_used() == kHalfTokens) consume_k<kHalfTokens>(acc);

@@ -15,6 +15,7 @@ struct WorkspaceLayout {
   size_t expert_offsets, padded_offsets, sorted_pairs, pair_rows, tiles, num_tiles, amax, chunk_rows;
   size_t large_tiles, num_large_tiles;  // for any large tile size (at least kMinLargeTileRows)
   size_t tile_done;                     // one counter per tile of `tiles`
+  size_t next_item;                     // the persistent GEMM 2's item counter
   size_t x_quantized;  // W4A4: BF16 [T, H] fake-quantized x
   size_t h_bf16;       // [T*k, I] GEMM 1 output (W4A16) or its quantized form (W4A4)
   size_t h_f32;        // W4A4: [T*k, I] FP32 GEMM 1 output before quantization
@@ -45,6 +46,7 @@ struct WorkspaceLayout {
     l.large_tiles = take(sizeof(GemmTile) * max_large_tiles(pairs, kMinLargeTileRows));
     l.num_large_tiles = take(sizeof(int));
     l.tile_done = take(sizeof(uint32_t) * max_gemm_tiles(pairs, experts, min_block_tokens));
+    l.next_item = take(sizeof(uint32_t));
     l.x_quantized = take(w4a4 ? sizeof(bf16) * num_tokens * config.hidden : 0);
     l.h_bf16 = take(sizeof(bf16) * pairs * config.intermediate);
     l.h_f32 = take(w4a4 ? sizeof(float) * pairs * config.intermediate : 0);
@@ -64,7 +66,7 @@ struct WorkspaceLayout {
     return RoutingPlan{at<int>(base, expert_offsets), at<int>(base, padded_offsets), at<int>(base, sorted_pairs),
                        at<int>(base, pair_rows),      at<GemmTile>(base, tiles),     at<int>(base, num_tiles),
                        at<uint32_t>(base, amax),      at<int>(base, chunk_rows),     at<GemmTile>(base, large_tiles),
-                       at<int>(base, num_large_tiles),  at<uint32_t>(base, tile_done)};
+                       at<int>(base, num_large_tiles),  at<uint32_t>(base, tile_done), at<uint32_t>(base, next_item)};
   }
 };
 

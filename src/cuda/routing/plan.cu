@@ -143,10 +143,11 @@ __device__ void write_expert_rows(int (&total)[kExpertsPerThread], int num_local
   }
 }
 
-// W4A4's dynamic amaxes (of x and of h) accumulate during the forward; the one kernel of each
-// plan that writes the expert offsets starts them at 0.
-__device__ __forceinline__ void reset_amaxes(const RoutingPlan& plan) {
+// W4A4's dynamic amaxes (of x and of h) and the persistent GEMM 2's item counter accumulate during
+// the forward; the one kernel of each plan that writes the expert offsets starts them at 0.
+__device__ __forceinline__ void reset_forward_counters(const RoutingPlan& plan) {
   if (threadIdx.x < 2) plan.amax_bits[threadIdx.x] = 0;
+  if (threadIdx.x == 2 && plan.next_item) *plan.next_item = 0;
 }
 
 // Every kernel starts so: the previous kernel may still read the plan, and this CTA's counters
@@ -164,7 +165,7 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
   extern __shared__ int warp_counts[];  // [kWarps][num_local]; pass 3 reuses it as per-warp rows
   __shared__ ExpertScan::TempStorage scan_storage;
   start_plan_kernel(warp_counts, num_local);
-  reset_amaxes(plan);
+  reset_forward_counters(plan);
   count_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts);
   __syncthreads();
 
@@ -211,7 +212,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_scan_kernel(int num_chunks,
                                                                  int large_rows, RoutingPlan plan) {
   __shared__ ExpertScan::TempStorage scan_storage;
   ptx::wait_for_predecessor();
-  reset_amaxes(plan);
+  reset_forward_counters(plan);
   int total[kExpertsPerThread], offset[kExpertsPerThread];
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
@@ -264,7 +265,7 @@ __global__ void __launch_bounds__(32) routing_plan_warp_kernel(const int32_t* to
 
   ptx::wait_for_predecessor();  // the previous forward may still read the plan
   const int lane = int(threadIdx.x);
-  reset_amaxes(plan);
+  reset_forward_counters(plan);
   for (int e = lane; e < num_local; e += 32) expert_rows[e] = 0;
   build_warp_plan(topk_ids, num_pairs, local_start, num_local, tile_rows, local);
   __syncwarp();

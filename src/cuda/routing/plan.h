@@ -38,6 +38,9 @@ struct RoutingPlan {
   // GEMM 1's finished row blocks per tile of `tiles`, which GEMM 2 waits for tile by tile
   // (gemm/grouped_gemm.h's TileHandoff); the plan zeroes those of its tiles. Null: none.
   uint32_t* tile_done;    // [max_gemm_tiles]
+  // The persistent GEMM 2's next item past each CTA's first (gemm/grouped_gemm.cu); zeroed by the
+  // plan. Null: none (the large tiles' list, whose GEMM 2 is not persistent).
+  uint32_t* next_item = nullptr;  // [1]
 
   // The large tiles as the tile list that a grouped GEMM launch walks.
   RoutingPlan large_tile_list() const {
@@ -45,6 +48,7 @@ struct RoutingPlan {
     p.tiles = large_tiles;
     p.num_tiles = num_large_tiles;
     p.tile_done = nullptr;
+    p.next_item = nullptr;
     return p;
   }
 };
