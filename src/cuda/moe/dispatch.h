@@ -428,20 +428,18 @@ inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_T
 
 // GEMM 2 on kPersistentDownTile runs persistent (gemm/grouped_gemm.h) where its K is at most
 // kPersistentDownMaxKSteps steps of 64: its stores of y drain through shared memory while it
-// multiplies the next tile. Against the one-CTA-per-tile kernel, whole layer, min of two alternating
-// rounds, H200 (bench/results/h200-persistent-down/):
-//   K = 768 (qwen3-30b-a3b), this rule (landing/): W4A16 1024 tokens -6.2% skewed / -7.8% uniform,
-//     1536 -4.2 / -3.8%, 2048 -4.5 / -3.7%, 4096 -0.4%, 16384 -6.1% (GEMM 2 alone 959 -> 906 us);
-//     W4A4 1024-2048 -1.1..-2.5% but 2048 uniform +1.1%, 4096 -1.4%, 16384 +1.2%. An earlier call
-//     (experiment/): W4A16 1024-16384 -1.9..-7.8%, W4A4 -1.6% and +0.5%. At 768 tokens the 64-token
-//     tile runs (no change).
+// multiplies the next tile. Against the one-CTA-per-tile kernel, whole layer, uniform routing, min of
+// two alternating rounds, H200 (bench/results/h200-persistent-down/):
+//   K = 768 (qwen3-30b-a3b), the kernel as it is (dynamic/): W4A16 1024 tokens -9.0%, 1536 -4.6%,
+//     2048 -5.6%, 4096 -4.1%, 16384 +0.9% (its rounds 2764 and 2739 us against 2714 and 2756);
+//     W4A4 1024-16384 -2.0..-2.9%. GEMM 2 alone at 16384 tokens 976-981 -> 893-920 us. Before the
+//     items were taken dynamically (landing/, experiment/), W4A16 -0.4..-7.8% and W4A4 -2.5..+1.2%,
+//     skewed routing at 1024-2048 tokens -4.2..-6.2%. At 768 tokens the 64-token tile runs.
 //   K = 2048 and 2880 (deepseek-v3, deepseek-v4-flash, gpt-oss-120b), forced (experiment/): 16384
 //     tokens +0.9..+1.6% on all six rows; 4096 -3.7..+0.7%; 1024-2048 -4.1..+2.4%. Its ring has
 //     three stages instead of eight (the staging areas take the rest), which a long K loop feels
 //     more than it gains from the stores.
-// Nothing was measured between K = 768 and 2048: the line is drawn at 1024. The combine's measured
-// time grew by 40 us at 4096 and 16384 tokens: its CTAs start on the SMs of GEMM 2's first CTAs to
-// finish and wait for the last, whose static share of the items ends later (a lead).
+// Nothing was measured between K = 768 and 2048: the line is drawn at 1024.
 inline constexpr int kPersistentDownMaxKSteps = 16;
 
 inline bool use_persistent_down(const MmaTileConfig& gemm2, int intermediate, bool hopper) {
