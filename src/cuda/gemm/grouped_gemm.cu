@@ -118,6 +118,8 @@ static_assert(PersistentDownTile::kBlockTokens == kPersistentDownTile.block_toke
                   PersistentDownTile::kWarps == kPersistentDownTile.warps &&
                   PersistentDownTile::kMTiles == kPersistentDownTile.m_tiles && kPersistentDownTile.wgmma,
               "the persistent kernel's tile covers the table tile's tokens and rows");
+// Its shared memory: the ring (with its barriers and row table), the item queue (40 of 128 bytes
+// used), the two staging areas.
 template <class Tile>
 constexpr int kPersistentQueueOffset = (Tile::kSmemBytes + 127) / 128 * 128;
 template <class Tile>
