@@ -21,12 +21,17 @@ __device__ __forceinline__ void end_tile(GemmOrder order) {
   if (order == GemmOrder::kBeside) ptx::grid_dependency_wait();
 }
 
-// Every GEMM kernel starts here: order itself against its predecessor (programmatic dependent
-// launch, GemmOrder) and fetch this CTA's tile; false past the plan's tiles (the grid covers the
-// worst-case tile count), after end_tile.
-__device__ __forceinline__ bool begin_tile(const RoutingPlan& plan, GemmOrder order, GemmTile& tile) {
+// Every GEMM kernel starts here: orders itself against its predecessor (programmatic dependent
+// launch, GemmOrder).
+__device__ __forceinline__ void begin_in_order(GemmOrder order) {
   if (order == GemmOrder::kBeside) ptx::launch_dependent_grids();
   else ptx::wait_for_predecessor();
+}
+
+// The one-tile kernels' start: begin_in_order, then this CTA's tile; false past the plan's tiles
+// (the grid covers the worst-case tile count), after end_tile.
+__device__ __forceinline__ bool begin_tile(const RoutingPlan& plan, GemmOrder order, GemmTile& tile) {
+  begin_in_order(order);
   if (int(blockIdx.y) >= *plan.num_tiles) {
     end_tile(order);
     return false;
@@ -190,8 +195,7 @@ template <class Tile>
 __global__ void __launch_bounds__(Tile::kThreads, 1)
     persistent_down_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
                                  RoutingPlan plan, DownOutput out, GemmOrder order, TileHandoff handoff) {
-  if (order == GemmOrder::kBeside) ptx::launch_dependent_grids();
-  else ptx::wait_for_predecessor();
+  begin_in_order(order);
   extern __shared__ __align__(1024) char smem[];
   using Pipeline = WgmmaPipeline<Tile>;
   constexpr int kConsumerThreads = Tile::kWarps * 32, kCopyingWarp = Tile::kWarps;  // the producers' first

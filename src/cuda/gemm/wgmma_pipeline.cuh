@@ -48,9 +48,8 @@ class WgmmaPipeline {
   static_assert(Tile::kBlockTokens <= kProducerThreads, "at most one row-table entry per producer thread");
 
  public:
-  // Called by every thread of the CTA: sets up the stage barriers, then synchronizes once; after
-  // that producer and consumers never meet at a CTA-wide barrier again.
-  //
+  // A CTA's pipeline for its one tile, constructed by every thread of the CTA: sets up the ring
+  // (set_up_ring, which synchronizes the CTA once).
   __device__ WgmmaPipeline(const PackedExpertWeights& w, const WgmmaTensorMaps& maps, const GemmInput& in,
                            const GemmTile& tile, int row_block, char* smem)
       : WgmmaPipeline(w, maps, in, tile, row_block, smem, 0) {
@@ -130,6 +129,14 @@ class WgmmaPipeline {
   }
   __device__ static void start_producing() { wgmma::release_registers<kProducerRegisters>(); }
 
+  // produce_tile for token rows in sorted order (GEMM 2), all of it tensor copies by one lane of the
+  // first producer warp; the persistent kernel calls it so, without the gathered path's code.
+  template <class WaitForRows>
+  __device__ void produce_sorted_tile(bool rows_wait, WaitForRows&& wait_for_rows) {
+    const bool copies_weights = int(threadIdx.x) - kConsumerThreads < 32;  // a whole warp
+    if (copies_weights && ptx::elect_one()) produce_by_tensor_copies(rows_wait, wait_for_rows);
+  }
+
   template <class WaitForRows>
   __device__ void produce_tile(bool rows_wait, WaitForRows&& wait_for_rows) {
     if (tokens_in_order()) {
@@ -173,14 +180,6 @@ class WgmmaPipeline {
     start_consuming();
     consume_tile(acc);
   }
-  // produce_tile for token rows in sorted order (GEMM 2), all of it tensor copies by one lane of the
-  // first producer warp; the persistent kernel calls it so, without the gathered path's code.
-  template <class WaitForRows>
-  __device__ void produce_sorted_tile(bool rows_wait, WaitForRows&& wait_for_rows) {
-    const bool copies_weights = int(threadIdx.x) - kConsumerThreads < 32;  // a whole warp
-    if (copies_weights && ptx::elect_one()) produce_by_tensor_copies(rows_wait, wait_for_rows);
-  }
-
   __device__ static void start_consuming() { wgmma::claim_registers<kConsumerRegisters>(); }
   __device__ void consume_tile(MmaAccumulators<Tile>& acc) {
     if (token_rows_used() == kHalfTokens) consume_k<kHalfTokens>(acc);

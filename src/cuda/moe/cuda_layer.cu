@@ -70,11 +70,9 @@ class CudaMoeLayer final : public MoeLayer {
             "at most " + std::to_string(kPlanMaxLocalExperts) + " local experts", config.num_local_experts());
     configure_routing_plan();
     configure_grouped_gemms();
-    int sms = 0;
-    check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
-    sms_ = sms;
+    check_cuda(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
     for (const MmaTileConfig& tile : compiled_gemm_tiles())
-      if (has_decode_gemm(tile)) waves_.ctas.push_back({tile, int64_t(sms) * resident_ctas_per_sm(tile)});
+      if (has_decode_gemm(tile)) waves_.ctas.push_back({tile, int64_t(sms_) * resident_ctas_per_sm(tile)});
   }
 
   Backend backend() const override { return Backend::kCuda; }
@@ -262,7 +260,7 @@ class CudaMoeLayer final : public MoeLayer {
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
   bool large_tiles_;                          // FP4MOE_LARGE_TILES (moe/dispatch.h), likewise
   bool persistent_down_;                      // FP4MOE_PERSISTENT_DOWN (moe/dispatch.h), likewise
-  int sms_ = 0;                               // the persistent GEMM 2's CTAs: one per SM
+  int sms_ = 0;                               // the device's SMs (the persistent GEMM 2's CTAs: one per SM)
   // CTAs per wave of each tile with decode kernels, counted for its grouped GEMM kernels (the decode
   // kernels match them but for a kilobyte of shared memory).
   DeviceWaves waves_;
