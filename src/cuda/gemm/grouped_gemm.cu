@@ -299,15 +299,23 @@ int resident_ctas() {
   return ctas;
 }
 
+// Raises a kernel's dynamic shared-memory limit to `bytes` where the device allows that much per
+// CTA. Elsewhere (an sm_80 GPU: 163 KB) the kernel is one of the Hopper-only wgmma kernels, which
+// the dispatch never picks there, and asking would fail the layer's creation.
+void raise_smem_limit(const void* kernel, int bytes, int device_limit) {
+  if (bytes > device_limit) return;
+  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
+             "grouped GEMM shared memory");
+}
+
 template <class Epilogue>
-void raise_smem_limits() {
+void raise_smem_limits(int device_limit) {
   std::apply(
-      [](auto... tiles) {
-        ([](auto tile) {
+      [&](auto... tiles) {
+        ([&](auto tile) {
           using Tile = decltype(tile);
-          check_cuda(cudaFuncSetAttribute(grouped_gemm_kernel<Tile, Epilogue>(),
-                                          cudaFuncAttributeMaxDynamicSharedMemorySize, Tile::kSmemBytes),
-                     "grouped GEMM shared memory");
+          raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue>()), Tile::kSmemBytes,
+                           device_limit);
         }(tiles), ...);
       },
       kMmaTiles{});
@@ -331,11 +339,14 @@ const std::vector<MmaTileConfig>& compiled_gemm_tiles() {
 }
 
 void configure_grouped_gemms() {
-  raise_smem_limits<GateUpEpilogue>();
-  raise_smem_limits<DownEpilogue>();
-  check_cuda(cudaFuncSetAttribute(persistent_down_wgmma_kernel<PersistentDownTile>,
-                                  cudaFuncAttributeMaxDynamicSharedMemorySize, kPersistentSmemBytes<PersistentDownTile>),
-             "persistent GEMM 2 shared memory");
+  int device = 0, device_limit = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&device_limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+             "shared memory per CTA");
+  raise_smem_limits<GateUpEpilogue>(device_limit);
+  raise_smem_limits<DownEpilogue>(device_limit);
+  raise_smem_limit(reinterpret_cast<const void*>(persistent_down_wgmma_kernel<PersistentDownTile>),
+                   kPersistentSmemBytes<PersistentDownTile>, device_limit);
 }
 
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,

@@ -111,7 +111,8 @@ void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
                       const TileHandoff& handoff, int persistent_ctas, const Launch& launch);
 
-// Raises the dynamic shared-memory limit of every instantiated kernel; once per device.
+// Raises the dynamic shared-memory limit of every instantiated kernel that fits the current device
+// (the wgmma kernels need more than an sm_80 GPU allows a CTA); once per device.
 void configure_grouped_gemms();
 
 // How many CTAs of a compiled tile shape fit on one SM of the current device at once (the fewer of
