@@ -257,7 +257,8 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
 }
 
 // GEMM 2's persistent kernel where K is short (qwen3: 12 steps), not where it is long, and only on
-// its tile, beyond the decode kernels, on Hopper, with the rule on.
+// its tiles (the 128-token one and the two-CTA ones), beyond the decode kernels, on Hopper, with the
+// rule on.
 TEST(Dispatch, PersistentGemm2WhereKIsShort) {
   const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
   const MoeConfig dsv4{256, 4096, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
@@ -269,7 +270,12 @@ TEST(Dispatch, PersistentGemm2WhereKIsShort) {
     EXPECT_TRUE(choose_for(qwen3_w4a4, t).persistent_gemm2) << t;
     EXPECT_FALSE(choose_for(dsv4, t).persistent_gemm2) << "K = 2048: " << t;
   }
-  for (int t : {1, 8, 64, 512}) EXPECT_FALSE(choose_for(qwen3, t).persistent_gemm2) << "another tile: " << t;
+  for (int t : {256, 512}) {  // the two-CTA tiles
+    EXPECT_EQ(choose_for(qwen3, t).gemm2, t == 256 ? kWgmma32TwoPerSm : kWgmma48TwoPerSm) << t;
+    EXPECT_TRUE(choose_for(qwen3, t).persistent_gemm2) << t;
+    EXPECT_FALSE(choose_for(dsv4, t).persistent_gemm2) << "K = 2048: " << t;
+  }
+  for (int t : {1, 8, 64, 128, 768}) EXPECT_FALSE(choose_for(qwen3, t).persistent_gemm2) << "another tile: " << t;
   const int64_t up = packed_weight_shape(WeightRole::kGateUp, 2048, 768).rows;
   const int64_t down = packed_weight_shape(WeightRole::kDown, 2048, 768).rows;
   EXPECT_TRUE(choose_kernels(64, qwen3, true, kPersistentDownTile, up, down, h200_waves()).persistent_gemm2)
@@ -278,6 +284,7 @@ TEST(Dispatch, PersistentGemm2WhereKIsShort) {
       << "off Hopper";
   EXPECT_FALSE(choose_kernels(4096, qwen3, true, std::nullopt, up, down, h200_waves(), true, false).persistent_gemm2)
       << "turned off";
+  EXPECT_FALSE(use_persistent_down({8, 2, 64, 8, 0, true}, 768, true)) << "a one-CTA tile without the form";
   EXPECT_TRUE(use_persistent_down(kPersistentDownTile, kPersistentDownMaxKSteps * kTileK, true));
   EXPECT_FALSE(use_persistent_down(kPersistentDownTile, kPersistentDownMaxKSteps * kTileK + 1, true));
 }

@@ -228,31 +228,43 @@ TEST(GpuLayer, LargeTilesOfSkewedBatches) {
   }
 }
 
-// GEMM 2's persistent kernel (moe/dispatch.h's use_persistent_down), checked to be the dispatch's
-// choice here: K = 208 (off the 64-wide step, within the kernel's limit), 2048 hidden (8 row blocks
-// of 256), 8 of 12 experts local, top-3 of 1200 tokens with dropped and non-local ids: about 24
-// tiles, full and short, so more (tile, row block) items than SMs and every CTA's ring carries
-// over from item to item; then every token on one expert. Both modes: W4A16 takes GEMM 1's tiles as
-// they finish, W4A4 waits for all of GEMM 1 and its quantization.
+// GEMM 2's persistent kernel (moe/dispatch.h's use_persistent_down) in each of its forms, checked
+// to be the dispatch's choice: K = 208 (off the 64-wide step, within the rule's limit), 2048 hidden
+// (8 row blocks of 256), two thirds or three quarters of the experts local, dropped and non-local
+// ids; more (tile, row block) items than resident CTAs, full and short tiles, so every CTA's ring
+// carries over from item to item; then every token on one expert. The 128-token tile (one CTA per
+// SM, y staged) at about 300 rows per expert, the two-CTA tiles (y stored directly) at about 16
+// (the 32-token tile) and 32 (the 48-token one); the table keys on tokens * top_k / local experts. Both modes: W4A16 takes GEMM 1's tiles as they finish,
+// W4A4 waits for all of GEMM 1 and its quantization.
 TEST(GpuLayer, PersistentGemm2) {
   FP4MOE_REQUIRE_GPU();
   int device = 0;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
   if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "a wgmma kernel";
   testing::Rng rng(38);
-  constexpr int kTokens = 1200;
-  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-    MoeConfig c = make_config(12, 2048, 208, 3, kTokens, Activation::kSilu, mode);
-    c.local_expert_start = 2;
-    c.local_experts = 8;
-    ASSERT_TRUE(cuda::use_persistent_down(cuda::choose_gemm(kTokens, c, true), c.intermediate, true));
-    LayerPair layers(c, 12);
-    const auto x = testing::random_bf16(size_t(kTokens) * c.hidden, rng);
-    auto routing = testing::uniform_routing(kTokens, c.num_experts, c.top_k, rng);
-    testing::drop_some(routing, c, 0.1, rng);
-    EXPECT_LT(layers.error(x, routing, "persistent GEMM 2"), kBound) << to_string(mode);
-    const auto hot = testing::single_expert_routing(kTokens, c.top_k, 4, rng);
-    EXPECT_LT(layers.error(x, hot, "persistent GEMM 2, all tokens on one expert"), kBound) << to_string(mode);
+  struct Case {
+    int experts, local_start, local, top_k, tokens;  // rows per local expert = tokens * top_k / local
+    cuda::MmaTileConfig tile;
+  };
+  for (const Case& k : {Case{12, 2, 8, 3, 1200, cuda::kPersistentDownTile},
+                        Case{64, 10, 48, 4, 256, cuda::kWgmma32TwoPerSm},
+                        Case{64, 10, 48, 4, 512, cuda::kWgmma48TwoPerSm}}) {
+    for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+      MoeConfig c = make_config(k.experts, 2048, 208, k.top_k, k.tokens, Activation::kSilu, mode);
+      c.local_expert_start = k.local_start;
+      c.local_experts = k.local;
+      const cuda::MmaTileConfig tile = cuda::choose_gemm(k.tokens, c, true);
+      ASSERT_EQ(tile, k.tile) << k.tokens;
+      ASSERT_TRUE(cuda::use_persistent_down(tile, c.intermediate, true)) << k.tokens;
+      LayerPair layers(c, 12);
+      const auto x = testing::random_bf16(size_t(k.tokens) * c.hidden, rng);
+      auto routing = testing::uniform_routing(k.tokens, c.num_experts, c.top_k, rng);
+      testing::drop_some(routing, c, 0.1, rng);
+      const std::string label = "persistent GEMM 2, " + cuda::gemm_name(tile);
+      EXPECT_LT(layers.error(x, routing, label.c_str()), kBound) << to_string(mode);
+      const auto hot = testing::single_expert_routing(k.tokens, c.top_k, k.local_start + 2, rng);
+      EXPECT_LT(layers.error(x, hot, (label + ", all tokens on one expert").c_str()), kBound) << to_string(mode);
+    }
   }
 }
 

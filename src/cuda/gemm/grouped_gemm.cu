@@ -1,7 +1,7 @@
 // The grouped GEMM kernels: one CTA per (row block of the weights, tile of one expert's token rows
 // from the routing plan), with mma.sync (sm_80+, every warp copies and multiplies) or wgmma
-// (sm_90a, warp-specialized); and GEMM 2's persistent kernel on the 128-token wgmma tile, one CTA
-// per SM walking those pairs. Instantiated for the tile shapes in kMmaTiles (compiled_tiles.h)
+// (sm_90a, warp-specialized); and GEMM 2's persistent wgmma kernel, whose CTAs, resident on every
+// SM, walk those pairs. Instantiated for the tile shapes in kMmaTiles (compiled_tiles.h)
 // only; the dispatch table may pick only those.
 #include <algorithm>
 #include <type_traits>
@@ -116,22 +116,30 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
   end_tile(order);
 }
 
-// The persistent GEMM 2 kernel's tile: kPersistentDownTile (grouped_gemm.h) with three stages
-// instead of eight, so that two staging areas (DownEpilogue::apply_staged) fit beside the ring.
-using PersistentDownTile = MmaTile<8, 2, 128, 3, 0, true>;
-static_assert(PersistentDownTile::kBlockTokens == kPersistentDownTile.block_tokens &&
-                  PersistentDownTile::kWarps == kPersistentDownTile.warps &&
-                  PersistentDownTile::kMTiles == kPersistentDownTile.m_tiles && kPersistentDownTile.wgmma,
-              "the persistent kernel's tile covers the table tile's tokens and rows");
+// The persistent GEMM 2 kernel's form of a table tile with has_persistent_down (grouped_gemm.h):
+// kPersistentDownTile with three stages instead of eight, so that two staging areas for y
+// (DownEpilogue::apply_staged) fit beside the ring; a tile of two CTAs per SM as it is, storing y
+// directly (its staging areas would not fit twice per SM beside its ring, and the SM's other CTA
+// multiplies while this one stores).
+template <class Tile>
+using PersistentDownForm =
+    std::conditional_t<Tile::kCtasPerSm == 1, MmaTile<Tile::kWarps, Tile::kMTiles, Tile::kBlockTokens, 3, 0, true>, Tile>;
+static_assert(tile_config<MmaTile<8, 2, 128, 8, 0, true>>() == kPersistentDownTile, "the one-CTA form's table tile");
+template <class Tile>
+constexpr bool kStagesY = Tile::kCtasPerSm == 1;
 // Its shared memory: the ring (with its barriers and row table), the item queue (40 of 128 bytes
-// used), the two staging areas.
+// used), the staging areas if any.
 template <class Tile>
 constexpr int kPersistentQueueOffset = (Tile::kSmemBytes + 127) / 128 * 128;
 template <class Tile>
 constexpr int kPersistentStagingOffset = kPersistentQueueOffset<Tile> + 128;
 template <class Tile>
-constexpr int kPersistentSmemBytes = kPersistentStagingOffset<Tile> + DownEpilogue::kStagingBytes<Tile>;
-static_assert(kPersistentSmemBytes<PersistentDownTile> <= 227 * 1024, "ring and staging fit an SM's shared memory");
+constexpr int kPersistentSmemBytes =
+    kPersistentStagingOffset<Tile> + (kStagesY<Tile> ? DownEpilogue::kStagingBytes<Tile> : 0);
+template <class Tile>
+constexpr bool kPersistentFits = Tile::kCtasPerSm * (kPersistentSmemBytes<Tile> + 1024) <= 228 * 1024;
+static_assert(kPersistentFits<PersistentDownForm<MmaTile<8, 2, 128, 8, 0, true>>>,
+              "ring and staging fit an SM's shared memory");
 
 // The persistent GEMM 2's items, (token tile, row block) pairs numbered row blocks fastest (as the
 // 2-D grid orders them), taken as CTAs come free: a CTA's first is blockIdx.x, each later one the
@@ -186,13 +194,15 @@ class ItemQueue {
   char* smem_;
 };
 
-// GEMM 2 on the 128-token tile, persistent: one CTA per SM walks the items (ItemQueue) through one
-// ring (WgmmaPipeline's first_turn), and stores each tile's y through shared memory by bulk copies
-// that drain while it multiplies the next (DownEpilogue::apply_staged). A CTA storing directly
-// holds its SM's tensor cores idle for at least 2.2 us per tile (bench/micro/store_paths.cu); qwen3's
-// GEMM 2 (K = 768) spent about a quarter of its time so.
+// GEMM 2, persistent: Tile::kCtasPerSm CTAs per SM walk the items (ItemQueue), each through one
+// ring (WgmmaPipeline's first_turn), so that a CTA's next weights stream while it finishes an item
+// and no CTA pays a launch, a ring set-up and a first fill per item. The one-CTA form stores each
+// tile's y through shared memory by bulk copies that drain while it multiplies the next
+// (DownEpilogue::apply_staged): a CTA storing directly holds its SM's tensor cores idle for at
+// least 2.2 us per 128-token tile (bench/micro/store_paths.cu); qwen3's GEMM 2 (K = 768) spent
+// about a quarter of its time so.
 template <class Tile>
-__global__ void __launch_bounds__(Tile::kThreads, 1)
+__global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
     persistent_down_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
                                  RoutingPlan plan, DownOutput out, GemmOrder order, TileHandoff handoff) {
   begin_in_order(order);
@@ -200,20 +210,20 @@ __global__ void __launch_bounds__(Tile::kThreads, 1)
   using Pipeline = WgmmaPipeline<Tile>;
   constexpr int kConsumerThreads = Tile::kWarps * 32, kCopyingWarp = Tile::kWarps;  // the producers' first
   const ItemQueue queue(smem + kPersistentQueueOffset<Tile>);
-  char* staging = smem + kPersistentStagingOffset<Tile>;
   const int row_blocks = int(ceil_div(w.shape.rows, int64_t(Tile::kBlockRows)));
   const int items = *plan.num_tiles * row_blocks;
   queue.set_up(kConsumerThreads);
   Pipeline::set_up_ring(smem, in);  // synchronizes the CTA: the queue's barriers too
-  // Calls f(pipeline, tile index, row block) for each item next_item(n) gives, n = 0, 1, ...
+  // Calls f(pipeline, tile, tile index, row block) for each item next_item(n) gives, n = 0, 1, ...
   auto for_each_item = [&](auto&& next_item, auto&& f) {
     int turn = 0;
     for (int n = 0;; ++n) {
       const int item = next_item(n);
       if (item >= items) return;
       const int tile_index = item / row_blocks, row_block = item % row_blocks;
-      Pipeline pipeline(w, maps, in, plan.tiles[tile_index], row_block, smem, turn);
-      f(pipeline, tile_index, row_block);
+      const GemmTile tile = plan.tiles[tile_index];
+      Pipeline pipeline(w, maps, in, tile, row_block, smem, turn);
+      f(pipeline, tile, tile_index, row_block);
       turn += pipeline.k_tiles();
     }
   };
@@ -221,21 +231,42 @@ __global__ void __launch_bounds__(Tile::kThreads, 1)
     Pipeline::start_producing();
     if (int(threadIdx.x) / 32 == kCopyingWarp) {  // the other producer warps have nothing to copy (GEMM 2)
       for_each_item([&](int n) { return queue.take(n, plan.next_item); },
-                    [&](Pipeline& pipeline, int tile_index, int) {
+                    [&](Pipeline& pipeline, const GemmTile&, int tile_index, int) {
                       pipeline.produce_sorted_tile(handoff.done != nullptr,
                                                    [&] { wait_tile_done(handoff, tile_index); });
                     });
     }
   } else {
     Pipeline::start_consuming();
-    for_each_item([&](int n) { return queue.receive(n); }, [&](Pipeline& pipeline, int tile_index, int row_block) {
-      MmaAccumulators<Tile> acc;  // written first by the first wgmma
-      pipeline.consume_tile(acc);
-      DownEpilogue::apply_staged<Tile>(out, plan.tiles[tile_index], row_block, acc, staging);
-    });
-    tma::wait_stores_done();  // no bulk copy in flight behind an exiting thread
+    for_each_item([&](int n) { return queue.receive(n); },
+                  [&](Pipeline& pipeline, const GemmTile& tile, int, int row_block) {
+                    MmaAccumulators<Tile> acc;  // written first by the first wgmma
+                    pipeline.consume_tile(acc);
+                    if constexpr (kStagesY<Tile>)
+                      DownEpilogue::apply_staged<Tile>(out, tile, row_block, acc,
+                                                       smem + kPersistentStagingOffset<Tile>);
+                    else
+                      DownEpilogue::apply<Tile>(out, tile, row_block, acc);
+                  });
+    if constexpr (kStagesY<Tile>) tma::wait_stores_done();  // no bulk copy in flight behind an exiting thread
   }
   end_tile(order);
+}
+
+// Calls f(form) with the persistent form of config's compiled tile (PersistentDownForm); false
+// where config has none.
+template <class F>
+bool with_persistent_down_form(const MmaTileConfig& config, F&& f) {
+  bool found = false;
+  visit_compiled_tile(config, [&](auto tile) {
+    using Tile = decltype(tile);
+    if constexpr (has_persistent_down(tile_config<Tile>())) {
+      static_assert(kPersistentFits<PersistentDownForm<Tile>>, "the persistent form's CTAs fit an SM");
+      f(PersistentDownForm<Tile>{});
+      found = true;
+    }
+  });
+  return found;
 }
 
 template <class Tile, class Epilogue>
@@ -255,7 +286,7 @@ void with_compiled_tile(const MmaTileConfig& config, F&& f) {
 template <class Epilogue>
 void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
-                         GemmOrder order, const TileHandoff& handoff, int persistent_ctas, const Launch& launch) {
+                         GemmOrder order, const TileHandoff& handoff, int persistent_sms, const Launch& launch) {
   require(kSignalsTiles<Epilogue> || handoff.done == nullptr || order == GemmOrder::kBeside, "grouped GEMM",
           "order", "kBeside for a GEMM 2 that waits for GEMM 1 tile by tile", "kAfter");
   require(!kSignalsTiles<Epilogue> || handoff.done == nullptr || config.split_k == 1, "grouped GEMM", "handoff",
@@ -263,17 +294,19 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
   if (max_tiles == 0) return;
   require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
   if constexpr (std::is_same_v<Epilogue, DownEpilogue>) {
-    if (persistent_ctas > 0) {
-      require(config == kPersistentDownTile, "grouped GEMM", "config", "kPersistentDownTile for a persistent GEMM 2",
-              config.block_tokens);
+    if (persistent_sms > 0) {
       require(plan.next_item != nullptr, "grouped GEMM", "plan.next_item", "a counter for a persistent GEMM 2", "null");
-      using Tile = PersistentDownTile;
-      const int64_t items = ceil_div(w.shape.rows, Tile::kBlockRows) * max_tiles;
-      const dim3 grid(unsigned(std::min<int64_t>(items, persistent_ctas)));
-      launch_kernel(persistent_down_wgmma_kernel<Tile>, grid, Tile::kThreads, kPersistentSmemBytes<Tile>, launch,
-                    "persistent GEMM 2 kernel", w,
-                    make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2), in, plan, out,
-                    order, handoff);
+      const bool found = with_persistent_down_form(config, [&](auto form) {
+        using Tile = decltype(form);
+        const int64_t items = ceil_div(w.shape.rows, Tile::kBlockRows) * max_tiles;
+        const dim3 grid(unsigned(std::min<int64_t>(items, int64_t(persistent_sms) * Tile::kCtasPerSm)));
+        launch_kernel(persistent_down_wgmma_kernel<Tile>, grid, Tile::kThreads, kPersistentSmemBytes<Tile>, launch,
+                      "persistent GEMM 2 kernel", w,
+                      make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2), in, plan,
+                      out, order, handoff);
+      });
+      require(found, "grouped GEMM", "config", "a tile with has_persistent_down for a persistent GEMM 2",
+              config.block_tokens);
       return;
     }
   }
@@ -345,8 +378,17 @@ void configure_grouped_gemms() {
              "shared memory per CTA");
   raise_smem_limits<GateUpEpilogue>(device_limit);
   raise_smem_limits<DownEpilogue>(device_limit);
-  raise_smem_limit(reinterpret_cast<const void*>(persistent_down_wgmma_kernel<PersistentDownTile>),
-                   kPersistentSmemBytes<PersistentDownTile>, device_limit);
+  std::apply(
+      [&](auto... tiles) {
+        (with_persistent_down_form(tile_config<decltype(tiles)>(),
+                                   [&](auto form) {
+                                     using Tile = decltype(form);
+                                     raise_smem_limit(reinterpret_cast<const void*>(persistent_down_wgmma_kernel<Tile>),
+                                                      kPersistentSmemBytes<Tile>, device_limit);
+                                   }),
+         ...);
+      },
+      kMmaTiles{});
 }
 
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
@@ -357,8 +399,8 @@ void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights&
 
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
-                      const TileHandoff& handoff, int persistent_ctas, const Launch& launch) {
-  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, persistent_ctas, launch);
+                      const TileHandoff& handoff, int persistent_sms, const Launch& launch) {
+  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, persistent_sms, launch);
 }
 
 }  // namespace fp4moe::cuda

@@ -24,13 +24,13 @@ struct MmaTileConfig {
   bool wgmma = false;   // Hopper warpgroup MMA (sm_90a) instead of mma.sync
   int split_k = 1;      // mma.sync: K slices per CTA, summed before the epilogue
   int ctas_per_sm = 1;  // wgmma: CTAs one SM holds at once, which the register split is sized for
-  int block_rows() const { return warps * m_tiles * 16; }
-  bool operator==(const MmaTileConfig& o) const {
+  constexpr int block_rows() const { return warps * m_tiles * 16; }
+  constexpr bool operator==(const MmaTileConfig& o) const {
     return warps == o.warps && m_tiles == o.m_tiles && block_tokens == o.block_tokens && stages == o.stages &&
            register_stages == o.register_stages && wgmma == o.wgmma && split_k == o.split_k &&
            ctas_per_sm == o.ctas_per_sm;
   }
-  bool operator!=(const MmaTileConfig& o) const { return !(*this == o); }
+  constexpr bool operator!=(const MmaTileConfig& o) const { return !(*this == o); }
 };
 
 struct PackedExpertWeights {
@@ -96,20 +96,25 @@ struct TileHandoff {
   int gemm1_row_blocks = 0;  // GEMM 1's row blocks per tile: the count GEMM 2 waits for
 };
 
-// GEMM 2's tile that can also run persistent (persistent_ctas > 0 below): one CTA per SM walks the
-// (token tile, row block) items through one ring of fewer stages and stores y through shared
-// memory by bulk copies, which drain while it multiplies the next item (grouped_gemm.cu). Where it
-// pays is moe/dispatch.h's choice.
+// GEMM 2's tiles that can also run persistent (persistent_sms > 0 below): CTAs resident on every
+// SM walk the (token tile, row block) items, each through one ring that carries over from item to
+// item (grouped_gemm.cu). kPersistentDownTile, one CTA per SM, runs with fewer stages and stores y
+// through shared memory by bulk copies, which drain while it multiplies the next item; a wgmma tile
+// of two CTAs per SM runs as it is and stores directly, while the SM's other CTA multiplies. Where
+// it pays is moe/dispatch.h's choice.
 inline constexpr MmaTileConfig kPersistentDownTile = {8, 2, 128, 8, 0, true};
+constexpr bool has_persistent_down(const MmaTileConfig& c) {
+  return c == kPersistentDownTile || (c.wgmma && c.ctas_per_sm > 1);
+}
 
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
                          const TileHandoff& handoff, const Launch& launch);
-// persistent_ctas: 0 for one CTA per (tile, row block); else config is kPersistentDownTile and at
-// most that many CTAs (one per SM) walk the items.
+// persistent_sms: 0 for one CTA per (tile, row block); else the device's SMs, config is a tile with
+// has_persistent_down, and its kernel's CTAs per SM on each of them walk the items.
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
-                      const TileHandoff& handoff, int persistent_ctas, const Launch& launch);
+                      const TileHandoff& handoff, int persistent_sms, const Launch& launch);
 
 // Raises the dynamic shared-memory limit of every instantiated kernel that fits the current device
 // (the wgmma kernels need more than an sm_80 GPU allows a CTA); once per device.

@@ -260,7 +260,7 @@ class CudaMoeLayer final : public MoeLayer {
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
   bool large_tiles_;                          // FP4MOE_LARGE_TILES (moe/dispatch.h), likewise
   bool persistent_down_;                      // FP4MOE_PERSISTENT_DOWN (moe/dispatch.h), likewise
-  int sms_ = 0;                               // the device's SMs (the persistent GEMM 2's CTAs: one per SM)
+  int sms_ = 0;                               // the device's SMs (each holds the persistent GEMM 2's CTAs)
   // CTAs per wave of each tile with decode kernels, counted for its grouped GEMM kernels (the decode
   // kernels match them but for a kilobyte of shared memory).
   DeviceWaves waves_;

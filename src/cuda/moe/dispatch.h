@@ -426,10 +426,11 @@ inline bool rule_switch_from_env(const char* name) {
 // FP4MOE_LARGE_TILES=0 turns the large tiles off (benchmarks measure them against the table alone).
 inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_TILES"); }
 
-// GEMM 2 on kPersistentDownTile runs persistent (gemm/grouped_gemm.h) where its K is at most
-// kPersistentDownMaxKSteps steps of 64: its stores of y drain through shared memory while it
-// multiplies the next tile. Against the one-CTA-per-tile kernel, whole layer, uniform routing, min of
-// two alternating rounds, H200 (bench/results/h200-persistent-down/):
+// GEMM 2 runs persistent (gemm/grouped_gemm.h's has_persistent_down: the 128-token tile, and the
+// 32- and 48-token tiles of two CTAs per SM) where its K is at most kPersistentDownMaxKSteps steps
+// of 64. Against one CTA per tile, whole layer, min of two alternating rounds, H200:
+// - The 128-token tile, whose y drains through shared memory while it multiplies the next tile
+//   (bench/results/h200-persistent-down/):
 //   K = 768 (qwen3-30b-a3b), the kernel as it is (dynamic/): W4A16 1024 tokens -9.0%, 1536 -4.6%,
 //     2048 -5.6%, 4096 -4.1%, 16384 +0.9% (its rounds 2764 and 2739 us against 2714 and 2756);
 //     W4A4 1024-16384 -2.0..-2.9%. GEMM 2 alone at 16384 tokens 976-981 -> 893-920 us. Before the
@@ -439,11 +440,17 @@ inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_T
 //     tokens +0.9..+1.6% on all six rows; 4096 -3.7..+0.7%; 1024-2048 -4.1..+2.4%. Its ring has
 //     three stages instead of eight (the staging areas take the rest), which a long K loop feels
 //     more than it gains from the stores.
+// - The two-CTA tiles, y stored directly, their rings as they are (h200-persistent-two-cta/first/):
+//   K = 768 (qwen3), 256-640 tokens, uniform and skewed: W4A16 -2.6..-8.7% on all eight rows (512
+//     uniform 171.0 -> 164.1 us, 384 uniform 160.8 -> 146.8), where GEMM 2 takes GEMM 1's tiles
+//     as they finish; W4A4, which waits for all of GEMM 1 and h's quantization, -1.7..+0.5%.
+//   K = 2048 and 2880, forced, W4A16 uniform at 512 and 1024 tokens: deepseek-v3 512 +10.7%
+//     (1918.8 -> 2123.3 us), gpt-oss 1024 +6.2%, the other four -3.2..+0.0%.
 // Nothing was measured between K = 768 and 2048: the line is drawn at 1024.
 inline constexpr int kPersistentDownMaxKSteps = 16;
 
 inline bool use_persistent_down(const MmaTileConfig& gemm2, int intermediate, bool hopper) {
-  return hopper && gemm2 == kPersistentDownTile && ceil_div(intermediate, kTileK) <= kPersistentDownMaxKSteps;
+  return hopper && has_persistent_down(gemm2) && ceil_div(intermediate, kTileK) <= kPersistentDownMaxKSteps;
 }
 
 // FP4MOE_PERSISTENT_DOWN=0 keeps GEMM 2 on one CTA per tile everywhere (benchmarks measure the
