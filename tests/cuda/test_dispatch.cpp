@@ -256,10 +256,10 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
   EXPECT_EQ(w4a4.gemm2_order(), GemmOrder::kAfter);
 }
 
-// GEMM 2's persistent kernel where K is short (qwen3: 12 steps), not where it is long, and only on
-// its tiles (the 128-token one and the two-CTA ones), beyond the decode kernels, on Hopper, with the
-// rule on.
-TEST(Dispatch, PersistentGemm2WhereKIsShort) {
+// GEMM 2's persistent kernel: the 128-token tile on every K, staging y where K is short (qwen3: 12
+// steps) and storing it directly where it is long; the two-CTA tiles where K is short only; beyond
+// the decode kernels, on Hopper, with the rule on.
+TEST(Dispatch, PersistentGemm2ByTileAndK) {
   const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
   const MoeConfig dsv4{256, 4096, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
   MoeConfig qwen3_w4a4 = qwen3;
@@ -267,12 +267,21 @@ TEST(Dispatch, PersistentGemm2WhereKIsShort) {
   for (int t : {1024, 4096, 16384}) {
     EXPECT_EQ(choose_for(qwen3, t).gemm2, kPersistentDownTile) << t;
     EXPECT_TRUE(choose_for(qwen3, t).persistent_gemm2) << t;
+    EXPECT_TRUE(choose_for(qwen3, t).gemm2_stages_y) << t;
     EXPECT_TRUE(choose_for(qwen3_w4a4, t).persistent_gemm2) << t;
-    EXPECT_FALSE(choose_for(dsv4, t).persistent_gemm2) << "K = 2048: " << t;
+  }
+  for (int t : {4096, 16384}) {
+    EXPECT_EQ(choose_for(dsv4, t).gemm2, kPersistentDownTile) << t;
+    EXPECT_TRUE(choose_for(dsv4, t).persistent_gemm2) << "K = 2048: " << t;
+    EXPECT_FALSE(choose_for(dsv4, t).gemm2_stages_y) << "K = 2048: " << t;
   }
   for (int t : {256, 512}) {  // the two-CTA tiles
     EXPECT_EQ(choose_for(qwen3, t).gemm2, t == 256 ? kWgmma32TwoPerSm : kWgmma48TwoPerSm) << t;
     EXPECT_TRUE(choose_for(qwen3, t).persistent_gemm2) << t;
+    EXPECT_FALSE(choose_for(qwen3, t).gemm2_stages_y) << t;
+  }
+  for (int t : {512, 1024}) {  // the two-CTA tiles, long K
+    EXPECT_TRUE(choose_for(dsv4, t).gemm2.ctas_per_sm == 2) << t;
     EXPECT_FALSE(choose_for(dsv4, t).persistent_gemm2) << "K = 2048: " << t;
   }
   for (int t : {1, 8, 64, 128, 768}) EXPECT_FALSE(choose_for(qwen3, t).persistent_gemm2) << "another tile: " << t;
@@ -285,8 +294,14 @@ TEST(Dispatch, PersistentGemm2WhereKIsShort) {
   EXPECT_FALSE(choose_kernels(4096, qwen3, true, std::nullopt, up, down, h200_waves(), true, false).persistent_gemm2)
       << "turned off";
   EXPECT_FALSE(use_persistent_down({8, 2, 64, 8, 0, true}, 768, true)) << "a one-CTA tile without the form";
-  EXPECT_TRUE(use_persistent_down(kPersistentDownTile, kPersistentDownMaxKSteps * kTileK, true));
-  EXPECT_FALSE(use_persistent_down(kPersistentDownTile, kPersistentDownMaxKSteps * kTileK + 1, true));
+  const int short_k = kPersistentDownMaxKSteps * kTileK, long_k = short_k + 1;
+  EXPECT_TRUE(use_persistent_down(kPersistentDownTile, short_k, true));
+  EXPECT_TRUE(stage_persistent_down(kPersistentDownTile, short_k));
+  EXPECT_TRUE(use_persistent_down(kPersistentDownTile, long_k, true));
+  EXPECT_FALSE(stage_persistent_down(kPersistentDownTile, long_k));
+  EXPECT_TRUE(use_persistent_down(kWgmma48TwoPerSm, short_k, true));
+  EXPECT_FALSE(use_persistent_down(kWgmma48TwoPerSm, long_k, true));
+  EXPECT_FALSE(stage_persistent_down(kWgmma48TwoPerSm, short_k)) << "the two-CTA tiles store directly";
 }
 
 // FP4MOE_LARGE_TILES and FP4MOE_PERSISTENT_DOWN: unset or 1 on, 0 off, anything else rejected by name.

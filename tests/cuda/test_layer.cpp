@@ -229,11 +229,12 @@ TEST(GpuLayer, LargeTilesOfSkewedBatches) {
 }
 
 // GEMM 2's persistent kernel (moe/dispatch.h's use_persistent_down) in each of its forms, checked
-// to be the dispatch's choice: K = 208 (off the 64-wide step, within the rule's limit), 2048 hidden
-// (8 row blocks of 256), two thirds or three quarters of the experts local, dropped and non-local
-// ids; more (tile, row block) items than resident CTAs, full and short tiles, so every CTA's ring
-// carries over from item to item; then every token on one expert. The 128-token tile (one CTA per
-// SM, y staged) at about 300 rows per expert, the two-CTA tiles (y stored directly) at about 16
+// to be the dispatch's choice: K = 208 (off the 64-wide step, within the short-K limit) or 1104
+// (beyond it, off the step too), 2048 hidden (8 row blocks of 256), two thirds or three quarters
+// of the experts local, dropped and non-local ids; more (tile, row block) items than resident CTAs,
+// full and short tiles, so every CTA's ring carries over from item to item; then every token on one
+// expert. The 128-token tile (one CTA per SM) at about 300 or 275 rows per expert, y staged at the
+// short K and stored directly at the long one; the two-CTA tiles (y stored directly) at about 16
 // (the 32-token tile) and 32 (the 48-token one); the table keys on tokens * top_k / local experts. Both modes: W4A16 takes GEMM 1's tiles as they finish,
 // W4A4 waits for all of GEMM 1 and its quantization.
 TEST(GpuLayer, PersistentGemm2) {
@@ -244,23 +245,28 @@ TEST(GpuLayer, PersistentGemm2) {
   testing::Rng rng(38);
   struct Case {
     int experts, local_start, local, top_k, tokens;  // rows per local expert = tokens * top_k / local
+    int intermediate;
     cuda::MmaTileConfig tile;
+    bool stages_y;
   };
-  for (const Case& k : {Case{12, 2, 8, 3, 1200, cuda::kPersistentDownTile},
-                        Case{64, 10, 48, 4, 256, cuda::kWgmma32TwoPerSm},
-                        Case{64, 10, 48, 4, 512, cuda::kWgmma48TwoPerSm}}) {
+  for (const Case& k : {Case{12, 2, 8, 3, 1200, 208, cuda::kPersistentDownTile, true},
+                        Case{12, 2, 8, 3, 1100, 1104, cuda::kPersistentDownTile, false},
+                        Case{64, 10, 48, 4, 256, 208, cuda::kWgmma32TwoPerSm, false},
+                        Case{64, 10, 48, 4, 512, 208, cuda::kWgmma48TwoPerSm, false}}) {
     for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-      MoeConfig c = make_config(k.experts, 2048, 208, k.top_k, k.tokens, Activation::kSilu, mode);
+      MoeConfig c = make_config(k.experts, 2048, k.intermediate, k.top_k, k.tokens, Activation::kSilu, mode);
       c.local_expert_start = k.local_start;
       c.local_experts = k.local;
       const cuda::MmaTileConfig tile = cuda::choose_gemm(k.tokens, c, true);
       ASSERT_EQ(tile, k.tile) << k.tokens;
       ASSERT_TRUE(cuda::use_persistent_down(tile, c.intermediate, true)) << k.tokens;
+      ASSERT_EQ(cuda::stage_persistent_down(tile, c.intermediate), k.stages_y) << k.tokens;
       LayerPair layers(c, 12);
       const auto x = testing::random_bf16(size_t(k.tokens) * c.hidden, rng);
       auto routing = testing::uniform_routing(k.tokens, c.num_experts, c.top_k, rng);
       testing::drop_some(routing, c, 0.1, rng);
-      const std::string label = "persistent GEMM 2, " + cuda::gemm_name(tile);
+      const std::string label =
+          "persistent GEMM 2, " + cuda::gemm_name(tile) + (k.stages_y ? ", y staged" : ", y direct");
       EXPECT_LT(layers.error(x, routing, label.c_str()), kBound) << to_string(mode);
       const auto hot = testing::single_expert_routing(k.tokens, c.top_k, k.local_start + 2, rng);
       EXPECT_LT(layers.error(x, hot, (label + ", all tokens on one expert").c_str()), kBound) << to_string(mode);

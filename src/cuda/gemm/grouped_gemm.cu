@@ -116,30 +116,25 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
   end_tile(order);
 }
 
-// The persistent GEMM 2 kernel's form of a table tile with has_persistent_down (grouped_gemm.h):
-// kPersistentDownTile with three stages instead of eight, so that two staging areas for y
-// (DownEpilogue::apply_staged) fit beside the ring; a tile of two CTAs per SM as it is, storing y
-// directly (its staging areas would not fit twice per SM beside its ring, and the SM's other CTA
-// multiplies while this one stores).
-template <class Tile>
+// The persistent GEMM 2 kernel's forms of a table tile with has_persistent_down (grouped_gemm.h):
+// the tile as it is, storing y directly (a tile of two CTAs per SM always does: its staging areas
+// would not fit twice per SM beside its ring, and the SM's other CTA multiplies while one stores);
+// or, for kPersistentDownTile, the staged form: three stages instead of eight, so that two staging
+// areas for y (DownEpilogue::apply_staged) fit beside the ring.
+template <class Tile, bool kStageY>
 using PersistentDownForm =
-    std::conditional_t<Tile::kCtasPerSm == 1, MmaTile<Tile::kWarps, Tile::kMTiles, Tile::kBlockTokens, 3, 0, true>, Tile>;
-static_assert(tile_config<MmaTile<8, 2, 128, 8, 0, true>>() == kPersistentDownTile, "the one-CTA form's table tile");
-template <class Tile>
-constexpr bool kStagesY = Tile::kCtasPerSm == 1;
+    std::conditional_t<kStageY, MmaTile<Tile::kWarps, Tile::kMTiles, Tile::kBlockTokens, 3, 0, true>, Tile>;
 // Its shared memory: the ring (with its barriers and row table), the item queue (40 of 128 bytes
 // used), the staging areas if any.
 template <class Tile>
 constexpr int kPersistentQueueOffset = (Tile::kSmemBytes + 127) / 128 * 128;
 template <class Tile>
 constexpr int kPersistentStagingOffset = kPersistentQueueOffset<Tile> + 128;
-template <class Tile>
+template <class Tile, bool kStageY>
 constexpr int kPersistentSmemBytes =
-    kPersistentStagingOffset<Tile> + (kStagesY<Tile> ? DownEpilogue::kStagingBytes<Tile> : 0);
-template <class Tile>
-constexpr bool kPersistentFits = Tile::kCtasPerSm * (kPersistentSmemBytes<Tile> + 1024) <= 228 * 1024;
-static_assert(kPersistentFits<PersistentDownForm<MmaTile<8, 2, 128, 8, 0, true>>>,
-              "ring and staging fit an SM's shared memory");
+    kPersistentStagingOffset<Tile> + (kStageY ? DownEpilogue::kStagingBytes<Tile> : 0);
+template <class Tile, bool kStageY>
+constexpr bool kPersistentFits = Tile::kCtasPerSm * (kPersistentSmemBytes<Tile, kStageY> + 1024) <= 228 * 1024;
 
 // The persistent GEMM 2's items, (token tile, row block) pairs numbered row blocks fastest (as the
 // 2-D grid orders them), taken as CTAs come free: a CTA's first is blockIdx.x, each later one the
@@ -196,12 +191,12 @@ class ItemQueue {
 
 // GEMM 2, persistent: Tile::kCtasPerSm CTAs per SM walk the items (ItemQueue), each through one
 // ring (WgmmaPipeline's first_turn), so that a CTA's next weights stream while it finishes an item
-// and no CTA pays a launch, a ring set-up and a first fill per item. The one-CTA form stores each
-// tile's y through shared memory by bulk copies that drain while it multiplies the next
+// and no CTA pays a launch, a ring set-up and a first fill per item. The staged form (kStageY)
+// stores each tile's y through shared memory by bulk copies that drain while it multiplies the next
 // (DownEpilogue::apply_staged): a CTA storing directly holds its SM's tensor cores idle for at
 // least 2.2 us per 128-token tile (bench/micro/store_paths.cu); qwen3's GEMM 2 (K = 768) spent
 // about a quarter of its time so.
-template <class Tile>
+template <class Tile, bool kStageY>
 __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
     persistent_down_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
                                  RoutingPlan plan, DownOutput out, GemmOrder order, TileHandoff handoff) {
@@ -242,28 +237,37 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
                   [&](Pipeline& pipeline, const GemmTile& tile, int, int row_block) {
                     MmaAccumulators<Tile> acc;  // written first by the first wgmma
                     pipeline.consume_tile(acc);
-                    if constexpr (kStagesY<Tile>)
+                    if constexpr (kStageY)
                       DownEpilogue::apply_staged<Tile>(out, tile, row_block, acc,
                                                        smem + kPersistentStagingOffset<Tile>);
                     else
                       DownEpilogue::apply<Tile>(out, tile, row_block, acc);
                   });
-    if constexpr (kStagesY<Tile>) tma::wait_stores_done();  // no bulk copy in flight behind an exiting thread
+    if constexpr (kStageY) tma::wait_stores_done();  // no bulk copy in flight behind an exiting thread
   }
   end_tile(order);
 }
 
-// Calls f(form) with the persistent form of config's compiled tile (PersistentDownForm); false
-// where config has none.
+// Calls f(form, stage_y) with config's compiled tile in the persistent form that stage_y picks
+// (PersistentDownForm; stage_y a std::bool_constant); false where config has no such form.
 template <class F>
-bool with_persistent_down_form(const MmaTileConfig& config, F&& f) {
+bool with_persistent_down_form(const MmaTileConfig& config, bool stage_y, F&& f) {
   bool found = false;
   visit_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
     if constexpr (has_persistent_down(tile_config<Tile>())) {
-      static_assert(kPersistentFits<PersistentDownForm<Tile>>, "the persistent form's CTAs fit an SM");
-      f(PersistentDownForm<Tile>{});
-      found = true;
+      const auto call = [&](auto staged) {
+        using Form = PersistentDownForm<Tile, decltype(staged)::value>;
+        static_assert(kPersistentFits<Form, decltype(staged)::value>, "the persistent form's CTAs fit an SM");
+        f(Form{}, staged);
+        found = true;
+      };
+      if constexpr (tile_config<Tile>() == kPersistentDownTile) {
+        if (stage_y) call(std::true_type{});
+        else call(std::false_type{});
+      } else if (!stage_y) {
+        call(std::false_type{});
+      }
     }
   });
   return found;
@@ -286,7 +290,8 @@ void with_compiled_tile(const MmaTileConfig& config, F&& f) {
 template <class Epilogue>
 void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
-                         GemmOrder order, const TileHandoff& handoff, int persistent_sms, const Launch& launch) {
+                         GemmOrder order, const TileHandoff& handoff, const PersistentDown& persistent,
+                         const Launch& launch) {
   require(kSignalsTiles<Epilogue> || handoff.done == nullptr || order == GemmOrder::kBeside, "grouped GEMM",
           "order", "kBeside for a GEMM 2 that waits for GEMM 1 tile by tile", "kAfter");
   require(!kSignalsTiles<Epilogue> || handoff.done == nullptr || config.split_k == 1, "grouped GEMM", "handoff",
@@ -294,18 +299,21 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
   if (max_tiles == 0) return;
   require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
   if constexpr (std::is_same_v<Epilogue, DownEpilogue>) {
-    if (persistent_sms > 0) {
+    if (persistent.sms > 0) {
       require(plan.next_item != nullptr, "grouped GEMM", "plan.next_item", "a counter for a persistent GEMM 2", "null");
-      const bool found = with_persistent_down_form(config, [&](auto form) {
+      const bool found = with_persistent_down_form(config, persistent.stage_y, [&](auto form, auto staged) {
         using Tile = decltype(form);
+        constexpr bool kStageY = decltype(staged)::value;
         const int64_t items = ceil_div(w.shape.rows, Tile::kBlockRows) * max_tiles;
-        const dim3 grid(unsigned(std::min<int64_t>(items, int64_t(persistent_sms) * Tile::kCtasPerSm)));
-        launch_kernel(persistent_down_wgmma_kernel<Tile>, grid, Tile::kThreads, kPersistentSmemBytes<Tile>, launch,
-                      "persistent GEMM 2 kernel", w,
+        const dim3 grid(unsigned(std::min<int64_t>(items, int64_t(persistent.sms) * Tile::kCtasPerSm)));
+        launch_kernel(persistent_down_wgmma_kernel<Tile, kStageY>, grid, Tile::kThreads,
+                      kPersistentSmemBytes<Tile, kStageY>, launch, "persistent GEMM 2 kernel", w,
                       make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2), in, plan,
                       out, order, handoff);
       });
-      require(found, "grouped GEMM", "config", "a tile with has_persistent_down for a persistent GEMM 2",
+      require(found, "grouped GEMM", "config",
+              persistent.stage_y ? "kPersistentDownTile for a persistent GEMM 2 staging y"
+                                 : "a tile with has_persistent_down for a persistent GEMM 2",
               config.block_tokens);
       return;
     }
@@ -378,15 +386,16 @@ void configure_grouped_gemms() {
              "shared memory per CTA");
   raise_smem_limits<GateUpEpilogue>(device_limit);
   raise_smem_limits<DownEpilogue>(device_limit);
+  const auto raise_persistent = [&](auto form, auto staged) {
+    using Tile = decltype(form);
+    constexpr bool kStageY = decltype(staged)::value;
+    raise_smem_limit(reinterpret_cast<const void*>(persistent_down_wgmma_kernel<Tile, kStageY>),
+                     kPersistentSmemBytes<Tile, kStageY>, device_limit);
+  };
   std::apply(
       [&](auto... tiles) {
-        (with_persistent_down_form(tile_config<decltype(tiles)>(),
-                                   [&](auto form) {
-                                     using Tile = decltype(form);
-                                     raise_smem_limit(reinterpret_cast<const void*>(persistent_down_wgmma_kernel<Tile>),
-                                                      kPersistentSmemBytes<Tile>, device_limit);
-                                   }),
-         ...);
+        (with_persistent_down_form(tile_config<decltype(tiles)>(), false, raise_persistent), ...);
+        (with_persistent_down_form(tile_config<decltype(tiles)>(), true, raise_persistent), ...);
       },
       kMmaTiles{});
 }
@@ -394,13 +403,13 @@ void configure_grouped_gemms() {
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
                          const TileHandoff& handoff, const Launch& launch) {
-  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, 0, launch);
+  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, PersistentDown{}, launch);
 }
 
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
-                      const TileHandoff& handoff, int persistent_sms, const Launch& launch) {
-  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, persistent_sms, launch);
+                      const TileHandoff& handoff, const PersistentDown& persistent, const Launch& launch) {
+  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, persistent, launch);
 }
 
 }  // namespace fp4moe::cuda

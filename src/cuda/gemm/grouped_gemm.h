@@ -96,25 +96,29 @@ struct TileHandoff {
   int gemm1_row_blocks = 0;  // GEMM 1's row blocks per tile: the count GEMM 2 waits for
 };
 
-// GEMM 2's tiles that can also run persistent (persistent_sms > 0 below): CTAs resident on every
-// SM walk the (token tile, row block) items, each through one ring that carries over from item to
-// item (grouped_gemm.cu). kPersistentDownTile, one CTA per SM, runs with fewer stages and stores y
-// through shared memory by bulk copies, which drain while it multiplies the next item; a wgmma tile
-// of two CTAs per SM runs as it is and stores directly, while the SM's other CTA multiplies. Where
-// it pays is moe/dispatch.h's choice.
+// GEMM 2's tiles that can also run persistent (PersistentDown below): CTAs resident on every SM walk
+// the (token tile, row block) items, each through one ring that carries over from item to item
+// (grouped_gemm.cu). Each runs as it is and stores y directly; kPersistentDownTile, one CTA per
+// SM, can instead stage y through shared memory, whose bulk copies drain while it multiplies the
+// next item, with three stages instead of eight. Where each pays is moe/dispatch.h's choice.
 inline constexpr MmaTileConfig kPersistentDownTile = {8, 2, 128, 8, 0, true};
 constexpr bool has_persistent_down(const MmaTileConfig& c) {
   return c == kPersistentDownTile || (c.wgmma && c.ctas_per_sm > 1);
 }
 
+// How GEMM 2 runs: sms 0, one CTA per (tile, row block); else persistent, the device's SMs each
+// holding the tile's CTAs per SM, and stage_y (kPersistentDownTile only) its staged form.
+struct PersistentDown {
+  int sms = 0;
+  bool stage_y = false;
+};
+
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
                          const TileHandoff& handoff, const Launch& launch);
-// persistent_sms: 0 for one CTA per (tile, row block); else the device's SMs, config is a tile with
-// has_persistent_down, and its kernel's CTAs per SM on each of them walk the items.
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
-                      const TileHandoff& handoff, int persistent_sms, const Launch& launch);
+                      const TileHandoff& handoff, const PersistentDown& persistent, const Launch& launch);
 
 // Raises the dynamic shared-memory limit of every instantiated kernel that fits the current device
 // (the wgmma kernels need more than an sm_80 GPU allows a CTA); once per device.

@@ -197,9 +197,9 @@ class CudaMoeLayer final : public MoeLayer {
     if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
     if (kernels.large)
       launch_down_gemm(*kernels.large, down_.view(), h_rows, plan.large_tile_list(), max_large, down_out,
-                       GemmOrder::kAfter, TileHandoff{}, 0, launch);
+                       GemmOrder::kAfter, TileHandoff{}, PersistentDown{}, launch);
     launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff,
-                     kernels.persistent_gemm2 ? sms_ : 0, launch);
+                     PersistentDown{kernels.persistent_gemm2 ? sms_ : 0, kernels.gemm2_stages_y}, launch);
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch);
   }
 

@@ -426,11 +426,13 @@ inline bool rule_switch_from_env(const char* name) {
 // FP4MOE_LARGE_TILES=0 turns the large tiles off (benchmarks measure them against the table alone).
 inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_TILES"); }
 
-// GEMM 2 runs persistent (gemm/grouped_gemm.h's has_persistent_down: the 128-token tile, and the
-// 32- and 48-token tiles of two CTAs per SM) where its K is at most kPersistentDownMaxKSteps steps
-// of 64. Against one CTA per tile, whole layer, min of two alternating rounds, H200:
-// - The 128-token tile, whose y drains through shared memory while it multiplies the next tile
-//   (bench/results/h200-persistent-down/):
+// GEMM 2 runs persistent (gemm/grouped_gemm.h's has_persistent_down and PersistentDown): the
+// 128-token tile on every K, staging y through shared memory where K is at most
+// kPersistentDownMaxKSteps steps of 64 and storing it directly with its eight stages beyond; the
+// 32- and 48-token tiles of two CTAs per SM where K is that short. Against one CTA per tile, whole
+// layer, min of two alternating rounds, H200:
+// - The 128-token tile staging y, which drains through shared memory while it multiplies the next
+//   tile, with three stages (bench/results/h200-persistent-down/):
 //   K = 768 (qwen3-30b-a3b), the kernel as it is (dynamic/): W4A16 1024 tokens -9.0%, 1536 -4.6%,
 //     2048 -5.6%, 4096 -4.1%, 16384 +0.9% (its rounds 2764 and 2739 us against 2714 and 2756);
 //     W4A4 1024-16384 -2.0..-2.9%. GEMM 2 alone at 16384 tokens 976-981 -> 893-920 us. Before the
@@ -440,6 +442,17 @@ inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_T
 //     tokens +0.9..+1.6% on all six rows; 4096 -3.7..+0.7%; 1024-2048 -4.1..+2.4%. Its ring has
 //     three stages instead of eight (the staging areas take the rest), which a long K loop feels
 //     more than it gains from the stores.
+// - The 128-token tile storing y directly, its eight stages kept (h200-persistent-two-cta/direct/,
+//   an experiment build with it on every K):
+//   K = 2048 and 2880 at 4096 and 16384 tokens, both modes: -2.9..0.0% on all twelve rows
+//     (deepseek-v3 W4A16 16384 21780.7 -> 21438.5 us, deepseek-v4-flash W4A16 4096 -2.9%); 2048
+//     tokens gpt-oss -1.7 / -1.5%, deepseek-v3 W4A4 -1.8% (its W4A16 row +3.8%, where the same
+//     call's two unchanged builds differed by 6.3%).
+//   K = 768 (qwen3): W4A16 2048 -7.3%, 4096 -6.0%, 16384 -2.4% against the staged form's -6.9,
+//     -4.9 and -4.6% in the same call; W4A4 -3.2..-3.4% against -1.4..-2.4%. The 16384-token W4A16
+//     row, #7's closest miss, keeps the staged form.
+//   As landed, long K only (direct-landing/, another machine): 2048-16384 tokens, both modes,
+//     -0.4..-7.3% on 17 of 18 rows, median -1.2% (gpt-oss W4A4 16384 +0.2%).
 // - The two-CTA tiles, y stored directly, their rings as they are (h200-persistent-two-cta/first/):
 //   K = 768 (qwen3), 256-640 tokens, uniform and skewed: W4A16 -2.6..-8.7% on all eight rows (512
 //     uniform 171.0 -> 164.1 us, 384 uniform 160.8 -> 146.8), where GEMM 2 takes GEMM 1's tiles
@@ -449,8 +462,13 @@ inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_T
 // Nothing was measured between K = 768 and 2048: the line is drawn at 1024.
 inline constexpr int kPersistentDownMaxKSteps = 16;
 
+inline bool short_down_k(int intermediate) { return ceil_div(intermediate, kTileK) <= kPersistentDownMaxKSteps; }
 inline bool use_persistent_down(const MmaTileConfig& gemm2, int intermediate, bool hopper) {
-  return hopper && has_persistent_down(gemm2) && ceil_div(intermediate, kTileK) <= kPersistentDownMaxKSteps;
+  return hopper && has_persistent_down(gemm2) && (gemm2 == kPersistentDownTile || short_down_k(intermediate));
+}
+// Whether the persistent GEMM 2 stages y (PersistentDown::stage_y).
+inline bool stage_persistent_down(const MmaTileConfig& gemm2, int intermediate) {
+  return gemm2 == kPersistentDownTile && short_down_k(intermediate);
 }
 
 // FP4MOE_PERSISTENT_DOWN=0 keeps GEMM 2 on one CTA per tile everywhere (benchmarks measure the
@@ -468,6 +486,7 @@ struct ForwardKernels {
   std::optional<MmaTileConfig> large;
   bool tile_handoff = false;
   bool persistent_gemm2 = false;  // GEMM 2's table tiles by the persistent kernel (use_persistent_down)
+  bool gemm2_stages_y = false;    // ... in its staged form (stage_persistent_down)
   int large_rows() const { return large ? large->block_tokens : 0; }
   // GEMM 1's table tiles run beside the large tiles' launch; GEMM 2's beside that too, or beside
   // GEMM 1 when it takes GEMM 1's tiles as they finish.
@@ -514,6 +533,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
     k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
   k.tile_handoff = !k.decode_kernels && c.mode == QuantMode::kW4A16 && !k.large && k.gemm1.split_k == 1;
   k.persistent_gemm2 = !k.decode_kernels && persistent_down && use_persistent_down(k.gemm2, c.intermediate, hopper);
+  k.gemm2_stages_y = k.persistent_gemm2 && stage_persistent_down(k.gemm2, c.intermediate);
   return k;
 }
 
