@@ -96,15 +96,14 @@ struct TileHandoff {
   int gemm1_row_blocks = 0;  // GEMM 1's row blocks per tile: the count GEMM 2 waits for
 };
 
-// GEMM 2's tiles that can also run persistent (PersistentDown below): CTAs resident on every SM walk
-// the (token tile, row block) items, each through one ring that carries over from item to item
-// (grouped_gemm.cu). Each runs as it is and stores y directly; kPersistentDownTile, one CTA per
-// SM, can instead stage y through shared memory, whose bulk copies drain while it multiplies the
-// next item, with three stages instead of eight. Where each pays is moe/dispatch.h's choice.
+// GEMM 2's tiles that can also run persistent (PersistentDown below), every wgmma tile: CTAs
+// resident on every SM walk the (token tile, row block) items, each through one ring that carries
+// over from item to item (grouped_gemm.cu). Each runs as it is and stores y directly;
+// kPersistentDownTile, one CTA per SM, can instead stage y through shared memory, whose bulk copies
+// drain while it multiplies the next item, with three stages instead of eight. Where each pays is
+// moe/dispatch.h's choice.
 inline constexpr MmaTileConfig kPersistentDownTile = {8, 2, 128, 8, 0, true};
-constexpr bool has_persistent_down(const MmaTileConfig& c) {
-  return c == kPersistentDownTile || (c.wgmma && c.ctas_per_sm > 1);
-}
+constexpr bool has_persistent_down(const MmaTileConfig& c) { return c.wgmma; }
 
 // How GEMM 2 runs: sms 0, one CTA per (tile, row block); else persistent, the device's SMs each
 // holding the tile's CTAs per SM, and stage_y (kPersistentDownTile only) its staged form.

@@ -427,10 +427,10 @@ inline bool rule_switch_from_env(const char* name) {
 inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_TILES"); }
 
 // GEMM 2 runs persistent (gemm/grouped_gemm.h's has_persistent_down and PersistentDown): the
-// 128-token tile on every K, staging y through shared memory where K is at most
-// kPersistentDownMaxKSteps steps of 64 and storing it directly with its eight stages beyond; the
-// 32- and 48-token tiles of two CTAs per SM where K is that short. Against one CTA per tile, whole
-// layer, min of two alternating rounds, H200:
+// wgmma tiles of one CTA per SM on every K, the 128-token one staging y through shared memory where
+// K is at most kPersistentDownMaxKSteps steps of 64 and storing it directly with its eight stages
+// beyond (the 64-token one always stores directly); the 32- and 48-token tiles of two CTAs per SM
+// where K is that short. Against one CTA per tile, whole layer, min of two alternating rounds, H200:
 // - The 128-token tile staging y, which drains through shared memory while it multiplies the next
 //   tile, with three stages (bench/results/h200-persistent-down/):
 //   K = 768 (qwen3-30b-a3b), the kernel as it is (dynamic/): W4A16 1024 tokens -9.0%, 1536 -4.6%,
@@ -464,7 +464,7 @@ inline constexpr int kPersistentDownMaxKSteps = 16;
 
 inline bool short_down_k(int intermediate) { return ceil_div(intermediate, kTileK) <= kPersistentDownMaxKSteps; }
 inline bool use_persistent_down(const MmaTileConfig& gemm2, int intermediate, bool hopper) {
-  return hopper && has_persistent_down(gemm2) && (gemm2 == kPersistentDownTile || short_down_k(intermediate));
+  return hopper && has_persistent_down(gemm2) && (gemm2.ctas_per_sm == 1 || short_down_k(intermediate));
 }
 // Whether the persistent GEMM 2 stages y (PersistentDown::stage_y).
 inline bool stage_persistent_down(const MmaTileConfig& gemm2, int intermediate) {
