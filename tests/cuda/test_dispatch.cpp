@@ -256,9 +256,9 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
   EXPECT_EQ(w4a4.gemm2_order(), GemmOrder::kAfter);
 }
 
-// GEMM 2's persistent kernel: the one-CTA wgmma tiles on every K, the 128-token one staging y where
-// K is short (qwen3: 12 steps) and storing it directly where it is long; the two-CTA tiles where K
-// is short only; beyond the decode kernels, on Hopper, with the rule on.
+// GEMM 2's persistent kernel: the 128-token tile on every K, staging y where K is short (qwen3: 12
+// steps) and storing it directly where it is long; the other wgmma tiles where K is short only;
+// beyond the decode kernels, on Hopper, with the rule on.
 TEST(Dispatch, PersistentGemm2ByTileAndK) {
   const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
   const MoeConfig dsv4{256, 4096, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
@@ -285,6 +285,7 @@ TEST(Dispatch, PersistentGemm2ByTileAndK) {
     EXPECT_FALSE(choose_for(dsv4, t).persistent_gemm2) << "K = 2048: " << t;
   }
   for (int t : {1, 8, 64, 128}) EXPECT_FALSE(choose_for(qwen3, t).persistent_gemm2) << "an mma.sync tile: " << t;
+  EXPECT_TRUE(choose_for(qwen3, 768).persistent_gemm2) << "the 64-token tile";
   const int64_t up = packed_weight_shape(WeightRole::kGateUp, 2048, 768).rows;
   const int64_t down = packed_weight_shape(WeightRole::kDown, 2048, 768).rows;
   EXPECT_TRUE(choose_kernels(64, qwen3, true, kPersistentDownTile, up, down, h200_waves()).persistent_gemm2)
@@ -294,7 +295,7 @@ TEST(Dispatch, PersistentGemm2ByTileAndK) {
   EXPECT_FALSE(choose_kernels(4096, qwen3, true, std::nullopt, up, down, h200_waves(), true, false).persistent_gemm2)
       << "turned off";
   EXPECT_TRUE(use_persistent_down({8, 2, 64, 8, 0, true}, 768, true)) << "the one-CTA 64-token tile, short K";
-  EXPECT_TRUE(use_persistent_down({8, 2, 64, 8, 0, true}, 2048, true)) << "the one-CTA 64-token tile, long K";
+  EXPECT_FALSE(use_persistent_down({8, 2, 64, 8, 0, true}, 2048, true)) << "the one-CTA 64-token tile, long K";
   EXPECT_FALSE(stage_persistent_down({8, 2, 64, 8, 0, true}, 768)) << "only the 128-token tile stages y";
   EXPECT_FALSE(use_persistent_down({4, 2, 32, 4, 2}, 768, true)) << "an mma.sync tile";
   const int short_k = kPersistentDownMaxKSteps * kTileK, long_k = short_k + 1;

@@ -427,10 +427,10 @@ inline bool rule_switch_from_env(const char* name) {
 inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_TILES"); }
 
 // GEMM 2 runs persistent (gemm/grouped_gemm.h's has_persistent_down and PersistentDown): the
-// wgmma tiles of one CTA per SM on every K, the 128-token one staging y through shared memory where
-// K is at most kPersistentDownMaxKSteps steps of 64 and storing it directly with its eight stages
-// beyond (the 64-token one always stores directly); the 32- and 48-token tiles of two CTAs per SM
-// where K is that short. Against one CTA per tile, whole layer, min of two alternating rounds, H200:
+// 128-token tile on every K, staging y through shared memory where K is at most
+// kPersistentDownMaxKSteps steps of 64 and storing it directly with its eight stages beyond; the
+// other wgmma tiles (32 and 48 tokens, two CTAs per SM; 64 tokens, one) where K is that short,
+// storing y directly. Against one CTA per tile, whole layer, min of two alternating rounds, H200:
 // - The 128-token tile staging y, which drains through shared memory while it multiplies the next
 //   tile, with three stages (bench/results/h200-persistent-down/):
 //   K = 768 (qwen3-30b-a3b), the kernel as it is (dynamic/): W4A16 1024 tokens -9.0%, 1536 -4.6%,
@@ -459,12 +459,19 @@ inline bool large_tiles_from_env() { return rule_switch_from_env("FP4MOE_LARGE_T
 //     as they finish; W4A4, which waits for all of GEMM 1 and h's quantization, -1.7..+0.5%.
 //   K = 2048 and 2880, forced, W4A16 uniform at 512 and 1024 tokens: deepseek-v3 512 +10.7%
 //     (1918.8 -> 2123.3 us), gpt-oss 1024 +6.2%, the other four -3.2..+0.0%.
+// - The 64-token tile (44-48 rows per expert), y stored directly (h200-persistent-two-cta/w64/):
+//   K = 768 (qwen3) at 768 tokens: W4A16 -8.6% uniform (243.0 -> 222.1 us), -9.5% skewed; W4A4
+//     -5.7 / -6.2%.
+//   K = 2048 and 2880 at 1536-2048 tokens, both modes and routings: 14 of 16 rows faster, median
+//     -0.8%; but the same call's rows that ran unchanged kernels either way (the 48-token tile at
+//     1408 tokens) came out 1.4-8.1% faster "on" in six of eight, so that is within the call's
+//     noise, and long K stays on one CTA per tile.
 // Nothing was measured between K = 768 and 2048: the line is drawn at 1024.
 inline constexpr int kPersistentDownMaxKSteps = 16;
 
 inline bool short_down_k(int intermediate) { return ceil_div(intermediate, kTileK) <= kPersistentDownMaxKSteps; }
 inline bool use_persistent_down(const MmaTileConfig& gemm2, int intermediate, bool hopper) {
-  return hopper && has_persistent_down(gemm2) && (gemm2.ctas_per_sm == 1 || short_down_k(intermediate));
+  return hopper && has_persistent_down(gemm2) && (gemm2 == kPersistentDownTile || short_down_k(intermediate));
 }
 // Whether the persistent GEMM 2 stages y (PersistentDown::stage_y).
 inline bool stage_persistent_down(const MmaTileConfig& gemm2, int intermediate) {
