@@ -94,7 +94,7 @@ TEST(Dispatch, DecodeKernelsForSmallBatchesWithinOneWave) {
   EXPECT_TRUE(has_decode_gemm(kDecodeTileOneWave));
   EXPECT_TRUE(has_decode_gemm({4, 1, 8, 8, 4}));
   EXPECT_FALSE(has_decode_gemm({4, 2, 16, 4, 4})) << "8-token blocks only";
-  EXPECT_FALSE(has_decode_gemm({8, 2, 64, 8, 0, true})) << "mma.sync only";
+  EXPECT_FALSE(has_decode_gemm(kWgmma64)) << "mma.sync only";
   // qwen3 at one token: 8 experts x 32 row blocks of GEMM 2, one wave of the four-slice tile 264.
   const int64_t x = 2048;  // one token of qwen3
   EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, 8, x, true, 256, 264));
@@ -294,9 +294,9 @@ TEST(Dispatch, PersistentGemm2ByTileAndK) {
       << "off Hopper";
   EXPECT_FALSE(choose_kernels(4096, qwen3, true, std::nullopt, up, down, h200_waves(), true, false).persistent_gemm2)
       << "turned off";
-  EXPECT_TRUE(use_persistent_down({8, 2, 64, 8, 0, true}, 768, true)) << "the one-CTA 64-token tile, short K";
-  EXPECT_FALSE(use_persistent_down({8, 2, 64, 8, 0, true}, 2048, true)) << "the one-CTA 64-token tile, long K";
-  EXPECT_FALSE(stage_persistent_down({8, 2, 64, 8, 0, true}, 768)) << "only the 128-token tile stages y";
+  EXPECT_TRUE(use_persistent_down(kWgmma64, 768, true)) << "the one-CTA 64-token tile, short K";
+  EXPECT_FALSE(use_persistent_down(kWgmma64, 2048, true)) << "the one-CTA 64-token tile, long K";
+  EXPECT_FALSE(stage_persistent_down(kWgmma64, 768)) << "only the 128-token tile stages y";
   EXPECT_FALSE(use_persistent_down({4, 2, 32, 4, 2}, 768, true)) << "an mma.sync tile";
   const int short_k = kPersistentDownMaxKSteps * kTileK, long_k = short_k + 1;
   EXPECT_TRUE(use_persistent_down(kPersistentDownTile, short_k, true));

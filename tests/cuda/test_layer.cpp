@@ -255,7 +255,7 @@ TEST(GpuLayer, PersistentGemm2) {
                         Case{12, 2, 8, 3, 1100, 1104, cuda::kPersistentDownTile, false},
                         Case{64, 10, 48, 4, 256, 208, cuda::kWgmma32TwoPerSm, false},
                         Case{64, 10, 48, 4, 512, 208, cuda::kWgmma48TwoPerSm, false},
-                        Case{64, 10, 48, 4, 560, 208, {8, 2, 64, 8, 0, true}, false}}) {
+                        Case{64, 10, 48, 4, 560, 208, cuda::kWgmma64, false}}) {
     for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
       MoeConfig c = make_config(k.experts, 2048, k.intermediate, k.top_k, k.tokens, Activation::kSilu, mode);
       c.local_expert_start = k.local_start;

@@ -302,6 +302,13 @@ inline constexpr MmaTileConfig kWgmma32TwoPerSm = {8, 2, 32, 8, 0, true, 1, 2};
 // (the table unchanged there in that build) within 1%.
 inline constexpr MmaTileConfig kWgmma48TwoPerSm = {8, 2, 48, 7, 0, true, 1, 2};
 
+// The one-CTA wgmma tiles of 64 and 128 tokens (measurements above); the 128-token one is also the
+// large tile above the wgmma tiles (kLargeTileAboveWgmma) and the one with GEMM 2's staged
+// persistent form (gemm/grouped_gemm.h's kPersistentDownTile).
+inline constexpr MmaTileConfig kWgmma64 = {8, 2, 64, 8, 0, true};
+inline constexpr MmaTileConfig kWgmma128 = {8, 2, 128, 8, 0, true};
+static_assert(kWgmma128 == kPersistentDownTile, "the table's 128-token tile has the staged persistent form");
+
 struct DispatchRow {
   double max_rows_per_expert;  // this row applies up to here
   MmaTileConfig gemm;
@@ -324,8 +331,8 @@ inline constexpr DispatchRow kDispatchTable[] = {
     {24.0, {4, 2, 32, 4, 2}, kWgmma32TwoPerSm},
     {32.0, {4, 2, 32, 4, 2}, kWgmma48TwoPerSm},
     {44.0, {4, 2, 64, 2, 2}, kWgmma48TwoPerSm},
-    {48.0, {4, 2, 64, 2, 2}, {8, 2, 64, 8, 0, true}},
-    {1e30, {4, 2, 64, 2, 2}, {8, 2, 128, 8, 0, true}},
+    {48.0, {4, 2, 64, 2, 2}, kWgmma64},
+    {1e30, {4, 2, 64, 2, 2}, kWgmma128},
 };
 
 inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool hopper) {
@@ -398,7 +405,7 @@ struct DeviceWaves {
 // The uniform rows of the same runs moved -11..+6.5%, within these rows' spread between runs (the
 // extra launch is nearly empty there).
 inline constexpr MmaTileConfig kLargeTileAboveMma = kWgmma32TwoPerSm;
-inline constexpr MmaTileConfig kLargeTileAboveWgmma = {8, 2, 128, 8, 0, true};
+inline constexpr MmaTileConfig kLargeTileAboveWgmma = kWgmma128;
 inline constexpr int kMinLargeTileRows = 32;  // the workspace holds large-tile lists for this size
 inline constexpr int kLargeTileMinRowBlocks = 10;
 static_assert(kLargeTileAboveMma.block_tokens >= kMinLargeTileRows &&
