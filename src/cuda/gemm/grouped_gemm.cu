@@ -117,10 +117,11 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
 }
 
 // The persistent GEMM 2 kernel's forms of a table tile with has_persistent_down (grouped_gemm.h):
-// the tile as it is, storing y directly (a tile of two CTAs per SM always does: its staging areas
-// would not fit twice per SM beside its ring, and the SM's other CTA multiplies while one stores);
-// or, for kPersistentDownTile, the staged form: three stages instead of eight, so that two staging
-// areas for y (DownEpilogue::apply_staged) fit beside the ring.
+// the tile as it is, storing y directly; or, for kPersistentDownTile only, the staged form: three
+// stages instead of eight, so that two staging areas for y (DownEpilogue::apply_staged) fit beside
+// the ring. A tile of two CTAs per SM has no staged form: its staging areas would not fit twice per
+// SM beside its ring, and the SM's other CTA multiplies while one stores. The 64-token tile's (its
+// ring and staging would fit) was not tried.
 template <class Tile, bool kStageY>
 using PersistentDownForm =
     std::conditional_t<kStageY, MmaTile<Tile::kWarps, Tile::kMTiles, Tile::kBlockTokens, 3, 0, true>, Tile>;
