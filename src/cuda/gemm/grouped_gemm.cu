@@ -274,6 +274,12 @@ bool with_persistent_down_form(const MmaTileConfig& config, bool stage_y, F&& f)
   return found;
 }
 
+// The tensor maps of a wgmma tile's operands: its weight row block and half its token rows per box.
+template <class Tile>
+WgmmaTensorMaps tile_tensor_maps(const PackedExpertWeights& w, const GemmInput& in) {
+  return make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2);
+}
+
 template <class Tile, class Epilogue>
 constexpr auto grouped_gemm_kernel() {
   if constexpr (Tile::kWgmma) return grouped_gemm_nvfp4_wgmma_kernel<Tile, Epilogue>;
@@ -309,8 +315,7 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
         const dim3 grid(unsigned(std::min<int64_t>(items, int64_t(persistent.sms) * Tile::kCtasPerSm)));
         launch_kernel(persistent_down_wgmma_kernel<Tile, kStageY>, grid, Tile::kThreads,
                       kPersistentSmemBytes<Tile, kStageY>, launch, "persistent GEMM 2 kernel", w,
-                      make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2), in, plan,
-                      out, order, handoff);
+                      tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
       });
       require(found, "grouped GEMM", "config",
               persistent.stage_y ? "kPersistentDownTile for a persistent GEMM 2 staging y"
@@ -324,8 +329,7 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
     const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
     if constexpr (Tile::kWgmma)
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                    "grouped GEMM kernel", w, make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2),
-                    in, plan, out, order, handoff);
+                    "grouped GEMM kernel", w, tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
     else
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                     "grouped GEMM kernel", w, in, plan, out, order, handoff);

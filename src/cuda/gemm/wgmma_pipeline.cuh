@@ -60,8 +60,8 @@ class WgmmaPipeline {
   // ring's stages that its earlier tiles used. The ring and its barriers carry on from there, with
   // no synchronization, so the producer fills this tile's first stages while the consumers finish
   // the last tile. The producers and consumers call start_producing() / start_consuming() once,
-  // before their first tile, and then produce_tile() / consume_tile() for each. GEMM 2 only: the
-  // gathered rows' table of GEMM 1 is written once per CTA.
+  // before their first tile, and then produce_sorted_tile() / consume_tile() for each. GEMM 2 only:
+  // the gathered rows' table of GEMM 1 is written once per CTA.
   __device__ WgmmaPipeline(const PackedExpertWeights& w, const WgmmaTensorMaps& maps, const GemmInput& in,
                            const GemmTile& tile, int row_block, char* smem, int first_turn)
       : in_(in),
