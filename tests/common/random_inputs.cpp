@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 
 namespace fp4moe::testing {
 namespace {
@@ -56,6 +57,22 @@ Routing skewed_routing(int num_tokens, int num_experts, int top_k, Rng& rng) {
 Routing single_expert_routing(int num_tokens, int top_k, int expert, Rng& rng) {
   Routing r = empty_routing(num_tokens, top_k, rng);
   for (int t = 0; t < num_tokens; ++t) r.ids[size_t(t) * top_k] = expert;
+  return r;
+}
+
+Routing rows_per_expert_routing(int num_tokens, int top_k, int first_expert, const std::vector<int>& rows, Rng& rng) {
+  Routing r = empty_routing(num_tokens, top_k, rng);
+  std::vector<int> used(size_t(num_tokens), 0);  // slots filled per token
+  int next = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] > num_tokens) throw std::invalid_argument("rows_per_expert_routing: an expert's rows exceed the tokens");
+    for (int n = 0; n < rows[i]; ++n, next = (next + 1) % num_tokens) {
+      // Turns through the tokens keep each token's slots filled evenly, so a token never takes one
+      // expert twice (rows[i] <= num_tokens) and runs out of slots only past num_tokens * top_k rows.
+      if (used[size_t(next)] == top_k) throw std::invalid_argument("rows_per_expert_routing: more rows than slots");
+      r.ids[size_t(next) * top_k + used[size_t(next)]++] = first_expert + int(i);
+    }
+  }
   return r;
 }
 

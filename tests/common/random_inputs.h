@@ -27,6 +27,10 @@ Routing uniform_routing(int num_tokens, int num_experts, int top_k, Rng& rng);
 Routing skewed_routing(int num_tokens, int num_experts, int top_k, Rng& rng);
 // Slot 0 of every token is `expert`, the other slots are -1.
 Routing single_expert_routing(int num_tokens, int top_k, int expert, Rng& rng);
+// Expert first_expert + i receives exactly rows[i] tokens (each at most num_tokens), consecutive
+// tokens taken in turn from where the previous expert's ended, wrapping around; the other slots
+// are -1. The rows must add up to at most num_tokens * top_k.
+Routing rows_per_expert_routing(int num_tokens, int top_k, int first_expert, const std::vector<int>& rows, Rng& rng);
 // Replaces about `fraction` of the slots by -1 or, when the config has experts outside its local
 // range, by one of those: slots that must contribute nothing.
 void drop_some(Routing& routing, const MoeConfig& config, double fraction, Rng& rng);

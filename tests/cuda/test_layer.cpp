@@ -305,6 +305,12 @@ TEST(GpuLayer, EveryCompiledTileShape) {
     // without bounds tests) beside a short one, and a partial last row block of both GEMMs.
     const auto hot = testing::single_expert_routing(160, c.top_k, 4, rng);
     EXPECT_LT(layers.error(x, hot, name.c_str()), kBound) << name << " all tokens on one expert";
+    // The local experts' rows chosen so that every wgmma tile's last tiles take each of its token
+    // widths (wgmma_pipeline.cuh): 32 tokens 16/24/32, 48 tokens 24/32/40/48, 64 tokens 32/48/64,
+    // 128 tokens 64/96/128.
+    const auto stairs = testing::rows_per_expert_routing(160, c.top_k, c.local_expert_start,
+                                                         {5, 20, 30, 38, 45, 60, 90, 127}, rng);
+    EXPECT_LT(layers.error(x, stairs, name.c_str()), kBound) << name << " every token width";
   }
 }
 

@@ -1,6 +1,6 @@
 // Named wrappers for Hopper's warpgroup MMA (wgmma, sm_90a only): the fences around it, the
 // shared-memory matrix descriptor, and the m64nNk16 BF16 instruction with A from registers (N =
-// 128, 64, 48, 32, 24 or 16 tokens).
+// 128, 96, 64, 48, 40, 32, 24 or 16 tokens).
 // A warpgroup is 4 consecutive warps starting at a warp index divisible by 4; each of its warps
 // owns 16 of the 64 rows, and a warp's A and D register fragments are laid out exactly as those
 // of mma.m16n8k16 (so the weight layout and the epilogues are shared with the mma.sync kernel).
@@ -111,6 +111,31 @@ __device__ __forceinline__ void mma_m64n128k16_bf16_rs(float (&d)[64], const uin
 #endif
 }
 
+// D[64 x 96] (+)= A[64 x 16] * B[16 x 96]: the first 96 tokens, for the 128-token tile's tiles of
+// 65-96 tokens.
+__device__ __forceinline__ void mma_m64n96k16_bf16_rs(float (&d)[48], const uint32_t (&a)[4], uint64_t b_desc,
+                                                      bool accumulate) {
+#if FP4MOE_HAS_WGMMA
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %53, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n96k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47}, "
+      "{%48, %49, %50, %51}, %52, p, 1, 1, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+        "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+        "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(int(accumulate)));
+#else
+  __trap();  // the dispatch selects wgmma kernels on sm_90 devices only
+#endif
+}
+
 // D[64 x 64] (+)= A[64 x 16] * B[16 x 64]: as mma_m64n128k16_bf16_rs for the first 64 tokens, half
 // the tensor-core work for a token tile that holds no more.
 __device__ __forceinline__ void mma_m64n64k16_bf16_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t b_desc,
@@ -175,6 +200,28 @@ __device__ __forceinline__ void mma_m64n48k16_bf16_rs(float (&d)[24], const uint
 #endif
 }
 
+// D[64 x 40] (+)= A[64 x 16] * B[16 x 40]: the first 40 tokens, for the 48-token tile's tiles of
+// 33-40 tokens.
+__device__ __forceinline__ void mma_m64n40k16_bf16_rs(float (&d)[20], const uint32_t (&a)[4], uint64_t b_desc,
+                                                      bool accumulate) {
+#if FP4MOE_HAS_WGMMA
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "setp.ne.b32 p, %25, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n40k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19}, "
+      "{%20, %21, %22, %23}, %24, p, 1, 1, 0;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b_desc), "r"(int(accumulate)));
+#else
+  __trap();  // the dispatch selects wgmma kernels on sm_90 devices only
+#endif
+}
+
 // D[64 x 24] (+)= A[64 x 16] * B[16 x 24]: the first 24 tokens, for the 48-token tile's short tiles.
 __device__ __forceinline__ void mma_m64n24k16_bf16_rs(float (&d)[12], const uint32_t (&a)[4], uint64_t b_desc,
                                                       bool accumulate) {
@@ -214,16 +261,19 @@ __device__ __forceinline__ void mma_m64n16k16_bf16_rs(float (&d)[8], const uint3
 #endif
 }
 
-// The RS wgmma over the first kTokens tokens (128, 64, 48, 32, 24 or 16): d holds kTokens / 2
+// The RS wgmma over the first kTokens tokens (128, 96, 64, 48, 40, 32, 24 or 16): d holds kTokens / 2
 // accumulators.
 template <int kTokens>
 __device__ __forceinline__ void mma_rs(float (&d)[kTokens / 2], const uint32_t (&a)[4], uint64_t b_desc,
                                        bool accumulate) {
-  static_assert(kTokens == 128 || kTokens == 64 || kTokens == 48 || kTokens == 32 || kTokens == 24 || kTokens == 16,
+  static_assert(kTokens == 128 || kTokens == 96 || kTokens == 64 || kTokens == 48 || kTokens == 40 || kTokens == 32 ||
+                    kTokens == 24 || kTokens == 16,
                 "an instantiated wgmma token width");
   if constexpr (kTokens == 128) mma_m64n128k16_bf16_rs(d, a, b_desc, accumulate);
+  else if constexpr (kTokens == 96) mma_m64n96k16_bf16_rs(d, a, b_desc, accumulate);
   else if constexpr (kTokens == 64) mma_m64n64k16_bf16_rs(d, a, b_desc, accumulate);
   else if constexpr (kTokens == 48) mma_m64n48k16_bf16_rs(d, a, b_desc, accumulate);
+  else if constexpr (kTokens == 40) mma_m64n40k16_bf16_rs(d, a, b_desc, accumulate);
   else if constexpr (kTokens == 24) mma_m64n24k16_bf16_rs(d, a, b_desc, accumulate);
   else if constexpr (kTokens == 32) mma_m64n32k16_bf16_rs(d, a, b_desc, accumulate);
   else mma_m64n16k16_bf16_rs(d, a, b_desc, accumulate);

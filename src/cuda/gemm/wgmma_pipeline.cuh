@@ -4,7 +4,7 @@
 // reads them in sorted order. Consumer warpgroups wait for a stage,
 // dequantize their weight rows (kMTiles x 16 per warp) into registers, the wgmma A operand, and
 // multiply them with the token tile, B, read from shared memory by m64nNk16 wgmmas (N: the tile's
-// 128, 64, 48 or 32 tokens, or half that for a short tile). The m64 block of a wgmma is the
+// rows rounded up to a token width, below). The m64 block of a wgmma is the
 // warpgroup's four warps' m-tile mt, so warp w owns rows (w * kMTiles + mt) * 16 + [0, 16) as in the
 // mma.sync kernels, and the epilogues serve both.
 //
@@ -150,9 +150,9 @@ class WgmmaPipeline {
     if (kEveryProducerHasARow || p < Tile::kBlockTokens) row_table()[p] = tile_token_row(in_, tile_, p);
     ptx::named_barrier_sync(kProducerBarrier, kProducerThreads);
     const int chunk = p % kChunksPerRow, first_row = p / kChunksPerRow;
-    // A short tile is a whole number of passes except in the 48-token tile (24 rows), whose
-    // producers check each row.
-    constexpr bool kWholePasses = kHalfTokens % kRowsPerPass == 0;
+    // Every token width is a whole number of passes except in the 32- and 48-token tiles (widths of
+    // 24 and 40 rows), whose producers check each row.
+    constexpr bool kWholePasses = kHalfTokens % kRowsPerPass == 0 && kWidthStep % kRowsPerPass == 0;
     const int rows = token_rows_used(), passes = rows / kRowsPerPass;
     for (int kt = 0; kt < k_tiles_; ++kt) {
       const int stage = kt % Tile::kStages;
@@ -173,21 +173,34 @@ class WgmmaPipeline {
   }
 
   // Consumer warps: the accumulators of this warp's kMTiles x 16 rows x the tile's tokens. An
-  // expert's last token tile is often short (about a third of the tiles at 4096 tokens): a tile of
-  // at most half the tokens multiplies only those, with wgmmas of half the width, and leaves the
-  // other accumulators unset.
+  // expert's last token tile is often short (about a third of the tiles at 4096 tokens), and at
+  // decode batches most tiles are: the wgmmas multiply only the tile's token width (below), and
+  // leave the other accumulators unset.
   __device__ void consume(MmaAccumulators<Tile>& acc) {
     start_consuming();
     consume_tile(acc);
   }
   __device__ static void start_consuming() { wgmma::claim_registers<kConsumerRegisters>(); }
-  __device__ void consume_tile(MmaAccumulators<Tile>& acc) {
-    if (token_rows_used() == kHalfTokens) consume_k<kHalfTokens>(acc);
-    else consume_k<Tile::kBlockTokens>(acc);
-  }
+  __device__ void consume_tile(MmaAccumulators<Tile>& acc) { consume_width<kHalfTokens>(acc, token_rows_used()); }
 
  private:
+  // The token widths the wgmmas take: half the tile, then steps of a quarter tile (a multiple of 8,
+  // the wgmma's N granule) up to the whole tile. 32 tokens: 16, 24, 32; 48: 24, 32, 40, 48; 64: 32,
+  // 48, 64; 128: 64, 96, 128. A tile of r rows takes the narrowest width that holds them: at qwen3's
+  // 512 tokens (about 32 rows per expert, the 48-token tile) most tiles take 32 or 40, not 48.
   static constexpr int kHalfTokens = Tile::kBlockTokens / 2;
+  static constexpr int kWidthStep = std::max(8, Tile::kBlockTokens / 4 / 8 * 8);
+
+  // consume_k at the width `width`, one of the widths above from kWidth on.
+  template <int kWidth>
+  __device__ void consume_width(MmaAccumulators<Tile>& acc, int width) {
+    if constexpr (kWidth >= Tile::kBlockTokens) {
+      consume_k<Tile::kBlockTokens>(acc);
+    } else {
+      if (width == kWidth) consume_k<kWidth>(acc);
+      else consume_width<kWidth + kWidthStep>(acc, width);
+    }
+  }
 
   // GEMM 2 reads its token rows in sorted order, a contiguous run per tile: a stage's token tile is
   // then one or two tensor copies (half the tile's rows each, so a short tile takes one), and one
@@ -199,7 +212,7 @@ class WgmmaPipeline {
     weights_.prefetch_maps();
     tma::prefetch_map(&maps_->tokens);
     constexpr int kBoxBytes = kHalfTokens * kTokenRowBytes;
-    const int boxes = token_rows_used() / kHalfTokens;
+    const int boxes = (token_rows_used() + kHalfTokens - 1) / kHalfTokens;
     const int stage_bytes = WeightBlockSource<Tile::kBlockRows>::kBytes + boxes * kBoxBytes;
     const int early = rows_wait ? min(int(Tile::kStages), k_tiles_) : 0;  // stages whose weights go first
     for (int kt = 0; kt < early; ++kt) {
@@ -229,9 +242,13 @@ class WgmmaPipeline {
     if (turn >= Tile::kStages) mbarrier::wait(empty(turn % Tile::kStages), ((turn / Tile::kStages) - 1) & 1);
   }
 
-  // Token rows the wgmmas read, the one place that picks the wgmma width: the producers copy no
-  // more, the consumers multiply as many.
-  __device__ int token_rows_used() const { return tile_.rows <= kHalfTokens ? kHalfTokens : Tile::kBlockTokens; }
+  // Token rows the wgmmas read, the one place that picks the wgmma width: the producers copy at
+  // least these (tensor copies take half tiles), the consumers multiply as many.
+  __device__ int token_rows_used() const {
+    if (tile_.rows <= kHalfTokens) return kHalfTokens;
+    const int steps = (tile_.rows - kHalfTokens + kWidthStep - 1) / kWidthStep;
+    return min(Tile::kBlockTokens, kHalfTokens + steps * kWidthStep);
+  }
 
   template <int kTokens>
   __device__ void consume_k(MmaAccumulators<Tile>& acc) {
