@@ -137,7 +137,7 @@ __device__ __forceinline__ void mma_m64n96k16_bf16_rs(float (&d)[48], const uint
 }
 
 // D[64 x 64] (+)= A[64 x 16] * B[16 x 64]: as mma_m64n128k16_bf16_rs for the first 64 tokens, half
-// the tensor-core work for a token tile that holds no more.
+// the tensor-core work for a token tile that holds no more (and the 64-token tile's whole tiles).
 __device__ __forceinline__ void mma_m64n64k16_bf16_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t b_desc,
                                                       bool accumulate) {
 #if FP4MOE_HAS_WGMMA
@@ -159,7 +159,8 @@ __device__ __forceinline__ void mma_m64n64k16_bf16_rs(float (&d)[32], const uint
 #endif
 }
 
-// D[64 x 32] (+)= A[64 x 16] * B[16 x 32]: the first 32 tokens, for the 64-token tile's short tiles.
+// D[64 x 32] (+)= A[64 x 16] * B[16 x 32]: the first 32 tokens, for the 64-token tile's tiles of at
+// most 32 tokens and the 32- and 48-token tiles' of 25-32.
 __device__ __forceinline__ void mma_m64n32k16_bf16_rs(float (&d)[16], const uint32_t (&a)[4], uint64_t b_desc,
                                                       bool accumulate) {
 #if FP4MOE_HAS_WGMMA
@@ -179,7 +180,7 @@ __device__ __forceinline__ void mma_m64n32k16_bf16_rs(float (&d)[16], const uint
 #endif
 }
 
-// D[64 x 48] (+)= A[64 x 16] * B[16 x 48]: the 48-token tile.
+// D[64 x 48] (+)= A[64 x 16] * B[16 x 48]: the 48-token tile, and the 64-token tile's tiles of 33-48.
 __device__ __forceinline__ void mma_m64n48k16_bf16_rs(float (&d)[24], const uint32_t (&a)[4], uint64_t b_desc,
                                                       bool accumulate) {
 #if FP4MOE_HAS_WGMMA
@@ -222,7 +223,8 @@ __device__ __forceinline__ void mma_m64n40k16_bf16_rs(float (&d)[20], const uint
 #endif
 }
 
-// D[64 x 24] (+)= A[64 x 16] * B[16 x 24]: the first 24 tokens, for the 48-token tile's short tiles.
+// D[64 x 24] (+)= A[64 x 16] * B[16 x 24]: the first 24 tokens, for the 48-token tile's tiles of at
+// most 24 tokens and the 32-token tile's of 17-24.
 __device__ __forceinline__ void mma_m64n24k16_bf16_rs(float (&d)[12], const uint32_t (&a)[4], uint64_t b_desc,
                                                       bool accumulate) {
 #if FP4MOE_HAS_WGMMA
@@ -242,7 +244,8 @@ __device__ __forceinline__ void mma_m64n24k16_bf16_rs(float (&d)[12], const uint
 #endif
 }
 
-// D[64 x 16] (+)= A[64 x 16] * B[16 x 16]: the first 16 tokens, for the 32-token tile's short tiles.
+// D[64 x 16] (+)= A[64 x 16] * B[16 x 16]: the first 16 tokens, for the 32-token tile's tiles of at
+// most 16 tokens.
 __device__ __forceinline__ void mma_m64n16k16_bf16_rs(float (&d)[8], const uint32_t (&a)[4], uint64_t b_desc,
                                                       bool accumulate) {
 #if FP4MOE_HAS_WGMMA
