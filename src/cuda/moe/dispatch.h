@@ -277,8 +277,9 @@ inline constexpr MmaTileConfig kWgmma32TwoPerSm = {8, 2, 32, 8, 0, true, 1, 2};
 // The 48-token wgmma tile with two CTAs per SM, for 24-44 rows per expert on Hopper, where the
 // 64-token tile pads a quarter to a half of its columns at one CTA per SM and the 32-token one
 // splits most experts in two. Its 48 accumulators and both m-tiles' A fragments do not fit the
-// consumers' 96 registers (ptxas spilled, then serialized every wgmma), so its consumers dequantize
-// and multiply one m-tile at a time (gemm/wgmma_pipeline.cuh); 7 stages let two CTAs share an SM.
+// consumers' 96 registers (ptxas spilled, then serialized every wgmma), nor 104 with the producers
+// down to 32 (ptxas C7512: serialized), so its consumers dequantize and multiply one m-tile at a
+// time (gemm/wgmma_pipeline.cuh); 7 stages let two CTAs share an SM.
 // H200, W4A16, uniform, whole layer in us, the table (the 32-token two-CTA tile to 24 rows, then
 // the 64-token tile) against this tile forced, min of two alternating rounds
 // (bench/results/h200-wgmma48-tma/wgmma48/sw-*, ab-main-*; rows per expert in brackets):
@@ -300,6 +301,11 @@ inline constexpr MmaTileConfig kWgmma32TwoPerSm = {8, 2, 32, 8, 0, true, 1, 2};
 // 229.5 -> 193.2, W4A4 235.2 -> 193.7), gpt-oss T=1024 903.6 -> 833.2, deepseek-v3 T=896 2798.6 ->
 // 2469.0, deepseek-v4-flash T=1195 1743.6 -> 1522.2; the skewed rows 4-12% faster, the rows at 44
 // (the table unchanged there in that build) within 1%.
+// Since the wgmmas take each tile's rows rounded up to a token width (32 or 40 here, not 48; the
+// 64-token tile's 32 or 48), measured again against the 64-token tile forced, min of two rounds
+// (bench/results/h200-token-widths/landing/x-*): qwen3 T=384 [24] 144.3 -> 181.0, T=512 [32] 157.2
+// -> 188.4, T=640 [40] 178.3 -> 199.4 (W4A16 uniform; all 12 rows of both modes and routings
+// 7-25% slower with the 64-token tile). The table stays.
 inline constexpr MmaTileConfig kWgmma48TwoPerSm = {8, 2, 48, 7, 0, true, 1, 2};
 
 // The one-CTA wgmma tiles of 64 and 128 tokens (measurements above); the 128-token one is also the
