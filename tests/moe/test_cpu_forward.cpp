@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include "common/compare.h"
 #include "common/configs.h"
@@ -122,6 +123,29 @@ TEST(CpuForward, AllTokensOnOneExpert) {
     const Routing r = single_expert_routing(c.num_tokens, c.config.top_k, c.config.local_expert_start, rng);
     check_forward(c, r, random_bf16(size_t(c.num_tokens) * c.config.hidden, rng), rng.next());
   }
+}
+
+// The test routing that gives each expert a chosen number of rows (the GPU tests use it to reach
+// every token width of every wgmma tile): exactly those rows, k distinct experts per token at
+// most, and a clear error where the rows cannot be placed.
+TEST(CpuForward, ChosenRowsPerExpert) {
+  Rng rng(28);
+  const Case c = cases()[0];  // 8 experts, top 2, 37 tokens
+  const std::vector<int> rows = {0, 37, 5, 1, 12, 0, 9, 10};
+  const Routing r = rows_per_expert_routing(c.num_tokens, c.config.top_k, 0, rows, rng);
+  std::vector<int> got(rows.size(), 0);
+  for (int t = 0; t < c.num_tokens; ++t) {
+    const int32_t* ids = r.ids.data() + size_t(t) * r.top_k;
+    for (int j = 0; j < r.top_k; ++j) {
+      if (ids[j] < 0) continue;
+      ++got[size_t(ids[j])];
+      for (int i = 0; i < j; ++i) EXPECT_NE(ids[i], ids[j]) << "token " << t;
+    }
+  }
+  EXPECT_EQ(got, rows);
+  check_forward(c, r, random_bf16(size_t(c.num_tokens) * c.config.hidden, rng), rng.next());
+  EXPECT_THROW(rows_per_expert_routing(4, 2, 0, {5}, rng), std::invalid_argument);        // more than the tokens
+  EXPECT_THROW(rows_per_expert_routing(4, 2, 0, {4, 4, 1}, rng), std::invalid_argument);  // more than the slots
 }
 
 TEST(CpuForward, ExpertsWithoutTokens) {
