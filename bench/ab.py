@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import statistics
@@ -43,8 +44,11 @@ class CompareRow:
 
 
 def load_times(result_json: Path) -> dict[RowKey, float]:
-  """'ours us' of every measured row of one bench_moe.py result file."""
-  rows = json.loads(Path(result_json).read_text())["rows"]
+  """'ours us' of every measured row of one bench_moe.py result file (.json, or .json.gz as the folders of
+  bench/results/ keep them)."""
+  path = Path(result_json)
+  text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+  rows = json.loads(text)["rows"]
   return {(r["shape"], r["mode"], int(r["tokens"]), r["routing"]): float(r["ours_us"])
           for r in rows if r.get("ours_us")}
 
@@ -54,7 +58,7 @@ def result_file(path: Path) -> Path:
   path = Path(path)
   if path.is_file():
     return path
-  found = sorted(path.glob("*.json"))
+  found = sorted(path.glob("*.json")) + sorted(path.glob("*.json.gz"))
   if len(found) != 1:
     raise ValueError(f"{path}: expected a bench_moe.py result file or a folder with exactly one, found {len(found)}")
   return found[0]
