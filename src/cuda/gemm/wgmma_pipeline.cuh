@@ -184,12 +184,15 @@ class WgmmaPipeline {
   __device__ void consume_tile(MmaAccumulators<Tile>& acc) { consume_width<kHalfTokens>(acc, token_rows_used()); }
 
  private:
-  // The token widths the wgmmas take: half the tile, then steps of a quarter tile (a multiple of 8,
-  // the wgmma's N granule) up to the whole tile. 32 tokens: 16, 24, 32; 48: 24, 32, 40, 48; 64: 32,
-  // 48, 64; 128: 64, 96, 128. A tile of r rows takes the narrowest width that holds them: at qwen3's
-  // 512 tokens (about 32 rows per expert, the 48-token tile) most tiles take 32 or 40, not 48.
+  // The token widths the wgmmas take: half the tile, then steps of a quarter tile rounded down to a
+  // multiple of 8 (the wgmma's N granule) up to the whole tile. 32 tokens: 16, 24, 32; 48: 24, 32,
+  // 40, 48; 64: 32, 48, 64; 128: 64, 96, 128 (each an m64nN wrapper of wgmma.cuh). A tile of r rows
+  // takes the narrowest width that holds them: at qwen3's 512 tokens (about 32 rows per expert, the
+  // 48-token tile) most tiles take 32 or 40, not 48.
   static constexpr int kHalfTokens = Tile::kBlockTokens / 2;
   static constexpr int kWidthStep = std::max(8, Tile::kBlockTokens / 4 / 8 * 8);
+  static_assert(kHalfTokens % 8 == 0 && kHalfTokens % kWidthStep == 0,
+                "the widths step from half the tile to all of it");
 
   // consume_k at the width `width`, one of the widths above from kWidth on.
   template <int kWidth>
