@@ -220,7 +220,8 @@ def ab_compare() -> None:
     pass
   # The stored A/B of the register ring, as ab.py would have read it (bench/results/README.md).
   folder = Path(__file__).resolve().parent / "results" / "h200-register-ring-sweep"
-  stored = ab.compare([ab.load_times(folder / "ab-decode-base.json.gz")], [ab.load_times(folder / "ab-decode-new.json.gz")])
+  base, new = folder / "ab-decode-base.json.gz", folder / "ab-decode-new.json.gz"
+  stored = ab.compare([ab.load_times(base)], [ab.load_times(new)])
   dsv3 = [r for r in stored if r.key == ("deepseek-v3", "w4a16", 64, UNIFORM)]
   expect(len(stored) == 16 and len(dsv3) == 1 and 0.88 < dsv3[0].ratio < 0.90, f"stored A/B: {dsv3}")
 

@@ -65,7 +65,8 @@ Routing rows_per_expert_routing(int num_tokens, int top_k, int first_expert, con
   std::vector<int> used(size_t(num_tokens), 0);  // slots filled per token
   int next = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i] > num_tokens) throw std::invalid_argument("rows_per_expert_routing: an expert's rows exceed the tokens");
+    if (rows[i] > num_tokens)
+      throw std::invalid_argument("rows_per_expert_routing: an expert's rows exceed the tokens");
     for (int n = 0; n < rows[i]; ++n, next = (next + 1) % num_tokens) {
       // Turns through the tokens keep each token's slots filled evenly, so a token never takes one
       // expert twice (rows[i] <= num_tokens) and runs out of slots only past num_tokens * top_k rows.

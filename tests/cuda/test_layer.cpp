@@ -199,8 +199,9 @@ TEST(GpuLayer, EdgeCases) {
 // tiles and leave a short rest for the table's tile, above an mma.sync tile (200 tokens: about 6
 // rows per expert, hot experts about 50), above the 32-token wgmma tile (600 tokens: about 19,
 // hot experts about 150, and every token on one expert) and above the 64-token one (1100 tokens:
-// about 34, the table keying on 46); both modes, dropped and non-local ids. Both GEMMs need ten row blocks of 256 rows for large
-// tiles: 2688 padded rows each here, with K (2576 and 1296) off the 64-wide K step.
+// about 34, the table keying on 46); both modes, dropped and non-local ids. Both GEMMs need ten
+// row blocks of 256 rows for large tiles: 2688 padded rows each here, with K (2576 and 1296) off
+// the 64-wide K step.
 TEST(GpuLayer, LargeTilesOfSkewedBatches) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(37);
