@@ -204,7 +204,7 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
   begin_in_order(order);
   extern __shared__ __align__(1024) char smem[];
   using Pipeline = WgmmaPipeline<Tile>;
-  constexpr int kConsumerThreads = Tile::kWarps * 32, kCopyingWarp = Tile::kWarps;  // the producers' first
+  constexpr int kConsumerThreads = Tile::kWarps * 32;
   const ItemQueue queue(smem + kPersistentQueueOffset<Tile>);
   const int row_blocks = int(ceil_div(w.shape.rows, int64_t(Tile::kBlockRows)));
   const int items = *plan.num_tiles * row_blocks;
@@ -225,7 +225,7 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
   };
   if (Pipeline::is_producer()) {
     Pipeline::start_producing();
-    if (int(threadIdx.x) / 32 == kCopyingWarp) {  // the other producer warps have nothing to copy (GEMM 2)
+    if (Pipeline::is_copying_warp()) {  // the other producer warps have nothing to copy (GEMM 2)
       for_each_item([&](int n) { return queue.take(n, plan.next_item); },
                     [&](Pipeline& pipeline, const GemmTile&, int tile_index, int) {
                       pipeline.produce_sorted_tile(handoff.done != nullptr,

@@ -87,6 +87,9 @@ class WgmmaPipeline {
   }
 
   __device__ static bool is_producer() { return int(threadIdx.x) >= kConsumerThreads; }
+  // The producers' first warp, whose elected lane issues the tensor copies (a whole warp, so the
+  // other producer warps skip those branches without divergence).
+  __device__ static bool is_copying_warp() { return int(threadIdx.x) / 32 == Tile::kWarps; }
   __device__ int k_tiles() const { return k_tiles_; }
 
   // What each thread gets at launch with kCtasPerSm CTAs per SM: each of the four schedulers holds
@@ -133,8 +136,7 @@ class WgmmaPipeline {
   // first producer warp; the persistent kernel calls it so, without the gathered path's code.
   template <class WaitForRows>
   __device__ void produce_sorted_tile(bool rows_wait, WaitForRows&& wait_for_rows) {
-    const bool copies_weights = int(threadIdx.x) - kConsumerThreads < 32;  // a whole warp
-    if (copies_weights && ptx::elect_one()) produce_by_tensor_copies(rows_wait, wait_for_rows);
+    if (is_copying_warp() && ptx::elect_one()) produce_by_tensor_copies(rows_wait, wait_for_rows);
   }
 
   template <class WaitForRows>
@@ -144,7 +146,7 @@ class WgmmaPipeline {
       return;
     }
     const int p = int(threadIdx.x) - kConsumerThreads;
-    const bool copies_weights = p < 32;  // a whole warp: the other producer warps skip the branch
+    const bool copies_weights = is_copying_warp();
     if (copies_weights && ptx::elect_one()) weights_.prefetch_maps();
     constexpr bool kEveryProducerHasARow = Tile::kBlockTokens == kProducerThreads;
     if (kEveryProducerHasARow || p < Tile::kBlockTokens) row_table()[p] = tile_token_row(in_, tile_, p);
