@@ -154,6 +154,11 @@ class HostileSafetensors : public ::testing::Test {
                            const std::string& offsets) {
     return "\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":" + offsets + "}";
   }
+  // A file of one tensor 'w' and the data section `data`.
+  static std::string one_tensor(const std::string& dtype, const std::string& shape, const std::string& offsets,
+                                const std::string& data) {
+    return safetensors_image("{" + entry("w", dtype, shape, offsets) + "}", data);
+  }
   TempDir dir_;
   std::string path_ = dir_.file("bad.safetensors");
 };
@@ -190,17 +195,17 @@ TEST_F(HostileSafetensors, BadJson) {
 }
 
 TEST_F(HostileSafetensors, WrongDtypesAndShapes) {
-  expect_rejected(safetensors_image("{" + entry("w", "Q4", "[2]", "[0,2]") + "}", "ab"),
+  expect_rejected(one_tensor("Q4", "[2]", "[0,2]", "ab"),
                   "tensor 'w' dtype: expected a safetensors dtype (U8, F8_E4M3, BF16, F32, ...), got \"Q4\"");
-  expect_rejected(safetensors_image("{" + entry("w", "U8", "[-2]", "[0,2]") + "}", "ab"),
+  expect_rejected(one_tensor("U8", "[-2]", "[0,2]", "ab"),
                   "tensor 'w' shape: expected an array of non-negative integers, got [-2]");
-  expect_rejected(safetensors_image("{" + entry("w", "U8", "[2.5]", "[0,2]") + "}", "ab"),
+  expect_rejected(one_tensor("U8", "[2.5]", "[0,2]", "ab"),
                   "tensor 'w' shape: expected an array of non-negative integers, got [2.5]");
-  expect_rejected(safetensors_image("{" + entry("w", "U8", "[4294967296,4294967296]", "[0,2]") + "}", "ab"),
+  expect_rejected(one_tensor("U8", "[4294967296,4294967296]", "[0,2]", "ab"),
                   "tensor 'w' shape: expected an element count that fits in 64 bits, got [4294967296, 4294967296]");
-  expect_rejected(safetensors_image("{" + entry("w", "F32", "[3]", "[0,8]") + "}", std::string(8, 'x')),
+  expect_rejected(one_tensor("F32", "[3]", "[0,8]", std::string(8, 'x')),
                   "tensor 'w' data_offsets: expected 12 bytes for F32 [3], got 8 bytes");
-  expect_rejected(safetensors_image("{" + entry("w", "F4", "[3]", "[0,2]") + "}", "ab"),
+  expect_rejected(one_tensor("F4", "[3]", "[0,2]", "ab"),
                   "tensor 'w' shape: expected a whole number of bytes for dtype F4, got [3]");
   expect_rejected(safetensors_image("{\"w\":{\"dtype\":\"U8\",\"shape\":[1]}}", "a"),
                   "tensor 'w': expected all of dtype, shape and data_offsets");
@@ -209,13 +214,13 @@ TEST_F(HostileSafetensors, WrongDtypesAndShapes) {
 }
 
 TEST_F(HostileSafetensors, BadOffsets) {
-  expect_rejected(safetensors_image("{" + entry("w", "U8", "[2]", "[2,0]") + "}", "ab"),
+  expect_rejected(one_tensor("U8", "[2]", "[2,0]", "ab"),
                   "tensor 'w' data_offsets: expected begin <= end, got [2,0]");
-  expect_rejected(safetensors_image("{" + entry("w", "U8", "[2]", "[0]") + "}", "ab"),
+  expect_rejected(one_tensor("U8", "[2]", "[0]", "ab"),
                   "tensor 'w' data_offsets: expected [begin, end] non-negative integers, got [0]");
-  expect_rejected(safetensors_image("{" + entry("w", "U8", "[2]", "[18446744073709551615,1]") + "}", "ab"),
+  expect_rejected(one_tensor("U8", "[2]", "[18446744073709551615,1]", "ab"),
                   "tensor 'w' data_offsets: expected begin <= end");
-  expect_rejected(safetensors_image("{" + entry("w", "U8", "[4]", "[100,104]") + "}", "abcd"),
+  expect_rejected(one_tensor("U8", "[4]", "[100,104]", "abcd"),
                   "tensor 'w' data_offsets: expected a range inside the data section of 4 bytes, got [100,104]");
   expect_rejected(safetensors_image(
                       "{" + entry("a", "U8", "[4]", "[0,4]") + "," + entry("b", "U8", "[4]", "[2,6]") + "}", "abcdef"),
@@ -223,7 +228,7 @@ TEST_F(HostileSafetensors, BadOffsets) {
 }
 
 TEST_F(HostileSafetensors, MissingTensorNamesTheFile) {
-  write_file(path_, safetensors_image("{" + entry("w", "U8", "[2]", "[0,2]") + "}", "ab"));
+  write_file(path_, one_tensor("U8", "[2]", "[0,2]", "ab"));
   const SafetensorsFile f(path_);
   expect_error([&] { f.tensor("v"); }, "fp4moe: safetensors " + path_ + ": tensor 'v': expected present, got missing");
 }
