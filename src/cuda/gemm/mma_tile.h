@@ -25,9 +25,12 @@ struct MmaTile {
   static constexpr int kRegisterStages = kRegisterStages_;
   static constexpr int kSplitK = kSplitK_;
   static constexpr int kCtasPerSm = kCtasPerSm_;
-  // wgmma tiles add a producer warpgroup after the MMA warps (gemm/wgmma_pipeline.cuh); in
-  // mma.sync tiles every warp both copies and multiplies.
-  static constexpr int kProducerWarps = kWgmma ? 4 : 0;
+  // wgmma tiles add producer warps after the MMA warps (gemm/wgmma_pipeline.cuh), a warpgroup, or
+  // two in the 128-token tile: there one warpgroup gathering GEMM 1's token rows (eight cp.async
+  // per thread and stage) kept the consumers waiting for full stages (Nsight Compute, qwen3 16384
+  // tokens: 9% of their samples), and a second cut GEMM 1 by 1-5% (bench/results/h200-producers8/).
+  // In mma.sync tiles every warp both copies and multiplies.
+  static constexpr int kProducerWarps = kWgmma ? (kBlockTokens == 128 ? 8 : 4) : 0;
   static constexpr int kThreads = (kWarps * kSplitK + kProducerWarps) * 32;
   static constexpr int kBlockRows = kWarps * kMTiles * 16;
   static constexpr int kNTiles = kBlockTokens / 8;  // n8 MMA tiles over the tokens

@@ -1,4 +1,4 @@
-// Hopper (sm_90a) mainloop of the grouped GEMM, warp-specialized. A producer warpgroup streams the
+// Hopper (sm_90a) mainloop of the grouped GEMM, warp-specialized. Producer warps stream the
 // 64-K stages into a ring of shared-memory stages: the CTA's packed weight tiles by two TMA tensor
 // copies per stage, its token rows with cp.async where GEMM 1 gathers them and by TMA where GEMM 2
 // reads them in sorted order. Consumer warpgroups wait for a stage,
@@ -11,7 +11,8 @@
 // Large CTA tiles matter here: every row block re-reads the token tile from L2, and with 128 rows
 // per CTA the L2 was the bottleneck (Nsight Compute: L2 74% busy, tensor pipes far from it).
 // 256 rows take 128 accumulators per consumer thread: the producers hand registers over to the
-// consumers (setmaxnreg), as 168 per thread is all that 12 warps get at launch. A claim blocks
+// consumers (setmaxnreg), as 168 per thread is all that 12 warps get at launch (128 for the
+// 128-token tile's 16, whose consumers then get 216). A claim blocks
 // until the CTA's pool holds the registers, so the split must fit what the CTA got at launch (a
 // split that does not fit hangs the kernel; the static_assert below guards it).
 //
@@ -95,8 +96,8 @@ class WgmmaPipeline {
   // What each thread gets at launch with kCtasPerSm CTAs per SM: each of the four schedulers holds
   // a quarter of the 64K-register file for its share of the warps, in multiples of 8 (also what
   // setmaxnreg takes); ptxas caps a kernel's registers by the scheduler with the most warps. The
-  // producers keep 40 and the consumers share the rest, up to 232 (a consumer of the largest tile
-  // holds 128 accumulators and its A fragments).
+  // producers keep 40 and the consumers share the rest, up to 232 (a consumer of the 128-token tile
+  // holds 128 accumulators and its A fragments, 184 registers in all).
   static constexpr int kWarpsPerScheduler = (Tile::kThreads / 32 * Tile::kCtasPerSm + 3) / 4;
   static constexpr int kLaunchRegisters = 65536 / 4 / (kWarpsPerScheduler * 32) / 8 * 8;
   static constexpr int kProducerRegisters = 40;
