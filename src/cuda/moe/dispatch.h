@@ -310,7 +310,12 @@ inline constexpr MmaTileConfig kWgmma48TwoPerSm = {8, 2, 48, 7, 0, true, 1, 2};
 
 // The one-CTA wgmma tiles of 64 and 128 tokens (measurements above); the 128-token one is also the
 // large tile above the wgmma tiles (kLargeTileAboveWgmma) and the one with GEMM 2's staged
-// persistent form (gemm/grouped_gemm.h's kPersistentDownTile).
+// persistent form (gemm/grouped_gemm.h's kPersistentDownTile). Since the 128-token tile has two
+// producer warpgroups (2-5% faster GEMM 1), the 64-token tile's band measured again against it
+// forced, W4A16, min of two rounds (bench/results/h200-producers8/crossover/): at 45 and 48 rows
+// the 128-token tile is 3-19% slower on 15 of 16 rows (qwen3 T=768 212.3 -> 244.9 us, gpt-oss
+// T=1536 990.5 -> 1024.7, deepseek-v4-flash T=2048 1901.8 -> 2007.4) and ties on one (deepseek-v3
+// T=1536 uniform -0.9%). The band stays.
 inline constexpr MmaTileConfig kWgmma64 = {8, 2, 64, 8, 0, true};
 inline constexpr MmaTileConfig kWgmma128 = {8, 2, 128, 8, 0, true};
 static_assert(kWgmma128 == kPersistentDownTile, "the table's 128-token tile has the staged persistent form");
@@ -331,8 +336,8 @@ inline constexpr DispatchRow kDispatchTable[] = {
     // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
     {10.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
     // from here on Hopper: two consumer warpgroups of m64nNk16 wgmma (256 rows x 32, 48, 64 or
-    // 128 tokens per CTA) fed by a producer warpgroup through a 7- or 8-stage ring; two CTAs per
-    // SM of the 32- and 48-token tiles
+    // 128 tokens per CTA) fed by a producer warpgroup (two in the 128-token tile) through a 7- or
+    // 8-stage ring; two CTAs per SM of the 32- and 48-token tiles
     {14.0, {4, 2, 16, 4, 4}, kWgmma32TwoPerSm},
     {24.0, {4, 2, 32, 4, 2}, kWgmma32TwoPerSm},
     {32.0, {4, 2, 32, 4, 2}, kWgmma48TwoPerSm},
