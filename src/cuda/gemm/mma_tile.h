@@ -28,7 +28,7 @@ struct MmaTile {
   // wgmma tiles add producer warps after the MMA warps (gemm/wgmma_pipeline.cuh), a warpgroup, or
   // two in the 128-token tile: there one warpgroup gathering GEMM 1's token rows (eight cp.async
   // per thread and stage) kept the consumers waiting for full stages (Nsight Compute, qwen3 16384
-  // tokens: 9% of their samples), and a second cut GEMM 1 by 1-5% (bench/results/h200-producers8/).
+  // tokens: 9% of their samples), and a second cut GEMM 1 by up to 5% (bench/results/h200-producers8/).
   // In mma.sync tiles every warp both copies and multiplies.
   static constexpr int kProducerWarps = kWgmma ? (kBlockTokens == 128 ? 8 : 4) : 0;
   static constexpr int kThreads = (kWarps * kSplitK + kProducerWarps) * 32;
