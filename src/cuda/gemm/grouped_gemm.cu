@@ -204,11 +204,10 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
   begin_in_order(order);
   extern __shared__ __align__(1024) char smem[];
   using Pipeline = WgmmaPipeline<Tile>;
-  constexpr int kConsumerThreads = Tile::kWarps * 32;
   const ItemQueue queue(smem + kPersistentQueueOffset<Tile>);
   const int row_blocks = int(ceil_div(w.shape.rows, int64_t(Tile::kBlockRows)));
   const int items = *plan.num_tiles * row_blocks;
-  queue.set_up(kConsumerThreads);
+  queue.set_up(Pipeline::kConsumerThreads);
   Pipeline::set_up_ring(smem, in);  // synchronizes the CTA: the queue's barriers too
   // Calls f(pipeline, tile, tile index, row block) for each item next_item(n) gives, n = 0, 1, ...
   auto for_each_item = [&](auto&& next_item, auto&& f) {

@@ -41,7 +41,11 @@ namespace fp4moe::cuda {
 template <class Tile>
 class WgmmaPipeline {
   static_assert(Tile::kWgmma, "a wgmma tile");
+
+ public:
   static constexpr int kConsumerThreads = Tile::kWarps * 32;  // the consumers come first
+
+ private:
   static constexpr int kProducerThreads = Tile::kProducerWarps * 32;
   static constexpr int kChunksPerRow = kTokenRowBytes / 16;
   static constexpr int kRowsPerPass = kProducerThreads / kChunksPerRow;  // token rows one copy of all producers covers
