@@ -239,7 +239,9 @@ TEST(GpuLayer, LargeTilesOfSkewedBatches) {
 // short K and stored directly at the long one; the two-CTA tiles (y stored directly) at about 16
 // (the 32-token tile) and 32 (the 48-token one), and the one-CTA 64-token tile at about 35; the
 // table keys on tokens * top_k / local experts. Both modes: W4A16 takes GEMM 1's tiles as they finish,
-// W4A4 waits for all of GEMM 1 and its quantization.
+// W4A4 waits for all of GEMM 1 and its quantization. The staged form (gemm/staged_y.cuh) also at
+// 1104 hidden, whose last row block has 80 columns in its first warpgroup's half and none in its
+// second.
 TEST(GpuLayer, PersistentGemm2) {
   FP4MOE_REQUIRE_GPU();
   int device = 0;
@@ -248,17 +250,18 @@ TEST(GpuLayer, PersistentGemm2) {
   testing::Rng rng(38);
   struct Case {
     int experts, local_start, local, top_k, tokens;  // rows per local expert = tokens * top_k / local
-    int intermediate;
+    int hidden, intermediate;
     cuda::MmaTileConfig tile;
     bool stages_y;
   };
-  for (const Case& k : {Case{12, 2, 8, 3, 1200, 208, cuda::kPersistentDownTile, true},
-                        Case{12, 2, 8, 3, 1100, 1104, cuda::kPersistentDownTile, false},
-                        Case{64, 10, 48, 4, 256, 208, cuda::kWgmma32TwoPerSm, false},
-                        Case{64, 10, 48, 4, 512, 208, cuda::kWgmma48TwoPerSm, false},
-                        Case{64, 10, 48, 4, 560, 208, cuda::kWgmma64, false}}) {
+  for (const Case& k : {Case{12, 2, 8, 3, 1200, 2048, 208, cuda::kPersistentDownTile, true},
+                        Case{12, 2, 8, 3, 1200, 1104, 208, cuda::kPersistentDownTile, true},
+                        Case{12, 2, 8, 3, 1100, 2048, 1104, cuda::kPersistentDownTile, false},
+                        Case{64, 10, 48, 4, 256, 2048, 208, cuda::kWgmma32TwoPerSm, false},
+                        Case{64, 10, 48, 4, 512, 2048, 208, cuda::kWgmma48TwoPerSm, false},
+                        Case{64, 10, 48, 4, 560, 2048, 208, cuda::kWgmma64, false}}) {
     for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-      MoeConfig c = make_config(k.experts, 2048, k.intermediate, k.top_k, k.tokens, Activation::kSilu, mode);
+      MoeConfig c = make_config(k.experts, k.hidden, k.intermediate, k.top_k, k.tokens, Activation::kSilu, mode);
       c.local_expert_start = k.local_start;
       c.local_experts = k.local;
       const cuda::MmaTileConfig tile = cuda::choose_gemm(k.tokens, c, true);
@@ -269,8 +272,8 @@ TEST(GpuLayer, PersistentGemm2) {
       const auto x = testing::random_bf16(size_t(k.tokens) * c.hidden, rng);
       auto routing = testing::uniform_routing(k.tokens, c.num_experts, c.top_k, rng);
       testing::drop_some(routing, c, 0.1, rng);
-      const std::string label =
-          "persistent GEMM 2, " + cuda::gemm_name(tile) + (k.stages_y ? ", y staged" : ", y direct");
+      const std::string label = "persistent GEMM 2, " + cuda::gemm_name(tile) +
+                                (k.stages_y ? ", y staged" : ", y direct") + ", H=" + std::to_string(k.hidden);
       EXPECT_LT(layers.error(x, routing, label.c_str()), kBound) << to_string(mode);
       const auto hot = testing::single_expert_routing(k.tokens, c.top_k, k.local_start + 2, rng);
       EXPECT_LT(layers.error(x, hot, (label + ", all tokens on one expert").c_str()), kBound) << to_string(mode);

@@ -1,7 +1,6 @@
 // Named wrappers for Hopper's tensor memory accelerator (TMA, sm_90): one thread issues a copy of a
 // whole box of a tensor from global to shared memory, described by a tensor map the host encoded
-// (gemm/tensor_maps.h); the copy reports its bytes to an mbarrier as they land. The other way, one
-// thread hands a contiguous run of shared memory to a bulk copy into global memory.
+// (gemm/tensor_maps.h); the copy reports its bytes to an mbarrier as they land.
 #pragma once
 #include <cuda.h>
 
@@ -45,42 +44,6 @@ __device__ __forceinline__ void load_2d(void* dst, const CUtensorMap* map, int c
 __device__ __forceinline__ void prefetch_map(const CUtensorMap* map) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
-#endif
-}
-
-// Copies `bytes` (a multiple of 16; both addresses 16-byte aligned) from shared memory at src to
-// global memory at dst, asynchronously. The copy reads shared memory through the async proxy: the
-// generic writes it copies need fence_proxy_async_shared() and a barrier first. Then
-// commit_stores(); wait_stores_read() before that shared memory is written again, and
-// wait_stores_done() before the thread exits.
-__device__ __forceinline__ void store_bulk(void* dst, const void* src, uint32_t bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(reinterpret_cast<uint64_t>(dst)),
-               "r"(ptx::smem_addr(src)), "r"(bytes)
-               : "memory");
-#else
-  __trap();  // only the sm_90a wgmma kernels store by bulk copies
-#endif
-}
-
-// Closes this thread's bulk copies issued since the last commit into one group.
-__device__ __forceinline__ void commit_stores() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
-#endif
-}
-
-// Returns once every committed bulk copy of this thread has read its shared memory source.
-__device__ __forceinline__ void wait_stores_read() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
-#endif
-}
-
-// Returns once every committed bulk copy of this thread has written global memory.
-__device__ __forceinline__ void wait_stores_done() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
 #endif
 }
 

@@ -6,8 +6,6 @@
 
 #include <type_traits>
 
-#include "cuda/common/tma.cuh"
-#include "cuda/common/wgmma.cuh"
 #include "cuda/gemm/grouped_gemm.h"
 #include "cuda/gemm/mma_mainloop.cuh"
 #include "cuda/quant/block_io.cuh"
@@ -130,51 +128,6 @@ struct DownEpilogue {
       if (n0 + 16 * mt < p.hidden) out[0] = lo * alpha;
       if (n0 + 16 * mt + 8 < p.hidden) out[8] = hi * alpha;
     });
-  }
-
-  // The persistent wgmma kernel's form (grouped_gemm.cu): each consumer warpgroup writes its half
-  // of the tile (its 128 rows, y columns, times the tokens) into its own staging area of shared
-  // memory, one padded FP32 row per token, and each of its threads hands one token's row to a bulk
-  // copy. The copies drain while the warpgroup multiplies the next tile: a direct store holds the
-  // SM's tensor cores idle for its 2.2 us per 128 KB tile (bench/micro/store_paths.cu), and a bulk
-  // copy reads its row long before the warpgroup comes back to the staging area.
-  template <class Tile>
-  static constexpr int kStagedRowFloats = Tile::kBlockRows / 2 + 4;  // +16 bytes: a warp's writes hit 32 banks
-  template <class Tile>
-  static constexpr int kStagingBytesPerWarpgroup = Tile::kBlockTokens * kStagedRowFloats<Tile> * 4;
-  template <class Tile>
-  static constexpr int kStagingBytes = 2 * kStagingBytesPerWarpgroup<Tile>;
-  static constexpr int kStagingBarrier = 2;  // named barriers 2 and 3, one per warpgroup (1: the producers')
-
-  template <class Tile>
-  __device__ static void apply_staged(const Params& p, const GemmTile& tile, int row_block,
-                                      const MmaAccumulators<Tile>& acc, char* staging) {
-    static_assert(Tile::kWgmma && Tile::kWarps == 8 && Tile::kBlockTokens <= 128,
-                  "two consumer warpgroups, each thread copying at most one token row");
-    constexpr int kHalfRows = Tile::kBlockRows / 2;
-    const int warpgroup = int(threadIdx.x) / 128, token = int(threadIdx.x) % 128;
-    float* staged = reinterpret_cast<float*>(staging + warpgroup * kStagingBytesPerWarpgroup<Tile>);
-    // The warpgroup's copies of its last tile have read the staging area (issued a tile ago: done).
-    tma::wait_stores_read();
-    ptx::named_barrier_sync(kStagingBarrier + warpgroup, 128);
-    const float alpha = epilogue_alpha(p.down_scale_2[tile.expert], p.quantized_input, p.input_scale);
-    const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
-    const int row = int(at.first_tile16 * 16 - int64_t(row_block) * Tile::kBlockRows) - warpgroup * kHalfRows + at.row;
-    float* mine = staged + at.first_token * kStagedRowFloats<Tile> + row;
-    const int columns = tile.rows - at.first_token;
-    for_each_accumulator_pair<Tile>(acc, [&](int mt, int c, float lo, float hi) {
-      if (c >= columns) return;  // past the tile's tokens (a short tile leaves those unset)
-      mine[c * kStagedRowFloats<Tile> + 16 * mt] = lo * alpha;
-      mine[c * kStagedRowFloats<Tile> + 16 * mt + 8] = hi * alpha;
-    });
-    wgmma::fence_proxy_async_shared();  // these writes -> the bulk copies' reads (async proxy)
-    ptx::named_barrier_sync(kStagingBarrier + warpgroup, 128);
-    const int64_t first_column = int64_t(row_block) * Tile::kBlockRows + warpgroup * kHalfRows;
-    const int64_t columns_here = min(int64_t(kHalfRows), p.hidden - first_column);  // a multiple of 16, or <= 0
-    if (token >= tile.rows || columns_here <= 0) return;
-    tma::store_bulk(p.y + int64_t(tile.row_begin + token) * p.hidden + first_column,
-                    staged + token * kStagedRowFloats<Tile>, uint32_t(columns_here) * 4);
-    tma::commit_stores();
   }
 };
 

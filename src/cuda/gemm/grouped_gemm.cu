@@ -9,9 +9,10 @@
 #include "cuda/common/check.h"
 #include "cuda/gemm/compiled_tiles.h"
 #include "cuda/gemm/epilogues.cuh"
-#include "cuda/gemm/wgmma_pipeline.cuh"
 #include "cuda/gemm/grouped_gemm.h"
+#include "cuda/gemm/staged_y.cuh"
 #include "cuda/gemm/tensor_maps.h"
+#include "cuda/gemm/wgmma_pipeline.cuh"
 
 namespace fp4moe::cuda {
 namespace {
@@ -118,22 +119,22 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
 
 // The persistent GEMM 2 kernel's forms of a table tile with has_persistent_down (grouped_gemm.h):
 // the tile as it is, storing y directly; or, for kPersistentDownTile only, the staged form: three
-// stages instead of eight, so that two staging areas for y (DownEpilogue::apply_staged) fit beside
-// the ring. A tile of two CTAs per SM has no staged form: its staging areas would not fit twice per
-// SM beside its ring, and the SM's other CTA multiplies while one stores. The 64-token tile's (its
-// ring and staging would fit) was not tried.
+// stages instead of eight, so that two staging areas for y (staged_y.cuh) fit beside the ring. A
+// tile of two CTAs per SM has no staged form: its staging areas would not fit twice per SM beside
+// its ring, and the SM's other CTA multiplies while one stores. The 64-token tile's (its ring and
+// staging would fit) was not tried.
 template <class Tile, bool kStageY>
 using PersistentDownForm =
     std::conditional_t<kStageY, MmaTile<Tile::kWarps, Tile::kMTiles, Tile::kBlockTokens, 3, 0, true>, Tile>;
 // Its shared memory: the ring (with its barriers and row table), the item queue (40 of 128 bytes
-// used), the staging areas if any.
+// used), the staging areas and their barriers if any.
 template <class Tile>
 constexpr int kPersistentQueueOffset = (Tile::kSmemBytes + 127) / 128 * 128;
 template <class Tile>
 constexpr int kPersistentStagingOffset = kPersistentQueueOffset<Tile> + 128;
 template <class Tile, bool kStageY>
 constexpr int kPersistentSmemBytes =
-    kPersistentStagingOffset<Tile> + (kStageY ? DownEpilogue::kStagingBytes<Tile> : 0);
+    kPersistentStagingOffset<Tile> + (kStageY ? StagedY<Tile>::kBytes : 0);
 template <class Tile, bool kStageY>
 constexpr bool kPersistentFits = Tile::kCtasPerSm * (kPersistentSmemBytes<Tile, kStageY> + 1024) <= 228 * 1024;
 
@@ -193,8 +194,8 @@ class ItemQueue {
 // GEMM 2, persistent: Tile::kCtasPerSm CTAs per SM walk the items (ItemQueue), each through one
 // ring (WgmmaPipeline's first_turn), so that a CTA's next weights stream while it finishes an item
 // and no CTA pays a launch, a ring set-up and a first fill per item. The staged form (kStageY)
-// stores each tile's y through shared memory by bulk copies that drain while it multiplies the next
-// (DownEpilogue::apply_staged): a CTA storing directly holds its SM's tensor cores idle for at
+// hands each item's y to the producer warps that copy nothing, which store it while the consumers
+// multiply the next (staged_y.cuh): a CTA storing directly holds its SM's tensor cores idle for at
 // least 2.2 us per 128-token tile (bench/micro/store_paths.cu); qwen3's GEMM 2 (K = 768) spent
 // about a quarter of its time so.
 template <class Tile, bool kStageY>
@@ -205,10 +206,12 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
   extern __shared__ __align__(1024) char smem[];
   using Pipeline = WgmmaPipeline<Tile>;
   const ItemQueue queue(smem + kPersistentQueueOffset<Tile>);
+  const StagedY<Tile> staged(smem + kPersistentStagingOffset<Tile>);  // kStageY only
   const int row_blocks = int(ceil_div(w.shape.rows, int64_t(Tile::kBlockRows)));
   const int items = *plan.num_tiles * row_blocks;
   queue.set_up(Pipeline::kConsumerThreads);
-  Pipeline::set_up_ring(smem, in);  // synchronizes the CTA: the queue's barriers too
+  if constexpr (kStageY) staged.set_up();
+  Pipeline::set_up_ring(smem, in);  // synchronizes the CTA: the queue's and staging's barriers too
   // Calls f(pipeline, tile, tile index, row block) for each item next_item(n) gives, n = 0, 1, ...
   auto for_each_item = [&](auto&& next_item, auto&& f) {
     int turn = 0;
@@ -230,20 +233,20 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
                       pipeline.produce_sorted_tile(handoff.done != nullptr,
                                                    [&] { wait_tile_done(handoff, tile_index); });
                     });
+    } else if constexpr (kStageY) {
+      staged.drain(out);
     }
   } else {
     Pipeline::start_consuming();
+    int staged_items = 0;
     for_each_item([&](int n) { return queue.receive(n); },
                   [&](Pipeline& pipeline, const GemmTile& tile, int, int row_block) {
                     MmaAccumulators<Tile> acc;  // written first by the first wgmma
                     pipeline.consume_tile(acc);
-                    if constexpr (kStageY)
-                      DownEpilogue::apply_staged<Tile>(out, tile, row_block, acc,
-                                                       smem + kPersistentStagingOffset<Tile>);
-                    else
-                      DownEpilogue::apply<Tile>(out, tile, row_block, acc);
+                    if constexpr (kStageY) staged.stage(out, tile, row_block, acc, staged_items++);
+                    else DownEpilogue::apply<Tile>(out, tile, row_block, acc);
                   });
-    if constexpr (kStageY) tma::wait_stores_done();  // no bulk copy in flight behind an exiting thread
+    if constexpr (kStageY) staged.finish(staged_items);
   }
   end_tile(order);
 }

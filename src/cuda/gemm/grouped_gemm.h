@@ -99,9 +99,9 @@ struct TileHandoff {
 // GEMM 2's tiles that can also run persistent (PersistentDown below), every wgmma tile: CTAs
 // resident on every SM walk the (token tile, row block) items, each through one ring that carries
 // over from item to item (grouped_gemm.cu). Each runs as it is and stores y directly;
-// kPersistentDownTile, one CTA per SM, can instead stage y through shared memory, whose bulk copies
-// drain while it multiplies the next item, with three stages instead of eight. Where each pays is
-// moe/dispatch.h's choice.
+// kPersistentDownTile, one CTA per SM, can instead stage y through shared memory, which its idle
+// producer warps store while it multiplies the next item, with three stages instead of eight.
+// Where each pays is moe/dispatch.h's choice.
 inline constexpr MmaTileConfig kPersistentDownTile = {8, 2, 128, 8, 0, true};
 constexpr bool has_persistent_down(const MmaTileConfig& c) { return c.wgmma; }
 
