@@ -88,70 +88,76 @@ TEST(GpuQuantize, FakeQuantizeEqualsHostDequantizeWithoutGlobalScale) {
 TEST(GpuQuantize, FakeQuantizeOfFp32RowsEqualsHostCodec) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(15);
-  const int64_t rows = 37, cols = 272, written = 30;  // 17 blocks per row
-  std::vector<float> h(size_t(rows * cols));
-  for (size_t i = 0; i < h.size(); ++i) {
-    const int pick = rng.below(64);
-    h[i] = pick == 0 ? float(rng.uniform(-1e-6, 1e-6)) : pick == 1 ? float(rng.uniform(-1e4, 1e4))
-                                                          : float(rng.uniform(-3.0, 3.0));
-  }
-  for (int64_t i = 0; i < 16; ++i) h[size_t(2 * cols + i)] = 0.0f;  // an all-zero block
-  h[size_t(7 * cols + 40)] = std::nanf("");                       // row 7, block 2 -> NaN
-  h[size_t(9 * cols + 100)] = INFINITY;                           // row 9, block 6 -> Inf scale
-  float amax_value = 0.0f;
-  for (int64_t i = 0; i < written * cols; ++i)
-    if (std::isfinite(h[size_t(i)])) amax_value = std::max(amax_value, std::fabs(h[size_t(i)]));
-  const uint32_t amax_word = float_to_bits(amax_value);
-  const float gs = global_scale_from_amax(amax_value);
-
-  std::vector<uint16_t> want(h.size(), 0xFFFF);
-  for (int64_t b = 0; b < written * cols / kNvfp4BlockSize; ++b) {
-    float values[kNvfp4BlockSize];
-    for (int i = 0; i < kNvfp4BlockSize; ++i) values[i] = h[size_t(b * kNvfp4BlockSize + i)];
-    uint8_t codes[kNvfp4BlockSize / 2];
-    const float s = e4m3_to_float(quantize_nvfp4_block(values, gs, codes));
-    for (int i = 0; i < kNvfp4BlockSize; ++i)
-      want[size_t(b * kNvfp4BlockSize + i)] = float_to_bf16(e2m1_to_float(unpack_e2m1(codes[i / 2], i % 2)) * s).bits;
-  }
-
-  Buffer dh = testing::to_device(h), out(Backend::kCuda, h.size() * sizeof(bf16));
-  Buffer count = testing::to_device(std::vector<int>{int(written)});
-  Buffer amax_bits = testing::to_device(std::vector<uint32_t>{amax_word});
-  for (const cuda::GlobalScaleSource source : {cuda::GlobalScaleSource{gs, nullptr},
-                                               cuda::GlobalScaleSource{0.0f, static_cast<uint32_t*>(amax_bits.data())}}) {
-    out.fill(0xFF);
-    cuda::launch_fake_quantize(static_cast<const float*>(dh.data()), rows, static_cast<const int*>(count.data()), cols,
-                               source, static_cast<bf16*>(out.data()), cuda::Launch{});
-    testing::sync_device();
-    const auto got = testing::to_host<bf16>(out, h.size());
-    int64_t mismatches = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-      const bool nan = std::isnan(bf16_to_float(bf16{want[i]}));  // the device rounds a NaN to 0x7FFF
-      if (nan ? !std::isnan(bf16_to_float(got[i])) : got[i].bits != want[i])
-        ADD_FAILURE() << "element " << i << (source.calibrated > 0 ? ", calibrated" : ", device amax")
-                      << (++mismatches > 20 ? " (stopping)" : "");
-      if (mismatches > 20) break;
+  // 17 blocks per row; the larger size is a W4A4 prefill's intermediate (318,500 blocks).
+  for (auto [rows, cols, written] : {std::tuple<int64_t, int64_t, int64_t>{37, 272, 30}, {5000, 1040, 4900}}) {
+    std::vector<float> h(size_t(rows * cols));
+    for (size_t i = 0; i < h.size(); ++i) {
+      const int pick = rng.below(64);
+      h[i] = pick == 0   ? float(rng.uniform(-1e-6, 1e-6))
+             : pick == 1 ? float(rng.uniform(-1e4, 1e4))
+                         : float(rng.uniform(-3.0, 3.0));
     }
+    for (int64_t i = 0; i < 16; ++i) h[size_t(2 * cols + i)] = 0.0f;  // an all-zero block
+    h[size_t(7 * cols + 40)] = std::nanf("");                         // row 7, block 2 -> NaN
+    h[size_t(9 * cols + 100)] = INFINITY;                             // row 9, block 6 -> Inf scale
+    float amax_value = 0.0f;
+    for (int64_t i = 0; i < written * cols; ++i)
+      if (std::isfinite(h[size_t(i)])) amax_value = std::max(amax_value, std::fabs(h[size_t(i)]));
+    const uint32_t amax_word = float_to_bits(amax_value);
+    const float gs = global_scale_from_amax(amax_value);
+
+    std::vector<uint16_t> want(h.size(), 0xFFFF);
+    for (int64_t b = 0; b < written * cols / kNvfp4BlockSize; ++b) {
+      float values[kNvfp4BlockSize];
+      for (int i = 0; i < kNvfp4BlockSize; ++i) values[i] = h[size_t(b * kNvfp4BlockSize + i)];
+      uint8_t codes[kNvfp4BlockSize / 2];
+      const float s = e4m3_to_float(quantize_nvfp4_block(values, gs, codes));
+      for (int i = 0; i < kNvfp4BlockSize; ++i)
+        want[size_t(b * kNvfp4BlockSize + i)] = float_to_bf16(e2m1_to_float(unpack_e2m1(codes[i / 2], i % 2)) * s).bits;
+    }
+
+    Buffer dh = testing::to_device(h), out(Backend::kCuda, h.size() * sizeof(bf16));
+    Buffer count = testing::to_device(std::vector<int>{int(written)});
+    Buffer amax_bits = testing::to_device(std::vector<uint32_t>{amax_word});
+    for (const cuda::GlobalScaleSource source :
+         {cuda::GlobalScaleSource{gs, nullptr},
+          cuda::GlobalScaleSource{0.0f, static_cast<uint32_t*>(amax_bits.data())}}) {
+      out.fill(0xFF);
+      cuda::launch_fake_quantize(static_cast<const float*>(dh.data()), rows, static_cast<const int*>(count.data()),
+                                 cols, source, static_cast<bf16*>(out.data()), cuda::Launch{});
+      testing::sync_device();
+      const auto got = testing::to_host<bf16>(out, h.size());
+      int64_t mismatches = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        const bool nan = std::isnan(bf16_to_float(bf16{want[i]}));  // the device rounds a NaN to 0x7FFF
+        if (nan ? !std::isnan(bf16_to_float(got[i])) : got[i].bits != want[i])
+          ADD_FAILURE() << "element " << i << (source.calibrated > 0 ? ", calibrated" : ", device amax")
+                        << (++mismatches > 20 ? " (stopping)" : "");
+        if (mismatches > 20) break;
+      }
+    }
+    EXPECT_TRUE(std::isnan(bf16_to_float(bf16{want[size_t(7 * cols + 32)]}))) << "the NaN block stays NaN";
   }
-  EXPECT_TRUE(std::isnan(bf16_to_float(bf16{want[size_t(7 * cols + 32)]}))) << "the NaN block stays NaN";
 }
 
+// The larger size takes the grid-stride loop several rounds (1.1 million 8-element vectors). A NaN
+// wins wherever it is: in the first vectors or in the last.
 TEST(GpuQuantize, DeviceAmaxMatchesHostAndPropagatesNaN) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(13);
-  auto x = testing::random_bf16(4096 * 8, rng, 2.0);
-  Buffer dx = testing::to_device(x), bits(Backend::kCuda, sizeof(uint32_t));
-  bits.fill(0);
-  cuda::launch_amax(static_cast<const bf16*>(dx.data()), int64_t(x.size()), static_cast<uint32_t*>(bits.data()), cuda::Launch{});
-  testing::sync_device();
-  EXPECT_EQ(bits_to_float(testing::to_host<uint32_t>(bits, 1)[0]), amax(x.data(), int64_t(x.size())));
-
-  x[777] = float_to_bf16(std::nanf(""));
-  dx = testing::to_device(x);
-  bits.fill(0);
-  cuda::launch_amax(static_cast<const bf16*>(dx.data()), int64_t(x.size()), static_cast<uint32_t*>(bits.data()), cuda::Launch{});
-  testing::sync_device();
-  EXPECT_TRUE(std::isnan(bits_to_float(testing::to_host<uint32_t>(bits, 1)[0])));
+  for (int64_t n : {int64_t(4096) * 8, int64_t(1100000) * 8 + 8 * 37}) {
+    for (int64_t nan_at : {int64_t(-1), int64_t(777), n - 3}) {
+      auto x = testing::random_bf16(size_t(n), rng, 2.0);
+      if (nan_at >= 0) x[size_t(nan_at)] = float_to_bf16(std::nanf(""));
+      Buffer dx = testing::to_device(x), bits(Backend::kCuda, sizeof(uint32_t));
+      bits.fill(0);
+      cuda::launch_amax(static_cast<const bf16*>(dx.data()), n, static_cast<uint32_t*>(bits.data()), cuda::Launch{});
+      testing::sync_device();
+      const float got = bits_to_float(testing::to_host<uint32_t>(bits, 1)[0]);
+      if (nan_at >= 0) EXPECT_TRUE(std::isnan(got)) << n << " elements, NaN at " << nan_at;
+      else EXPECT_EQ(got, amax(x.data(), n)) << n << " elements";
+    }
+  }
 }
 
 // The decode forward's quantization of x (each CTA takes the amax itself) against the general
