@@ -296,36 +296,46 @@ void with_compiled_tile(const MmaTileConfig& config, F&& f) {
           config.block_tokens);
 }
 
+// What every grouped GEMM launch checks; false where there is no tile to launch.
 template <class Epilogue>
-void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
-                         const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
-                         GemmOrder order, const TileHandoff& handoff, const PersistentDown& persistent,
-                         const Launch& launch) {
+bool check_grouped_gemm(const MmaTileConfig& config, int64_t max_tiles, GemmOrder order, const TileHandoff& handoff) {
   require(kSignalsTiles<Epilogue> || handoff.done == nullptr || order == GemmOrder::kBeside, "grouped GEMM",
           "order", "kBeside for a GEMM 2 that waits for GEMM 1 tile by tile", "kAfter");
   require(!kSignalsTiles<Epilogue> || handoff.done == nullptr || config.split_k == 1, "grouped GEMM", "handoff",
           "none for a GEMM 1 tile that splits K (kCanSignalTiles)", config.split_k);
-  if (max_tiles == 0) return;
+  if (max_tiles == 0) return false;
   require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
-  if constexpr (std::is_same_v<Epilogue, DownEpilogue>) {
-    if (persistent.sms > 0) {
-      require(plan.next_item != nullptr, "grouped GEMM", "plan.next_item", "a counter for a persistent GEMM 2", "null");
-      const bool found = with_persistent_down_form(config, persistent.stage_y, [&](auto form, auto staged) {
-        using Tile = decltype(form);
-        constexpr bool kStageY = decltype(staged)::value;
-        const int64_t items = ceil_div(w.shape.rows, Tile::kBlockRows) * max_tiles;
-        const dim3 grid(unsigned(std::min<int64_t>(items, int64_t(persistent.sms) * Tile::kCtasPerSm)));
-        launch_kernel(persistent_down_wgmma_kernel<Tile, kStageY>, grid, Tile::kThreads,
-                      kPersistentSmemBytes<Tile, kStageY>, launch, "persistent GEMM 2 kernel", w,
-                      tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
-      });
-      require(found, "grouped GEMM", "config",
-              persistent.stage_y ? "kPersistentDownTile for a persistent GEMM 2 staging y"
-                                 : "a tile with has_persistent_down for a persistent GEMM 2",
-              config.block_tokens);
-      return;
-    }
-  }
+  return true;
+}
+
+// GEMM 2 by the persistent kernel: the device's SMs each hold the form's CTAs per SM, or fewer CTAs
+// where the batch has fewer items.
+void launch_persistent_down(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
+                            const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
+                            const TileHandoff& handoff, const PersistentDown& persistent, const Launch& launch) {
+  if (!check_grouped_gemm<DownEpilogue>(config, max_tiles, order, handoff)) return;
+  require(plan.next_item != nullptr, "grouped GEMM", "plan.next_item", "a counter for a persistent GEMM 2", "null");
+  const bool found = with_persistent_down_form(config, persistent.stage_y, [&](auto form, auto staged) {
+    using Tile = decltype(form);
+    constexpr bool kStageY = decltype(staged)::value;
+    const int64_t items = ceil_div(w.shape.rows, Tile::kBlockRows) * max_tiles;
+    const dim3 grid(unsigned(std::min<int64_t>(items, int64_t(persistent.sms) * Tile::kCtasPerSm)));
+    launch_kernel(persistent_down_wgmma_kernel<Tile, kStageY>, grid, Tile::kThreads,
+                  kPersistentSmemBytes<Tile, kStageY>, launch, "persistent GEMM 2 kernel", w,
+                  tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
+  });
+  require(found, "grouped GEMM", "config",
+          persistent.stage_y ? "kPersistentDownTile for a persistent GEMM 2 staging y"
+                             : "a tile with has_persistent_down for a persistent GEMM 2",
+          config.block_tokens);
+}
+
+// A grouped GEMM by one CTA per (row block, token tile).
+template <class Epilogue>
+void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
+                         const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
+                         GemmOrder order, const TileHandoff& handoff, const Launch& launch) {
+  if (!check_grouped_gemm<Epilogue>(config, max_tiles, order, handoff)) return;
   with_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
     const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
@@ -410,13 +420,16 @@ void configure_grouped_gemms() {
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
                          const TileHandoff& handoff, const Launch& launch) {
-  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, PersistentDown{}, launch);
+  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, launch);
 }
 
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
                       const TileHandoff& handoff, const PersistentDown& persistent, const Launch& launch) {
-  launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, persistent, launch);
+  if (persistent.sms > 0)
+    launch_persistent_down(config, w, in, plan, max_tiles, out, order, handoff, persistent, launch);
+  else
+    launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, launch);
 }
 
 }  // namespace fp4moe::cuda

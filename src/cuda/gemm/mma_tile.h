@@ -43,7 +43,8 @@ struct MmaTile {
   static constexpr int kActBytes = kBlockTokens * kTileK * 2;  // BF16
   static constexpr int kCodeBytes = kWgmma ? kBlockRows / kTileRows * kTileCodeBytes : 0;  // = WeightBlockSource's
   static constexpr int kScaleBytes = kWgmma ? kBlockRows / kTileRows * kTileScaleBytes : 0;
-  static constexpr int kStageBytes = (kActBytes + kCodeBytes + kScaleBytes + kStageAlign - 1) / kStageAlign * kStageAlign;
+  static constexpr int kStageBytes =
+      (kActBytes + kCodeBytes + kScaleBytes + kStageAlign - 1) / kStageAlign * kStageAlign;
   static constexpr int kBarrierBytes = kWgmma ? 2 * kStages * 8 : 0;  // full and empty mbarrier per stage
   static constexpr int kRowTableBytes = kWgmma ? kBlockTokens * 8 : 0;  // the producers' token row pointers
   // Slices 1.. hand their FP32 accumulators to slice 0 through shared memory, after the K loop.
