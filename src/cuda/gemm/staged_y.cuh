@@ -21,13 +21,10 @@ namespace fp4moe::cuda {
 template <class Tile>
 class StagedY {
   static constexpr int kStagedColumns = Tile::kBlockRows / 2;  // a consumer warpgroup's rows of the weights
-  static_assert(Tile::kWgmma && Tile::kWarps == 8 && kStagedColumns == 32 * 4,
-                "two consumer warpgroups, each staging as many columns as a warp stores, four per lane");
   static constexpr int kRowFloats = kStagedColumns + 4;  // +16 bytes: a warp's writes hit 32 banks
   static constexpr int kAreaBytes = Tile::kBlockTokens * kRowFloats * 4;
   static constexpr int kWarpgroupThreads = 128;
   static constexpr int kDrainWarps = Tile::kProducerWarps - 1;  // the producers but the copying warp
-  static_assert(kDrainWarps >= 1, "a producer warp besides the copying one");
 
   // What a staging area holds; rows < 0: the consumers have no more items.
   struct Item {
@@ -41,8 +38,12 @@ class StagedY {
 
   __device__ explicit StagedY(char* smem) : smem_(smem) {}
 
-  // Thread 0, before the CTA's first __syncthreads().
+  // Thread 0, before the CTA's first __syncthreads(). (The persistent kernel of every tile names this
+  // class and its size; only a staged form calls this, so a shape that cannot stage fails here.)
   __device__ void set_up() const {
+    static_assert(Tile::kWgmma && Tile::kWarps == 8 && kStagedColumns == 32 * 4,
+                  "two consumer warpgroups, each staging as many columns as a warp stores, four per lane");
+    static_assert(kDrainWarps >= 1, "a producer warp besides the copying one");
     if (threadIdx.x != 0) return;
     for (int area = 0; area < 2; ++area) {
       mbarrier::init(full(area), kWarpgroupThreads);
