@@ -234,7 +234,7 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
                                                    [&] { wait_tile_done(handoff, tile_index); });
                     });
     } else if constexpr (kStageY) {
-      staged.drain(out);
+      staged.drain(out, Pipeline::producer_warp() - 1);  // the producer warps after the copying one
     }
   } else {
     Pipeline::start_consuming();

@@ -83,9 +83,9 @@ class StagedY {
     mbarrier::arrive(full(area));
   }
 
-  // A draining warp, every lane: the items' areas in order until the consumers finish.
-  __device__ void drain(const DownOutput& p) const {
-    const int warp = int(threadIdx.x) / 32 - (Tile::kWarps + 1);
+  // Draining warp `warp` (0 .. kDrainWarps - 1), every lane: the items' areas in order until the
+  // consumers finish.
+  __device__ void drain(const DownOutput& p, int warp) const {
     for (int n = 0;; ++n) {
       for (int area = 0; area < 2; ++area) {
         mbarrier::wait(full(area), n & 1);

@@ -92,9 +92,11 @@ class WgmmaPipeline {
   }
 
   __device__ static bool is_producer() { return int(threadIdx.x) >= kConsumerThreads; }
+  // A producer thread's warp among the producer warps (0 .. Tile::kProducerWarps - 1).
+  __device__ static int producer_warp() { return int(threadIdx.x) / 32 - Tile::kWarps; }
   // The producers' first warp, whose elected lane issues the tensor copies (a whole warp, so the
   // other producer warps skip those branches without divergence).
-  __device__ static bool is_copying_warp() { return int(threadIdx.x) / 32 == Tile::kWarps; }
+  __device__ static bool is_copying_warp() { return producer_warp() == 0; }
   __device__ int k_tiles() const { return k_tiles_; }
 
   // What each thread gets at launch with kCtasPerSm CTAs per SM: each of the four schedulers holds
