@@ -42,6 +42,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                  help="the large tiles for experts with many rows (FP4MOE_LARGE_TILES); off: the table's tile alone")
   p.add_argument("--persistent-down", choices=("on", "off"), default="on",
                  help="GEMM 2's persistent kernel where K is short (FP4MOE_PERSISTENT_DOWN); off: one CTA per tile")
+  p.add_argument("--w4a4-scales", choices=("dynamic", "calibrated"), default="dynamic",
+                 help="W4A4's activation global scales: from the device amax each forward, or ModelOpt input scales "
+                      "calibrated on the first tokens of the largest batch (as a checkpoint carries them)")
+  p.add_argument("--epilogue-quantize", choices=("on", "off"), default="on",
+                 help="W4A4 calibrated: GEMM 1's epilogue quantizes h (FP4MOE_EPILOGUE_QUANTIZE); off: a kernel of its own")
   args = p.parse_args(argv)
   args.shapes = args.shapes or (QUICK_SHAPES if args.quick else "all")
   args.tokens = args.tokens or (QUICK_TOKENS if args.quick else ",".join(map(str, TOKEN_BATCHES)))
@@ -80,6 +85,7 @@ def main(argv: list[str]) -> int:
     os.environ["FP4MOE_GEMM"] = args.gemm  # read by every layer the run creates
   os.environ["FP4MOE_LARGE_TILES"] = "1" if args.large_tiles == "on" else "0"  # likewise
   os.environ["FP4MOE_PERSISTENT_DOWN"] = "1" if args.persistent_down == "on" else "0"  # likewise
+  os.environ["FP4MOE_EPILOGUE_QUANTIZE"] = "1" if args.epilogue_quantize == "on" else "0"  # likewise
   import moe_run  # torch and fp4moe: only on the GPU machine
 
   return moe_run.run(args)

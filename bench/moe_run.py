@@ -23,7 +23,7 @@ from moe_shapes import (
     moe_floor,
     peer_activation_bytes,
 )
-from nvfp4_torch import dequantize_experts, random_nvfp4_experts
+from nvfp4_torch import calibrate_input_scales, dequantize_experts, random_nvfp4_experts
 from peer_torch import PeerWeights, gemm1, gemm2, peer_forward, plan_routing, swiglu
 
 DEVICE = "cuda"
@@ -32,6 +32,7 @@ GIB = 1 << 30
 # round to BF16, so a few 1e-3 is expected. W4A4 quantizes activations (the peer does not; about 0.15 is normal):
 # only gross errors.
 ACCURACY_LIMITS = {"w4a16": 2e-2, "w4a4": 0.3}
+CALIBRATION_TOKENS = 256  # --w4a4-scales calibrated: the sample the input scales come from
 # A graph profile whose kernels add up to less than this share of the measured forward missed kernels.
 PROFILE_MIN_COVERAGE = 0.25
 ACTIVATION_MARGIN_BYTES = 2 * GIB
@@ -135,11 +136,19 @@ def measure_side(steps: list[Callable[[], object]], policy: gpu_timing.TimingPol
 # ---- ours
 
 
-def build_ours(ctx: Context, shape: MoeShape, mode: str, max_tokens: int, min_touched: int) -> list:
+def build_ours(ctx: Context, shape: MoeShape, mode: str, max_tokens: int, min_touched: int,
+               sample: RowInputs) -> list:
+  input_scales = None
+  if mode == "w4a4" and ctx.args.w4a4_scales == "calibrated":
+    # One pair of scales for every copy, from copy 0 on the sample's first tokens: a checkpoint's are fixed too.
+    input_scales = calibrate_input_scales(random_nvfp4_experts(shape, ctx.weight_seed(0), DEVICE),
+                                          sample.x[:CALIBRATION_TOKENS], sample.topk_ids[:CALIBRATION_TOKENS])
+    ctx.copies_log[f"{shape.name}/{mode}/input_scales"] = input_scales
+
   def new_layer(copy: int):
     layer = ctx.fp4moe.MoeLayer(shape.experts, shape.hidden, shape.intermediate, shape.top_k, max_tokens,
                                 activation="silu", mode=mode, device=DEVICE)
-    random_nvfp4_experts(shape, ctx.weight_seed(copy), DEVICE).load_into(layer)
+    random_nvfp4_experts(shape, ctx.weight_seed(copy), DEVICE).load_into(layer, input_scales)
     torch.cuda.synchronize()
     return layer
 
@@ -295,7 +304,8 @@ def bench_row(ctx: Context, row: Row, layers: list, peer: Peer, spec: RowSpec, i
 
 def bench_mode(ctx: Context, shape: MoeShape, mode: str, rows: dict, inputs: dict, peer: Peer, min_touched: int):
   try:
-    layers = build_ours(ctx, shape, mode, max(ctx.args.token_list), min_touched)
+    largest = max(inputs, key=lambda spec: spec[0])
+    layers = build_ours(ctx, shape, mode, max(ctx.args.token_list), min_touched, inputs[largest])
   except Exception as e:
     free_device_memory()
     for spec in inputs:
@@ -366,7 +376,8 @@ def run(args: argparse.Namespace) -> int:
       "timing": vars(policy), "weight_copies": ctx.copies_log, "accuracy_limits": ACCURACY_LIMITS,
       "torch": torch.__version__, "cuda": torch.version.cuda, "fp4moe": getattr(fp4moe, "__version__", None),
       "elapsed_s": time.time() - started, "gemm": args.gemm, "large_tiles": args.large_tiles,
-      "persistent_down": args.persistent_down,
+      "persistent_down": args.persistent_down, "w4a4_scales": args.w4a4_scales,
+      "epilogue_quantize": args.epilogue_quantize,
   }
   print(format_table(rows))
   write_results(Path(args.out_dir), props.name, ceilings, settings, rows)

@@ -27,8 +27,11 @@ class Nvfp4Experts:
   w2_scale: torch.Tensor  # uint8 [E, H, I/16]
   w2_scale_2: torch.Tensor  # float32 [E]
 
-  def load_into(self, layer) -> None:
-    layer.load_weights(self.w13, self.w13_scale, self.w13_scale_2, self.w2, self.w2_scale, self.w2_scale_2)
+  def load_into(self, layer, input_scales: tuple[float, float] | None = None) -> None:
+    """input_scales: mode W4A4's ModelOpt input_scale of GEMM 1 and GEMM 2 (calibrate_input_scales); None: dynamic."""
+    a13, a2 = input_scales or (None, None)
+    layer.load_weights(self.w13, self.w13_scale, self.w13_scale_2, self.w2, self.w2_scale, self.w2_scale_2,
+                       a13_scale=a13, a2_scale=a2)
 
 
 def random_e4m3_scales(size: tuple[int, ...], gen: torch.Generator, device: str) -> torch.Tensor:
@@ -98,3 +101,17 @@ def dequantize_experts(w: Nvfp4Experts) -> tuple[torch.Tensor, torch.Tensor]:
   gate_up_scale = w.w13_scale_2.reshape(e, 2, 1).expand(e, 2, two_i // 2).reshape(e, two_i)
   down_scale = w.w2_scale_2.reshape(e, 1).expand(e, h)
   return _dequantize_experts(w.w13, w.w13_scale, gate_up_scale), _dequantize_experts(w.w2, w.w2_scale, down_scale)
+
+
+def calibrate_input_scales(w: Nvfp4Experts, x: torch.Tensor, topk_ids: torch.Tensor) -> tuple[float, float]:
+  """ModelOpt's input scales (amax / 2688) of GEMM 1's and GEMM 2's inputs, as its calibration takes them: from
+  the unquantized layer (SiLU-gated, FP32 here) on sample tokens x [T, H] routed by topk_ids [T, k]."""
+  i = w.w2.shape[2] * 2
+  amax_h = torch.zeros((), dtype=torch.float32, device=x.device)
+  for e in torch.unique(topk_ids).tolist():
+    tokens = (topk_ids == e).any(dim=1).nonzero().flatten()
+    row_scale_2 = w.w13_scale_2[e].repeat_interleave(i)  # gate rows, then up rows
+    gate_up = x[tokens].float() @ dequantize_rows(w.w13[e], w.w13_scale[e], row_scale_2).T
+    h = torch.nn.functional.silu(gate_up[:, :i]) * gate_up[:, i:]
+    amax_h = torch.maximum(amax_h, h.abs().max())
+  return float(x.float().abs().max()) / 2688.0, float(amax_h) / 2688.0

@@ -1,5 +1,6 @@
 // The tuning table and the names benchmarks force kernels by: host code only, so these run
 // without a GPU (CTest label `cpu`) wherever the CUDA backend is built.
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
@@ -254,6 +255,42 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
   const ForwardKernels w4a4 = choose_for(qwen3_w4a4, 8);
   EXPECT_EQ(w4a4.gemm1_order(), GemmOrder::kAfter);
   EXPECT_EQ(w4a4.gemm2_order(), GemmOrder::kAfter);
+}
+
+// W4A4 with a calibrated h scale: GEMM 1's epilogue quantizes h wherever its tiles (and the large
+// tiles beside them) have two m-tiles per warp, and GEMM 2 then takes GEMM 1's tiles as they finish,
+// as in W4A16; not with a dynamic scale, not in W4A16, not with the rule off, and not on the
+// one-m-tile tiles (qwen3 at 1 and 64 tokens: mma8-r64-w4-s8-d4-k4, mma8-r64-w4-s8-d4).
+TEST(Dispatch, GemmOneQuantizesCalibratedH) {
+  MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A4, 0, -1, 20000};
+  MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A4, 0, -1, 20000};
+  const auto choose = [](const MoeConfig& c, int tokens, bool calibrated, bool rule = true) {
+    return choose_kernels(tokens, c, true, std::nullopt,
+                          packed_weight_shape(WeightRole::kGateUp, c.hidden, c.intermediate).rows,
+                          packed_weight_shape(WeightRole::kDown, c.hidden, c.intermediate).rows, h200_waves(), true,
+                          true, calibrated, rule);
+  };
+  for (int tokens : {1, 8, 64, 512, 4096, 16384}) {
+    const ForwardKernels k = choose(qwen3, tokens, true);
+    std::printf("  qwen3 T=%d: GEMM 1 %s\n", tokens, gemm_name(k.gemm1).c_str());
+    EXPECT_EQ(k.gemm1_quantizes_h, epilogue_quantizes_h(k.gemm1)) << tokens;
+    EXPECT_EQ(k.tile_handoff, k.gemm1_quantizes_h && !k.decode_kernels && k.gemm1.split_k == 1) << tokens;
+    EXPECT_EQ(k.gemm1_quantizes_h, tokens != 1 && tokens != 64) << "mma8-r64 has one m-tile per warp";
+    EXPECT_FALSE(choose(qwen3, tokens, false).gemm1_quantizes_h) << "dynamic scale, T=" << tokens;
+    EXPECT_FALSE(choose(qwen3, tokens, false).tile_handoff) << "dynamic scale, T=" << tokens;
+    EXPECT_FALSE(choose(qwen3, tokens, true, false).gemm1_quantizes_h) << "rule off, T=" << tokens;
+  }
+  EXPECT_TRUE(choose(qwen3, 4096, true).tile_handoff);
+  const ForwardKernels one_token = choose(qwen3, 1, true);
+  ASSERT_FALSE(epilogue_quantizes_h(one_token.gemm1)) << gemm_name(one_token.gemm1);
+  EXPECT_FALSE(one_token.gemm1_quantizes_h);
+  const ForwardKernels large = choose(gpt_oss, 512, true);  // large tiles beside the table's
+  ASSERT_TRUE(large.large.has_value());
+  EXPECT_TRUE(large.gemm1_quantizes_h);
+  EXPECT_FALSE(large.tile_handoff) << "large tiles";
+  MoeConfig w4a16 = qwen3;
+  w4a16.mode = QuantMode::kW4A16;
+  EXPECT_FALSE(choose(w4a16, 4096, true).gemm1_quantizes_h);
 }
 
 // GEMM 2's persistent kernel: the 128-token tile on every K, staging y where K is short (qwen3: 12

@@ -227,6 +227,12 @@ TEST(GpuLayer, LargeTilesOfSkewedBatches) {
     const auto hot = testing::single_expert_routing(600, c.top_k, 4, rng);
     EXPECT_LT(layers.error(first_tokens(x, 600, c.hidden), hot, "all tokens on one expert, large tiles"), kBound)
         << to_string(mode);
+    if (mode == QuantMode::kW4A16) continue;
+    // Calibrated scales: both launches of GEMM 1 quantize h in their epilogues (moe/dispatch.h).
+    layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    auto routing = testing::skewed_routing(600, c.num_experts, c.top_k, rng);
+    testing::drop_some(routing, c, 0.1, rng);
+    EXPECT_LT(layers.error(first_tokens(x, 600, c.hidden), routing, "skewed, large tiles, w4a4 calibrated"), kBound);
   }
 }
 
@@ -315,7 +321,75 @@ TEST(GpuLayer, EveryCompiledTileShape) {
     const auto stairs = testing::rows_per_expert_routing(160, c.top_k, c.local_expert_start,
                                                          {5, 20, 30, 38, 45, 60, 90, 127}, rng);
     EXPECT_LT(layers.error(x, stairs, name.c_str()), kBound) << name << " every token width";
+    // W4A4 with calibrated scales: GEMM 1's epilogue quantizes h where the shape has two m-tiles per
+    // warp (moe/dispatch.h), a kernel of its own after it where it has one.
+    MoeConfig w4a4 = c;
+    w4a4.mode = QuantMode::kW4A4;
+    LayerPair calibrated(w4a4, 6);
+    calibrated.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    const std::string label = name + (cuda::epilogue_quantizes_h(tile) ? ", w4a4, h by GEMM 1" : ", w4a4, h by kernel");
+    for (int tokens : {1, 9}) {  // the decode kernels at 1 token (3 pairs) where the shape has them
+      auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+      testing::drop_some(routing, c, 0.25, rng);
+      EXPECT_LT(calibrated.error(first_tokens(x, tokens, c.hidden), routing, label.c_str()), kBound)
+          << label << " T=" << tokens;
+    }
+    EXPECT_LT(calibrated.error(x, stairs, label.c_str()), kBound) << label << " every token width";
+    EXPECT_LT(calibrated.error(x, hot, label.c_str()), kBound) << label << " all tokens on one expert";
   }
+}
+
+// GEMM 1's epilogue quantizes h (W4A4, calibrated scales) to the same bits as the quantization
+// kernel does after it (FP4MOE_EPILOGUE_QUANTIZE=0): the whole outputs are identical, at batch sizes
+// that run each kind of tile with two m-tiles per warp (mma.sync 8-64 tokens, wgmma 32-128), a
+// skewed batch, off-grid sizes, dropped and non-local ids, and a NaN and an Inf in x (the NaN's
+// blocks of h must come out NaN as the kernel's do). LargeTilesOfSkewedBatches has large tiles.
+TEST(GpuLayer, EpilogueQuantizationEqualsTheKernel) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(39);
+  MoeConfig c = off_grid_config(1100);
+  c.mode = QuantMode::kW4A4;
+  testing::RandomExperts experts(c, 13);
+  const auto make_layer = [&](const char* rule) {
+    setenv("FP4MOE_EPILOGUE_QUANTIZE", rule, 1);  // read when the layer is created
+    auto layer = make_moe_layer(c, Backend::kCuda);
+    unsetenv("FP4MOE_EPILOGUE_QUANTIZE");
+    experts.load_into(*layer);
+    layer->set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    return layer;
+  };
+  const auto fused = make_layer("1"), kernel = make_layer("0");
+  auto x = testing::random_bf16(size_t(1100) * c.hidden, rng);
+  x[size_t(7) * c.hidden + 100] = float_to_bf16(std::nanf(""));
+  x[size_t(9) * c.hidden + 17] = float_to_bf16(INFINITY);
+  const auto same = [&](const testing::Routing& routing, const std::string& label) {
+    const auto xs = first_tokens(x, routing.num_tokens, c.hidden);
+    const auto a = testing::run_forward(*fused, xs, routing), b = testing::run_forward(*kernel, xs, routing);
+    ASSERT_EQ(a.size(), b.size());
+    int differ = 0, nan = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const bool both_nan = std::isnan(bf16_to_float(a[i])) && std::isnan(bf16_to_float(b[i]));
+      differ += !both_nan && a[i].bits != b[i].bits;
+      nan += both_nan;
+    }
+    std::printf("  %-44s T=%-5d differ=%d nan=%d\n", label.c_str(), routing.num_tokens, differ, nan);
+    EXPECT_EQ(differ, 0) << label << " T=" << routing.num_tokens;
+    if (routing.num_tokens > 7) EXPECT_GT(nan, 0) << label << ": token 7's NaN must reach its outputs";
+  };
+  const auto route_token_7 = [&](testing::Routing& routing) {  // to local experts, so that its NaN shows
+    for (int slot = 0; slot < c.top_k; ++slot) routing.ids[size_t(7) * c.top_k + slot] = c.local_expert_start + slot;
+  };
+  // The table keys on tokens * 3 / 8 local experts: 0.4 to 412 rows per expert; 1 and 5 tokens (3
+  // and 15 pairs) run the decode kernels.
+  for (int tokens : {1, 5, 8, 10, 37, 75, 110, 300, 700, 1100}) {
+    auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+    testing::drop_some(routing, c, 0.1, rng);
+    if (tokens > 7) route_token_7(routing);
+    same(routing, "epilogue against kernel, uniform");
+  }
+  auto skewed = testing::skewed_routing(1100, c.num_experts, c.top_k, rng);
+  route_token_7(skewed);
+  same(skewed, "epilogue against kernel, skewed");
 }
 
 TEST(GpuLayer, NaNInputShowsAsNaN) {
@@ -333,6 +407,24 @@ TEST(GpuLayer, NaNInputShowsAsNaN) {
       for (int n = 0; n < c.hidden; ++n) row_nan |= std::isnan(bf16_to_float(out[size_t(t) * c.hidden + n]));
       // W4A16: only the NaN token. W4A4 with a dynamic amax: the NaN amax poisons every token.
       EXPECT_EQ(row_nan, t == 3 || mode == QuantMode::kW4A4) << to_string(mode) << " token " << t;
+    }
+    if (mode == QuantMode::kW4A16) continue;
+    // W4A4 with calibrated scales: only the NaN token's blocks, then its h (which GEMM 1 quantizes
+    // where the tile can, moe/dispatch.h).
+    layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    for (int tokens : {1, 8}) {
+      testing::Routing first = routing;
+      first.num_tokens = tokens;
+      first.ids.resize(size_t(tokens));
+      first.weights.resize(size_t(tokens));
+      std::vector<bf16> xs(x.begin(), x.begin() + size_t(tokens) * c.hidden);
+      if (tokens == 1) xs[5] = float_to_bf16(std::nanf(""));
+      const auto calibrated = testing::run_forward(*layers.gpu, xs, first);
+      for (int t = 0; t < tokens; ++t) {
+        bool row_nan = false;
+        for (int n = 0; n < c.hidden; ++n) row_nan |= std::isnan(bf16_to_float(calibrated[size_t(t) * c.hidden + n]));
+        EXPECT_EQ(row_nan, tokens == 1 || t == 3) << "w4a4 calibrated, T=" << tokens << " token " << t;
+      }
     }
   }
 }

@@ -132,13 +132,27 @@ FP4MOE_HD uint8_t quantize_nvfp4_block(const float (&x)[kNvfp4BlockSize], float 
   return scale;
 }
 
+// What fake quantization multiplies a block's values by, from the block's amax: inv before the
+// E2M1 rounding and the decoded scale s after it. Split from the block so that a GEMM epilogue whose
+// block is spread over several lanes can reduce the amax first (gemm/epilogues.cuh).
+struct Nvfp4FakeScale {
+  float inv, s;
+};
+
+FP4MOE_HD Nvfp4FakeScale nvfp4_fake_scale(float vmax, float global_scale) {
+  const uint8_t scale = nvfp4_block_scale(vmax, global_scale);
+  return {nvfp4_block_inv_scale(scale, global_scale), e4m3_to_float(scale)};
+}
+
+// One value of a block through NVFP4 and back: e2m1(q) * e4m3(s), without the global scale.
+FP4MOE_HD float nvfp4_fake_value(float x, Nvfp4FakeScale scale) { return e2m1_round(x * scale.inv) * scale.s; }
+
 // Fake quantization of one block, in place: x becomes e2m1(q) * e4m3(s), what its codes and scale
 // stand for without the global scale. The same values as quantize_nvfp4_block then decoding, with
 // no codes in between (e2m1_round).
 FP4MOE_HD void fake_quantize_nvfp4_block(float (&x)[kNvfp4BlockSize], float global_scale) {
-  const uint8_t scale = nvfp4_block_scale(nvfp4_block_amax(x), global_scale);
-  const float inv = nvfp4_block_inv_scale(scale, global_scale), s = e4m3_to_float(scale);
-  for (int i = 0; i < kNvfp4BlockSize; ++i) x[i] = e2m1_round(x[i] * inv) * s;
+  const Nvfp4FakeScale scale = nvfp4_fake_scale(nvfp4_block_amax(x), global_scale);
+  for (int i = 0; i < kNvfp4BlockSize; ++i) x[i] = nvfp4_fake_value(x[i], scale);
 }
 
 }  // namespace fp4moe

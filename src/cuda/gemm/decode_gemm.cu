@@ -128,6 +128,7 @@ int64_t decode_row_blocks(const MmaTileConfig& tile, const PackedExpertWeights& 
 void launch_decode_gate_up(const MmaTileConfig& tile, const PackedExpertWeights& w, const GemmInput& x,
                            const GateUpOutput& gate_up_out, const DecodeRouting& routing, const DecodeOutput& out,
                            int64_t gemm2_row_blocks, const Launch& launch) {
+  check_gate_up_output(tile, gate_up_out);
   require(gate_up_out.quantized_input == (out.valid_rows != nullptr), "decode GEMM", "out.valid_rows",
           "set exactly in W4A4 (for h's quantization)", out.valid_rows ? "set in W4A16" : "null in W4A4");
   require(gemm2_row_blocks <= decode_arrival_counters(x.k), "decode GEMM", "GEMM 2 row blocks",

@@ -75,29 +75,47 @@ struct GateUpEpilogue {
     float amax = 0.0f;
     with_activation_kind(p.activation.kind, [&](auto kind) {
       constexpr Activation kKind = decltype(kind)::value;
-      amax = p.h_f32 ? store<kKind, Tile>(p, p.h_f32, tile, row_block, acc)
-                     : store<kKind, Tile>(p, p.h_bf16, tile, row_block, acc);
+      if (p.h_f32)
+        amax = store<kKind, Tile>(p, p.h_f32, tile, row_block, acc);
+      else if (p.h_global_scale > 0.0f)
+        store_fake_quantized<kKind, Tile>(p, tile, row_block, acc);
+      else
+        store<kKind, Tile>(p, p.h_bf16, tile, row_block, acc);
     });
     if (p.h_amax) atomic_max_abs(p.h_amax, amax);  // every lane of the warp reaches this
   }
 
  private:
+  // The activation of this thread's accumulators as the epilogues apply it: the gate and up alphas,
+  // the kind fixed at compile time (apply_activation's switch folds away).
+  template <Activation kKind>
+  struct GatedActivation {
+    ActivationSpec spec;
+    float alpha_gate, alpha_up;
+
+    __device__ GatedActivation(const Params& p, int expert) : spec(p.activation) {
+      spec.kind = kKind;
+      alpha_gate = epilogue_alpha(p.gate_scale_2[expert], p.quantized_input, p.input_scale);
+      alpha_up = epilogue_alpha(p.up_scale_2[expert], p.quantized_input, p.input_scale);
+    }
+    __device__ float operator()(float gate, float up) const {
+      return apply_activation(spec, gate * alpha_gate, up * alpha_up);
+    }
+  };
+
   // Writes h = act(gate, up) of this thread's accumulators to `h` (FP32 or BF16); returns the
   // largest |h| written (NaN if any is).
   template <Activation kKind, class Tile, class Out>
   __device__ static float store(const Params& p, Out* h, const GemmTile& tile, int row_block,
                                 const MmaAccumulators<Tile>& acc) {
-    ActivationSpec activation = p.activation;
-    activation.kind = kKind;  // a constant: apply_activation's switch folds away
-    const float alpha_gate = epilogue_alpha(p.gate_scale_2[tile.expert], p.quantized_input, p.input_scale);
-    const float alpha_up = epilogue_alpha(p.up_scale_2[tile.expert], p.quantized_input, p.input_scale);
+    const GatedActivation<kKind> activation(p, tile.expert);
     const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
     const int64_t j0 = at.first_tile16 * 8 + at.row;  // h column of m-tile 0; m-tile mt's is j0 + 8 mt
     Out* h0 = h + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
     const int columns = tile.rows - at.first_token;  // columns c < columns are token rows of the tile
     float amax = 0.0f;
     for_each_accumulator_pair<Tile>(acc, [&](int mt, int c, float gate, float up) {
-      const float value = apply_activation(activation, gate * alpha_gate, up * alpha_up);
+      const float value = activation(gate, up);
       if (c >= columns || j0 + 8 * mt >= p.intermediate) return;
       Out* out = h0 + (c * p.intermediate + 8 * mt);  // 32 bits: c < 128, intermediate <= kMaxMoeWidth
       if constexpr (std::is_same_v<Out, float>) {
@@ -108,6 +126,70 @@ struct GateUpEpilogue {
       }
     });
     return amax;
+  }
+
+  // W4A4 with a calibrated global scale (p.h_global_scale): h fake-quantized here, into BF16, so
+  // that no kernel reads it back in FP32. The values are the quantization kernel's (the same codec
+  // on the same FP32 h). A 16-column NVFP4 block of one token is m-tiles mt and mt + 1 of one warp
+  // (8 h columns each, mt even; epilogue_quantizes_h), over the eight lanes of one lane % 4: each of
+  // those holds two of the block's values, so the block's amax is a maximum over three shuffles.
+  // Each block's scale takes two divisions, so the eight lanes share that work: the lane with
+  // row == b % 8 works out block b's and hands it to the others.
+  template <Activation kKind, class Tile>
+  __device__ static void store_fake_quantized(const Params& p, const GemmTile& tile, int row_block,
+                                              const MmaAccumulators<Tile>& acc) {
+    if constexpr (Tile::kMTiles % 2 != 0) {
+      __trap();  // the launchers refuse this (epilogue_quantizes_h)
+    } else {
+      constexpr int kBlocks = Tile::kMTiles / 2 * Tile::kNTiles * 2;  // this thread's: m-tile pair, n-tile, half
+      constexpr int kOwned = (kBlocks + 7) / 8;                       // the blocks whose scale it works out
+      const GatedActivation<kKind> activation(p, tile.expert);
+      const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
+      // Block b: m-tiles 2 (b / 2 kNTiles) and the next, n-tile b / 2 % kNTiles, token column
+      // (for_each_accumulator_pair's c) b / 2 % kNTiles * 8 + b % 2; this thread holds its h columns
+      // j and j + 8, one of each m-tile.
+      float lo[kBlocks], hi[kBlocks];
+      uint32_t amax_bits[kBlocks];
+#pragma unroll
+      for (int b = 0; b < kBlocks; ++b) {
+        const int mt = 2 * (b / (2 * Tile::kNTiles)), nt = b / 2 % Tile::kNTiles, half = b % 2;
+        lo[b] = activation(acc[mt][nt][half], acc[mt][nt][2 + half]);
+        hi[b] = activation(acc[mt + 1][nt][half], acc[mt + 1][nt][2 + half]);
+        amax_bits[b] = block_amax_bits(lo[b], hi[b]);
+      }
+      Nvfp4FakeScale owned[kOwned];
+#pragma unroll
+      for (int q = 0; q < kOwned; ++q) {
+        uint32_t bits = amax_bits[8 * q];
+#pragma unroll
+        for (int r = 1; r < 8; ++r)
+          if (8 * q + r < kBlocks && at.row == r) bits = amax_bits[8 * q + r];
+        owned[q] = nvfp4_fake_scale(bits_to_float(bits), p.h_global_scale);
+      }
+      const int64_t j0 = at.first_tile16 * 8 + at.row;  // as in store()
+      bf16* h0 = p.h_bf16 + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
+      const int columns = tile.rows - at.first_token;
+#pragma unroll
+      for (int b = 0; b < kBlocks; ++b) {
+        const int mt = 2 * (b / (2 * Tile::kNTiles)), c = b / 2 % Tile::kNTiles * 8 + b % 2;
+        const int owner = 4 * (b % 8) + threadIdx.x % 4;
+        const Nvfp4FakeScale scale{__shfl_sync(0xFFFFFFFFu, owned[b / 8].inv, owner),
+                                   __shfl_sync(0xFFFFFFFFu, owned[b / 8].s, owner)};
+        if (c >= columns || j0 + 8 * mt >= p.intermediate) continue;  // the block is whole: intermediate % 16 == 0
+        bf16* out = h0 + (c * p.intermediate + 8 * mt);
+        out[0] = float_to_bf16(nvfp4_fake_value(lo[b], scale));
+        out[8] = float_to_bf16(nvfp4_fake_value(hi[b], scale));
+      }
+    }
+  }
+
+  // The FP32 bits of max(|lo|, |hi|) over the eight lanes of this lane % 4: as unsigned integers
+  // non-negative floats order like their values and a NaN's bits exceed Inf's, so a NaN wins, and
+  // the scale it gives is the block quantizer's (nvfp4_block_amax returns a NaN then too).
+  __device__ static uint32_t block_amax_bits(float lo, float hi) {
+    uint32_t bits = max(float_to_bits(lo) & 0x7FFFFFFFu, float_to_bits(hi) & 0x7FFFFFFFu);
+    for (int offset = 4; offset < 32; offset *= 2) bits = max(bits, __shfl_xor_sync(0xFFFFFFFFu, bits, offset));
+    return bits;
   }
 };
 

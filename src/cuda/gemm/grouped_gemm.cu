@@ -417,9 +417,20 @@ void configure_grouped_gemms() {
       kMmaTiles{});
 }
 
+void check_gate_up_output(const MmaTileConfig& config, const GateUpOutput& out) {
+  require((out.h_bf16 == nullptr) != (out.h_f32 == nullptr), "GEMM 1", "out.h_bf16 / out.h_f32",
+          "exactly one of them", out.h_bf16 ? "both" : "neither");
+  if (out.h_global_scale > 0.0f) {
+    require(out.h_bf16 != nullptr, "GEMM 1", "out.h_bf16", "set where the epilogue quantizes h", "null");
+    require(epilogue_quantizes_h(config), "GEMM 1", "out.h_global_scale",
+            "0 for a tile of one m-tile per warp, whose epilogue cannot quantize h", out.h_global_scale);
+  }
+}
+
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
                          const TileHandoff& handoff, const Launch& launch) {
+  check_gate_up_output(config, out);
   launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, launch);
 }
 

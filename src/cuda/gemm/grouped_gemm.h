@@ -62,10 +62,20 @@ struct GateUpOutput {
   GlobalScaleSource input_scale;
   ActivationSpec activation;
   int intermediate;
-  bf16* h_bf16;        // W4A16: [rows, I]
-  float* h_f32;        // W4A4: [rows, I], quantized afterwards
+  bf16* h_bf16;        // W4A16, and W4A4 where the epilogue quantizes h: [rows, I]
+  float* h_f32;        // W4A4 otherwise: [rows, I], quantized afterwards by a kernel of its own
   uint32_t* h_amax;    // W4A4 dynamic: amax of h
+  float h_global_scale = 0.0f;  // > 0: h's calibrated global scale; the epilogue fake-quantizes h into h_bf16
 };
+
+// Whether GEMM 1's epilogue can fake-quantize h itself (GateUpOutput::h_global_scale): each warp's
+// 16-row m-tiles hold 8 columns of h (gate and up interleaved by 8), so an NVFP4 block of 16 columns
+// is two m-tiles of one warp where it has an even count of them; with one, it spans two warps.
+constexpr bool epilogue_quantizes_h(const MmaTileConfig& c) { return c.m_tiles % 2 == 0; }
+
+// GEMM 1's output as both its launchers (this one and decode_gemm.h's) check it: an error unless
+// exactly one of h_bf16 and h_f32 is set, and h_bf16 where the epilogue quantizes h, whose tile can.
+void check_gate_up_output(const MmaTileConfig& config, const GateUpOutput& out);
 
 struct DownOutput {
   const float* down_scale_2;  // [experts]

@@ -2,8 +2,9 @@
 // device and repacked into the GEMM layout. Forward: a fixed sequence of launches on the caller's
 // stream (plan -> [quantize x] -> GEMM 1 + activation -> [quantize h] -> GEMM 2 -> combine, each
 // GEMM launched again for the large tiles where moe/dispatch.h adds them; decode batches:
-// [quantize x] -> GEMM 1 -> [quantize h] -> GEMM 2, gemm/decode_gemm.h), with every
-// buffer carved from the caller's workspace: no allocation, no host sync, graph-capturable.
+// [quantize x] -> GEMM 1 -> [quantize h] -> GEMM 2, gemm/decode_gemm.h; h quantized by GEMM 1 where
+// moe/dispatch.h's epilogue rule says so), with every buffer carved from the caller's workspace: no
+// allocation, no host sync, graph-capturable.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -59,6 +60,7 @@ class CudaMoeLayer final : public MoeLayer {
         forced_gemm_(forced_gemm_from_env(hopper_)),
         large_tiles_(large_tiles_from_env()),
         persistent_down_(persistent_down_from_env()),
+        epilogue_quantize_(epilogue_quantize_from_env()),
         gate_up_(packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate),
                  config.num_local_experts()),
         down_(packed_weight_shape(WeightRole::kDown, config.hidden, config.intermediate), config.num_local_experts()),
@@ -138,7 +140,7 @@ class CudaMoeLayer final : public MoeLayer {
 
     const ForwardKernels kernels =
         choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_, large_tiles_,
-                       persistent_down_);
+                       persistent_down_, calibrated_global_scale(1) > 0.0f, epilogue_quantize_);
     const MmaTileConfig &gemm1 = kernels.gemm1, &gemm2 = kernels.gemm2;
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
@@ -147,8 +149,11 @@ class CudaMoeLayer final : public MoeLayer {
     const GlobalScaleSource x_scale{calibrated_global_scale(0), plan.amax_bits + 0};
     const GlobalScaleSource h_scale{calibrated_global_scale(1), plan.amax_bits + 1};
 
+    // GEMM 1 writes h in BF16, rounded (W4A16) or fake-quantized (W4A4 where it quantizes h), or
+    // in FP32 for a quantization kernel.
+    const bool h_quantize_kernel = w4a4 && !kernels.gemm1_quantizes_h;
     bf16* h_bf16 = WorkspaceLayout::at<bf16>(workspace, layout.h_bf16);
-    float* h_f32 = w4a4 ? WorkspaceLayout::at<float>(workspace, layout.h_f32) : nullptr;
+    float* h_f32 = h_quantize_kernel ? WorkspaceLayout::at<float>(workspace, layout.h_f32) : nullptr;
     float* y = WorkspaceLayout::at<float>(workspace, layout.y);
     bf16* x_quantized = w4a4 ? WorkspaceLayout::at<bf16>(workspace, layout.x_quantized) : nullptr;
     const bf16* gemm1_rows = w4a4 ? x_quantized : args.x;
@@ -158,9 +163,10 @@ class CudaMoeLayer final : public MoeLayer {
                                    x_scale,
                                    c.activation,
                                    c.intermediate,
-                                   w4a4 ? nullptr : h_bf16,
+                                   h_quantize_kernel ? nullptr : h_bf16,
                                    h_f32,
-                                   w4a4 && h_scale.calibrated == 0 ? plan.amax_bits + 1 : nullptr};
+                                   w4a4 && h_scale.calibrated == 0 ? plan.amax_bits + 1 : nullptr,
+                                   kernels.gemm1_quantizes_h ? h_scale.calibrated : 0.0f};
     const DownOutput down_out{scale_2 + 2 * experts, w4a4, h_scale, c.hidden, y};
     const GemmInput h_rows{h_bf16, c.intermediate, nullptr, c.top_k, pairs};
 
@@ -171,7 +177,8 @@ class CudaMoeLayer final : public MoeLayer {
       if (w4a4) launch_decode_fake_quantize(args.x, T, c.hidden, x_scale, plan.amax_bits, x_quantized, launch);
       launch_decode_gate_up(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, nullptr, c.top_k, T}, gate_up_out,
                             routing, out, decode_row_blocks(gemm2, down_.view()), launch);
-      if (w4a4) launch_fake_quantize(h_f32, pairs, out.valid_rows, c.intermediate, h_scale, h_bf16, launch);
+      if (h_quantize_kernel)
+        launch_fake_quantize(h_f32, pairs, out.valid_rows, c.intermediate, h_scale, h_bf16, launch);
       launch_decode_down(gemm2, down_.view(), h_rows, down_out, routing, out, launch);
       return;
     }
@@ -194,7 +201,8 @@ class CudaMoeLayer final : public MoeLayer {
                           GemmOrder::kAfter, TileHandoff{}, launch);
     launch_gate_up_gemm(gemm1, gate_up_.view(), x_rows, plan, max_tiles, gate_up_out, kernels.gemm1_order(), handoff,
                         launch);
-    if (w4a4) launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
+    if (h_quantize_kernel)
+      launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
     if (kernels.large)
       launch_down_gemm(*kernels.large, down_.view(), h_rows, plan.large_tile_list(), max_large, down_out,
                        GemmOrder::kAfter, TileHandoff{}, PersistentDown{}, launch);
@@ -260,6 +268,7 @@ class CudaMoeLayer final : public MoeLayer {
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
   bool large_tiles_;                          // FP4MOE_LARGE_TILES (moe/dispatch.h), likewise
   bool persistent_down_;                      // FP4MOE_PERSISTENT_DOWN (moe/dispatch.h), likewise
+  bool epilogue_quantize_;                    // FP4MOE_EPILOGUE_QUANTIZE (moe/dispatch.h), likewise
   int sms_ = 0;                               // the device's SMs (each holds the persistent GEMM 2's CTAs)
   // CTAs per wave of each tile with decode kernels, counted for its grouped GEMM kernels (the decode
   // kernels match them but for a kilobyte of shared memory).

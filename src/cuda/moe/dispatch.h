@@ -500,15 +500,25 @@ inline bool stage_persistent_down(const MmaTileConfig& gemm2, int intermediate) 
 // persistent kernel against it).
 inline bool persistent_down_from_env() { return rule_switch_from_env("FP4MOE_PERSISTENT_DOWN"); }
 
+// W4A4 with a calibrated global scale for h (set_input_scales): GEMM 1's epilogue fake-quantizes h
+// into BF16 itself (gemm/grouped_gemm.h's GateUpOutput::h_global_scale) where its tiles can
+// (epilogue_quantizes_h: all but the one-m-tile mma.sync shapes), so no kernel writes and reads h in
+// FP32 and GEMM 2 may take GEMM 1's tiles as they finish, as in W4A16. A dynamic scale needs all of
+// h's amax first.
+// FP4MOE_EPILOGUE_QUANTIZE=0 quantizes h by its own kernel everywhere (benchmarks measure it).
+inline bool epilogue_quantize_from_env() { return rule_switch_from_env("FP4MOE_EPILOGUE_QUANTIZE"); }
+
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
 // run as the decode kernels, the large tiles' shape if the batch has them (both GEMMs'), and
-// whether GEMM 2 takes GEMM 1's tiles as they finish (gemm/grouped_gemm.h's TileHandoff): W4A16
-// only (W4A4 quantizes all of h in between), not with large tiles, and not after GEMM 1's K-split
-// tiles, which do not signal (grouped_gemm.cu's kCanSignalTiles).
+// whether GEMM 2 takes GEMM 1's tiles as they finish (gemm/grouped_gemm.h's TileHandoff): where h
+// is final when a GEMM 1 tile ends (W4A16, or W4A4 whose GEMM 1 quantizes h; else a kernel
+// quantizes all of h in between), not with large tiles, and not after GEMM 1's K-split tiles, which
+// do not signal (grouped_gemm.cu's kCanSignalTiles).
 struct ForwardKernels {
   MmaTileConfig gemm1, gemm2;
   bool decode_kernels;
   std::optional<MmaTileConfig> large;
+  bool gemm1_quantizes_h = false;  // W4A4: GEMM 1's epilogue fake-quantizes h (epilogue_quantize_from_env)
   bool tile_handoff = false;
   bool persistent_gemm2 = false;  // GEMM 2's table tiles by the persistent kernel (use_persistent_down)
   bool gemm2_stages_y = false;    // ... in its staged form (stage_persistent_down)
@@ -522,14 +532,16 @@ struct ForwardKernels {
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
 // touches), refined per GEMM by for_grid and for_waves; then whether the batch runs the decode
 // kernels, and inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
-// a tile is forced or large_tiles is false, the tile hand-off, and whether GEMM 2 runs persistent
+// a tile is forced or large_tiles is false, whether GEMM 1 quantizes h (W4A4 with h_calibrated,
+// unless epilogue_quantize is false), the tile hand-off, and whether GEMM 2 runs persistent
 // (use_persistent_down, forced tile or not, unless persistent_down is false). gate_up_rows /
-// down_rows: the GEMMs' packed weight rows. Only host-known sizes go in, so a captured graph keeps
+// down_rows: the GEMMs' packed weight rows. Only host-known values go in, so a captured graph keeps
 // the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
                                      const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
                                      int64_t down_rows, const DeviceWaves& waves, bool large_tiles = true,
-                                     bool persistent_down = true) {
+                                     bool persistent_down = true, bool h_calibrated = false,
+                                     bool epilogue_quantize = true) {
   const int64_t pairs = int64_t(tokens) * c.top_k;
   const MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   const double touched = expected_touched_experts(tokens, c);
@@ -556,7 +568,10 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   }
   if (!k.decode_kernels && !forced && large_tiles)
     k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
-  k.tile_handoff = !k.decode_kernels && c.mode == QuantMode::kW4A16 && !k.large && k.gemm1.split_k == 1;
+  k.gemm1_quantizes_h = c.mode == QuantMode::kW4A4 && h_calibrated && epilogue_quantize &&
+                        epilogue_quantizes_h(k.gemm1) && (!k.large || epilogue_quantizes_h(*k.large));
+  k.tile_handoff = !k.decode_kernels && (c.mode == QuantMode::kW4A16 || k.gemm1_quantizes_h) && !k.large &&
+                   k.gemm1.split_k == 1;
   k.persistent_gemm2 = !k.decode_kernels && persistent_down && use_persistent_down(k.gemm2, c.intermediate, hopper);
   k.gemm2_stages_y = k.persistent_gemm2 && stage_persistent_down(k.gemm2, c.intermediate);
   return k;
