@@ -46,16 +46,16 @@ FP4MOE_HD uint8_t float_to_e2m1(float x) {
 // The value of float_to_e2m1(x), e2m1_to_float(code), without the code: what fake quantization
 // needs. The grid has steps of 0.5 below 2, 1 up to 4 and 2 beyond, so a scale by the step's
 // inverse (a power of two: exact), rint (round to nearest even) and the step back land on the
-// same magnitude as the codec's boundaries; it saturates at 6, and a NaN gives +6 as there. Half
-// the instructions of the encode-decode pair on the GPU, and no branch; equal to it for every
-// float (tests/format/test_e2m1.cpp checks all 2^32).
+// same magnitude as the codec's boundaries. rint rounds a negative half to even as it does a
+// positive one, and keeps the sign of a zero, so the signed value goes through whole; the clamp
+// saturates at +-6, and takes a NaN to +6 as the codec does (fminf and fmaxf return the number).
+// A third of the instructions of the encode-decode pair on the GPU, and no branch; equal to it for
+// every float (tests/format/test_e2m1.cpp checks all 2^32).
 FP4MOE_HD float e2m1_round(float x) {
   const float a = fabsf(x);
   const float inv_step = a < 2.0f ? 2.0f : a < 4.0f ? 1.0f : 0.5f;
   const float step = a < 2.0f ? 0.5f : a < 4.0f ? 1.0f : 2.0f;
-  const float q = fminf(rintf(a * inv_step) * step, kE2M1Max);                // a NaN: fminf gives 6
-  const uint32_t sign = a <= INFINITY ? float_to_bits(x) & 0x80000000u : 0u;  // and no sign
-  return bits_to_float(float_to_bits(q) | sign);
+  return fmaxf(fminf(rintf(x * inv_step) * step, kE2M1Max), -kE2M1Max);
 }
 
 // Two elements per byte: element 2i in the low nibble, 2i+1 in the high nibble.

@@ -131,50 +131,52 @@ struct GateUpEpilogue {
   // W4A4 with a calibrated global scale (p.h_global_scale): h fake-quantized here, into BF16, so
   // that no kernel reads it back in FP32. The values are the quantization kernel's (the same codec
   // on the same FP32 h). A 16-column NVFP4 block of one token is m-tiles mt and mt + 1 of one warp
-  // (8 h columns each, mt even; epilogue_quantizes_h), over the eight lanes of one lane % 4: each of
-  // those holds two of the block's values, so the block's amax is a maximum over three shuffles.
-  // Each block's scale takes two divisions, so the eight lanes share that work: the lane with
-  // row == b % 8 works out block b's and hands it to the others.
+  // (8 h columns each, mt even; epilogue_quantizes_h), over the eight lanes of one lane % 4, each
+  // holding two of its values. Those eight lanes hold the same blocks (one per m-tile pair, n-tile
+  // and half), so they split them: the maxima go round in halves (reduce_scatter_max), each lane
+  // works out the scales of an eighth of the blocks (two divisions each), and hands them to the
+  // others.
   template <Activation kKind, class Tile>
   __device__ static void store_fake_quantized(const Params& p, const GemmTile& tile, int row_block,
                                               const MmaAccumulators<Tile>& acc) {
     if constexpr (Tile::kMTiles % 2 != 0) {
       __trap();  // the launchers refuse this (epilogue_quantizes_h)
     } else {
-      constexpr int kBlocks = Tile::kMTiles / 2 * Tile::kNTiles * 2;  // this thread's: m-tile pair, n-tile, half
-      constexpr int kOwned = (kBlocks + 7) / 8;                       // the blocks whose scale it works out
+      constexpr int kBlocks = Tile::kMTiles * Tile::kNTiles;  // m-tile pairs x n-tiles x halves
+      constexpr int kPadded = (kBlocks + 7) / 8 * 8, kOwned = kPadded / 8;
       const GatedActivation<kKind> activation(p, tile.expert);
       const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
       // Block b: m-tiles 2 (b / 2 kNTiles) and the next, n-tile b / 2 % kNTiles, token column
       // (for_each_accumulator_pair's c) b / 2 % kNTiles * 8 + b % 2; this thread holds its h columns
       // j and j + 8, one of each m-tile.
       float lo[kBlocks], hi[kBlocks];
-      uint32_t amax_bits[kBlocks];
+      uint32_t amax_bits[kPadded];
 #pragma unroll
-      for (int b = 0; b < kBlocks; ++b) {
+      for (int b = 0; b < kPadded; ++b) {
+        if (b >= kBlocks) {
+          amax_bits[b] = 0;
+          continue;
+        }
         const int mt = 2 * (b / (2 * Tile::kNTiles)), nt = b / 2 % Tile::kNTiles, half = b % 2;
         lo[b] = activation(acc[mt][nt][half], acc[mt][nt][2 + half]);
         hi[b] = activation(acc[mt + 1][nt][half], acc[mt + 1][nt][2 + half]);
-        amax_bits[b] = block_amax_bits(lo[b], hi[b]);
+        // As unsigned integers non-negative floats order like their values and a NaN's bits exceed
+        // Inf's, so a NaN wins, and its scale is the block quantizer's (whose amax is a NaN then).
+        amax_bits[b] = max(float_to_bits(lo[b]) & 0x7FFFFFFFu, float_to_bits(hi[b]) & 0x7FFFFFFFu);
       }
-      Nvfp4FakeScale owned[kOwned];
+      reduce_scatter_max(amax_bits);
+      Nvfp4FakeScale owned[kOwned];  // blocks kOwned * row + i
 #pragma unroll
-      for (int q = 0; q < kOwned; ++q) {
-        uint32_t bits = amax_bits[8 * q];
-#pragma unroll
-        for (int r = 1; r < 8; ++r)
-          if (8 * q + r < kBlocks && at.row == r) bits = amax_bits[8 * q + r];
-        owned[q] = nvfp4_fake_scale(bits_to_float(bits), p.h_global_scale);
-      }
+      for (int i = 0; i < kOwned; ++i) owned[i] = nvfp4_fake_scale(bits_to_float(amax_bits[i]), p.h_global_scale);
       const int64_t j0 = at.first_tile16 * 8 + at.row;  // as in store()
       bf16* h0 = p.h_bf16 + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
       const int columns = tile.rows - at.first_token;
 #pragma unroll
       for (int b = 0; b < kBlocks; ++b) {
         const int mt = 2 * (b / (2 * Tile::kNTiles)), c = b / 2 % Tile::kNTiles * 8 + b % 2;
-        const int owner = 4 * (b % 8) + threadIdx.x % 4;
-        const Nvfp4FakeScale scale{__shfl_sync(0xFFFFFFFFu, owned[b / 8].inv, owner),
-                                   __shfl_sync(0xFFFFFFFFu, owned[b / 8].s, owner)};
+        const int owner = 4 * (b / kOwned) + threadIdx.x % 4;
+        const Nvfp4FakeScale scale{__shfl_sync(0xFFFFFFFFu, owned[b % kOwned].inv, owner),
+                                   __shfl_sync(0xFFFFFFFFu, owned[b % kOwned].s, owner)};
         if (c >= columns || j0 + 8 * mt >= p.intermediate) continue;  // the block is whole: intermediate % 16 == 0
         bf16* out = h0 + (c * p.intermediate + 8 * mt);
         out[0] = float_to_bf16(nvfp4_fake_value(lo[b], scale));
@@ -183,14 +185,31 @@ struct GateUpEpilogue {
     }
   }
 
-  // The FP32 bits of max(|lo|, |hi|) over the eight lanes of this lane % 4: as unsigned integers
-  // non-negative floats order like their values and a NaN's bits exceed Inf's, so a NaN wins, and
-  // the scale it gives is the block quantizer's (nvfp4_block_amax returns a NaN then too).
-  __device__ static uint32_t block_amax_bits(float lo, float hi) {
-    uint32_t bits = max(float_to_bits(lo) & 0x7FFFFFFFu, float_to_bits(hi) & 0x7FFFFFFFu);
-    for (int offset = 4; offset < 32; offset *= 2) bits = max(bits, __shfl_xor_sync(0xFFFFFFFFu, bits, offset));
-    return bits;
+  // The maxima of v[b] over the eight lanes of this lane % 4 (lane bits 2-4), scattered: in three
+  // rounds, from lane bit 4 down, each lane keeps half of what it has and sends the other half to
+  // the lane across that bit, which keeps that half, so v[i] ends as the maximum of block
+  // kN / 8 * (lane / 4) + i, for i < kN / 8. 7/8 of a shuffle per block instead of the 3 of a
+  // maximum that every lane gets.
+  template <int kN>
+  __device__ static void reduce_scatter_max(uint32_t (&v)[kN]) {
+    static_assert(kN % 8 == 0, "eight lanes share the blocks");
+    exchange_halves<kN, 16>(v);
+    exchange_halves<kN / 2, 8>(v);
+    exchange_halves<kN / 4, 4>(v);
   }
+
+  // One round of reduce_scatter_max over v[0, kWidth): the lane with bit kLaneBit clear keeps the
+  // first half, the other the second, each the maximum of its own and its partner's.
+  template <int kWidth, int kLaneBit, int kN>
+  __device__ static void exchange_halves(uint32_t (&v)[kN]) {
+    const bool upper = threadIdx.x & kLaneBit;
+#pragma unroll
+    for (int i = 0; i < kWidth / 2; ++i) {
+      const uint32_t keep = upper ? v[kWidth / 2 + i] : v[i], send = upper ? v[i] : v[kWidth / 2 + i];
+      v[i] = max(keep, __shfl_xor_sync(0xFFFFFFFFu, send, kLaneBit));
+    }
+  }
+
 };
 
 // GEMM 2: y[row][n] in FP32, one value per accumulator element.
