@@ -17,16 +17,28 @@ TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
   FP4MOE_REQUIRE_GPU();
   // 96 tokens: the general chain of kernels; 600 (2400 pairs): the same with the grid plan's three
   // launches (routing/plan.h); 4 (16 pairs): the decode kernels, whose arrival counters (and in
-  // W4A4 amaxes) must start from zero again at every replay (gemm/decode_gemm.h).
-  for (auto [mode, T] : {std::pair{QuantMode::kW4A16, 96}, std::pair{QuantMode::kW4A4, 96},
-                         std::pair{QuantMode::kW4A16, 600}, std::pair{QuantMode::kW4A16, 4},
-                         std::pair{QuantMode::kW4A4, 4}}) {
+  // W4A4 amaxes) must start from zero again at every replay (gemm/decode_gemm.h). W4A4 with
+  // calibrated scales beyond the decode kernels: GEMM 1 quantizes h, and GEMM 2 takes its tiles as
+  // they finish (moe/dispatch.h).
+  struct Case {
+    QuantMode mode;
+    int tokens;
+    bool calibrated = false;
+  };
+  for (auto [mode, T, calibrated] : {Case{QuantMode::kW4A16, 96}, Case{QuantMode::kW4A4, 96},
+                                     Case{QuantMode::kW4A4, 96, true}, Case{QuantMode::kW4A16, 600},
+                                     Case{QuantMode::kW4A4, 600}, Case{QuantMode::kW4A4, 600, true},
+                                     Case{QuantMode::kW4A16, 4}, Case{QuantMode::kW4A4, 4}}) {
     const MoeConfig c = testing::make_config(32, 512, 256, 4, T, Activation::kSilu, mode);
     testing::RandomExperts experts(c, 17);
     auto gpu = make_moe_layer(c, Backend::kCuda);
     auto cpu = make_moe_layer(c, Backend::kCpu);
     experts.load_into(*gpu);
     experts.load_into(*cpu);
+    if (calibrated) {
+      gpu->set_input_scales(6.0f / 2688.0f, 0.5f / 2688.0f);
+      cpu->set_input_scales(6.0f / 2688.0f, 0.5f / 2688.0f);
+    }
 
     Buffer x(Backend::kCuda, size_t(T) * c.hidden * 2), ids(Backend::kCuda, size_t(T) * c.top_k * 4),
         w(Backend::kCuda, size_t(T) * c.top_k * 4), out(Backend::kCuda, size_t(T) * c.hidden * 2),
@@ -57,7 +69,8 @@ TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
       ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
       const auto got = testing::to_host<bf16>(out, size_t(T) * c.hidden);
       const double err = testing::rel_error(got, testing::run_reference(*cpu, xs, routing));
-      std::printf("  graph replay %d (%s, T=%d): rel_error=%.3e\n", replay, to_string(mode).data(), T, err);
+      std::printf("  graph replay %d (%s%s, T=%d): rel_error=%.3e\n", replay, to_string(mode).data(),
+                  calibrated ? " calibrated" : "", T, err);
       EXPECT_LT(err, 1e-2) << "replay " << replay;
     }
     cudaGraphExecDestroy(exec);
