@@ -169,6 +169,10 @@ def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str,
         if settings.get("large_tiles") == "off" else []),
       *(["GEMM 2's persistent kernel off (FP4MOE_PERSISTENT_DOWN=0): one CTA per tile everywhere."]
         if settings.get("persistent_down") == "off" else []),
+      *(["W4A4 with calibrated input scales (ModelOpt input_scale, from a calibration pass on the largest batch's "
+         "first tokens), not the amax of each forward."] if settings.get("w4a4_scales") == "calibrated" else []),
+      *(["GEMM 1's epilogue quantization off (FP4MOE_EPILOGUE_QUANTIZE=0): h quantized by a kernel of its own."]
+        if settings.get("epilogue_quantize") == "off" else []),
       "",
       "| " + " | ".join(headers) + " |",
       "|" + "|".join("---" for _ in headers) + "|",

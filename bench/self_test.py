@@ -131,7 +131,10 @@ def row_specs_and_cli() -> None:
   quick = bench_moe.parse_args(["--quick", "--modes", "w4a4"])
   expect(len(quick.shape_list) == 2 and quick.modes == ["w4a4"] and quick.target_ms < args.target_ms, "--quick")
   expect(args.gemm is None and bench_moe.parse_args(["--gemm", "mma32"]).gemm == "mma32", "--gemm")
-  for bad in (["--modes", "w8a8"], ["--shapes", "llama"], ["--tokens", "0"], ["--tokens", "x"]):
+  expect(args.w4a4_scales == "dynamic" and args.epilogue_quantize == "on", "default W4A4 scales and epilogue rule")
+  expect(bench_moe.parse_args(["--w4a4-scales", "calibrated"]).w4a4_scales == "calibrated", "--w4a4-scales")
+  for bad in (["--modes", "w8a8"], ["--shapes", "llama"], ["--tokens", "0"], ["--tokens", "x"],
+              ["--w4a4-scales", "static"]):
     try:
       with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its usage there
         bench_moe.parse_args(bad)
@@ -197,6 +200,9 @@ def table_json_markdown() -> None:
   expect(not any("FP4MOE_GEMM" in line for line in md), "no forced-kernel line unless forced")
   forced = format_markdown("NVIDIA H100 80GB HBM3", ceilings, {**settings, "gemm": "mma32"}, rows)
   expect("FP4MOE_GEMM=mma32" in forced, "a forced GEMM kernel is stated above the table")
+  expect(not any("calibrated" in line for line in md), "no calibrated-scales line unless calibrated")
+  calibrated = format_markdown("NVIDIA H100 80GB HBM3", ceilings, {**settings, "w4a4_scales": "calibrated"}, rows)
+  expect("calibrated input scales" in calibrated, "calibrated W4A4 scales are stated above the table")
   expect(slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3", slug("NVIDIA H100 80GB HBM3"))
 
 
