@@ -46,7 +46,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                  help="W4A4's activation global scales: from the device amax each forward, or ModelOpt input scales "
                       "calibrated on the first tokens of the largest batch (as a checkpoint carries them)")
   p.add_argument("--epilogue-quantize", choices=("on", "off"), default="on",
-                 help="W4A4 calibrated: GEMM 1's epilogue quantizes h (FP4MOE_EPILOGUE_QUANTIZE); off: a kernel of its own")
+                 help="W4A4 calibrated: GEMM 1's epilogue quantizes h (FP4MOE_EPILOGUE_QUANTIZE); off: its own kernel")
   args = p.parse_args(argv)
   args.shapes = args.shapes or (QUICK_SHAPES if args.quick else "all")
   args.tokens = args.tokens or (QUICK_TOKENS if args.quick else ",".join(map(str, TOKEN_BATCHES)))

@@ -146,10 +146,7 @@ struct GateUpEpilogue {
       constexpr int kPadded = (kBlocks + 7) / 8 * 8, kOwned = kPadded / 8;
       const GatedActivation<kKind> activation(p, tile.expert);
       const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
-      // Block b: m-tiles 2 (b / 2 kNTiles) and the next, n-tile b / 2 % kNTiles, token column
-      // (for_each_accumulator_pair's c) b / 2 % kNTiles * 8 + b % 2; this thread holds its h columns
-      // j and j + 8, one of each m-tile.
-      float lo[kBlocks], hi[kBlocks];
+      float lo[kBlocks], hi[kBlocks];  // block b's h columns j and j + 8 (BlockPlace), one per m-tile
       uint32_t amax_bits[kPadded];
 #pragma unroll
       for (int b = 0; b < kPadded; ++b) {
@@ -157,9 +154,9 @@ struct GateUpEpilogue {
           amax_bits[b] = 0;
           continue;
         }
-        const int mt = 2 * (b / (2 * Tile::kNTiles)), nt = b / 2 % Tile::kNTiles, half = b % 2;
-        lo[b] = activation(acc[mt][nt][half], acc[mt][nt][2 + half]);
-        hi[b] = activation(acc[mt + 1][nt][half], acc[mt + 1][nt][2 + half]);
+        const BlockPlace<Tile> at_b(b);
+        lo[b] = activation(acc[at_b.mt][at_b.nt][at_b.half], acc[at_b.mt][at_b.nt][2 + at_b.half]);
+        hi[b] = activation(acc[at_b.mt + 1][at_b.nt][at_b.half], acc[at_b.mt + 1][at_b.nt][2 + at_b.half]);
         // As unsigned integers non-negative floats order like their values and a NaN's bits exceed
         // Inf's, so a NaN wins, and its scale is the block quantizer's (whose amax is a NaN then).
         amax_bits[b] = max(float_to_bits(lo[b]) & 0x7FFFFFFFu, float_to_bits(hi[b]) & 0x7FFFFFFFu);
@@ -179,12 +176,13 @@ struct GateUpEpilogue {
       const int64_t j0 = at.first_tile16 * 8 + at.row;  // as in store()
       bf16* h0 = p.h_bf16 + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
       const auto store_block = [&](int b) {
-        bf16* out = h0 + (b / 2 % Tile::kNTiles * 8 + b % 2) * p.intermediate + 16 * (b / (2 * Tile::kNTiles));
+        const BlockPlace<Tile> at_b(b);
+        bf16* out = h0 + (at_b.c * p.intermediate + 8 * at_b.mt);
         out[0] = float_to_bf16(lo[b]);
         out[8] = float_to_bf16(hi[b]);
       };
-      // A whole tile whose rows of this warp lie within h (the same for all its lanes) stores without a
-      // test per block: the tests and their branches were a tenth of this epilogue's instructions.
+      // A whole tile whose rows of this warp lie within h (the same for all its lanes) stores without
+      // a test per block: the tests and their branches were a tenth of this epilogue's instructions.
       if (tile.rows == Tile::kBlockTokens && (at.first_tile16 + Tile::kMTiles) * 8 <= p.intermediate) {
 #pragma unroll
         for (int b = 0; b < kBlocks; ++b) store_block(b);
@@ -192,12 +190,21 @@ struct GateUpEpilogue {
         const int columns = tile.rows - at.first_token;
 #pragma unroll
         for (int b = 0; b < kBlocks; ++b) {  // a block is in h whole or not at all: intermediate % 16 == 0
-          if (b / 2 % Tile::kNTiles * 8 + b % 2 < columns && j0 + 16 * (b / (2 * Tile::kNTiles)) < p.intermediate)
-            store_block(b);
+          const BlockPlace<Tile> at_b(b);
+          if (at_b.c < columns && j0 + 8 * at_b.mt < p.intermediate) store_block(b);
         }
       }
     }
   }
+
+  // Block b of a thread's accumulators in store_fake_quantized: m-tiles mt (even) and mt + 1 of n-tile
+  // nt, accumulator half `half`, which is token column c (for_each_accumulator_pair's).
+  template <class Tile>
+  struct BlockPlace {
+    int mt, nt, half, c;
+    __device__ constexpr explicit BlockPlace(int b)
+        : mt(2 * (b / (2 * Tile::kNTiles))), nt(b / 2 % Tile::kNTiles), half(b % 2), c(nt * 8 + half) {}
+  };
 
   // The maxima of v[b] over the eight lanes of this lane % 4 (lane bits 2-4), scattered: in three
   // rounds, from lane bit 4 down, each lane keeps half of what it has and sends the other half to
