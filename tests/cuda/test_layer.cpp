@@ -341,9 +341,11 @@ TEST(GpuLayer, EveryCompiledTileShape) {
 
 // GEMM 1's epilogue quantizes h (W4A4, calibrated scales) to the same bits as the quantization
 // kernel does after it (FP4MOE_EPILOGUE_QUANTIZE=0): the whole outputs are identical, at batch sizes
-// that run each kind of tile with two m-tiles per warp (mma.sync 8-64 tokens, wgmma 32-128), a
-// skewed batch, off-grid sizes, dropped and non-local ids, and a NaN and an Inf in x (the NaN's
-// blocks of h must come out NaN as the kernel's do). LargeTilesOfSkewedBatches has large tiles.
+// from the decode kernels to the 128-token wgmma tile (the table's tiles with one m-tile per warp
+// run the kernel in both layers), a skewed batch, off-grid sizes, dropped and non-local ids, and a
+// NaN and an Inf in x (the NaN's blocks of h must come out NaN as the kernel's do).
+// EveryCompiledTileShape runs every tile so against the reference, LargeTilesOfSkewedBatches the
+// large tiles.
 TEST(GpuLayer, EpilogueQuantizationEqualsTheKernel) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(39);
