@@ -54,6 +54,16 @@ struct LayerPair {
 
 constexpr double kBound = 1e-2;  // spec section 6
 
+// A benchmark switch of the CUDA layer (moe/dispatch.h's FP4MOE_*, read when a layer is created),
+// set for a scope and unset again however the scope ends, so that later layers get the defaults.
+struct ScopedEnv {
+  ScopedEnv(const char* name, const std::string& value) : name(name) { setenv(name, value.c_str(), 1); }
+  ~ScopedEnv() { unsetenv(name); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+  const char* name;
+};
+
 struct BenchShape {
   const char* name;
   int experts, hidden, intermediate, top_k;
@@ -296,14 +306,10 @@ TEST(GpuLayer, EveryCompiledTileShape) {
   const MoeConfig c = off_grid_config(160);
   const auto x = testing::random_bf16(size_t(160) * c.hidden, rng);
   const bool hopper = cuda::device_is_hopper(0);  // the layer's own test for wgmma kernels
-  struct ForcedGemm {  // unset again however the scope ends, so later tests get the table's choice
-    explicit ForcedGemm(const std::string& name) { setenv("FP4MOE_GEMM", name.c_str(), 1); }
-    ~ForcedGemm() { unsetenv("FP4MOE_GEMM"); }
-  };
   for (const cuda::MmaTileConfig& tile : cuda::compiled_gemm_tiles()) {
     if (tile.wgmma && !hopper) continue;
     const std::string name = cuda::gemm_name(tile);
-    const ForcedGemm forced(name);
+    const ScopedEnv forced("FP4MOE_GEMM", name);
     LayerPair layers(c, 6);
     for (int tokens : {1, 9, 160}) {
       auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
@@ -353,9 +359,10 @@ TEST(GpuLayer, EpilogueQuantizationEqualsTheKernel) {
   c.mode = QuantMode::kW4A4;
   testing::RandomExperts experts(c, 13);
   const auto make_layer = [&](const char* rule) {
-    setenv("FP4MOE_EPILOGUE_QUANTIZE", rule, 1);  // read when the layer is created
-    auto layer = make_moe_layer(c, Backend::kCuda);
-    unsetenv("FP4MOE_EPILOGUE_QUANTIZE");
+    auto layer = [&] {
+      const ScopedEnv switched("FP4MOE_EPILOGUE_QUANTIZE", rule);
+      return make_moe_layer(c, Backend::kCuda);
+    }();
     experts.load_into(*layer);
     layer->set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
     return layer;
