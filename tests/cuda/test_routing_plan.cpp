@@ -3,6 +3,7 @@
 // with dropped and non-local ids, empty experts, one hot expert, and sizes around each of the
 // three plans' limits (one warp, one CTA, a grid of chunks).
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "common/random_inputs.h"
@@ -65,12 +66,12 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
   Buffer sorted(Backend::kCuda, sizeof(int) * std::max(pairs, 1)), rows(Backend::kCuda, sizeof(int) * std::max(pairs, 1));
   Buffer tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_tiles, 1));
   Buffer num_tiles(Backend::kCuda, sizeof(int)), amax(Backend::kCuda, 2 * sizeof(uint32_t));
-  Buffer chunk_rows(Backend::kCuda, sizeof(int) * std::max<int64_t>(cuda::routing_plan_chunk_ints(pairs, experts), 1));
+  Buffer chunk_counts(Backend::kCuda, sizeof(int) * std::max<int64_t>(cuda::routing_plan_chunk_ints(pairs, experts), 1));
   Buffer large_tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_large, 1));
   Buffer num_large(Backend::kCuda, sizeof(int));
   Buffer tile_done(Backend::kCuda, sizeof(uint32_t) * std::max<int64_t>(max_tiles, 1));
   Buffer next_item(Backend::kCuda, sizeof(uint32_t));
-  for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax, &chunk_rows, &large_tiles, &num_large,
+  for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax, &chunk_counts, &large_tiles, &num_large,
                     &tile_done, &next_item})
     b->fill(0xEE);
   const cuda::RoutingPlan plan{static_cast<int*>(offsets.data()),
@@ -80,7 +81,7 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
                                static_cast<cuda::GemmTile*>(tiles.data()),
                                static_cast<int*>(num_tiles.data()),
                                static_cast<uint32_t*>(amax.data()),
-                               static_cast<int*>(chunk_rows.data()),
+                               static_cast<int*>(chunk_counts.data()),
                                static_cast<cuda::GemmTile*>(large_tiles.data()),
                                static_cast<int*>(num_large.data()),
                                static_cast<uint32_t*>(tile_done.data()),
@@ -148,9 +149,11 @@ TEST(GpuRoutingPlan, EdgeRoutings) {
   expect_plan_matches(std::vector<int32_t>(32, -1), 0, 1024, 64);
   expect_plan_matches(std::vector<int32_t>(32, 2000), 1000, 24, 8);
   // Around the one-CTA plan's limit (kCtaPlanMaxPairs) and the grid plan's chunk (kPlanChunkPairs):
-  // the last chunk full, one pair long, or short; a hot expert across every chunk of the grid.
+  // the last chunk full, one pair long, or short; the most chunks, and one pair more (chunks twice
+  // as long); a hot expert across every chunk of the grid.
+  constexpr int kMostChunked = cuda::kPlanMaxChunks * cuda::kPlanChunkPairs;
   for (int pairs : {cuda::kCtaPlanMaxPairs, cuda::kCtaPlanMaxPairs + 1, 3 * cuda::kPlanChunkPairs,
-                    3 * cuda::kPlanChunkPairs + 1, 5 * cuda::kPlanChunkPairs - 7}) {
+                    3 * cuda::kPlanChunkPairs + 1, 5 * cuda::kPlanChunkPairs - 7, kMostChunked, kMostChunked + 1}) {
     for (int experts : {8, 256}) {
       std::vector<int32_t> ids(static_cast<size_t>(pairs));
       for (auto& id : ids) id = rng.below(experts + 2) - 1;
@@ -162,6 +165,28 @@ TEST(GpuRoutingPlan, EdgeRoutings) {
   std::vector<int32_t> many(200000);
   for (auto& id : many) id = rng.below(1024);
   expect_plan_matches(many, 0, 1024, 64);  // the most local experts the plan supports
+}
+
+// The grid plan's second launch scans all the chunks' counts in every CTA (a lane holds four chunks of
+// an expert): the benchmark shapes' largest batches (16384 tokens, top-8 over 128 experts and 256:
+// kPlanMaxChunks chunks), a batch past them (larger chunks), local expert counts that leave a warp's
+// lanes part-used (48, 300), a hot expert, and a local range in the middle of the ids.
+TEST(GpuRoutingPlan, GridPlanAtBenchmarkSizes) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(24);
+  for (auto [tokens, experts, top_k] : {std::tuple{16384, 128, 8}, std::tuple{16384, 256, 8}, std::tuple{20000, 256, 8},
+                                        std::tuple{3000, 48, 6}, std::tuple{7001, 300, 6}}) {
+    MoeConfig config;
+    config.num_experts = 2 * experts;
+    config.local_expert_start = experts / 2;
+    config.local_experts = experts;
+    config.top_k = top_k;
+    auto uniform = testing::uniform_routing(tokens, config.num_experts, top_k, rng);
+    testing::drop_some(uniform, config, 0.1, rng);
+    expect_plan_matches(uniform.ids, config.local_expert_start, experts, 64);
+    const auto skewed = testing::skewed_routing(tokens, experts, top_k, rng);  // hot experts 0-3, all local
+    expect_plan_matches(skewed.ids, 0, experts, 128, 256);
+  }
 }
 
 // Large tiles (routing/plan.h) from the one-CTA and the grid plan: skewed routings whose hot

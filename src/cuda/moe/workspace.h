@@ -12,7 +12,7 @@
 namespace fp4moe::cuda {
 
 struct WorkspaceLayout {
-  size_t expert_offsets, padded_offsets, sorted_pairs, pair_rows, tiles, num_tiles, amax, chunk_rows;
+  size_t expert_offsets, padded_offsets, sorted_pairs, pair_rows, tiles, num_tiles, amax, chunk_counts;
   size_t large_tiles, num_large_tiles;  // for any large tile size (at least kMinLargeTileRows)
   size_t tile_done;                     // one counter per tile of `tiles`
   size_t next_item;                     // the persistent GEMM 2's item counter
@@ -42,7 +42,7 @@ struct WorkspaceLayout {
     l.tiles = take(sizeof(GemmTile) * max_gemm_tiles(pairs, experts, min_block_tokens));
     l.num_tiles = take(sizeof(int));
     l.amax = take(2 * sizeof(uint32_t));
-    l.chunk_rows = take(sizeof(int) * routing_plan_chunk_ints(pairs, experts));
+    l.chunk_counts = take(sizeof(int) * routing_plan_chunk_ints(pairs, experts));
     l.large_tiles = take(sizeof(GemmTile) * max_large_tiles(pairs, kMinLargeTileRows));
     l.num_large_tiles = take(sizeof(int));
     l.tile_done = take(sizeof(uint32_t) * max_gemm_tiles(pairs, experts, min_block_tokens));
@@ -65,7 +65,7 @@ struct WorkspaceLayout {
   RoutingPlan plan(void* base) const {
     return RoutingPlan{at<int>(base, expert_offsets), at<int>(base, padded_offsets), at<int>(base, sorted_pairs),
                        at<int>(base, pair_rows),      at<GemmTile>(base, tiles),     at<int>(base, num_tiles),
-                       at<uint32_t>(base, amax),      at<int>(base, chunk_rows),     at<GemmTile>(base, large_tiles),
+                       at<uint32_t>(base, amax),      at<int>(base, chunk_counts),     at<GemmTile>(base, large_tiles),
                        at<int>(base, num_large_tiles),  at<uint32_t>(base, tile_done), at<uint32_t>(base, next_item)};
   }
 };

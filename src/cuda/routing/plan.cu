@@ -12,9 +12,12 @@
 // - at most kWarpPlanMaxPairs pairs, one warp, with no CTA barriers: at one token the plan is the
 //   first link of the forward's chain, so its latency counts whole;
 // - at most kCtaPlanMaxPairs, one CTA, its warps' counts in shared memory;
-// - beyond, a grid of one CTA per kPlanChunkPairs pairs in three launches (count, scan, place), the
-//   chunks' counts in global memory: one CTA's warps walking long slices step after step took
-//   tens to hundreds of microseconds at 4096-131072 pairs.
+// - beyond, a grid of one CTA per chunk of pairs in two launches, the chunks' counts in global
+//   memory between them: one CTA's warps walking long slices step after step took tens to hundreds
+//   of microseconds at 4096-131072 pairs. The second launch scans in every CTA: each reads all the
+//   chunks' counts, which at most kPlanMaxChunks chunks keep to one vector load per lane and expert.
+//   A scan kernel of one CTA between the two was a chain of round trips that no other CTA helped
+//   with: 22 us of the plan's 30 at qwen3 16384 tokens (H200), and 12 us with its loads batched.
 #include <cub/block/block_scan.cuh>
 #include <cub/warp/warp_scan.cuh>
 
@@ -28,7 +31,8 @@ namespace {
 
 constexpr int kWarps = kPlanThreads / 32;
 constexpr int kExpertsPerThread = kPlanMaxLocalExperts / kPlanThreads;  // experts a thread owns in a scan
-constexpr int kScanBatch = 8;  // chunk counts the grid plan's scan loads at once per expert
+constexpr int kChunkLoads = 8;  // experts whose chunk counts a warp loads at once
+static_assert(kPlanMaxChunks == 4 * 32, "a lane holds four chunks' counts of an expert");
 
 using ExpertScan = cub::BlockScan<int, kPlanThreads>;
 
@@ -101,12 +105,21 @@ __device__ void place_by_warp(const int32_t* topk_ids, int begin, int end, int l
 }
 
 // Pass 2, every thread of the CTA: thread i holds in total[] the pair counts of experts
-// [i*kExpertsPerThread, ...). Writes the expert offsets, the 128-aligned offsets and the tile lists
-// (an expert's large tiles first, then its small ones over the rest of its rows), and returns each
-// owned expert's first row in offset[].
-__device__ void write_expert_rows(int (&total)[kExpertsPerThread], int num_local, int tile_rows, int large_rows,
-                                  const RoutingPlan& plan, ExpertScan::TempStorage& storage,
-                                  int (&offset)[kExpertsPerThread]) {
+// [i*kExpertsPerThread, ...). Returns each owned expert's first row in offset[] and the rows of all.
+__device__ int expert_first_rows(int (&total)[kExpertsPerThread], ExpertScan::TempStorage& storage,
+                                 int (&offset)[kExpertsPerThread]) {
+  int sum_total;
+  ExpertScan(storage).ExclusiveSum(total, offset, sum_total);
+  __syncthreads();  // the storage is reused next
+  return sum_total;
+}
+
+// After expert_first_rows, every thread of the CTA: writes the expert offsets, the 128-aligned
+// offsets and the tile lists (an expert's large tiles first, then its small ones over the rest of
+// its rows). One CTA per plan does this.
+__device__ void write_expert_rows(const int (&total)[kExpertsPerThread], const int (&offset)[kExpertsPerThread],
+                                  int sum_total, int num_local, int tile_rows, int large_rows, const RoutingPlan& plan,
+                                  ExpertScan::TempStorage& storage) {
   int padded[kExpertsPerThread], tiles[kExpertsPerThread], large[kExpertsPerThread];
   for (int i = 0; i < kExpertsPerThread; ++i) {
     padded[i] = int(grouped_scale_rows(total[i]));
@@ -114,9 +127,7 @@ __device__ void write_expert_rows(int (&total)[kExpertsPerThread], int num_local
     tiles[i] = int(ceil_div(total[i] - large[i] * large_rows, tile_rows));
   }
   int padded_offset[kExpertsPerThread], tile_offset[kExpertsPerThread], large_offset[kExpertsPerThread];
-  int sum_total, sum_padded, sum_tiles, sum_large;
-  ExpertScan(storage).ExclusiveSum(total, offset, sum_total);
-  __syncthreads();
+  int sum_padded, sum_tiles, sum_large;
   ExpertScan(storage).ExclusiveSum(padded, padded_offset, sum_padded);
   __syncthreads();
   ExpertScan(storage).ExclusiveSum(tiles, tile_offset, sum_tiles);
@@ -174,7 +185,8 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
     const int e = threadIdx.x * kExpertsPerThread + i;
     total[i] = e < num_local ? cta_count(warp_counts, e, num_local) : 0;
   }
-  write_expert_rows(total, num_local, tile_rows, large_rows, plan, scan_storage, offset);
+  const int sum_total = expert_first_rows(total, scan_storage, offset);
+  write_expert_rows(total, offset, sum_total, num_local, tile_rows, large_rows, plan, scan_storage);
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
     if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, offset[i]);
@@ -183,65 +195,95 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
   place_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts, plan);
 }
 
-// The grid plan's pairs of this CTA: chunk blockIdx.x, [begin, end).
+// The grid plan's pairs of this CTA: chunk blockIdx.x of chunk_pairs, [begin, end).
 struct PairRange {
   int begin, end;
 };
-__device__ PairRange this_chunk(int num_pairs) {
-  const int begin = int(blockIdx.x) * kPlanChunkPairs;
-  return {begin, min(num_pairs, begin + kPlanChunkPairs)};
+__device__ PairRange this_chunk(int num_pairs, int chunk_pairs) {
+  const int begin = int(blockIdx.x) * chunk_pairs;
+  return {begin, min(num_pairs, begin + chunk_pairs)};
 }
 
-// The grid plan, launch 1 of 3: CTA c counts the pairs of its chunk per expert into
-// plan.chunk_rows[c][e].
+// The grid plan, launch 1 of 2: CTA c counts the pairs of its chunk per expert into
+// plan.chunk_counts[e * kPlanMaxChunks + c].
 __global__ void __launch_bounds__(kPlanThreads) plan_count_kernel(const int32_t* topk_ids, int num_pairs,
-                                                                  int local_start, int num_local, RoutingPlan plan) {
+                                                                  int chunk_pairs, int local_start, int num_local,
+                                                                  RoutingPlan plan) {
   extern __shared__ int warp_counts[];  // [kWarps][num_local]
   start_plan_kernel(warp_counts, num_local);
-  const PairRange chunk = this_chunk(num_pairs);
+  const PairRange chunk = this_chunk(num_pairs, chunk_pairs);
   count_by_warp(topk_ids, chunk.begin, chunk.end, local_start, num_local, warp_counts);
   __syncthreads();
   for (int e = threadIdx.x; e < num_local; e += kPlanThreads)
-    plan.chunk_rows[blockIdx.x * num_local + e] = cta_count(warp_counts, e, num_local);
+    plan.chunk_counts[e * kPlanMaxChunks + blockIdx.x] = cta_count(warp_counts, e, num_local);
 }
 
-// Launch 2 of 3, one CTA: each expert's counts over the chunks become the chunks' first rows
-// within the expert (in place) and its total, which the expert scan turns into the plan's offsets
-// and tiles.
-__global__ void __launch_bounds__(kPlanThreads) plan_scan_kernel(int num_chunks, int num_local, int tile_rows,
-                                                                 int large_rows, RoutingPlan plan) {
-  __shared__ ExpertScan::TempStorage scan_storage;
-  ptx::wait_for_predecessor();
-  reset_forward_counters(plan);
-  int total[kExpertsPerThread], offset[kExpertsPerThread];
-  for (int i = 0; i < kExpertsPerThread; ++i) {
-    const int e = threadIdx.x * kExpertsPerThread + i;
-    total[i] = 0;
-    if (e >= num_local) continue;
-    int* rows = plan.chunk_rows + e;  // [c * num_local]: chunk c's count of expert e
-    for (int c0 = 0; c0 < num_chunks; c0 += kScanBatch) {
-      int count[kScanBatch];  // loaded together: one round trip per batch of chunks
-      for (int j = 0; j < kScanBatch; ++j) count[j] = c0 + j < num_chunks ? rows[(c0 + j) * num_local] : 0;
-      for (int j = 0; j < kScanBatch && c0 + j < num_chunks; ++j) {
-        rows[(c0 + j) * num_local] = total[i];
-        total[i] += count[j];
+// Each expert's pairs over all the chunks (total[e]) and over the chunks before this CTA's
+// (first[e], the chunk's first row within the expert), into shared memory. Warp w takes experts w,
+// w + kWarps, ...: lane l holds chunks 4l .. 4l + 3 of an expert, and two warp reductions give the
+// sums; the loads of kChunkLoads experts go out together.
+__device__ void sum_chunk_counts(const int* chunk_counts, int num_chunks, int num_local, int* total, int* first) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, chunk = int(blockIdx.x), c = 4 * lane;
+  for (int e0 = warp; e0 < num_local; e0 += kWarps * kChunkLoads) {
+    int4 n[kChunkLoads];
+#pragma unroll
+    for (int i = 0; i < kChunkLoads; ++i) {
+      const int e = e0 + i * kWarps;
+      n[i] = e < num_local && c < num_chunks ? *reinterpret_cast<const int4*>(chunk_counts + e * kPlanMaxChunks + c)
+                                             : int4{0, 0, 0, 0};
+    }
+#pragma unroll
+    for (int i = 0; i < kChunkLoads; ++i) {
+      const int e = e0 + i * kWarps;
+      if (e >= num_local) break;  // the same in every lane
+      const int counts[4] = {n[i].x, n[i].y, n[i].z, n[i].w};
+      int all = 0, before = 0;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        all += c + j < num_chunks ? counts[j] : 0;
+        before += c + j < chunk ? counts[j] : 0;
+      }
+      all = __reduce_add_sync(0xFFFFFFFFu, all);
+      before = __reduce_add_sync(0xFFFFFFFFu, before);
+      if (lane == 0) {
+        total[e] = all;
+        first[e] = before;
       }
     }
   }
-  write_expert_rows(total, num_local, tile_rows, large_rows, plan, scan_storage, offset);
 }
 
-// Launch 3 of 3: CTA c counts its chunk again per warp and places its pairs from its first rows
-// (the expert's offset + plan.chunk_rows[c][e]).
+// Launch 2 of 2: CTA c scans the chunks' counts itself (sum_chunk_counts, the expert scan), counts
+// its chunk again per warp and places its pairs from its first rows (the expert's offset + the
+// chunk's first row within it). CTA 0 also writes the expert offsets and the tile lists.
 __global__ void __launch_bounds__(kPlanThreads) plan_place_kernel(const int32_t* topk_ids, int num_pairs,
-                                                                  int local_start, int num_local, RoutingPlan plan) {
+                                                                  int chunk_pairs, int local_start, int num_local,
+                                                                  int tile_rows, int large_rows, RoutingPlan plan) {
   extern __shared__ int warp_counts[];  // [kWarps][num_local]; then per-warp rows
-  start_plan_kernel(warp_counts, num_local);
-  const PairRange chunk = this_chunk(num_pairs);
-  count_by_warp(topk_ids, chunk.begin, chunk.end, local_start, num_local, warp_counts);
+  __shared__ int expert_total[kPlanMaxLocalExperts], chunk_first[kPlanMaxLocalExperts];
+  __shared__ ExpertScan::TempStorage scan_storage;
+  for (int i = threadIdx.x; i < kWarps * num_local; i += kPlanThreads) warp_counts[i] = 0;
   __syncthreads();
-  for (int e = threadIdx.x; e < num_local; e += kPlanThreads)
-    counts_to_warp_rows(warp_counts, e, num_local, plan.expert_offsets[e] + plan.chunk_rows[blockIdx.x * num_local + e]);
+  // This kernel starts once the count kernel has passed its own wait, so the previous forward is
+  // done with the plan and the ids are in place: its own counts need not wait for the chunks'.
+  const PairRange chunk = this_chunk(num_pairs, chunk_pairs);
+  count_by_warp(topk_ids, chunk.begin, chunk.end, local_start, num_local, warp_counts);
+  ptx::wait_for_predecessor();
+  if (blockIdx.x == 0) reset_forward_counters(plan);
+  sum_chunk_counts(plan.chunk_counts, int(gridDim.x), num_local, expert_total, chunk_first);
+  __syncthreads();
+
+  int total[kExpertsPerThread], offset[kExpertsPerThread];
+  for (int i = 0; i < kExpertsPerThread; ++i) {
+    const int e = threadIdx.x * kExpertsPerThread + i;
+    total[i] = e < num_local ? expert_total[e] : 0;
+  }
+  const int sum_total = expert_first_rows(total, scan_storage, offset);
+  if (blockIdx.x == 0) write_expert_rows(total, offset, sum_total, num_local, tile_rows, large_rows, plan, scan_storage);
+  for (int i = 0; i < kExpertsPerThread; ++i) {
+    const int e = threadIdx.x * kExpertsPerThread + i;
+    if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, offset[i] + chunk_first[e]);
+  }
   __syncthreads();
   place_by_warp(topk_ids, chunk.begin, chunk.end, local_start, num_local, warp_counts, plan);
 }
@@ -330,13 +372,11 @@ void launch_routing_plan(const int32_t* topk_ids, int num_pairs, int local_start
                   local_start, num_local, tile_rows, large_rows, plan);
     return;
   }
-  const int chunks = int(ceil_div(num_pairs, kPlanChunkPairs));
+  const int chunk_pairs = int(plan_chunk_pairs(num_pairs)), chunks = int(ceil_div(num_pairs, chunk_pairs));
   launch_kernel(plan_count_kernel, chunks, kPlanThreads, smem, launch, "plan_count_kernel", topk_ids, num_pairs,
-                local_start, num_local, plan);
-  launch_kernel(plan_scan_kernel, 1, kPlanThreads, 0, launch, "plan_scan_kernel", chunks, num_local, tile_rows,
-                large_rows, plan);
+                chunk_pairs, local_start, num_local, plan);
   launch_kernel(plan_place_kernel, chunks, kPlanThreads, smem, launch, "plan_place_kernel", topk_ids, num_pairs,
-                local_start, num_local, plan);
+                chunk_pairs, local_start, num_local, tile_rows, large_rows, plan);
 }
 
 }  // namespace fp4moe::cuda

@@ -28,7 +28,7 @@ struct RoutingPlan {
   GemmTile* tiles;      // [max_gemm_tiles] tiles of at most `tile_rows` rows, experts in order
   int* num_tiles;       // [1]
   uint32_t* amax_bits;  // [2] FP32 bits of the W4A4 dynamic amaxes; reset to 0 by the plan
-  int* chunk_rows;      // [routing_plan_chunk_ints] the grid plan's per-chunk counts, then first rows
+  int* chunk_counts;    // [routing_plan_chunk_ints] the grid plan's pairs per chunk and expert
   // With large tiles (large_rows > 0): each expert's first floor(count / large_rows) * large_rows
   // rows go to full tiles of large_rows rows here, for a GEMM with a larger token block, and only
   // the rest to `tiles`. So an expert holding many more rows than the batch's average (a skewed
@@ -56,7 +56,11 @@ struct RoutingPlan {
 inline constexpr int kPlanThreads = 512;
 inline constexpr int kPlanMaxLocalExperts = 1024;  // shared memory holds 16 warps x E counters
 inline constexpr int kWarpPlanMaxPairs = 32;       // a decode batch's plan, one pair per lane (warp_plan.cuh)
-inline constexpr int kPlanChunkPairs = 1024;       // pairs per CTA of the grid plan: two steps per warp
+inline constexpr int kPlanChunkPairs = 1024;       // pairs per CTA of the grid plan, at least: two steps per warp
+// The grid plan's chunks, at most: each CTA of its second launch reads every chunk's counts of every
+// expert (chunks x local experts ints, one vector load per lane and expert), so beyond
+// kPlanMaxChunks * kPlanChunkPairs pairs the chunks grow instead of multiplying.
+inline constexpr int kPlanMaxChunks = 128;
 
 // Up to here one CTA plans the batch, beyond it the grid. The one-CTA plan took 15 us at 4096 pairs
 // and 314-332 us at 131072 (Nsight Compute, real clocks, H200). Whole layer, W4A16, uniform, two
@@ -80,10 +84,16 @@ FP4MOE_HD int64_t max_gemm_tiles(int64_t pairs, int64_t local_experts, int tile_
 // An upper bound of the large tiles any routing can produce (every large tile is full).
 FP4MOE_HD int64_t max_large_tiles(int64_t pairs, int large_rows) { return large_rows > 0 ? pairs / large_rows : 0; }
 
-// Scratch ints of the grid plan (RoutingPlan::chunk_rows): one per chunk of pairs and local expert;
-// none where one CTA or one warp plans the batch.
+// The grid plan's pairs per chunk (one CTA each): kPlanChunkPairs, or a multiple of it that keeps
+// the chunks at most kPlanMaxChunks.
+FP4MOE_HD int64_t plan_chunk_pairs(int64_t pairs) {
+  return kPlanChunkPairs * ceil_div(ceil_div(pairs, kPlanChunkPairs), kPlanMaxChunks);
+}
+
+// Scratch ints of the grid plan (RoutingPlan::chunk_counts): local expert e's pairs in chunk c at
+// e * kPlanMaxChunks + c; none where one CTA or one warp plans the batch.
 FP4MOE_HD int64_t routing_plan_chunk_ints(int64_t pairs, int64_t local_experts) {
-  return pairs > kCtaPlanMaxPairs ? ceil_div(pairs, kPlanChunkPairs) * local_experts : 0;
+  return pairs > kCtaPlanMaxPairs ? kPlanMaxChunks * local_experts : 0;
 }
 
 // Once per process and device, before the first launch (raises the shared-memory limit).
