@@ -258,9 +258,9 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
 }
 
 // W4A4 with a calibrated h scale: GEMM 1's epilogue quantizes h wherever its tiles (and the large
-// tiles beside them) have two m-tiles per warp, and GEMM 2 then takes GEMM 1's tiles as they finish,
-// as in W4A16; not with a dynamic scale, not in W4A16, not with the rule off, and not on the
-// one-m-tile tiles (qwen3 at 1 and 64 tokens: mma8-r64-w4-s8-d4-k4, mma8-r64-w4-s8-d4).
+// tiles beside them) are wgmma tiles, and GEMM 2 then takes GEMM 1's tiles as they finish, as in
+// W4A16; not with a dynamic scale, not in W4A16, not with the rule off, and not on the mma.sync
+// tiles of small batches (qwen3 at 1-64 tokens).
 TEST(Dispatch, GemmOneQuantizesCalibratedH) {
   MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A4, 0, -1, 20000};
   MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A4, 0, -1, 20000};
@@ -275,7 +275,7 @@ TEST(Dispatch, GemmOneQuantizesCalibratedH) {
     std::printf("  qwen3 T=%d: GEMM 1 %s\n", tokens, gemm_name(k.gemm1).c_str());
     EXPECT_EQ(k.gemm1_quantizes_h, epilogue_quantizes_h(k.gemm1)) << tokens;
     EXPECT_EQ(k.tile_handoff, k.gemm1_quantizes_h && !k.decode_kernels && k.gemm1.split_k == 1) << tokens;
-    EXPECT_EQ(k.gemm1_quantizes_h, tokens != 1 && tokens != 64) << "mma8-r64 has one m-tile per warp";
+    EXPECT_EQ(k.gemm1_quantizes_h, tokens >= 512) << "the wgmma tiles; mma.sync below";
     EXPECT_FALSE(choose(qwen3, tokens, false).gemm1_quantizes_h) << "dynamic scale, T=" << tokens;
     EXPECT_FALSE(choose(qwen3, tokens, false).tile_handoff) << "dynamic scale, T=" << tokens;
     EXPECT_FALSE(choose(qwen3, tokens, true, false).gemm1_quantizes_h) << "rule off, T=" << tokens;

@@ -423,7 +423,8 @@ void check_gate_up_output(const MmaTileConfig& config, const GateUpOutput& out) 
   if (out.h_global_scale > 0.0f) {
     require(out.h_bf16 != nullptr, "GEMM 1", "out.h_bf16", "set where the epilogue quantizes h", "null");
     require(epilogue_quantizes_h(config), "GEMM 1", "out.h_global_scale",
-            "0 for a tile of one m-tile per warp, whose epilogue cannot quantize h", out.h_global_scale);
+            "0 for an mma.sync tile or one of one m-tile per warp, whose epilogue cannot quantize h",
+            out.h_global_scale);
   }
 }
 
