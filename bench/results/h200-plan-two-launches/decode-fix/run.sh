@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Session 21, call 5: 257a637 (the quantizing epilogue only in wgmma tiles) against f21bc17 at decode batches;
+# GPU tests of 257a637; its official decode tables (W4A16, W4A4 calibrated).
+export PYTHONUNBUFFERED=1 R=/tmp/R
+rm -rf $R; mkdir -p $R
+N=.ab/g5
+t0=$(date +%s); el() { echo "[$(( $(date +%s) - t0 ))s] $*"; tar -czf $OUT/r.tgz -C $R . 2>/dev/null; }
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+gunzip $N/bin/*.gz; chmod +x $N/bin/*
+mkdir -p /tmp/base && git archive HEAD~1 | tar -x -C /tmp/base --exclude=bench/results
+git log --oneline -2
+bld() { (cd $1 && CMAKE_BUILD_PARALLEL_LEVEL=7 timeout 280 python3 -m pip install -q --no-build-isolation --no-deps --no-index --target /tmp/mod-$2 -C cmake.define.CMAKE_CUDA_ARCHITECTURES=90a -C build-dir=/tmp/bg-$2 . > $R/build-$2.log 2>&1; echo "build $2 rc=$?"); }
+bld $PWD wt & bld /tmp/base base &
+timeout 100 $N/bin/fp4moe_gpu_kernel_tests > $R/test-gpu_kernel.log 2>&1; el "kernel tests rc=$?"
+for t in cuda_dispatch gpu_layer; do timeout 150 $N/bin/fp4moe_${t}_tests > $R/test-$t.log 2>&1; el "$t tests rc=$?"; done
+grep -HE "^\[  (PASSED|FAILED)|FAILED|tests? from .* ran" $R/test-*.log
+grep -h "differ=" $R/test-gpu_layer.log | head -12
+wait; el builds
+runm() { local mod=$1 name=$2; shift 2; s=$(date +%s); PYTHONPATH=/tmp/mod-$mod timeout 150 python3 bench/bench_moe.py --out-dir $R/$name "$@" > $R/$name.out 2>&1; el "$name rc=$? in $(( $(date +%s) - s )) s"; }
+AB="--modes w4a16 --tokens 1,2,8,64 --skewed off --no-peer"
+AB4="--modes w4a4 --w4a4-scales calibrated --tokens 1,8,64 --skewed off --no-peer --shapes qwen3-30b-a3b,gpt-oss-120b"
+for r in 1 2; do runm base b-$r $AB; runm wt n-$r $AB; runm base c-$r $AB4; runm wt m-$r $AB4; done
+runm wt official-w4a16-decode --modes w4a16 --tokens 1,8,64,512
+runm wt official-w4a4cal-decode --modes w4a4 --w4a4-scales calibrated --tokens 1,8,64,512
+(cd tests/python && PYTHONPATH=/tmp/mod-wt timeout 60 python3 -m pytest -q -rs test_gpu.py > $R/test-python-gpu.log 2>&1; echo "py gpu rc=$?"; tail -n 1 $R/test-python-gpu.log); el python
+el end
