@@ -502,8 +502,8 @@ inline bool persistent_down_from_env() { return rule_switch_from_env("FP4MOE_PER
 
 // W4A4 with a calibrated global scale for h (set_input_scales): GEMM 1's epilogue fake-quantizes h
 // into BF16 itself (gemm/grouped_gemm.h's GateUpOutput::h_global_scale) where its tiles can
-// (epilogue_quantizes_h: the wgmma tiles, from about 100 tokens), so no kernel writes and reads h in
-// FP32 and GEMM 2 may take GEMM 1's tiles as they finish, as in W4A16. A dynamic scale needs all of
+// (epilogue_quantizes_h: the wgmma tiles), so no kernel writes and reads h in FP32 and GEMM 2 may
+// take GEMM 1's tiles as they finish, as in W4A16. A dynamic scale needs all of
 // h's amax first. Against the quantization kernel, H200, W4A4 calibrated, uniform, whole layer, min
 // of two alternating rounds of one build (FP4MOE_EPILOGUE_QUANTIZE=0 against on;
 // bench/results/h200-epilogue-quantize/reduce-scatter/a-*, the epilogue before its whole-tile stores):
