@@ -10,6 +10,7 @@
 #include "cuda/gemm/decode_gemm.h"
 #include "cuda/moe/dispatch.h"
 #include "fp4moe/error.h"
+#include "h200_waves.h"
 
 namespace fp4moe::cuda {
 namespace {
@@ -142,14 +143,7 @@ TEST(Dispatch, SmallBatchTileTakesTwoMTilesWhereThatNeedsFewerWaves) {
   EXPECT_EQ(for_waves(kSmallBatchTile, 5000, 0, 10, 660), kSmallBatchTile) << "an unknown wave keeps the table";
 }
 
-// The H200's waves (132 SMs; CTAs per SM from each tile's registers and threads).
-DeviceWaves h200_waves() {
-  return {{{kDecodeTile, 132 * 4},
-           {kDecodeTileOneWave, 132 * 2},
-           {kDecodeKernelsTile, 132 * 2},
-           {kSmallBatchTile, 132 * 8},
-           {kSmallBatchTileTwoMTiles, 132 * 5}}};
-}
+using testing::h200_waves;
 
 ForwardKernels choose_for(const MoeConfig& c, int tokens) {
   return choose_kernels(tokens, c, true, std::nullopt,
