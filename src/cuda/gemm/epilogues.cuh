@@ -149,60 +149,57 @@ struct GateUpEpilogue {
   template <Activation kKind, class Tile>
   __device__ static void store_fake_quantized(const Params& p, const GemmTile& tile, int row_block,
                                               const MmaAccumulators<Tile>& acc) {
-    if constexpr (Tile::kMTiles % 2 != 0) {
-      __trap();  // the launchers refuse this (epilogue_quantizes_h)
+    static_assert(epilogue_quantizes_h(tile_config<Tile>()), "apply() calls this only where the tile can");
+    constexpr int kBlocks = Tile::kMTiles * Tile::kNTiles;  // m-tile pairs x n-tiles x halves
+    constexpr int kPadded = (kBlocks + 7) / 8 * 8, kOwned = kPadded / 8;
+    const GatedActivation<kKind> activation(p, tile.expert);
+    const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
+    float lo[kBlocks], hi[kBlocks];  // block b's h columns j and j + 8 (BlockPlace), one per m-tile
+    uint32_t amax_bits[kPadded];
+#pragma unroll
+    for (int b = 0; b < kPadded; ++b) {
+      if (b >= kBlocks) {
+        amax_bits[b] = 0;
+        continue;
+      }
+      const BlockPlace<Tile> at_b(b);
+      lo[b] = activation(acc[at_b.mt][at_b.nt][at_b.half], acc[at_b.mt][at_b.nt][2 + at_b.half]);
+      hi[b] = activation(acc[at_b.mt + 1][at_b.nt][at_b.half], acc[at_b.mt + 1][at_b.nt][2 + at_b.half]);
+      // As unsigned integers non-negative floats order like their values and a NaN's bits exceed
+      // Inf's, so a NaN wins, and its scale is the block quantizer's (whose amax is a NaN then).
+      amax_bits[b] = max(float_to_bits(lo[b]) & 0x7FFFFFFFu, float_to_bits(hi[b]) & 0x7FFFFFFFu);
+    }
+    reduce_scatter_max(amax_bits);
+    Nvfp4FakeScale owned[kOwned];  // blocks kOwned * row + i
+#pragma unroll
+    for (int i = 0; i < kOwned; ++i) owned[i] = nvfp4_fake_scale(bits_to_float(amax_bits[i]), p.h_global_scale);
+#pragma unroll
+    for (int b = 0; b < kBlocks; ++b) {
+      const int owner = 4 * (b / kOwned) + threadIdx.x % 4;
+      const Nvfp4FakeScale scale{__shfl_sync(0xFFFFFFFFu, owned[b % kOwned].inv, owner),
+                                 __shfl_sync(0xFFFFFFFFu, owned[b % kOwned].s, owner)};
+      lo[b] = nvfp4_fake_value(lo[b], scale);
+      hi[b] = nvfp4_fake_value(hi[b], scale);
+    }
+    const int64_t j0 = at.first_tile16 * 8 + at.row;  // as in store()
+    bf16* h0 = p.h_bf16 + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
+    const auto store_block = [&](int b) {
+      const BlockPlace<Tile> at_b(b);
+      bf16* out = h0 + (at_b.c * p.intermediate + 8 * at_b.mt);
+      out[0] = float_to_bf16(lo[b]);
+      out[8] = float_to_bf16(hi[b]);
+    };
+    // A whole tile whose rows of this warp lie within h (the same for all its lanes) stores without
+    // a test per block: the tests and their branches were a tenth of this epilogue's instructions.
+    if (tile.rows == Tile::kBlockTokens && (at.first_tile16 + Tile::kMTiles) * 8 <= p.intermediate) {
+#pragma unroll
+      for (int b = 0; b < kBlocks; ++b) store_block(b);
     } else {
-      constexpr int kBlocks = Tile::kMTiles * Tile::kNTiles;  // m-tile pairs x n-tiles x halves
-      constexpr int kPadded = (kBlocks + 7) / 8 * 8, kOwned = kPadded / 8;
-      const GatedActivation<kKind> activation(p, tile.expert);
-      const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
-      float lo[kBlocks], hi[kBlocks];  // block b's h columns j and j + 8 (BlockPlace), one per m-tile
-      uint32_t amax_bits[kPadded];
+      const int columns = tile.rows - at.first_token;
 #pragma unroll
-      for (int b = 0; b < kPadded; ++b) {
-        if (b >= kBlocks) {
-          amax_bits[b] = 0;
-          continue;
-        }
+      for (int b = 0; b < kBlocks; ++b) {  // a block is in h whole or not at all: intermediate % 16 == 0
         const BlockPlace<Tile> at_b(b);
-        lo[b] = activation(acc[at_b.mt][at_b.nt][at_b.half], acc[at_b.mt][at_b.nt][2 + at_b.half]);
-        hi[b] = activation(acc[at_b.mt + 1][at_b.nt][at_b.half], acc[at_b.mt + 1][at_b.nt][2 + at_b.half]);
-        // As unsigned integers non-negative floats order like their values and a NaN's bits exceed
-        // Inf's, so a NaN wins, and its scale is the block quantizer's (whose amax is a NaN then).
-        amax_bits[b] = max(float_to_bits(lo[b]) & 0x7FFFFFFFu, float_to_bits(hi[b]) & 0x7FFFFFFFu);
-      }
-      reduce_scatter_max(amax_bits);
-      Nvfp4FakeScale owned[kOwned];  // blocks kOwned * row + i
-#pragma unroll
-      for (int i = 0; i < kOwned; ++i) owned[i] = nvfp4_fake_scale(bits_to_float(amax_bits[i]), p.h_global_scale);
-#pragma unroll
-      for (int b = 0; b < kBlocks; ++b) {
-        const int owner = 4 * (b / kOwned) + threadIdx.x % 4;
-        const Nvfp4FakeScale scale{__shfl_sync(0xFFFFFFFFu, owned[b % kOwned].inv, owner),
-                                   __shfl_sync(0xFFFFFFFFu, owned[b % kOwned].s, owner)};
-        lo[b] = nvfp4_fake_value(lo[b], scale);
-        hi[b] = nvfp4_fake_value(hi[b], scale);
-      }
-      const int64_t j0 = at.first_tile16 * 8 + at.row;  // as in store()
-      bf16* h0 = p.h_bf16 + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
-      const auto store_block = [&](int b) {
-        const BlockPlace<Tile> at_b(b);
-        bf16* out = h0 + (at_b.c * p.intermediate + 8 * at_b.mt);
-        out[0] = float_to_bf16(lo[b]);
-        out[8] = float_to_bf16(hi[b]);
-      };
-      // A whole tile whose rows of this warp lie within h (the same for all its lanes) stores without
-      // a test per block: the tests and their branches were a tenth of this epilogue's instructions.
-      if (tile.rows == Tile::kBlockTokens && (at.first_tile16 + Tile::kMTiles) * 8 <= p.intermediate) {
-#pragma unroll
-        for (int b = 0; b < kBlocks; ++b) store_block(b);
-      } else {
-        const int columns = tile.rows - at.first_token;
-#pragma unroll
-        for (int b = 0; b < kBlocks; ++b) {  // a block is in h whole or not at all: intermediate % 16 == 0
-          const BlockPlace<Tile> at_b(b);
-          if (at_b.c < columns && j0 + 8 * at_b.mt < p.intermediate) store_block(b);
-        }
+        if (at_b.c < columns && j0 + 8 * at_b.mt < p.intermediate) store_block(b);
       }
     }
   }
