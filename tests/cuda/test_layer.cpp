@@ -410,30 +410,31 @@ TEST(GpuLayer, NaNInputShowsAsNaN) {
     auto x = testing::random_bf16(size_t(8) * c.hidden, rng);
     x[3 * c.hidden + 5] = float_to_bf16(std::nanf(""));
     testing::Routing routing = testing::uniform_routing(8, 4, 1, rng);
+    const auto row_has_nan = [&](const std::vector<bf16>& out, int t) {
+      bool nan = false;
+      for (int n = 0; n < c.hidden; ++n) nan |= std::isnan(bf16_to_float(out[size_t(t) * c.hidden + n]));
+      return nan;
+    };
     const auto out = testing::run_forward(*layers.gpu, x, routing);
     for (int t = 0; t < 8; ++t) {
-      bool row_nan = false;
-      for (int n = 0; n < c.hidden; ++n) row_nan |= std::isnan(bf16_to_float(out[size_t(t) * c.hidden + n]));
       // W4A16: only the NaN token. W4A4 with a dynamic amax: the NaN amax poisons every token.
-      EXPECT_EQ(row_nan, t == 3 || mode == QuantMode::kW4A4) << to_string(mode) << " token " << t;
+      EXPECT_EQ(row_has_nan(out, t), t == 3 || mode == QuantMode::kW4A4) << to_string(mode) << " token " << t;
     }
     if (mode == QuantMode::kW4A16) continue;
-    // W4A4 with calibrated scales: only the NaN token's blocks, then its h (which GEMM 1 quantizes
-    // where the tile can, moe/dispatch.h).
+    // W4A4 with calibrated scales: only the NaN token's blocks, then its h (at these batches quantized
+    // by its kernel after GEMM 1; moe/dispatch.h).
     layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
     for (int tokens : {1, 8}) {
       testing::Routing first = routing;
       first.num_tokens = tokens;
-      first.ids.resize(size_t(tokens));
-      first.weights.resize(size_t(tokens));
-      std::vector<bf16> xs(x.begin(), x.begin() + size_t(tokens) * c.hidden);
+      first.ids.resize(size_t(tokens) * c.top_k);
+      first.weights.resize(size_t(tokens) * c.top_k);
+      std::vector<bf16> xs = first_tokens(x, tokens, c.hidden);
       if (tokens == 1) xs[5] = float_to_bf16(std::nanf(""));
       const auto calibrated = testing::run_forward(*layers.gpu, xs, first);
-      for (int t = 0; t < tokens; ++t) {
-        bool row_nan = false;
-        for (int n = 0; n < c.hidden; ++n) row_nan |= std::isnan(bf16_to_float(calibrated[size_t(t) * c.hidden + n]));
-        EXPECT_EQ(row_nan, tokens == 1 || t == 3) << "w4a4 calibrated, T=" << tokens << " token " << t;
-      }
+      for (int t = 0; t < tokens; ++t)
+        EXPECT_EQ(row_has_nan(calibrated, t), tokens == 1 || t == 3)
+            << "w4a4 calibrated, T=" << tokens << " token " << t;
     }
   }
 }
