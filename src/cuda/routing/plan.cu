@@ -5,8 +5,8 @@
 //   3. place: each slice walks its pairs again and puts each at its first row + its rank within
 //      the slice.
 // Slices are in pair order and rank their pairs in order, so the result is stable. Within a CTA
-// the slices are its warps; a warp handles 32 pairs at a time, and __match_any_sync groups the
-// lanes of one expert, so a step costs a few instructions.
+// the slices are its warps; a warp handles 32 pairs at a time, and ballots group the lanes of one
+// expert (lanes_of_same_expert), so a step costs a few instructions.
 //
 // The batch size picks who does it:
 // - at most kWarpPlanMaxPairs pairs, one warp, with no CTA barriers: at one token the plan is the
@@ -52,7 +52,7 @@ __device__ void for_each_warp_step(const int32_t* topk_ids, int begin, int end, 
     const bool in_slice = pair < last;
     const int next = pair + 32 < last ? topk_ids[pair + 32] : -1;
     const int e = in_slice ? local_expert_of(id, local_start, num_local) : -1;
-    const uint32_t peers = __match_any_sync(0xFFFFFFFFu, e);
+    const uint32_t peers = lanes_of_same_expert(e, num_local);
     visit(pair, in_slice, e, peers);
     id = next;
   }

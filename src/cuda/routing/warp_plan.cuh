@@ -13,6 +13,21 @@ namespace fp4moe::cuda {
 
 inline constexpr int kWarpPlanMaxTiles = 2 * kWarpPlanMaxPairs;  // >= max_gemm_tiles(32, any E, any tile rows)
 
+// The lanes of the warp whose local expert equals this lane's (e in [-1, num_local); every lane
+// calls it with the same num_local): what __match_any_sync(~0u, e) returns, by one ballot per bit
+// of e + 1 instead of a MATCH, whose waits held most of the grid plan's samples (Nsight Compute,
+// bench/results/h200-plan-two-launches/ncu/).
+__device__ __forceinline__ uint32_t lanes_of_same_expert(int e, int num_local) {
+  const uint32_t key = uint32_t(e + 1);  // -1 (no local expert) groups as 0
+  const int bits = 32 - __clz(num_local);  // enough for keys 0 .. num_local
+  uint32_t peers = 0xFFFFFFFFu;
+  for (int b = 0; b < bits; ++b) {
+    const uint32_t ones = __ballot_sync(0xFFFFFFFFu, (key >> b) & 1u);
+    peers &= (key >> b) & 1u ? ones : ~ones;
+  }
+  return peers;
+}
+
 struct WarpPlan {
   int sorted_pairs[kWarpPlanMaxPairs];  // pair of each sorted row
   int pair_rows[kWarpPlanMaxPairs];     // sorted row of each pair, -1 when dropped or not local
@@ -30,7 +45,7 @@ __device__ __forceinline__ void build_warp_plan(const int32_t* topk_ids, int num
                                                 int tile_rows, WarpPlan& plan) {
   const int lane = threadIdx.x % 32;
   const int e = lane < num_pairs ? local_expert_of(__ldcg(topk_ids + lane), local_start, num_local) : -1;
-  const uint32_t peers = __match_any_sync(0xFFFFFFFFu, e);
+  const uint32_t peers = lanes_of_same_expert(e, num_local);
   const uint32_t before = peers & ptx::lanemask_lt();
   const int count = __popc(peers);
   const int tiles = e >= 0 && before == 0 ? int(ceil_div(count, tile_rows)) : 0;  // the group leader's
