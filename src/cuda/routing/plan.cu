@@ -34,8 +34,6 @@ constexpr int kExpertsPerThread = kPlanMaxLocalExperts / kPlanThreads;  // exper
 constexpr int kChunkLoads = 8;  // experts whose chunk counts a warp loads at once
 static_assert(kPlanMaxChunks == 4 * 32, "a lane holds four chunks' counts of an expert");
 
-using ExpertScan = cub::BlockScan<int, kPlanThreads>;
-
 // Calls visit(pair, in_slice, expert, peers) for each group of 32 pairs of this warp's slice of
 // [begin, end), in order; every lane of the warp takes part. `peers` is the mask of lanes holding
 // the same expert; lanes past the slice end carry expert -1. The next group's ids are loaded before
@@ -104,53 +102,59 @@ __device__ void place_by_warp(const int32_t* topk_ids, int begin, int end, int l
   });
 }
 
-// Pass 2, every thread of the CTA: thread i holds in total[] the pair counts of experts
-// [i*kExpertsPerThread, ...). Returns each owned expert's first row in offset[] and the rows of all.
-__device__ int expert_first_rows(int (&total)[kExpertsPerThread], ExpertScan::TempStorage& storage,
-                                 int (&offset)[kExpertsPerThread]) {
-  int sum_total;
-  ExpertScan(storage).ExclusiveSum(total, offset, sum_total);
-  __syncthreads();  // the storage is reused next
-  return sum_total;
+// An expert's sorted rows, grouped-scale rows, GEMM tiles and large tiles: one scan of these gives
+// every offset of the plan. (Four scans, one per field, cost CTA 0 three more block barriers.)
+struct ExpertSums {
+  int rows, padded_rows, tiles, large_tiles;
+  __device__ ExpertSums operator+(const ExpertSums& o) const {
+    return {rows + o.rows, padded_rows + o.padded_rows, tiles + o.tiles, large_tiles + o.large_tiles};
+  }
+};
+
+// An expert of `rows` pairs: its large tiles of large_rows (0: none), then tiles of tile_rows over
+// the rest of its rows.
+__device__ ExpertSums expert_sums(int rows, int tile_rows, int large_rows) {
+  const int large = large_rows > 0 ? rows / large_rows : 0;
+  return {rows, int(grouped_scale_rows(rows)), int(ceil_div(rows - large * large_rows, tile_rows)), large};
 }
 
-// After expert_first_rows, every thread of the CTA: writes the expert offsets, the 128-aligned
-// offsets and the tile lists (an expert's large tiles first, then its small ones over the rest of
-// its rows). One CTA per plan does this.
-__device__ void write_expert_rows(const int (&total)[kExpertsPerThread], const int (&offset)[kExpertsPerThread],
-                                  int sum_total, int num_local, int tile_rows, int large_rows, const RoutingPlan& plan,
-                                  ExpertScan::TempStorage& storage) {
-  int padded[kExpertsPerThread], tiles[kExpertsPerThread], large[kExpertsPerThread];
-  for (int i = 0; i < kExpertsPerThread; ++i) {
-    padded[i] = int(grouped_scale_rows(total[i]));
-    large[i] = large_rows > 0 ? total[i] / large_rows : 0;
-    tiles[i] = int(ceil_div(total[i] - large[i] * large_rows, tile_rows));
-  }
-  int padded_offset[kExpertsPerThread], tile_offset[kExpertsPerThread], large_offset[kExpertsPerThread];
-  int sum_padded, sum_tiles, sum_large;
-  ExpertScan(storage).ExclusiveSum(padded, padded_offset, sum_padded);
-  __syncthreads();
-  ExpertScan(storage).ExclusiveSum(tiles, tile_offset, sum_tiles);
-  __syncthreads();
-  ExpertScan(storage).ExclusiveSum(large, large_offset, sum_large);
+using ExpertScan = cub::BlockScan<ExpertSums, kPlanThreads>;
+
+// Pass 2, every thread of the CTA: thread i holds in sums[] the sums of experts
+// [i*kExpertsPerThread, ...) (zeros past num_local). Returns the scan of all experts before each
+// owned one in first[], and the sums of all.
+__device__ ExpertSums scan_experts(ExpertSums (&sums)[kExpertsPerThread], ExpertScan::TempStorage& storage,
+                                   ExpertSums (&first)[kExpertsPerThread]) {
+  ExpertSums all;
+  ExpertScan(storage).ExclusiveSum(sums, first, all);
+  return all;
+}
+
+// After scan_experts, every thread of the CTA: writes the expert offsets, the 128-aligned offsets
+// and the tile lists (an expert's large tiles first, then its small ones over the rest of its rows).
+// One CTA per plan does this.
+__device__ void write_expert_rows(const ExpertSums (&sums)[kExpertsPerThread],
+                                  const ExpertSums (&first)[kExpertsPerThread], const ExpertSums& all, int num_local,
+                                  int tile_rows, int large_rows, const RoutingPlan& plan) {
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
     if (e >= num_local) continue;
-    plan.expert_offsets[e] = offset[i];
-    plan.padded_offsets[e] = padded_offset[i];
-    for (int t = 0; t < large[i]; ++t)
-      plan.large_tiles[large_offset[i] + t] = GemmTile{e, offset[i] + t * large_rows, large_rows};
-    const int first = offset[i] + large[i] * large_rows, rest = total[i] - large[i] * large_rows;
-    for (int t = 0; t < tiles[i]; ++t) {
-      plan.tiles[tile_offset[i] + t] = GemmTile{e, first + t * tile_rows, min(tile_rows, rest - t * tile_rows)};
-      if (plan.tile_done) plan.tile_done[tile_offset[i] + t] = 0;
+    plan.expert_offsets[e] = first[i].rows;
+    plan.padded_offsets[e] = first[i].padded_rows;
+    for (int t = 0; t < sums[i].large_tiles; ++t)
+      plan.large_tiles[first[i].large_tiles + t] = GemmTile{e, first[i].rows + t * large_rows, large_rows};
+    const int start = first[i].rows + sums[i].large_tiles * large_rows;
+    const int rest = sums[i].rows - sums[i].large_tiles * large_rows;
+    for (int t = 0; t < sums[i].tiles; ++t) {
+      plan.tiles[first[i].tiles + t] = GemmTile{e, start + t * tile_rows, min(tile_rows, rest - t * tile_rows)};
+      if (plan.tile_done) plan.tile_done[first[i].tiles + t] = 0;
     }
   }
   if (threadIdx.x == 0) {
-    plan.expert_offsets[num_local] = sum_total;
-    plan.padded_offsets[num_local] = sum_padded;
-    *plan.num_tiles = sum_tiles;
-    if (plan.num_large_tiles) *plan.num_large_tiles = sum_large;
+    plan.expert_offsets[num_local] = all.rows;
+    plan.padded_offsets[num_local] = all.padded_rows;
+    *plan.num_tiles = all.tiles;
+    if (plan.num_large_tiles) *plan.num_large_tiles = all.large_tiles;
   }
 }
 
@@ -180,16 +184,16 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
   count_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts);
   __syncthreads();
 
-  int total[kExpertsPerThread], offset[kExpertsPerThread];
+  ExpertSums sums[kExpertsPerThread], first[kExpertsPerThread];
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
-    total[i] = e < num_local ? cta_count(warp_counts, e, num_local) : 0;
+    sums[i] = e < num_local ? expert_sums(cta_count(warp_counts, e, num_local), tile_rows, large_rows) : ExpertSums{};
   }
-  const int sum_total = expert_first_rows(total, scan_storage, offset);
-  write_expert_rows(total, offset, sum_total, num_local, tile_rows, large_rows, plan, scan_storage);
+  const ExpertSums all = scan_experts(sums, scan_storage, first);
+  write_expert_rows(sums, first, all, num_local, tile_rows, large_rows, plan);
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
-    if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, offset[i]);
+    if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, first[i].rows);
   }
   __syncthreads();
   place_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts, plan);
@@ -273,16 +277,16 @@ __global__ void __launch_bounds__(kPlanThreads) plan_place_kernel(const int32_t*
   sum_chunk_counts(plan.chunk_counts, int(gridDim.x), num_local, expert_total, chunk_first);
   __syncthreads();
 
-  int total[kExpertsPerThread], offset[kExpertsPerThread];
+  ExpertSums sums[kExpertsPerThread], first[kExpertsPerThread];
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
-    total[i] = e < num_local ? expert_total[e] : 0;
+    sums[i] = e < num_local ? expert_sums(expert_total[e], tile_rows, large_rows) : ExpertSums{};
   }
-  const int sum_total = expert_first_rows(total, scan_storage, offset);
-  if (blockIdx.x == 0) write_expert_rows(total, offset, sum_total, num_local, tile_rows, large_rows, plan, scan_storage);
+  const ExpertSums all = scan_experts(sums, scan_storage, first);
+  if (blockIdx.x == 0) write_expert_rows(sums, first, all, num_local, tile_rows, large_rows, plan);
   for (int i = 0; i < kExpertsPerThread; ++i) {
     const int e = threadIdx.x * kExpertsPerThread + i;
-    if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, offset[i] + chunk_first[e]);
+    if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, first[i].rows + chunk_first[e]);
   }
   __syncthreads();
   place_by_warp(topk_ids, chunk.begin, chunk.end, local_start, num_local, warp_counts, plan);
