@@ -16,7 +16,8 @@ inline constexpr int kWarpPlanMaxTiles = 2 * kWarpPlanMaxPairs;  // >= max_gemm_
 // The lanes of the warp whose local expert equals this lane's (e in [-1, num_local); every lane
 // calls it with the same num_local): what __match_any_sync(~0u, e) returns, by one ballot per bit
 // of e + 1 instead of a MATCH, whose waits held most of the grid plan's samples (Nsight Compute,
-// bench/results/h200-plan-two-launches/ncu/).
+// bench/results/h200-plan-two-launches/ncu/); the ballots took about 1 us off each grid plan kernel
+// at 16384 tokens (H200, bench/results/h200-plan-scan/ballot/).
 __device__ __forceinline__ uint32_t lanes_of_same_expert(int e, int num_local) {
   const uint32_t key = uint32_t(e + 1);  // -1 (no local expert) groups as 0
   const int bits = 32 - __clz(num_local);  // enough for keys 0 .. num_local
