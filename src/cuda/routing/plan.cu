@@ -30,7 +30,10 @@ namespace fp4moe::cuda {
 namespace {
 
 constexpr int kWarps = kPlanThreads / 32;
-constexpr int kExpertsPerThread = kPlanMaxLocalExperts / kPlanThreads;  // experts a thread owns in a scan
+// A thread owns experts threadIdx.x + s * kPlanThreads, s < kExpertStripes: striped, so that a
+// batch of few local experts spreads its per-expert work over as many warps as it can.
+constexpr int kExpertStripes = kPlanMaxLocalExperts / kPlanThreads;
+__device__ __forceinline__ int owned_expert(int stripe) { return int(threadIdx.x) + stripe * kPlanThreads; }
 constexpr int kChunkLoads = 8;  // experts whose chunk counts a warp loads at once
 static_assert(kPlanMaxChunks == 4 * 32, "a lane holds four chunks' counts of an expert");
 
@@ -120,34 +123,48 @@ __device__ ExpertSums expert_sums(int rows, int tile_rows, int large_rows) {
 
 using ExpertScan = cub::BlockScan<ExpertSums, kPlanThreads>;
 
-// Pass 2, every thread of the CTA: thread i holds in sums[] the sums of experts
-// [i*kExpertsPerThread, ...) (zeros past num_local). Returns the scan of all experts before each
-// owned one in first[], and the sums of all.
-__device__ ExpertSums scan_experts(ExpertSums (&sums)[kExpertsPerThread], ExpertScan::TempStorage& storage,
-                                   ExpertSums (&first)[kExpertsPerThread]) {
-  ExpertSums all;
-  ExpertScan(storage).ExclusiveSum(sums, first, all);
-  return all;
+// Pass 2, every thread of the CTA: rows_of(e) gives expert e's pairs. Returns in sums[s] the sums
+// of the thread's expert of stripe s (zeros past num_local), in first[s] those of all experts
+// before it, and the sums of all experts: one block scan per stripe that holds an expert.
+template <class RowsOf>
+__device__ ExpertSums scan_experts(RowsOf&& rows_of, int num_local, int tile_rows, int large_rows,
+                                   ExpertScan::TempStorage& storage, ExpertSums (&sums)[kExpertStripes],
+                                   ExpertSums (&first)[kExpertStripes]) {
+  ExpertSums before{};  // over the stripes scanned so far
+#pragma unroll
+  for (int s = 0; s < kExpertStripes; ++s) {
+    const int e = owned_expert(s);
+    sums[s] = e < num_local ? expert_sums(rows_of(e), tile_rows, large_rows) : ExpertSums{};
+    first[s] = before;
+    if (s * kPlanThreads >= num_local) continue;  // the same in every thread
+    if (s > 0) __syncthreads();                     // the scan's storage is reused
+    ExpertSums in_stripe, all;
+    ExpertScan(storage).ExclusiveSum(sums[s], in_stripe, all);
+    first[s] = before + in_stripe;
+    before = before + all;
+  }
+  return before;
 }
 
 // After scan_experts, every thread of the CTA: writes the expert offsets, the 128-aligned offsets
 // and the tile lists (an expert's large tiles first, then its small ones over the rest of its rows).
 // One CTA per plan does this.
-__device__ void write_expert_rows(const ExpertSums (&sums)[kExpertsPerThread],
-                                  const ExpertSums (&first)[kExpertsPerThread], const ExpertSums& all, int num_local,
+__device__ void write_expert_rows(const ExpertSums (&sums)[kExpertStripes],
+                                  const ExpertSums (&first)[kExpertStripes], const ExpertSums& all, int num_local,
                                   int tile_rows, int large_rows, const RoutingPlan& plan) {
-  for (int i = 0; i < kExpertsPerThread; ++i) {
-    const int e = threadIdx.x * kExpertsPerThread + i;
+#pragma unroll
+  for (int s = 0; s < kExpertStripes; ++s) {
+    const int e = owned_expert(s);
     if (e >= num_local) continue;
-    plan.expert_offsets[e] = first[i].rows;
-    plan.padded_offsets[e] = first[i].padded_rows;
-    for (int t = 0; t < sums[i].large_tiles; ++t)
-      plan.large_tiles[first[i].large_tiles + t] = GemmTile{e, first[i].rows + t * large_rows, large_rows};
-    const int start = first[i].rows + sums[i].large_tiles * large_rows;
-    const int rest = sums[i].rows - sums[i].large_tiles * large_rows;
-    for (int t = 0; t < sums[i].tiles; ++t) {
-      plan.tiles[first[i].tiles + t] = GemmTile{e, start + t * tile_rows, min(tile_rows, rest - t * tile_rows)};
-      if (plan.tile_done) plan.tile_done[first[i].tiles + t] = 0;
+    plan.expert_offsets[e] = first[s].rows;
+    plan.padded_offsets[e] = first[s].padded_rows;
+    for (int t = 0; t < sums[s].large_tiles; ++t)
+      plan.large_tiles[first[s].large_tiles + t] = GemmTile{e, first[s].rows + t * large_rows, large_rows};
+    const int start = first[s].rows + sums[s].large_tiles * large_rows;
+    const int rest = sums[s].rows - sums[s].large_tiles * large_rows;
+    for (int t = 0; t < sums[s].tiles; ++t) {
+      plan.tiles[first[s].tiles + t] = GemmTile{e, start + t * tile_rows, min(tile_rows, rest - t * tile_rows)};
+      if (plan.tile_done) plan.tile_done[first[s].tiles + t] = 0;
     }
   }
   if (threadIdx.x == 0) {
@@ -184,17 +201,13 @@ __global__ void __launch_bounds__(kPlanThreads) routing_plan_kernel(const int32_
   count_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts);
   __syncthreads();
 
-  ExpertSums sums[kExpertsPerThread], first[kExpertsPerThread];
-  for (int i = 0; i < kExpertsPerThread; ++i) {
-    const int e = threadIdx.x * kExpertsPerThread + i;
-    sums[i] = e < num_local ? expert_sums(cta_count(warp_counts, e, num_local), tile_rows, large_rows) : ExpertSums{};
-  }
-  const ExpertSums all = scan_experts(sums, scan_storage, first);
+  ExpertSums sums[kExpertStripes], first[kExpertStripes];
+  const ExpertSums all = scan_experts([&](int e) { return cta_count(warp_counts, e, num_local); }, num_local,
+                                      tile_rows, large_rows, scan_storage, sums, first);
   write_expert_rows(sums, first, all, num_local, tile_rows, large_rows, plan);
-  for (int i = 0; i < kExpertsPerThread; ++i) {
-    const int e = threadIdx.x * kExpertsPerThread + i;
-    if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, first[i].rows);
-  }
+#pragma unroll
+  for (int s = 0; s < kExpertStripes; ++s)
+    if (owned_expert(s) < num_local) counts_to_warp_rows(warp_counts, owned_expert(s), num_local, first[s].rows);
   __syncthreads();
   place_by_warp(topk_ids, 0, num_pairs, local_start, num_local, warp_counts, plan);
 }
@@ -277,16 +290,14 @@ __global__ void __launch_bounds__(kPlanThreads) plan_place_kernel(const int32_t*
   sum_chunk_counts(plan.chunk_counts, int(gridDim.x), num_local, expert_total, chunk_first);
   __syncthreads();
 
-  ExpertSums sums[kExpertsPerThread], first[kExpertsPerThread];
-  for (int i = 0; i < kExpertsPerThread; ++i) {
-    const int e = threadIdx.x * kExpertsPerThread + i;
-    sums[i] = e < num_local ? expert_sums(expert_total[e], tile_rows, large_rows) : ExpertSums{};
-  }
-  const ExpertSums all = scan_experts(sums, scan_storage, first);
+  ExpertSums sums[kExpertStripes], first[kExpertStripes];
+  const ExpertSums all = scan_experts([&](int e) { return expert_total[e]; }, num_local, tile_rows, large_rows,
+                                      scan_storage, sums, first);
   if (blockIdx.x == 0) write_expert_rows(sums, first, all, num_local, tile_rows, large_rows, plan);
-  for (int i = 0; i < kExpertsPerThread; ++i) {
-    const int e = threadIdx.x * kExpertsPerThread + i;
-    if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, first[i].rows + chunk_first[e]);
+#pragma unroll
+  for (int s = 0; s < kExpertStripes; ++s) {
+    const int e = owned_expert(s);
+    if (e < num_local) counts_to_warp_rows(warp_counts, e, num_local, first[s].rows + chunk_first[e]);
   }
   __syncthreads();
   place_by_warp(topk_ids, chunk.begin, chunk.end, local_start, num_local, warp_counts, plan);
