@@ -182,12 +182,17 @@ __device__ __forceinline__ void reset_forward_counters(const RoutingPlan& plan) 
   if (threadIdx.x == 2 && plan.next_item) *plan.next_item = 0;
 }
 
-// Every kernel starts so: the previous kernel may still read the plan, and this CTA's counters
-// (counts[kWarps][num_local] in shared memory) start at 0.
-__device__ void start_plan_kernel(int* counts, int num_local) {
-  ptx::wait_for_predecessor();
+// Every thread of the CTA: its counters (counts[kWarps][num_local] in shared memory) start at 0.
+__device__ void zero_warp_counts(int* counts, int num_local) {
   for (int i = threadIdx.x; i < kWarps * num_local; i += kPlanThreads) counts[i] = 0;
   __syncthreads();
+}
+
+// The one-CTA plan and the count kernel start so: the previous kernel may still read the plan. (The
+// place kernel counts its chunk before it waits.)
+__device__ void start_plan_kernel(int* counts, int num_local) {
+  ptx::wait_for_predecessor();
+  zero_warp_counts(counts, num_local);
 }
 
 // The whole plan in one CTA (at most kCtaPlanMaxPairs pairs; any count works).
@@ -279,8 +284,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_place_kernel(const int32_t*
   extern __shared__ int warp_counts[];  // [kWarps][num_local]; then per-warp rows
   __shared__ int expert_total[kPlanMaxLocalExperts], chunk_first[kPlanMaxLocalExperts];
   __shared__ ExpertScan::TempStorage scan_storage;
-  for (int i = threadIdx.x; i < kWarps * num_local; i += kPlanThreads) warp_counts[i] = 0;
-  __syncthreads();
+  zero_warp_counts(warp_counts, num_local);
   // This kernel starts once the count kernel has passed its own wait, so the previous forward is
   // done with the plan and the ids are in place: its own counts need not wait for the chunks'.
   const PairRange chunk = this_chunk(num_pairs, chunk_pairs);
