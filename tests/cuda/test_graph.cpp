@@ -15,7 +15,7 @@ namespace {
 
 TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
   FP4MOE_REQUIRE_GPU();
-  // 96 tokens: the general chain of kernels; 600 (2400 pairs): the same with the grid plan's three
+  // 96 tokens: the general chain of kernels; 600 (2400 pairs): the same with the grid plan's two
   // launches (routing/plan.h); 4 (16 pairs): the decode kernels, whose arrival counters (and in
   // W4A4 amaxes) must start from zero again at every replay (gemm/decode_gemm.h). W4A4 with
   // calibrated scales beyond the decode kernels: GEMM 1 quantizes h, and GEMM 2 takes its tiles as

@@ -237,7 +237,6 @@ struct GateUpEpilogue {
       v[i] = max(keep, __shfl_xor_sync(0xFFFFFFFFu, send, kLaneBit));
     }
   }
-
 };
 
 // GEMM 2: y[row][n] in FP32, one value per accumulator element.

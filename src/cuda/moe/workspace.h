@@ -63,10 +63,10 @@ struct WorkspaceLayout {
   }
 
   RoutingPlan plan(void* base) const {
-    return RoutingPlan{at<int>(base, expert_offsets), at<int>(base, padded_offsets), at<int>(base, sorted_pairs),
-                       at<int>(base, pair_rows),      at<GemmTile>(base, tiles),     at<int>(base, num_tiles),
-                       at<uint32_t>(base, amax),      at<int>(base, chunk_counts),     at<GemmTile>(base, large_tiles),
-                       at<int>(base, num_large_tiles),  at<uint32_t>(base, tile_done), at<uint32_t>(base, next_item)};
+    return RoutingPlan{at<int>(base, expert_offsets),    at<int>(base, padded_offsets), at<int>(base, sorted_pairs),
+                       at<int>(base, pair_rows),         at<GemmTile>(base, tiles),     at<int>(base, num_tiles),
+                       at<uint32_t>(base, amax),         at<int>(base, chunk_counts),   at<GemmTile>(base, large_tiles),
+                       at<int>(base, num_large_tiles),   at<uint32_t>(base, tile_done), at<uint32_t>(base, next_item)};
   }
 };
 
