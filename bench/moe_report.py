@@ -173,6 +173,8 @@ def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str,
          "first tokens), not the amax of each forward."] if settings.get("w4a4_scales") == "calibrated" else []),
       *(["GEMM 1's epilogue quantization off (FP4MOE_EPILOGUE_QUANTIZE=0): h quantized by a kernel of its own."]
         if settings.get("epilogue_quantize") == "off" else []),
+      *(["GEMM 1's own tiles off (FP4MOE_OWN_TILES=0): it reads the plan's tile list."]
+        if settings.get("own_tiles") == "off" else []),
       "",
       "| " + " | ".join(headers) + " |",
       "|" + "|".join("---" for _ in headers) + "|",

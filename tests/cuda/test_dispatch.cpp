@@ -251,6 +251,42 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
   EXPECT_EQ(w4a4.gemm2_order(), GemmOrder::kAfter);
 }
 
+// GEMM 1 finds its own tiles in W4A16 on Hopper where it runs an 8-token mma.sync tile without a K
+// split and no large tiles, and its expected CTAs fill at most kOwnTileMaxWaves waves: qwen3 at 4
+// and 8 tokens (0.7 and 0.95 waves); not qwen3 at 16 (1.9 waves) or 128 (the 16-token tile), not
+// deepseek-v3 at 8 (2.8 waves) or 1 (the decode kernels) or 4 (the K-split tile), not gpt-oss at 64
+// (large tiles), not in W4A4, not off Hopper or with the rule off. A forced tile obeys the same rule.
+TEST(Dispatch, GemmOneFindsItsOwnTiles) {
+  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig dsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  MoeConfig qwen3_w4a4 = qwen3;
+  qwen3_w4a4.mode = QuantMode::kW4A4;
+  EXPECT_TRUE(choose_for(qwen3, 4).own_tiles);
+  EXPECT_TRUE(choose_for(qwen3, 8).own_tiles);
+  EXPECT_FALSE(choose_for(qwen3, 16).own_tiles) << "about two waves";
+  EXPECT_FALSE(choose_for(qwen3, 128).own_tiles) << "the 16-token tile";
+  EXPECT_FALSE(choose_for(dsv3, 8).own_tiles) << "about three waves";
+  EXPECT_FALSE(choose_for(dsv3, 4).own_tiles) << "the K-split tile";
+  EXPECT_FALSE(choose_for(qwen3, 1).own_tiles) << "decode kernels";
+  ASSERT_TRUE(choose_for(gpt_oss, 64).large.has_value());
+  EXPECT_FALSE(choose_for(gpt_oss, 64).own_tiles) << "large tiles";
+  EXPECT_FALSE(choose_for(qwen3_w4a4, 8).own_tiles) << "W4A4: GEMM 1 reads x quantized after the plan";
+  const int64_t up = packed_weight_shape(WeightRole::kGateUp, 2048, 768).rows;
+  const int64_t down = packed_weight_shape(WeightRole::kDown, 2048, 768).rows;
+  EXPECT_FALSE(choose_kernels(8, qwen3, false, std::nullopt, up, down, h200_waves()).own_tiles) << "off Hopper";
+  EXPECT_FALSE(choose_kernels(8, qwen3, true, std::nullopt, up, down, h200_waves(), true, true, false, true, false)
+                   .own_tiles)
+      << "turned off";
+  EXPECT_TRUE(choose_kernels(8, qwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced";
+  EXPECT_FALSE(choose_kernels(64, qwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced, waves";
+  EXPECT_FALSE(choose_kernels(8, qwen3, true, std::nullopt, up, down, DeviceWaves{}).own_tiles) << "waves unknown";
+  // The rule's edges: pairs, waves.
+  EXPECT_TRUE(gemm1_finds_own_tiles(QuantMode::kW4A16, true, kSmallBatchTile, false, kOwnTileMaxPairs, 150, 100));
+  EXPECT_FALSE(gemm1_finds_own_tiles(QuantMode::kW4A16, true, kSmallBatchTile, false, kOwnTileMaxPairs + 1, 1, 100));
+  EXPECT_FALSE(gemm1_finds_own_tiles(QuantMode::kW4A16, true, kSmallBatchTile, false, 64, 151, 100));
+}
+
 // W4A4 with a calibrated h scale: GEMM 1's epilogue quantizes h wherever its tiles (and the large
 // tiles beside them) are wgmma tiles, and GEMM 2 then takes GEMM 1's tiles as they finish, as in
 // W4A16; not with a dynamic scale, not in W4A16, not with the rule off, and not on the mma.sync
@@ -342,7 +378,9 @@ TEST(Dispatch, PersistentGemm2ByTileAndK) {
 // FP4MOE_LARGE_TILES and FP4MOE_PERSISTENT_DOWN: unset or 1 on, 0 off, anything else rejected by name.
 TEST(Dispatch, RuleSwitchesByNameOrAClearError) {
   for (const auto& [name, read] : {std::pair{"FP4MOE_LARGE_TILES", &large_tiles_from_env},
-                                   std::pair{"FP4MOE_PERSISTENT_DOWN", &persistent_down_from_env}}) {
+                                   std::pair{"FP4MOE_PERSISTENT_DOWN", &persistent_down_from_env},
+                                   std::pair{"FP4MOE_EPILOGUE_QUANTIZE", &epilogue_quantize_from_env},
+                                   std::pair{"FP4MOE_OWN_TILES", &own_tiles_from_env}}) {
     ASSERT_EQ(unsetenv(name), 0);
     EXPECT_TRUE(read()) << name;
     ASSERT_EQ(setenv(name, "0", 1), 0);

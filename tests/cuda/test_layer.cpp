@@ -3,6 +3,7 @@
 // (0 and 1 tokens, empty experts, one hot expert, sizes off the tile grid, dropped and non-local
 // ids, NaN input). Outputs are NaN-poisoned before each run (run_forward), so unwritten elements
 // show as NaN and fail the error bound.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -63,6 +64,22 @@ struct ScopedEnv {
   ScopedEnv& operator=(const ScopedEnv&) = delete;
   const char* name;
 };
+
+int64_t gate_up_rows(const MoeConfig& c) {
+  return cuda::packed_weight_shape(cuda::WeightRole::kGateUp, c.hidden, c.intermediate).rows;
+}
+int64_t down_rows(const MoeConfig& c) {
+  return cuda::packed_weight_shape(cuda::WeightRole::kDown, c.hidden, c.intermediate).rows;
+}
+
+// The kernels a CUDA layer on this device picks for a batch (after a layer was created).
+cuda::ForwardKernels chosen_kernels(const MoeConfig& c, int tokens) {
+  int device = 0, sms = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  return cuda::choose_kernels(tokens, c, cuda::device_is_hopper(device), std::nullopt, gate_up_rows(c), down_rows(c),
+                              cuda::device_waves(sms));
+}
 
 struct BenchShape {
   const char* name;
@@ -399,6 +416,97 @@ TEST(GpuLayer, EpilogueQuantizationEqualsTheKernel) {
   auto skewed = testing::skewed_routing(1100, c.num_experts, c.top_k, rng);
   route_token_7(skewed);
   same(skewed, "epilogue against kernel, skewed");
+}
+
+// Elements whose bits differ between two outputs; all of them where the sizes differ.
+size_t differing_elements(const std::vector<bf16>& a, const std::vector<bf16>& b) {
+  if (a.size() != b.size()) return std::max(a.size(), b.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < a.size(); ++i) differ += a[i].bits != b[i].bits;
+  return differ;
+}
+
+// GEMM 1 finding its own tiles (moe/dispatch.h's gemm1_finds_own_tiles, Hopper) runs exactly the
+// plan's tiles: the output is bit-identical to a layer with the rule off (FP4MOE_OWN_TILES=0) and
+// within the reference's bound. 96 of 128 experts local, top-8, K and N off the tile grid; batches
+// past the decode kernels (24 pairs: the one-warp plan kernel) up to 480 pairs on the 8-token tile,
+// uneven, with dropped and non-local ids, skewed, every token on one expert (eight 8-row tiles of
+// it, the last half full), and no local pair at all (no tile: every CTA of GEMM 1 ends at once, and
+// the output is zeros). Then qwen3-30b-a3b at 8 tokens with more tiles than the first wave that
+// finds its own (every pair on an expert of its own), so that the later CTAs read the plan's list.
+TEST(GpuLayer, OwnTilesAreThePlansTiles) {
+  FP4MOE_REQUIRE_GPU();
+  int device = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "GEMM 1 finds its own tiles on Hopper only";
+  testing::Rng rng(38);
+  constexpr int kMaxTokens = 60;
+  MoeConfig c = make_config(128, 272, 208, 8, kMaxTokens);
+  c.local_expert_start = 16;
+  c.local_experts = 96;
+  LayerPair layers(c, 13);
+  std::unique_ptr<MoeLayer> plan_tiles;
+  {
+    ScopedEnv off("FP4MOE_OWN_TILES", "0");
+    plan_tiles = make_moe_layer(c, Backend::kCuda);
+  }
+  layers.experts.load_into(*plan_tiles);
+  const auto x = testing::random_bf16(size_t(kMaxTokens) * c.hidden, rng);
+
+  const auto check = [&](const testing::Routing& routing, const char* label) -> std::vector<bf16> {
+    const int tokens = routing.num_tokens;
+    EXPECT_TRUE(chosen_kernels(c, tokens).own_tiles)
+        << label << " T=" << tokens << ": the rule must apply, or this test checks nothing";
+    const auto xs = first_tokens(x, tokens, c.hidden);
+    const auto own = testing::run_forward(*layers.gpu, xs, routing);
+    const auto listed = testing::run_forward(*plan_tiles, xs, routing);
+    EXPECT_EQ(differing_elements(own, listed), 0u)
+        << label << " T=" << tokens << ": outputs differ from the plan's tiles";
+    return own;
+  };
+  for (int tokens : {3, 20, 60}) {
+    auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+    testing::drop_some(routing, c, 0.2, rng);
+    check(routing, "uniform, dropped ids");
+    EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "own tiles, dropped ids"), kBound) << tokens;
+  }
+  const auto skewed = testing::skewed_routing(kMaxTokens, c.num_experts, c.top_k, rng);
+  check(skewed, "skewed");
+  EXPECT_LT(layers.error(x, skewed, "own tiles, skewed"), kBound);
+  const auto hot = testing::single_expert_routing(kMaxTokens, c.top_k, 40, rng);
+  check(hot, "every token on one expert");
+  EXPECT_LT(layers.error(x, hot, "own tiles, every token on one expert"), kBound);
+  testing::Routing none = testing::uniform_routing(30, c.num_experts, c.top_k, rng);
+  for (size_t i = 0; i < none.ids.size(); ++i) none.ids[i] = i % 3 ? int32_t(i % 16) : (i % 2 ? -1 : 127);
+  for (bf16 v : check(none, "no local pair")) ASSERT_EQ(v.bits, 0) << "tokens with no local expert must be zero";
+
+  // Only GEMM 1's first wave finds its own tiles; the later CTAs read the plan's list. qwen3-30b-a3b
+  // at 8 tokens, each pair on an expert of its own: 64 tiles of 12 row blocks, more than a wave.
+  const MoeConfig qwen3 = make_config(128, 2048, 768, 8, 8);
+  const testing::RandomExperts qwen3_experts(qwen3, 14);
+  auto qwen3_own = make_moe_layer(qwen3, Backend::kCuda);
+  qwen3_experts.load_into(*qwen3_own);
+  std::unique_ptr<MoeLayer> qwen3_listed;
+  {
+    ScopedEnv off("FP4MOE_OWN_TILES", "0");
+    qwen3_listed = make_moe_layer(qwen3, Backend::kCuda);
+  }
+  qwen3_experts.load_into(*qwen3_listed);
+  const cuda::ForwardKernels qwen3_kernels = chosen_kernels(qwen3, 8);
+  ASSERT_TRUE(qwen3_kernels.own_tiles);
+  int sms = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), cudaSuccess);
+  EXPECT_GT(64 * ceil_div(gate_up_rows(qwen3), qwen3_kernels.gemm1.block_rows()),
+            int64_t(sms) * cuda::own_tile_ctas_per_sm(qwen3_kernels.gemm1))
+      << "the tiles must take more than the wave that finds its own";
+  testing::Routing spread = testing::uniform_routing(8, 128, 8, rng);
+  for (size_t i = 0; i < spread.ids.size(); ++i) spread.ids[i] = int32_t(i * 37 % 128);  // 64 distinct experts
+  const auto qwen3_x = testing::random_bf16(size_t(8) * qwen3.hidden, rng);
+  for (const auto& routing : {spread, testing::uniform_routing(8, 128, 8, rng)}) {
+    const auto own = testing::run_forward(*qwen3_own, qwen3_x, routing);
+    const auto listed = testing::run_forward(*qwen3_listed, qwen3_x, routing);
+    EXPECT_EQ(differing_elements(own, listed), 0u) << "qwen3 T=8: outputs differ from the plan's tiles";
+  }
 }
 
 TEST(GpuLayer, NaNInputShowsAsNaN) {

@@ -4,6 +4,7 @@
 // SM, walk those pairs. Instantiated for the tile shapes in kMmaTiles (compiled_tiles.h)
 // only; the dispatch table may pick only those.
 #include <algorithm>
+#include <string>
 #include <type_traits>
 
 #include "cuda/common/check.h"
@@ -13,6 +14,7 @@
 #include "cuda/gemm/staged_y.cuh"
 #include "cuda/gemm/tensor_maps.h"
 #include "cuda/gemm/wgmma_pipeline.cuh"
+#include "cuda/routing/own_tile.cuh"
 
 namespace fp4moe::cuda {
 namespace {
@@ -74,20 +76,59 @@ __device__ __forceinline__ void wait_tile_done(const TileHandoff& handoff, int t
   ptx::fence_proxy_async_global();
 }
 
+// The kernels that can find their own tiles (grouped_gemm.h's OwnTiles): GEMM 1's of the tiles with
+// has_own_tile_kernel, which also signal their tiles done.
 template <class Tile, class Epilogue>
+constexpr bool kCanFindOwnTiles = kSignalsTiles<Epilogue> && has_own_tile_kernel(tile_config<Tile>());
+
+template <class Tile>
+using OwnTileOf = OwnTile<Tile::kThreads, Tile::kBlockTokens>;
+
+// A kernel finding its own tiles keeps them past the mainloop's shared memory.
+template <class Tile>
+constexpr int kOwnTileOffset = int(round_up(Tile::kSmemBytes, 16));
+template <class Tile>
+constexpr int kOwnTileSmemBytes = kOwnTileOffset<Tile> + int(sizeof(typename OwnTileOf<Tile>::Storage));
+
+template <class Tile, class Epilogue, bool kOwnTiles = false>
 __global__ void __launch_bounds__(Tile::kThreads)
     grouped_gemm_nvfp4_mma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan, typename Epilogue::Params out,
-                                  GemmOrder order, TileHandoff handoff) {
-  GemmTile tile;
-  if (!begin_tile(plan, order, tile)) return;
+                                  GemmOrder order, TileHandoff handoff, OwnTiles own) {
   extern __shared__ __align__(1024) char smem[];
+  GemmTile tile;
+  GemmInput rows = in;
+  GemmTile gathered;  // the tile as the mainloop gathers its rows
+  bool found_own = false;
+  if constexpr (kOwnTiles) {
+    static_assert(kCanFindOwnTiles<Tile, Epilogue>, "GEMM 1 of a tile with has_own_tile_kernel");
+    if (int64_t(blockIdx.y) * gridDim.x + blockIdx.x < own.first_ctas) {
+      auto& found = *reinterpret_cast<typename OwnTileOf<Tile>::Storage*>(smem + kOwnTileOffset<Tile>);
+      if (!OwnTileOf<Tile>::find(own.topk_ids, own.num_pairs, own.local_start, own.num_local, int(blockIdx.y),
+                                 found)) {
+        // GEMM 2 launches once every CTA here has let it or ended: where the routing has no tile at
+        // all, the first row of CTAs still holds it until the plan has ended.
+        if (blockIdx.y == 0) ptx::wait_for_predecessor();
+        return;
+      }
+      tile = found.tile;
+      rows.gather = found.pairs;  // the tile's rows from its first
+      gathered = GemmTile{tile.expert, 0, tile.rows};
+      found_own = true;
+    }
+  }
+  if (!found_own) {
+    if (!begin_tile(plan, order, tile)) return;
+    gathered = tile;
+  }
   MmaAccumulators<Tile> acc;
   zero_accumulators<Tile>(acc);
   if (!kSignalsTiles<Epilogue> && handoff.done != nullptr) {  // before the mainloop: nothing live across it
     if (threadIdx.x == 0) wait_tile_done(handoff);
     __syncthreads();
   }
-  MmaMainloop<Tile>(w, in, tile, int(blockIdx.x), smem).run(acc);
+  MmaMainloop<Tile>(w, rows, gathered, int(blockIdx.x), smem).run(acc, [] {}, [&] {
+    if (kOwnTiles && found_own) ptx::wait_for_predecessor();  // the plan: GEMM 2 reads it, it zeroes the counters
+  });
   if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
   signal_tile_done<Tile, Epilogue>(handoff);
   end_tile(order);
@@ -282,10 +323,10 @@ WgmmaTensorMaps tile_tensor_maps(const PackedExpertWeights& w, const GemmInput& 
   return make_wgmma_tensor_maps(w, Tile::kBlockRows / kTileRows, in, Tile::kBlockTokens / 2);
 }
 
-template <class Tile, class Epilogue>
+template <class Tile, class Epilogue, bool kOwnTiles = false>
 constexpr auto grouped_gemm_kernel() {
   if constexpr (Tile::kWgmma) return grouped_gemm_nvfp4_wgmma_kernel<Tile, Epilogue>;
-  else return grouped_gemm_nvfp4_mma_kernel<Tile, Epilogue>;
+  else return grouped_gemm_nvfp4_mma_kernel<Tile, Epilogue, kOwnTiles>;
 }
 
 // Calls f(tile), a value of the compiled tile type that `config` describes; an error names the
@@ -330,29 +371,52 @@ void launch_persistent_down(const MmaTileConfig& config, const PackedExpertWeigh
           config.block_tokens);
 }
 
-// A grouped GEMM by one CTA per (row block, token tile).
+// What a launch finding its own tiles checks beyond check_grouped_gemm.
+void check_own_tiles(const MmaTileConfig& config, const OwnTiles& own, GemmOrder order) {
+  require(has_own_tile_kernel(config), "GEMM 1", "tile config",
+          "an mma.sync tile of 8-token blocks without a K split where it finds its own tiles", config.block_tokens);
+  require(order == GemmOrder::kAfter, "GEMM 1", "order", "kAfter where it finds its own tiles (no large tiles)",
+          "kBeside");
+  require(own.num_pairs >= 1 && own.num_pairs <= kOwnTileMaxPairs, "GEMM 1", "own.num_pairs",
+          "1.." + std::to_string(kOwnTileMaxPairs), own.num_pairs);
+  require(own.num_local >= 1 && own.num_local <= kPlanMaxLocalExperts, "GEMM 1", "own.num_local",
+          "1.." + std::to_string(kPlanMaxLocalExperts), own.num_local);
+  require(own.first_ctas >= 1, "GEMM 1", "own.first_ctas", "at least 1", own.first_ctas);
+}
+
+// A grouped GEMM by one CTA per (row block, token tile); own.topk_ids: GEMM 1 finding its own tiles.
 template <class Epilogue>
 void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const typename Epilogue::Params& out,
-                         GemmOrder order, const TileHandoff& handoff, const Launch& launch) {
+                         GemmOrder order, const TileHandoff& handoff, const OwnTiles& own, const Launch& launch) {
   if (!check_grouped_gemm<Epilogue>(config, max_tiles, order, handoff)) return;
+  if (own.topk_ids) check_own_tiles(config, own, order);
   with_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
     const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
-    if constexpr (Tile::kWgmma)
+    if constexpr (Tile::kWgmma) {
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                     "grouped GEMM kernel", w, tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
-    else
+    } else {
+      if constexpr (kCanFindOwnTiles<Tile, Epilogue>) {
+        if (own.topk_ids) {
+          launch_kernel(grouped_gemm_kernel<Tile, Epilogue, true>(), grid, Tile::kThreads, kOwnTileSmemBytes<Tile>,
+                        launch, "grouped GEMM kernel (own tiles)", w, in, plan, out, order, handoff, own);
+          return;
+        }
+      }
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                    "grouped GEMM kernel", w, in, plan, out, order, handoff);
+                    "grouped GEMM kernel", w, in, plan, out, order, handoff, own);
+    }
   });
 }
 
-template <class Tile, class Epilogue>
+template <class Tile, class Epilogue, bool kOwnTiles = false>
 int resident_ctas() {
-  int ctas = 0;
-  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&ctas, grouped_gemm_kernel<Tile, Epilogue>(),
-                                                           Tile::kThreads, Tile::kSmemBytes),
+  int smem = Tile::kSmemBytes, ctas = 0;
+  if constexpr (kOwnTiles) smem = kOwnTileSmemBytes<Tile>;
+  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&ctas, grouped_gemm_kernel<Tile, Epilogue, kOwnTiles>(),
+                                                           Tile::kThreads, smem),
              "grouped GEMM occupancy");
   return ctas;
 }
@@ -390,6 +454,15 @@ int resident_ctas_per_sm(const MmaTileConfig& config) {
   return fewest;
 }
 
+int own_tile_ctas_per_sm(const MmaTileConfig& config) {
+  int ctas = 0;
+  with_compiled_tile(config, [&](auto tile) {
+    using Tile = decltype(tile);
+    if constexpr (kCanFindOwnTiles<Tile, GateUpEpilogue>) ctas = resident_ctas<Tile, GateUpEpilogue, true>();
+  });
+  return ctas;
+}
+
 const std::vector<MmaTileConfig>& compiled_gemm_tiles() {
   static const std::vector<MmaTileConfig> tiles =
       std::apply([](auto... t) { return std::vector<MmaTileConfig>{tile_config<decltype(t)>()...}; }, kMmaTiles{});
@@ -403,6 +476,16 @@ void configure_grouped_gemms() {
              "shared memory per CTA");
   raise_smem_limits<GateUpEpilogue>(device_limit);
   raise_smem_limits<DownEpilogue>(device_limit);
+  std::apply(
+      [&](auto... tiles) {
+        ([&](auto tile) {
+          using Tile = decltype(tile);
+          if constexpr (kCanFindOwnTiles<Tile, GateUpEpilogue>)
+            raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, GateUpEpilogue, true>()),
+                             kOwnTileSmemBytes<Tile>, device_limit);
+        }(tiles), ...);
+      },
+      kMmaTiles{});
   const auto raise_persistent = [&](auto form, auto staged) {
     using Tile = decltype(form);
     constexpr bool kStageY = decltype(staged)::value;
@@ -430,9 +513,9 @@ void check_gate_up_output(const MmaTileConfig& config, const GateUpOutput& out) 
 
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
-                         const TileHandoff& handoff, const Launch& launch) {
+                         const TileHandoff& handoff, const OwnTiles& own, const Launch& launch) {
   check_gate_up_output(config, out);
-  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, launch);
+  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, own, launch);
 }
 
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
@@ -441,7 +524,7 @@ void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w,
   if (persistent.sms > 0)
     launch_persistent_down(config, w, in, plan, max_tiles, out, order, handoff, persistent, launch);
   else
-    launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, launch);
+    launch_grouped_gemm<DownEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, OwnTiles{}, launch);
 }
 
 }  // namespace fp4moe::cuda

@@ -108,6 +108,31 @@ struct TileHandoff {
   int gemm1_row_blocks = 0;  // GEMM 1's row blocks per tile: the count GEMM 2 waits for
 };
 
+// The tiles whose GEMM 1 kernel can find its own tiles (OwnTiles; moe/dispatch.h's rule picks among
+// them): the small-batch ones, mma.sync on 8-token blocks, without a K split (whose slices may have
+// no K step after which to wait).
+constexpr bool has_own_tile_kernel(const MmaTileConfig& c) {
+  return !c.wgmma && c.split_k == 1 && c.block_tokens == 8;
+}
+
+// GEMM 1 finding its own tiles (W4A16 small batches, moe/dispatch.h): the CTAs of its first wave
+// each work out the tile at their grid index from the top-k ids (routing/own_tile.cuh), the same
+// tile the plan lists there, and gather its rows from x, so they stream weights and tokens while
+// the plan kernel, launched before them, still runs. They wait for the plan only after their first
+// K steps (gemm/mma_mainloop.cuh): before they let GEMM 2 launch (it reads the plan) and before
+// they count their tile done (a counter the plan zeroes). GEMM 1 launches once the plan kernel has
+// passed its own wait, so the previous forward has ended and the ids and x are in place. The later
+// waves start after the plan has ended and read its list, as GEMM 2 and the combine do: with every
+// CTA searching, qwen3 at 16-128 tokens (two to seven waves) was 2-5% slower
+// (bench/results/h200-own-tiles/every-cta/).
+struct OwnTiles {
+  const int32_t* topk_ids = nullptr;  // null: the tiles come from the plan's list
+  int num_pairs = 0;                  // at most kOwnTileMaxPairs
+  int local_start = 0;
+  int num_local = 0;
+  int64_t first_ctas = 0;  // the CTAs, in launch order, that find their own: a wave (own_tile_ctas_per_sm)
+};
+
 // GEMM 2's tiles that can also run persistent (PersistentDown below), every wgmma tile: CTAs
 // resident on every SM walk the (token tile, row block) items, each through one ring that carries
 // over from item to item (grouped_gemm.cu). Each runs as it is and stores y directly;
@@ -126,7 +151,7 @@ struct PersistentDown {
 
 void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
-                         const TileHandoff& handoff, const Launch& launch);
+                         const TileHandoff& handoff, const OwnTiles& own, const Launch& launch);
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
                       const TileHandoff& handoff, const PersistentDown& persistent, const Launch& launch);
@@ -138,6 +163,10 @@ void configure_grouped_gemms();
 // How many CTAs of a compiled tile shape fit on one SM of the current device at once (the fewer of
 // its two kernels, GEMM 1 and GEMM 2); after configure_grouped_gemms().
 int resident_ctas_per_sm(const MmaTileConfig& config);
+
+// The same for GEMM 1's kernel of that tile that finds its own tiles (OwnTiles); 0 for a tile
+// without one.
+int own_tile_ctas_per_sm(const MmaTileConfig& config);
 
 // Every tile shape compiled in (compiled_tiles.h's kMmaTiles): the dispatch table picks among them,
 // and a benchmark may force any of them (moe/dispatch.h).

@@ -65,9 +65,12 @@ class MmaMainloop {
 
   // before_tokens() runs once the register ring's first loads are issued and before the first
   // token rows are: the weights never depend on an earlier kernel, so a kernel whose token rows do
-  // waits for it there (gemm/decode_gemm.cu).
-  template <class BeforeTokens>
-  __device__ void run(MmaAccumulators<Tile>& acc, BeforeTokens&& before_tokens) {
+  // waits for it there (gemm/decode_gemm.cu). after_first_steps() runs once the first kStages K
+  // steps are done (all of them where K has fewer; never in a K slice without steps): GEMM 1 with
+  // its own tiles, whose weights and tokens need no earlier kernel, waits there for the plan kernel
+  // (grouped_gemm.cu), late enough that the plan is off its chain.
+  template <class BeforeTokens, class AfterFirstSteps>
+  __device__ void run(MmaAccumulators<Tile>& acc, BeforeTokens&& before_tokens, AfterFirstSteps&& after_first_steps) {
     WeightFragments<Tile::kMTiles> weights[kRegisterStages];
 #pragma unroll
     for (int s = 0; s < kRegisterStages; ++s)
@@ -91,12 +94,18 @@ class MmaMainloop {
         if (kt + kRegisterStages < k_tiles_) weights_.load(s + kRegisterStages, weights[s % kRegisterStages]);
       }
       weights_.advance(kStages);
+      if (kt0 == 0) after_first_steps();
     }
     if constexpr (Tile::kSplitK > 1) sum_slices(acc);
   }
 
+  template <class BeforeTokens>
+  __device__ void run(MmaAccumulators<Tile>& acc, BeforeTokens&& before_tokens) {
+    run(acc, before_tokens, [] {});
+  }
+
   __device__ void run(MmaAccumulators<Tile>& acc) {
-    run(acc, [] {});
+    run(acc, [] {}, [] {});
   }
 
  private:

@@ -61,6 +61,7 @@ class CudaMoeLayer final : public MoeLayer {
         large_tiles_(large_tiles_from_env()),
         persistent_down_(persistent_down_from_env()),
         epilogue_quantize_(epilogue_quantize_from_env()),
+        own_tiles_(own_tiles_from_env()),
         gate_up_(packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate),
                  config.num_local_experts()),
         down_(packed_weight_shape(WeightRole::kDown, config.hidden, config.intermediate), config.num_local_experts()),
@@ -73,8 +74,10 @@ class CudaMoeLayer final : public MoeLayer {
     configure_routing_plan();
     configure_grouped_gemms();
     check_cuda(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
+    waves_ = device_waves(sms_);
     for (const MmaTileConfig& tile : compiled_gemm_tiles())
-      if (has_decode_gemm(tile)) waves_.ctas.push_back({tile, int64_t(sms_) * resident_ctas_per_sm(tile)});
+      if (const int own = own_tile_ctas_per_sm(tile); own > 0)
+        own_tile_waves_.ctas.push_back({tile, int64_t(sms_) * own});
   }
 
   Backend backend() const override { return Backend::kCuda; }
@@ -140,7 +143,7 @@ class CudaMoeLayer final : public MoeLayer {
 
     const ForwardKernels kernels =
         choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_, large_tiles_,
-                       persistent_down_, calibrated_global_scale(1) > 0.0f, epilogue_quantize_);
+                       persistent_down_, calibrated_global_scale(1) > 0.0f, epilogue_quantize_, own_tiles_);
     const MmaTileConfig &gemm1 = kernels.gemm1, &gemm2 = kernels.gemm2;
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
@@ -196,11 +199,15 @@ class CudaMoeLayer final : public MoeLayer {
     const TileHandoff handoff =
         kernels.tile_handoff ? TileHandoff{plan.tile_done, int(ceil_div(gate_up_.shape.rows, gemm1.block_rows()))}
                              : TileHandoff{};
+    const OwnTiles own =
+        kernels.own_tiles
+            ? OwnTiles{args.topk_ids, int(pairs), c.local_expert_start, experts, own_tile_waves_.of(gemm1)}
+            : OwnTiles{};
     if (kernels.large)
       launch_gate_up_gemm(*kernels.large, gate_up_.view(), x_rows, plan.large_tile_list(), max_large, gate_up_out,
-                          GemmOrder::kAfter, TileHandoff{}, launch);
+                          GemmOrder::kAfter, TileHandoff{}, OwnTiles{}, launch);
     launch_gate_up_gemm(gemm1, gate_up_.view(), x_rows, plan, max_tiles, gate_up_out, kernels.gemm1_order(), handoff,
-                        launch);
+                        own, launch);
     if (h_quantize_kernel)
       launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
     if (kernels.large)
@@ -269,10 +276,12 @@ class CudaMoeLayer final : public MoeLayer {
   bool large_tiles_;                          // FP4MOE_LARGE_TILES (moe/dispatch.h), likewise
   bool persistent_down_;                      // FP4MOE_PERSISTENT_DOWN (moe/dispatch.h), likewise
   bool epilogue_quantize_;                    // FP4MOE_EPILOGUE_QUANTIZE (moe/dispatch.h), likewise
+  bool own_tiles_;                            // FP4MOE_OWN_TILES (moe/dispatch.h), likewise
   int sms_ = 0;                               // the device's SMs (each holds the persistent GEMM 2's CTAs)
   // CTAs per wave of each tile with decode kernels, counted for its grouped GEMM kernels (the decode
   // kernels match them but for a kilobyte of shared memory).
   DeviceWaves waves_;
+  DeviceWaves own_tile_waves_;  // likewise, of GEMM 1's kernels that find their own tiles (gemm/grouped_gemm.h)
   PackedWeights gate_up_, down_;
   Buffer scale_2_;     // [3][experts]: gate, up, down weight_scale_2
   Buffer bad_scales_;  // [2] load-time flags from the repack kernels

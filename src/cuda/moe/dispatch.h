@@ -393,6 +393,15 @@ struct DeviceWaves {
   }
 };
 
+// The device's waves of every compiled tile with decode kernels (sms: its SMs), as the layer counts
+// them; after configure_grouped_gemms().
+inline DeviceWaves device_waves(int sms) {
+  DeviceWaves waves;
+  for (const MmaTileConfig& tile : compiled_gemm_tiles())
+    if (has_decode_gemm(tile)) waves.ctas.push_back({tile, int64_t(sms) * resident_ctas_per_sm(tile)});
+  return waves;
+}
+
 // Large tiles for the experts that hold many rows (routing/plan.h): the table sizes its tile by the
 // average rows per expert, but a skewed routing gives a few hot experts many times that, and each
 // of their small tiles re-reads and re-dequantizes the expert's weights. So on Hopper, where the
@@ -522,6 +531,41 @@ inline bool persistent_down_from_env() { return rule_switch_from_env("FP4MOE_PER
 // FP4MOE_EPILOGUE_QUANTIZE=0 quantizes h by its own kernel everywhere (benchmarks measure it).
 inline bool epilogue_quantize_from_env() { return rule_switch_from_env("FP4MOE_EPILOGUE_QUANTIZE"); }
 
+// GEMM 1 finds its own tiles (gemm/grouped_gemm.h's OwnTiles) where it takes x as the caller gave it
+// (W4A16), on Hopper (programmatic dependent launch: without it GEMM 1 starts after the plan kernel
+// ends, and the search would only add work), on a tile with has_own_tile_kernel and without large
+// tiles (whose launch reads the plan first), at most kOwnTileMaxPairs pairs, and where the CTAs with
+// work one expects (uniform routing) fill at most kOwnTileMaxWaves waves of the tile. At 8-512 tokens
+// the plan kernel is a few microseconds of the forward's chain, mostly latency (a launch, the ids'
+// round trip, its end before GEMM 1's wait returns): launching the plan twice added 3.8 us to qwen3
+// at 8 tokens (47.5 us) and 5.5 us at 512 (bench/results/h200-plan-scan/scan/, d-* against m-*).
+// H200, W4A16, whole layer in us, one build with the rule on wherever the other conditions hold,
+// against FP4MOE_OWN_TILES=0, two alternating rounds; in brackets GEMM 1's expected CTAs with work
+// in waves of its tile (bench/results/h200-own-tiles/first-wave/; the first form, in which every
+// CTA and not only the first wave's found its own tiles, lost 2-5% at qwen3 T=16-128: every-cta/):
+//
+//   qwen3-30b-a3b      T=4 [0.7] 33.0 -> 31.9   T=8 [0.95] 46.0 -> 44.4   T=16 [1.9] 66.6 -> 67.0
+//                      T=32 [2.6] -0.5%   T=64 [2.9] +1.1% (skewed +0.5%)   T=128 [16-token tile] +1.5% / -0.6%
+//   gpt-oss-120b       T=8 [2.0] +0.2%    T=16 [3.5] -1.9%
+//   deepseek-v4-flash  T=8 [2.7] 161.9 -> 172.1 (the first form's round: 170.6 -> 172.4)   T=16 [3.9] -0.3%
+//   deepseek-v3        T=8 [2.8] -0.1%    T=16 [5.0] +0.3%
+//
+// So it wins about 3.5% where GEMM 1 is about one wave, whose CTAs all wait for the plan at once, and
+// nothing measurable from about two waves on, where the GEMM streams at its bandwidth whenever it
+// starts; kOwnTileMaxWaves sits between the two.
+// FP4MOE_OWN_TILES=0 keeps GEMM 1 on the plan's tile list (benchmarks measure the rule with it).
+inline bool own_tiles_from_env() { return rule_switch_from_env("FP4MOE_OWN_TILES"); }
+
+inline constexpr double kOwnTileMaxWaves = 1.5;
+
+// expected_ctas: GEMM 1's CTAs with work one expects; one_wave: the CTAs of its tile the device holds
+// at once (0: not known, and then no).
+inline bool gemm1_finds_own_tiles(QuantMode mode, bool hopper, const MmaTileConfig& gemm1, bool large,
+                                  int64_t pairs, int64_t expected_ctas, int64_t one_wave) {
+  return mode == QuantMode::kW4A16 && hopper && has_own_tile_kernel(gemm1) && !large && pairs <= kOwnTileMaxPairs &&
+         one_wave > 0 && double(expected_ctas) <= kOwnTileMaxWaves * double(one_wave);
+}
+
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
 // run as the decode kernels, the large tiles' shape if the batch has them (both GEMMs'), and
 // whether GEMM 2 takes GEMM 1's tiles as they finish (gemm/grouped_gemm.h's TileHandoff): where h
@@ -536,6 +580,7 @@ struct ForwardKernels {
   bool tile_handoff = false;
   bool persistent_gemm2 = false;  // GEMM 2's table tiles by the persistent kernel (use_persistent_down)
   bool gemm2_stages_y = false;    // ... in its staged form (stage_persistent_down)
+  bool own_tiles = false;         // GEMM 1 finds its own tiles (gemm1_finds_own_tiles)
   int large_rows() const { return large ? large->block_tokens : 0; }
   // GEMM 1's table tiles run beside the large tiles' launch; GEMM 2's beside that too, or beside
   // GEMM 1 when it takes GEMM 1's tiles as they finish.
@@ -548,14 +593,15 @@ struct ForwardKernels {
 // kernels, and inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
 // a tile is forced or large_tiles is false, whether GEMM 1 quantizes h (W4A4 with h_calibrated,
 // unless epilogue_quantize is false), the tile hand-off, and whether GEMM 2 runs persistent
-// (use_persistent_down, forced tile or not, unless persistent_down is false). gate_up_rows /
+// (use_persistent_down, forced tile or not, unless persistent_down is false), and whether GEMM 1
+// finds its own tiles (gemm1_finds_own_tiles, forced tile or not, unless own_tiles is false). gate_up_rows /
 // down_rows: the GEMMs' packed weight rows. Only host-known values go in, so a captured graph keeps
 // the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
                                      const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
                                      int64_t down_rows, const DeviceWaves& waves, bool large_tiles = true,
                                      bool persistent_down = true, bool h_calibrated = false,
-                                     bool epilogue_quantize = true) {
+                                     bool epilogue_quantize = true, bool own_tiles = true) {
   const int64_t pairs = int64_t(tokens) * c.top_k;
   const MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   const double touched = expected_touched_experts(tokens, c);
@@ -588,6 +634,9 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
                    k.gemm1.split_k == 1;
   k.persistent_gemm2 = !k.decode_kernels && persistent_down && use_persistent_down(k.gemm2, c.intermediate, hopper);
   k.gemm2_stages_y = k.persistent_gemm2 && stage_persistent_down(k.gemm2, c.intermediate);
+  k.own_tiles = !k.decode_kernels && own_tiles &&
+                gemm1_finds_own_tiles(c.mode, hopper, k.gemm1, bool(k.large), pairs,
+                                      expected_ctas(k.gemm1, gate_up_rows), waves.of(k.gemm1));
   return k;
 }
 

@@ -56,6 +56,7 @@ struct RoutingPlan {
 inline constexpr int kPlanThreads = 512;
 inline constexpr int kPlanMaxLocalExperts = 1024;  // shared memory holds 16 warps x E counters
 inline constexpr int kWarpPlanMaxPairs = 32;       // a decode batch's plan, one pair per lane (warp_plan.cuh)
+inline constexpr int kOwnTileMaxPairs = 1024;      // GEMM 1 finding its own tile from the ids (own_tile.cuh)
 inline constexpr int kPlanChunkPairs = 1024;       // pairs per CTA of the grid plan, at least: two steps per warp
 // The grid plan's chunks, at most: each CTA of its second launch reads every chunk's counts of every
 // expert (chunks x local experts ints, one vector load per lane and expert), so beyond
