@@ -15,16 +15,21 @@ constexpr int kColumnsPerCta = kThreads * 4;
 constexpr int kMaxTopK = 64;
 static_assert(kThreads >= kMaxTopK, "one thread stages each slot's row and weight");
 
+// The token's rows and weights are read before the wait for GEMM 2, so that only the loads of y
+// follow it: every GEMM 2 launch starts after the routing plan has ended (it waits for the plan, or
+// follows a kernel that did, before it lets this kernel launch), and the weights are the caller's,
+// in place before the plan started. Both are read from L2 (ld.cg): the SM's L1 may hold an earlier
+// forward's. The next forward's plan waits for this kernel before it writes the rows again.
 __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const int* pair_rows,
                                                            const float* topk_weights, int top_k, int hidden, bf16* out) {
   __shared__ int rows[kMaxTopK];
   __shared__ float weights[kMaxTopK];
-  ptx::wait_for_predecessor();
   const int64_t token = blockIdx.x;
   if (threadIdx.x < top_k) {
-    rows[threadIdx.x] = pair_rows[token * top_k + threadIdx.x];
-    weights[threadIdx.x] = topk_weights[token * top_k + threadIdx.x];
+    rows[threadIdx.x] = __ldcg(pair_rows + token * top_k + threadIdx.x);
+    weights[threadIdx.x] = __ldcg(topk_weights + token * top_k + threadIdx.x);
   }
+  ptx::wait_for_predecessor();  // the rows of y
   __syncthreads();
   const int col = blockIdx.y * kColumnsPerCta + threadIdx.x * 4;
   if (col >= hidden) return;
