@@ -223,7 +223,9 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
   const int64_t up = rows(gpt_oss, WeightRole::kGateUp), down = rows(gpt_oss, WeightRole::kDown);
   EXPECT_FALSE(choose_kernels(512, gpt_oss, false, std::nullopt, up, down, h200_waves()).large) << "off Hopper";
   EXPECT_FALSE(choose_kernels(512, gpt_oss, true, kSmallBatchTile, up, down, h200_waves()).large) << "forced";
-  EXPECT_FALSE(choose_kernels(512, gpt_oss, true, std::nullopt, up, down, h200_waves(), false).large) << "turned off";
+  EXPECT_FALSE(choose_kernels(512, gpt_oss, true, std::nullopt, up, down, h200_waves(), false, {.large_tiles = false})
+                   .large)
+      << "turned off";
 }
 
 // GEMM 2 takes GEMM 1's tiles as they finish in W4A16's four-kernel chain, except with large tiles
@@ -267,7 +269,7 @@ TEST(Dispatch, GemmOneFindsItsOwnTiles) {
   EXPECT_FALSE(choose_for(qwen3, 16).own_tiles) << "about two waves";
   EXPECT_FALSE(choose_for(qwen3, 128).own_tiles) << "the 16-token tile";
   EXPECT_FALSE(choose_for(dsv3, 8).own_tiles) << "about three waves";
-  EXPECT_FALSE(choose_for(dsv3, 4).own_tiles) << "the K-split tile";
+  EXPECT_FALSE(choose_for(dsv3, 1).own_tiles) << "the K-split tile";
   EXPECT_FALSE(choose_for(qwen3, 1).own_tiles) << "decode kernels";
   ASSERT_TRUE(choose_for(gpt_oss, 64).large.has_value());
   EXPECT_FALSE(choose_for(gpt_oss, 64).own_tiles) << "large tiles";
@@ -275,7 +277,7 @@ TEST(Dispatch, GemmOneFindsItsOwnTiles) {
   const int64_t up = packed_weight_shape(WeightRole::kGateUp, 2048, 768).rows;
   const int64_t down = packed_weight_shape(WeightRole::kDown, 2048, 768).rows;
   EXPECT_FALSE(choose_kernels(8, qwen3, false, std::nullopt, up, down, h200_waves()).own_tiles) << "off Hopper";
-  EXPECT_FALSE(choose_kernels(8, qwen3, true, std::nullopt, up, down, h200_waves(), true, true, false, true, false)
+  EXPECT_FALSE(choose_kernels(8, qwen3, true, std::nullopt, up, down, h200_waves(), false, {.own_tiles = false})
                    .own_tiles)
       << "turned off";
   EXPECT_TRUE(choose_kernels(8, qwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced";
@@ -297,8 +299,8 @@ TEST(Dispatch, GemmOneQuantizesCalibratedH) {
   const auto choose = [](const MoeConfig& c, int tokens, bool calibrated, bool rule = true) {
     return choose_kernels(tokens, c, true, std::nullopt,
                           packed_weight_shape(WeightRole::kGateUp, c.hidden, c.intermediate).rows,
-                          packed_weight_shape(WeightRole::kDown, c.hidden, c.intermediate).rows, h200_waves(), true,
-                          true, calibrated, rule);
+                          packed_weight_shape(WeightRole::kDown, c.hidden, c.intermediate).rows, h200_waves(),
+                          calibrated, {.epilogue_quantize = rule});
   };
   for (int tokens : {1, 8, 64, 512, 4096, 16384}) {
     const ForwardKernels k = choose(qwen3, tokens, true);
@@ -359,7 +361,9 @@ TEST(Dispatch, PersistentGemm2ByTileAndK) {
       << "the tile forced";
   EXPECT_FALSE(choose_kernels(4096, qwen3, false, std::nullopt, up, down, h200_waves()).persistent_gemm2)
       << "off Hopper";
-  EXPECT_FALSE(choose_kernels(4096, qwen3, true, std::nullopt, up, down, h200_waves(), true, false).persistent_gemm2)
+  EXPECT_FALSE(
+      choose_kernels(4096, qwen3, true, std::nullopt, up, down, h200_waves(), false, {.persistent_down = false})
+          .persistent_gemm2)
       << "turned off";
   EXPECT_TRUE(use_persistent_down(kWgmma64, 768, true)) << "the one-CTA 64-token tile, short K";
   EXPECT_FALSE(use_persistent_down(kWgmma64, 2048, true)) << "the one-CTA 64-token tile, long K";

@@ -58,10 +58,7 @@ class CudaMoeLayer final : public MoeLayer {
         device_(select_device(options.cuda_device)),
         hopper_(device_is_hopper(device_)),
         forced_gemm_(forced_gemm_from_env(hopper_)),
-        large_tiles_(large_tiles_from_env()),
-        persistent_down_(persistent_down_from_env()),
-        epilogue_quantize_(epilogue_quantize_from_env()),
-        own_tiles_(own_tiles_from_env()),
+        rules_(rule_switches_from_env()),
         gate_up_(packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate),
                  config.num_local_experts()),
         down_(packed_weight_shape(WeightRole::kDown, config.hidden, config.intermediate), config.num_local_experts()),
@@ -142,8 +139,8 @@ class CudaMoeLayer final : public MoeLayer {
     const int64_t pairs = int64_t(T) * c.top_k;
 
     const ForwardKernels kernels =
-        choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_, large_tiles_,
-                       persistent_down_, calibrated_global_scale(1) > 0.0f, epilogue_quantize_, own_tiles_);
+        choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_,
+                       calibrated_global_scale(1) > 0.0f, rules_);
     const MmaTileConfig &gemm1 = kernels.gemm1, &gemm2 = kernels.gemm2;
     const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
     const RoutingPlan plan = layout.plan(workspace);
@@ -273,10 +270,7 @@ class CudaMoeLayer final : public MoeLayer {
   int device_;
   bool hopper_;  // sm_90: programmatic dependent launch between kernels, wgmma GEMMs
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
-  bool large_tiles_;                          // FP4MOE_LARGE_TILES (moe/dispatch.h), likewise
-  bool persistent_down_;                      // FP4MOE_PERSISTENT_DOWN (moe/dispatch.h), likewise
-  bool epilogue_quantize_;                    // FP4MOE_EPILOGUE_QUANTIZE (moe/dispatch.h), likewise
-  bool own_tiles_;                            // FP4MOE_OWN_TILES (moe/dispatch.h), likewise
+  RuleSwitches rules_;                        // FP4MOE_LARGE_TILES etc. (moe/dispatch.h), likewise
   int sms_ = 0;                               // the device's SMs (each holds the persistent GEMM 2's CTAs)
   // CTAs per wave of each tile with decode kernels, counted for its grouped GEMM kernels (the decode
   // kernels match them but for a kilobyte of shared memory).

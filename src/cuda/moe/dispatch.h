@@ -556,6 +556,18 @@ inline bool epilogue_quantize_from_env() { return rule_switch_from_env("FP4MOE_E
 // FP4MOE_OWN_TILES=0 keeps GEMM 1 on the plan's tile list (benchmarks measure the rule with it).
 inline bool own_tiles_from_env() { return rule_switch_from_env("FP4MOE_OWN_TILES"); }
 
+// The dispatch rules a benchmark can turn off, read when a layer is created.
+struct RuleSwitches {
+  bool large_tiles = true;        // FP4MOE_LARGE_TILES
+  bool persistent_down = true;    // FP4MOE_PERSISTENT_DOWN
+  bool epilogue_quantize = true;  // FP4MOE_EPILOGUE_QUANTIZE
+  bool own_tiles = true;          // FP4MOE_OWN_TILES
+};
+
+inline RuleSwitches rule_switches_from_env() {
+  return {large_tiles_from_env(), persistent_down_from_env(), epilogue_quantize_from_env(), own_tiles_from_env()};
+}
+
 inline constexpr double kOwnTileMaxWaves = 1.5;
 
 // expected_ctas: GEMM 1's CTAs with work one expects; one_wave: the CTAs of its tile the device holds
@@ -591,17 +603,16 @@ struct ForwardKernels {
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
 // touches), refined per GEMM by for_grid and for_waves; then whether the batch runs the decode
 // kernels, and inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
-// a tile is forced or large_tiles is false, whether GEMM 1 quantizes h (W4A4 with h_calibrated,
-// unless epilogue_quantize is false), the tile hand-off, and whether GEMM 2 runs persistent
-// (use_persistent_down, forced tile or not, unless persistent_down is false), and whether GEMM 1
-// finds its own tiles (gemm1_finds_own_tiles, forced tile or not, unless own_tiles is false). gate_up_rows /
-// down_rows: the GEMMs' packed weight rows. Only host-known values go in, so a captured graph keeps
-// the choice.
+// a tile is forced or rules.large_tiles is false, whether GEMM 1 quantizes h (W4A4 with
+// h_calibrated, unless rules.epilogue_quantize is false), the tile hand-off, whether GEMM 2 runs
+// persistent (use_persistent_down, forced tile or not, unless rules.persistent_down is false), and
+// whether GEMM 1 finds its own tiles (gemm1_finds_own_tiles, forced tile or not, unless
+// rules.own_tiles is false). gate_up_rows / down_rows: the GEMMs' packed weight rows. Only
+// host-known values go in, so a captured graph keeps the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
                                      const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
-                                     int64_t down_rows, const DeviceWaves& waves, bool large_tiles = true,
-                                     bool persistent_down = true, bool h_calibrated = false,
-                                     bool epilogue_quantize = true, bool own_tiles = true) {
+                                     int64_t down_rows, const DeviceWaves& waves, bool h_calibrated = false,
+                                     const RuleSwitches& rules = {}) {
   const int64_t pairs = int64_t(tokens) * c.top_k;
   const MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   const double touched = expected_touched_experts(tokens, c);
@@ -626,15 +637,16 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
     k.gemm1 = for_decode_kernels(k.gemm1, c.mode);
     k.gemm2 = for_decode_kernels(k.gemm2, c.mode);
   }
-  if (!k.decode_kernels && !forced && large_tiles)
+  if (!k.decode_kernels && !forced && rules.large_tiles)
     k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
-  k.gemm1_quantizes_h = c.mode == QuantMode::kW4A4 && h_calibrated && epilogue_quantize &&
+  k.gemm1_quantizes_h = c.mode == QuantMode::kW4A4 && h_calibrated && rules.epilogue_quantize &&
                         epilogue_quantizes_h(k.gemm1) && (!k.large || epilogue_quantizes_h(*k.large));
   k.tile_handoff = !k.decode_kernels && (c.mode == QuantMode::kW4A16 || k.gemm1_quantizes_h) && !k.large &&
                    k.gemm1.split_k == 1;
-  k.persistent_gemm2 = !k.decode_kernels && persistent_down && use_persistent_down(k.gemm2, c.intermediate, hopper);
+  k.persistent_gemm2 =
+      !k.decode_kernels && rules.persistent_down && use_persistent_down(k.gemm2, c.intermediate, hopper);
   k.gemm2_stages_y = k.persistent_gemm2 && stage_persistent_down(k.gemm2, c.intermediate);
-  k.own_tiles = !k.decode_kernels && own_tiles &&
+  k.own_tiles = !k.decode_kernels && rules.own_tiles &&
                 gemm1_finds_own_tiles(c.mode, hopper, k.gemm1, bool(k.large), pairs,
                                       expected_ctas(k.gemm1, gate_up_rows), waves.of(k.gemm1));
   return k;
