@@ -110,6 +110,12 @@ TEST(Dispatch, DecodeKernelsForSmallBatchesWithinOneWave) {
   EXPECT_TRUE(use_decode_kernels(QuantMode::kW4A16, 8, kDecodeQuantizeMaxElements + 1, true, 256, 264));
 }
 
+// The four benchmark shapes of shared/spec/benchmarking.md, W4A16, up to 64 tokens.
+const MoeConfig kQwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+const MoeConfig kGptOss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
+const MoeConfig kDsv4{256, 4096, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
+const MoeConfig kDsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+
 TEST(Dispatch, DecodeKernelsRunTwoMTilesInPlaceOfTheTwoSliceTile) {
   ASSERT_TRUE(compiled(kDecodeKernelsTile));
   EXPECT_TRUE(has_decode_gemm(kDecodeKernelsTile));
@@ -127,7 +133,7 @@ TEST(Dispatch, SmallBatchTileTakesTwoMTilesWhereThatNeedsFewerWaves) {
   ASSERT_TRUE(compiled(kSmallBatchTileTwoMTiles));
   EXPECT_EQ(gemm_name(kSmallBatchTileTwoMTiles), "mma8-r128-w4-s8-d4");
   // qwen3 (128 experts, top-8): one token touches 8, eight tokens about 51.6, many all 128.
-  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig& qwen3 = kQwen3;
   EXPECT_NEAR(expected_touched_experts(1, qwen3), 8.0, 1e-9);
   EXPECT_NEAR(expected_touched_experts(8, qwen3), 51.6, 0.1);
   EXPECT_NEAR(expected_touched_experts(4096, qwen3), 128.0, 1e-6);
@@ -152,10 +158,10 @@ ForwardKernels choose_for(const MoeConfig& c, int tokens) {
 }
 
 TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
-  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig dsv4{256, 4096, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig dsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig& qwen3 = kQwen3;
+  const MoeConfig& gpt_oss = kGptOss;
+  const MoeConfig& dsv4 = kDsv4;
+  const MoeConfig& dsv3 = kDsv3;
   const auto expect = [](const ForwardKernels& k, const char* gemm1, const char* gemm2, bool decode) {
     EXPECT_EQ(gemm_name(k.gemm1), gemm1);
     EXPECT_EQ(gemm_name(k.gemm2), gemm2);
@@ -192,9 +198,9 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
 // tokens to fill one and both GEMMs have enough row blocks; never in the decode kernels, off
 // Hopper, with a forced tile or when turned off.
 TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
-  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig dsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig& qwen3 = kQwen3;
+  const MoeConfig& gpt_oss = kGptOss;
+  const MoeConfig& dsv3 = kDsv3;
   const auto large = [](const ForwardKernels& k) { return k.large ? gemm_name(*k.large) : std::string("none"); };
   EXPECT_EQ(large(choose_for(gpt_oss, 1)), "none") << "decode kernels";
   EXPECT_EQ(large(choose_for(gpt_oss, 16)), "none") << "fewer tokens than the 32-token tile";
@@ -231,9 +237,9 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
 // GEMM 2 takes GEMM 1's tiles as they finish in W4A16's four-kernel chain, except with large tiles
 // (GEMM 2 then runs beside its own large launch) and after GEMM 1's K-split tiles, which do not signal.
 TEST(Dispatch, TileHandoffAndLaunchOrders) {
-  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig dsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig& qwen3 = kQwen3;
+  const MoeConfig& gpt_oss = kGptOss;
+  const MoeConfig& dsv3 = kDsv3;
   MoeConfig qwen3_w4a4 = qwen3;
   qwen3_w4a4.mode = QuantMode::kW4A4;
   const ForwardKernels chain = choose_for(qwen3, 8);
@@ -255,13 +261,13 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
 
 // GEMM 1 finds its own tiles in W4A16 on Hopper where it runs an 8-token mma.sync tile without a K
 // split and no large tiles, and its expected CTAs fill at most kOwnTileMaxWaves waves: qwen3 at 4
-// and 8 tokens (0.7 and 0.95 waves); not qwen3 at 16 (1.9 waves) or 128 (the 16-token tile), not
-// deepseek-v3 at 8 (2.8 waves) or 1 (the decode kernels) or 4 (the K-split tile), not gpt-oss at 64
+// and 8 tokens (0.7 and 0.95 waves); not qwen3 at 16 (1.9 waves), 128 (the 16-token tile) or 1 (the
+// decode kernels), not deepseek-v3 at 8 (2.8 waves) or 1 (the K-split tile), not gpt-oss at 64
 // (large tiles), not in W4A4, not off Hopper or with the rule off. A forced tile obeys the same rule.
 TEST(Dispatch, GemmOneFindsItsOwnTiles) {
-  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig dsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig& qwen3 = kQwen3;
+  const MoeConfig& gpt_oss = kGptOss;
+  const MoeConfig& dsv3 = kDsv3;
   MoeConfig qwen3_w4a4 = qwen3;
   qwen3_w4a4.mode = QuantMode::kW4A4;
   EXPECT_TRUE(choose_for(qwen3, 4).own_tiles);
@@ -329,8 +335,8 @@ TEST(Dispatch, GemmOneQuantizesCalibratedH) {
 // steps) and storing it directly where it is long; the other wgmma tiles where K is short only;
 // beyond the decode kernels, on Hopper, with the rule on.
 TEST(Dispatch, PersistentGemm2ByTileAndK) {
-  const MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig dsv4{256, 4096, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig& qwen3 = kQwen3;
+  const MoeConfig& dsv4 = kDsv4;
   MoeConfig qwen3_w4a4 = qwen3;
   qwen3_w4a4.mode = QuantMode::kW4A4;
   for (int t : {1024, 4096, 16384}) {
