@@ -426,6 +426,29 @@ size_t differing_elements(const std::vector<bf16>& a, const std::vector<bf16>& b
   return differ;
 }
 
+// A CUDA layer with GEMM 1's own tiles off (FP4MOE_OWN_TILES=0) beside one with them (the default),
+// holding the same weights: each run must give the other's output bit for bit.
+struct ListedTilesTwin {
+  MoeLayer& own;
+  std::unique_ptr<MoeLayer> listed;
+
+  ListedTilesTwin(MoeLayer& own_tiles, const MoeConfig& c, const testing::RandomExperts& experts) : own(own_tiles) {
+    {
+      ScopedEnv off("FP4MOE_OWN_TILES", "0");
+      listed = make_moe_layer(c, Backend::kCuda);
+    }
+    experts.load_into(*listed);
+  }
+
+  // Runs both and returns own's output.
+  std::vector<bf16> same_output(const std::vector<bf16>& x, const testing::Routing& routing, const std::string& label) {
+    const auto out = testing::run_forward(own, x, routing);
+    EXPECT_EQ(differing_elements(out, testing::run_forward(*listed, x, routing)), 0u)
+        << label << " T=" << routing.num_tokens << ": outputs differ from the plan's tiles";
+    return out;
+  }
+};
+
 // GEMM 1 finding its own tiles (moe/dispatch.h's gemm1_finds_own_tiles, Hopper) runs exactly the
 // plan's tiles: the output is bit-identical to a layer with the rule off (FP4MOE_OWN_TILES=0) and
 // within the reference's bound. 96 of 128 experts local, top-8, K and N off the tile grid; batches
@@ -445,24 +468,14 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   c.local_expert_start = 16;
   c.local_experts = 96;
   LayerPair layers(c, 13);
-  std::unique_ptr<MoeLayer> plan_tiles;
-  {
-    ScopedEnv off("FP4MOE_OWN_TILES", "0");
-    plan_tiles = make_moe_layer(c, Backend::kCuda);
-  }
-  layers.experts.load_into(*plan_tiles);
+  ListedTilesTwin twin(*layers.gpu, c, layers.experts);
   const auto x = testing::random_bf16(size_t(kMaxTokens) * c.hidden, rng);
 
-  const auto check = [&](const testing::Routing& routing, const char* label) -> std::vector<bf16> {
+  const auto check = [&](const testing::Routing& routing, const char* label) {
     const int tokens = routing.num_tokens;
     EXPECT_TRUE(chosen_kernels(c, tokens).own_tiles)
         << label << " T=" << tokens << ": the rule must apply, or this test checks nothing";
-    const auto xs = first_tokens(x, tokens, c.hidden);
-    const auto own = testing::run_forward(*layers.gpu, xs, routing);
-    const auto listed = testing::run_forward(*plan_tiles, xs, routing);
-    EXPECT_EQ(differing_elements(own, listed), 0u)
-        << label << " T=" << tokens << ": outputs differ from the plan's tiles";
-    return own;
+    return twin.same_output(first_tokens(x, tokens, c.hidden), routing, label);
   };
   for (int tokens : {3, 20, 60}) {
     auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
@@ -486,12 +499,7 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   const testing::RandomExperts qwen3_experts(qwen3, 14);
   auto qwen3_own = make_moe_layer(qwen3, Backend::kCuda);
   qwen3_experts.load_into(*qwen3_own);
-  std::unique_ptr<MoeLayer> qwen3_listed;
-  {
-    ScopedEnv off("FP4MOE_OWN_TILES", "0");
-    qwen3_listed = make_moe_layer(qwen3, Backend::kCuda);
-  }
-  qwen3_experts.load_into(*qwen3_listed);
+  ListedTilesTwin qwen3_twin(*qwen3_own, qwen3, qwen3_experts);
   const cuda::ForwardKernels qwen3_kernels = chosen_kernels(qwen3, 8);
   ASSERT_TRUE(qwen3_kernels.own_tiles);
   int sms = 0;
@@ -502,11 +510,8 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   testing::Routing spread = testing::uniform_routing(8, 128, 8, rng);
   for (size_t i = 0; i < spread.ids.size(); ++i) spread.ids[i] = int32_t(i * 37 % 128);  // 64 distinct experts
   const auto qwen3_x = testing::random_bf16(size_t(8) * qwen3.hidden, rng);
-  for (const auto& routing : {spread, testing::uniform_routing(8, 128, 8, rng)}) {
-    const auto own = testing::run_forward(*qwen3_own, qwen3_x, routing);
-    const auto listed = testing::run_forward(*qwen3_listed, qwen3_x, routing);
-    EXPECT_EQ(differing_elements(own, listed), 0u) << "qwen3 T=8: outputs differ from the plan's tiles";
-  }
+  for (const auto& routing : {spread, testing::uniform_routing(8, 128, 8, rng)})
+    qwen3_twin.same_output(qwen3_x, routing, "qwen3, more tiles than a wave");
 }
 
 TEST(GpuLayer, NaNInputShowsAsNaN) {

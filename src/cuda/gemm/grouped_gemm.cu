@@ -438,6 +438,9 @@ void raise_smem_limits(int device_limit) {
           using Tile = decltype(tile);
           raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue>()), Tile::kSmemBytes,
                            device_limit);
+          if constexpr (kCanFindOwnTiles<Tile, Epilogue>)
+            raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue, true>()),
+                             kOwnTileSmemBytes<Tile>, device_limit);
         }(tiles), ...);
       },
       kMmaTiles{});
@@ -476,16 +479,6 @@ void configure_grouped_gemms() {
              "shared memory per CTA");
   raise_smem_limits<GateUpEpilogue>(device_limit);
   raise_smem_limits<DownEpilogue>(device_limit);
-  std::apply(
-      [&](auto... tiles) {
-        ([&](auto tile) {
-          using Tile = decltype(tile);
-          if constexpr (kCanFindOwnTiles<Tile, GateUpEpilogue>)
-            raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, GateUpEpilogue, true>()),
-                             kOwnTileSmemBytes<Tile>, device_limit);
-        }(tiles), ...);
-      },
-      kMmaTiles{});
   const auto raise_persistent = [&](auto form, auto staged) {
     using Tile = decltype(form);
     constexpr bool kStageY = decltype(staged)::value;

@@ -72,9 +72,7 @@ class CudaMoeLayer final : public MoeLayer {
     configure_grouped_gemms();
     check_cuda(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
     waves_ = device_waves(sms_);
-    for (const MmaTileConfig& tile : compiled_gemm_tiles())
-      if (const int own = own_tile_ctas_per_sm(tile); own > 0)
-        own_tile_waves_.ctas.push_back({tile, int64_t(sms_) * own});
+    own_tile_waves_ = device_waves(sms_, own_tile_ctas_per_sm);
   }
 
   Backend backend() const override { return Backend::kCuda; }

@@ -393,13 +393,21 @@ struct DeviceWaves {
   }
 };
 
-// The device's waves of every compiled tile with decode kernels (sms: its SMs), as the layer counts
-// them; after configure_grouped_gemms().
-inline DeviceWaves device_waves(int sms) {
+// The waves on a device of sms SMs of every compiled tile for which ctas_per_sm(tile) counts a CTA
+// (0: not listed); after configure_grouped_gemms().
+template <class CtasPerSm>
+DeviceWaves device_waves(int sms, CtasPerSm&& ctas_per_sm) {
   DeviceWaves waves;
   for (const MmaTileConfig& tile : compiled_gemm_tiles())
-    if (has_decode_gemm(tile)) waves.ctas.push_back({tile, int64_t(sms) * resident_ctas_per_sm(tile)});
+    if (const int ctas = ctas_per_sm(tile); ctas > 0) waves.ctas.push_back({tile, int64_t(sms) * ctas});
   return waves;
+}
+
+// Those of the tiles with decode kernels, counted for their grouped GEMM kernels: what the rules
+// above compare grids against, as the layer counts them.
+inline DeviceWaves device_waves(int sms) {
+  return device_waves(sms,
+                      [](const MmaTileConfig& tile) { return has_decode_gemm(tile) ? resident_ctas_per_sm(tile) : 0; });
 }
 
 // Large tiles for the experts that hold many rows (routing/plan.h): the table sizes its tile by the
