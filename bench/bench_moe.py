@@ -47,6 +47,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                       "calibrated on the first tokens of the largest batch (as a checkpoint carries them)")
   p.add_argument("--epilogue-quantize", choices=("on", "off"), default="on",
                  help="W4A4 calibrated: GEMM 1's epilogue quantizes h (FP4MOE_EPILOGUE_QUANTIZE); off: its own kernel")
+  p.add_argument("--split-waves", choices=("on", "off"), default="on",
+                 help="the K-split decode tile only where GEMM 2 expects at most two waves of it "
+                      "(FP4MOE_SPLIT_WAVES); off: wherever the table has it")
   p.add_argument("--own-tiles", choices=("on", "off"), default="on",
                  help="W4A16 small batches: GEMM 1 finds its own tiles from the ids (FP4MOE_OWN_TILES); off: the "
                       "plan's tile list")
@@ -90,6 +93,7 @@ def main(argv: list[str]) -> int:
   os.environ["FP4MOE_PERSISTENT_DOWN"] = "1" if args.persistent_down == "on" else "0"  # likewise
   os.environ["FP4MOE_EPILOGUE_QUANTIZE"] = "1" if args.epilogue_quantize == "on" else "0"  # likewise
   os.environ["FP4MOE_OWN_TILES"] = "1" if args.own_tiles == "on" else "0"  # likewise
+  os.environ["FP4MOE_SPLIT_WAVES"] = "1" if args.split_waves == "on" else "0"  # likewise
   import moe_run  # torch and fp4moe: only on the GPU machine
 
   return moe_run.run(args)

@@ -175,6 +175,8 @@ def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str,
         if settings.get("epilogue_quantize") == "off" else []),
       *(["GEMM 1's own tiles off (FP4MOE_OWN_TILES=0): it reads the plan's tile list."]
         if settings.get("own_tiles") == "off" else []),
+      *(["The K-split tile's wave rule off (FP4MOE_SPLIT_WAVES=0): the table's tile at every batch."]
+        if settings.get("split_waves") == "off" else []),
       "",
       "| " + " | ".join(headers) + " |",
       "|" + "|".join("---" for _ in headers) + "|",

@@ -377,7 +377,7 @@ def run(args: argparse.Namespace) -> int:
       "torch": torch.__version__, "cuda": torch.version.cuda, "fp4moe": getattr(fp4moe, "__version__", None),
       "elapsed_s": time.time() - started, "gemm": args.gemm, "large_tiles": args.large_tiles,
       "persistent_down": args.persistent_down, "w4a4_scales": args.w4a4_scales,
-      "epilogue_quantize": args.epilogue_quantize, "own_tiles": args.own_tiles,
+      "epilogue_quantize": args.epilogue_quantize, "own_tiles": args.own_tiles, "split_waves": args.split_waves,
   }
   print(format_table(rows))
   write_results(Path(args.out_dir), props.name, ceilings, settings, rows)

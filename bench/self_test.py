@@ -133,6 +133,8 @@ def row_specs_and_cli() -> None:
   expect(args.gemm is None and bench_moe.parse_args(["--gemm", "mma32"]).gemm == "mma32", "--gemm")
   expect(args.w4a4_scales == "dynamic" and args.epilogue_quantize == "on", "default W4A4 scales and epilogue rule")
   expect(args.own_tiles == "on" and bench_moe.parse_args(["--own-tiles", "off"]).own_tiles == "off", "--own-tiles")
+  expect(args.split_waves == "on" and bench_moe.parse_args(["--split-waves", "off"]).split_waves == "off",
+         "--split-waves")
   expect(bench_moe.parse_args(["--w4a4-scales", "calibrated"]).w4a4_scales == "calibrated", "--w4a4-scales")
   for bad in (["--modes", "w8a8"], ["--shapes", "llama"], ["--tokens", "0"], ["--tokens", "x"],
               ["--w4a4-scales", "static"]):

@@ -295,6 +295,40 @@ TEST(Dispatch, GemmOneFindsItsOwnTiles) {
   EXPECT_FALSE(gemm1_finds_own_tiles(QuantMode::kW4A16, true, kSmallBatchTile, false, 64, 151, 100));
 }
 
+// The K-split decode tile only where GEMM 2 expects at most kSplitTileMaxWaves waves of it:
+// gpt-oss at 1-4 tokens and deepseek-v4-flash at 1-2 keep it, deepseek-v4-flash at 3-4 and
+// deepseek-v3 at 2-4 take the unsplit small-batch tile (and with it, in W4A16, the tile hand-off);
+// deepseek-v3 at 1 keeps it (1.7 waves). W4A4 likewise; not for a forced tile, not with the rule off.
+TEST(Dispatch, SplitTileWhereGemmTwoHasFewWaves) {
+  const MoeConfig& gpt_oss = kGptOss;
+  const MoeConfig& dsv4 = kDsv4;
+  const MoeConfig& dsv3 = kDsv3;
+  const auto split = [](const ForwardKernels& k) { return k.gemm1.split_k > 1 || k.gemm2.split_k > 1; };
+  for (int tokens : {1, 2, 3, 4}) EXPECT_TRUE(split(choose_for(gpt_oss, tokens))) << "gpt-oss T=" << tokens;
+  for (int tokens : {1, 2}) EXPECT_TRUE(split(choose_for(dsv4, tokens))) << "dsv4 T=" << tokens;
+  EXPECT_TRUE(split(choose_for(dsv3, 1)));
+  for (int tokens : {3, 4}) {
+    const ForwardKernels k = choose_for(dsv4, tokens);
+    EXPECT_FALSE(split(k)) << "dsv4 T=" << tokens;
+    EXPECT_TRUE(k.tile_handoff) << "dsv4 T=" << tokens;
+  }
+  for (int tokens : {2, 3, 4}) EXPECT_FALSE(split(choose_for(dsv3, tokens))) << "dsv3 T=" << tokens;
+  EXPECT_EQ(choose_for(dsv4, 3).gemm1, kSmallBatchTileTwoMTiles) << "the wave rule's pick";
+  EXPECT_EQ(choose_for(dsv4, 4).gemm1, kSmallBatchTile);
+  MoeConfig dsv3_w4a4 = dsv3;
+  dsv3_w4a4.mode = QuantMode::kW4A4;
+  EXPECT_FALSE(split(choose_for(dsv3_w4a4, 4))) << "W4A4 likewise";
+  const int64_t up = packed_weight_shape(WeightRole::kGateUp, 7168, 2048).rows;
+  const int64_t down = packed_weight_shape(WeightRole::kDown, 7168, 2048).rows;
+  EXPECT_TRUE(split(choose_kernels(4, dsv3, true, std::nullopt, up, down, h200_waves(), false, {.split_waves = false})))
+      << "turned off";
+  EXPECT_TRUE(split(choose_kernels(4, dsv3, true, kDecodeTile, up, down, h200_waves()))) << "forced";
+  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 1056, 528), kDecodeTile) << "two waves keep it";
+  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 1057, 528), kSmallBatchTile);
+  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 5000, 0), kDecodeTile) << "unknown wave";
+  EXPECT_EQ(for_gemm2_waves(kSmallBatchTile, 5000, 528), kSmallBatchTile) << "only the K-split tile";
+}
+
 // W4A4 with a calibrated h scale: GEMM 1's epilogue quantizes h wherever its tiles (and the large
 // tiles beside them) are wgmma tiles, and GEMM 2 then takes GEMM 1's tiles as they finish, as in
 // W4A16; not with a dynamic scale, not in W4A16, not with the rule off, and not on the mma.sync
@@ -390,7 +424,8 @@ TEST(Dispatch, RuleSwitchesByNameOrAClearError) {
   for (const auto& [name, read] : {std::pair{"FP4MOE_LARGE_TILES", &large_tiles_from_env},
                                    std::pair{"FP4MOE_PERSISTENT_DOWN", &persistent_down_from_env},
                                    std::pair{"FP4MOE_EPILOGUE_QUANTIZE", &epilogue_quantize_from_env},
-                                   std::pair{"FP4MOE_OWN_TILES", &own_tiles_from_env}}) {
+                                   std::pair{"FP4MOE_OWN_TILES", &own_tiles_from_env},
+                                   std::pair{"FP4MOE_SPLIT_WAVES", &split_waves_from_env}}) {
     ASSERT_EQ(unsetenv(name), 0);
     EXPECT_TRUE(read()) << name;
     ASSERT_EQ(setenv(name, "0", 1), 0);

@@ -564,16 +564,56 @@ inline bool epilogue_quantize_from_env() { return rule_switch_from_env("FP4MOE_E
 // FP4MOE_OWN_TILES=0 keeps GEMM 1 on the plan's tile list (benchmarks measure the rule with it).
 inline bool own_tiles_from_env() { return rule_switch_from_env("FP4MOE_OWN_TILES"); }
 
+// The K-split decode tile shortens each warp's chain of DRAM round trips where a GEMM has about a
+// wave of CTAs. Where GEMM 2 (the longer GEMM of the shapes it runs on) expects more than
+// kSplitTileMaxWaves waves of it, both GEMMs take the unsplit small-batch tile instead, which in
+// W4A16 also hands GEMM 1's tiles to GEMM 2 as they finish (TileHandoff; the K-split tiles do not
+// signal). First, H200, W4A16, uniform, whole layer, the table against both GEMMs forced to the
+// unsplit 8-token tiles, two alternating rounds (bench/results/h200-split-waves/forced/); in brackets
+// GEMM 2's expected CTAs in waves of the K-split tile:
+//
+//   shape              T=1             T=2              T=3              T=4              (r64 / r128 forced)
+//   gpt-oss-120b       [0.3] +31/+55%  [0.7] +24/+33%   [1.0] +1/+12%    [1.4] +3/+13%
+//   deepseek-v4-flash  [0.7] +18/+35%  [1.5] +8/+24%    [2.2] -6/-10%    [2.9] -6/+3%
+//   deepseek-v3        [1.7] +25/+36%  [3.4] -6/-4%     [4.9] -5/+1%     [6.6] -8/-7%
+//
+// Then the rule as it is (each GEMM's unsplit tile the wave rule's pick, for_waves: deepseek-v4-flash
+// T=3 both r128, T=4 both r64; deepseek-v3 T=2 both r64, T=3 and 4 GEMM 1 r64 and GEMM 2 r128), one
+// build, FP4MOE_SPLIT_WAVES=0 against on, three alternating rounds, us
+// (bench/results/h200-split-waves/rule/; deepseek-v4-flash T=2, where the rule keeps the tile, is the
+// control: 58.9 -> 59.2 W4A16, 65.1 -> 65.0 W4A4):
+//
+//   shape              mode    T=2             T=3             T=4
+//   deepseek-v4-flash  W4A16   (kept)          87.3 -> 78.4    107.4 -> 100.5
+//                      W4A4    (kept)          94.6 -> 90.3    111.2 -> 112.8 (+1.5%)
+//   deepseek-v3        W4A16   119.4 -> 112.2  172.3 -> 159.1  232.0 -> 217.6
+//                      W4A4    125.4 -> 123.5  175.9 -> 175.0  231.9 -> 225.3
+//
+// W4A4 (no hand-off: a kernel quantizes all of h between the GEMMs) gains less, 4 rows of 5, and the
+// rule is the same in both modes.
+inline constexpr double kSplitTileMaxWaves = 2.0;
+
+inline MmaTileConfig for_gemm2_waves(const MmaTileConfig& chosen, int64_t gemm2_expected_ctas, int64_t one_wave) {
+  return chosen == kDecodeTile && one_wave > 0 && double(gemm2_expected_ctas) > kSplitTileMaxWaves * double(one_wave)
+             ? kSmallBatchTile
+             : chosen;
+}
+
+// FP4MOE_SPLIT_WAVES=0 keeps the K-split tile wherever the table has it (benchmarks measure the rule).
+inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_WAVES"); }
+
 // The dispatch rules a benchmark can turn off, read when a layer is created.
 struct RuleSwitches {
   bool large_tiles = true;        // FP4MOE_LARGE_TILES
   bool persistent_down = true;    // FP4MOE_PERSISTENT_DOWN
   bool epilogue_quantize = true;  // FP4MOE_EPILOGUE_QUANTIZE
   bool own_tiles = true;          // FP4MOE_OWN_TILES
+  bool split_waves = true;        // FP4MOE_SPLIT_WAVES
 };
 
 inline RuleSwitches rule_switches_from_env() {
-  return {large_tiles_from_env(), persistent_down_from_env(), epilogue_quantize_from_env(), own_tiles_from_env()};
+  return {large_tiles_from_env(), persistent_down_from_env(), epilogue_quantize_from_env(), own_tiles_from_env(),
+          split_waves_from_env()};
 }
 
 inline constexpr double kOwnTileMaxWaves = 1.5;
@@ -609,8 +649,9 @@ struct ForwardKernels {
 };
 
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
-// touches), refined per GEMM by for_grid and for_waves; then whether the batch runs the decode
-// kernels, and inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
+// touches), the K-split tile swapped by for_gemm2_waves (unless rules.split_waves is false),
+// refined per GEMM by for_grid and for_waves; then whether the batch runs the decode kernels, and
+// inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
 // a tile is forced or rules.large_tiles is false, whether GEMM 1 quantizes h (W4A4 with
 // h_calibrated, unless rules.epilogue_quantize is false), the tile hand-off, whether GEMM 2 runs
 // persistent (use_persistent_down, forced tile or not, unless rules.persistent_down is false), and
@@ -622,7 +663,6 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
                                      int64_t down_rows, const DeviceWaves& waves, bool h_calibrated = false,
                                      const RuleSwitches& rules = {}) {
   const int64_t pairs = int64_t(tokens) * c.top_k;
-  const MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   const double touched = expected_touched_experts(tokens, c);
   // CTAs with work at most (every pair on its own expert, one token tile each) and on average.
   const auto most_ctas = [&](const MmaTileConfig& t, int64_t rows) {
@@ -631,6 +671,9 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   const auto expected_ctas = [&](const MmaTileConfig& t, int64_t rows) {
     return int64_t(std::ceil(touched)) * ceil_div(rows, t.block_rows());
   };
+  MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
+  if (!forced && rules.split_waves)
+    gemm = for_gemm2_waves(gemm, expected_ctas(kDecodeTile, down_rows), waves.of(kDecodeTile));
   const auto for_this_grid = [&](int64_t rows) {
     if (forced) return gemm;
     const MmaTileConfig g = for_grid(gemm, most_ctas(gemm, rows), waves.of(kDecodeTileOneWave));
