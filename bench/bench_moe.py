@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from moe_report import RULE_SWITCHES
 from moe_routing import SKEWED, UNIFORM
 from moe_shapes import SHAPES, TOKEN_BATCHES, parse_shapes, parse_tokens
 
@@ -38,21 +39,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
   p.add_argument("--fp4moe-path", default=None, help="a folder to put first on sys.path to find the fp4moe module")
   p.add_argument("--gemm", default=None,
                  help="force one compiled GEMM tile shape (FP4MOE_GEMM, e.g. mma32-r128-w4-s4-d2, wgmma128-r256-w8-s8): crossovers")
-  p.add_argument("--large-tiles", choices=("on", "off"), default="on",
-                 help="the large tiles for experts with many rows (FP4MOE_LARGE_TILES); off: the table's tile alone")
-  p.add_argument("--persistent-down", choices=("on", "off"), default="on",
-                 help="GEMM 2's persistent kernel where K is short (FP4MOE_PERSISTENT_DOWN); off: one CTA per tile")
   p.add_argument("--w4a4-scales", choices=("dynamic", "calibrated"), default="dynamic",
                  help="W4A4's activation global scales: from the device amax each forward, or ModelOpt input scales "
                       "calibrated on the first tokens of the largest batch (as a checkpoint carries them)")
-  p.add_argument("--epilogue-quantize", choices=("on", "off"), default="on",
-                 help="W4A4 calibrated: GEMM 1's epilogue quantizes h (FP4MOE_EPILOGUE_QUANTIZE); off: its own kernel")
-  p.add_argument("--split-waves", choices=("on", "off"), default="on",
-                 help="the K-split decode tile only where GEMM 2 expects at most two waves of it "
-                      "(FP4MOE_SPLIT_WAVES); off: wherever the table has it")
-  p.add_argument("--own-tiles", choices=("on", "off"), default="on",
-                 help="W4A16 small batches: GEMM 1 finds its own tiles from the ids (FP4MOE_OWN_TILES); off: the "
-                      "plan's tile list")
+  for switch in RULE_SWITCHES:
+    p.add_argument(f"--{switch.flag}", choices=("on", "off"), default="on", help=switch.help)
   args = p.parse_args(argv)
   args.shapes = args.shapes or (QUICK_SHAPES if args.quick else "all")
   args.tokens = args.tokens or (QUICK_TOKENS if args.quick else ",".join(map(str, TOKEN_BATCHES)))
@@ -81,6 +72,11 @@ def row_specs(tokens: list[int], skewed: str) -> list[tuple[int, str]]:
   return specs
 
 
+def rule_switch_env(args: argparse.Namespace) -> dict[str, str]:
+  """The environment variables of the rule switches, as every layer the run creates reads them."""
+  return {s.env: "1" if getattr(args, s.key) == "on" else "0" for s in RULE_SWITCHES}
+
+
 def main(argv: list[str]) -> int:
   args = parse_args(argv)
   if args.self_test:
@@ -89,11 +85,7 @@ def main(argv: list[str]) -> int:
     return self_test.main()
   if args.gemm:
     os.environ["FP4MOE_GEMM"] = args.gemm  # read by every layer the run creates
-  os.environ["FP4MOE_LARGE_TILES"] = "1" if args.large_tiles == "on" else "0"  # likewise
-  os.environ["FP4MOE_PERSISTENT_DOWN"] = "1" if args.persistent_down == "on" else "0"  # likewise
-  os.environ["FP4MOE_EPILOGUE_QUANTIZE"] = "1" if args.epilogue_quantize == "on" else "0"  # likewise
-  os.environ["FP4MOE_OWN_TILES"] = "1" if args.own_tiles == "on" else "0"  # likewise
-  os.environ["FP4MOE_SPLIT_WAVES"] = "1" if args.split_waves == "on" else "0"  # likewise
+  os.environ.update(rule_switch_env(args))  # likewise
   import moe_run  # torch and fp4moe: only on the GPU machine
 
   return moe_run.run(args)

@@ -10,6 +10,42 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
 
+@dataclass(frozen=True)
+class RuleSwitch:
+  """A dispatch rule of the layer (src/cuda/moe/dispatch.h) that a benchmark can turn off: bench_moe.py's
+  --<flag> on|off sets the environment variable the layer reads when it is created, the run's settings keep
+  it under `key`, and the Markdown says so when it is off."""
+  flag: str
+  env: str
+  help: str
+  off_note: str
+
+  @property
+  def key(self) -> str:
+    return self.flag.replace("-", "_")
+
+
+RULE_SWITCHES = (
+    RuleSwitch("large-tiles", "FP4MOE_LARGE_TILES",
+               "the large tiles for experts with many rows (FP4MOE_LARGE_TILES); off: the table's tile alone",
+               "Large tiles off (FP4MOE_LARGE_TILES=0): every tile is the dispatch table's."),
+    RuleSwitch("persistent-down", "FP4MOE_PERSISTENT_DOWN",
+               "GEMM 2's persistent kernel where K is short (FP4MOE_PERSISTENT_DOWN); off: one CTA per tile",
+               "GEMM 2's persistent kernel off (FP4MOE_PERSISTENT_DOWN=0): one CTA per tile everywhere."),
+    RuleSwitch("epilogue-quantize", "FP4MOE_EPILOGUE_QUANTIZE",
+               "W4A4 calibrated: GEMM 1's epilogue quantizes h (FP4MOE_EPILOGUE_QUANTIZE); off: its own kernel",
+               "GEMM 1's epilogue quantization off (FP4MOE_EPILOGUE_QUANTIZE=0): h quantized by a kernel of its own."),
+    RuleSwitch("split-waves", "FP4MOE_SPLIT_WAVES",
+               "the K-split decode tile only where GEMM 2 expects at most two waves of it (FP4MOE_SPLIT_WAVES); "
+               "off: wherever the table has it",
+               "The K-split tile's wave rule off (FP4MOE_SPLIT_WAVES=0): the table's tile at every batch."),
+    RuleSwitch("own-tiles", "FP4MOE_OWN_TILES",
+               "W4A16 small batches: GEMM 1 finds its own tiles from the ids (FP4MOE_OWN_TILES); off: the plan's "
+               "tile list",
+               "GEMM 1's own tiles off (FP4MOE_OWN_TILES=0): it reads the plan's tile list."),
+)
+
+
 @dataclass
 class KernelTime:
   name: str
@@ -165,18 +201,9 @@ def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str,
       f"BF16 matmul {ceilings['bf16_tflop_s']:.1f} TFLOP/s. L2 {settings.get('l2_bytes', 0) / 2**20:.0f} MiB.",
       *([f"GEMM kernel forced with FP4MOE_GEMM={settings['gemm']} (not the dispatch table's choice)."]
         if settings.get("gemm") else []),
-      *(["Large tiles off (FP4MOE_LARGE_TILES=0): every tile is the dispatch table's."]
-        if settings.get("large_tiles") == "off" else []),
-      *(["GEMM 2's persistent kernel off (FP4MOE_PERSISTENT_DOWN=0): one CTA per tile everywhere."]
-        if settings.get("persistent_down") == "off" else []),
       *(["W4A4 with calibrated input scales (ModelOpt input_scale, from a calibration pass on the largest batch's "
          "first tokens), not the amax of each forward."] if settings.get("w4a4_scales") == "calibrated" else []),
-      *(["GEMM 1's epilogue quantization off (FP4MOE_EPILOGUE_QUANTIZE=0): h quantized by a kernel of its own."]
-        if settings.get("epilogue_quantize") == "off" else []),
-      *(["GEMM 1's own tiles off (FP4MOE_OWN_TILES=0): it reads the plan's tile list."]
-        if settings.get("own_tiles") == "off" else []),
-      *(["The K-split tile's wave rule off (FP4MOE_SPLIT_WAVES=0): the table's tile at every batch."]
-        if settings.get("split_waves") == "off" else []),
+      *[s.off_note for s in RULE_SWITCHES if settings.get(s.key) == "off"],
       "",
       "| " + " | ".join(headers) + " |",
       "|" + "|".join("---" for _ in headers) + "|",

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import torch
 
 import gpu_timing
-from moe_report import Row, format_markdown, format_table, results_json, slug
+from moe_report import RULE_SWITCHES, Row, format_markdown, format_table, results_json, slug
 from moe_routing import Routing, make_routing
 from moe_shapes import (
     MoeShape,
@@ -375,9 +375,8 @@ def run(args: argparse.Namespace) -> int:
       "skewed": args.skewed, "row_specs": args.row_specs, "seed": args.seed, "l2_bytes": props.L2_cache_size,
       "timing": vars(policy), "weight_copies": ctx.copies_log, "accuracy_limits": ACCURACY_LIMITS,
       "torch": torch.__version__, "cuda": torch.version.cuda, "fp4moe": getattr(fp4moe, "__version__", None),
-      "elapsed_s": time.time() - started, "gemm": args.gemm, "large_tiles": args.large_tiles,
-      "persistent_down": args.persistent_down, "w4a4_scales": args.w4a4_scales,
-      "epilogue_quantize": args.epilogue_quantize, "own_tiles": args.own_tiles, "split_waves": args.split_waves,
+      "elapsed_s": time.time() - started, "gemm": args.gemm, "w4a4_scales": args.w4a4_scales,
+      **{s.key: getattr(args, s.key) for s in RULE_SWITCHES},
   }
   print(format_table(rows))
   write_results(Path(args.out_dir), props.name, ceilings, settings, rows)

@@ -135,6 +135,9 @@ def row_specs_and_cli() -> None:
   expect(args.own_tiles == "on" and bench_moe.parse_args(["--own-tiles", "off"]).own_tiles == "off", "--own-tiles")
   expect(args.split_waves == "on" and bench_moe.parse_args(["--split-waves", "off"]).split_waves == "off",
          "--split-waves")
+  expect(bench_moe.rule_switch_env(bench_moe.parse_args(["--split-waves", "off", "--large-tiles", "off"])) ==
+         {"FP4MOE_LARGE_TILES": "0", "FP4MOE_PERSISTENT_DOWN": "1", "FP4MOE_EPILOGUE_QUANTIZE": "1",
+          "FP4MOE_SPLIT_WAVES": "0", "FP4MOE_OWN_TILES": "1"}, "every rule switch's variable, on unless turned off")
   expect(bench_moe.parse_args(["--w4a4-scales", "calibrated"]).w4a4_scales == "calibrated", "--w4a4-scales")
   for bad in (["--modes", "w8a8"], ["--shapes", "llama"], ["--tokens", "0"], ["--tokens", "x"],
               ["--w4a4-scales", "static"]):
@@ -206,6 +209,9 @@ def table_json_markdown() -> None:
   expect(not any("calibrated" in line for line in md), "no calibrated-scales line unless calibrated")
   calibrated = format_markdown("NVIDIA H100 80GB HBM3", ceilings, {**settings, "w4a4_scales": "calibrated"}, rows)
   expect("calibrated input scales" in calibrated, "calibrated W4A4 scales are stated above the table")
+  expect(not any("=0)" in line for line in md), "no rule-off line while every rule is on")
+  own_off = format_markdown("NVIDIA H100 80GB HBM3", ceilings, {**settings, "own_tiles": "off"}, rows)
+  expect("FP4MOE_OWN_TILES=0" in own_off and "FP4MOE_SPLIT_WAVES=0" not in own_off, "a rule turned off is stated")
   expect(slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3", slug("NVIDIA H100 80GB HBM3"))
 
 
