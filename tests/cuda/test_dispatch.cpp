@@ -151,10 +151,14 @@ TEST(Dispatch, SmallBatchTileTakesTwoMTilesWhereThatNeedsFewerWaves) {
 
 using testing::h200_waves;
 
+// A GEMM's packed weight rows for a layer's shape, as the layer passes them to choose_kernels.
+int64_t packed_rows(const MoeConfig& c, WeightRole role) {
+  return packed_weight_shape(role, c.hidden, c.intermediate).rows;
+}
+
 ForwardKernels choose_for(const MoeConfig& c, int tokens) {
-  return choose_kernels(tokens, c, true, std::nullopt,
-                        packed_weight_shape(WeightRole::kGateUp, c.hidden, c.intermediate).rows,
-                        packed_weight_shape(WeightRole::kDown, c.hidden, c.intermediate).rows, h200_waves());
+  return choose_kernels(tokens, c, true, std::nullopt, packed_rows(c, WeightRole::kGateUp),
+                        packed_rows(c, WeightRole::kDown), h200_waves());
 }
 
 TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
@@ -225,8 +229,7 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
       EXPECT_LE(k.large->block_tokens, t) << t;
     }
   }
-  const auto rows = [](const MoeConfig& c, WeightRole r) { return packed_weight_shape(r, c.hidden, c.intermediate).rows; };
-  const int64_t up = rows(gpt_oss, WeightRole::kGateUp), down = rows(gpt_oss, WeightRole::kDown);
+  const int64_t up = packed_rows(gpt_oss, WeightRole::kGateUp), down = packed_rows(gpt_oss, WeightRole::kDown);
   EXPECT_FALSE(choose_kernels(512, gpt_oss, false, std::nullopt, up, down, h200_waves()).large) << "off Hopper";
   EXPECT_FALSE(choose_kernels(512, gpt_oss, true, kSmallBatchTile, up, down, h200_waves()).large) << "forced";
   EXPECT_FALSE(choose_kernels(512, gpt_oss, true, std::nullopt, up, down, h200_waves(), false, {.large_tiles = false})
@@ -280,8 +283,7 @@ TEST(Dispatch, GemmOneFindsItsOwnTiles) {
   ASSERT_TRUE(choose_for(gpt_oss, 64).large.has_value());
   EXPECT_FALSE(choose_for(gpt_oss, 64).own_tiles) << "large tiles";
   EXPECT_FALSE(choose_for(qwen3_w4a4, 8).own_tiles) << "W4A4: GEMM 1 reads x quantized after the plan";
-  const int64_t up = packed_weight_shape(WeightRole::kGateUp, 2048, 768).rows;
-  const int64_t down = packed_weight_shape(WeightRole::kDown, 2048, 768).rows;
+  const int64_t up = packed_rows(qwen3, WeightRole::kGateUp), down = packed_rows(qwen3, WeightRole::kDown);
   EXPECT_FALSE(choose_kernels(8, qwen3, false, std::nullopt, up, down, h200_waves()).own_tiles) << "off Hopper";
   EXPECT_FALSE(choose_kernels(8, qwen3, true, std::nullopt, up, down, h200_waves(), false, {.own_tiles = false})
                    .own_tiles)
@@ -318,8 +320,7 @@ TEST(Dispatch, SplitTileWhereGemmTwoHasFewWaves) {
   MoeConfig dsv3_w4a4 = dsv3;
   dsv3_w4a4.mode = QuantMode::kW4A4;
   EXPECT_FALSE(split(choose_for(dsv3_w4a4, 4))) << "W4A4 likewise";
-  const int64_t up = packed_weight_shape(WeightRole::kGateUp, 7168, 2048).rows;
-  const int64_t down = packed_weight_shape(WeightRole::kDown, 7168, 2048).rows;
+  const int64_t up = packed_rows(dsv3, WeightRole::kGateUp), down = packed_rows(dsv3, WeightRole::kDown);
   EXPECT_TRUE(split(choose_kernels(4, dsv3, true, std::nullopt, up, down, h200_waves(), false, {.split_waves = false})))
       << "turned off";
   EXPECT_TRUE(split(choose_kernels(4, dsv3, true, kDecodeTile, up, down, h200_waves()))) << "forced";
@@ -337,10 +338,8 @@ TEST(Dispatch, GemmOneQuantizesCalibratedH) {
   MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A4, 0, -1, 20000};
   MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A4, 0, -1, 20000};
   const auto choose = [](const MoeConfig& c, int tokens, bool calibrated, bool rule = true) {
-    return choose_kernels(tokens, c, true, std::nullopt,
-                          packed_weight_shape(WeightRole::kGateUp, c.hidden, c.intermediate).rows,
-                          packed_weight_shape(WeightRole::kDown, c.hidden, c.intermediate).rows, h200_waves(),
-                          calibrated, {.epilogue_quantize = rule});
+    return choose_kernels(tokens, c, true, std::nullopt, packed_rows(c, WeightRole::kGateUp),
+                          packed_rows(c, WeightRole::kDown), h200_waves(), calibrated, {.epilogue_quantize = rule});
   };
   for (int tokens : {1, 8, 64, 512, 4096, 16384}) {
     const ForwardKernels k = choose(qwen3, tokens, true);
@@ -395,8 +394,7 @@ TEST(Dispatch, PersistentGemm2ByTileAndK) {
   }
   for (int t : {1, 8, 64, 128}) EXPECT_FALSE(choose_for(qwen3, t).persistent_gemm2) << "an mma.sync tile: " << t;
   EXPECT_TRUE(choose_for(qwen3, 768).persistent_gemm2) << "the 64-token tile";
-  const int64_t up = packed_weight_shape(WeightRole::kGateUp, 2048, 768).rows;
-  const int64_t down = packed_weight_shape(WeightRole::kDown, 2048, 768).rows;
+  const int64_t up = packed_rows(qwen3, WeightRole::kGateUp), down = packed_rows(qwen3, WeightRole::kDown);
   EXPECT_TRUE(choose_kernels(64, qwen3, true, kPersistentDownTile, up, down, h200_waves()).persistent_gemm2)
       << "the tile forced";
   EXPECT_FALSE(choose_kernels(4096, qwen3, false, std::nullopt, up, down, h200_waves()).persistent_gemm2)
