@@ -1,9 +1,11 @@
 // The tuning table and the names benchmarks force kernels by: host code only, so these run
 // without a GPU (CTest label `cpu`) wherever the CUDA backend is built.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -328,6 +330,35 @@ TEST(Dispatch, SplitTileWhereGemmTwoHasFewWaves) {
   EXPECT_EQ(for_gemm2_waves(kDecodeTile, 1057, 528), kSmallBatchTile);
   EXPECT_EQ(for_gemm2_waves(kDecodeTile, 5000, 0), kDecodeTile) << "unknown wave";
   EXPECT_EQ(for_gemm2_waves(kSmallBatchTile, 5000, 528), kSmallBatchTile) << "only the K-split tile";
+}
+
+// max_gemm_tiles (routing/plan.h) is the most tiles any routing makes, not just a bound: every
+// split of 1-24 pairs over 1-5 experts into tiles of 1, 3 and 8 rows.
+TEST(Dispatch, MaxGemmTilesIsTheMostAnyRoutingMakes) {
+  for (int experts = 1; experts <= 5; ++experts) {
+    for (int pairs = 1; pairs <= 24; ++pairs) {
+      for (int rows : {1, 3, 8}) {
+        int64_t most = 0;
+        std::vector<int> counts(size_t(experts), 0);
+        // Every count vector summing to `pairs`, in lexicographic order of its first experts-1 counts.
+        const auto visit = [&](auto&& self, int e, int left) -> void {
+          if (e == experts - 1) {
+            counts[size_t(e)] = left;
+            int64_t tiles = 0;
+            for (int count : counts) tiles += ceil_div(count, rows);
+            most = std::max(most, tiles);
+            return;
+          }
+          for (int count = 0; count <= left; ++count) {
+            counts[size_t(e)] = count;
+            self(self, e + 1, left - count);
+          }
+        };
+        visit(visit, 0, pairs);
+        EXPECT_EQ(max_gemm_tiles(pairs, experts, rows), most) << pairs << " pairs, " << experts << " experts, " << rows;
+      }
+    }
+  }
 }
 
 // W4A4 with a calibrated h scale: GEMM 1's epilogue quantizes h wherever its tiles (and the large

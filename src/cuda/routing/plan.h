@@ -77,9 +77,14 @@ FP4MOE_HD int local_expert_of(int32_t id, int local_start, int num_local) {
   return (id >= 0 && e >= 0 && e < num_local) ? e : -1;
 }
 
-// An upper bound of the tiles any routing can produce: sum over experts of ceil(c_e / rows).
+// The most tiles any routing can produce, sum over experts of ceil(c_e / rows): with n experts
+// touched it is n + sum floor((c_e - 1) / rows) <= n + floor((pairs - n) / rows), which grows with n
+// and is reached by n - 1 experts of one pair and one of the rest. The GEMMs launch this many CTAs
+// per row block, so every tile over it is an idle CTA: a decode batch of at most `rows` pairs has
+// at most one tile per pair, not two.
 FP4MOE_HD int64_t max_gemm_tiles(int64_t pairs, int64_t local_experts, int tile_rows) {
-  return ceil_div(pairs, tile_rows) + (pairs < local_experts ? pairs : local_experts);
+  const int64_t touched = pairs < local_experts ? pairs : local_experts;
+  return touched + (pairs - touched) / tile_rows;
 }
 
 // An upper bound of the large tiles any routing can produce (every large tile is full).

@@ -11,7 +11,7 @@
 
 namespace fp4moe::cuda {
 
-inline constexpr int kWarpPlanMaxTiles = 2 * kWarpPlanMaxPairs;  // >= max_gemm_tiles(32, any E, any tile rows)
+inline constexpr int kWarpPlanMaxTiles = kWarpPlanMaxPairs;  // >= max_gemm_tiles(32, any E, any tile rows)
 
 // The lanes of the warp whose local expert equals this lane's (e in [-1, num_local); every lane
 // calls it with the same num_local): what __match_any_sync(~0u, e) returns, by one ballot per bit
