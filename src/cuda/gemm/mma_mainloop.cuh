@@ -8,7 +8,9 @@
 // The K loop is unrolled by kStages, a multiple of kRegisterStages, so every ring index is a
 // compile-time constant: the register ring stays in registers and the stage addresses are
 // immediates. The register ring costs 6 registers per m-tile and step of depth, so the deepest
-// rings go to the one-m-tile decode tiles (moe/dispatch.h).
+// rings go to the one-m-tile decode tiles (moe/dispatch.h). Where a K slice's steps all fit the
+// stages (kResidentTokens), its token rows are copied once up front instead and the steps run with
+// no stage waits or barriers between them (run_resident).
 #pragma once
 #include "cuda/common/ptx.cuh"
 #include "cuda/format/dequant.cuh"
@@ -41,6 +43,13 @@ class MmaMainloop {
   static constexpr int kTokenChunks = Tile::kBlockTokens * (kTokenRowBytes / 16);
   static constexpr int kTokenChunksPerThread = (kTokenChunks + kSliceThreads - 1) / kSliceThreads;
   static constexpr int kAccumulators = Tile::kMTiles * Tile::kNTiles * 4;
+  // run_resident where a slice's steps can fit the stages on the benchmark shapes: the four-slice
+  // one-m-tile tile (qwen3-30b-a3b's K of 2048 and 768, 8 and 3 steps a slice; one token, both
+  // GEMMs). H200, whole layer, against main, alternating rounds (bench/results/h200-k-steps/resident/):
+  // qwen3 T=1 W4A16 15.7 -> 14.9 us, W4A4 20.3 -> 19.8. Elsewhere the second loop only cost: in the
+  // two-slice tile, whose slices are 16 steps at K = 2048, it took GEMM 1 from 71 to 74 registers and
+  // W4A4 T=2's GEMM 1 2.5% slower (one-m-tile/); with two m-tiles ptxas spilled at 128 registers.
+  static constexpr bool kResidentTokens = Tile::kMTiles == 1 && Tile::kSplitK >= 4;
   static_assert(kRowPadding % Tile::kBlockRows == 0, "row blocks never run past the packed rows");
 
  public:
@@ -76,6 +85,29 @@ class MmaMainloop {
     for (int s = 0; s < kRegisterStages; ++s)
       if (s < k_tiles_) weights_.load(s, weights[s]);
     before_tokens();
+    if (kResidentTokens && k_tiles_ <= kStages) {  // the same in every thread of the slice
+      run_resident(acc, weights);
+      if (k_tiles_ > 0) after_first_steps();
+    } else {
+      run_staged(acc, weights, after_first_steps);
+    }
+    if constexpr (Tile::kSplitK > 1) sum_slices(acc);
+  }
+
+  template <class BeforeTokens>
+  __device__ void run(MmaAccumulators<Tile>& acc, BeforeTokens&& before_tokens) {
+    run(acc, before_tokens, [] {});
+  }
+
+  __device__ void run(MmaAccumulators<Tile>& acc) {
+    run(acc, [] {}, [] {});
+  }
+
+ private:
+  // The pipeline: the token stages refilled as the steps go, kStages - 1 ahead.
+  template <class AfterFirstSteps>
+  __device__ void run_staged(MmaAccumulators<Tile>& acc, WeightFragments<Tile::kMTiles> (&weights)[kRegisterStages],
+                             AfterFirstSteps&& after_first_steps) {
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s) {
       if (s < k_tiles_) load_tokens(s, s);
@@ -96,19 +128,27 @@ class MmaMainloop {
       weights_.advance(kStages);
       if (kt0 == 0) after_first_steps();
     }
-    if constexpr (Tile::kSplitK > 1) sum_slices(acc);
   }
 
-  template <class BeforeTokens>
-  __device__ void run(MmaAccumulators<Tile>& acc, BeforeTokens&& before_tokens) {
-    run(acc, before_tokens, [] {});
+  // A slice whose K steps all fit the stages: every token stage copied at once, one wait and one
+  // barrier, then steps with no token copies, commits, waits or barriers between them. At one token
+  // the K loops are bound by issuing their instructions (bench/results/h200-k-steps/); a step of the
+  // four-slice tile is 69-75 SASS instructions a warp here against 104 in run_staged.
+  __device__ void run_resident(MmaAccumulators<Tile>& acc, WeightFragments<Tile::kMTiles> (&weights)[kRegisterStages]) {
+#pragma unroll
+    for (int s = 0; s < kStages; ++s)
+      if (s < k_tiles_) load_tokens(s, s);
+    ptx::cp_async_commit();
+    ptx::cp_async_wait<0>();
+    slice_sync();
+#pragma unroll
+    for (int s = 0; s < kStages; ++s) {
+      if (s >= k_tiles_) break;
+      compute_stage(s, weights[s % kRegisterStages], acc);
+      if (s + kRegisterStages < k_tiles_) weights_.load(s + kRegisterStages, weights[s % kRegisterStages]);
+    }
   }
 
-  __device__ void run(MmaAccumulators<Tile>& acc) {
-    run(acc, [] {}, [] {});
-  }
-
- private:
   __device__ static int slice() { return Tile::kSplitK == 1 ? 0 : int(threadIdx.x / kSliceThreads); }
   __device__ static unsigned slice_thread() { return Tile::kSplitK == 1 ? threadIdx.x : threadIdx.x % kSliceThreads; }
   __device__ static unsigned row_warp() { return slice_thread() / 32; }
