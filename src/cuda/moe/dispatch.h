@@ -561,6 +561,16 @@ inline bool epilogue_quantize_from_env() { return rule_switch_from_env("FP4MOE_E
 // So it wins about 3.5% where GEMM 1 is about one wave, whose CTAs all wait for the plan at once, and
 // nothing measurable from about two waves on, where the GEMM streams at its bandwidth whenever it
 // starts; kOwnTileMaxWaves sits between the two.
+inline constexpr double kOwnTileMaxWaves = 1.5;
+
+// expected_ctas: GEMM 1's CTAs with work one expects; one_wave: the CTAs of its tile the device holds
+// at once (0: not known, and then no).
+inline bool gemm1_finds_own_tiles(QuantMode mode, bool hopper, const MmaTileConfig& gemm1, bool large,
+                                  int64_t pairs, int64_t expected_ctas, int64_t one_wave) {
+  return mode == QuantMode::kW4A16 && hopper && has_own_tile_kernel(gemm1) && !large && pairs <= kOwnTileMaxPairs &&
+         one_wave > 0 && double(expected_ctas) <= kOwnTileMaxWaves * double(one_wave);
+}
+
 // FP4MOE_OWN_TILES=0 keeps GEMM 1 on the plan's tile list (benchmarks measure the rule with it).
 inline bool own_tiles_from_env() { return rule_switch_from_env("FP4MOE_OWN_TILES"); }
 
@@ -614,16 +624,6 @@ struct RuleSwitches {
 inline RuleSwitches rule_switches_from_env() {
   return {large_tiles_from_env(), persistent_down_from_env(), epilogue_quantize_from_env(), own_tiles_from_env(),
           split_waves_from_env()};
-}
-
-inline constexpr double kOwnTileMaxWaves = 1.5;
-
-// expected_ctas: GEMM 1's CTAs with work one expects; one_wave: the CTAs of its tile the device holds
-// at once (0: not known, and then no).
-inline bool gemm1_finds_own_tiles(QuantMode mode, bool hopper, const MmaTileConfig& gemm1, bool large,
-                                  int64_t pairs, int64_t expected_ctas, int64_t one_wave) {
-  return mode == QuantMode::kW4A16 && hopper && has_own_tile_kernel(gemm1) && !large && pairs <= kOwnTileMaxPairs &&
-         one_wave > 0 && double(expected_ctas) <= kOwnTileMaxWaves * double(one_wave);
 }
 
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
