@@ -362,6 +362,43 @@ TEST(GpuLayer, EveryCompiledTileShape) {
   }
 }
 
+// The K-split decode tiles copy a K slice's real token rows once where they fit the slice's stages
+// (gemm/mma_mainloop.cuh's run_resident: rows x K steps <= 64) and stream them through the stages
+// otherwise. GEMM 1's K here (4112: 65 steps, the last partial) splits into slices of 33 and 32 steps
+// (two slices) or 17, 17, 17 and 14 (four): one row is resident in every slice, two rows in the
+// two-slice tiles' second slice only (a CTA with both paths), three in every four-slice slice, from
+// four on the four-slice tile streams; GEMM 2 (K 272, 5 steps) is resident up to 8 rows. Tiles of
+// 1-5 rows, two full ones, and rows from repeated ids (a routing may name an expert twice for a
+// token, so a tile can hold more rows than there are tokens).
+TEST(GpuLayer, KSplitTilesResidentAndStagedTokenRows) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(38);
+  MoeConfig c = make_config(6, 4112, 272, 2, 8);
+  const auto x = testing::random_bf16(size_t(8) * c.hidden, rng);
+  std::vector<testing::Routing> routings = {
+      testing::rows_per_expert_routing(1, 2, 0, {1}, rng),
+      testing::rows_per_expert_routing(8, 2, 0, {1, 2, 3, 4, 5}, rng),
+      testing::rows_per_expert_routing(8, 2, 2, {8, 8}, rng),
+      testing::uniform_routing(1, c.num_experts, 2, rng),
+      testing::uniform_routing(1, c.num_experts, 2, rng),
+      testing::uniform_routing(4, c.num_experts, 2, rng)};
+  routings[4].ids = {3, 3};                          // one token, two rows of expert 3
+  std::fill(routings[5].ids.begin(), routings[5].ids.end(), 5);  // four tokens, eight rows of expert 5
+  for (const cuda::MmaTileConfig& tile : cuda::compiled_gemm_tiles()) {
+    if (tile.wgmma || tile.split_k == 1) continue;
+    const std::string name = cuda::gemm_name(tile);
+    const ScopedEnv forced("FP4MOE_GEMM", name);
+    for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+      c.mode = mode;
+      LayerPair layers(c, 12);
+      const std::string label = name + " " + std::string(to_string(mode));
+      for (size_t i = 0; i < routings.size(); ++i)
+        EXPECT_LT(layers.error(first_tokens(x, routings[i].num_tokens, c.hidden), routings[i], label.c_str()), kBound)
+            << label << " routing " << i;
+    }
+  }
+}
+
 // GEMM 1's epilogue quantizes h (W4A4, calibrated scales) to the same bits as the quantization
 // kernel does after it (FP4MOE_EPILOGUE_QUANTIZE=0): the whole outputs are identical, at batch sizes
 // from the decode kernels to the 128-token wgmma tile (the table's mma.sync tiles run the kernel in

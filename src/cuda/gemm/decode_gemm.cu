@@ -50,7 +50,7 @@ __device__ void combine_when_last(const DecodeRouting& routing, const DecodeOutp
 }
 
 template <class Tile, DecodeGemm kGemm>
-__global__ void __launch_bounds__(Tile::kThreads)
+__global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
     decode_gemm_kernel(PackedExpertWeights w, GemmInput in, DecodeRouting routing,
                        std::conditional_t<kGemm == DecodeGemm::kGateUp, GateUpOutput, DownOutput> params,
                        DecodeOutput out, int row_blocks_2) {

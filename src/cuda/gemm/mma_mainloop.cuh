@@ -8,9 +8,9 @@
 // The K loop is unrolled by kStages, a multiple of kRegisterStages, so every ring index is a
 // compile-time constant: the register ring stays in registers and the stage addresses are
 // immediates. The register ring costs 6 registers per m-tile and step of depth, so the deepest
-// rings go to the one-m-tile decode tiles (moe/dispatch.h). Where a K slice's steps all fit the
-// stages (kResidentTokens), its token rows are copied once up front instead and the steps run with
-// no stage waits or barriers between them (run_resident).
+// rings go to the one-m-tile decode tiles (moe/dispatch.h). Where a K slice's real token rows, all
+// of its K steps, fit the bytes of its stages (kResidentTokens), they are copied once up front
+// instead, and the steps run with no stage waits or barriers between them (run_resident).
 #pragma once
 #include "cuda/common/ptx.cuh"
 #include "cuda/format/dequant.cuh"
@@ -43,13 +43,16 @@ class MmaMainloop {
   static constexpr int kTokenChunks = Tile::kBlockTokens * (kTokenRowBytes / 16);
   static constexpr int kTokenChunksPerThread = (kTokenChunks + kSliceThreads - 1) / kSliceThreads;
   static constexpr int kAccumulators = Tile::kMTiles * Tile::kNTiles * 4;
-  // run_resident where a slice's steps can fit the stages on the benchmark shapes: the four-slice
-  // one-m-tile tile (qwen3-30b-a3b's K of 2048 and 768, 8 and 3 steps a slice; one token, both
-  // GEMMs). H200, whole layer, against main, alternating rounds (bench/results/h200-k-steps/resident/):
-  // qwen3 T=1 W4A16 15.7 -> 14.9 us, W4A4 20.3 -> 19.8. Elsewhere the second loop only cost: in the
-  // two-slice tile, whose slices are 16 steps at K = 2048, it took GEMM 1 from 71 to 74 registers and
-  // W4A4 T=2's GEMM 1 2.5% slower (one-m-tile/); with two m-tiles ptxas spilled at 128 registers.
-  static constexpr bool kResidentTokens = Tile::kMTiles == 1 && Tile::kSplitK >= 4;
+  // run_resident where a slice's real token rows fit its stages, on the K-split decode tiles: their
+  // batches (one to a few tokens) leave most of a stage's eight rows empty, so at one token a slice
+  // of up to kStages * 8 K steps takes it. H200, whole layer, main against it, two alternating rounds
+  // (bench/results/h200-resident-rows/landing/): gpt-oss-120b at 1-4 tokens 3-9% faster (W4A16
+  // T=1 29.4 -> 27.5 us), deepseek-v4-flash at 1-2 tokens 3.5-7.5%, deepseek-v3 at one token 5%;
+  // qwen3-30b-a3b, whose one-token slices fit the stages before (8 rows a step), 15.0 -> 15.2 us at
+  // one token in W4A16 and -0.4..-1% elsewhere. The unsplit 8-token tiles keep run_staged alone:
+  // compiled beside it, the resident loop took the two-m-tile one from 96 to 126 registers.
+  static constexpr bool kResidentTokens = Tile::kBlockTokens == 8 && Tile::kSplitK > 1;
+  static constexpr int kResidentRowSteps = kStages * Tile::kBlockTokens;  // 128-byte row steps the stages hold
   static_assert(kRowPadding % Tile::kBlockRows == 0, "row blocks never run past the packed rows");
 
  public:
@@ -58,7 +61,9 @@ class MmaMainloop {
       : smem_(smem),
         weights_(w, tile.expert, int64_t(row_block) * kRowTiles + row_warp() * Tile::kMTiles, threadIdx.x % 32),
         k_tiles_(slice_steps(int(w.shape.k_tiles()))),
-        k_first_(slice_first_step(int(w.shape.k_tiles()))) {
+        k_first_(slice_first_step(int(w.shape.k_tiles()))),
+        in_(in),
+        tile_(tile) {
     if constexpr (Tile::kSplitK > 1) weights_.advance(k_first_);
     // The token chunks this thread copies never change along K: resolve the gather once.
 #pragma unroll
@@ -85,12 +90,10 @@ class MmaMainloop {
     for (int s = 0; s < kRegisterStages; ++s)
       if (s < k_tiles_) weights_.load(s, weights[s]);
     before_tokens();
-    if (kResidentTokens && k_tiles_ <= kStages) {  // the same in every thread of the slice
-      run_resident(acc, weights);
-      if (k_tiles_ > 0) after_first_steps();
-    } else {
+    if (kResidentTokens && tile_.rows * k_tiles_ <= kResidentRowSteps)  // the same in every thread of the slice
+      run_resident(acc, weights, after_first_steps);
+    else
       run_staged(acc, weights, after_first_steps);
-    }
     if constexpr (Tile::kSplitK > 1) sum_slices(acc);
   }
 
@@ -104,6 +107,25 @@ class MmaMainloop {
   }
 
  private:
+  // The B fragments of k16 steps 2*kPair and 2*kPair+1, one ldmatrix.x4 per token column block: from
+  // a stage (staged_b) or from the resident rows (resident_b).
+  struct PairB {
+    uint32_t b[Tile::kNTiles][4];
+  };
+
+  // Each lane's ldmatrix rows in the resident rows, per token column block and k16 pair, at the loop's
+  // current K step: rows past the tile's read its last row instead (their columns of the sums are
+  // never stored, so only real rows are copied).
+  struct ResidentLanes {
+    const char* at[2][Tile::kNTiles];
+    __device__ void advance(int steps) {
+#pragma unroll
+      for (int pair = 0; pair < 2; ++pair)
+#pragma unroll
+        for (int nt = 0; nt < Tile::kNTiles; ++nt) at[pair][nt] += steps * kTokenRowBytes;
+    }
+  };
+
   // The pipeline: the token stages refilled as the steps go, kStages - 1 ahead.
   template <class AfterFirstSteps>
   __device__ void run_staged(MmaAccumulators<Tile>& acc, WeightFragments<Tile::kMTiles> (&weights)[kRegisterStages],
@@ -130,22 +152,51 @@ class MmaMainloop {
     }
   }
 
-  // A slice whose K steps all fit the stages: every token stage copied at once, one wait and one
-  // barrier, then steps with no token copies, commits, waits or barriers between them. At one token
-  // the K loops are bound by issuing their instructions (bench/results/h200-k-steps/); a step of the
-  // four-slice GEMM 1 kernel is about 73 SASS instructions a warp here, 88 in run_staged.
-  __device__ void run_resident(MmaAccumulators<Tile>& acc, WeightFragments<Tile::kMTiles> (&weights)[kRegisterStages]) {
-#pragma unroll
-    for (int s = 0; s < kStages; ++s)
-      if (s < k_tiles_) load_tokens(s, s);
+  // A slice whose real token rows fit its stages: row r's K steps lie one after another at
+  // resident_offset, copied at once, then one wait and one barrier, and steps with no token copies,
+  // commits, waits or barriers between them. At one token the K loops are bound by issuing their
+  // instructions (bench/results/h200-k-steps/); a step of the four-slice GEMM 1 kernel is about 69
+  // SASS instructions a warp here, 88 in run_staged.
+  template <class AfterFirstSteps>
+  __device__ void run_resident(MmaAccumulators<Tile>& acc, WeightFragments<Tile::kMTiles> (&weights)[kRegisterStages],
+                               AfterFirstSteps&& after_first_steps) {
+    load_resident_tokens();
     ptx::cp_async_commit();
     ptx::cp_async_wait<0>();
     slice_sync();
+    ResidentLanes lanes = resident_lanes();
+    for (int kt0 = 0; kt0 < k_tiles_; kt0 += kStages) {
 #pragma unroll
-    for (int s = 0; s < kStages; ++s) {
-      if (s >= k_tiles_) break;
-      compute_stage(s, weights[s % kRegisterStages], acc);
-      if (s + kRegisterStages < k_tiles_) weights_.load(s + kRegisterStages, weights[s % kRegisterStages]);
+      for (int s = 0; s < kStages; ++s) {  // K step kt0 + s: weights[s % kRegisterStages]
+        const int kt = kt0 + s;
+        if (kt >= k_tiles_) break;
+        compute_resident(s, lanes, weights[s % kRegisterStages], acc);
+        if (kt + kRegisterStages < k_tiles_) weights_.load(s + kRegisterStages, weights[s % kRegisterStages]);
+      }
+      weights_.advance(kStages);
+      lanes.advance(kStages);
+      if (kt0 == 0) after_first_steps();
+    }
+  }
+
+  // Byte offset of chunk `chunk` of K step kt of token row `row` in the slice's resident rows: each
+  // row's steps in a run, each step's eight chunks swizzled by the row as in a stage
+  // (token_chunk_offset), so ldmatrix's eight rows still hit eight bank groups.
+  __device__ int resident_offset(int row, int kt, int chunk) const {
+    return (row * k_tiles_ + kt) * kTokenRowBytes + ((chunk ^ (row % 8)) * 16);
+  }
+
+  // Not unrolled: the copies are few (two a thread for a one-token slice of 32 steps), and an
+  // unrolled loop held its addresses beside the register ring's first steps.
+  __device__ void load_resident_tokens() const {
+#pragma unroll 1
+    for (int row = 0; row < tile_.rows; ++row) {
+      const bf16* src_row = tile_token_row(in_, tile_, row);
+      const unsigned chunk = slice_thread() % 8;  // the same in every step: kSliceThreads % 8 == 0
+      const TokenChunkSource src = token_chunk_source(src_row, in_, int(chunk));
+#pragma unroll 1
+      for (unsigned i = slice_thread(); i < unsigned(k_tiles_) * 8; i += kSliceThreads)  // K step i / 8
+        copy_token_chunk(stage_tokens(0), resident_offset(row, int(i / 8), int(chunk)), src, k_first_ + int(i / 8));
     }
   }
 
@@ -202,24 +253,58 @@ class MmaMainloop {
     }
   }
 
+  // One 64-K step from token stage `stage`.
   __device__ void compute_stage(int stage, const WeightFragments<Tile::kMTiles>& w, MmaAccumulators<Tile>& acc) const {
-    compute_step_pair<0>(stage, w.codes, w.scales, acc);
-    compute_step_pair<1>(stage, w.codes, w.scales, acc);
+    compute_step_pair<0>(staged_b<0>(stage), w, acc);
+    compute_step_pair<1>(staged_b<1>(stage), w, acc);
   }
 
-  // k16 steps 2*kPair and 2*kPair+1: one ldmatrix.x4 per token column gives both steps' B.
+  // Resident K step `step` of the loop's current kStages.
+  __device__ void compute_resident(int step, const ResidentLanes& lanes, const WeightFragments<Tile::kMTiles>& w,
+                                   MmaAccumulators<Tile>& acc) const {
+    compute_step_pair<0>(resident_b<0>(step, lanes), w, acc);
+    compute_step_pair<1>(resident_b<1>(step, lanes), w, acc);
+  }
+
   template <int kPair>
-  __device__ void compute_step_pair(int stage, const uint4 (&codes)[Tile::kMTiles],
-                                    const uint2 (&scales)[Tile::kMTiles], MmaAccumulators<Tile>& acc) const {
+  __device__ PairB staged_b(int stage) const {
     const int lane = threadIdx.x % 32;
-    uint32_t b[Tile::kNTiles][4];
+    PairB r;
 #pragma unroll
     for (int nt = 0; nt < Tile::kNTiles; ++nt) {
       const int row = nt * 8 + lane % 8;
-      ptx::ldmatrix_x4(b[nt], stage_tokens(stage) + token_chunk_offset(row, kPair * 4 + lane / 8));
+      ptx::ldmatrix_x4(r.b[nt], stage_tokens(stage) + token_chunk_offset(row, kPair * 4 + lane / 8));
     }
-    compute_step<2 * kPair>(codes, scales, b, acc);
-    compute_step<2 * kPair + 1>(codes, scales, b, acc);
+    return r;
+  }
+
+  // The second pair's chunks are 4 further than the first's, which the row swizzle makes offset ^ 64.
+  __device__ ResidentLanes resident_lanes() const {
+    const int lane = threadIdx.x % 32;
+    ResidentLanes r;
+#pragma unroll
+    for (int nt = 0; nt < Tile::kNTiles; ++nt) {
+      const int offset = resident_offset(min(nt * 8 + lane % 8, tile_.rows - 1), 0, lane / 8);
+      r.at[0][nt] = stage_tokens(0) + offset;
+      r.at[1][nt] = stage_tokens(0) + (offset ^ 64);
+    }
+    return r;
+  }
+
+  template <int kPair>
+  __device__ static PairB resident_b(int step, const ResidentLanes& lanes) {
+    PairB r;
+#pragma unroll
+    for (int nt = 0; nt < Tile::kNTiles; ++nt) ptx::ldmatrix_x4(r.b[nt], lanes.at[kPair][nt] + step * kTokenRowBytes);
+    return r;
+  }
+
+  // k16 steps 2*kPair and 2*kPair+1: one ldmatrix.x4 per token column block gave both steps' B.
+  template <int kPair>
+  __device__ static void compute_step_pair(const PairB& b, const WeightFragments<Tile::kMTiles>& w,
+                                           MmaAccumulators<Tile>& acc) {
+    compute_step<2 * kPair>(w.codes, w.scales, b.b, acc);
+    compute_step<2 * kPair + 1>(w.codes, w.scales, b.b, acc);
   }
 
   // One k16 step: dequantize each m-tile's A fragment, multiply it with every token column.
@@ -244,6 +329,8 @@ class MmaMainloop {
   WarpWeightStream<Tile::kMTiles> weights_;
   int k_tiles_;  // K steps of this slice
   int k_first_;  // its first
+  GemmInput in_;
+  GemmTile tile_;
   TokenChunkSource token_src_[kTokenChunksPerThread];
   int token_dst_[kTokenChunksPerThread];  // byte offset of the chunk in a stage
 };

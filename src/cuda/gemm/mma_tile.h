@@ -66,4 +66,13 @@ struct MmaTile {
                 "wgmma tiles: whole warpgroups, an m64nNk16 instruction with N = 128, 64, 48 or 32");
 };
 
+// The CTAs per SM that ptxas must fit an mma.sync tile's kernels for (__launch_bounds__'s minimum;
+// 0 leaves the registers to ptxas). The K-split decode tiles get 64 registers a thread per m-tile:
+// the wave rules count the CTAs per SM they hold (moe/dispatch.h, GpuOccupancy), and left to itself
+// ptxas took them to 65-66 once the mainloop's resident token rows served slices of any length,
+// which cost the two-slice tile one of its four CTAs per SM and moved the dispatch's choices. On
+// the other tiles a minimum of 1 made ptxas spend up to 153 registers.
+template <class Tile>
+constexpr int kMmaMinCtasPerSm = !Tile::kWgmma && Tile::kSplitK > 1 ? 65536 / (Tile::kThreads * 64 * Tile::kMTiles) : 0;
+
 }  // namespace fp4moe::cuda
