@@ -45,12 +45,12 @@ class MmaMainloop {
   static constexpr int kAccumulators = Tile::kMTiles * Tile::kNTiles * 4;
   // run_resident where a slice's real token rows fit its stages, on the K-split decode tiles: their
   // batches (one to a few tokens) leave most of a stage's eight rows empty, so at one token a slice
-  // of up to kStages * 8 K steps takes it. H200, whole layer, main against it, two alternating rounds
-  // (bench/results/h200-resident-rows/landing/): gpt-oss-120b at 1-4 tokens 3-9% faster (W4A16
-  // T=1 29.4 -> 27.5 us), deepseek-v4-flash at 1-2 tokens 3.5-7.5%, deepseek-v3 at one token 5%;
-  // qwen3-30b-a3b, whose one-token slices fit the stages before (8 rows a step), 15.0 -> 15.2 us at
-  // one token in W4A16 and -0.4..-1% elsewhere. The unsplit 8-token tiles keep run_staged alone:
-  // compiled beside it, the resident loop took the two-m-tile one from 96 to 126 registers.
+  // of up to kStages * 8 K steps takes it. H200, whole layer, main against it, alternating rounds
+  // (bench/results/h200-resident-rows/): gpt-oss-120b at 1-4 tokens 3-9% faster (W4A16 T=1
+  // 29.3 -> 27.4 us), deepseek-v4-flash at 1-2 tokens 2.6-7.5%, deepseek-v3 at one token 5%;
+  // qwen3-30b-a3b, whose one-token slices fit the stages before (8 rows a step), within -1.2..+1.2%
+  // (T=1 W4A16 14.9 -> 15.0 us). The unsplit 8-token tiles keep run_staged alone: compiled beside
+  // it, the resident loop took the two-m-tile one from 96 to 126 registers.
   static constexpr bool kResidentTokens = Tile::kBlockTokens == 8 && Tile::kSplitK > 1;
   static constexpr int kResidentRowSteps = kStages * Tile::kBlockTokens;  // 128-byte row steps the stages hold
   static_assert(kRowPadding % Tile::kBlockRows == 0, "row blocks never run past the packed rows");
@@ -62,9 +62,9 @@ class MmaMainloop {
         weights_(w, tile.expert, int64_t(row_block) * kRowTiles + row_warp() * Tile::kMTiles, threadIdx.x % 32),
         k_tiles_(slice_steps(int(w.shape.k_tiles()))),
         k_first_(slice_first_step(int(w.shape.k_tiles()))),
-        in_(in),
-        tile_(tile) {
+        rows_(tile.rows) {
     if constexpr (Tile::kSplitK > 1) weights_.advance(k_first_);
+    if constexpr (kResidentTokens) resident_copy_ = resident_copy(in, tile);
     // The token chunks this thread copies never change along K: resolve the gather once.
 #pragma unroll
     for (int i = 0; i < kTokenChunksPerThread; ++i) {
@@ -90,7 +90,7 @@ class MmaMainloop {
     for (int s = 0; s < kRegisterStages; ++s)
       if (s < k_tiles_) weights_.load(s, weights[s]);
     before_tokens();
-    if (kResidentTokens && tile_.rows * k_tiles_ <= kResidentRowSteps)  // the same in every thread of the slice
+    if (kResidentTokens && rows_ * k_tiles_ <= kResidentRowSteps)  // the same in every thread of the slice
       run_resident(acc, weights, after_first_steps);
     else
       run_staged(acc, weights, after_first_steps);
@@ -124,6 +124,11 @@ class MmaMainloop {
 #pragma unroll
         for (int nt = 0; nt < Tile::kNTiles; ++nt) at[pair][nt] += steps * kTokenRowBytes;
     }
+  };
+
+  struct ResidentCopy {
+    TokenChunkSource src;
+    int row, first_step, step_stride;
   };
 
   // The pipeline: the token stages refilled as the steps go, kStages - 1 ahead.
@@ -162,9 +167,9 @@ class MmaMainloop {
                                AfterFirstSteps&& after_first_steps) {
     load_resident_tokens();
     ptx::cp_async_commit();
+    ResidentLanes lanes = resident_lanes();
     ptx::cp_async_wait<0>();
     slice_sync();
-    ResidentLanes lanes = resident_lanes();
     for (int kt0 = 0; kt0 < k_tiles_; kt0 += kStages) {
 #pragma unroll
       for (int s = 0; s < kStages; ++s) {  // K step kt0 + s: weights[s % kRegisterStages]
@@ -186,18 +191,29 @@ class MmaMainloop {
     return (row * k_tiles_ + kt) * kTokenRowBytes + ((chunk ^ (row % 8)) * 16);
   }
 
-  // Not unrolled: the copies are few (two a thread for a one-token slice of 32 steps), and an
-  // unrolled loop held its addresses beside the register ring's first steps.
+  // This thread's share of the resident copy: chunk slice_thread() % 8 of one row, on every
+  // step_stride-th K step from first_step. The slice's groups of eight threads take the rows in
+  // turn, and a row's groups its steps. Resolved in the constructor, before the register ring's
+  // loads, as the staged path's sources are, so that the copy needs no gather after them.
+  __device__ ResidentCopy resident_copy(const GemmInput& in, const GemmTile& tile) const {
+    constexpr int kGroups = kSliceThreads / 8;
+    static_assert(kGroups >= Tile::kBlockTokens, "a group of eight threads for every row");
+    const int group = int(slice_thread() / 8), rows = max(tile.rows, 1);
+    ResidentCopy c;
+    c.row = group % rows;
+    c.first_step = group / rows;
+    c.step_stride = (kGroups - c.row + rows - 1) / rows;  // the groups on this row
+    c.src = token_chunk_source(tile_token_row(in, tile, c.row), in, int(slice_thread() % 8));
+    return c;
+  }
+
+  // Not unrolled: the copies are few (two a thread for a one-token slice of 32 steps).
   __device__ void load_resident_tokens() const {
+    const ResidentCopy& c = resident_copy_;
+    const int chunk = int(slice_thread() % 8);
 #pragma unroll 1
-    for (int row = 0; row < tile_.rows; ++row) {
-      const bf16* src_row = tile_token_row(in_, tile_, row);
-      const unsigned chunk = slice_thread() % 8;  // the same in every step: kSliceThreads % 8 == 0
-      const TokenChunkSource src = token_chunk_source(src_row, in_, int(chunk));
-#pragma unroll 1
-      for (unsigned i = slice_thread(); i < unsigned(k_tiles_) * 8; i += kSliceThreads)  // K step i / 8
-        copy_token_chunk(stage_tokens(0), resident_offset(row, int(i / 8), int(chunk)), src, k_first_ + int(i / 8));
-    }
+    for (int kt = c.first_step; kt < k_tiles_; kt += c.step_stride)
+      copy_token_chunk(stage_tokens(0), resident_offset(c.row, kt, chunk), c.src, k_first_ + kt);
   }
 
   __device__ static int slice() { return Tile::kSplitK == 1 ? 0 : int(threadIdx.x / kSliceThreads); }
@@ -284,7 +300,7 @@ class MmaMainloop {
     ResidentLanes r;
 #pragma unroll
     for (int nt = 0; nt < Tile::kNTiles; ++nt) {
-      const int offset = resident_offset(min(nt * 8 + lane % 8, tile_.rows - 1), 0, lane / 8);
+      const int offset = resident_offset(min(nt * 8 + lane % 8, rows_ - 1), 0, lane / 8);
       r.at[0][nt] = stage_tokens(0) + offset;
       r.at[1][nt] = stage_tokens(0) + (offset ^ 64);
     }
@@ -329,8 +345,8 @@ class MmaMainloop {
   WarpWeightStream<Tile::kMTiles> weights_;
   int k_tiles_;  // K steps of this slice
   int k_first_;  // its first
-  GemmInput in_;
-  GemmTile tile_;
+  int rows_;      // token rows of the tile
+  ResidentCopy resident_copy_;
   TokenChunkSource token_src_[kTokenChunksPerThread];
   int token_dst_[kTokenChunksPerThread];  // byte offset of the chunk in a stage
 };
