@@ -128,7 +128,7 @@ class MmaMainloop {
 
   struct ResidentCopy {
     TokenChunkSource src;
-    int row, first_step, step_stride;
+    ResidentShare share;
   };
 
   // The pipeline: the token stages refilled as the steps go, kStages - 1 ahead.
@@ -184,36 +184,30 @@ class MmaMainloop {
     }
   }
 
-  // Byte offset of chunk `chunk` of K step kt of token row `row` in the slice's resident rows: each
-  // row's steps in a run, each step's eight chunks swizzled by the row as in a stage
-  // (token_chunk_offset), so ldmatrix's eight rows still hit eight bank groups.
+  // Chunk `chunk` of K step kt of row `row` in this slice's resident rows (gemm/token_layout.h).
   __device__ int resident_offset(int row, int kt, int chunk) const {
-    return (row * k_tiles_ + kt) * kTokenRowBytes + ((chunk ^ (row % 8)) * 16);
+    return resident_chunk_offset(row, kt, chunk, k_tiles_);
   }
 
-  // This thread's share of the resident copy: chunk slice_thread() % 8 of one row, on every
-  // step_stride-th K step from first_step. The slice's groups of eight threads take the rows in
-  // turn, and a row's groups its steps. Resolved in the constructor, before the register ring's
+  // This thread's share of the resident copy: chunk slice_thread() % 8 of its group's share of the
+  // rows and steps (gemm/token_layout.h). Resolved in the constructor, before the register ring's
   // loads, as the staged path's sources are, so that the copy needs no gather after them.
   __device__ ResidentCopy resident_copy(const GemmInput& in, const GemmTile& tile) const {
     constexpr int kGroups = kSliceThreads / 8;
     static_assert(kGroups >= Tile::kBlockTokens, "a group of eight threads for every row");
-    const int group = int(slice_thread() / 8), rows = max(tile.rows, 1);
     ResidentCopy c;
-    c.row = group % rows;
-    c.first_step = group / rows;
-    c.step_stride = (kGroups - c.row + rows - 1) / rows;  // the groups on this row
-    c.src = token_chunk_source(tile_token_row(in, tile, c.row), in, int(slice_thread() % 8));
+    c.share = resident_share(int(slice_thread() / 8), kGroups, max(tile.rows, 1));
+    c.src = token_chunk_source(tile_token_row(in, tile, c.share.row), in, int(slice_thread() % 8));
     return c;
   }
 
   // Not unrolled: the copies are few (two a thread for a one-token slice of 32 steps).
   __device__ void load_resident_tokens() const {
-    const ResidentCopy& c = resident_copy_;
+    const ResidentShare& share = resident_copy_.share;
     const int chunk = int(slice_thread() % 8);
 #pragma unroll 1
-    for (int kt = c.first_step; kt < k_tiles_; kt += c.step_stride)
-      copy_token_chunk(stage_tokens(0), resident_offset(c.row, kt, chunk), c.src, k_first_ + kt);
+    for (int kt = share.first_step; kt < k_tiles_; kt += share.step_stride)
+      copy_token_chunk(stage_tokens(0), resident_offset(share.row, kt, chunk), resident_copy_.src, k_first_ + kt);
   }
 
   __device__ static int slice() { return Tile::kSplitK == 1 ? 0 : int(threadIdx.x / kSliceThreads); }

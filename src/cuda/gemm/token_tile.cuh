@@ -1,21 +1,12 @@
 // The token tile of a grouped-GEMM stage in shared memory: which activation row each of its rows
-// reads, and where a row's 16-byte chunks go. Both mainloops (mma.sync and wgmma) fill it alike.
+// reads, and the copies of a row's 16-byte chunks to where gemm/token_layout.h puts them. Both
+// mainloops (mma.sync and wgmma) fill it alike.
 #pragma once
 #include "cuda/common/ptx.cuh"
 #include "cuda/gemm/grouped_gemm.h"
-#include "cuda/gemm/weight_layout.h"
+#include "cuda/gemm/token_layout.h"
 
 namespace fp4moe::cuda {
-
-// A stage holds kTileK (64) BF16 of each token row: 128 bytes, eight 16-byte chunks.
-inline constexpr int kTokenRowBytes = kTileK * 2;
-
-// Chunk `chunk` of row `row` lives at chunk ^ (row % 8): ldmatrix's eight row reads of a matrix
-// then hit eight different bank groups, and it is exactly the 128-byte swizzle that a wgmma
-// shared-memory descriptor describes (common/wgmma.cuh).
-__device__ __forceinline__ int token_chunk_offset(int row, int chunk) {
-  return row * kTokenRowBytes + ((chunk ^ (row % 8)) * 16);
-}
 
 // The activation row behind row `row` of `tile` (GEMM 1 gathers by pair: row = pair / top_k), or
 // null past the tile's rows. Constant along K, so resolved once per CTA.
