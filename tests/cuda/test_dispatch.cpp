@@ -135,11 +135,10 @@ TEST(Dispatch, SmallBatchTileTakesTwoMTilesWhereThatNeedsFewerWaves) {
   ASSERT_TRUE(compiled(kSmallBatchTileTwoMTiles));
   EXPECT_EQ(gemm_name(kSmallBatchTileTwoMTiles), "mma8-r128-w4-s8-d4");
   // qwen3 (128 experts, top-8): one token touches 8, eight tokens about 51.6, many all 128.
-  const MoeConfig& qwen3 = kQwen3;
-  EXPECT_NEAR(expected_touched_experts(1, qwen3), 8.0, 1e-9);
-  EXPECT_NEAR(expected_touched_experts(8, qwen3), 51.6, 0.1);
-  EXPECT_NEAR(expected_touched_experts(4096, qwen3), 128.0, 1e-6);
-  MoeConfig half = qwen3;
+  EXPECT_NEAR(expected_touched_experts(1, kQwen3), 8.0, 1e-9);
+  EXPECT_NEAR(expected_touched_experts(8, kQwen3), 51.6, 0.1);
+  EXPECT_NEAR(expected_touched_experts(4096, kQwen3), 128.0, 1e-6);
+  MoeConfig half = kQwen3;
   half.local_experts = 64;  // expert parallelism: half the experts here, half the touched ones
   EXPECT_NEAR(expected_touched_experts(8, half), 25.8, 0.1);
   // GEMM 1 at T=8: 52 experts x 24 row blocks in waves of 1056, or x 12 in waves of 660.
@@ -164,10 +163,6 @@ ForwardKernels choose_for(const MoeConfig& c, int tokens) {
 }
 
 TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
-  const MoeConfig& qwen3 = kQwen3;
-  const MoeConfig& gpt_oss = kGptOss;
-  const MoeConfig& dsv4 = kDsv4;
-  const MoeConfig& dsv3 = kDsv3;
   const auto expect = [](const ForwardKernels& k, const char* gemm1, const char* gemm2, bool decode) {
     EXPECT_EQ(gemm_name(k.gemm1), gemm1);
     EXPECT_EQ(gemm_name(k.gemm2), gemm2);
@@ -175,25 +170,25 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
   };
   // One token: both GEMMs fit one wave of four slices on qwen3; GEMM 2 only on gpt-oss; in the decode
   // kernels the two-slice tile runs two m-tiles per warp; deepseek-v3's GEMM 2 needs a second wave.
-  expect(choose_for(qwen3, 1), "mma8-r64-w4-s8-d4-k4", "mma8-r64-w4-s8-d4-k4", true);
-  expect(choose_for(gpt_oss, 1), "mma8-r128-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k4", true);
-  expect(choose_for(dsv4, 1), "mma8-r128-w4-s8-d4-k2", "mma8-r128-w4-s8-d4-k2", true);
-  expect(choose_for(dsv3, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", false);
-  expect(choose_for(qwen3, 2), "mma8-r128-w4-s8-d4-k2", "mma8-r128-w4-s8-d4-k2", true);
+  expect(choose_for(kQwen3, 1), "mma8-r64-w4-s8-d4-k4", "mma8-r64-w4-s8-d4-k4", true);
+  expect(choose_for(kGptOss, 1), "mma8-r128-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k4", true);
+  expect(choose_for(kDsv4, 1), "mma8-r128-w4-s8-d4-k2", "mma8-r128-w4-s8-d4-k2", true);
+  expect(choose_for(kDsv3, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", false);
+  expect(choose_for(kQwen3, 2), "mma8-r128-w4-s8-d4-k2", "mma8-r128-w4-s8-d4-k2", true);
   // W4A4 keeps the 64-row two-slice tile in the decode kernels.
-  MoeConfig dsv4_w4a4 = dsv4;
+  MoeConfig dsv4_w4a4 = kDsv4;
   dsv4_w4a4.mode = QuantMode::kW4A4;
   expect(choose_for(dsv4_w4a4, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", true);
   // Eight tokens: qwen3's GEMM 1 fits one wave of 128-row blocks (two of 64-row ones); its GEMM 2
   // needs two either way; dsv4-flash needs three either way.
-  expect(choose_for(qwen3, 8), "mma8-r128-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
-  expect(choose_for(dsv4, 8), "mma8-r64-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
+  expect(choose_for(kQwen3, 8), "mma8-r128-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
+  expect(choose_for(kDsv4, 8), "mma8-r64-w4-s8-d4", "mma8-r64-w4-s8-d4", false);
   // From 5 rows per expert on, the table alone: 12-32 rows at 512 tokens.
-  expect(choose_for(qwen3, 512), "wgmma48-r256-w8-s7-c2", "wgmma48-r256-w8-s7-c2", false);
-  expect(choose_for(gpt_oss, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
-  expect(choose_for(dsv4, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
+  expect(choose_for(kQwen3, 512), "wgmma48-r256-w8-s7-c2", "wgmma48-r256-w8-s7-c2", false);
+  expect(choose_for(kGptOss, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
+  expect(choose_for(kDsv4, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
   // Every refinement keeps the token block, so one routing plan serves both GEMMs.
-  for (const MoeConfig& c : {qwen3, gpt_oss, dsv4, dsv3})
+  for (const MoeConfig& c : {kQwen3, kGptOss, kDsv4, kDsv3})
     for (int t = 1; t <= 4096; t *= 2) {
       const ForwardKernels k = choose_for(c, t);
       EXPECT_EQ(k.gemm1.block_tokens, k.gemm2.block_tokens) << t;
@@ -204,18 +199,15 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
 // tokens to fill one and both GEMMs have enough row blocks; never in the decode kernels, off
 // Hopper, with a forced tile or when turned off.
 TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
-  const MoeConfig& qwen3 = kQwen3;
-  const MoeConfig& gpt_oss = kGptOss;
-  const MoeConfig& dsv3 = kDsv3;
   const auto large = [](const ForwardKernels& k) { return k.large ? gemm_name(*k.large) : std::string("none"); };
-  EXPECT_EQ(large(choose_for(gpt_oss, 1)), "none") << "decode kernels";
-  EXPECT_EQ(large(choose_for(gpt_oss, 16)), "none") << "fewer tokens than the 32-token tile";
-  EXPECT_EQ(large(choose_for(gpt_oss, 32)), "wgmma32-r256-w8-s8-c2") << "above mma8";
-  EXPECT_EQ(large(choose_for(gpt_oss, 256)), "wgmma32-r256-w8-s8-c2") << "above mma16";
-  EXPECT_EQ(large(choose_for(gpt_oss, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";
-  EXPECT_EQ(large(choose_for(dsv3, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";
-  EXPECT_EQ(large(choose_for(gpt_oss, 4096)), "none") << "the table's tile is the 128-token one";
-  for (int t : {32, 64, 128, 256, 512, 1024}) EXPECT_EQ(large(choose_for(qwen3, t)), "none") << "6 row blocks, " << t;
+  EXPECT_EQ(large(choose_for(kGptOss, 1)), "none") << "decode kernels";
+  EXPECT_EQ(large(choose_for(kGptOss, 16)), "none") << "fewer tokens than the 32-token tile";
+  EXPECT_EQ(large(choose_for(kGptOss, 32)), "wgmma32-r256-w8-s8-c2") << "above mma8";
+  EXPECT_EQ(large(choose_for(kGptOss, 256)), "wgmma32-r256-w8-s8-c2") << "above mma16";
+  EXPECT_EQ(large(choose_for(kGptOss, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";
+  EXPECT_EQ(large(choose_for(kDsv3, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";
+  EXPECT_EQ(large(choose_for(kGptOss, 4096)), "none") << "the table's tile is the 128-token one";
+  for (int t : {32, 64, 128, 256, 512, 1024}) EXPECT_EQ(large(choose_for(kQwen3, t)), "none") << "6 row blocks, " << t;
   // 2560 rows in both GEMMs: ten 256-row blocks, the fewest that take large tiles.
   const MoeConfig ten_blocks{16, 2560, 1280, 2, {}, QuantMode::kW4A16, 0, -1, 64};
   const MoeConfig nine_blocks{16, 2304, 1280, 2, {}, QuantMode::kW4A16, 0, -1, 64};
@@ -224,17 +216,17 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
   EXPECT_EQ(large(choose_for(ten_blocks, 128)), "wgmma128-r256-w8-s8");
   EXPECT_EQ(large(choose_for(nine_blocks, 128)), "none") << "GEMM 2 has nine row blocks";
   for (int t = 1; t <= 4096; t *= 2) {
-    const ForwardKernels k = choose_for(gpt_oss, t);
+    const ForwardKernels k = choose_for(kGptOss, t);
     if (k.large) {
       EXPECT_GT(k.large->block_tokens, k.gemm1.block_tokens) << t;
       EXPECT_GE(k.large->block_tokens, kMinLargeTileRows) << t;
       EXPECT_LE(k.large->block_tokens, t) << t;
     }
   }
-  const int64_t up = packed_rows(gpt_oss, WeightRole::kGateUp), down = packed_rows(gpt_oss, WeightRole::kDown);
-  EXPECT_FALSE(choose_kernels(512, gpt_oss, false, std::nullopt, up, down, h200_waves()).large) << "off Hopper";
-  EXPECT_FALSE(choose_kernels(512, gpt_oss, true, kSmallBatchTile, up, down, h200_waves()).large) << "forced";
-  EXPECT_FALSE(choose_kernels(512, gpt_oss, true, std::nullopt, up, down, h200_waves(), false, {.large_tiles = false})
+  const int64_t up = packed_rows(kGptOss, WeightRole::kGateUp), down = packed_rows(kGptOss, WeightRole::kDown);
+  EXPECT_FALSE(choose_kernels(512, kGptOss, false, std::nullopt, up, down, h200_waves()).large) << "off Hopper";
+  EXPECT_FALSE(choose_kernels(512, kGptOss, true, kSmallBatchTile, up, down, h200_waves()).large) << "forced";
+  EXPECT_FALSE(choose_kernels(512, kGptOss, true, std::nullopt, up, down, h200_waves(), false, {.large_tiles = false})
                    .large)
       << "turned off";
 }
@@ -242,19 +234,16 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
 // GEMM 2 takes GEMM 1's tiles as they finish in W4A16's four-kernel chain, except with large tiles
 // (GEMM 2 then runs beside its own large launch) and after GEMM 1's K-split tiles, which do not signal.
 TEST(Dispatch, TileHandoffAndLaunchOrders) {
-  const MoeConfig& qwen3 = kQwen3;
-  const MoeConfig& gpt_oss = kGptOss;
-  const MoeConfig& dsv3 = kDsv3;
-  MoeConfig qwen3_w4a4 = qwen3;
+  MoeConfig qwen3_w4a4 = kQwen3;
   qwen3_w4a4.mode = QuantMode::kW4A4;
-  const ForwardKernels chain = choose_for(qwen3, 8);
+  const ForwardKernels chain = choose_for(kQwen3, 8);
   EXPECT_TRUE(chain.tile_handoff);
   EXPECT_EQ(chain.gemm1_order(), GemmOrder::kAfter);
   EXPECT_EQ(chain.gemm2_order(), GemmOrder::kBeside);
-  EXPECT_FALSE(choose_for(qwen3, 1).tile_handoff) << "decode kernels";
+  EXPECT_FALSE(choose_for(kQwen3, 1).tile_handoff) << "decode kernels";
   EXPECT_FALSE(choose_for(qwen3_w4a4, 8).tile_handoff) << "W4A4 quantizes all of h between the GEMMs";
-  EXPECT_FALSE(choose_for(dsv3, 1).tile_handoff) << "GEMM 1's K-split tile does not signal";
-  const ForwardKernels large = choose_for(gpt_oss, 512);
+  EXPECT_FALSE(choose_for(kDsv3, 1).tile_handoff) << "GEMM 1's K-split tile does not signal";
+  const ForwardKernels large = choose_for(kGptOss, 512);
   ASSERT_TRUE(large.large.has_value());
   EXPECT_FALSE(large.tile_handoff) << "large tiles";
   EXPECT_EQ(large.gemm1_order(), GemmOrder::kBeside);
@@ -270,29 +259,26 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
 // decode kernels), not deepseek-v3 at 8 (2.8 waves) or 1 (the K-split tile), not gpt-oss at 64
 // (large tiles), not in W4A4, not off Hopper or with the rule off. A forced tile obeys the same rule.
 TEST(Dispatch, GemmOneFindsItsOwnTiles) {
-  const MoeConfig& qwen3 = kQwen3;
-  const MoeConfig& gpt_oss = kGptOss;
-  const MoeConfig& dsv3 = kDsv3;
-  MoeConfig qwen3_w4a4 = qwen3;
+  MoeConfig qwen3_w4a4 = kQwen3;
   qwen3_w4a4.mode = QuantMode::kW4A4;
-  EXPECT_TRUE(choose_for(qwen3, 4).own_tiles);
-  EXPECT_TRUE(choose_for(qwen3, 8).own_tiles);
-  EXPECT_FALSE(choose_for(qwen3, 16).own_tiles) << "about two waves";
-  EXPECT_FALSE(choose_for(qwen3, 128).own_tiles) << "the 16-token tile";
-  EXPECT_FALSE(choose_for(dsv3, 8).own_tiles) << "about three waves";
-  EXPECT_FALSE(choose_for(dsv3, 1).own_tiles) << "the K-split tile";
-  EXPECT_FALSE(choose_for(qwen3, 1).own_tiles) << "decode kernels";
-  ASSERT_TRUE(choose_for(gpt_oss, 64).large.has_value());
-  EXPECT_FALSE(choose_for(gpt_oss, 64).own_tiles) << "large tiles";
+  EXPECT_TRUE(choose_for(kQwen3, 4).own_tiles);
+  EXPECT_TRUE(choose_for(kQwen3, 8).own_tiles);
+  EXPECT_FALSE(choose_for(kQwen3, 16).own_tiles) << "about two waves";
+  EXPECT_FALSE(choose_for(kQwen3, 128).own_tiles) << "the 16-token tile";
+  EXPECT_FALSE(choose_for(kDsv3, 8).own_tiles) << "about three waves";
+  EXPECT_FALSE(choose_for(kDsv3, 1).own_tiles) << "the K-split tile";
+  EXPECT_FALSE(choose_for(kQwen3, 1).own_tiles) << "decode kernels";
+  ASSERT_TRUE(choose_for(kGptOss, 64).large.has_value());
+  EXPECT_FALSE(choose_for(kGptOss, 64).own_tiles) << "large tiles";
   EXPECT_FALSE(choose_for(qwen3_w4a4, 8).own_tiles) << "W4A4: GEMM 1 reads x quantized after the plan";
-  const int64_t up = packed_rows(qwen3, WeightRole::kGateUp), down = packed_rows(qwen3, WeightRole::kDown);
-  EXPECT_FALSE(choose_kernels(8, qwen3, false, std::nullopt, up, down, h200_waves()).own_tiles) << "off Hopper";
-  EXPECT_FALSE(choose_kernels(8, qwen3, true, std::nullopt, up, down, h200_waves(), false, {.own_tiles = false})
+  const int64_t up = packed_rows(kQwen3, WeightRole::kGateUp), down = packed_rows(kQwen3, WeightRole::kDown);
+  EXPECT_FALSE(choose_kernels(8, kQwen3, false, std::nullopt, up, down, h200_waves()).own_tiles) << "off Hopper";
+  EXPECT_FALSE(choose_kernels(8, kQwen3, true, std::nullopt, up, down, h200_waves(), false, {.own_tiles = false})
                    .own_tiles)
       << "turned off";
-  EXPECT_TRUE(choose_kernels(8, qwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced";
-  EXPECT_FALSE(choose_kernels(64, qwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced, waves";
-  EXPECT_FALSE(choose_kernels(8, qwen3, true, std::nullopt, up, down, DeviceWaves{}).own_tiles) << "waves unknown";
+  EXPECT_TRUE(choose_kernels(8, kQwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced";
+  EXPECT_FALSE(choose_kernels(64, kQwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced, waves";
+  EXPECT_FALSE(choose_kernels(8, kQwen3, true, std::nullopt, up, down, DeviceWaves{}).own_tiles) << "waves unknown";
   // The rule's edges: pairs, waves.
   EXPECT_TRUE(gemm1_finds_own_tiles(QuantMode::kW4A16, true, kSmallBatchTile, false, kOwnTileMaxPairs, 150, 100));
   EXPECT_FALSE(gemm1_finds_own_tiles(QuantMode::kW4A16, true, kSmallBatchTile, false, kOwnTileMaxPairs + 1, 1, 100));
@@ -304,28 +290,26 @@ TEST(Dispatch, GemmOneFindsItsOwnTiles) {
 // deepseek-v3 at 2-4 take the unsplit small-batch tile (and with it, in W4A16, the tile hand-off);
 // deepseek-v3 at 1 keeps it (1.7 waves). W4A4 likewise; not for a forced tile, not with the rule off.
 TEST(Dispatch, SplitTileWhereGemmTwoHasFewWaves) {
-  const MoeConfig& gpt_oss = kGptOss;
-  const MoeConfig& dsv4 = kDsv4;
-  const MoeConfig& dsv3 = kDsv3;
   const auto split = [](const ForwardKernels& k) { return k.gemm1.split_k > 1 || k.gemm2.split_k > 1; };
-  for (int tokens : {1, 2, 3, 4}) EXPECT_TRUE(split(choose_for(gpt_oss, tokens))) << "gpt-oss T=" << tokens;
-  for (int tokens : {1, 2}) EXPECT_TRUE(split(choose_for(dsv4, tokens))) << "dsv4 T=" << tokens;
-  EXPECT_TRUE(split(choose_for(dsv3, 1)));
+  for (int tokens : {1, 2, 3, 4}) EXPECT_TRUE(split(choose_for(kGptOss, tokens))) << "gpt-oss T=" << tokens;
+  for (int tokens : {1, 2}) EXPECT_TRUE(split(choose_for(kDsv4, tokens))) << "dsv4 T=" << tokens;
+  EXPECT_TRUE(split(choose_for(kDsv3, 1)));
   for (int tokens : {3, 4}) {
-    const ForwardKernels k = choose_for(dsv4, tokens);
+    const ForwardKernels k = choose_for(kDsv4, tokens);
     EXPECT_FALSE(split(k)) << "dsv4 T=" << tokens;
     EXPECT_TRUE(k.tile_handoff) << "dsv4 T=" << tokens;
   }
-  for (int tokens : {2, 3, 4}) EXPECT_FALSE(split(choose_for(dsv3, tokens))) << "dsv3 T=" << tokens;
-  EXPECT_EQ(choose_for(dsv4, 3).gemm1, kSmallBatchTileTwoMTiles) << "the wave rule's pick";
-  EXPECT_EQ(choose_for(dsv4, 4).gemm1, kSmallBatchTile);
-  MoeConfig dsv3_w4a4 = dsv3;
+  for (int tokens : {2, 3, 4}) EXPECT_FALSE(split(choose_for(kDsv3, tokens))) << "dsv3 T=" << tokens;
+  EXPECT_EQ(choose_for(kDsv4, 3).gemm1, kSmallBatchTileTwoMTiles) << "the wave rule's pick";
+  EXPECT_EQ(choose_for(kDsv4, 4).gemm1, kSmallBatchTile);
+  MoeConfig dsv3_w4a4 = kDsv3;
   dsv3_w4a4.mode = QuantMode::kW4A4;
   EXPECT_FALSE(split(choose_for(dsv3_w4a4, 4))) << "W4A4 likewise";
-  const int64_t up = packed_rows(dsv3, WeightRole::kGateUp), down = packed_rows(dsv3, WeightRole::kDown);
-  EXPECT_TRUE(split(choose_kernels(4, dsv3, true, std::nullopt, up, down, h200_waves(), false, {.split_waves = false})))
+  const int64_t up = packed_rows(kDsv3, WeightRole::kGateUp), down = packed_rows(kDsv3, WeightRole::kDown);
+  EXPECT_TRUE(
+      split(choose_kernels(4, kDsv3, true, std::nullopt, up, down, h200_waves(), false, {.split_waves = false})))
       << "turned off";
-  EXPECT_TRUE(split(choose_kernels(4, dsv3, true, kDecodeTile, up, down, h200_waves()))) << "forced";
+  EXPECT_TRUE(split(choose_kernels(4, kDsv3, true, kDecodeTile, up, down, h200_waves()))) << "forced";
   EXPECT_EQ(for_gemm2_waves(kDecodeTile, 1056, 528), kDecodeTile) << "two waves keep it";
   EXPECT_EQ(for_gemm2_waves(kDecodeTile, 1057, 528), kSmallBatchTile);
   EXPECT_EQ(for_gemm2_waves(kDecodeTile, 5000, 0), kDecodeTile) << "unknown wave";
@@ -366,31 +350,31 @@ TEST(Dispatch, MaxGemmTilesIsTheMostAnyRoutingMakes) {
 // W4A16; not with a dynamic scale, not in W4A16, not with the rule off, and not on the mma.sync
 // tiles of small batches (qwen3 at 1-64 tokens).
 TEST(Dispatch, GemmOneQuantizesCalibratedH) {
-  MoeConfig qwen3{128, 2048, 768, 8, {}, QuantMode::kW4A4, 0, -1, 20000};
-  MoeConfig gpt_oss{128, 2880, 2880, 4, {}, QuantMode::kW4A4, 0, -1, 20000};
+  MoeConfig qwen3_w4a4{128, 2048, 768, 8, {}, QuantMode::kW4A4, 0, -1, 20000};
+  MoeConfig gpt_oss_w4a4{128, 2880, 2880, 4, {}, QuantMode::kW4A4, 0, -1, 20000};
   const auto choose = [](const MoeConfig& c, int tokens, bool calibrated, bool rule = true) {
     return choose_kernels(tokens, c, true, std::nullopt, packed_rows(c, WeightRole::kGateUp),
                           packed_rows(c, WeightRole::kDown), h200_waves(), calibrated, {.epilogue_quantize = rule});
   };
   for (int tokens : {1, 8, 64, 512, 4096, 16384}) {
-    const ForwardKernels k = choose(qwen3, tokens, true);
+    const ForwardKernels k = choose(qwen3_w4a4, tokens, true);
     std::printf("  qwen3 T=%d: GEMM 1 %s\n", tokens, gemm_name(k.gemm1).c_str());
     EXPECT_EQ(k.gemm1_quantizes_h, epilogue_quantizes_h(k.gemm1)) << tokens;
     EXPECT_EQ(k.tile_handoff, k.gemm1_quantizes_h && !k.decode_kernels && k.gemm1.split_k == 1) << tokens;
     EXPECT_EQ(k.gemm1_quantizes_h, tokens >= 512) << "the wgmma tiles; mma.sync below";
-    EXPECT_FALSE(choose(qwen3, tokens, false).gemm1_quantizes_h) << "dynamic scale, T=" << tokens;
-    EXPECT_FALSE(choose(qwen3, tokens, false).tile_handoff) << "dynamic scale, T=" << tokens;
-    EXPECT_FALSE(choose(qwen3, tokens, true, false).gemm1_quantizes_h) << "rule off, T=" << tokens;
+    EXPECT_FALSE(choose(qwen3_w4a4, tokens, false).gemm1_quantizes_h) << "dynamic scale, T=" << tokens;
+    EXPECT_FALSE(choose(qwen3_w4a4, tokens, false).tile_handoff) << "dynamic scale, T=" << tokens;
+    EXPECT_FALSE(choose(qwen3_w4a4, tokens, true, false).gemm1_quantizes_h) << "rule off, T=" << tokens;
   }
-  EXPECT_TRUE(choose(qwen3, 4096, true).tile_handoff);
-  const ForwardKernels one_token = choose(qwen3, 1, true);
+  EXPECT_TRUE(choose(qwen3_w4a4, 4096, true).tile_handoff);
+  const ForwardKernels one_token = choose(qwen3_w4a4, 1, true);
   ASSERT_FALSE(epilogue_quantizes_h(one_token.gemm1)) << gemm_name(one_token.gemm1);
   EXPECT_FALSE(one_token.gemm1_quantizes_h);
-  const ForwardKernels large = choose(gpt_oss, 512, true);  // large tiles beside the table's
+  const ForwardKernels large = choose(gpt_oss_w4a4, 512, true);  // large tiles beside the table's
   ASSERT_TRUE(large.large.has_value());
   EXPECT_TRUE(large.gemm1_quantizes_h);
   EXPECT_FALSE(large.tile_handoff) << "large tiles";
-  MoeConfig w4a16 = qwen3;
+  MoeConfig w4a16 = qwen3_w4a4;
   w4a16.mode = QuantMode::kW4A16;
   EXPECT_FALSE(choose(w4a16, 4096, true).gemm1_quantizes_h);
 }
@@ -399,39 +383,37 @@ TEST(Dispatch, GemmOneQuantizesCalibratedH) {
 // steps) and storing it directly where it is long; the other wgmma tiles where K is short only;
 // beyond the decode kernels, on Hopper, with the rule on.
 TEST(Dispatch, PersistentGemm2ByTileAndK) {
-  const MoeConfig& qwen3 = kQwen3;
-  const MoeConfig& dsv4 = kDsv4;
-  MoeConfig qwen3_w4a4 = qwen3;
+  MoeConfig qwen3_w4a4 = kQwen3;
   qwen3_w4a4.mode = QuantMode::kW4A4;
   for (int t : {1024, 4096, 16384}) {
-    EXPECT_EQ(choose_for(qwen3, t).gemm2, kPersistentDownTile) << t;
-    EXPECT_TRUE(choose_for(qwen3, t).persistent_gemm2) << t;
-    EXPECT_TRUE(choose_for(qwen3, t).gemm2_stages_y) << t;
+    EXPECT_EQ(choose_for(kQwen3, t).gemm2, kPersistentDownTile) << t;
+    EXPECT_TRUE(choose_for(kQwen3, t).persistent_gemm2) << t;
+    EXPECT_TRUE(choose_for(kQwen3, t).gemm2_stages_y) << t;
     EXPECT_TRUE(choose_for(qwen3_w4a4, t).persistent_gemm2) << t;
   }
   for (int t : {4096, 16384}) {
-    EXPECT_EQ(choose_for(dsv4, t).gemm2, kPersistentDownTile) << t;
-    EXPECT_TRUE(choose_for(dsv4, t).persistent_gemm2) << "K = 2048: " << t;
-    EXPECT_FALSE(choose_for(dsv4, t).gemm2_stages_y) << "K = 2048: " << t;
+    EXPECT_EQ(choose_for(kDsv4, t).gemm2, kPersistentDownTile) << t;
+    EXPECT_TRUE(choose_for(kDsv4, t).persistent_gemm2) << "K = 2048: " << t;
+    EXPECT_FALSE(choose_for(kDsv4, t).gemm2_stages_y) << "K = 2048: " << t;
   }
   for (int t : {256, 512}) {  // the two-CTA tiles
-    EXPECT_EQ(choose_for(qwen3, t).gemm2, t == 256 ? kWgmma32TwoPerSm : kWgmma48TwoPerSm) << t;
-    EXPECT_TRUE(choose_for(qwen3, t).persistent_gemm2) << t;
-    EXPECT_FALSE(choose_for(qwen3, t).gemm2_stages_y) << t;
+    EXPECT_EQ(choose_for(kQwen3, t).gemm2, t == 256 ? kWgmma32TwoPerSm : kWgmma48TwoPerSm) << t;
+    EXPECT_TRUE(choose_for(kQwen3, t).persistent_gemm2) << t;
+    EXPECT_FALSE(choose_for(kQwen3, t).gemm2_stages_y) << t;
   }
   for (int t : {512, 1024}) {  // the two-CTA tiles, long K
-    EXPECT_TRUE(choose_for(dsv4, t).gemm2.ctas_per_sm == 2) << t;
-    EXPECT_FALSE(choose_for(dsv4, t).persistent_gemm2) << "K = 2048: " << t;
+    EXPECT_TRUE(choose_for(kDsv4, t).gemm2.ctas_per_sm == 2) << t;
+    EXPECT_FALSE(choose_for(kDsv4, t).persistent_gemm2) << "K = 2048: " << t;
   }
-  for (int t : {1, 8, 64, 128}) EXPECT_FALSE(choose_for(qwen3, t).persistent_gemm2) << "an mma.sync tile: " << t;
-  EXPECT_TRUE(choose_for(qwen3, 768).persistent_gemm2) << "the 64-token tile";
-  const int64_t up = packed_rows(qwen3, WeightRole::kGateUp), down = packed_rows(qwen3, WeightRole::kDown);
-  EXPECT_TRUE(choose_kernels(64, qwen3, true, kPersistentDownTile, up, down, h200_waves()).persistent_gemm2)
+  for (int t : {1, 8, 64, 128}) EXPECT_FALSE(choose_for(kQwen3, t).persistent_gemm2) << "an mma.sync tile: " << t;
+  EXPECT_TRUE(choose_for(kQwen3, 768).persistent_gemm2) << "the 64-token tile";
+  const int64_t up = packed_rows(kQwen3, WeightRole::kGateUp), down = packed_rows(kQwen3, WeightRole::kDown);
+  EXPECT_TRUE(choose_kernels(64, kQwen3, true, kPersistentDownTile, up, down, h200_waves()).persistent_gemm2)
       << "the tile forced";
-  EXPECT_FALSE(choose_kernels(4096, qwen3, false, std::nullopt, up, down, h200_waves()).persistent_gemm2)
+  EXPECT_FALSE(choose_kernels(4096, kQwen3, false, std::nullopt, up, down, h200_waves()).persistent_gemm2)
       << "off Hopper";
   EXPECT_FALSE(
-      choose_kernels(4096, qwen3, true, std::nullopt, up, down, h200_waves(), false, {.persistent_down = false})
+      choose_kernels(4096, kQwen3, true, std::nullopt, up, down, h200_waves(), false, {.persistent_down = false})
           .persistent_gemm2)
       << "turned off";
   EXPECT_TRUE(use_persistent_down(kWgmma64, 768, true)) << "the one-CTA 64-token tile, short K";
