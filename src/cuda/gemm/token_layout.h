@@ -10,15 +10,17 @@ namespace fp4moe::cuda {
 // A K step holds kTileK (64) BF16 of each token row: 128 bytes, eight 16-byte chunks.
 inline constexpr int kTokenRowBytes = kTileK * 2;
 
-// In a stage, chunk `chunk` of row `row` lives at chunk ^ (row % 8): ldmatrix's eight row reads of
-// a matrix then hit eight different bank groups, and it is exactly the 128-byte swizzle that a
-// wgmma shared-memory descriptor describes (common/wgmma.cuh).
-FP4MOE_HD int token_chunk_offset(int row, int chunk) { return row * kTokenRowBytes + ((chunk ^ (row % 8)) * 16); }
+// Within a row's 128 bytes of a K step, chunk `chunk` lives at chunk ^ (row % 8): ldmatrix's eight
+// row reads of a matrix then hit eight different bank groups, and it is exactly the 128-byte
+// swizzle that a wgmma shared-memory descriptor describes (common/wgmma.cuh).
+FP4MOE_HD int swizzled_chunk_offset(int row, int chunk) { return (chunk ^ (row % 8)) * 16; }
 
-// In a slice's resident rows, each row's `steps` K steps lie in a run, and each step's eight chunks
-// are swizzled by the row as in a stage, so ldmatrix's eight rows still hit eight bank groups.
+// In a stage, the rows one after another.
+FP4MOE_HD int token_chunk_offset(int row, int chunk) { return row * kTokenRowBytes + swizzled_chunk_offset(row, chunk); }
+
+// In a slice's resident rows, each row's `steps` K steps lie in a run.
 FP4MOE_HD int resident_chunk_offset(int row, int step, int chunk, int steps) {
-  return (row * steps + step) * kTokenRowBytes + ((chunk ^ (row % 8)) * 16);
+  return (row * steps + step) * kTokenRowBytes + swizzled_chunk_offset(row, chunk);
 }
 
 // Which of a slice's resident rows and K steps a group of eight copying threads (one chunk each)
