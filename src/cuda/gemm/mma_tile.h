@@ -66,6 +66,9 @@ struct MmaTile {
                 "wgmma tiles: whole warpgroups, an m64nNk16 instruction with N = 128, 64, 48 or 32");
 };
 
+// 32-bit registers an SM holds (sm_80 and sm_90), which the CTAs resident on it share.
+inline constexpr int kSmRegisters = 65536;
+
 // The CTAs per SM that ptxas must fit an mma.sync tile's kernels for (__launch_bounds__'s minimum;
 // 0 leaves the registers to ptxas). The K-split decode tiles get 64 registers a thread per m-tile:
 // the wave rules count the CTAs per SM they hold (moe/dispatch.h, GpuOccupancy), and left to itself
@@ -73,6 +76,7 @@ struct MmaTile {
 // which cost the two-slice tile one of its four CTAs per SM and moved the dispatch's choices. On
 // the other tiles a minimum of 1 made ptxas spend up to 153 registers.
 template <class Tile>
-constexpr int kMmaMinCtasPerSm = !Tile::kWgmma && Tile::kSplitK > 1 ? 65536 / (Tile::kThreads * 64 * Tile::kMTiles) : 0;
+constexpr int kMmaMinCtasPerSm =
+    !Tile::kWgmma && Tile::kSplitK > 1 ? kSmRegisters / (Tile::kThreads * 64 * Tile::kMTiles) : 0;
 
 }  // namespace fp4moe::cuda

@@ -105,7 +105,7 @@ class WgmmaPipeline {
   // producers keep 40 and the consumers share the rest, up to 232 (a consumer of the 128-token tile
   // holds 128 accumulators and its A fragments, 184 registers in all).
   static constexpr int kWarpsPerScheduler = (Tile::kThreads / 32 * Tile::kCtasPerSm + 3) / 4;
-  static constexpr int kLaunchRegisters = 65536 / 4 / (kWarpsPerScheduler * 32) / 8 * 8;
+  static constexpr int kLaunchRegisters = kSmRegisters / 4 / (kWarpsPerScheduler * 32) / 8 * 8;
   static constexpr int kProducerRegisters = 40;
   static constexpr int kConsumerRegisters =
       std::min(232, (kLaunchRegisters * Tile::kThreads - kProducerRegisters * kProducerThreads) / kConsumerThreads /
