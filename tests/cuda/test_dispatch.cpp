@@ -345,6 +345,32 @@ TEST(Dispatch, MaxGemmTilesIsTheMostAnyRoutingMakes) {
   }
 }
 
+// An expert's tiles (routing/plan.h's expert_tiles and expert_tile, the rule every plan and GEMM 1's
+// own tiles share): its full large tiles first, then tiles of at most tile_rows that cover the rest
+// of its rows once each, in order, none empty.
+TEST(Dispatch, ExpertTilesCoverTheRowsOnce) {
+  for (int large_rows : {0, 32, 128}) {
+    for (int tile_rows : {1, 8, 48, 128}) {
+      for (int rows = 0; rows <= 300; ++rows) {
+        const int large = expert_large_tiles(rows, large_rows);
+        EXPECT_EQ(large, large_rows > 0 ? rows / large_rows : 0) << rows << " rows, large " << large_rows;
+        const int first_row = 1000 + large * large_rows, rest = rows - large * large_rows;
+        const int tiles = expert_tiles(rows, tile_rows, large_rows);
+        int next_row = first_row;
+        for (int t = 0; t < tiles; ++t) {
+          const GemmTile tile = expert_tile(7, first_row, rest, tile_rows, t);
+          EXPECT_EQ(tile.expert, 7);
+          EXPECT_EQ(tile.row_begin, next_row) << rows << " rows, tile " << t;
+          EXPECT_GE(tile.rows, 1) << rows << " rows, tile " << t;
+          EXPECT_LE(tile.rows, tile_rows) << rows << " rows, tile " << t;
+          next_row += tile.rows;
+        }
+        EXPECT_EQ(next_row, first_row + rest) << rows << " rows, tiles of " << tile_rows << ", large " << large_rows;
+      }
+    }
+  }
+}
+
 // W4A4 with a calibrated h scale: GEMM 1's epilogue quantizes h wherever its tiles (and the large
 // tiles beside them) are wgmma tiles, and GEMM 2 then takes GEMM 1's tiles as they finish, as in
 // W4A16; not with a dynamic scale, not in W4A16, not with the rule off, and not on the mma.sync

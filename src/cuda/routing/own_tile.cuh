@@ -70,7 +70,7 @@ class OwnTile {
       const Sums here = expert_sums(s.counts[e]);
       const int t = tile_index - before.tiles;
       if (t >= 0 && t < here.tiles) {
-        s.tile = GemmTile{e, before.rows + t * kTileRows, min(kTileRows, here.rows - t * kTileRows)};
+        s.tile = expert_tile(e, before.rows, here.rows, kTileRows, t);
         s.first_rank = t * kTileRows;
       }
       before = before + here;
@@ -82,7 +82,7 @@ class OwnTile {
   }
 
  private:
-  __device__ static Sums expert_sums(int rows) { return {rows, int(ceil_div(rows, kTileRows))}; }
+  __device__ static Sums expert_sums(int rows) { return {rows, expert_tiles(rows, kTileRows, 0)}; }
 
   // One warp: the pairs of the tile's expert in pair order, 32 at a time; those whose rank falls in
   // the tile go to s.pairs. It stops after the tile's last.

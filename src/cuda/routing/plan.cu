@@ -117,8 +117,8 @@ struct ExpertSums {
 // An expert of `rows` pairs: its large tiles of large_rows (0: none), then tiles of tile_rows over
 // the rest of its rows.
 __device__ ExpertSums expert_sums(int rows, int tile_rows, int large_rows) {
-  const int large = large_rows > 0 ? rows / large_rows : 0;
-  return {rows, int(grouped_scale_rows(rows)), int(ceil_div(rows - large * large_rows, tile_rows)), large};
+  return {rows, int(grouped_scale_rows(rows)), expert_tiles(rows, tile_rows, large_rows),
+          expert_large_tiles(rows, large_rows)};
 }
 
 using ExpertScan = cub::BlockScan<ExpertSums, kPlanThreads>;
@@ -163,7 +163,7 @@ __device__ void write_expert_rows(const ExpertSums (&sums)[kExpertStripes],
     const int start = first[s].rows + sums[s].large_tiles * large_rows;
     const int rest = sums[s].rows - sums[s].large_tiles * large_rows;
     for (int t = 0; t < sums[s].tiles; ++t) {
-      plan.tiles[first[s].tiles + t] = GemmTile{e, start + t * tile_rows, min(tile_rows, rest - t * tile_rows)};
+      plan.tiles[first[s].tiles + t] = expert_tile(e, start, rest, tile_rows, t);
       if (plan.tile_done) plan.tile_done[first[s].tiles + t] = 0;
     }
   }

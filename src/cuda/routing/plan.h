@@ -77,6 +77,21 @@ FP4MOE_HD int local_expert_of(int32_t id, int local_start, int num_local) {
   return (id >= 0 && e >= 0 && e < num_local) ? e : -1;
 }
 
+// An expert's tiles, the one rule that every plan (warp_plan.cuh, plan.cu) lists them by and GEMM 1's
+// own tiles (own_tile.cuh) count them by: of its `rows` pairs, the first floor(rows / large_rows) *
+// large_rows go to full large tiles (large_rows 0: none), the rest to tiles of at most tile_rows.
+// rows >= 0. The divisor is a select, not a branch, so that the plan's scan, which needs both counts
+// of an expert, divides once (with `large_rows > 0 ? rows / large_rows : 0` ptxas divided twice).
+FP4MOE_HD int expert_large_tiles(int rows, int large_rows) { return rows / (large_rows > 0 ? large_rows : rows + 1); }
+FP4MOE_HD int expert_tiles(int rows, int tile_rows, int large_rows) {
+  return int(ceil_div(rows - expert_large_tiles(rows, large_rows) * large_rows, tile_rows));
+}
+// Tile t of an expert's tiles of at most tile_rows, which cover `rows` sorted rows from `first_row`.
+FP4MOE_HD GemmTile expert_tile(int expert, int first_row, int rows, int tile_rows, int t) {
+  const int left = rows - t * tile_rows;
+  return GemmTile{expert, first_row + t * tile_rows, left < tile_rows ? left : tile_rows};
+}
+
 // The most tiles any routing can produce, sum over experts of ceil(c_e / rows): with n experts
 // touched it is n + sum floor((c_e - 1) / rows) <= n + floor((pairs - n) / rows), which grows with n
 // and is reached by n - 1 experts of one pair and one of the rest. The GEMMs launch this many CTAs

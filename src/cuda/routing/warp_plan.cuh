@@ -49,7 +49,7 @@ __device__ __forceinline__ void build_warp_plan(const int32_t* topk_ids, int num
   const uint32_t peers = lanes_of_same_expert(e, num_local);
   const uint32_t before = peers & ptx::lanemask_lt();
   const int count = __popc(peers);
-  const int tiles = e >= 0 && before == 0 ? int(ceil_div(count, tile_rows)) : 0;  // the group leader's
+  const int tiles = e >= 0 && before == 0 ? expert_tiles(count, tile_rows, 0) : 0;  // the group leader's
   // One shuffle per lane: expert + 1 (so -1 packs as 0) above, the leader's tile count below.
   const int packed = ((e + 1) << 8) | tiles;
   int rows_below = 0, tiles_below = 0;
@@ -67,7 +67,7 @@ __device__ __forceinline__ void build_warp_plan(const int32_t* topk_ids, int num
     if (row >= 0) plan.sorted_pairs[row] = lane;
   }
   for (int t = 0; t < tiles; ++t)
-    plan.tiles[tiles_below + t] = GemmTile{e, row + t * tile_rows, min(tile_rows, count - t * tile_rows)};
+    plan.tiles[tiles_below + t] = expert_tile(e, row, count, tile_rows, t);
   const int num_tiles = __reduce_add_sync(0xFFFFFFFFu, tiles);
   const int num_rows = __popc(__ballot_sync(0xFFFFFFFFu, e >= 0));
   if (lane == 0) {
