@@ -262,25 +262,43 @@ class WgmmaPipeline {
     return min(Tile::kBlockTokens, kHalfTokens + steps * kWidthStep);
   }
 
+  // The ring's position moves one stage a step (no division by kStages, which is 7 in the 48-token
+  // tile), and what the stage's reads need that is the same in every stage (this thread's weight
+  // bytes, the token tile's descriptor, whether cp.async wrote the tokens) is worked out once: the
+  // consumers issue the dequantization at T=512, and each instruction off the loop is theirs.
   template <int kTokens>
   __device__ void consume_k(MmaAccumulators<Tile>& acc) {
+    const bool fence_tokens = !tokens_in_order();
+    const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
+    const char* const codes = stage_codes(0) + warp * Tile::kMTiles * kTileCodeBytes + lane * 16;
+    const char* const scales = stage_scales(0) + warp * Tile::kMTiles * kTileScaleBytes + (lane / 4) * 8;
+    // A stage's tokens start offset bytes after stage 0's; the descriptor holds address / 16 in its
+    // low 14 bits, and shared addresses stay below 2^18, so adding offset / 16 never carries out.
+    const uint64_t tokens_desc = wgmma::k_major_sw128_descriptor(stage_tokens(0));
+    int stage = first_turn_ % Tile::kStages;
+    uint32_t parity = (first_turn_ / Tile::kStages) & 1;
     for (int kt = 0; kt < k_tiles_; ++kt) {
-      const int turn = first_turn_ + kt, stage = turn % Tile::kStages;
-      mbarrier::wait(full(stage), (turn / Tile::kStages) & 1);
+      mbarrier::wait(full(stage), parity);
       // cp.async token rows (generic proxy), now visible here -> wgmma's reads (async proxy).
       // Tensor copies write through the async proxy themselves, so GEMM 2 needs no fence.
-      if (!tokens_in_order()) wgmma::fence_proxy_async_shared();
+      if (fence_tokens) wgmma::fence_proxy_async_shared();
+      const int offset = stage * Tile::kStageBytes;
       // All m-tiles' A fragments at once, or (kOneMTileAtATime) each held only until its own
       // wgmmas are done.
 #pragma unroll
       for (int first = 0; first < Tile::kMTiles; first += kMTilesPerGroup) {
         uint32_t a[kMTilesPerGroup][4][4];
 #pragma unroll
-        for (int i = 0; i < kMTilesPerGroup; ++i) dequant_stage(stage, first + i, a[i]);
-        multiply_stage<kTokens, kMTilesPerGroup>(acc, first, a, wgmma::k_major_sw128_descriptor(stage_tokens(stage)),
-                                                 kt);
+        for (int i = 0; i < kMTilesPerGroup; ++i)
+          dequant_m_tile(codes + offset + (first + i) * kTileCodeBytes, scales + offset + (first + i) * kTileScaleBytes,
+                         a[i]);
+        multiply_stage<kTokens, kMTilesPerGroup>(acc, first, a, tokens_desc + uint64_t(offset >> 4), kt);
       }
       mbarrier::arrive(empty(stage));
+      if (++stage == Tile::kStages) {
+        stage = 0;
+        parity ^= 1;
+      }
     }
   }
 
@@ -310,11 +328,11 @@ class WgmmaPipeline {
   __device__ static float (&accumulators(MmaAccumulators<Tile>& acc, int mt))[kTokens / 2] {
     return reinterpret_cast<float(&)[kTokens / 2]>(acc[mt]);
   }
-  // This warp's A fragments of m-tile mt for the stage's four k16 steps.
-  __device__ void dequant_stage(int stage, int mt, uint32_t (&a)[4][4]) const {
-    const int tile = (threadIdx.x / 32) * Tile::kMTiles + mt, lane = threadIdx.x % 32;
-    const uint4 codes = *reinterpret_cast<const uint4*>(stage_codes(stage) + tile * kTileCodeBytes + lane * 16);
-    const uint2 scales = *reinterpret_cast<const uint2*>(stage_scales(stage) + tile * kTileScaleBytes + (lane / 4) * 8);
+  // An m-tile's A fragments for the stage's four k16 steps, from this thread's bytes of its codes
+  // (16) and scales (8, rows g and g + 8).
+  __device__ static void dequant_m_tile(const char* codes_at, const char* scales_at, uint32_t (&a)[4][4]) {
+    const uint4 codes = *reinterpret_cast<const uint4*>(codes_at);
+    const uint2 scales = *reinterpret_cast<const uint2*>(scales_at);
     dequant_a_fragment<0>(codes.x, scales.x, scales.y, a[0]);
     dequant_a_fragment<1>(codes.y, scales.x, scales.y, a[1]);
     dequant_a_fragment<2>(codes.z, scales.x, scales.y, a[2]);
