@@ -114,8 +114,8 @@ struct ExpertSums {
   }
 };
 
-// An expert of `rows` pairs: its large tiles of large_rows (0: none), then tiles of tile_rows over
-// the rest of its rows.
+// An expert of `rows` pairs: its rows, grouped-scale rows, tiles and large tiles (plan.h's
+// expert_tiles: the large tiles first, tiles of tile_rows over the rest).
 __device__ ExpertSums expert_sums(int rows, int tile_rows, int large_rows) {
   return {rows, int(grouped_scale_rows(rows)), expert_tiles(rows, tile_rows, large_rows),
           expert_large_tiles(rows, large_rows)};
