@@ -29,7 +29,6 @@ namespace fp4moe {
 namespace cuda {
 namespace {
 
-
 // Device-resident packed weights of one projection kind for all local experts.
 struct PackedWeights {
   PackedWeightShape shape;
