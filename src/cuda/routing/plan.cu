@@ -158,10 +158,10 @@ __device__ void write_expert_rows(const ExpertSums (&sums)[kExpertStripes],
     if (e >= num_local) continue;
     plan.expert_offsets[e] = first[s].rows;
     plan.padded_offsets[e] = first[s].padded_rows;
+    const int large = sums[s].large_tiles * large_rows;  // the rows of the expert's large tiles, all full
     for (int t = 0; t < sums[s].large_tiles; ++t)
-      plan.large_tiles[first[s].large_tiles + t] = GemmTile{e, first[s].rows + t * large_rows, large_rows};
-    const int start = first[s].rows + sums[s].large_tiles * large_rows;
-    const int rest = sums[s].rows - sums[s].large_tiles * large_rows;
+      plan.large_tiles[first[s].large_tiles + t] = expert_tile(e, first[s].rows, large, large_rows, t);
+    const int start = first[s].rows + large, rest = sums[s].rows - large;
     for (int t = 0; t < sums[s].tiles; ++t) {
       plan.tiles[first[s].tiles + t] = expert_tile(e, start, rest, tile_rows, t);
       if (plan.tile_done) plan.tile_done[first[s].tiles + t] = 0;
