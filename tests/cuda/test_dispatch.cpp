@@ -55,6 +55,10 @@ TEST(Dispatch, ChoosesByRowsPerExpert) {
   EXPECT_EQ(gemm_name(choose_gemm(1, c, true)), "mma8-r64-w4-s8-d4-k2");
   EXPECT_EQ(gemm_name(choose_gemm(1, c, false)), "mma8-r64-w4-s8-d4-k2");
   EXPECT_EQ(gemm_name(choose_gemm(8, c, true)), "mma8-r64-w4-s8-d4");
+  EXPECT_EQ(gemm_name(choose_gemm(160, c, true)), "mma8-r64-w4-s8-d4");  // 5 rows
+  EXPECT_EQ(gemm_name(choose_gemm(192, c, true)), "mma8-r128-w4-s8-d4");  // 6 rows
+  EXPECT_EQ(gemm_name(choose_gemm(192, c, false)), "mma16-r128-w4-s4-d4");
+  EXPECT_EQ(gemm_name(choose_gemm(224, c, true)), "mma16-r128-w4-s4-d4");  // 7 rows
   EXPECT_EQ(gemm_name(choose_gemm(256, c, true)), "mma16-r128-w4-s4-d4");
   EXPECT_EQ(gemm_name(choose_gemm(320, c, true)), "mma16-r128-w4-s4-d4");
   EXPECT_EQ(gemm_name(choose_gemm(352, c, true)), "wgmma32-r256-w8-s8-c2");

@@ -186,9 +186,9 @@ TEST(GpuLayer, EdgeCases) {
   EXPECT_TRUE(testing::run_forward(*layers.gpu, {}, testing::uniform_routing(0, 12, 3, rng)).empty());  // T = 0
 
   // Every dispatch row but the 1-token one, which BenchmarkShapesSmallBatches runs (rows per
-  // expert T*3/8: 0.4, 0.8, 14, 24, 28, 41, 262); 700: many tiles per expert. 5 and 6 tokens: the
-  // last batch of the decode kernels (15 pairs; moe/dispatch.h) and the first after it.
-  for (int tokens : {1, 2, 5, 6, 37, 64, 75, 110, 700}) {
+  // expert T*3/8: 0.4, 0.8, 6, 9, 14, 24, 28, 41, 262); 700: many tiles per expert. 5 and 6 tokens:
+  // the last batch of the decode kernels (15 pairs; moe/dispatch.h) and the first after it.
+  for (int tokens : {1, 2, 5, 6, 16, 24, 37, 64, 75, 110, 700}) {
     auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
     testing::drop_some(routing, c, 0.25, rng);  // -1 and ids outside [2, 10)
     EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "off-grid sizes, dropped ids"), kBound)

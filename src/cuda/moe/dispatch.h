@@ -226,6 +226,24 @@ inline bool use_decode_kernels(QuantMode mode, int64_t pairs, int64_t x_elements
 inline constexpr MmaTileConfig kSmallBatchTile = {4, 1, 8, 8, 4};
 inline constexpr MmaTileConfig kSmallBatchTileTwoMTiles = {4, 2, 8, 8, 4};
 
+// At 6 rows per expert, measured again on the H200 (the table then gave the 16-token tile from 5
+// rows), W4A16, the table against the 8-token tiles forced, two alternating rounds, whole layer in
+// us (bench/results/h200-t64-tiles/call3/; uniform / skewed; the forced runs have no large tiles):
+//
+//   shape              T     table (mma16)      mma8-r128 forced   mma8-r64 forced
+//   qwen3-30b-a3b      96    116.1 / 125.3      112.6 / 114.0      117.1 / 115.9
+//   gpt-oss-120b       192   590.0 / 584.3      551.5 / 609.8      575.6 / 632.4
+//   deepseek-v3        192   2056.9 / 2101.7    1976.7 / 2085.2    2072.8 / 2184.4
+//   deepseek-v4-flash  256   1177.2 / 1210.6    1132.2 / 1210.0    1193.4 / 1278.0
+//
+// So the 128-row 8-token tile to 6 rows on Hopper, for both GEMMs (the wave rule, which keeps the
+// 64-row tile where both take as many waves, would pick the slower one at qwen3 T=96). At 7 rows the
+// 16-token tile wins or ties (the 128-row tile +0.6..+5.8%, the 64-row one +0.6..+12%). As landed,
+// against the table without the row (bench/results/h200-t64-tiles/call4/, at 5.5 and 6 rows per
+// expert, both modes and routings, large tiles as the table has them, two alternating rounds):
+// faster on all 32 rows, -1.7..-11.6%, median -8.7% (qwen3 W4A16 T=88 115.0 -> 104.8 us, gpt-oss
+// T=192 skewed 580.6 -> 513.3, deepseek-v3 T=176 1954.0 -> 1813.6).
+
 // Local experts that a batch of `tokens` touches on average when each token picks top_k of all
 // experts uniformly: the count the wave rule sizes grids by (the host never sees the routing).
 inline double expected_touched_experts(int64_t tokens, const MoeConfig& config) {
@@ -332,6 +350,8 @@ inline constexpr DispatchRow kDispatchTable[] = {
     // fits in one wave: for_grid)
     {0.13, kDecodeTile, kDecodeTile},
     {5.0, {4, 1, 8, 8, 4}, {4, 1, 8, 8, 4}},
+    // on Hopper the 8-token tile's 128-row form up to 6 rows (kSmallBatchTileTwoMTiles, above)
+    {6.0, {4, 2, 16, 4, 4}, kSmallBatchTileTwoMTiles},
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
     // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
     {10.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
