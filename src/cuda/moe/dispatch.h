@@ -289,7 +289,10 @@ inline MmaTileConfig for_waves(const MmaTileConfig& chosen, int64_t ctas, int64_
 // was 5-30% slower than with two on every row; 16-token wgmma tiles with two or three CTAs per SM
 // lost to the mma.sync tiles at 4-12 rows on three shapes of four (won 1-2% on deepseek-v3); and
 // 128-row wgmma tiles (one consumer warpgroup of two m-tiles, or two of one) with two or three
-// CTAs per SM lost to this one wherever it runs.
+// CTAs per SM lost to this one wherever it runs. Measured again at 8 and 9 rows against the
+// 16-token tile (bench/results/h200-t64-tiles/call5/, W4A16, both routings, forced, two rounds):
+// 1.0-3.4% faster on gpt-oss, deepseek-v3 and deepseek-v4-flash (11 of 12 rows), but 1.1-2.7%
+// slower on qwen3's uniform rows, so the line stays at 10 rows.
 inline constexpr MmaTileConfig kWgmma32TwoPerSm = {8, 2, 32, 8, 0, true, 1, 2};
 
 // The 48-token wgmma tile with two CTAs per SM, for 24-44 rows per expert on Hopper, where the
