@@ -47,9 +47,10 @@
 // chain). From 8 tokens on it gains nothing over the unsplit 8-stage tile: at T=8 the sweep above
 // puts it up to 2.5% ahead and a second one (band-* files, two alternating runs each) 0-3% behind,
 // and at 64-128 tokens it is 2-12% behind. So 8 stages and a 4-deep ring, unsplit, from there to 5
-// rows per expert (it beat the 16-token tile by 11-15% at 3-4 rows and tied it at 6 then; on Hopper
-// its 128-row form now runs to 6, kSmallBatchTileTwoMTiles below); the 16-token tile to 14 rows (at 16 rows it ties the 32-token tile); the 32-token tile to 32. The two-m-tile
-// tiles keep shallow rings: at 4 stages a 4-deep ring took the 32-token tile to 168 registers and
+// rows per expert (it beat the 16-token tile by 11-15% at 3-4 rows and tied it at 6 then; on
+// Hopper its 128-row form now runs to 6, kSmallBatchTileTwoMTiles below); the 16-token tile to 14
+// rows (at 16 rows it ties the 32-token tile); the 32-token tile to 32. The two-m-tile tiles keep
+// shallow rings: at 4 stages a 4-deep ring took the 32-token tile to 168 registers and
 // was 1-6% slower than a 2-deep one, while the 16-token tile needs its 4-deep ring (2-deep: 6-13%
 // slower). Eight warps of one m-tile each instead of four of two were 4-14% slower for the 16- and
 // 32-token tiles (shared-memory weights, crossover-t256-512 files). The 32-row two-slice tile, the
