@@ -1,0 +1,139 @@
+"""The SM clock and board power while one benchmark row runs without pause, per phase:
+
+  python3 bench/clock_watch.py qwen3-30b-a3b 16384 --seconds 3
+
+Phases, each a CUDA graph replayed back to back for --seconds: our whole layer, the peer's whole layer, the
+peer's two grouped GEMMs alone (the graph bench_moe.py times as "peer gemms us"). For each: the median time
+per forward, and from nvidia-smi samples (every --interval-ms) the median and lowest SM clock, the median
+power and how many samples saw a clock-limit reason (power cap, thermal, hardware slowdown). A compute-bound
+row that holds the clock below its maximum at the power cap is bound by energy per operation, not by issue
+or bandwidth alone, and a phase measured alone runs at a different clock than inside a forward.
+
+Same weights, routing and inputs as bench_moe.py (one weight copy a side: at these sizes the GEMMs are bound
+by math, and a copy of L2 does not flatter them). Diagnostic: not part of any table.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import threading
+import time
+
+import torch
+
+import gpu_timing
+from moe_routing import make_routing
+from moe_run import make_inputs
+from moe_shapes import SHAPES
+from nvfp4_torch import dequantize_experts, random_nvfp4_experts
+from peer_torch import PeerWeights, gemm1, gemm2, peer_forward, plan_routing, swiglu
+
+# nvidia-smi's fields; the clock-limit reasons under their names since driver 535, then the older ones.
+FIELDS = ["clocks.sm", "power.draw", "temperature.gpu"]
+REASONS = ["sw_power_cap", "sw_thermal_slowdown", "hw_slowdown"]
+REASON_PREFIXES = ["clocks_event_reasons", "clocks_throttle_reasons"]
+
+
+class Sampler:
+  """nvidia-smi in loop mode on a thread; each line stamped with time.monotonic() as it arrives."""
+
+  def __init__(self, interval_ms: int):
+    self.samples: list[tuple[float, list[str]]] = []
+    for prefix in REASON_PREFIXES:
+      query = ",".join(FIELDS + [f"{prefix}.{r}" for r in REASONS])
+      probe = subprocess.run(["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True)
+      if probe.returncode == 0:
+        break
+    else:
+      raise RuntimeError(f"nvidia-smi refused the query: {probe.stdout.strip()} {probe.stderr.strip()}")
+    self.proc = subprocess.Popen(["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader,nounits",
+                                  f"-lms={interval_ms}"], stdout=subprocess.PIPE, text=True)
+    self.thread = threading.Thread(target=self._read, daemon=True)
+    self.thread.start()
+
+  def _read(self) -> None:
+    for line in self.proc.stdout:
+      self.samples.append((time.monotonic(), [f.strip() for f in line.split(",")]))
+
+  def between(self, start: float, end: float) -> list[list[str]]:
+    return [fields for t, fields in self.samples if start <= t <= end]
+
+  def stop(self) -> None:
+    self.proc.terminate()
+    self.proc.wait()
+
+
+def run_phase(name: str, steps: list, seconds: float, sampler: Sampler) -> str:
+  graph = gpu_timing.capture_graph(steps)
+  for _ in range(3):
+    graph.replay()
+  torch.cuda.synchronize()
+  times, start = [], time.monotonic()
+  while time.monotonic() - start < seconds:
+    begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    begin.record()
+    graph.replay()
+    end.record()
+    end.synchronize()
+    times.append(begin.elapsed_time(end) * 1e3 / len(steps))
+  # The first half second settles the clock; the samples after it describe the phase.
+  samples = sampler.between(start + min(0.5, seconds / 2), time.monotonic())
+  del graph
+  if not samples:
+    return f"{name:<12} {statistics.median(times):9.1f} us   (no nvidia-smi samples)"
+  clocks = [float(s[0]) for s in samples]
+  power = [float(s[1]) for s in samples if s[1].replace(".", "", 1).isdigit()]
+  limited = [sum(s[3 + i].lower() == "active" for s in samples) for i in range(len(REASONS))]
+  reasons = ", ".join(f"{r} {n}/{len(samples)}" for r, n in zip(REASONS, limited))
+  return (f"{name:<12} {statistics.median(times):9.1f} us  SM {statistics.median(clocks):6.0f} MHz "
+          f"(min {min(clocks):.0f})  {statistics.median(power) if power else float('nan'):6.1f} W  "
+          f"{float(samples[-1][2]):.0f} C  limited: {reasons}")
+
+
+def main() -> None:
+  p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  p.add_argument("shape", choices=list(SHAPES))
+  p.add_argument("tokens", type=int)
+  p.add_argument("--mode", default="w4a16", choices=("w4a16", "w4a4"))
+  p.add_argument("--routing", default="uniform", choices=("uniform", "skewed"))
+  p.add_argument("--seconds", type=float, default=3.0)
+  p.add_argument("--interval-ms", type=int, default=50)
+  p.add_argument("--seed", type=int, default=1234, help="as bench_moe.py's")
+  args = p.parse_args()
+
+  import fp4moe  # noqa: PLC0415 (after argparse, so --help works without the module)
+
+  shape = SHAPES[args.shape]
+  routing = make_routing(args.routing, args.tokens, shape.experts, shape.top_k, args.seed)
+  inputs = make_inputs(routing, shape.hidden, args.seed)
+  nvfp4 = random_nvfp4_experts(shape, args.seed * 1000, "cuda")
+  layer = fp4moe.MoeLayer(shape.experts, shape.hidden, shape.intermediate, shape.top_k, args.tokens,
+                          activation="silu", mode=args.mode, device="cuda")
+  nvfp4.load_into(layer)
+  peer = PeerWeights(*dequantize_experts(nvfp4))
+  del nvfp4
+  out = torch.empty_like(inputs.x)
+  plan = plan_routing(inputs.topk_ids, shape.experts)
+  x_sorted = inputs.x.index_select(0, plan.token_of)
+  hidden = swiglu(gemm1(x_sorted, peer, plan))
+
+  sampler = Sampler(args.interval_ms)
+  try:
+    print(f"{shape.name} T={args.tokens} {args.mode} {args.routing}, {torch.cuda.get_device_name()}")
+    for name, step in (
+        ("ours", lambda: layer.run(inputs.x, inputs.topk_weights, inputs.topk_ids, out=out,
+                                   stream=torch.cuda.current_stream().cuda_stream)),
+        ("peer", lambda: peer_forward(inputs.x, inputs.topk_weights, inputs.topk_ids, peer)),
+        ("peer gemms", lambda: (gemm1(x_sorted, peer, plan), gemm2(hidden, peer, plan))),
+        ("ours again", lambda: layer.run(inputs.x, inputs.topk_weights, inputs.topk_ids, out=out,
+                                         stream=torch.cuda.current_stream().cuda_stream)),
+    ):
+      print(run_phase(name, [step], args.seconds, sampler), flush=True)
+  finally:
+    sampler.stop()
+
+
+if __name__ == "__main__":
+  main()

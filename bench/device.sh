@@ -1,0 +1,120 @@
+# Helpers for the scripts that run on a lent GPU machine (bench/results/*/run.sh): source this file from
+# the repository root, then build the Python module of this tree or of a variant of it, the GPU test
+# binaries, and run tests, benchmarks and comparisons. Everything a step writes goes under $R, which `el`
+# packs into $OUT/r.tgz after each step, so that a call cut short by its time limit still returns what it
+# finished. Example (two builds measured in alternation, then the tests of the new one):
+#
+#   source bench/device.sh && dev_init call1
+#   dev_variant old src/cuda/moe/dispatch.h=bench/results/<folder>/dispatch-main.h
+#   dev_module old /tmp/tree-old 6 & dev_module new . 6 & dev_tests_build 4; wait; el builds
+#   for r in 1 2; do dev_bench o-$r /tmp/mod-old $ARGS; dev_bench n-$r /tmp/mod-new $ARGS; done
+#   dev_compare ab.txt o-1,o-2 n-1,n-2
+#   dev_gtest dispatch 30; dev_gtest layer 150 '*EdgeCases*'; dev_pytest /tmp/mod-new; dev_results
+#
+# Module builds take about 50 s with 6 jobs each, the three test binaries about 60 s; two module builds
+# and the tests fit the 16 cores side by side.
+
+# dev_init NAME: a fresh results folder /tmp/R-NAME, the device's name and driver in it.
+dev_init() {
+  export PYTHONUNBUFFERED=1 R=/tmp/R-$1 T0=$(date +%s)
+  rm -rf "$R" && mkdir -p "$R"
+  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$R/nvidia-smi.txt"
+}
+
+# el MESSAGE: the seconds since dev_init and the message; packs $R into $OUT/r.tgz.
+el() {
+  echo "[$(($(date +%s) - T0))s] $*"
+  tar -czf "$OUT/r.tgz" -C "$R" . 2>/dev/null
+}
+
+# dev_variant NAME [DEST=SRC ...]: a copy of this tree at /tmp/tree-NAME (bench/ and .git left out: the
+# benchmark always runs from this tree) with each DEST replaced by this tree's SRC, e.g. main's dispatch
+# table carried in a results folder.
+dev_variant() {
+  local dir=/tmp/tree-$1 pair
+  shift
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp -r $(ls -A | grep -v '^bench$\|^\.git$') "$dir/"
+  for pair in "$@"; do cp "${pair#*=}" "$dir/${pair%%=*}"; done
+}
+
+# dev_variant_patch NAME PATCH [git apply options, e.g. -R]: a copy of this tree with PATCH applied.
+dev_variant_patch() {
+  local name=$1 patch=$2
+  shift 2
+  dev_variant "$name" && (cd "/tmp/tree-$name" && git apply "$@" "$OLDPWD/$patch") || echo "patch $patch failed"
+}
+
+# dev_module NAME [TREE] [JOBS]: the fp4moe Python module of TREE (default: this tree) in /tmp/mod-NAME,
+# built for sm_90a; the log in $R/build-NAME.log, removed when the build succeeds.
+dev_module() {
+  local name=$1 tree=${2:-.} jobs=${3:-8} s rc
+  s=$(date +%s)
+  rm -rf "/tmp/mod-$name"
+  (cd "$tree" && CMAKE_BUILD_PARALLEL_LEVEL=$jobs timeout 300 python3 -m pip install -q --no-build-isolation \
+    --no-deps --no-index --target "/tmp/mod-$name" -C cmake.define.CMAKE_CUDA_ARCHITECTURES=90a \
+    -C "build-dir=/tmp/bg-$name" .) > "$R/build-$name.log" 2>&1
+  rc=$?
+  [ $rc = 0 ] && rm -f "$R/build-$name.log"
+  echo "[$(($(date +%s) - T0))s] module $name rc=$rc in $(($(date +%s) - s)) s"
+}
+
+# dev_tests_build [JOBS] [TARGETS...]: the GPU test binaries of this tree in /tmp/bt (default: the
+# dispatch, kernel and layer tests).
+dev_tests_build() {
+  local jobs=${1:-8}
+  shift
+  local targets=${*:-fp4moe_gpu_kernel_tests fp4moe_gpu_layer_tests fp4moe_cuda_dispatch_tests}
+  (cmake -S . -B /tmp/bt -G Ninja -DCMAKE_BUILD_TYPE=Release -DFP4MOE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a &&
+    cmake --build /tmp/bt --target $targets -j"$jobs") > "$R/cmake.log" 2>&1
+  local rc=$?
+  [ $rc = 0 ] && rm -f "$R/cmake.log"
+  el "tests build rc=$rc"
+}
+
+# dev_gtest dispatch|kernel|layer TIMEOUT [FILTER]: one GPU test binary into $R/test-<name>.log.
+dev_gtest() {
+  local name=$1 limit=$2 filter=${3:-*} binary
+  case $name in
+    dispatch) binary=/tmp/bt/tests/cuda/fp4moe_cuda_dispatch_tests ;;
+    *) binary=/tmp/bt/tests/cuda/fp4moe_gpu_${name}_tests ;;
+  esac
+  timeout "$limit" "$binary" --gtest_filter="$filter" > "$R/test-$name.log" 2>&1
+  el "$name tests rc=$?"
+}
+
+# dev_pytest MODULE: the Python GPU tests against the module in MODULE, into $R/test-python.log.
+dev_pytest() {
+  (cd tests/python && PYTHONPATH=$1 timeout 120 python3 -m pytest -q -rs test_gpu.py) > "$R/test-python.log" 2>&1
+  el "python tests: $(tail -1 "$R/test-python.log")"
+}
+
+# dev_bench TAG MODULE ARGS...: bench_moe.py with the module in MODULE, results in $R/TAG (the
+# environment passes through: FP4MOE_GEMM=... dev_bench ...).
+dev_bench() {
+  local tag=$1 module=$2 s
+  shift 2
+  s=$(date +%s)
+  PYTHONPATH=$module timeout 240 python3 bench/bench_moe.py --out-dir "$R/$tag" "$@" > "$R/$tag.out" 2>&1
+  el "$tag rc=$? in $(($(date +%s) - s)) s"
+}
+
+# dev_compare OUTFILE BASE_TAGS NEW_TAGS: ab.py's comparison of two sides' rounds (comma lists of dev_bench
+# tags), into $R/OUTFILE, printed without the table rules.
+dev_compare() {
+  local out=$1 base=$2 new=$3 files_of
+  files_of() {  # the JSON that bench_moe.py named after the device, one per tag
+    local t list=
+    for t in ${1//,/ }; do list+=${list:+,}$(ls "$R/$t"/*.json | head -1); done
+    echo "$list"
+  }
+  python3 bench/ab.py --compare "$(files_of "$base")" "$(files_of "$new")" > "$R/$out" 2>&1
+  grep -v '^|---\|^| shape' "$R/$out"
+}
+
+# dev_results: every test log's verdict lines, and the first errors of the benchmark runs.
+dev_results() {
+  grep -HE '^\[  (PASSED|FAILED)|FAILED|tests? from .* ran' "$R"/test-*.log 2>/dev/null
+  grep -h 'Error' "$R"/*.out 2>/dev/null | head -5
+  el end
+}
