@@ -15,6 +15,7 @@ by math, and a copy of L2 does not flatter them). Diagnostic: not part of any ta
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import threading
@@ -38,24 +39,29 @@ REASON_PREFIXES = ["clocks_event_reasons", "clocks_throttle_reasons"]
 class Sampler:
   """nvidia-smi in loop mode on a thread; each line stamped with time.monotonic() as it arrives."""
 
-  def __init__(self, interval_ms: int):
+  def __init__(self, gpu: str, interval_ms: int):
     self.samples: list[tuple[float, list[str]]] = []
     for prefix in REASON_PREFIXES:
       query = ",".join(FIELDS + [f"{prefix}.{r}" for r in REASONS])
-      probe = subprocess.run(["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True)
+      try:
+        probe = subprocess.run(["nvidia-smi", "-i", gpu, f"--query-gpu={query}", "--format=csv,noheader,nounits"],
+                               capture_output=True, text=True)
+      except FileNotFoundError:
+        raise SystemExit("clock_watch: nvidia-smi is not on PATH; it is what samples the clock and power")
       if probe.returncode == 0:
         break
     else:
       raise RuntimeError(f"nvidia-smi refused the query: {probe.stdout.strip()} {probe.stderr.strip()}")
-    self.proc = subprocess.Popen(["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader,nounits",
+    self.proc = subprocess.Popen(["nvidia-smi", "-i", gpu, f"--query-gpu={query}", "--format=csv,noheader,nounits",
                                   f"-lms={interval_ms}"], stdout=subprocess.PIPE, text=True)
     self.thread = threading.Thread(target=self._read, daemon=True)
     self.thread.start()
 
   def _read(self) -> None:
     for line in self.proc.stdout:
-      self.samples.append((time.monotonic(), [f.strip() for f in line.split(",")]))
+      fields = [f.strip() for f in line.split(",")]
+      if len(fields) == len(FIELDS) + len(REASONS):  # one GPU's line; anything else is not a sample
+        self.samples.append((time.monotonic(), fields))
 
   def between(self, start: float, end: float) -> list[list[str]]:
     return [fields for t, fields in self.samples if start <= t <= end]
@@ -83,13 +89,22 @@ def run_phase(name: str, steps: list, seconds: float, sampler: Sampler) -> str:
   del graph
   if not samples:
     return f"{name:<12} {statistics.median(times):9.1f} us   (no nvidia-smi samples)"
-  clocks = [float(s[0]) for s in samples]
-  power = [float(s[1]) for s in samples if s[1].replace(".", "", 1).isdigit()]
+  clocks = [float(s[0]) for s in samples if _is_number(s[0])]
+  power = [float(s[1]) for s in samples if _is_number(s[1])]
   limited = [sum(s[3 + i].lower() == "active" for s in samples) for i in range(len(REASONS))]
   reasons = ", ".join(f"{r} {n}/{len(samples)}" for r, n in zip(REASONS, limited))
-  return (f"{name:<12} {statistics.median(times):9.1f} us  SM {statistics.median(clocks):6.0f} MHz "
-          f"(min {min(clocks):.0f})  {statistics.median(power) if power else float('nan'):6.1f} W  "
-          f"{float(samples[-1][2]):.0f} C  limited: {reasons}")
+  clock = f"{statistics.median(clocks):6.0f} MHz (min {min(clocks):.0f})" if clocks else "   n/a MHz"
+  watts = f"{statistics.median(power):6.1f} W" if power else "   n/a W"
+  return f"{name:<12} {statistics.median(times):9.1f} us  SM {clock}  {watts}  {samples[-1][2]} C  limited: {reasons}"
+
+
+def _is_number(field: str) -> bool:
+  """nvidia-smi prints [N/A] (or [Not Supported]) for a field it cannot read."""
+  try:
+    float(field)
+    return True
+  except ValueError:
+    return False
 
 
 def main() -> None:
@@ -100,6 +115,10 @@ def main() -> None:
   p.add_argument("--routing", default="uniform", choices=("uniform", "skewed"))
   p.add_argument("--seconds", type=float, default=3.0)
   p.add_argument("--interval-ms", type=int, default=50)
+  # nvidia-smi numbers the GPUs regardless of CUDA_VISIBLE_DEVICES; CUDA's device 0 is the first one listed there.
+  visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0].strip() or "0"
+  p.add_argument("--gpu", default=visible, help="the GPU nvidia-smi samples: its index, UUID or PCI bus id "
+                 "(default: the first of CUDA_VISIBLE_DEVICES, else 0)")
   p.add_argument("--seed", type=int, default=1234, help="as bench_moe.py's")
   args = p.parse_args()
 
@@ -119,7 +138,7 @@ def main() -> None:
   x_sorted = inputs.x.index_select(0, plan.token_of)
   hidden = swiglu(gemm1(x_sorted, peer, plan))
 
-  sampler = Sampler(args.interval_ms)
+  sampler = Sampler(args.gpu, args.interval_ms)
   try:
     print(f"{shape.name} T={args.tokens} {args.mode} {args.routing}, {torch.cuda.get_device_name()}")
     for name, step in (
