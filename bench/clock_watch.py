@@ -9,10 +9,11 @@ power and how many samples saw a clock-limit reason (power cap, thermal, hardwar
 row that holds the clock below its maximum at the power cap is bound by energy per operation, not by issue
 or bandwidth alone, and a phase measured alone runs at a different clock than inside a forward.
 
-Same weights, routing and inputs as bench_moe.py, but one weight copy a side and each replay synchronized
-before the next: at sub-millisecond rows its times include a graph launch each and run a few percent above
-bench_moe.py's (qwen3 at 64 tokens: 104-105 us against 99 on one copy, bench/results/h200-t64-method/). The
-clock and power are what it is for; the times are for orientation. Diagnostic: not part of any table.
+Same weights, routing and inputs as bench_moe.py, but one weight copy a side, each replay synchronized before
+the next (so each also pays its launch), and seconds of load instead of a fraction of one: at sub-millisecond
+rows its times run a few percent above bench_moe.py's (qwen3 at 64 tokens: 104-105 us against 99 on one copy,
+bench/results/h200-t64-method/). The clock and power are what it is for; the times are for orientation.
+Diagnostic: not part of any table.
 """
 from __future__ import annotations
 
