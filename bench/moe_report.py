@@ -43,6 +43,9 @@ RULE_SWITCHES = (
                "W4A16 small batches: GEMM 1 finds its own tiles from the ids (FP4MOE_OWN_TILES); off: the plan's "
                "tile list",
                "GEMM 1's own tiles off (FP4MOE_OWN_TILES=0): it reads the plan's tile list."),
+    RuleSwitch("tile-handoff", "FP4MOE_TILE_HANDOFF",
+               "GEMM 2 takes GEMM 1's tiles as they finish (FP4MOE_TILE_HANDOFF); off: it waits for all of GEMM 1",
+               "The tile hand-off off (FP4MOE_TILE_HANDOFF=0): GEMM 2 waits for all of GEMM 1."),
 )
 
 

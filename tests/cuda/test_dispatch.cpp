@@ -247,6 +247,11 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
   EXPECT_FALSE(choose_for(kQwen3, 1).tile_handoff) << "decode kernels";
   EXPECT_FALSE(choose_for(qwen3_w4a4, 8).tile_handoff) << "W4A4 quantizes all of h between the GEMMs";
   EXPECT_FALSE(choose_for(kDsv3, 1).tile_handoff) << "GEMM 1's K-split tile does not signal";
+  const ForwardKernels off = choose_kernels(8, kQwen3, true, std::nullopt, packed_rows(kQwen3, WeightRole::kGateUp),
+                                            packed_rows(kQwen3, WeightRole::kDown), h200_waves(), false,
+                                            {.tile_handoff = false});
+  EXPECT_FALSE(off.tile_handoff) << "FP4MOE_TILE_HANDOFF=0";
+  EXPECT_EQ(off.gemm2_order(), GemmOrder::kAfter);
   const ForwardKernels large = choose_for(kGptOss, 512);
   ASSERT_TRUE(large.large.has_value());
   EXPECT_FALSE(large.tile_handoff) << "large tiles";
@@ -466,7 +471,8 @@ TEST(Dispatch, RuleSwitchesByNameOrAClearError) {
                                    std::pair{"FP4MOE_PERSISTENT_DOWN", &persistent_down_from_env},
                                    std::pair{"FP4MOE_EPILOGUE_QUANTIZE", &epilogue_quantize_from_env},
                                    std::pair{"FP4MOE_OWN_TILES", &own_tiles_from_env},
-                                   std::pair{"FP4MOE_SPLIT_WAVES", &split_waves_from_env}}) {
+                                   std::pair{"FP4MOE_SPLIT_WAVES", &split_waves_from_env},
+                                   std::pair{"FP4MOE_TILE_HANDOFF", &tile_handoff_from_env}}) {
     ASSERT_EQ(unsetenv(name), 0);
     EXPECT_TRUE(read()) << name;
     ASSERT_EQ(setenv(name, "0", 1), 0);

@@ -636,6 +636,13 @@ inline MmaTileConfig for_gemm2_waves(const MmaTileConfig& chosen, int64_t gemm2_
 // FP4MOE_SPLIT_WAVES=0 keeps the K-split tile wherever the table has it (benchmarks measure the rule).
 inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_WAVES"); }
 
+// FP4MOE_TILE_HANDOFF=0 makes GEMM 2 wait for all of GEMM 1 wherever it would take GEMM 1's tiles as
+// they finish (benchmarks measure the hand-off with it). Off against on at prefill, H200, W4A16, one
+// build, two alternating rounds (bench/results/h200-overlap-mtiles/call4/ab-handoff.txt): qwen3
+// 4096 +1.6%, 16384 -1.3%, deepseek-v3 +0.2 / +0.4%, all within the rounds' spread (up to 4.1%), so
+// the hand-off stays on at every batch it can serve.
+inline bool tile_handoff_from_env() { return rule_switch_from_env("FP4MOE_TILE_HANDOFF"); }
+
 // The dispatch rules a benchmark can turn off, read when a layer is created.
 struct RuleSwitches {
   bool large_tiles = true;        // FP4MOE_LARGE_TILES
@@ -643,11 +650,12 @@ struct RuleSwitches {
   bool epilogue_quantize = true;  // FP4MOE_EPILOGUE_QUANTIZE
   bool own_tiles = true;          // FP4MOE_OWN_TILES
   bool split_waves = true;        // FP4MOE_SPLIT_WAVES
+  bool tile_handoff = true;       // FP4MOE_TILE_HANDOFF
 };
 
 inline RuleSwitches rule_switches_from_env() {
   return {large_tiles_from_env(), persistent_down_from_env(), epilogue_quantize_from_env(), own_tiles_from_env(),
-          split_waves_from_env()};
+          split_waves_from_env(), tile_handoff_from_env()};
 }
 
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
@@ -716,7 +724,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
     k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
   k.gemm1_quantizes_h = c.mode == QuantMode::kW4A4 && h_calibrated && rules.epilogue_quantize &&
                         epilogue_quantizes_h(k.gemm1) && (!k.large || epilogue_quantizes_h(*k.large));
-  k.tile_handoff = !k.decode_kernels && (c.mode == QuantMode::kW4A16 || k.gemm1_quantizes_h) && !k.large &&
+  k.tile_handoff = !k.decode_kernels && rules.tile_handoff && (c.mode == QuantMode::kW4A16 || k.gemm1_quantizes_h) && !k.large &&
                    k.gemm1.split_k == 1;
   k.persistent_gemm2 =
       !k.decode_kernels && rules.persistent_down && use_persistent_down(k.gemm2, c.intermediate, hopper);
