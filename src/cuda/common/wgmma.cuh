@@ -58,6 +58,11 @@ __device__ __forceinline__ void fence_operands(float (&regs)[kCount]) {
 #pragma unroll
   for (int i = 0; i < kCount; ++i) asm volatile("" : "+f"(regs[i])::"memory");
 }
+template <int kRows, int kCount>
+__device__ __forceinline__ void fence_operands(uint32_t (&regs)[kRows][kCount]) {
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) fence_operands(regs[r]);
+}
 
 // Warp specialization: a warpgroup gives up registers (down to kRegisters per thread) so that
 // another may claim them (up to kRegisters). Counts are multiples of 8 in [24, 256]; claims wait

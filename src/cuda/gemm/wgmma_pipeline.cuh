@@ -116,6 +116,10 @@ class WgmmaPipeline {
   static constexpr bool kOneMTileAtATime =
       Tile::kMTiles * (Tile::kBlockTokens / 2 + 16) + 24 > kConsumerRegisters;
   static constexpr int kMTilesPerGroup = kOneMTileAtATime ? 1 : Tile::kMTiles;  // dequantized, then multiplied
+  // consume_k_overlapped: one CTA per SM only. With two, the other CTA's warpgroups already fill the
+  // gaps, and the overlapped loop's second wait per stage cost the 32-token two-CTA tile 0.7-3.3% at
+  // 512 tokens (bench/results/h200-overlap-mtiles/call1/).
+  static constexpr bool kOverlapMTiles = !kOneMTileAtATime && Tile::kMTiles == 2 && Tile::kCtasPerSm == 1;
   static_assert(kProducerRegisters * kProducerThreads + kConsumerRegisters * kConsumerThreads <=
                     kLaunchRegisters * Tile::kThreads,
                 "the register split must fit the CTA's launch allocation, or the consumers' claim never returns");
@@ -185,12 +189,17 @@ class WgmmaPipeline {
   // expert's last token tile is often short (about a third of the tiles at 4096 tokens), and at
   // decode batches most tiles are: the wgmmas multiply only the tile's token width (below), and
   // leave the other accumulators unset.
+  //
+  // consume() (a CTA's one tile) overlaps each m-tile's wgmmas with the dequantization of the other's
+  // next fragments where kOverlapMTiles (consume_k_overlapped); consume_tile() (a persistent CTA's
+  // tiles) does not: with the item loop's state beside both fragment sets, ptxas ran short of
+  // registers in the persistent 128-token kernels and serialized every wgmma there (C7512).
   __device__ void consume(MmaAccumulators<Tile>& acc) {
     start_consuming();
-    consume_tile(acc);
+    consume_width<kHalfTokens, kOverlapMTiles>(acc, token_rows_used());
   }
   __device__ static void start_consuming() { wgmma::claim_registers<kConsumerRegisters>(); }
-  __device__ void consume_tile(MmaAccumulators<Tile>& acc) { consume_width<kHalfTokens>(acc, token_rows_used()); }
+  __device__ void consume_tile(MmaAccumulators<Tile>& acc) { consume_width<kHalfTokens, false>(acc, token_rows_used()); }
 
  private:
   // The token widths the wgmmas take: half the tile, then steps of a quarter tile rounded down to a
@@ -203,14 +212,16 @@ class WgmmaPipeline {
   static_assert(kHalfTokens % 8 == 0 && kHalfTokens % kWidthStep == 0,
                 "the widths step from half the tile to all of it");
 
-  // consume_k at the width `width`, one of the widths above from kWidth on.
-  template <int kWidth>
+  // consume_k (kOverlap: consume_k_overlapped) at the width `width`, one of the widths above from
+  // kWidth on.
+  template <int kWidth, bool kOverlap>
   __device__ void consume_width(MmaAccumulators<Tile>& acc, int width) {
-    if constexpr (kWidth >= Tile::kBlockTokens) {
-      consume_k<Tile::kBlockTokens>(acc);
-    } else {
-      if (width == kWidth) consume_k<kWidth>(acc);
-      else consume_width<kWidth + kWidthStep>(acc, width);
+    constexpr int kTokens = std::min(kWidth, Tile::kBlockTokens);
+    if (kWidth >= Tile::kBlockTokens || width == kWidth) {
+      if constexpr (kOverlap) consume_k_overlapped<kTokens>(acc);
+      else consume_k<kTokens>(acc);
+    } else if constexpr (kWidth < Tile::kBlockTokens) {
+      consume_width<kWidth + kWidthStep, kOverlap>(acc, width);
     }
   }
 
@@ -266,23 +277,48 @@ class WgmmaPipeline {
   // tile), and what the stage's reads need that is the same in every stage (this thread's weight
   // bytes, the token tile's descriptor, whether cp.async wrote the tokens) is worked out once: the
   // consumers issue the dequantization at T=512, and each instruction off the loop is theirs.
+  // A consumer thread's position in the ring and what it reads there: its fragment bytes and the
+  // token tile's descriptor in stage 0, which a stage offsets. The descriptor holds address / 16 in
+  // its low 14 bits, and shared addresses stay below 2^18, so adding offset / 16 never carries out.
+  struct StageCursor {
+    const char* codes;
+    const char* scales;
+    uint64_t tokens_desc;
+    int stage;
+    uint32_t parity;
+    __device__ int offset() const { return stage * Tile::kStageBytes; }
+    __device__ uint64_t desc() const { return tokens_desc + uint64_t(offset() >> 4); }
+    __device__ void advance() {
+      if (++stage == Tile::kStages) {
+        stage = 0;
+        parity ^= 1;
+      }
+    }
+  };
+  __device__ StageCursor stage_cursor() const {
+    const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
+    return {stage_codes(0) + warp * Tile::kMTiles * kTileCodeBytes + lane * 16,
+            stage_scales(0) + warp * Tile::kMTiles * kTileScaleBytes + (lane / 4) * 8,
+            wgmma::k_major_sw128_descriptor(stage_tokens(0)), first_turn_ % Tile::kStages,
+            uint32_t(first_turn_ / Tile::kStages) & 1};
+  }
+  // Waits for the cursor's stage to be full; cp.async token rows (generic proxy), now visible here,
+  // are then fenced for wgmma's reads (async proxy). Tensor copies write through the async proxy
+  // themselves, so GEMM 2 needs no fence.
+  __device__ void wait_full(const StageCursor& at) const {
+    mbarrier::wait(full(at.stage), at.parity);
+    if (!tokens_in_order()) wgmma::fence_proxy_async_shared();
+  }
+
+  // The ring's position moves one stage a step (no division by kStages, which is 7 in the 48-token
+  // tile), and what the stage's reads need that is the same in every stage is worked out once
+  // (StageCursor): the consumers issue the dequantization at T=512, and each instruction off the
+  // loop is theirs.
   template <int kTokens>
   __device__ void consume_k(MmaAccumulators<Tile>& acc) {
-    const bool fence_tokens = !tokens_in_order();
-    const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
-    const char* const codes = stage_codes(0) + warp * Tile::kMTiles * kTileCodeBytes + lane * 16;
-    const char* const scales = stage_scales(0) + warp * Tile::kMTiles * kTileScaleBytes + (lane / 4) * 8;
-    // A stage's tokens start offset bytes after stage 0's; the descriptor holds address / 16 in its
-    // low 14 bits, and shared addresses stay below 2^18, so adding offset / 16 never carries out.
-    const uint64_t tokens_desc = wgmma::k_major_sw128_descriptor(stage_tokens(0));
-    int stage = first_turn_ % Tile::kStages;
-    uint32_t parity = (first_turn_ / Tile::kStages) & 1;
+    StageCursor at = stage_cursor();
     for (int kt = 0; kt < k_tiles_; ++kt) {
-      mbarrier::wait(full(stage), parity);
-      // cp.async token rows (generic proxy), now visible here -> wgmma's reads (async proxy).
-      // Tensor copies write through the async proxy themselves, so GEMM 2 needs no fence.
-      if (fence_tokens) wgmma::fence_proxy_async_shared();
-      const int offset = stage * Tile::kStageBytes;
+      wait_full(at);
       // All m-tiles' A fragments at once, or (kOneMTileAtATime) each held only until its own
       // wgmmas are done.
 #pragma unroll
@@ -290,16 +326,63 @@ class WgmmaPipeline {
         uint32_t a[kMTilesPerGroup][4][4];
 #pragma unroll
         for (int i = 0; i < kMTilesPerGroup; ++i)
-          dequant_m_tile(codes + offset + (first + i) * kTileCodeBytes, scales + offset + (first + i) * kTileScaleBytes,
-                         a[i]);
-        multiply_stage<kTokens, kMTilesPerGroup>(acc, first, a, tokens_desc + uint64_t(offset >> 4), kt);
+          dequant_m_tile(at.codes + at.offset() + (first + i) * kTileCodeBytes,
+                         at.scales + at.offset() + (first + i) * kTileScaleBytes, a[i]);
+        multiply_stage<kTokens, kMTilesPerGroup>(acc, first, a, at.desc(), kt);
       }
-      mbarrier::arrive(empty(stage));
-      if (++stage == Tile::kStages) {
-        stage = 0;
-        parity ^= 1;
-      }
+      mbarrier::arrive(empty(at.stage));
+      at.advance();
     }
+  }
+
+  // Where both m-tiles' A fragments fit beside the accumulators (not kOneMTileAtATime), each m-tile's
+  // wgmmas run while the warp dequantizes the other's next fragments: m-tile 0's of a stage while
+  // m-tile 1's fragments are made, m-tile 1's while the next stage's m-tile 0 fragments are. Each
+  // m-tile is its own wgmma group, and a wait for all but the newest group frees the fragments that
+  // are rewritten next. A stage is released one group later than in consume_k (its last reads of
+  // the tokens are m-tile 1's wgmmas). No register is written while a wgmma that uses it is in
+  // flight: fragments and accumulators are fenced only once their group is waited for, or ptxas
+  // serializes every wgmma (C7513).
+  template <int kTokens>
+  __device__ void consume_k_overlapped(MmaAccumulators<Tile>& acc) {
+    static_assert(kOverlapMTiles);
+    StageCursor at = stage_cursor();
+    float(&acc0)[kTokens / 2] = accumulators<kTokens>(acc, 0);
+    float(&acc1)[kTokens / 2] = accumulators<kTokens>(acc, 1);
+    uint32_t a0[4][4], a1[4][4];
+    int previous = at.stage;
+    for (int kt = 0; kt < k_tiles_; ++kt) {
+      wait_full(at);
+      const int offset = at.offset();
+      dequant_m_tile(at.codes + offset, at.scales + offset, a0);  // the last stage's m-tile 1 may still multiply
+      multiply_m_tile<kTokens>(acc0, a0, at.desc(), kt);
+      // The last stage's m-tile 1 done: its fragments are free, and so is that stage.
+      wgmma::wait_group<1>();
+      wgmma::fence_operands(a1);
+      wgmma::fence_operands(acc1);
+      if (kt > 0) mbarrier::arrive(empty(previous));
+      dequant_m_tile(at.codes + offset + kTileCodeBytes, at.scales + offset + kTileScaleBytes, a1);
+      multiply_m_tile<kTokens>(acc1, a1, at.desc(), kt);
+      wgmma::wait_group<1>();  // this stage's m-tile 0 done: a0 may be rewritten
+      wgmma::fence_operands(a0);
+      wgmma::fence_operands(acc0);
+      previous = at.stage;
+      at.advance();
+    }
+    wgmma::wait_group<0>();
+    wgmma::fence_operands(a1);
+    wgmma::fence_operands(acc1);
+    if (k_tiles_ > 0) mbarrier::arrive(empty(previous));
+  }
+
+  // One m-tile's four wgmmas of a stage as one group, not waited for.
+  template <int kTokens>
+  __device__ static void multiply_m_tile(float (&d)[kTokens / 2], uint32_t (&a)[4][4], uint64_t desc, int kt) {
+    wgmma::fence();
+#pragma unroll
+    for (int step = 0; step < 4; ++step)
+      wgmma::mma_rs<kTokens>(d, a[step], desc + uint64_t((step * 32) >> 4), kt > 0 || step > 0);
+    wgmma::commit_group();
   }
 
   // The wgmmas of one stage for kCount m-tiles from first_mt on, whose A fragments are in a; waits
