@@ -273,10 +273,6 @@ class WgmmaPipeline {
     return min(Tile::kBlockTokens, kHalfTokens + steps * kWidthStep);
   }
 
-  // The ring's position moves one stage a step (no division by kStages, which is 7 in the 48-token
-  // tile), and what the stage's reads need that is the same in every stage (this thread's weight
-  // bytes, the token tile's descriptor, whether cp.async wrote the tokens) is worked out once: the
-  // consumers issue the dequantization at T=512, and each instruction off the loop is theirs.
   // A consumer thread's position in the ring and what it reads there: its fragment bytes and the
   // token tile's descriptor in stage 0, which a stage offsets. The descriptor holds address / 16 in
   // its low 14 bits, and shared addresses stay below 2^18, so adding offset / 16 never carries out.
