@@ -20,6 +20,14 @@ QUICK_SHAPES = "qwen3-30b-a3b,deepseek-v3"
 QUICK_TOKENS = "1,64,4096"
 
 
+def add_row_arguments(p: argparse.ArgumentParser) -> None:
+  """The one row that a single-row tool runs (profile_one.py, clock_watch.py), named as this benchmark names it."""
+  p.add_argument("shape", choices=list(SHAPES))
+  p.add_argument("tokens", type=int)
+  p.add_argument("--mode", default=MODES[0], choices=MODES)
+  p.add_argument("--routing", default=UNIFORM, choices=(UNIFORM, SKEWED))
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
   p = argparse.ArgumentParser(description="fp4moe MoE benchmark: ours vs floor vs the torch._grouped_mm peer")
   p.add_argument("--self-test", action="store_true", help="check the pure parts on the CPU and exit")

@@ -27,6 +27,7 @@ import time
 import torch
 
 import gpu_timing
+from bench_moe import add_row_arguments
 from moe_routing import make_routing
 from moe_run import make_inputs
 from moe_shapes import SHAPES
@@ -112,10 +113,7 @@ def _is_number(field: str) -> bool:
 
 def main() -> None:
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("shape", choices=list(SHAPES))
-  p.add_argument("tokens", type=int)
-  p.add_argument("--mode", default="w4a16", choices=("w4a16", "w4a4"))
-  p.add_argument("--routing", default="uniform", choices=("uniform", "skewed"))
+  add_row_arguments(p)
   p.add_argument("--seconds", type=float, default=3.0)
   p.add_argument("--interval-ms", type=int, default=50)
   # nvidia-smi numbers the GPUs regardless of CUDA_VISIBLE_DEVICES; CUDA's device 0 is the first one listed there.

@@ -10,6 +10,7 @@ import argparse
 
 import torch
 
+from bench_moe import add_row_arguments
 from moe_routing import make_routing
 from moe_shapes import SHAPES
 from nvfp4_torch import random_nvfp4_experts
@@ -17,10 +18,7 @@ from nvfp4_torch import random_nvfp4_experts
 
 def main() -> None:
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-  p.add_argument("shape", choices=list(SHAPES))
-  p.add_argument("tokens", type=int)
-  p.add_argument("--mode", default="w4a16", choices=("w4a16", "w4a4"))
-  p.add_argument("--routing", default="uniform", choices=("uniform", "skewed"))
+  add_row_arguments(p)
   p.add_argument("--runs", type=int, default=3)
   args = p.parse_args()
 

@@ -3,6 +3,7 @@
 # importable, the NVFP4 decoding and the torch._grouped_mm peer on the CPU against float64 references.
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -118,6 +119,23 @@ def skewed_routing() -> None:
     if k == 4:
       expect(all(sorted(row.tolist()) == list(r.hot_experts) for row, hot in zip(r.topk_ids, has_all_hot) if hot),
              "k = 4: a skewed token reads only the hot experts")
+
+
+@check
+def single_row_arguments() -> None:
+  p = argparse.ArgumentParser()
+  bench_moe.add_row_arguments(p)
+  a = p.parse_args(["qwen3-30b-a3b", "64"])
+  expect((a.shape, a.tokens, a.mode, a.routing) == ("qwen3-30b-a3b", 64, "w4a16", UNIFORM), "a row's defaults")
+  a = p.parse_args(["deepseek-v3", "8", "--mode", "w4a4", "--routing", "skewed"])
+  expect((a.mode, a.routing) == ("w4a4", SKEWED), "--mode, --routing")
+  for bad in (["llama", "8"], ["qwen3-30b-a3b", "x"], ["qwen3-30b-a3b", "8", "--mode", "w8a8"]):
+    try:
+      with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its usage there
+        p.parse_args(bad)
+      expect(False, f"{bad} must be rejected")
+    except SystemExit:
+      pass
 
 
 @check
