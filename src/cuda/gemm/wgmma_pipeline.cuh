@@ -199,7 +199,9 @@ class WgmmaPipeline {
     consume_width<kHalfTokens, kOverlapMTiles>(acc, token_rows_used());
   }
   __device__ static void start_consuming() { wgmma::claim_registers<kConsumerRegisters>(); }
-  __device__ void consume_tile(MmaAccumulators<Tile>& acc) { consume_width<kHalfTokens, false>(acc, token_rows_used()); }
+  __device__ void consume_tile(MmaAccumulators<Tile>& acc) {
+    consume_width<kHalfTokens, false>(acc, token_rows_used());
+  }
 
  private:
   // The token widths the wgmmas take: half the tile, then steps of a quarter tile rounded down to a
@@ -371,19 +373,24 @@ class WgmmaPipeline {
     if (k_tiles_ > 0) mbarrier::arrive(empty(previous));
   }
 
+  // The wgmma of k16 step `step` of K step kt: 16 K = 32 bytes further along the token tile's
+  // swizzled rows per step, and the first MMA of an m-tile overwrites its accumulators (no zero-fill).
+  template <int kTokens>
+  __device__ static void mma_step(float (&d)[kTokens / 2], const uint32_t (&a)[4], uint64_t desc, int step, int kt) {
+    wgmma::mma_rs<kTokens>(d, a, desc + uint64_t((step * 32) >> 4), kt > 0 || step > 0);
+  }
+
   // One m-tile's four wgmmas of a stage as one group, not waited for.
   template <int kTokens>
   __device__ static void multiply_m_tile(float (&d)[kTokens / 2], uint32_t (&a)[4][4], uint64_t desc, int kt) {
     wgmma::fence();
 #pragma unroll
-    for (int step = 0; step < 4; ++step)
-      wgmma::mma_rs<kTokens>(d, a[step], desc + uint64_t((step * 32) >> 4), kt > 0 || step > 0);
+    for (int step = 0; step < 4; ++step) mma_step<kTokens>(d, a[step], desc, step, kt);
     wgmma::commit_group();
   }
 
   // The wgmmas of one stage for kCount m-tiles from first_mt on, whose A fragments are in a; waits
-  // for them, so a may be rewritten next. The first MMA of each m-tile overwrites its accumulators
-  // (no zero-fill needed); 16 K = 32 bytes further along the swizzled rows per step.
+  // for them, so a may be rewritten next.
   template <int kTokens, int kCount>
   __device__ static void multiply_stage(MmaAccumulators<Tile>& acc, int first_mt, uint32_t (&a)[kCount][4][4],
                                         uint64_t desc, int kt) {
@@ -394,8 +401,7 @@ class WgmmaPipeline {
     for (int step = 0; step < 4; ++step)
 #pragma unroll
       for (int i = 0; i < kCount; ++i)
-        wgmma::mma_rs<kTokens>(accumulators<kTokens>(acc, first_mt + i), a[i][step],
-                               desc + uint64_t((step * 32) >> 4), kt > 0 || step > 0);
+        mma_step<kTokens>(accumulators<kTokens>(acc, first_mt + i), a[i][step], desc, step, kt);
     wgmma::commit_group();
     wgmma::wait_group<0>();
 #pragma unroll
