@@ -161,9 +161,9 @@ int64_t packed_rows(const MoeConfig& c, WeightRole role) {
   return packed_weight_shape(role, c.hidden, c.intermediate).rows;
 }
 
-ForwardKernels choose_for(const MoeConfig& c, int tokens) {
+ForwardKernels choose_for(const MoeConfig& c, int tokens, const RuleSwitches& rules = {}) {
   return choose_kernels(tokens, c, true, std::nullopt, packed_rows(c, WeightRole::kGateUp),
-                        packed_rows(c, WeightRole::kDown), h200_waves());
+                        packed_rows(c, WeightRole::kDown), h200_waves(), false, rules);
 }
 
 TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
@@ -247,9 +247,7 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
   EXPECT_FALSE(choose_for(kQwen3, 1).tile_handoff) << "decode kernels";
   EXPECT_FALSE(choose_for(qwen3_w4a4, 8).tile_handoff) << "W4A4 quantizes all of h between the GEMMs";
   EXPECT_FALSE(choose_for(kDsv3, 1).tile_handoff) << "GEMM 1's K-split tile does not signal";
-  const ForwardKernels off = choose_kernels(8, kQwen3, true, std::nullopt, packed_rows(kQwen3, WeightRole::kGateUp),
-                                            packed_rows(kQwen3, WeightRole::kDown), h200_waves(), false,
-                                            {.tile_handoff = false});
+  const ForwardKernels off = choose_for(kQwen3, 8, {.tile_handoff = false});
   EXPECT_FALSE(off.tile_handoff) << "FP4MOE_TILE_HANDOFF=0";
   EXPECT_EQ(off.gemm2_order(), GemmOrder::kAfter);
   const ForwardKernels large = choose_for(kGptOss, 512);

@@ -724,8 +724,8 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
     k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
   k.gemm1_quantizes_h = c.mode == QuantMode::kW4A4 && h_calibrated && rules.epilogue_quantize &&
                         epilogue_quantizes_h(k.gemm1) && (!k.large || epilogue_quantizes_h(*k.large));
-  k.tile_handoff = !k.decode_kernels && rules.tile_handoff && (c.mode == QuantMode::kW4A16 || k.gemm1_quantizes_h) && !k.large &&
-                   k.gemm1.split_k == 1;
+  k.tile_handoff = !k.decode_kernels && rules.tile_handoff && (c.mode == QuantMode::kW4A16 || k.gemm1_quantizes_h) &&
+                   !k.large && k.gemm1.split_k == 1;
   k.persistent_gemm2 =
       !k.decode_kernels && rules.persistent_down && use_persistent_down(k.gemm2, c.intermediate, hopper);
   k.gemm2_stages_y = k.persistent_gemm2 && stage_persistent_down(k.gemm2, c.intermediate);
