@@ -39,6 +39,17 @@ def expect(condition: bool, message: str) -> None:
     raise AssertionError(message)
 
 
+def expect_refused(parse: Callable[[list[str]], object], argvs) -> None:
+  """Each command line in argvs must make the argparse parser `parse` exit."""
+  for bad in argvs:
+    try:
+      with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its usage there
+        parse(bad)
+    except SystemExit:
+      continue
+    raise AssertionError(f"{bad} must be refused")
+
+
 @check
 def floor_at_one_token_matches_the_spec() -> None:
   # benchmarking.md: "the floor at 1 token is 7 us (qwen3), 19 us (gpt-oss), 28 us (deepseek-v4-flash),
@@ -129,13 +140,7 @@ def single_row_arguments() -> None:
   expect((a.shape, a.tokens, a.mode, a.routing) == ("qwen3-30b-a3b", 64, "w4a16", UNIFORM), "a row's defaults")
   a = p.parse_args(["deepseek-v3", "8", "--mode", "w4a4", "--routing", "skewed"])
   expect((a.mode, a.routing) == ("w4a4", SKEWED), "--mode, --routing")
-  for bad in (["llama", "8"], ["qwen3-30b-a3b", "x"], ["qwen3-30b-a3b", "8", "--mode", "w8a8"]):
-    try:
-      with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its usage there
-        p.parse_args(bad)
-      expect(False, f"{bad} must be rejected")
-    except SystemExit:
-      pass
+  expect_refused(p.parse_args, (["llama", "8"], ["qwen3-30b-a3b", "x"], ["qwen3-30b-a3b", "8", "--mode", "w8a8"]))
 
 
 @check
@@ -155,16 +160,11 @@ def row_specs_and_cli() -> None:
          "--split-waves")
   expect(bench_moe.rule_switch_env(bench_moe.parse_args(["--split-waves", "off", "--large-tiles", "off"])) ==
          {"FP4MOE_LARGE_TILES": "0", "FP4MOE_PERSISTENT_DOWN": "1", "FP4MOE_EPILOGUE_QUANTIZE": "1",
-          "FP4MOE_SPLIT_WAVES": "0", "FP4MOE_OWN_TILES": "1", "FP4MOE_TILE_HANDOFF": "1"}, "every rule switch's variable, on unless turned off")
+          "FP4MOE_SPLIT_WAVES": "0", "FP4MOE_OWN_TILES": "1", "FP4MOE_TILE_HANDOFF": "1"},
+         "every rule switch's variable, on unless turned off")
   expect(bench_moe.parse_args(["--w4a4-scales", "calibrated"]).w4a4_scales == "calibrated", "--w4a4-scales")
-  for bad in (["--modes", "w8a8"], ["--shapes", "llama"], ["--tokens", "0"], ["--tokens", "x"],
-              ["--w4a4-scales", "static"]):
-    try:
-      with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its usage there
-        bench_moe.parse_args(bad)
-    except SystemExit:
-      continue
-    raise AssertionError(f"{bad} must be refused")
+  expect_refused(bench_moe.parse_args, (["--modes", "w8a8"], ["--shapes", "llama"], ["--tokens", "0"],
+                                        ["--tokens", "x"], ["--w4a4-scales", "static"]))
 
 
 def _sample_rows() -> list[Row]:
