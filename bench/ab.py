@@ -8,6 +8,7 @@
 #   python3 bench/ab.py main                              # main against the working tree, bench defaults
 #   python3 bench/ab.py HEAD~1 --new HEAD --rounds 3 -- --modes w4a16 --tokens 8,64 --no-peer
 #   python3 bench/ab.py --compare b1.json,b2.json n1.json,n2.json   # no GPU: compare earlier results
+#   python3 bench/ab.py --compare b1.json,b2.json n1.json,n2.json --kernel GateUp   # GEMM 1's time per forward
 #
 # Both sides are measured with this tree's bench_moe.py, so the method cannot differ between them.
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -43,14 +45,23 @@ class CompareRow:
     return self.new_us / self.base_us
 
 
-def load_times(result_json: Path) -> dict[RowKey, float]:
+def load_times(result_json: Path, kernel: str | None = None) -> dict[RowKey, float]:
   """'ours us' of every measured row of one bench_moe.py result file (.json, or .json.gz as the folders of
-  bench/results/ keep them)."""
+  bench/results/ keep them); with `kernel` (a regular expression), the time per forward of our kernels whose
+  names it matches, summed, from the row's profile (rows where none matches are left out)."""
   path = Path(result_json)
   text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
   rows = json.loads(text)["rows"]
-  return {(r["shape"], r["mode"], int(r["tokens"]), r["routing"]): float(r["ours_us"])
-          for r in rows if r.get("ours_us")}
+  if kernel is None:
+    return {(r["shape"], r["mode"], int(r["tokens"]), r["routing"]): float(r["ours_us"])
+            for r in rows if r.get("ours_us")}
+  pattern = re.compile(kernel)
+  out = {}
+  for r in rows:
+    matched = [float(k["us_per_forward"]) for k in r.get("ours_kernels") or [] if pattern.search(k["name"])]
+    if matched:
+      out[(r["shape"], r["mode"], int(r["tokens"]), r["routing"])] = sum(matched)
+  return out
 
 
 def result_file(path: Path) -> Path:
@@ -110,11 +121,11 @@ def start_build(src: Path, target: Path, build_dir: Path, arch: str, jobs: int, 
   return subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-def run_bench(target: Path, out_dir: Path, bench_args: list[str]) -> dict[RowKey, float]:
+def run_bench(target: Path, out_dir: Path, bench_args: list[str], kernel: str | None) -> dict[RowKey, float]:
   cmd = [sys.executable, str(BENCH_DIR / "bench_moe.py"), "--fp4moe-path", str(target), "--out-dir", str(out_dir),
          *bench_args]
   subprocess.run(cmd, check=False)  # a flagged row still writes its results; a missing file fails below
-  return load_times(result_file(out_dir))
+  return load_times(result_file(out_dir), kernel)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -127,6 +138,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
   p.add_argument("--compare", nargs=2, metavar=("BASE", "NEW"),
                  help="no build, no GPU: compare bench_moe.py results, each side a comma list of JSON files or "
                       "of the folders they were written into")
+  p.add_argument("--kernel", metavar="REGEX",
+                 help="compare the time per forward of our kernels whose names match REGEX (summed), from each "
+                      "row's profile, instead of the whole layer's (e.g. GateUp: GEMM 1)")
   args, bench_args = p.parse_known_args(argv)
   if bench_args and bench_args[0] == "--":
     bench_args = bench_args[1:]
@@ -135,6 +149,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.error("base: a git revision to measure against (or --compare BASE NEW)")
   if args.rounds < 1:
     p.error(f"--rounds: at least 1, got {args.rounds}")
+  if args.kernel is not None:
+    try:
+      re.compile(args.kernel)
+    except re.error as e:
+      p.error(f"--kernel: not a regular expression ({e}): {args.kernel!r}")
   return args
 
 
@@ -142,7 +161,9 @@ def main(argv: list[str]) -> int:
   args = parse_args(argv)
   if args.compare:
     try:
-      sides = [[load_times(result_file(Path(p))) for p in paths.split(",")] for paths in args.compare]
+      sides = [[load_times(result_file(Path(p)), args.kernel) for p in paths.split(",")] for paths in args.compare]
+      if args.kernel is not None:
+        print(f"Our kernels matching /{args.kernel}/, us per forward:\n")
       print(format_compare(compare(*sides), "base", "new"))
     except (OSError, ValueError, KeyError) as e:
       print(f"ab.py --compare: {e}", file=sys.stderr)
@@ -166,7 +187,10 @@ def main(argv: list[str]) -> int:
   for round_ in range(args.rounds):
     for name in ("base", "new"):
       print(f"ab.py: round {round_ + 1}/{args.rounds}, {name} ({sides[name]})", file=sys.stderr)
-      runs[name].append(run_bench(work / f"module-{name}", work / f"results-{name}-{round_ + 1}", args.bench_args))
+      runs[name].append(run_bench(work / f"module-{name}", work / f"results-{name}-{round_ + 1}", args.bench_args,
+                                  args.kernel))
+  if args.kernel is not None:
+    print(f"Our kernels matching /{args.kernel}/, us per forward:\n")
   print(format_compare(compare(runs["base"], runs["new"]), args.base, args.new))
   print(f"(results and build logs in {work})", file=sys.stderr)
   return 0

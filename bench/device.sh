@@ -99,8 +99,8 @@ dev_bench() {
   el "$tag rc=$? in $(($(date +%s) - s)) s"
 }
 
-# dev_compare OUTFILE BASE_TAGS NEW_TAGS: ab.py's comparison of two sides' rounds (comma lists of dev_bench
-# tags), into $R/OUTFILE, printed without the table rules.
+# dev_compare OUTFILE BASE_TAGS NEW_TAGS [AB_OPTIONS...]: ab.py's comparison of two sides' rounds (comma lists
+# of dev_bench tags), into $R/OUTFILE, printed without the table rules; e.g. `--kernel GateUp` compares GEMM 1.
 dev_compare() {
   local out=$1 base=$2 new=$3 files_of
   files_of() {  # the JSON that bench_moe.py named after the device, one per tag
@@ -108,7 +108,8 @@ dev_compare() {
     for t in ${1//,/ }; do list+=${list:+,}$(ls "$R/$t"/*.json | head -1); done
     echo "$list"
   }
-  python3 bench/ab.py --compare "$(files_of "$base")" "$(files_of "$new")" > "$R/$out" 2>&1
+  shift 3
+  python3 bench/ab.py --compare "$(files_of "$base")" "$(files_of "$new")" "$@" > "$R/$out" 2>&1
   grep -v '^|---\|^| shape' "$R/$out"
 }
 

@@ -257,6 +257,14 @@ def ab_compare() -> None:
   stored = ab.compare([ab.load_times(base)], [ab.load_times(new)])
   dsv3 = [r for r in stored if r.key == ("deepseek-v3", "w4a16", 64, UNIFORM)]
   expect(len(stored) == 16 and len(dsv3) == 1 and 0.88 < dsv3[0].ratio < 0.90, f"stored A/B: {dsv3}")
+  # --kernel: one kernel's time per forward from each row's profile (a stored run with profiles).
+  run_json = Path(__file__).resolve().parent / "results" / "h200-h-pairs" / "m-1" / "nvidia-h200.json.gz"
+  layer, gemm1 = ab.load_times(run_json), ab.load_times(run_json, "GateUp")
+  expect(gemm1.keys() == layer.keys() and all(0 < gemm1[k] < layer[k] for k in layer),
+         "GEMM 1 has a time in every row, below the whole layer's")
+  gemms = ab.load_times(run_json, "GateUp|[Dd]own")
+  expect(all(gemms[k] > gemm1[k] for k in layer), "several kernels' times add up")
+  expect(ab.load_times(run_json, "no such kernel") == {}, "rows without a matching kernel are left out")
 
 
 # ---- torch parts, on the CPU (skipped when torch is not installed)
