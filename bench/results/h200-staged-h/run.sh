@@ -20,5 +20,7 @@ for r in 1 2; do
   dev_bench mc-$r /tmp/mod-main $K; dev_bench nc-$r /tmp/mod-new $K
 done
 dev_compare ab.txt m-1,m-2 n-1,n-2
+dev_compare ab-gemm1.txt m-1,m-2 n-1,n-2 --kernel GateUp
 dev_compare ab-cal.txt mc-1,mc-2 nc-1,nc-2
+dev_compare ab-cal-gemm1.txt mc-1,mc-2 nc-1,nc-2 --kernel GateUp
 dev_results
