@@ -354,23 +354,25 @@ class WgmmaPipeline {
       const int offset = at.offset();
       dequant_m_tile(at.codes + offset, at.scales + offset, a0);  // the last stage's m-tile 1 may still multiply
       multiply_m_tile<kTokens>(acc0, a0, at.desc(), kt);
-      // The last stage's m-tile 1 done: its fragments are free, and so is that stage.
-      wgmma::wait_group<1>();
-      wgmma::fence_operands(a1);
-      wgmma::fence_operands(acc1);
+      retire_m_tile<1>(a1, acc1);  // the last stage's m-tile 1: its fragments are free, and so is that stage
       if (kt > 0) mbarrier::arrive(empty(previous));
       dequant_m_tile(at.codes + offset + kTileCodeBytes, at.scales + offset + kTileScaleBytes, a1);
       multiply_m_tile<kTokens>(acc1, a1, at.desc(), kt);
-      wgmma::wait_group<1>();  // this stage's m-tile 0 done: a0 may be rewritten
-      wgmma::fence_operands(a0);
-      wgmma::fence_operands(acc0);
+      retire_m_tile<1>(a0, acc0);  // this stage's m-tile 0: a0 may be rewritten
       previous = at.stage;
       at.advance();
     }
-    wgmma::wait_group<0>();
-    wgmma::fence_operands(a1);
-    wgmma::fence_operands(acc1);
+    retire_m_tile<0>(a1, acc1);
     if (k_tiles_ > 0) mbarrier::arrive(empty(previous));
+  }
+
+  // Waits until at most kPending wgmma groups are in flight, then fences the fragments and
+  // accumulators of the m-tile whose group that retired: only now may they be read or rewritten.
+  template <int kPending, int kAccumulators>
+  __device__ static void retire_m_tile(uint32_t (&a)[4][4], float (&acc)[kAccumulators]) {
+    wgmma::wait_group<kPending>();
+    wgmma::fence_operands(a);
+    wgmma::fence_operands(acc);
   }
 
   // The wgmma of k16 step `step` of K step kt: 16 K = 32 bytes further along the token tile's
