@@ -52,15 +52,17 @@ def load_times(result_json: Path, kernel: str | None = None) -> dict[RowKey, flo
   path = Path(result_json)
   text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
   rows = json.loads(text)["rows"]
+  def key(r: dict) -> RowKey:
+    return r["shape"], r["mode"], int(r["tokens"]), r["routing"]
+
   if kernel is None:
-    return {(r["shape"], r["mode"], int(r["tokens"]), r["routing"]): float(r["ours_us"])
-            for r in rows if r.get("ours_us")}
+    return {key(r): float(r["ours_us"]) for r in rows if r.get("ours_us")}
   pattern = re.compile(kernel)
   out = {}
   for r in rows:
     matched = [float(k["us_per_forward"]) for k in r.get("ours_kernels") or [] if pattern.search(k["name"])]
     if matched:
-      out[(r["shape"], r["mode"], int(r["tokens"]), r["routing"])] = sum(matched)
+      out[key(r)] = sum(matched)
   return out
 
 
@@ -92,9 +94,11 @@ def compare(base_runs: list[dict[RowKey, float]], new_runs: list[dict[RowKey, fl
   return out
 
 
-def format_compare(rows: list[CompareRow], base_name: str, new_name: str) -> str:
+def format_compare(rows: list[CompareRow], base_name: str, new_name: str, kernel: str | None = None) -> str:
+  """The comparison as a table; with `kernel` (load_times'), a line above it says whose times they are."""
   header = f"| shape | mode | tokens | routing | {base_name} us | {new_name} us | new/base | spread base / new |"
-  lines = [header, "|---|---|---|---|---|---|---|---|"]
+  lines = [] if kernel is None else [f"Our kernels matching /{kernel}/, us per forward:", ""]
+  lines += [header, "|---|---|---|---|---|---|---|---|"]
   for r in rows:
     shape, mode, tokens, routing = r.key
     lines.append(f"| {shape} | {mode} | {tokens} | {routing} | {r.base_us:.1f} | {r.new_us:.1f} | {r.ratio:.3f} | "
@@ -162,9 +166,7 @@ def main(argv: list[str]) -> int:
   if args.compare:
     try:
       sides = [[load_times(result_file(Path(p)), args.kernel) for p in paths.split(",")] for paths in args.compare]
-      if args.kernel is not None:
-        print(f"Our kernels matching /{args.kernel}/, us per forward:\n")
-      print(format_compare(compare(*sides), "base", "new"))
+      print(format_compare(compare(*sides), "base", "new", args.kernel))
     except (OSError, ValueError, KeyError) as e:
       print(f"ab.py --compare: {e}", file=sys.stderr)
       return 1
@@ -189,9 +191,7 @@ def main(argv: list[str]) -> int:
       print(f"ab.py: round {round_ + 1}/{args.rounds}, {name} ({sides[name]})", file=sys.stderr)
       runs[name].append(run_bench(work / f"module-{name}", work / f"results-{name}-{round_ + 1}", args.bench_args,
                                   args.kernel))
-  if args.kernel is not None:
-    print(f"Our kernels matching /{args.kernel}/, us per forward:\n")
-  print(format_compare(compare(runs["base"], runs["new"]), args.base, args.new))
+  print(format_compare(compare(runs["base"], runs["new"]), args.base, args.new, args.kernel))
   print(f"(results and build logs in {work})", file=sys.stderr)
   return 0
 

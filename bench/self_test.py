@@ -265,6 +265,8 @@ def ab_compare() -> None:
   gemms = ab.load_times(run_json, "GateUp|[Dd]own")
   expect(all(gemms[k] > gemm1[k] for k in layer), "several kernels' times add up")
   expect(ab.load_times(run_json, "no such kernel") == {}, "rows without a matching kernel are left out")
+  captioned = ab.format_compare(rows, "main", "branch", "GateUp")
+  expect(captioned.startswith("Our kernels matching /GateUp/") and captioned.endswith(table), captioned)
 
 
 # ---- torch parts, on the CPU (skipped when torch is not installed)
