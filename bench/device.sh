@@ -59,25 +59,26 @@ dev_module() {
   echo "[$(($(date +%s) - T0))s] module $name rc=$rc in $(($(date +%s) - s)) s"
 }
 
-# dev_tests_build [JOBS] [TARGETS...]: the GPU test binaries of this tree in /tmp/bt (default: the
-# dispatch, kernel and layer tests).
+# dev_tests_build [JOBS] [TARGETS...]: the GPU test binaries of this tree in $BT (default /tmp/bt; set BT
+# to build two trees' tests side by side), by default the dispatch, kernel and layer tests.
 dev_tests_build() {
   local jobs=${1:-8}
   shift
   local targets=${*:-fp4moe_gpu_kernel_tests fp4moe_gpu_layer_tests fp4moe_cuda_dispatch_tests}
-  (cmake -S . -B /tmp/bt -G Ninja -DCMAKE_BUILD_TYPE=Release -DFP4MOE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a &&
-    cmake --build /tmp/bt --target $targets -j"$jobs") > "$R/cmake.log" 2>&1
+  local bt=${BT:-/tmp/bt}
+  (cmake -S . -B "$bt" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFP4MOE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a &&
+    cmake --build "$bt" --target $targets -j"$jobs") > "$R/cmake-${bt##*/}.log" 2>&1
   local rc=$?
-  [ $rc = 0 ] && rm -f "$R/cmake.log"
+  [ $rc = 0 ] && rm -f "$R/cmake-${bt##*/}.log"
   el "tests build rc=$rc"
 }
 
-# dev_gtest dispatch|kernel|layer TIMEOUT [FILTER]: one GPU test binary into $R/test-<name>.log.
+# dev_gtest dispatch|kernel|layer TIMEOUT [FILTER]: one GPU test binary of $BT into $R/test-<name>.log.
 dev_gtest() {
-  local name=$1 limit=$2 filter=${3:-*} binary
+  local name=$1 limit=$2 filter=${3:-*} binary bt=${BT:-/tmp/bt}
   case $name in
-    dispatch) binary=/tmp/bt/tests/cuda/fp4moe_cuda_dispatch_tests ;;
-    *) binary=/tmp/bt/tests/cuda/fp4moe_gpu_${name}_tests ;;
+    dispatch) binary=$bt/tests/cuda/fp4moe_cuda_dispatch_tests ;;
+    *) binary=$bt/tests/cuda/fp4moe_gpu_${name}_tests ;;
   esac
   timeout "$limit" "$binary" --gtest_filter="$filter" > "$R/test-$name.log" 2>&1
   el "$name tests rc=$?"
