@@ -48,6 +48,29 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem_r
                : "r"(smem_addr(smem_row)));
 }
 
+// The transposes of 8x8 b16 matrices to shared memory (sm_90): lane i supplies the address of row
+// i%8 of matrix i/8 as stored, and register m of every lane holds its two elements of matrix m in
+// the mma.m16n8k16 accumulator layout (row lane/4, columns 2*(lane%4) and + 1); stored row c is
+// the matrix's column c.
+__device__ __forceinline__ void stmatrix_x4_trans(void* smem_row, const uint32_t (&r)[4]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(smem_addr(smem_row)),
+               "r"(r[0]), "r"(r[1]), "r"(r[2]), "r"(r[3])
+               : "memory");
+#else
+  __trap();
+#endif
+}
+__device__ __forceinline__ void stmatrix_x2_trans(void* smem_row, const uint32_t (&r)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("stmatrix.sync.aligned.m8n8.x2.trans.shared.b16 [%0], {%1, %2};\n" ::"r"(smem_addr(smem_row)),
+               "r"(r[0]), "r"(r[1])
+               : "memory");
+#else
+  __trap();
+#endif
+}
+
 // D = A * B + D, m16n8k16, BF16 inputs, FP32 accumulators (A row-major, B column-major).
 __device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   asm volatile(

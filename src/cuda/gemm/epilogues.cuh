@@ -9,6 +9,7 @@
 #include "cuda/gemm/compiled_tiles.h"
 #include "cuda/gemm/grouped_gemm.h"
 #include "cuda/gemm/mma_mainloop.cuh"
+#include "cuda/gemm/staged_h.cuh"
 #include "cuda/quant/block_io.cuh"
 #include "fp4moe/moe/activation.h"
 
@@ -71,8 +72,11 @@ __device__ __forceinline__ void with_activation_kind(Activation kind, F&& f) {
 struct GateUpEpilogue {
   using Params = GateUpOutput;
 
+  // ring: the wgmma kernels' shared memory, free once the K loops are done, where h goes through
+  // on its way to global memory in BF16 (gemm/staged_h.cuh); null elsewhere.
   template <class Tile>
-  __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc) {
+  __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc,
+                               char* ring = nullptr) {
     float amax = 0.0f;
     with_activation_kind(p.activation.kind, [&](auto kind) {
       constexpr Activation kKind = decltype(kind)::value;
@@ -86,9 +90,13 @@ struct GateUpEpilogue {
       // 19.6 us on an H200), even in W4A16, which never takes it.
       if constexpr (epilogue_quantizes_h(tile_config<Tile>())) {
         if (p.h_global_scale > 0.0f) {
-          store_fake_quantized<kKind, Tile>(p, tile, row_block, acc);
+          store_fake_quantized<kKind, Tile>(p, tile, row_block, acc, ring);
           return;
         }
+      }
+      if constexpr (Tile::kWgmma) {
+        store_staged<kKind, Tile>(p, tile, row_block, acc, ring);
+        return;
       }
       store<kKind, Tile>(p, p.h_bf16, tile, row_block, acc);
     });
@@ -138,6 +146,19 @@ struct GateUpEpilogue {
     return amax;
   }
 
+  // h = act(gate, up) in BF16 through shared memory (gemm/staged_h.cuh), every consumer thread.
+  template <Activation kKind, class Tile>
+  __device__ static void store_staged(const Params& p, const GemmTile& tile, int row_block,
+                                      const MmaAccumulators<Tile>& acc, char* ring) {
+    const GatedActivation<kKind> activation(p, tile.expert);
+    const StagedH<Tile> staged(ring);
+    staged.begin();
+#pragma unroll
+    for (int mt = 0; mt < Tile::kMTiles; ++mt)
+      staged.put(mt, [&](int nt, int half) { return activation(acc[mt][nt][half], acc[mt][nt][2 + half]); });
+    staged.store(p.h_bf16, p.intermediate, tile, row_block);
+  }
+
   // W4A4 with a calibrated global scale (p.h_global_scale): h fake-quantized here, into BF16, so
   // that no kernel reads it back in FP32. The values are the quantization kernel's (the same codec
   // on the same FP32 h). A 16-column NVFP4 block of one token is m-tiles mt and mt + 1 of one warp
@@ -148,12 +169,11 @@ struct GateUpEpilogue {
   // others.
   template <Activation kKind, class Tile>
   __device__ static void store_fake_quantized(const Params& p, const GemmTile& tile, int row_block,
-                                              const MmaAccumulators<Tile>& acc) {
+                                              const MmaAccumulators<Tile>& acc, char* ring) {
     static_assert(epilogue_quantizes_h(tile_config<Tile>()), "apply() calls this only where the tile can");
     constexpr int kBlocks = Tile::kMTiles * Tile::kNTiles;  // m-tile pairs x n-tiles x halves
     constexpr int kPadded = (kBlocks + 7) / 8 * 8, kOwned = kPadded / 8;
     const GatedActivation<kKind> activation(p, tile.expert);
-    const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
     float lo[kBlocks], hi[kBlocks];  // block b's h columns j and j + 8 (BlockPlace), one per m-tile
     uint32_t amax_bits[kPadded];
 #pragma unroll
@@ -181,27 +201,17 @@ struct GateUpEpilogue {
       lo[b] = nvfp4_fake_value(lo[b], scale);
       hi[b] = nvfp4_fake_value(hi[b], scale);
     }
-    const int64_t j0 = at.first_tile16 * 8 + at.row;  // as in store()
-    bf16* h0 = p.h_bf16 + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
-    const auto store_block = [&](int b) {
-      const BlockPlace<Tile> at_b(b);
-      bf16* out = h0 + (at_b.c * p.intermediate + 8 * at_b.mt);
-      out[0] = float_to_bf16(lo[b]);
-      out[8] = float_to_bf16(hi[b]);
-    };
-    // A whole tile whose rows of this warp lie within h (the same for all its lanes) stores without
-    // a test per block: the tests and their branches were a tenth of this epilogue's instructions.
-    if (tile.rows == Tile::kBlockTokens && (at.first_tile16 + Tile::kMTiles) * 8 <= p.intermediate) {
+    // Through shared memory, as store_staged (the tiles that quantize h are wgmma tiles): m-tile mt's
+    // values are the lo (mt even) or hi (mt odd) of the blocks of its pair mt / 2 (BlockPlace).
+    const StagedH<Tile> staged(ring);
+    staged.begin();
 #pragma unroll
-      for (int b = 0; b < kBlocks; ++b) store_block(b);
-    } else {
-      const int columns = tile.rows - at.first_token;
-#pragma unroll
-      for (int b = 0; b < kBlocks; ++b) {  // a block is in h whole or not at all: intermediate % 16 == 0
-        const BlockPlace<Tile> at_b(b);
-        if (at_b.c < columns && j0 + 8 * at_b.mt < p.intermediate) store_block(b);
-      }
-    }
+    for (int mt = 0; mt < Tile::kMTiles; ++mt)
+      staged.put(mt, [&](int nt, int half) {
+        const int b = 2 * Tile::kNTiles * (mt / 2) + 2 * nt + half;
+        return mt % 2 == 0 ? lo[b] : hi[b];
+      });
+    staged.store(p.h_bf16, p.intermediate, tile, row_block);
   }
 
   // Block b of a thread's accumulators in store_fake_quantized: m-tiles mt (even) and mt + 1 of n-tile
@@ -244,7 +254,8 @@ struct DownEpilogue {
   using Params = DownOutput;
 
   template <class Tile>
-  __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc) {
+  __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc,
+                               char* /*ring*/ = nullptr) {
     const float alpha = epilogue_alpha(p.down_scale_2[tile.expert], p.quantized_input, p.input_scale);
     const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
     const int64_t n0 = at.first_tile16 * 16 + at.row;  // y column of m-tile 0's lo values; mt adds 16 mt

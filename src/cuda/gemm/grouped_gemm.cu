@@ -152,7 +152,7 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
   } else {
     MmaAccumulators<Tile> acc;  // written first by the first wgmma
     pipeline.consume(acc);
-    Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
+    Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc, smem);
   }
   signal_tile_done<Tile, Epilogue>(handoff);
   end_tile(order);
