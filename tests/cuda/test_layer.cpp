@@ -359,8 +359,8 @@ TEST(GpuLayer, EveryCompiledTileShape) {
     }
     EXPECT_LT(calibrated.error(x, stairs, label.c_str()), kBound) << label << " every token width";
     EXPECT_LT(calibrated.error(x, hot, label.c_str()), kBound) << label << " all tokens on one expert";
-    // W4A4 with dynamic scales: h in FP32 and its amax from GEMM 1's epilogue (through the ring in
-    // the wgmma tiles, where the token columns past a tile's rows must not count).
+    // W4A4 with dynamic scales: h in FP32 and its amax from GEMM 1's epilogue, over tiles of every
+    // token width (the token columns past a tile's rows must not count).
     LayerPair dynamic(w4a4, 6);
     EXPECT_LT(dynamic.error(x, stairs, (name + ", w4a4 dynamic").c_str()), kBound) << name << " w4a4 dynamic";
   }
