@@ -202,25 +202,26 @@ struct GateUpEpilogue {
       hi[b] = nvfp4_fake_value(hi[b], scale);
     }
     // Through shared memory, as store_staged (the tiles that quantize h are wgmma tiles): m-tile mt's
-    // values are the lo (mt even) or hi (mt odd) of the blocks of its pair mt / 2 (BlockPlace).
+    // values are the lo (mt even) or hi (mt odd) of its pair's blocks.
     const StagedH<Tile> staged(ring);
     staged.begin();
 #pragma unroll
     for (int mt = 0; mt < Tile::kMTiles; ++mt)
       staged.put(mt, [&](int nt, int half) {
-        const int b = 2 * Tile::kNTiles * (mt / 2) + 2 * nt + half;
+        const int b = BlockPlace<Tile>::index(mt, nt, half);
         return mt % 2 == 0 ? lo[b] : hi[b];
       });
     staged.store(p.h_bf16, p.intermediate, tile, row_block);
   }
 
   // Block b of a thread's accumulators in store_fake_quantized: m-tiles mt (even) and mt + 1 of n-tile
-  // nt, accumulator half `half`, which is token column c (for_each_accumulator_pair's).
+  // nt, accumulator half `half`; index() is the block of m-tile mt (either of the pair), nt and half.
   template <class Tile>
   struct BlockPlace {
-    int mt, nt, half, c;
+    int mt, nt, half;
     __device__ constexpr explicit BlockPlace(int b)
-        : mt(2 * (b / (2 * Tile::kNTiles))), nt(b / 2 % Tile::kNTiles), half(b % 2), c(nt * 8 + half) {}
+        : mt(2 * (b / (2 * Tile::kNTiles))), nt(b / 2 % Tile::kNTiles), half(b % 2) {}
+    __device__ static constexpr int index(int mt, int nt, int half) { return (mt / 2 * Tile::kNTiles + nt) * 2 + half; }
   };
 
   // The maxima of v[b] over the eight lanes of this lane % 4 (lane bits 2-4), scattered: in three
