@@ -63,7 +63,9 @@ class MoeLayer {
 
   // W4A4 only: the ModelOpt `input_scale` (calibrated amax / 2688) of GEMM 1's and GEMM 2's
   // inputs; the global scale used is 1 / input_scale. 0 (the default) means dynamic: the amax of
-  // the tensor is computed on the device in the same forward, with no host sync.
+  // the tensor is computed on the device in the same forward, with no host sync. Dynamic costs the
+  // CUDA backend an FP32 round trip of the intermediate through memory (its amax is known only when
+  // GEMM 1 ends): 2-6% of a prefill layer on the benchmark shapes (python/README.md).
   virtual void set_input_scales(float gemm1_input_scale, float gemm2_input_scale) = 0;
 
   // Bytes of scratch forward() needs for batches of up to `max_tokens` tokens, in the backend's
