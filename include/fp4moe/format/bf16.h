@@ -29,4 +29,9 @@ FP4MOE_HD bf16 float_to_bf16(float f) {
   return bf16{uint16_t(u >> 16)};
 }
 
+// Two values rounded to BF16 in one 32-bit word, lo in the low half (memory order of [lo, hi]).
+FP4MOE_HD uint32_t pack_bf16x2(float lo, float hi) {
+  return uint32_t(float_to_bf16(lo).bits) | (uint32_t(float_to_bf16(hi).bits) << 16);
+}
+
 }  // namespace fp4moe

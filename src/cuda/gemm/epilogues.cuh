@@ -151,12 +151,9 @@ struct GateUpEpilogue {
   __device__ static void store_staged(const Params& p, const GemmTile& tile, int row_block,
                                       const MmaAccumulators<Tile>& acc, char* ring) {
     const GatedActivation<kKind> activation(p, tile.expert);
-    const StagedH<Tile> staged(ring);
-    staged.begin();
-#pragma unroll
-    for (int mt = 0; mt < Tile::kMTiles; ++mt)
-      staged.put(mt, [&](int nt, int half) { return activation(acc[mt][nt][half], acc[mt][nt][2 + half]); });
-    staged.store(p.h_bf16, p.intermediate, tile, row_block);
+    StagedH<Tile>(ring).write(p.h_bf16, p.intermediate, tile, row_block, [&](int mt, int nt, int half) {
+      return activation(acc[mt][nt][half], acc[mt][nt][2 + half]);
+    });
   }
 
   // W4A4 with a calibrated global scale (p.h_global_scale): h fake-quantized here, into BF16, so
@@ -203,15 +200,10 @@ struct GateUpEpilogue {
     }
     // Through shared memory, as store_staged (the tiles that quantize h are wgmma tiles): m-tile mt's
     // values are the lo (mt even) or hi (mt odd) of its pair's blocks.
-    const StagedH<Tile> staged(ring);
-    staged.begin();
-#pragma unroll
-    for (int mt = 0; mt < Tile::kMTiles; ++mt)
-      staged.put(mt, [&](int nt, int half) {
-        const int b = BlockPlace<Tile>::index(mt, nt, half);
-        return mt % 2 == 0 ? lo[b] : hi[b];
-      });
-    staged.store(p.h_bf16, p.intermediate, tile, row_block);
+    StagedH<Tile>(ring).write(p.h_bf16, p.intermediate, tile, row_block, [&](int mt, int nt, int half) {
+      const int b = BlockPlace<Tile>::index(mt, nt, half);
+      return mt % 2 == 0 ? lo[b] : hi[b];
+    });
   }
 
   // Block b of a thread's accumulators in store_fake_quantized: m-tiles mt (even) and mt + 1 of n-tile

@@ -28,8 +28,19 @@ class StagedH {
  public:
   __device__ explicit StagedH(char* ring) : ring_(ring) {}
 
-  // Every consumer thread, once its K loop is done and before its first put(): the other consumer
-  // warpgroup may still be reading its last stages.
+  // Every consumer thread, once its K loop is done: value(mt, nt, half) is this thread's h value of
+  // m-tile mt, n-tile nt and token column 2*(lane%4) + half (the accumulator layout); the tile's token
+  // rows of h, row block row_block's columns, end up in h.
+  template <class Value>
+  __device__ void write(bf16* h, int intermediate, const GemmTile& tile, int row_block, Value&& value) const {
+    begin();
+#pragma unroll
+    for (int mt = 0; mt < Tile::kMTiles; ++mt) put(mt, [&](int nt, int half) { return value(mt, nt, half); });
+    store(h, intermediate, tile, row_block);
+  }
+
+ private:
+  // Before the first put(): the other consumer warpgroup may still be reading its last stages.
   __device__ void begin() const { ptx::named_barrier_sync(kBarrier, kThreads); }
 
   // This thread's values of m-tile mt and the token column pair (2*(lane%4), + 1) of each n-tile:
@@ -43,19 +54,19 @@ class StagedH {
       if (nt + 4 <= Tile::kNTiles) {
         uint32_t packed[4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) packed[i] = pack(value(nt + i, 0), value(nt + i, 1));
+        for (int i = 0; i < 4; ++i) packed[i] = pack_bf16x2(value(nt + i, 0), value(nt + i, 1));
         ptx::stmatrix_x4_trans(column + ((nt + lane / 8) * 8 + lane % 8) * kRowBytes, packed);
       } else {
         uint32_t packed[2];
 #pragma unroll
-        for (int i = 0; i < 2; ++i) packed[i] = pack(value(nt + i, 0), value(nt + i, 1));
+        for (int i = 0; i < 2; ++i) packed[i] = pack_bf16x2(value(nt + i, 0), value(nt + i, 1));
         ptx::stmatrix_x2_trans(column + ((nt + lane / 8 % 2) * 8 + lane % 8) * kRowBytes, packed);
       }
     }
   }
 
-  // Every consumer thread, after its put()s: the tile's token rows of h, row block row_block's
-  // columns, 16 bytes a chunk (columns past h and rows past the tile are left alone).
+  // After the put()s: the tile's token rows of h, row block row_block's columns, 16 bytes a chunk
+  // (columns past h and rows past the tile are left alone).
   __device__ void store(bf16* h, int intermediate, const GemmTile& tile, int row_block) const {
     ptx::named_barrier_sync(kBarrier, kThreads);
     const int first_column = row_block * kColumns;
@@ -67,11 +78,6 @@ class StagedH {
       *reinterpret_cast<uint4*>(rows + int64_t(token) * intermediate + chunk * 8) =
           *reinterpret_cast<const uint4*>(ring_ + token * kRowBytes + chunk * 16);
     }
-  }
-
- private:
-  __device__ static uint32_t pack(float lo, float hi) {
-    return uint32_t(float_to_bf16(lo).bits) | (uint32_t(float_to_bf16(hi).bits) << 16);
   }
 
   char* ring_;

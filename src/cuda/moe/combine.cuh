@@ -25,9 +25,7 @@ __device__ __forceinline__ void combine_four_columns(const float* y, const int* 
     acc[2] += weights[j] * v.z;
     acc[3] += weights[j] * v.w;
   }
-  const uint32_t lo = uint32_t(float_to_bf16(acc[0]).bits) | (uint32_t(float_to_bf16(acc[1]).bits) << 16);
-  const uint32_t hi = uint32_t(float_to_bf16(acc[2]).bits) | (uint32_t(float_to_bf16(acc[3]).bits) << 16);
-  *reinterpret_cast<uint2*>(out + col) = make_uint2(lo, hi);
+  *reinterpret_cast<uint2*>(out + col) = make_uint2(pack_bf16x2(acc[0], acc[1]), pack_bf16x2(acc[2], acc[3]));
 }
 
 }  // namespace fp4moe::cuda

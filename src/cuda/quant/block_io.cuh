@@ -48,7 +48,7 @@ __device__ __forceinline__ void store_bytes8(uint8_t* dst, const uint8_t (&bytes
 __device__ __forceinline__ void store_bf16_block(const float (&v)[kNvfp4BlockSize], bf16* dst) {
   uint32_t words[8];
   for (int i = 0; i < 8; ++i)
-    words[i] = uint32_t(float_to_bf16(v[2 * i]).bits) | (uint32_t(float_to_bf16(v[2 * i + 1]).bits) << 16);
+    words[i] = pack_bf16x2(v[2 * i], v[2 * i + 1]);
   uint4* out = reinterpret_cast<uint4*>(dst);
   out[0] = make_uint4(words[0], words[1], words[2], words[3]);
   out[1] = make_uint4(words[4], words[5], words[6], words[7]);
