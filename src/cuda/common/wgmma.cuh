@@ -17,6 +17,14 @@ namespace fp4moe::cuda::wgmma {
 #define FP4MOE_HAS_WGMMA 0
 #endif
 
+// The first statement of every wgmma kernel: `if (wgmma::unavailable()) return;`. The dispatch
+// launches them on sm_90 only, but the sm_80 build compiles them too; there the kernel traps and its
+// body is dead code, so ptxas does not lay out a kernel of trapping wrappers (it spilled one).
+__device__ __forceinline__ bool unavailable() {
+  if (!FP4MOE_HAS_WGMMA) __trap();
+  return !FP4MOE_HAS_WGMMA;
+}
+
 // Shared memory written by ordinary stores or cp.async and read next by wgmma (the async proxy)
 // needs this in each writing thread before the barrier that publishes it.
 __device__ __forceinline__ void fence_proxy_async_shared() {

@@ -143,6 +143,7 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
     grouped_gemm_nvfp4_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
                                     RoutingPlan plan, typename Epilogue::Params out, GemmOrder order,
                                     TileHandoff handoff) {
+  if (wgmma::unavailable()) return;
   GemmTile tile;
   if (!begin_tile(plan, order, tile)) return;
   extern __shared__ __align__(1024) char smem[];
@@ -243,6 +244,7 @@ template <class Tile, bool kStageY>
 __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
     persistent_down_wgmma_kernel(PackedExpertWeights w, const __grid_constant__ WgmmaTensorMaps maps, GemmInput in,
                                  RoutingPlan plan, DownOutput out, GemmOrder order, TileHandoff handoff) {
+  if (wgmma::unavailable()) return;
   begin_in_order(order);
   extern __shared__ __align__(1024) char smem[];
   using Pipeline = WgmmaPipeline<Tile>;
