@@ -46,6 +46,9 @@ RULE_SWITCHES = (
     RuleSwitch("tile-handoff", "FP4MOE_TILE_HANDOFF",
                "GEMM 2 takes GEMM 1's tiles as they finish (FP4MOE_TILE_HANDOFF); off: it waits for all of GEMM 1",
                "The tile hand-off off (FP4MOE_TILE_HANDOFF=0): GEMM 2 waits for all of GEMM 1."),
+    RuleSwitch("sorted-rows", "FP4MOE_SORTED_ROWS",
+               "GEMM 1's wgmma tiles read x's rows copied in sorted order (FP4MOE_SORTED_ROWS); off: they gather them",
+               "GEMM 1's sorted rows off (FP4MOE_SORTED_ROWS=0): it gathers its rows from x."),
 )
 
 

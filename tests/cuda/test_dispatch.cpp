@@ -463,6 +463,39 @@ TEST(Dispatch, PersistentGemm2ByTileAndK) {
   EXPECT_FALSE(stage_persistent_down(kWgmma48TwoPerSm, short_k)) << "the two-CTA tiles store directly";
 }
 
+// GEMM 1 reads x's rows in sorted order where its tile is a wgmma one (Hopper, from 10 rows per
+// expert) and its weights have at least twelve row blocks: gpt-oss (23), deepseek-v4-flash and
+// deepseek-v3 (16) at 512 to 16384 tokens, in both modes, with or without large tiles; never qwen3
+// (6); not on the mma.sync tiles, not in the decode kernels, not off Hopper, not with the rule off.
+TEST(Dispatch, SortedRowsWhereGemmOneHasManyRowBlocks) {
+  for (const MoeConfig& shape : {kGptOss, kDsv4, kDsv3}) {
+    MoeConfig w4a4 = shape;
+    w4a4.mode = QuantMode::kW4A4;
+    for (int tokens : {512, 1024, 4096, 16384}) {
+      const ForwardKernels k = choose_for(shape, tokens);
+      ASSERT_TRUE(k.gemm1.wgmma) << shape.num_experts << " T=" << tokens;
+      EXPECT_TRUE(k.sorted_rows) << shape.hidden << " T=" << tokens;
+      EXPECT_TRUE(choose_for(w4a4, tokens).sorted_rows) << shape.hidden << " W4A4 T=" << tokens;
+    }
+    EXPECT_FALSE(choose_for(shape, 64).sorted_rows) << shape.hidden << ": an mma.sync tile";
+    EXPECT_FALSE(choose_for(shape, 1).sorted_rows) << shape.hidden << ": decode kernels";
+  }
+  ASSERT_TRUE(choose_for(kGptOss, 512).large.has_value());
+  EXPECT_TRUE(choose_for(kGptOss, 512).sorted_rows) << "with large tiles";
+  for (int tokens : {512, 4096, 16384}) EXPECT_FALSE(choose_for(kQwen3, tokens).sorted_rows) << "qwen3 T=" << tokens;
+  const int64_t up = packed_rows(kDsv4, WeightRole::kGateUp), down = packed_rows(kDsv4, WeightRole::kDown);
+  EXPECT_FALSE(choose_kernels(4096, kDsv4, false, std::nullopt, up, down, h200_waves()).sorted_rows) << "off Hopper";
+  EXPECT_FALSE(choose_kernels(4096, kDsv4, true, std::nullopt, up, down, h200_waves(), false, {.sorted_rows = false})
+                   .sorted_rows)
+      << "turned off";
+  // The line: twelve blocks of 256 rows.
+  EXPECT_FALSE(gemm1_has_many_row_blocks(11 * 256));
+  EXPECT_TRUE(gemm1_has_many_row_blocks(11 * 256 + 1));
+  EXPECT_TRUE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, false, 12 * 256));
+  EXPECT_FALSE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, true, 12 * 256));
+  EXPECT_FALSE(gemm1_reads_sorted_rows(kSmallBatchTile, false, 12 * 256));
+}
+
 // FP4MOE_LARGE_TILES and FP4MOE_PERSISTENT_DOWN: unset or 1 on, 0 off, anything else rejected by name.
 TEST(Dispatch, RuleSwitchesByNameOrAClearError) {
   for (const auto& [name, read] : {std::pair{"FP4MOE_LARGE_TILES", &large_tiles_from_env},
@@ -470,7 +503,8 @@ TEST(Dispatch, RuleSwitchesByNameOrAClearError) {
                                    std::pair{"FP4MOE_EPILOGUE_QUANTIZE", &epilogue_quantize_from_env},
                                    std::pair{"FP4MOE_OWN_TILES", &own_tiles_from_env},
                                    std::pair{"FP4MOE_SPLIT_WAVES", &split_waves_from_env},
-                                   std::pair{"FP4MOE_TILE_HANDOFF", &tile_handoff_from_env}}) {
+                                   std::pair{"FP4MOE_TILE_HANDOFF", &tile_handoff_from_env},
+                                   std::pair{"FP4MOE_SORTED_ROWS", &sorted_rows_from_env}}) {
     ASSERT_EQ(unsetenv(name), 0);
     EXPECT_TRUE(read()) << name;
     ASSERT_EQ(setenv(name, "0", 1), 0);

@@ -227,8 +227,8 @@ TEST(GpuLayer, EdgeCases) {
 // rows per expert, hot experts about 50), above the 32-token wgmma tile (600 tokens: about 19,
 // hot experts about 150, and every token on one expert) and above the 64-token one (1100 tokens:
 // about 34, the table keying on 46); both modes, dropped and non-local ids. Both GEMMs need ten
-// row blocks of 256 rows for large tiles: 2688 padded rows each here, with K (2576 and 1296) off
-// the 64-wide K step.
+// row blocks of 256 rows for large tiles: 2944 and 2688 padded rows here, with K (2576 and 1424) off
+// the 64-wide K step; above the wgmma tiles GEMM 1's two launches read the rows in sorted order.
 TEST(GpuLayer, LargeTilesOfSkewedBatches) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(37);
@@ -236,16 +236,18 @@ TEST(GpuLayer, LargeTilesOfSkewedBatches) {
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
   const bool hopper = cuda::device_is_hopper(device);
   for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-    MoeConfig c = make_config(64, 2576, 1296, 2, 1100, Activation::kSilu, mode);
+    MoeConfig c = make_config(64, 2576, 1424, 2, 1100, Activation::kSilu, mode);
     c.local_experts = 48;  // the skewed routing's hot experts 0-3 are local
     LayerPair layers(c, 11);
     const int64_t gate_up_rows = cuda::packed_weight_shape(cuda::WeightRole::kGateUp, c.hidden, c.intermediate).rows;
     const int64_t down_rows = cuda::packed_weight_shape(cuda::WeightRole::kDown, c.hidden, c.intermediate).rows;
     const auto x = testing::random_bf16(size_t(1100) * c.hidden, rng);
     for (int tokens : {200, 600, 1100}) {
-      if (hopper)
+      if (hopper) {
         EXPECT_TRUE(cuda::large_tile_for(cuda::choose_gemm(tokens, c, true), tokens, true, gate_up_rows, down_rows))
             << tokens;
+        EXPECT_EQ(chosen_kernels(c, tokens).sorted_rows, tokens > 200) << tokens;
+      }
       auto routing = testing::skewed_routing(tokens, c.num_experts, c.top_k, rng);
       testing::drop_some(routing, c, 0.1, rng);
       EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "skewed, large tiles"), kBound)
@@ -467,25 +469,28 @@ size_t differing_elements(const std::vector<bf16>& a, const std::vector<bf16>& b
   return differ;
 }
 
-// A CUDA layer with GEMM 1's own tiles off (FP4MOE_OWN_TILES=0) beside one with them (the default),
-// holding the same weights: each run must give the other's output bit for bit.
-struct ListedTilesTwin {
-  MoeLayer& own;
-  std::unique_ptr<MoeLayer> listed;
+// A CUDA layer with one of the dispatch rules turned off (its FP4MOE_* variable 0) beside one with it
+// on (the default), holding the same weights: each run must give the other's output bit for bit,
+// NaNs included.
+struct RuleOffTwin {
+  MoeLayer& on;
+  std::unique_ptr<MoeLayer> off;
+  const char* rule;
 
-  ListedTilesTwin(MoeLayer& own_tiles, const MoeConfig& c, const testing::RandomExperts& experts) : own(own_tiles) {
+  RuleOffTwin(MoeLayer& rule_on, const MoeConfig& c, const testing::RandomExperts& experts, const char* rule)
+      : on(rule_on), rule(rule) {
     {
-      ScopedEnv off("FP4MOE_OWN_TILES", "0");
-      listed = make_moe_layer(c, Backend::kCuda);
+      ScopedEnv switched(rule, "0");
+      off = make_moe_layer(c, Backend::kCuda);
     }
-    experts.load_into(*listed);
+    experts.load_into(*off);
   }
 
-  // Runs both and returns own's output.
+  // Runs both and returns on's output.
   std::vector<bf16> same_output(const std::vector<bf16>& x, const testing::Routing& routing, const std::string& label) {
-    const auto out = testing::run_forward(own, x, routing);
-    EXPECT_EQ(differing_elements(out, testing::run_forward(*listed, x, routing)), 0u)
-        << label << " T=" << routing.num_tokens << ": outputs differ from the plan's tiles";
+    const auto out = testing::run_forward(on, x, routing);
+    EXPECT_EQ(differing_elements(out, testing::run_forward(*off, x, routing)), 0u)
+        << label << " T=" << routing.num_tokens << ": outputs differ from the layer with " << rule << "=0";
     return out;
   }
 };
@@ -509,7 +514,7 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   c.local_expert_start = 16;
   c.local_experts = 96;
   LayerPair layers(c, 13);
-  ListedTilesTwin twin(*layers.gpu, c, layers.experts);
+  RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_OWN_TILES");
   const auto x = testing::random_bf16(size_t(kMaxTokens) * c.hidden, rng);
 
   const auto check = [&](const testing::Routing& routing, const char* label) {
@@ -540,7 +545,7 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   const testing::RandomExperts qwen3_experts(qwen3, 14);
   auto qwen3_own = make_moe_layer(qwen3, Backend::kCuda);
   qwen3_experts.load_into(*qwen3_own);
-  ListedTilesTwin qwen3_twin(*qwen3_own, qwen3, qwen3_experts);
+  RuleOffTwin qwen3_twin(*qwen3_own, qwen3, qwen3_experts, "FP4MOE_OWN_TILES");
   const cuda::ForwardKernels qwen3_kernels = chosen_kernels(qwen3, 8);
   ASSERT_TRUE(qwen3_kernels.own_tiles);
   int sms = 0;
@@ -553,6 +558,57 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   const auto qwen3_x = testing::random_bf16(size_t(8) * qwen3.hidden, rng);
   for (const auto& routing : {spread, testing::uniform_routing(8, 128, 8, rng)})
     qwen3_twin.same_output(qwen3_x, routing, "qwen3, more tiles than a wave");
+}
+
+// GEMM 1 reading x's rows copied in sorted order (moe/dispatch.h's gemm1_reads_sorted_rows: wgmma
+// tiles, 12 or more row blocks) gives the gathering GEMM 1's output bit for bit
+// (FP4MOE_SORTED_ROWS=0), within the reference's bound, in both modes: 8 of 12 experts local, top-3,
+// K and N off the tile grid (2944 padded gate/up rows: twelve row blocks, the last one half full), batches
+// from the smallest the wgmma tiles take to about 260 rows per expert, dropped and non-local ids, a
+// skewed batch, every token on one expert, no local pair, and a NaN and an Inf in x. With large tiles
+// (both of GEMM 1's launches reading the sorted rows): LargeTilesOfSkewedBatches.
+TEST(GpuLayer, SortedRowsEqualTheGather) {
+  FP4MOE_REQUIRE_GPU();
+  int device = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "the sorted rows serve the wgmma tiles, Hopper only";
+  testing::Rng rng(40);
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    MoeConfig c = make_config(12, 208, 1424, 3, 700);
+    c.local_expert_start = 2;
+    c.local_experts = 8;
+    c.mode = mode;
+    LayerPair layers(c, 15);
+    RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_SORTED_ROWS");
+    auto x = testing::random_bf16(size_t(700) * c.hidden, rng);
+    const std::string m = mode == QuantMode::kW4A16 ? "W4A16" : "W4A4";
+    const auto check = [&](const testing::Routing& routing, const std::string& label) {
+      const int tokens = routing.num_tokens;
+      EXPECT_TRUE(chosen_kernels(c, tokens).sorted_rows)
+          << label << " T=" << tokens << ": the rule must apply, or this test checks nothing";
+      const auto xs = first_tokens(x, tokens, c.hidden);
+      twin.same_output(xs, routing, m + " " + label);
+      EXPECT_LT(layers.error(xs, routing, (m + " sorted rows, " + label).c_str()), kBound) << tokens;
+    };
+    for (int tokens : {40, 300, 700}) {
+      auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+      testing::drop_some(routing, c, 0.2, rng);
+      check(routing, "uniform, dropped ids");
+    }
+    check(testing::skewed_routing(700, c.num_experts, c.top_k, rng), "skewed");
+    check(testing::single_expert_routing(400, c.top_k, 5, rng), "every token on one expert");
+    testing::Routing none = testing::uniform_routing(300, c.num_experts, c.top_k, rng);
+    for (size_t i = 0; i < none.ids.size(); ++i) none.ids[i] = i % 2 ? -1 : 11;  // dropped, or another rank's
+    EXPECT_TRUE(chosen_kernels(c, 300).sorted_rows);
+    for (bf16 v : twin.same_output(first_tokens(x, 300, c.hidden), none, m + " no local pair"))
+      ASSERT_EQ(v.bits, 0) << "tokens with no local expert must be zero";
+    x[size_t(7) * c.hidden + 100] = float_to_bf16(std::nanf(""));
+    x[size_t(9) * c.hidden + 17] = float_to_bf16(INFINITY);
+    auto routing = testing::uniform_routing(300, c.num_experts, c.top_k, rng);
+    for (int slot = 0; slot < c.top_k; ++slot) routing.ids[size_t(7) * c.top_k + slot] = c.local_expert_start + slot;
+    const auto out = twin.same_output(first_tokens(x, 300, c.hidden), routing, m + " NaN and Inf in x");
+    EXPECT_TRUE(std::isnan(bf16_to_float(out[size_t(7) * c.hidden]))) << "token 7's NaN must reach its output";
+  }
 }
 
 TEST(GpuLayer, NaNInputShowsAsNaN) {

@@ -8,6 +8,7 @@
 
 #include "common/random_inputs.h"
 #include "cuda/routing/plan.h"
+#include "cuda/routing/sorted_rows.h"
 #include "gpu_test.h"
 
 namespace fp4moe {
@@ -55,6 +56,43 @@ void expect_tiles_equal(const std::vector<cuda::GemmTile>& got, const std::vecto
   }
 }
 
+// A routing plan's device buffers, poisoned (0xEE bytes) before the plan runs, for `pairs` pairs
+// over `experts` local experts.
+struct DevicePlan {
+  Buffer offsets, padded, sorted, rows, tiles, num_tiles, amax, chunk_counts, large_tiles, num_large, tile_done, next_item;
+  cuda::RoutingPlan plan;
+
+  DevicePlan(int pairs, int experts, int64_t max_tiles, int64_t max_large)
+      : offsets(Backend::kCuda, sizeof(int) * (experts + 1)),
+        padded(Backend::kCuda, sizeof(int) * (experts + 1)),
+        sorted(Backend::kCuda, sizeof(int) * std::max(pairs, 1)),
+        rows(Backend::kCuda, sizeof(int) * std::max(pairs, 1)),
+        tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_tiles, 1)),
+        num_tiles(Backend::kCuda, sizeof(int)),
+        amax(Backend::kCuda, 2 * sizeof(uint32_t)),
+        chunk_counts(Backend::kCuda, sizeof(int) * std::max<int64_t>(cuda::routing_plan_chunk_ints(pairs, experts), 1)),
+        large_tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_large, 1)),
+        num_large(Backend::kCuda, sizeof(int)),
+        tile_done(Backend::kCuda, sizeof(uint32_t) * std::max<int64_t>(max_tiles, 1)),
+        next_item(Backend::kCuda, sizeof(uint32_t)),
+        plan{static_cast<int*>(offsets.data()),
+             static_cast<int*>(padded.data()),
+             static_cast<int*>(sorted.data()),
+             static_cast<int*>(rows.data()),
+             static_cast<cuda::GemmTile*>(tiles.data()),
+             static_cast<int*>(num_tiles.data()),
+             static_cast<uint32_t*>(amax.data()),
+             static_cast<int*>(chunk_counts.data()),
+             static_cast<cuda::GemmTile*>(large_tiles.data()),
+             static_cast<int*>(num_large.data()),
+             static_cast<uint32_t*>(tile_done.data()),
+             static_cast<uint32_t*>(next_item.data())} {
+    for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax, &chunk_counts, &large_tiles,
+                      &num_large, &tile_done, &next_item})
+      b->fill(0xEE);
+  }
+};
+
 // large_rows > 0: the plan also lists large tiles (routing/plan.h); the one-warp plan never does.
 void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int experts, int tile_rows,
                          int large_rows = 0) {
@@ -62,30 +100,8 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
   const int64_t max_tiles = cuda::max_gemm_tiles(pairs, experts, tile_rows);
   const int64_t max_large = cuda::max_large_tiles(pairs, large_rows);
   Buffer d_ids = testing::to_device(ids);
-  Buffer offsets(Backend::kCuda, sizeof(int) * (experts + 1)), padded(Backend::kCuda, sizeof(int) * (experts + 1));
-  Buffer sorted(Backend::kCuda, sizeof(int) * std::max(pairs, 1)), rows(Backend::kCuda, sizeof(int) * std::max(pairs, 1));
-  Buffer tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_tiles, 1));
-  Buffer num_tiles(Backend::kCuda, sizeof(int)), amax(Backend::kCuda, 2 * sizeof(uint32_t));
-  Buffer chunk_counts(Backend::kCuda, sizeof(int) * std::max<int64_t>(cuda::routing_plan_chunk_ints(pairs, experts), 1));
-  Buffer large_tiles(Backend::kCuda, sizeof(cuda::GemmTile) * std::max<int64_t>(max_large, 1));
-  Buffer num_large(Backend::kCuda, sizeof(int));
-  Buffer tile_done(Backend::kCuda, sizeof(uint32_t) * std::max<int64_t>(max_tiles, 1));
-  Buffer next_item(Backend::kCuda, sizeof(uint32_t));
-  for (Buffer* b : {&offsets, &padded, &sorted, &rows, &tiles, &num_tiles, &amax, &chunk_counts, &large_tiles, &num_large,
-                    &tile_done, &next_item})
-    b->fill(0xEE);
-  const cuda::RoutingPlan plan{static_cast<int*>(offsets.data()),
-                               static_cast<int*>(padded.data()),
-                               static_cast<int*>(sorted.data()),
-                               static_cast<int*>(rows.data()),
-                               static_cast<cuda::GemmTile*>(tiles.data()),
-                               static_cast<int*>(num_tiles.data()),
-                               static_cast<uint32_t*>(amax.data()),
-                               static_cast<int*>(chunk_counts.data()),
-                               static_cast<cuda::GemmTile*>(large_tiles.data()),
-                               static_cast<int*>(num_large.data()),
-                               static_cast<uint32_t*>(tile_done.data()),
-                               static_cast<uint32_t*>(next_item.data())};
+  DevicePlan d(pairs, experts, max_tiles, max_large);
+  const cuda::RoutingPlan& plan = d.plan;
   cuda::configure_routing_plan();
   cuda::launch_routing_plan(static_cast<const int32_t*>(d_ids.data()), pairs, local_start, experts, tile_rows,
                             large_rows, plan, cuda::Launch{});
@@ -93,19 +109,19 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
 
   const bool warp_plan = pairs <= cuda::kWarpPlanMaxPairs;
   const HostPlan want = host_plan(ids, local_start, experts, tile_rows, warp_plan ? 0 : large_rows);
-  EXPECT_EQ(testing::to_host<int>(offsets, size_t(experts + 1)), want.offsets);
-  EXPECT_EQ(testing::to_host<int>(padded, size_t(experts + 1)), want.padded);
-  EXPECT_EQ(testing::to_host<int>(sorted, want.sorted.size()), want.sorted);
-  EXPECT_EQ(testing::to_host<int>(rows, size_t(pairs)), want.rows);
-  const int n = testing::to_host<int>(num_tiles, 1)[0], n_large = testing::to_host<int>(num_large, 1)[0];
+  EXPECT_EQ(testing::to_host<int>(d.offsets, size_t(experts + 1)), want.offsets);
+  EXPECT_EQ(testing::to_host<int>(d.padded, size_t(experts + 1)), want.padded);
+  EXPECT_EQ(testing::to_host<int>(d.sorted, want.sorted.size()), want.sorted);
+  EXPECT_EQ(testing::to_host<int>(d.rows, size_t(pairs)), want.rows);
+  const int n = testing::to_host<int>(d.num_tiles, 1)[0], n_large = testing::to_host<int>(d.num_large, 1)[0];
   ASSERT_LE(n, max_tiles);
   ASSERT_LE(n_large, std::max<int64_t>(max_large, 0));
-  expect_tiles_equal(testing::to_host<cuda::GemmTile>(tiles, size_t(std::max(n, 0))), want.tiles, "tiles");
-  expect_tiles_equal(testing::to_host<cuda::GemmTile>(large_tiles, size_t(std::max(n_large, 0))), want.large_tiles,
+  expect_tiles_equal(testing::to_host<cuda::GemmTile>(d.tiles, size_t(std::max(n, 0))), want.tiles, "tiles");
+  expect_tiles_equal(testing::to_host<cuda::GemmTile>(d.large_tiles, size_t(std::max(n_large, 0))), want.large_tiles,
                      "large tiles");
-  EXPECT_EQ(testing::to_host<uint32_t>(amax, 2), (std::vector<uint32_t>{0, 0}));
-  EXPECT_EQ(testing::to_host<uint32_t>(next_item, 1), (std::vector<uint32_t>{0})) << "the persistent GEMM 2's counter";
-  EXPECT_EQ(testing::to_host<uint32_t>(tile_done, size_t(std::max(n, 0))), std::vector<uint32_t>(size_t(std::max(n, 0)), 0))
+  EXPECT_EQ(testing::to_host<uint32_t>(d.amax, 2), (std::vector<uint32_t>{0, 0}));
+  EXPECT_EQ(testing::to_host<uint32_t>(d.next_item, 1), (std::vector<uint32_t>{0})) << "the persistent GEMM 2's counter";
+  EXPECT_EQ(testing::to_host<uint32_t>(d.tile_done, size_t(std::max(n, 0))), std::vector<uint32_t>(size_t(std::max(n, 0)), 0))
       << "the GEMM 1 -> GEMM 2 counters of the plan's tiles start at zero";
 }
 
@@ -214,6 +230,70 @@ TEST(GpuRoutingPlan, LargeTilesForExpertsWithManyRows) {
     ids.push_back(5);
     expect_plan_matches(ids, 0, 8, 8, 32);
   }
+}
+
+// GEMM 1's rows copied into the plan's sorted order (routing/sorted_rows.h): every sorted row is its
+// pair's token row of x, bit for bit, and the rows past the batch's local pairs keep their poison.
+void expect_sorted_rows_match(const testing::Routing& routing, int local_start, int experts, int hidden,
+                              testing::Rng& rng, bool x_is_input = true) {
+  const int pairs = int(routing.ids.size()), top_k = routing.top_k;
+  const std::vector<bf16> x = testing::random_bf16(size_t(routing.num_tokens) * size_t(hidden), rng);
+  Buffer d_ids = testing::to_device(routing.ids), d_x = testing::to_device(x);
+  DevicePlan d(pairs, experts, cuda::max_gemm_tiles(pairs, experts, 64), 0);
+  Buffer out(Backend::kCuda, sizeof(bf16) * size_t(std::max(pairs, 1)) * size_t(hidden));
+  out.fill(0xEE);
+  cuda::configure_routing_plan();
+  cuda::launch_routing_plan(static_cast<const int32_t*>(d_ids.data()), pairs, local_start, experts, 64, 0, d.plan,
+                            cuda::Launch{});
+  cuda::launch_gather_sorted_rows(static_cast<const bf16*>(d_x.data()), x_is_input, routing.num_tokens, top_k, hidden,
+                                  d.plan, static_cast<bf16*>(out.data()), cuda::Launch{});
+  testing::sync_device();
+
+  const HostPlan want = host_plan(routing.ids, local_start, experts, 64, 0);
+  const std::vector<uint16_t> got = testing::to_host<uint16_t>(out, size_t(pairs) * size_t(hidden));
+  size_t wrong = 0, unpoisoned = 0;
+  for (size_t r = 0; r < size_t(pairs); ++r) {
+    for (size_t c = 0; c < size_t(hidden); ++c) {
+      const uint16_t v = got[r * size_t(hidden) + c];
+      if (r < want.sorted.size()) {
+        const size_t token = size_t(want.sorted[r] / top_k);
+        wrong += v != x[token * size_t(hidden) + c].bits;
+      } else {
+        unpoisoned += v != 0xEEEE;
+      }
+    }
+  }
+  EXPECT_EQ(wrong, 0u) << pairs << " pairs, hidden " << hidden << ": sorted rows that are not their pair's x row";
+  EXPECT_EQ(unpoisoned, 0u) << pairs << " pairs, hidden " << hidden << ": rows past the local pairs written";
+}
+
+// Uniform routings with dropped and other ranks' ids, a skewed one, one hot expert, one token, no
+// token and nothing local, the most slots (top-64); rows of 9 chunks (fewer than a CTA's threads) and
+// of 600 (two of its column slices); each of the three plans (one warp, one CTA, the grid); x's loads
+// before and after the wait for the plan.
+TEST(GpuRoutingPlan, SortedRowsAreTheirPairsTokenRows) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(25);
+  MoeConfig config;
+  config.num_experts = 64;
+  config.local_expert_start = 16;
+  config.local_experts = 32;
+  for (int hidden : {72, 4800}) {
+    for (auto [tokens, top_k] : {std::pair{1, 8}, std::pair{3, 4}, std::pair{300, 6}, std::pair{700, 8}}) {
+      config.top_k = top_k;
+      auto uniform = testing::uniform_routing(tokens, config.num_experts, top_k, rng);
+      testing::drop_some(uniform, config, 0.2, rng);
+      expect_sorted_rows_match(uniform, config.local_expert_start, config.local_experts, hidden, rng);
+      expect_sorted_rows_match(testing::skewed_routing(tokens, config.num_experts, top_k, rng), 0, config.num_experts,
+                               hidden, rng);
+    }
+  }
+  expect_sorted_rows_match(testing::single_expert_routing(500, 4, 7, rng), 0, 8, 264, rng);
+  expect_sorted_rows_match(testing::uniform_routing(50, 64, 64, rng), 0, 64, 72, rng, false);  // top-64, loads after the wait
+  testing::Routing none = testing::uniform_routing(40, 8, 2, rng);
+  for (auto& id : none.ids) id = 100;  // every id another rank's
+  expect_sorted_rows_match(none, 0, 8, 72, rng);
+  expect_sorted_rows_match(testing::uniform_routing(0, 8, 2, rng), 0, 8, 72, rng);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "cuda/moe/workspace.h"
 #include "cuda/quant/quantize.h"
 #include "cuda/routing/plan.h"
+#include "cuda/routing/sorted_rows.h"
 #include "fp4moe/error.h"
 #include "fp4moe/moe/buffer.h"
 #include "moe/backends.h"
@@ -188,8 +189,12 @@ class CudaMoeLayer final : public MoeLayer {
       if (x_scale.calibrated == 0) launch_amax(args.x, int64_t(T) * c.hidden, plan.amax_bits + 0, launch);
       launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
     }
+    // GEMM 1's rows gathered from x by the pairs' sorted order, or copied in that order first.
+    bf16* x_sorted = kernels.sorted_rows ? WorkspaceLayout::at<bf16>(workspace, layout.x_sorted) : nullptr;
+    if (x_sorted) launch_gather_sorted_rows(gemm1_rows, !w4a4, T, c.top_k, c.hidden, plan, x_sorted, launch);
+    const GemmInput x_rows = x_sorted ? GemmInput{x_sorted, c.hidden, nullptr, c.top_k, pairs}
+                                      : GemmInput{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k, T};
     // Each GEMM's large tiles first (their CTAs are the longest), its other tiles beside them.
-    const GemmInput x_rows{gemm1_rows, c.hidden, plan.sorted_pairs, c.top_k, T};
     const TileHandoff handoff =
         kernels.tile_handoff ? TileHandoff{plan.tile_done, int(ceil_div(gate_up_.shape.rows, gemm1.block_rows()))}
                              : TileHandoff{};

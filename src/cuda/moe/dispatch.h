@@ -643,6 +643,41 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // the hand-off stays on at every batch it can serve.
 inline bool tile_handoff_from_env() { return rule_switch_from_env("FP4MOE_TILE_HANDOFF"); }
 
+// GEMM 1 reads its token rows from a copy of x in the plan's sorted order (routing/sorted_rows.h)
+// where its tile is a wgmma one and its weights have at least kSortedRowsMinRowBlocks row blocks:
+// the producers then bring each stage's rows by one or two tensor copies instead of gathering 16-byte
+// chunks with cp.async, and the consumers skip the proxy fence, which made GEMM 1 4-12% faster on
+// every shape and batch measured. The copy costs a kernel between the plan and GEMM 1 that writes
+// T*k rows of x once; the gathers it saves are made once per row and row block. So it pays where
+// GEMM 1 has many row blocks. H200, W4A16, one build, FP4MOE_SORTED_ROWS=0 against on, two
+// alternating rounds, whole layer (bench/results/h200-sorted-rows/call2/; in brackets GEMM 1's row
+// blocks of 256; 512 tokens uniform / skewed):
+//
+//   shape                    512            1024     2048     4096
+//   qwen3-30b-a3b     [6]    +3.1 / +2.3%   +0.4%    +2.8%    +2.0%
+//   gpt-oss-120b      [23]   -4.2 / -0.2%   -2.5%    -1.6%    -1.1%
+//   deepseek-v4-flash [16]   -3.0 / -0.6%   -1.5%    -1.4%    -1.4%
+//   deepseek-v3       [16]   -2.8 / -2.7%   -2.1%    -1.6%    -1.5%
+//
+// At 16384 tokens gpt-oss -3.4%, deepseek-v4-flash -1.5%, deepseek-v3 -2.7% (call4/; qwen3 +3.7%
+// with the copy's first form, one CTA per sorted row, call1/). W4A4, dynamic scales, 512 / 4096
+// tokens (call3/): gpt-oss -2.4 / -1.5%, deepseek-v4-flash -3.5 / -1.9%, deepseek-v3 -2.6 / -1.9%.
+// The line between 6 and 16 row blocks is not measured.
+inline constexpr int kSortedRowsMinRowBlocks = 12;
+
+// Whether GEMM 1's weights have that many row blocks of the wgmma tiles (256 rows each); the
+// workspace holds the copy only for such a layer.
+inline bool gemm1_has_many_row_blocks(int64_t gate_up_rows) {
+  return ceil_div(gate_up_rows, int64_t(kWgmma128.block_rows())) >= kSortedRowsMinRowBlocks;
+}
+
+inline bool gemm1_reads_sorted_rows(const MmaTileConfig& gemm1, bool decode_kernels, int64_t gate_up_rows) {
+  return !decode_kernels && gemm1.wgmma && gemm1_has_many_row_blocks(gate_up_rows);
+}
+
+// FP4MOE_SORTED_ROWS=0 keeps GEMM 1 gathering its rows from x (benchmarks measure the rule with it).
+inline bool sorted_rows_from_env() { return rule_switch_from_env("FP4MOE_SORTED_ROWS"); }
+
 // The dispatch rules a benchmark can turn off, read when a layer is created.
 struct RuleSwitches {
   bool large_tiles = true;        // FP4MOE_LARGE_TILES
@@ -651,11 +686,12 @@ struct RuleSwitches {
   bool own_tiles = true;          // FP4MOE_OWN_TILES
   bool split_waves = true;        // FP4MOE_SPLIT_WAVES
   bool tile_handoff = true;       // FP4MOE_TILE_HANDOFF
+  bool sorted_rows = true;        // FP4MOE_SORTED_ROWS
 };
 
 inline RuleSwitches rule_switches_from_env() {
   return {large_tiles_from_env(), persistent_down_from_env(), epilogue_quantize_from_env(), own_tiles_from_env(),
-          split_waves_from_env(), tile_handoff_from_env()};
+          split_waves_from_env(), tile_handoff_from_env(), sorted_rows_from_env()};
 }
 
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
@@ -673,6 +709,7 @@ struct ForwardKernels {
   bool persistent_gemm2 = false;  // GEMM 2's table tiles by the persistent kernel (use_persistent_down)
   bool gemm2_stages_y = false;    // ... in its staged form (stage_persistent_down)
   bool own_tiles = false;         // GEMM 1 finds its own tiles (gemm1_finds_own_tiles)
+  bool sorted_rows = false;       // GEMM 1 reads x's rows copied in sorted order (gemm1_reads_sorted_rows)
   int large_rows() const { return large ? large->block_tokens : 0; }
   // GEMM 1's table tiles run beside the large tiles' launch; GEMM 2's beside that too, or beside
   // GEMM 1 when it takes GEMM 1's tiles as they finish.
@@ -732,6 +769,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   k.own_tiles = !k.decode_kernels && rules.own_tiles &&
                 gemm1_finds_own_tiles(c.mode, hopper, k.gemm1, bool(k.large), pairs,
                                       expected_ctas(k.gemm1, gate_up_rows), waves.of(k.gemm1));
+  k.sorted_rows = rules.sorted_rows && gemm1_reads_sorted_rows(k.gemm1, k.decode_kernels, gate_up_rows);
   return k;
 }
 
