@@ -125,14 +125,20 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
       << "the GEMM 1 -> GEMM 2 counters of the plan's tiles start at zero";
 }
 
-TEST(GpuRoutingPlan, MatchesHostStableGrouping) {
-  FP4MOE_REQUIRE_GPU();
-  testing::Rng rng(21);
+// 32 of 64 experts local, from expert 16: ids below and above the local range.
+MoeConfig middle_local_range(int top_k) {
   MoeConfig config;
   config.num_experts = 64;
   config.local_expert_start = 16;
   config.local_experts = 32;
-  config.top_k = 4;
+  config.top_k = top_k;
+  return config;
+}
+
+TEST(GpuRoutingPlan, MatchesHostStableGrouping) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(21);
+  const MoeConfig config = middle_local_range(4);
   for (int tokens : {1, 3, 100, 129, 1000, 5000}) {
     for (int tile_rows : {8, 64}) {
       auto routing = testing::uniform_routing(tokens, config.num_experts, config.top_k, rng);
@@ -274,13 +280,9 @@ void expect_sorted_rows_match(const testing::Routing& routing, int local_start, 
 TEST(GpuRoutingPlan, SortedRowsAreTheirPairsTokenRows) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(25);
-  MoeConfig config;
-  config.num_experts = 64;
-  config.local_expert_start = 16;
-  config.local_experts = 32;
   for (int hidden : {72, 4800}) {
     for (auto [tokens, top_k] : {std::pair{1, 8}, std::pair{3, 4}, std::pair{300, 6}, std::pair{700, 8}}) {
-      config.top_k = top_k;
+      const MoeConfig config = middle_local_range(top_k);
       auto uniform = testing::uniform_routing(tokens, config.num_experts, top_k, rng);
       testing::drop_some(uniform, config, 0.2, rng);
       expect_sorted_rows_match(uniform, config.local_expert_start, config.local_experts, hidden, rng);
