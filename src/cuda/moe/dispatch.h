@@ -725,8 +725,9 @@ struct ForwardKernels {
 // h_calibrated, unless rules.epilogue_quantize is false), the tile hand-off, whether GEMM 2 runs
 // persistent (use_persistent_down, forced tile or not, unless rules.persistent_down is false), and
 // whether GEMM 1 finds its own tiles (gemm1_finds_own_tiles, forced tile or not, unless
-// rules.own_tiles is false). gate_up_rows / down_rows: the GEMMs' packed weight rows. Only
-// host-known values go in, so a captured graph keeps the choice.
+// rules.own_tiles is false) and whether it reads x's rows copied in sorted order
+// (gemm1_reads_sorted_rows, likewise, unless rules.sorted_rows is false). gate_up_rows / down_rows:
+// the GEMMs' packed weight rows. Only host-known values go in, so a captured graph keeps the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
                                      const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
                                      int64_t down_rows, const DeviceWaves& waves, bool h_calibrated = false,
