@@ -11,6 +11,7 @@
 
 #include "cuda/gemm/decode_gemm.h"
 #include "cuda/moe/dispatch.h"
+#include "cuda/moe/workspace.h"
 #include "fp4moe/error.h"
 #include "h200_waves.h"
 
@@ -494,6 +495,21 @@ TEST(Dispatch, SortedRowsWhereGemmOneHasManyRowBlocks) {
   EXPECT_TRUE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, false, 12 * 256));
   EXPECT_FALSE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, true, 12 * 256));
   EXPECT_FALSE(gemm1_reads_sorted_rows(kSmallBatchTile, false, 12 * 256));
+}
+
+// The workspace holds the sorted rows' copy (T*k rows of H BF16 values) only where the rule can take a
+// batch: on Hopper, for a GEMM 1 of at least twelve row blocks.
+TEST(Dispatch, WorkspaceHoldsSortedRowsOnlyWhereTheRuleCanApply) {
+  const auto copy_bytes = [](const MoeConfig& c, int tokens, bool hopper) {
+    const WorkspaceLayout l = WorkspaceLayout::make(c, tokens, min_block_tokens(), hopper);
+    return l.h_bf16 - l.x_sorted;  // the copy lies between them
+  };
+  const size_t dsv4_copy = size_t(512) * kDsv4.top_k * kDsv4.hidden * sizeof(bf16);
+  EXPECT_EQ(copy_bytes(kDsv4, 512, true), dsv4_copy);
+  EXPECT_EQ(copy_bytes(kDsv4, 512, false), 0u) << "off Hopper";
+  EXPECT_EQ(copy_bytes(kQwen3, 512, true), 0u) << "six row blocks";
+  EXPECT_EQ(WorkspaceLayout::make(kDsv4, 512, min_block_tokens(), true).total,
+            WorkspaceLayout::make(kDsv4, 512, min_block_tokens(), false).total + dsv4_copy);
 }
 
 // FP4MOE_LARGE_TILES and FP4MOE_PERSISTENT_DOWN: unset or 1 on, 0 off, anything else rejected by name.

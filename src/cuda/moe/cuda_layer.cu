@@ -123,7 +123,7 @@ class CudaMoeLayer final : public MoeLayer {
   size_t workspace_bytes(int max_tokens) const override {
     require(max_tokens >= 0 && max_tokens <= config_.max_tokens, "workspace_bytes", "max_tokens",
             "0..config.max_tokens (" + std::to_string(config_.max_tokens) + ")", max_tokens);
-    return WorkspaceLayout::make(config_, max_tokens, min_block_tokens()).total;
+    return WorkspaceLayout::make(config_, max_tokens, min_block_tokens(), hopper_).total;
   }
 
   void forward(const ForwardArgs& args, void* workspace, size_t workspace_size, void* stream_ptr) override {
@@ -140,7 +140,7 @@ class CudaMoeLayer final : public MoeLayer {
         choose_kernels(T, c, hopper_, forced_gemm_, gate_up_.shape.rows, down_.shape.rows, waves_,
                        calibrated_global_scale(1) > 0.0f, rules_);
     const MmaTileConfig &gemm1 = kernels.gemm1, &gemm2 = kernels.gemm2;
-    const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens());
+    const WorkspaceLayout layout = WorkspaceLayout::make(c, T, min_block_tokens(), hopper_);
     const RoutingPlan plan = layout.plan(workspace);
     const int64_t max_tiles = max_gemm_tiles(pairs, experts, gemm1.block_tokens);
     const float* scale_2 = static_cast<const float*>(scale_2_.data());

@@ -17,7 +17,7 @@ struct WorkspaceLayout {
   size_t tile_done;                     // one counter per tile of `tiles`
   size_t next_item;                     // the persistent GEMM 2's item counter
   size_t x_quantized;  // W4A4: BF16 [T, H] fake-quantized x
-  size_t x_sorted;     // BF16 [T*k, H] GEMM 1's rows in sorted order (routing/sorted_rows.h), where the layer may use them
+  size_t x_sorted;     // BF16 [T*k, H] GEMM 1's rows in sorted order (routing/sorted_rows.h), where the rule can apply
   size_t h_bf16;       // [T*k, I] GEMM 1 output (W4A16) or its quantized form (W4A4)
   size_t h_f32;        // W4A4: [T*k, I] FP32 GEMM 1 output before quantization
   size_t y;            // [T*k, H] FP32 per-pair GEMM 2 output
@@ -25,7 +25,8 @@ struct WorkspaceLayout {
   size_t valid_rows;   // the decode forward's count of sorted rows (W4A4)
   size_t total;
 
-  static WorkspaceLayout make(const MoeConfig& config, int num_tokens, int min_block_tokens) {
+  // hopper: the device runs the wgmma tiles, so GEMM 1 may read sorted rows (x_sorted).
+  static WorkspaceLayout make(const MoeConfig& config, int num_tokens, int min_block_tokens, bool hopper) {
     const int64_t pairs = int64_t(num_tokens) * config.top_k;
     const int64_t experts = config.num_local_experts();
     const bool w4a4 = config.mode == QuantMode::kW4A4;
@@ -50,7 +51,7 @@ struct WorkspaceLayout {
     l.next_item = take(sizeof(uint32_t));
     l.x_quantized = take(w4a4 ? sizeof(bf16) * num_tokens * config.hidden : 0);
     const int64_t gate_up_rows = packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate).rows;
-    l.x_sorted = take(gemm1_has_many_row_blocks(gate_up_rows) ? sizeof(bf16) * pairs * config.hidden : 0);
+    l.x_sorted = take(hopper && gemm1_has_many_row_blocks(gate_up_rows) ? sizeof(bf16) * pairs * config.hidden : 0);
     l.h_bf16 = take(sizeof(bf16) * pairs * config.intermediate);
     l.h_f32 = take(w4a4 ? sizeof(float) * pairs * config.intermediate : 0);
     l.y = take(sizeof(float) * pairs * config.hidden);
