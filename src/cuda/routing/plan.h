@@ -63,6 +63,10 @@ inline constexpr int kPlanChunkPairs = 1024;       // pairs per CTA of the grid 
 // kPlanMaxChunks * kPlanChunkPairs pairs the chunks grow instead of multiplying.
 inline constexpr int kPlanMaxChunks = 128;
 
+// The most top-k slots of the kernels that take one token per CTA and stage its slots' sorted rows
+// in shared memory, one thread each (the combine, routing/sorted_rows.cu).
+inline constexpr int kTokenKernelMaxTopK = 64;
+
 // Up to here one CTA plans the batch, beyond it the grid. The one-CTA plan took 15 us at 4096 pairs
 // and 314-332 us at 131072 (Nsight Compute, real clocks, H200). Whole layer, W4A16, uniform, two
 // alternating rounds (bench/results/h200-grid-plan/ab-*): the grid from here on against the one CTA,
