@@ -689,6 +689,8 @@ TEST(GpuLayer, BadArgumentsAreRejectedWithClearMessages) {
   testing::expect_error([&] { layer->load_expert(1, nan_scale.view); },
                         "fp4moe: load_expert: expert 1 down.scales: expected E4M3 block scales >= 0 and not NaN, got a "
                         "NaN or negative scale");
+  testing::expect_error([&] { make_moe_layer(make_config(72, 64, 128, 65, 8), Backend::kCuda); },
+                        "fp4moe: make_moe_layer: config.top_k: expected at most 64 on the CUDA backend, got 65");
 }
 
 }  // namespace

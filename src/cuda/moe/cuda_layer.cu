@@ -68,6 +68,10 @@ class CudaMoeLayer final : public MoeLayer {
         loaded_(size_t(config.num_local_experts()), false) {
     require(config.num_local_experts() <= kPlanMaxLocalExperts, "make_moe_layer", "config.local_experts",
             "at most " + std::to_string(kPlanMaxLocalExperts) + " local experts", config.num_local_experts());
+    // The combine and the sorted-row copy hold a token's slots in shared memory: a layer they cannot
+    // serve is refused here, not at its first forward.
+    require(config.top_k <= kTokenKernelMaxTopK, "make_moe_layer", "config.top_k",
+            "at most " + std::to_string(kTokenKernelMaxTopK) + " on the CUDA backend", config.top_k);
     configure_routing_plan();
     configure_grouped_gemms();
     check_cuda(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
