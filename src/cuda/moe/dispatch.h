@@ -647,11 +647,13 @@ inline bool tile_handoff_from_env() { return rule_switch_from_env("FP4MOE_TILE_H
 // where its tile is a wgmma one and its weights have at least kSortedRowsMinRowBlocks row blocks:
 // the producers then bring each stage's rows by one or two tensor copies instead of gathering 16-byte
 // chunks with cp.async, and the consumers skip the proxy fence, which made GEMM 1 4-12% faster on
-// every shape and batch measured. The copy costs a kernel between the plan and GEMM 1 that writes
-// T*k rows of x once; the gathers it saves are made once per row and row block. So it pays where
-// GEMM 1 has many row blocks. H200, W4A16, one build, FP4MOE_SORTED_ROWS=0 against on, two
-// alternating rounds, whole layer (bench/results/h200-sorted-rows/call2/; in brackets GEMM 1's row
-// blocks of 256; 512 tokens uniform / skewed):
+// every shape and batch measured (the fence is about 1% of that, the copies the rest; no gathered
+// form measured keeps the gain: bench/results/h200-proxy-fence/). The copy costs a kernel between
+// the plan and GEMM 1 that writes T*k rows of x once; the gathers it saves are made once per row and
+// row block. So it pays where GEMM 1 has many row blocks. H200, W4A16, one build,
+// FP4MOE_SORTED_ROWS=0 against on, two alternating rounds, whole layer
+// (bench/results/h200-sorted-rows/call2/; in brackets GEMM 1's row blocks of 256; 512 tokens
+// uniform / skewed):
 //
 //   shape                    512            1024     2048     4096
 //   qwen3-30b-a3b     [6]    +3.1 / +2.3%   +0.4%    +2.8%    +2.0%
