@@ -455,7 +455,12 @@ inline DeviceWaves device_waves(int sms) {
 //   deepseek-v3 (16 / 28)                          -0.5 / -5.6%   -5.5 / -5.4%   -5.1 / -4.2%   -2.1 / -2.2%
 //
 // The uniform rows of the same runs moved -11..+6.5%, within these rows' spread between runs (the
-// extra launch is nearly empty there).
+// extra launch is nearly empty there). Measured again after GEMM 1 took sorted rows and GEMM 2 the
+// tile hand-off, which large tiles turn off (W4A16, skewed, gpt-oss, deepseek-v4-flash, deepseek-v3
+// at 256-1024 tokens; bench/results/h200-large-handoff-value/): against neither rule, the large
+// tiles -0.9..+1.7%, the hand-off -1.2..+1.5%. The 48- or 64-token tile as the large tiles above
+// the 32-token one, which would share SMs with the table's tiles, lost 0.3-5.6% on every row
+// (h200-large-tile-shape/).
 inline constexpr MmaTileConfig kLargeTileAboveMma = kWgmma32TwoPerSm;
 inline constexpr MmaTileConfig kLargeTileAboveWgmma = kWgmma128;
 inline constexpr int kMinLargeTileRows = 32;  // the workspace holds large-tile lists for this size
