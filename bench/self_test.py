@@ -17,6 +17,7 @@ import numpy as np
 
 import ab
 import bench_moe
+import kernel_timeline
 import ncu_stalls
 from moe_report import KernelTime, Row, covered_us, format_markdown, format_table, results_json, slug
 from moe_routing import SKEW_HOT_EXPERTS, SKEWED, UNIFORM, make_routing, softmax_topk
@@ -201,6 +202,36 @@ def gemm_time_is_the_union_of_intervals() -> None:
   expect(math.isclose(covered_us([(0.0, 10.0), (8.0, 15.0)]), 15.0), "overlap counted once")
   expect(math.isclose(covered_us([(20.0, 25.0), (0.0, 10.0), (2.0, 4.0)]), 15.0), "a gap and a nested interval")
   expect(math.isclose(covered_us([(0.0, 5.0), (5.0, 9.0)]), 9.0), "touching intervals")
+
+
+@check
+def kernel_timeline_spans() -> None:
+  gate_up = ("void fp4moe::cuda::(anonymous namespace)::grouped_gemm_nvfp4_wgmma_kernel<fp4moe::cuda::MmaTile<8, 2, 48, 7, "
+             "0, true, 1, 2>, fp4moe::cuda::GateUpEpilogue>(fp4moe::cuda::PackedExpertWeights)")
+  expect(kernel_timeline.kernel_label(gate_up) == "grouped_gemm_nvfp4_wgmma_kernel<8, 2, 48, 7, 0, true, 1, 2> GateUp",
+         kernel_timeline.kernel_label(gate_up))
+  decode = ("void fp4moe::cuda::(anonymous namespace)::decode_gemm_kernel<fp4moe::cuda::MmaTile<4, 1, 8, 8, 4, false, 4, "
+            "1>, (fp4moe::cuda::(anonymous namespace)::DecodeGemm)1>(fp4moe::cuda::GemmInput, std::conditional<((fp4moe::"
+            "cuda::(anonymous namespace)::DecodeGemm)1)==((fp4moe::cuda::(anonymous namespace)::DecodeGemm)0), "
+            "fp4moe::cuda::GateUpOutput, fp4moe::cuda::DownOutput>::type)")
+  expect(kernel_timeline.kernel_label(decode).endswith("> Down"), "the decode kernel's own argument names its GEMM")
+  expect(kernel_timeline.kernel_label("fp4moe::cuda::(anonymous namespace)::combine_kernel(float const*)") ==
+         "combine_kernel", "a plain kernel")
+  # Three forwards 100 us apart, each a plan, a GEMM launched early beside it and a combine; unsorted, and the
+  # middle forward's GEMM 2 us later than the others'.
+  events = []
+  for f, late in ((0, 0.0), (1, 2.0), (2, 0.0)):
+    t = 100.0 * f
+    events += [(t + 50.0 + late, t + 90.0, "gemm"), (t, t + 10.0, "plan"), (t + 85.0, t + 99.0, "combine")]
+  spans, period = kernel_timeline.forward_spans(events, 3)
+  expect(period == 100.0, f"period {period}")
+  expect([s.label for s in spans] == ["plan", "gemm", "combine"], "kernels in start order")
+  expect(spans[1].start_us == 52.0 and spans[1].end_us == 90.0, "the middle forward's times (the only one kept)")
+  try:
+    kernel_timeline.forward_spans(events[:-1], 3)
+    expect(False, "8 records for 3 forwards accepted")
+  except ValueError as e:
+    expect("8 kernel records for 3 forwards" in str(e), str(e))
 
 
 @check

@@ -4,7 +4,7 @@
 # forwards), main 6df6f01 (60b3e07's kernels), for the rows furthest from #6's and #7's lines.
 source bench/device.sh && dev_init timeline
 dev_module head . 16
-T=bench/results/h200-kernel-timeline/timeline.py
+T=bench/kernel_timeline.py  # it ran as this folder's timeline.py, since moved there (the same code)
 run() { PYTHONPATH=/tmp/mod-head timeout 120 python3 $T "$@" 2>&1 | tee -a $R/timeline.txt; echo | tee -a $R/timeline.txt; }
 run qwen3-30b-a3b 1
 run qwen3-30b-a3b 64
