@@ -460,7 +460,8 @@ inline DeviceWaves device_waves(int sms) {
 // at 256-1024 tokens; bench/results/h200-large-handoff-value/): against neither rule, the large
 // tiles -0.9..+1.7%, the hand-off -1.2..+1.5%. The 48- or 64-token tile as the large tiles above
 // the 32-token one, which would share SMs with the table's tiles, lost 0.3-5.6% on every row
-// (h200-large-tile-shape/).
+// (h200-large-tile-shape/), and GEMM 2's large tiles taking GEMM 1's as they finish, so that large
+// tiles keep the hand-off, measured level twice (h200-large-handoff/, h200-handoff-uniform/).
 inline constexpr MmaTileConfig kLargeTileAboveMma = kWgmma32TwoPerSm;
 inline constexpr MmaTileConfig kLargeTileAboveWgmma = kWgmma128;
 inline constexpr int kMinLargeTileRows = 32;  // the workspace holds large-tile lists for this size
