@@ -16,7 +16,9 @@ constexpr int kSliceChunks = kThreads * kChunksPerThread;  // 8 KB of a row per 
 static_assert(kThreads >= kTokenKernelMaxTopK, "one thread reads each slot's sorted row");
 
 // x_is_input: x is the caller's hidden states, in place before the forward began, so the loads may
-// go before the wait for the plan (W4A16); otherwise (W4A4's quantized x) after it.
+// go before the wait for the plan (W4A16); otherwise (W4A4's quantized x) after it. x is read from L2
+// (ld.cg) either way: before the wait an SM's L1 may hold an earlier forward's lines of it (as in
+// moe/combine.cu), and each chunk is read once, so L1 would buy nothing after it.
 __global__ void __launch_bounds__(kThreads)
     gather_sorted_rows_kernel(const uint4* __restrict__ x, bool x_is_input, const int* __restrict__ pair_rows,
                               int top_k, int64_t chunks_per_row, uint4* __restrict__ out) {
@@ -28,7 +30,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int i = 0; i < kChunksPerThread; ++i) {
       const int64_t c = first + i * kThreads;
-      if (c < chunks_per_row) v[i] = src[c];
+      if (c < chunks_per_row) v[i] = __ldcg(src + c);
     }
   };
   if (x_is_input) load();
