@@ -90,6 +90,17 @@ dev_pytest() {
   el "python tests: $(tail -1 "$R/test-python.log")"
 }
 
+# dev_gpu_test [TIMEOUT]: the whole GPU test command (tools/gpu-test.sh: every GPU test binary, the
+# Python tests, memcheck and racecheck) on this tree, into $R/gpu-test.out and its logs in $R.
+dev_gpu_test() {
+  local limit=${1:-400} s
+  s=$(date +%s)
+  LOG_DIR=$R BUILD_DIR=/tmp/build-gpu timeout "$limit" tools/gpu-test.sh > "$R/gpu-test.out" 2>&1
+  echo "gpu-test rc=$? in $(($(date +%s) - s)) s" >> "$R/gpu-test.out"
+  tail -8 "$R/gpu-test.out"
+  el gpu-test
+}
+
 # dev_bench TAG MODULE ARGS...: bench_moe.py with the module in MODULE, results in $R/TAG (the
 # environment passes through: FP4MOE_GEMM=... dev_bench ...).
 dev_bench() {
