@@ -196,10 +196,14 @@ TEST(GpuLayer, EdgeCases) {
   }
   const auto hot = testing::single_expert_routing(700, c.top_k, 4, rng);  // all tokens on one expert
   EXPECT_LT(layers.error(x, hot, "all tokens on one expert"), kBound);
-  // Every slot of a decode batch on one expert (a routing may repeat an id): two 8-row tiles of it.
-  testing::Routing hot_decode = testing::uniform_routing(5, c.num_experts, c.top_k, rng);
-  for (int32_t& id : hot_decode.ids) id = 4;
-  EXPECT_LT(layers.error(first_tokens(x, 5, c.hidden), hot_decode, "all decode pairs on one expert"), kBound);
+  // Every slot of a decode batch on one expert (a routing may repeat an id): at 5 tokens two 8-row
+  // tiles of it, at one token one row per slot.
+  for (int tokens : {1, 5}) {
+    testing::Routing hot_decode = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+    for (int32_t& id : hot_decode.ids) id = 4;
+    EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), hot_decode, "all decode pairs on one expert"), kBound)
+        << tokens;
+  }
 
   // W4A4 decode batches (gemm/decode_gemm.h: x quantized by its own kernel, h by count of sorted
   // rows from GEMM 1), dynamic scales and calibrated ones, with dropped and non-local ids.
@@ -216,10 +220,12 @@ TEST(GpuLayer, EdgeCases) {
   EXPECT_LT(w4a4_layers.error(first_tokens(x, 3, c.hidden), calibrated, "w4a4 decode, calibrated"), kBound);
 
   // No token routed to any local expert: the output is exactly zero, and written.
-  testing::Routing none = testing::uniform_routing(5, 12, 3, rng);
-  for (auto& id : none.ids) id = id % 2 ? -1 : 11;
-  const auto out = testing::run_forward(*layers.gpu, first_tokens(x, 5, c.hidden), none);
-  for (bf16 v : out) ASSERT_EQ(v.bits, 0) << "tokens with no local expert must be zero";
+  for (int tokens : {1, 5}) {
+    testing::Routing none = testing::uniform_routing(tokens, 12, 3, rng);
+    for (auto& id : none.ids) id = id % 2 ? -1 : 11;
+    const auto out = testing::run_forward(*layers.gpu, first_tokens(x, tokens, c.hidden), none);
+    for (bf16 v : out) ASSERT_EQ(v.bits, 0) << "tokens with no local expert must be zero, T=" << tokens;
+  }
 }
 
 // Large tiles (moe/dispatch.h, on Hopper): skewed batches whose hot experts fill one or more large
