@@ -90,8 +90,9 @@ dev_pytest() {
   el "python tests: $(tail -1 "$R/test-python.log")"
 }
 
-# dev_gpu_test [TIMEOUT]: the whole GPU test command (tools/gpu-test.sh: every GPU test binary, the
-# Python tests, memcheck and racecheck) on this tree, into $R/gpu-test.out and its logs in $R.
+# dev_gpu_test [TIMEOUT]: the C++ GPU test command (tools/gpu-test.sh: the CTest label `gpu`, then
+# memcheck and racecheck) on this tree, into $R/gpu-test.out and its logs in $R. The Python GPU tests
+# are tools/gpu-python-test.sh (or dev_pytest against a module).
 dev_gpu_test() {
   local limit=${1:-400} s
   s=$(date +%s)
