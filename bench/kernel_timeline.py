@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
+import time
 from dataclasses import dataclass
 
 from bench_moe import add_row_arguments
@@ -58,6 +59,10 @@ def main() -> None:
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   add_row_arguments(p)
   p.add_argument("--copies", type=int, default=8, help="weight copies, one forward each (default 8)")
+  p.add_argument("--warm-s", type=float, default=0.0,
+                 help="seconds of replays before the profiled one (default: three replays), for a board held "
+                      "under load as the benchmark holds it; on the H200 at qwen3 T=512 0 and 1 s measured the "
+                      "same period (bench/results/h200-timeline-warm/)")
   args = p.parse_args()
 
   import torch  # noqa: PLC0415 (after argparse, so --help works without torch)
@@ -91,8 +96,13 @@ def main() -> None:
   with torch.cuda.graph(graph):
     for s in steps:
       s()
-  for _ in range(3):
+  start = time.monotonic()
+  replays = 0
+  while replays < 3 or time.monotonic() - start < args.warm_s:
     graph.replay()
+    replays += 1
+    if replays % 16 == 0:
+      torch.cuda.synchronize()  # keeps the queue short, so the loop's seconds are the device's
   torch.cuda.synchronize()
   with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
     graph.replay()
