@@ -15,6 +15,7 @@
 #include "common/random_experts.h"
 #include "common/random_inputs.h"
 #include "common/run_layer.h"
+#include "cuda/common/check.h"
 #include "cuda/common/launch.h"
 #include "cuda/moe/dispatch.h"
 #include "gpu_test.h"
@@ -70,6 +71,13 @@ int64_t gate_up_rows(const MoeConfig& c) {
 }
 int64_t down_rows(const MoeConfig& c) {
   return cuda::packed_weight_shape(cuda::WeightRole::kDown, c.hidden, c.intermediate).rows;
+}
+
+// Whether the current device runs the wgmma kernels (Hopper); a failing cudaGetDevice throws.
+bool on_hopper() {
+  int device = 0;
+  cuda::check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  return cuda::device_is_hopper(device);
 }
 
 // The kernels a CUDA layer on this device picks for a batch (after a layer was created).
@@ -238,9 +246,7 @@ TEST(GpuLayer, EdgeCases) {
 TEST(GpuLayer, LargeTilesOfSkewedBatches) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(37);
-  int device = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  const bool hopper = cuda::device_is_hopper(device);
+  const bool hopper = on_hopper();
   for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
     MoeConfig c = make_config(64, 2576, 1424, 2, 1100, Activation::kSilu, mode);
     c.local_experts = 48;  // the skewed routing's hot experts 0-3 are local
@@ -285,9 +291,7 @@ TEST(GpuLayer, LargeTilesOfSkewedBatches) {
 // second.
 TEST(GpuLayer, PersistentGemm2) {
   FP4MOE_REQUIRE_GPU();
-  int device = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "a wgmma kernel";
+  if (!on_hopper()) GTEST_SKIP() << "a wgmma kernel";
   testing::Rng rng(38);
   struct Case {
     int experts, local_start, local, top_k, tokens;  // rows per local expert = tokens * top_k / local
@@ -512,7 +516,7 @@ struct RuleOffTwin {
 TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   FP4MOE_REQUIRE_GPU();
   int device = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);  // its SMs are counted below
   if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "GEMM 1 finds its own tiles on Hopper only";
   testing::Rng rng(38);
   constexpr int kMaxTokens = 60;
@@ -575,9 +579,7 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
 // (both of GEMM 1's launches reading the sorted rows): LargeTilesOfSkewedBatches.
 TEST(GpuLayer, SortedRowsEqualTheGather) {
   FP4MOE_REQUIRE_GPU();
-  int device = 0;
-  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
-  if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "the sorted rows serve the wgmma tiles, Hopper only";
+  if (!on_hopper()) GTEST_SKIP() << "the sorted rows serve the wgmma tiles, Hopper only";
   testing::Rng rng(40);
   for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
     MoeConfig c = make_config(12, 208, 1424, 3, 700);
