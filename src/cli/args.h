@@ -1,5 +1,6 @@
 // Minimal command-line parsing shared by the CLI subcommands: positional arguments and
-// `--name value` / `--flag` options. Unknown options and malformed values are errors that name
+// `--name value` / `--flag` options, declared once per subcommand (CommandLine) for both the
+// parser and the subcommand's --help. Unknown options and malformed values are errors that name
 // the option.
 #pragma once
 #include <map>
@@ -9,19 +10,41 @@
 
 namespace fp4moe::cli {
 
+using Argv = std::vector<std::string>;
+
+// One option: `--name VALUE` where `value` names the value, `--name` (a flag) where it is empty.
+struct Option {
+  std::string name;
+  std::string value;
+  std::string help;
+  bool required = false;
+};
+
+// A subcommand's command line: its name ("fp4moe run"), its operands ("DIR"), its options and
+// what it does; usage() is its --help.
+struct CommandLine {
+  std::string name;
+  std::string operands;
+  std::vector<Option> options;
+  std::string description;
+
+  std::string usage() const;
+};
+
+// Whether the arguments ask for help (--help or -h anywhere among them).
+bool wants_help(const Argv& argv);
+
 class Args {
  public:
-  // `value_options` take a value (--tokens 8), `flag_options` do not (--cpu).
-  Args(const std::vector<std::string>& argv, const std::set<std::string>& value_options,
-       const std::set<std::string>& flag_options);
+  Args(const Argv& argv, const CommandLine& line);
 
   const std::vector<std::string>& positional() const { return positional_; }
   bool has(const std::string& name) const;
   std::string get(const std::string& name, const std::string& fallback) const;
   long long get_int(const std::string& name, long long fallback) const;
-  double get_double(const std::string& name, double fallback) const;
 
  private:
+  std::string command_;
   std::vector<std::string> positional_;
   std::map<std::string, std::string> values_;
   std::set<std::string> flags_;

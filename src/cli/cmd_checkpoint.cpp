@@ -235,7 +235,7 @@ std::unique_ptr<MoeLayer> loaded_layer(const MoeCheckpoint& ckpt, int layer, con
 }  // namespace
 
 int run_inspect(const Argv& argv) {
-  const Args args(argv, {}, {});
+  const Args args(argv, inspect_command().line);
   const std::string dir = one_positional(args, 0, "fp4moe inspect", "DIR");
   const MoeCheckpoint ckpt(dir);  // every safetensors header is validated here
   const MoeModelConfig& m = ckpt.model();
@@ -264,7 +264,7 @@ int run_inspect(const Argv& argv) {
 }
 
 int run_quantize(const Argv& argv) {
-  const Args args(argv, {"calib", "calib-tensor"}, {});
+  const Args args(argv, quantize_command().line);
   const std::string in = one_positional(args, 0, "fp4moe quantize", "IN");
   const std::string out = one_positional(args, 1, "fp4moe quantize", "OUT");
   QuantizeCheckpointOptions options;
@@ -285,9 +285,8 @@ int run_quantize(const Argv& argv) {
 }
 
 int run_layer(const Argv& argv) {
-  const Args args(argv, {"layer", "tokens", "mode", "iters", "seed"}, {"cpu"});
+  const Args args(argv, run_command().line);
   const std::string dir = one_positional(args, 0, "fp4moe run", "DIR");
-  require(args.has("layer"), "fp4moe run", "--layer", "the index of a MoE layer", "nothing");
   const int layer = int(args.get_int("layer", -1));
   const long long tokens = args.get_int("tokens", 16);
   const long long iters = args.get_int("iters", 20);
@@ -326,6 +325,52 @@ int run_layer(const Argv& argv) {
   std::printf("rel error vs float64 reference: %.3e (bound %.0e): %s\n", err, kBound, err < kBound ? "ok" : "FAILED");
   if (iters > 0) std::printf("median time: %.1f us over %lld runs\n", timed.median_us, iters);
   return err < kBound ? 0 : 1;
+}
+
+const Command& inspect_command() {
+  static const Command command{
+      {"fp4moe inspect",
+       "DIR",
+       {},
+       "  Lists the MoE layers of the safetensors checkpoint in DIR (one file, or sharded with\n"
+       "  model.safetensors.index.json): the model's shape, routing and quantization, each layer's expert\n"
+       "  tensors, and validates every header, the config and every expert tensor. Exits 1 when the\n"
+       "  validation fails.\n"},
+      "DIR: list and validate the MoE layers of a checkpoint",
+      run_inspect};
+  return command;
+}
+
+const Command& quantize_command() {
+  static const Command command{
+      {"fp4moe quantize",
+       "IN OUT",
+       {{"calib", "FILE", "safetensors file of sample activations [T, hidden]: each projection's input_scale"},
+        {"calib-tensor", "NAME", "the tensor of FILE to use, where it holds more than one"}},
+       "  Quantizes the MoE experts of the BF16 safetensors checkpoint IN to NVFP4 and writes a ModelOpt\n"
+       "  NVFP4 checkpoint to OUT (every other tensor copied). Without --calib the projections get no\n"
+       "  input_scale, and W4A4 then uses dynamic activation scales.\n"},
+      "IN OUT: BF16 safetensors MoE checkpoint -> ModelOpt NVFP4",
+      run_quantize};
+  return command;
+}
+
+const Command& run_command() {
+  static const Command command{
+      {"fp4moe run",
+       "DIR",
+       {{"layer", "L", "the MoE layer to run, its index in the model", true},
+        {"tokens", "T", "tokens in the batch, 1..1048576 (default 16)"},
+        {"mode", "MODE", "w4a16 (default), or w4a4: activations quantized to NVFP4 too"},
+        {"iters", "N", "timed forwards, 0..100000 (default 20; 0: no timing)"},
+        {"seed", "S", "seed of the tokens and of the routing where the checkpoint has no router (default 1)"},
+        {"cpu", "", "run on the CPU backend even where a GPU is available"}},
+       "  Runs MoE layer L of the checkpoint in DIR on random tokens, routed by the checkpoint's router\n"
+       "  where it has one, and prints its error against the float64 reference on the same weights and\n"
+       "  the median forward time. Exits 1 when the error breaks the spec's bound (1e-2).\n"},
+      "DIR --layer L [--tokens T]: run one MoE layer of a checkpoint",
+      run_layer};
+  return command;
 }
 
 }  // namespace fp4moe::cli

@@ -36,7 +36,7 @@ struct DemoOptions {
 };
 
 DemoOptions parse_options(const Argv& argv) {
-  const Args args(argv, {"tokens", "mode", "activation", "seed", "threads"}, {"cpu"});
+  const Args args(argv, demo_command().line);
   require(args.positional().empty(), "fp4moe demo", "arguments", "only options (see fp4moe demo --help)",
           args.positional().empty() ? "" : args.positional()[0]);
   DemoOptions o;
@@ -219,23 +219,9 @@ std::vector<double> to_double(const std::vector<bf16>& v) {
   return d;
 }
 
-void print_help() {
-  std::printf(
-      "usage: fp4moe demo [--cpu] [--tokens T] [--mode w4a16|w4a4] [--activation NAME] [--seed S] [--threads N]\n"
-      "  Builds a small MoE layer (%d experts, hidden %d, intermediate %d, top-%d) with seeded random BF16\n"
-      "  weights, quantizes it to NVFP4, runs it (CUDA when available, else CPU) and prints its error\n"
-      "  against the BF16 layer and the NVFP4 float64 reference, and the median forward time.\n"
-      "  --activation: silu (default), silu_clamped, swiglu_oai, gelu_tanh. --tokens: default 64.\n",
-      kExperts, kHidden, kIntermediate, kTopK);
-}
-
 }  // namespace
 
 int run_demo(const Argv& argv) {
-  if (std::find(argv.begin(), argv.end(), "--help") != argv.end()) {
-    print_help();
-    return 0;
-  }
   const DemoOptions o = parse_options(argv);
   const MoeConfig& c = o.config;
   std::mt19937_64 rng(o.seed);
@@ -294,6 +280,27 @@ int run_demo(const Argv& argv) {
   }
   std::printf("OK\n");
   return 0;
+}
+
+const Command& demo_command() {
+  static const Command command{
+      {"fp4moe demo",
+       "",
+       {{"cpu", "", "run on the CPU backend even where a GPU is available"},
+        {"tokens", "T", "tokens in the batch, 1..65536 (default 64)"},
+        {"mode", "MODE", "w4a16 (default), or w4a4: activations quantized to NVFP4 too"},
+        {"activation", "NAME", "silu (default), silu_clamped, swiglu_oai or gelu_tanh"},
+        {"seed", "S", "seed of the weights, tokens and routing (default 1)"},
+        {"threads", "N", "CPU backend threads, 0 for all cores (default 0)"}},
+       "  Builds a small MoE layer (" + std::to_string(kExperts) + " experts, hidden " + std::to_string(kHidden) +
+           ", intermediate " + std::to_string(kIntermediate) + ", top-" + std::to_string(kTopK) +
+           ")\n"
+           "  with seeded random BF16 weights, quantizes it to NVFP4, runs it (CUDA when available, else\n"
+           "  CPU) and prints its error against the BF16 layer and against the NVFP4 float64 reference,\n"
+           "  and the median forward time. Exits 1 when the reference error breaks the spec's bound (1e-2).\n"},
+      "run a small built-in NVFP4 MoE layer and report its error and time",
+      run_demo};
+  return command;
 }
 
 }  // namespace fp4moe::cli

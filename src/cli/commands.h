@@ -1,15 +1,22 @@
-// The CLI subcommands; each takes the arguments after its name and returns the exit code.
+// The CLI subcommands: each one's command line (cli/args.h: operands, options, what --help prints),
+// a one-line summary for `fp4moe --help`, and the function that runs it on the arguments after its
+// name and returns the exit code.
 #pragma once
 #include <string>
-#include <vector>
+
+#include "cli/args.h"
 
 namespace fp4moe::cli {
 
-using Argv = std::vector<std::string>;
+struct Command {
+  CommandLine line;
+  std::string summary;
+  int (*run)(const Argv& args);
+};
 
-int run_demo(const Argv& args);      // cmd_demo.cpp
-int run_inspect(const Argv& args);   // cmd_checkpoint.cpp
-int run_quantize(const Argv& args);  // cmd_checkpoint.cpp
-int run_layer(const Argv& args);     // cmd_checkpoint.cpp ("fp4moe run")
+const Command& demo_command();      // cmd_demo.cpp
+const Command& inspect_command();   // cmd_checkpoint.cpp
+const Command& quantize_command();  // cmd_checkpoint.cpp
+const Command& run_command();       // cmd_checkpoint.cpp ("fp4moe run")
 
 }  // namespace fp4moe::cli

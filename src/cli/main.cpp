@@ -1,49 +1,47 @@
-// fp4moe: the command-line entry point. Dispatches to one subcommand; library errors become a
-// one-line message and exit code 2.
+// fp4moe: the command-line entry point. Dispatches to one subcommand (`fp4moe COMMAND --help` prints
+// its usage); library errors become a one-line message and exit code 2.
 #include <cstdio>
 #include <exception>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "cli/commands.h"
-#include "fp4moe/error.h"
 
 namespace {
 
-struct Command {
-  std::string_view name;
-  int (*run)(const fp4moe::cli::Argv&);
-  std::string_view summary;
-};
-
-constexpr Command kCommands[] = {
-    {"demo", fp4moe::cli::run_demo, "run a small built-in NVFP4 MoE layer and report its error and time"},
-    {"inspect", fp4moe::cli::run_inspect, "DIR: list and validate the MoE layers of a checkpoint"},
-    {"quantize", fp4moe::cli::run_quantize, "IN OUT: BF16 safetensors MoE checkpoint -> ModelOpt NVFP4"},
-    {"run", fp4moe::cli::run_layer, "DIR --layer L [--tokens T]: run one MoE layer of a checkpoint"},
-};
-
-int usage(FILE* to) {
-  std::fprintf(to, "usage: fp4moe COMMAND [ARGS]\n\ncommands:\n");
-  for (const Command& c : kCommands) std::fprintf(to, "  %-9.*s %.*s\n", int(c.name.size()), c.name.data(),
-                                                  int(c.summary.size()), c.summary.data());
+int usage(FILE* to, std::span<const fp4moe::cli::Command* const> commands) {
+  std::fprintf(to, "usage: fp4moe COMMAND [ARGS]   (fp4moe COMMAND --help: the command's options)\n\ncommands:\n");
+  for (const fp4moe::cli::Command* c : commands) {
+    const std::string name = c->line.name.substr(c->line.name.find(' ') + 1);  // "fp4moe run" -> "run"
+    std::fprintf(to, "  %-9s %s\n", name.c_str(), c->summary.c_str());
+  }
   return to == stdout ? 0 : 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return usage(stderr);
+  using fp4moe::cli::Command;
+  const Command* const commands[] = {&fp4moe::cli::demo_command(), &fp4moe::cli::inspect_command(),
+                                     &fp4moe::cli::quantize_command(), &fp4moe::cli::run_command()};
+  if (argc < 2) return usage(stderr, commands);
   const std::string_view name = argv[1];
-  if (name == "--help" || name == "-h" || name == "help") return usage(stdout);
-  for (const Command& c : kCommands) {
-    if (c.name != name) continue;
+  if (name == "--help" || name == "-h" || name == "help") return usage(stdout, commands);
+  for (const Command* c : commands) {
+    if (c->line.name != "fp4moe " + std::string(name)) continue;
+    const fp4moe::cli::Argv args(argv + 2, argv + argc);
+    if (fp4moe::cli::wants_help(args)) {
+      std::fputs(c->line.usage().c_str(), stdout);
+      return 0;
+    }
     try {
-      return c.run(fp4moe::cli::Argv(argv + 2, argv + argc));
+      return c->run(args);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "%s\n", e.what());
       return 2;
     }
   }
   std::fprintf(stderr, "fp4moe: unknown command '%s'\n", argv[1]);
-  return usage(stderr);
+  return usage(stderr, commands);
 }
