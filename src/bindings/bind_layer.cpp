@@ -27,10 +27,10 @@ LayerSpec make_spec(int num_experts, int hidden, int intermediate, int top_k, in
   c.intermediate = intermediate;
   c.top_k = top_k;
   c.max_tokens = max_tokens;
-  c.activation.kind = parse_activation(activation);
+  c.activation.kind = parse_activation(activation, "MoeLayer", "activation");
   c.activation.limit = limit;
   c.activation.alpha = alpha;
-  c.mode = parse_quant_mode(mode);
+  c.mode = parse_quant_mode(mode, "MoeLayer", "mode");
   c.local_expert_start = local_expert_start;
   c.local_experts = local_experts;
   spec.backend = parse_backend(device);

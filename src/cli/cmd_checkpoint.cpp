@@ -292,7 +292,7 @@ int run_layer(const Argv& argv) {
   const long long iters = args.get_int("iters", 20);
   require(tokens > 0 && tokens <= (1 << 20), "fp4moe run", "--tokens", "in [1, 1048576]", tokens);
   require(iters >= 0 && iters <= 100000, "fp4moe run", "--iters", "in [0, 100000]", iters);
-  const QuantMode mode = parse_quant_mode(args.get("mode", "w4a16"));
+  const QuantMode mode = parse_quant_mode(args.get("mode", "w4a16"), "fp4moe run", "--mode");
   const uint64_t seed = uint64_t(args.get_int("seed", 1));
 
   const MoeCheckpoint ckpt(dir);

@@ -52,8 +52,8 @@ DemoOptions parse_options(const Argv& argv) {
   o.config.intermediate = kIntermediate;
   o.config.top_k = kTopK;
   o.config.max_tokens = o.tokens;
-  o.config.mode = parse_quant_mode(args.get("mode", "w4a16"));
-  o.config.activation.kind = parse_activation(args.get("activation", "silu"));
+  o.config.mode = parse_quant_mode(args.get("mode", "w4a16"), "fp4moe demo", "--mode");
+  o.config.activation.kind = parse_activation(args.get("activation", "silu"), "fp4moe demo", "--activation");
   return o;
 }
 

@@ -76,17 +76,17 @@ std::string_view to_string(QuantMode mode) {
   return i >= 0 && i < int(std::size(kModeNames)) ? kModeNames[i] : "unknown";
 }
 
-Activation parse_activation(std::string_view name) {
+Activation parse_activation(std::string_view name, std::string_view where, std::string_view argument) {
   for (size_t i = 0; i < std::size(kActivationNames); ++i)
     if (kActivationNames[i] == name) return Activation(i);
-  require(false, "parse_activation", "name", name_list(kActivationNames), quoted(name));
+  require(false, where, argument, name_list(kActivationNames), quoted(name));
   return Activation::kSilu;
 }
 
-QuantMode parse_quant_mode(std::string_view name) {
+QuantMode parse_quant_mode(std::string_view name, std::string_view where, std::string_view argument) {
   for (size_t i = 0; i < std::size(kModeNames); ++i)
     if (kModeNames[i] == name) return QuantMode(i);
-  require(false, "parse_quant_mode", "name", name_list(kModeNames), quoted(name));
+  require(false, where, argument, name_list(kModeNames), quoted(name));
   return QuantMode::kW4A16;
 }
 

@@ -180,8 +180,10 @@ def test_layer_and_weight_errors(experts):
     assert issubclass(fp4moe.Error, ValueError)
     with pytest.raises(fp4moe.Error, match="MoeConfig: hidden: expected a positive multiple of 16, got 100"):
         fp4moe.MoeLayer(E, 100, I, K, MAX_T, device="cpu")
-    with pytest.raises(fp4moe.Error, match="activation"):
+    with pytest.raises(fp4moe.Error, match="MoeLayer: activation: expected one of silu, .*got 'relu'"):
         fp4moe.MoeLayer(E, H, I, K, MAX_T, activation="relu", device="cpu")
+    with pytest.raises(fp4moe.Error, match="MoeLayer: mode: expected one of w4a16, w4a4, got 'w4a8'"):
+        fp4moe.MoeLayer(E, H, I, K, MAX_T, mode="w4a8", device="cpu")
     with pytest.raises(fp4moe.Error, match="device: expected"):
         fp4moe.MoeLayer(E, H, I, K, MAX_T, device="tpu")
     layer = fp4moe.MoeLayer(E, H, I, K, MAX_T, device="cpu")

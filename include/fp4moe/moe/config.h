@@ -48,8 +48,11 @@ void validate(const MoeConfig& config);
 std::string_view to_string(Activation activation);
 std::string_view to_string(QuantMode mode);
 // Accepts the names printed by to_string ("silu", "silu_clamped", "swiglu_oai", "gelu_tanh";
-// "w4a16", "w4a4"); anything else throws, listing the accepted names.
-Activation parse_activation(std::string_view name);
-QuantMode parse_quant_mode(std::string_view name);
+// "w4a16", "w4a4"); anything else throws, listing the accepted names. The error names `where` and
+// `argument`: the caller's, e.g. ("MoeLayer", "mode") or ("fp4moe run", "--mode").
+Activation parse_activation(std::string_view name, std::string_view where = "parse_activation",
+                            std::string_view argument = "name");
+QuantMode parse_quant_mode(std::string_view name, std::string_view where = "parse_quant_mode",
+                           std::string_view argument = "name");
 
 }  // namespace fp4moe
