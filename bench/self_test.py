@@ -19,6 +19,7 @@ import ab
 import bench_moe
 import kernel_timeline
 import ncu_stalls
+import sass_loops
 from moe_report import KernelTime, Row, covered_us, format_markdown, format_table, results_json, slug
 from moe_routing import SKEW_HOT_EXPERTS, SKEWED, UNIFORM, make_routing, softmax_topk
 from moe_shapes import SHAPES, copies_to_defeat_l2, copies_within_budget, moe_floor
@@ -366,6 +367,27 @@ def ncu_stall_summary() -> None:
     except ValueError as e:
       expect("not an ncu source-page CSV" in str(e), f"error names what was expected: {e}")
 
+
+
+@check
+def sass_loop_lengths() -> None:
+  # The layout of `cuobjdump -sass`: a Function line per kernel, then one instruction per line with its
+  # address in a comment. Kernel k: a prologue, an outer loop (0x10-0x90) around an inner one (0x20-0x70)
+  # with one HGMMA and two of the decoding's instructions (one with a .reuse operand); a loop without an
+  # MMA (0xa0-0xb0) is left out.
+  code = [(0x00, "MOV R1, c[0x0][0x28]"), (0x10, "S2UR UR9, SR_CgaCtaId"),
+          (0x20, "SYNCS.PHASECHK.TRANS64.TRYWAIT P1, [UR12+0x1a040], R8"),
+          (0x30, "LOP3.LUT R44, R8.reuse, 0x81c081c0, RZ, 0xc0, !PT"), (0x40, "HMUL2.BF16_V2 R44, R44, R11.H0_H0"),
+          (0x50, "HGMMA.64x32x16.F32.BF16 R48, R44, gdesc[UR8], R48, gsb0"), (0x60, "UIADD3 UR6, UR6, 0x1, URZ"),
+          (0x70, "@!P0 BRA 0x20"), (0x80, "IADD3 R2, R2, 0x1, RZ"), (0x90, "@P2 BRA 0x10"),
+          (0xa0, "IADD3 R3, R3, 0x1, RZ"), (0xb0, "@P3 BRA 0xa0"), (0xc0, "EXIT")]
+  text = "\n".join(["\tcode for sm_90a", "\t\tFunction : _Z1kv", "\t.headerflags @\"EF_CUDA_SM90\""] +
+                   [f"        /*{a:04x}*/                   {t} ;        /* 0x000000000000 */" for a, t in code])
+  kernels = sass_loops.parse_sass(text)
+  expect(list(kernels) == ["_Z1kv"] and len(kernels["_Z1kv"]) == len(code), f"one kernel, every instruction: {kernels}")
+  loops = sass_loops.mma_loops(kernels["_Z1kv"])
+  expect([(loop.start, len(loop.instructions), loop.mmas, loop.decoding) for loop in loops] == [(0x20, 6, 1, 2)],
+         f"the inner MMA loop alone, its MMA and decoding counted: {[(l.start, len(l.instructions)) for l in loops]}")
 
 def check_torch_dequant(torch) -> None:
   from nvfp4_torch import dequantize_experts  # noqa: PLC0415
