@@ -1,5 +1,6 @@
 // fp4moe: the command-line entry point. Dispatches to one subcommand (`fp4moe COMMAND --help` prints
-// its usage); library errors become a one-line message and exit code 2.
+// its usage; `fp4moe --version` the version and backends); library errors become a one-line message
+// and exit code 2.
 #include <cstdio>
 #include <exception>
 #include <span>
@@ -7,11 +8,14 @@
 #include <string_view>
 
 #include "cli/commands.h"
+#include "fp4moe/moe/layer.h"
 
 namespace {
 
 int usage(FILE* to, std::span<const fp4moe::cli::Command* const> commands) {
-  std::fprintf(to, "usage: fp4moe COMMAND [ARGS]   (fp4moe COMMAND --help: the command's options)\n\ncommands:\n");
+  std::fprintf(to,
+               "usage: fp4moe COMMAND [ARGS]   (fp4moe COMMAND --help: the command's options; fp4moe --version)\n\n"
+               "commands:\n");
   for (const fp4moe::cli::Command* c : commands) {
     const std::string name = c->line.name.substr(c->line.name.find(' ') + 1);  // "fp4moe run" -> "run"
     std::fprintf(to, "  %-9s %s\n", name.c_str(), c->summary.c_str());
@@ -28,6 +32,12 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage(stderr, commands);
   const std::string_view name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") return usage(stdout, commands);
+  if (name == "--version") {
+    // The CUDA backend is compiled in or not; whether a device is there is a property of this machine.
+    std::printf("fp4moe %s (backends: cpu%s; CUDA device available: %s)\n", FP4MOE_VERSION,
+                FP4MOE_WITH_CUDA ? ", cuda" : "", fp4moe::cuda_backend_available() ? "yes" : "no");
+    return 0;
+  }
   for (const Command* c : commands) {
     if (c->line.name != "fp4moe " + std::string(name)) continue;
     const fp4moe::cli::Argv args(argv + 2, argv + argc);
