@@ -38,6 +38,8 @@ class Args {
  public:
   Args(const Argv& argv, const CommandLine& line);
 
+  // The command's name ("fp4moe run"), for the errors of the checks its caller makes.
+  const std::string& command() const { return command_; }
   const std::vector<std::string>& positional() const { return positional_; }
   bool has(const std::string& name) const;
   std::string get(const std::string& name, const std::string& fallback) const;

@@ -36,8 +36,8 @@ std::string format_bytes(uint64_t bytes) {
   return buf;
 }
 
-std::string one_positional(const Args& args, size_t index, const char* command, const char* name) {
-  require(args.positional().size() > index, command, name, "a path argument", "nothing");
+std::string one_positional(const Args& args, size_t index, const char* name) {
+  require(args.positional().size() > index, args.command(), name, "a path argument", "nothing");
   return args.positional()[index];
 }
 
@@ -236,7 +236,7 @@ std::unique_ptr<MoeLayer> loaded_layer(const MoeCheckpoint& ckpt, int layer, con
 
 int run_inspect(const Argv& argv) {
   const Args args(argv, inspect_command().line);
-  const std::string dir = one_positional(args, 0, "fp4moe inspect", "DIR");
+  const std::string dir = one_positional(args, 0, "DIR");
   const MoeCheckpoint ckpt(dir);  // every safetensors header is validated here
   const MoeModelConfig& m = ckpt.model();
   const auto& files = ckpt.tensors().files();
@@ -265,8 +265,8 @@ int run_inspect(const Argv& argv) {
 
 int run_quantize(const Argv& argv) {
   const Args args(argv, quantize_command().line);
-  const std::string in = one_positional(args, 0, "fp4moe quantize", "IN");
-  const std::string out = one_positional(args, 1, "fp4moe quantize", "OUT");
+  const std::string in = one_positional(args, 0, "IN");
+  const std::string out = one_positional(args, 1, "OUT");
   QuantizeCheckpointOptions options;
   options.calibration = args.get("calib", "");
   options.calibration_tensor = args.get("calib-tensor", "");
@@ -286,13 +286,13 @@ int run_quantize(const Argv& argv) {
 
 int run_layer(const Argv& argv) {
   const Args args(argv, run_command().line);
-  const std::string dir = one_positional(args, 0, "fp4moe run", "DIR");
+  const std::string dir = one_positional(args, 0, "DIR");
   const int layer = int(args.get_int("layer", -1));
   const long long tokens = args.get_int("tokens", 16);
   const long long iters = args.get_int("iters", 20);
-  require(tokens > 0 && tokens <= (1 << 20), "fp4moe run", "--tokens", "in [1, 1048576]", tokens);
-  require(iters >= 0 && iters <= 100000, "fp4moe run", "--iters", "in [0, 100000]", iters);
-  const QuantMode mode = parse_quant_mode(args.get("mode", "w4a16"), "fp4moe run", "--mode");
+  require(tokens > 0 && tokens <= (1 << 20), args.command(), "--tokens", "in [1, 1048576]", tokens);
+  require(iters >= 0 && iters <= 100000, args.command(), "--iters", "in [0, 100000]", iters);
+  const QuantMode mode = parse_quant_mode(args.get("mode", "w4a16"), args.command(), "--mode");
   const uint64_t seed = uint64_t(args.get_int("seed", 1));
 
   const MoeCheckpoint ckpt(dir);

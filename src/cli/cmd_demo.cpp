@@ -37,13 +37,13 @@ struct DemoOptions {
 
 DemoOptions parse_options(const Argv& argv) {
   const Args args(argv, demo_command().line);
-  require(args.positional().empty(), "fp4moe demo", "arguments", "only options (see fp4moe demo --help)",
+  require(args.positional().empty(), args.command(), "arguments", "only options (see " + args.command() + " --help)",
           args.positional().empty() ? "" : args.positional()[0]);
   DemoOptions o;
   o.force_cpu = args.has("cpu");
   const long long tokens = args.get_int("tokens", 64), threads = args.get_int("threads", 0);
-  require(tokens >= 1 && tokens <= 65536, "fp4moe demo", "--tokens", "1..65536", tokens);
-  require(threads >= 0 && threads <= 1024, "fp4moe demo", "--threads", "0 (all cores)..1024", threads);
+  require(tokens >= 1 && tokens <= 65536, args.command(), "--tokens", "1..65536", tokens);
+  require(threads >= 0 && threads <= 1024, args.command(), "--threads", "0 (all cores)..1024", threads);
   o.tokens = int(tokens);
   o.threads = int(threads);
   o.seed = uint64_t(args.get_int("seed", 1));
@@ -52,8 +52,8 @@ DemoOptions parse_options(const Argv& argv) {
   o.config.intermediate = kIntermediate;
   o.config.top_k = kTopK;
   o.config.max_tokens = o.tokens;
-  o.config.mode = parse_quant_mode(args.get("mode", "w4a16"), "fp4moe demo", "--mode");
-  o.config.activation.kind = parse_activation(args.get("activation", "silu"), "fp4moe demo", "--activation");
+  o.config.mode = parse_quant_mode(args.get("mode", "w4a16"), args.command(), "--mode");
+  o.config.activation.kind = parse_activation(args.get("activation", "silu"), args.command(), "--activation");
   return o;
 }
 

@@ -12,14 +12,15 @@
 
 namespace {
 
+// A command's name after "fp4moe " ("fp4moe run" -> "run"): what `fp4moe --help` lists and argv[1] names.
+std::string short_name(const fp4moe::cli::Command& c) { return c.line.name.substr(c.line.name.find(' ') + 1); }
+
 int usage(FILE* to, std::span<const fp4moe::cli::Command* const> commands) {
   std::fprintf(to,
                "usage: fp4moe COMMAND [ARGS]   (fp4moe COMMAND --help: the command's options; fp4moe --version)\n\n"
                "commands:\n");
-  for (const fp4moe::cli::Command* c : commands) {
-    const std::string name = c->line.name.substr(c->line.name.find(' ') + 1);  // "fp4moe run" -> "run"
-    std::fprintf(to, "  %-9s %s\n", name.c_str(), c->summary.c_str());
-  }
+  for (const fp4moe::cli::Command* c : commands)
+    std::fprintf(to, "  %-9s %s\n", short_name(*c).c_str(), c->summary.c_str());
   return to == stdout ? 0 : 2;
 }
 
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const Command* c : commands) {
-    if (c->line.name != "fp4moe " + std::string(name)) continue;
+    if (short_name(*c) != name) continue;
     const fp4moe::cli::Argv args(argv + 2, argv + argc);
     if (fp4moe::cli::wants_help(args)) {
       std::fputs(c->line.usage().c_str(), stdout);
