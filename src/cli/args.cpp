@@ -13,9 +13,18 @@ std::string spelled(const Option& o) { return "--" + o.name + (o.value.empty() ?
 
 }  // namespace
 
+std::string CommandLine::synopsis() const {
+  std::string s = operands;
+  for (const Option& o : options)
+    if (o.required) s += (s.empty() ? "" : " ") + spelled(o);
+  return s;
+}
+
 std::string CommandLine::usage() const {
-  std::string s = "usage: " + name + (operands.empty() ? "" : " " + operands);
-  for (const Option& o : options) s += o.required ? " " + spelled(o) : " [" + spelled(o) + "]";
+  const std::string required = synopsis();
+  std::string s = "usage: " + name + (required.empty() ? "" : " " + required);
+  for (const Option& o : options)
+    if (!o.required) s += " [" + spelled(o) + "]";
   s += "\n" + description;
   if (!options.empty()) {
     size_t width = 0;

@@ -28,6 +28,8 @@ struct CommandLine {
   std::vector<Option> options;
   std::string description;
 
+  // The operands and the required options ("DIR --layer L"): what the command cannot run without.
+  std::string synopsis() const;
   std::string usage() const;
 };
 

@@ -336,7 +336,7 @@ const Command& inspect_command() {
        "  model.safetensors.index.json): the model's shape, routing and quantization, each layer's expert\n"
        "  tensors, and validates every header, the config and every expert tensor. Exits 1 when the\n"
        "  validation fails.\n"},
-      "DIR: list and validate the MoE layers of a checkpoint",
+      "list and validate the MoE layers of a checkpoint",
       run_inspect};
   return command;
 }
@@ -350,7 +350,7 @@ const Command& quantize_command() {
        "  Quantizes the MoE experts of the BF16 safetensors checkpoint IN to NVFP4 and writes a ModelOpt\n"
        "  NVFP4 checkpoint to OUT (every other tensor copied). Without --calib the projections get no\n"
        "  input_scale, and W4A4 then uses dynamic activation scales.\n"},
-      "IN OUT: BF16 safetensors MoE checkpoint -> ModelOpt NVFP4",
+      "quantize a BF16 safetensors MoE checkpoint to ModelOpt NVFP4",
       run_quantize};
   return command;
 }
@@ -368,7 +368,7 @@ const Command& run_command() {
        "  Runs MoE layer L of the checkpoint in DIR on random tokens, routed by the checkpoint's router\n"
        "  where it has one, and prints its error against the float64 reference on the same weights and\n"
        "  the median forward time. Exits 1 when the error breaks the spec's bound (1e-2).\n"},
-      "DIR --layer L [--tokens T]: run one MoE layer of a checkpoint",
+      "run one MoE layer of a checkpoint against the float64 reference",
       run_layer};
   return command;
 }

@@ -10,7 +10,7 @@ namespace fp4moe::cli {
 
 struct Command {
   CommandLine line;
-  std::string summary;
+  std::string summary;  // what it does, without its operands (`fp4moe --help` prints the synopsis beside it)
   int (*run)(const Argv& args);
 };
 

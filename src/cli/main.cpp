@@ -1,6 +1,7 @@
 // fp4moe: the command-line entry point. Dispatches to one subcommand (`fp4moe COMMAND --help` prints
 // its usage; `fp4moe --version` the version and backends); library errors become a one-line message
 // and exit code 2.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <span>
@@ -15,12 +16,21 @@ namespace {
 // A command's name after "fp4moe " ("fp4moe run" -> "run"): what `fp4moe --help` lists and argv[1] names.
 std::string short_name(const fp4moe::cli::Command& c) { return c.line.name.substr(c.line.name.find(' ') + 1); }
 
+// "run DIR --layer L": the short name and what the command cannot run without.
+std::string command_line(const fp4moe::cli::Command& c) {
+  const std::string synopsis = c.line.synopsis();
+  return short_name(c) + (synopsis.empty() ? "" : " " + synopsis);
+}
+
+// Each command as `name synopsis  summary`, the summaries in one column.
 int usage(FILE* to, std::span<const fp4moe::cli::Command* const> commands) {
   std::fprintf(to,
                "usage: fp4moe COMMAND [ARGS]   (fp4moe COMMAND --help: the command's options; fp4moe --version)\n\n"
                "commands:\n");
+  size_t width = 0;
+  for (const fp4moe::cli::Command* c : commands) width = std::max(width, command_line(*c).size());
   for (const fp4moe::cli::Command* c : commands)
-    std::fprintf(to, "  %-9s %s\n", short_name(*c).c_str(), c->summary.c_str());
+    std::fprintf(to, "  %-*s  %s\n", int(width), command_line(*c).c_str(), c->summary.c_str());
   return to == stdout ? 0 : 2;
 }
 
