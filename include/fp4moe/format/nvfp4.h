@@ -6,6 +6,12 @@
 
 #include "fp4moe/format/hd.h"
 
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+#define FP4MOE_E4M3_CVT 1  // E4M3 conversions in hardware: e4m3_to_float, float_to_e4m3
+#endif
+
 namespace fp4moe {
 
 inline constexpr int kNvfp4BlockSize = 16;  // elements per E4M3 block scale, along K
@@ -44,18 +50,20 @@ FP4MOE_HD uint8_t float_to_e2m1(float x) {
 }
 
 // The value of float_to_e2m1(x), e2m1_to_float(code), without the code: what fake quantization
-// needs. The grid has steps of 0.5 below 2, 1 up to 4 and 2 beyond, so a scale by the step's
-// inverse (a power of two: exact), rint (round to nearest even) and the step back land on the
-// same magnitude as the codec's boundaries. rint rounds a negative half to even as it does a
-// positive one, and keeps the sign of a zero, so the signed value goes through whole; the clamp
-// saturates at +-6, and takes a NaN to +6 as the codec does (fminf and fmaxf return the number).
-// A third of the instructions of the encode-decode pair on the GPU, and no branch; equal to it for
-// every float (tests/format/test_e2m1.cpp checks all 2^32).
+// needs. The grid has steps of 0.5 below 2, 1 up to 4 and 2 beyond. Adding 1.5 * 2^(23 + log2 step)
+// puts x in a binade whose spacing is the step, so that one IEEE addition rounds x to the grid (ties to
+// even: the constant is an even multiple of the step), and subtracting it again is exact. The sign of
+// x goes back onto the result so that a value that rounds to zero keeps it, as the code does; the
+// clamp saturates at +-6, and takes a NaN to +6 as the codec does (fminf and fmaxf return the
+// number). Additions instead of rintf (FRND, a quarter-rate conversion on the GPU) and no branch;
+// equal to the codec for every float (tests/format/test_e2m1.cpp checks all 2^32, and
+// tests/cuda/test_codec_device.cu does on the GPU).
 FP4MOE_HD float e2m1_round(float x) {
   const float a = fabsf(x);
-  const float inv_step = a < 2.0f ? 2.0f : a < 4.0f ? 1.0f : 0.5f;
-  const float step = a < 2.0f ? 0.5f : a < 4.0f ? 1.0f : 2.0f;
-  return fmaxf(fminf(rintf(x * inv_step) * step, kE2M1Max), -kE2M1Max);
+  const float shift = a < 2.0f ? 0x1.8p22f : a < 4.0f ? 0x1.8p23f : 0x1.8p24f;
+  const float rounded = (x + shift) - shift;
+  const float signed_rounded = bits_to_float(float_to_bits(rounded) | (float_to_bits(x) & 0x80000000u));
+  return fmaxf(fminf(signed_rounded, kE2M1Max), -kE2M1Max);
 }
 
 // Two elements per byte: element 2i in the low nibble, 2i+1 in the high nibble.
@@ -64,7 +72,9 @@ FP4MOE_HD uint8_t unpack_e2m1(uint8_t byte, int which) { return which ? (byte >>
 
 // ---- E4M3 (FN variant: bias 7, no Inf, NaN = S.1111.111, max 448) ----
 
-FP4MOE_HD float e4m3_to_float(uint8_t code) {
+// The codec in integer and float arithmetic: the host's, and the reference of the GPU's conversions
+// below (tests/cuda/test_codec_device.cu compares them on every input).
+FP4MOE_HD float soft_e4m3_to_float(uint8_t code) {
   const uint32_t sign = uint32_t(code & 0x80u) << 24;
   const uint32_t exp = (code >> 3) & 0xFu, man = code & 7u;
   if (exp == 15 && man == 7) return bits_to_float(sign | 0x7FC00000u);
@@ -73,7 +83,7 @@ FP4MOE_HD float e4m3_to_float(uint8_t code) {
 }
 
 // Round-to-nearest-even, saturating to +-448 (Inf too); NaN -> NaN (0x7F, sign kept).
-FP4MOE_HD uint8_t float_to_e4m3(float x) {
+FP4MOE_HD uint8_t soft_float_to_e4m3(float x) {
   const uint32_t bits = float_to_bits(x);
   const uint8_t sign = uint8_t((bits >> 24) & 0x80u);
   const uint32_t abs = bits & 0x7FFFFFFFu;
@@ -87,6 +97,28 @@ FP4MOE_HD uint8_t float_to_e4m3(float x) {
   // into the exponent as it should. The re-biased result cannot pass 0x7E since abs < 448.
   const uint32_t rounded = (abs + 0x7FFFFu + ((abs >> 20) & 1u)) >> 20;
   return sign | uint8_t(rounded - (120u << 3));
+}
+
+// The codec as the rest of the project calls it. On sm_89+ each direction is one conversion
+// instruction (cvt.rn.satfinite.e4m3x2.f32; cvt.rn.f16x2.e4m3x2, exact since E4M3 is a subset of
+// FP16) where the soft codec takes a dozen and a branch; the NaNs are made as the soft codec makes
+// them (the hardware's lose the sign or carry another payload), so the two agree bit for bit.
+FP4MOE_HD float e4m3_to_float(uint8_t code) {
+#if defined(FP4MOE_E4M3_CVT)
+  const float value = __half2float(__half(__nv_cvt_fp8_to_halfraw(code, __NV_E4M3)));
+  return (code & 0x7Fu) == kE4M3NaN ? bits_to_float((uint32_t(code & 0x80u) << 24) | 0x7FC00000u) : value;
+#else
+  return soft_e4m3_to_float(code);
+#endif
+}
+
+FP4MOE_HD uint8_t float_to_e4m3(float x) {
+#if defined(FP4MOE_E4M3_CVT)
+  const uint8_t code = __nv_cvt_float_to_fp8(x, __NV_SATFINITE, __NV_E4M3);
+  return is_nan(x) ? uint8_t(((float_to_bits(x) >> 24) & 0x80u) | kE4M3NaN) : code;
+#else
+  return soft_float_to_e4m3(x);
+#endif
 }
 
 // ---- Global scale and the 16-element block quantizer (spec section 2) ----
