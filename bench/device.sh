@@ -11,6 +11,8 @@
 #   dev_compare ab.txt o-1,o-2 n-1,n-2
 #   dev_gtest dispatch 30; dev_gtest layer 150 '*EdgeCases*'; dev_pytest /tmp/mod-new; dev_results
 #
+# The official tables of this tree: dev_init head; dev_module head . 16; dev_official /tmp/mod-head
+#
 # Module builds take about 50 s with 6 jobs each, the three test binaries about 60 s; two module builds
 # and the tests fit the 16 cores side by side.
 
@@ -110,6 +112,22 @@ dev_bench() {
   s=$(date +%s)
   PYTHONPATH=$module timeout 240 python3 bench/bench_moe.py --out-dir "$R/$tag" "$@" > "$R/$tag.out" 2>&1
   el "$tag rc=$? in $(($(date +%s) - s)) s"
+}
+
+# dev_official MODULE: the six official commands (bench/results/README.md: W4A16, dynamic and calibrated
+# W4A4, each at decode and prefill sizes) with the module in MODULE, into $R/official-<mode>-<regime>,
+# and their peer ratios at qwen3's 16384 tokens printed.
+dev_official() {
+  local module=$1 mode regime args
+  for regime in prefill decode; do
+    for mode in w4a16 w4a4 w4a4cal; do
+      args="--modes ${mode%cal}"
+      [ "$mode" = w4a4cal ] && args+=" --w4a4-scales calibrated"
+      if [ "$regime" = prefill ]; then args+=" --tokens 4096,16384 --skewed off"; else args+=" --tokens 1,8,64,512"; fi
+      dev_bench "official-$mode-$regime" "$module" $args
+    done
+  done
+  grep -H "qwen3.*| 16384 |" "$R"/official-*-prefill/*.md | cut -d'|' -f1-4,7,8,15,17
 }
 
 # dev_compare OUTFILE BASE_TAGS NEW_TAGS [AB_OPTIONS...]: ab.py's comparison of two sides' rounds (comma lists
