@@ -101,8 +101,8 @@ FP4MOE_HD uint8_t soft_float_to_e4m3(float x) {
 
 // The codec as the rest of the project calls it. On sm_89+ each direction is one conversion
 // instruction (cvt.rn.satfinite.e4m3x2.f32; cvt.rn.f16x2.e4m3x2, exact since E4M3 is a subset of
-// FP16) where the soft codec takes a dozen and a branch; the NaNs are made as the soft codec makes
-// them (the hardware's lose the sign or carry another payload), so the two agree bit for bit.
+// FP16) where the soft codec takes a dozen and a branch; NaNs are made as the soft codec makes them,
+// whatever sign and payload the conversions would give, so the two agree bit for bit.
 FP4MOE_HD float e4m3_to_float(uint8_t code) {
 #if defined(FP4MOE_E4M3_CVT)
   const float value = __half2float(__half(__nv_cvt_fp8_to_halfraw(code, __NV_E4M3)));
