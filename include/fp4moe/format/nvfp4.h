@@ -72,12 +72,17 @@ FP4MOE_HD uint8_t unpack_e2m1(uint8_t byte, int which) { return which ? (byte >>
 
 // ---- E4M3 (FN variant: bias 7, no Inf, NaN = S.1111.111, max 448) ----
 
+// E4M3's NaNs as every path of the codec makes them: a NaN float encodes to 0x7F with its sign, and
+// a NaN code decodes to the quiet NaN with the code's sign.
+FP4MOE_HD uint8_t e4m3_nan_code(uint32_t float_bits) { return uint8_t(((float_bits >> 24) & 0x80u) | kE4M3NaN); }
+FP4MOE_HD float e4m3_nan_value(uint8_t code) { return bits_to_float((uint32_t(code & 0x80u) << 24) | 0x7FC00000u); }
+
 // The codec in integer and float arithmetic: the host's, and the reference of the GPU's conversions
 // below (tests/cuda/test_codec_device.cu compares them on every input).
 FP4MOE_HD float soft_e4m3_to_float(uint8_t code) {
   const uint32_t sign = uint32_t(code & 0x80u) << 24;
   const uint32_t exp = (code >> 3) & 0xFu, man = code & 7u;
-  if (exp == 15 && man == 7) return bits_to_float(sign | 0x7FC00000u);
+  if (exp == 15 && man == 7) return e4m3_nan_value(code);
   if (exp == 0) return bits_to_float(sign | float_to_bits(float(man) * 0.001953125f));  // man * 2^-9
   return bits_to_float(sign | ((exp + 120u) << 23) | (man << 20));
 }
@@ -87,7 +92,7 @@ FP4MOE_HD uint8_t soft_float_to_e4m3(float x) {
   const uint32_t bits = float_to_bits(x);
   const uint8_t sign = uint8_t((bits >> 24) & 0x80u);
   const uint32_t abs = bits & 0x7FFFFFFFu;
-  if (abs > 0x7F800000u) return sign | kE4M3NaN;
+  if (abs > 0x7F800000u) return e4m3_nan_code(bits);
   if (abs >= 0x43E00000u) return sign | 0x7Eu;  // >= 448
   if (abs < 0x3C800000u) {                       // < 2^-6: subnormal codes, step 2^-9
     const float steps = bits_to_float(abs) * 512.0f;  // exact: scaling by a power of two
@@ -106,7 +111,7 @@ FP4MOE_HD uint8_t soft_float_to_e4m3(float x) {
 FP4MOE_HD float e4m3_to_float(uint8_t code) {
 #if defined(FP4MOE_E4M3_CVT)
   const float value = __half2float(__half(__nv_cvt_fp8_to_halfraw(code, __NV_E4M3)));
-  return (code & 0x7Fu) == kE4M3NaN ? bits_to_float((uint32_t(code & 0x80u) << 24) | 0x7FC00000u) : value;
+  return (code & 0x7Fu) == kE4M3NaN ? e4m3_nan_value(code) : value;
 #else
   return soft_e4m3_to_float(code);
 #endif
@@ -115,7 +120,7 @@ FP4MOE_HD float e4m3_to_float(uint8_t code) {
 FP4MOE_HD uint8_t float_to_e4m3(float x) {
 #if defined(FP4MOE_E4M3_CVT)
   const uint8_t code = __nv_cvt_float_to_fp8(x, __NV_SATFINITE, __NV_E4M3);
-  return is_nan(x) ? uint8_t(((float_to_bits(x) >> 24) & 0x80u) | kE4M3NaN) : code;
+  return is_nan(x) ? e4m3_nan_code(float_to_bits(x)) : code;
 #else
   return soft_float_to_e4m3(x);
 #endif
