@@ -140,8 +140,9 @@ TEST(GpuQuantize, FakeQuantizeOfFp32RowsEqualsHostCodec) {
   }
 }
 
-// The larger size takes the grid-stride loop several rounds (1.1 million 8-element vectors). A NaN
-// wins wherever it is: in the first vectors or in the last.
+// The larger size takes the grid-stride loop several rounds (1.1 million 8-element vectors: a round
+// of kAmaxLoadsInFlight vectors a thread, then a partial one). A NaN wins wherever it is: in the first
+// vectors or in the last.
 TEST(GpuQuantize, DeviceAmaxMatchesHostAndPropagatesNaN) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(13);

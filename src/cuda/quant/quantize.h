@@ -29,7 +29,8 @@ struct GlobalScaleSource {
   }
 };
 
-// amax_bits = max(amax_bits, bits of max|x|) over n elements (n a multiple of 8, x 16-byte aligned).
+// amax_bits = max(amax_bits, bits of max|x|) over n elements (n a multiple of 8, x 16-byte aligned),
+// walking x from its end, so that launch_fake_quantize after it starts on lines still in L2.
 void launch_amax(const bf16* x, int64_t n, uint32_t* amax_bits, const Launch& launch);
 
 // The decode forward's W4A4 quantization of x (gemm/decode_gemm.h), for at most
