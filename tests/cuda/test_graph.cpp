@@ -79,5 +79,79 @@ TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
   }
 }
 
+// Two forwards captured in one graph, the first's output the second's input, as consecutive layers
+// chain them: the kernels that read the caller's x before waiting for the kernel before them (W4A4's
+// amax and x's quantization here; at these sizes GEMM 1 takes no sorted-row copy) must see the first
+// forward's output, never the NaN poison it overwrites. Each output against the float64 reference
+// on its own input.
+TEST(GpuGraph, ChainedForwardsReadTheOutputBeforeThem) {
+  FP4MOE_REQUIRE_GPU();
+  struct Case {
+    QuantMode mode;
+    int tokens;
+    bool calibrated = false;
+  };
+  for (auto [mode, T, calibrated] : {Case{QuantMode::kW4A16, 96}, Case{QuantMode::kW4A4, 96},
+                                     Case{QuantMode::kW4A4, 96, true}, Case{QuantMode::kW4A16, 600},
+                                     Case{QuantMode::kW4A4, 600}, Case{QuantMode::kW4A4, 600, true},
+                                     Case{QuantMode::kW4A4, 4}}) {
+    const MoeConfig c = testing::make_config(32, 512, 256, 4, T, Activation::kSilu, mode);
+    testing::RandomExperts experts(c, 19);
+    auto gpu = make_moe_layer(c, Backend::kCuda);
+    auto cpu = make_moe_layer(c, Backend::kCpu);
+    experts.load_into(*gpu);
+    experts.load_into(*cpu);
+    if (calibrated) {
+      gpu->set_input_scales(6.0f / 2688.0f, 0.5f / 2688.0f);
+      cpu->set_input_scales(6.0f / 2688.0f, 0.5f / 2688.0f);
+    }
+    const size_t rows = size_t(T) * c.hidden, slots = size_t(T) * c.top_k;
+    Buffer x(Backend::kCuda, rows * 2), middle(Backend::kCuda, rows * 2), out(Backend::kCuda, rows * 2),
+        ids1(Backend::kCuda, slots * 4), w1(Backend::kCuda, slots * 4), ids2(Backend::kCuda, slots * 4),
+        w2(Backend::kCuda, slots * 4), ws(Backend::kCuda, gpu->workspace_bytes(T));
+    const auto as_bf16 = [](Buffer& b) { return static_cast<bf16*>(b.data()); };
+    const ForwardArgs first{T, as_bf16(x), static_cast<int32_t*>(ids1.data()), static_cast<float*>(w1.data()),
+                            as_bf16(middle)};
+    const ForwardArgs second{T, as_bf16(middle), static_cast<int32_t*>(ids2.data()), static_cast<float*>(w2.data()),
+                             as_bf16(out)};
+
+    cudaStream_t stream;
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    cudaGraph_t graph;
+    ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+    gpu->forward(first, ws.data(), ws.size(), stream);
+    gpu->forward(second, ws.data(), ws.size(), stream);
+    ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+    cudaGraphExec_t exec;
+    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+
+    testing::Rng rng(20);
+    for (int replay = 0; replay < 2; ++replay) {
+      const testing::Routing r1 = testing::uniform_routing(T, c.num_experts, c.top_k, rng);
+      const testing::Routing r2 = testing::skewed_routing(T, c.num_experts, c.top_k, rng);
+      const auto xs = testing::random_bf16(rows, rng, 1.0 + replay);
+      x.copy_from_host(xs.data(), x.size());
+      ids1.copy_from_host(r1.ids.data(), ids1.size());
+      w1.copy_from_host(r1.weights.data(), w1.size());
+      ids2.copy_from_host(r2.ids.data(), ids2.size());
+      w2.copy_from_host(r2.weights.data(), w2.size());
+      middle.fill(0xFF);  // NaN poison, which the first forward overwrites
+      out.fill(0xFF);
+      ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+      const auto got1 = testing::to_host<bf16>(middle, rows), got2 = testing::to_host<bf16>(out, rows);
+      const double err1 = testing::rel_error(got1, testing::run_reference(*cpu, xs, r1));
+      const double err2 = testing::rel_error(got2, testing::run_reference(*cpu, got1, r2));
+      std::printf("  chained replay %d (%s%s, T=%d): rel_error %.3e then %.3e\n", replay, to_string(mode).data(),
+                  calibrated ? " calibrated" : "", T, err1, err2);
+      EXPECT_LT(err1, 1e-2) << "first forward, replay " << replay;
+      EXPECT_LT(err2, 1e-2) << "second forward, replay " << replay;
+    }
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cudaStreamDestroy(stream);
+  }
+}
+
 }  // namespace
 }  // namespace fp4moe

@@ -67,8 +67,8 @@ TEST(GpuQuantize, FakeQuantizeEqualsHostDequantizeWithoutGlobalScale) {
 
   Buffer dx = testing::to_device(x), out(Backend::kCuda, x.size() * sizeof(bf16));
   out.fill(0xFF);
-  cuda::launch_fake_quantize(static_cast<const bf16*>(dx.data()), rows, nullptr, cols, cuda::GlobalScaleSource{gs, nullptr},
-                             static_cast<bf16*>(out.data()), cuda::Launch{});
+  cuda::launch_fake_quantize_input(static_cast<const bf16*>(dx.data()), rows, cols, cuda::GlobalScaleSource{gs, nullptr},
+                                   static_cast<bf16*>(out.data()), cuda::Launch{});
   testing::sync_device();
   const auto got = testing::to_host<bf16>(out, x.size());
   for (size_t i = 0; i < got.size(); ++i) {
@@ -162,7 +162,7 @@ TEST(GpuQuantize, DeviceAmaxMatchesHostAndPropagatesNaN) {
 }
 
 // The decode forward's quantization of x (each CTA takes the amax itself) against the general
-// chain's two kernels (launch_amax, then launch_fake_quantize with that amax): the same BF16
+// chain's two kernels (launch_amax, then launch_fake_quantize_input with that amax): the same BF16
 // values bit for bit, the same amax bits in amax_bits[0], and amax_bits[1] zeroed; dynamic and
 // calibrated scales, several CTAs, and a NaN that must reach every block.
 TEST(GpuQuantize, DecodeFakeQuantizeEqualsAmaxThenFakeQuantize) {
@@ -186,8 +186,8 @@ TEST(GpuQuantize, DecodeFakeQuantizeEqualsAmaxThenFakeQuantize) {
     auto* wb = static_cast<uint32_t*>(want_bits.data());
     auto* gb = static_cast<uint32_t*>(got_bits.data());
     if (calibrated == 0.0f) cuda::launch_amax(src, rows * cols, wb, cuda::Launch{});
-    cuda::launch_fake_quantize(src, rows, nullptr, cols, cuda::GlobalScaleSource{calibrated, wb},
-                               static_cast<bf16*>(want.data()), cuda::Launch{});
+    cuda::launch_fake_quantize_input(src, rows, cols, cuda::GlobalScaleSource{calibrated, wb},
+                                     static_cast<bf16*>(want.data()), cuda::Launch{});
     cuda::launch_decode_fake_quantize(src, rows, cols, cuda::GlobalScaleSource{calibrated, gb}, gb,
                                       static_cast<bf16*>(got.data()), cuda::Launch{});
     testing::sync_device();

@@ -191,7 +191,7 @@ class CudaMoeLayer final : public MoeLayer {
                         launch);
     if (w4a4) {
       if (x_scale.calibrated == 0) launch_amax(args.x, int64_t(T) * c.hidden, plan.amax_bits + 0, launch);
-      launch_fake_quantize(args.x, T, nullptr, c.hidden, x_scale, x_quantized, launch);
+      launch_fake_quantize_input(args.x, T, c.hidden, x_scale, x_quantized, launch);
     }
     // GEMM 1's rows gathered from x by the pairs' sorted order, or copied in that order first.
     bf16* x_sorted = kernels.sorted_rows ? WorkspaceLayout::at<bf16>(workspace, layout.x_sorted) : nullptr;

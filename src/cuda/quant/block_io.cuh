@@ -8,8 +8,12 @@
 
 namespace fp4moe::cuda {
 
+// kFromL2: the loads bypass L1 (ld.global.cg), for data a kernel reads before its wait for the kernel
+// before it: an SM's L1 may hold an earlier forward's lines of it (as in routing/sorted_rows.cu).
+template <bool kFromL2 = false>
 __device__ __forceinline__ void load_bf16x8(const bf16* src, float (&out)[8]) {
-  const uint4 v = *reinterpret_cast<const uint4*>(src);
+  const uint4* vector = reinterpret_cast<const uint4*>(src);
+  const uint4 v = kFromL2 ? __ldcg(vector) : *vector;
   const uint32_t words[4] = {v.x, v.y, v.z, v.w};
   for (int i = 0; i < 4; ++i) {
     out[2 * i] = bits_to_float(words[i] << 16);
@@ -17,19 +21,22 @@ __device__ __forceinline__ void load_bf16x8(const bf16* src, float (&out)[8]) {
   }
 }
 
+template <bool kFromL2 = false>
 __device__ __forceinline__ void load_block(const bf16* src, float (&out)[16]) {
   float lo[8], hi[8];
-  load_bf16x8(src, lo);
-  load_bf16x8(src + 8, hi);
+  load_bf16x8<kFromL2>(src, lo);
+  load_bf16x8<kFromL2>(src + 8, hi);
   for (int i = 0; i < 8; ++i) {
     out[i] = lo[i];
     out[8 + i] = hi[i];
   }
 }
 
+template <bool kFromL2 = false>
 __device__ __forceinline__ void load_block(const float* src, float (&out)[16]) {
   for (int i = 0; i < 4; ++i) {
-    const float4 v = reinterpret_cast<const float4*>(src)[i];
+    const float4* vector = reinterpret_cast<const float4*>(src) + i;
+    const float4 v = kFromL2 ? __ldcg(vector) : *vector;
     out[4 * i] = v.x;
     out[4 * i + 1] = v.y;
     out[4 * i + 2] = v.z;

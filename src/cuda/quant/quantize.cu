@@ -26,19 +26,23 @@ __device__ __forceinline__ uint32_t max_abs_bits(uint32_t bits, const float (&ve
 // and integer maxima the amax itself took 2-6% less.
 constexpr int kAmaxLoadsInFlight = 4;
 
+// x is the caller's input, in place before the forward began: the successor may launch at once, the
+// loads go before the wait (from L2), and only the atomic waits, for the plan that zeroes amax_bits.
+// The kernel's end still means that every kernel before it has ended.
 __global__ void amax_kernel(const bf16* x, int64_t n, uint32_t* amax_bits) {
-  ptx::wait_for_predecessor();
+  ptx::launch_dependent_grids();
   uint32_t bits = 0;
   const int64_t vectors = n / 8, stride = int64_t(gridDim.x) * blockDim.x;
   for (int64_t v = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; v < vectors; v += kAmaxLoadsInFlight * stride) {
     float values[kAmaxLoadsInFlight][8] = {};
     for (int i = 0; i < kAmaxLoadsInFlight; ++i) {
       const int64_t step = v + i * stride;
-      if (step < vectors) load_bf16x8(x + (vectors - 1 - step) * 8, values[i]);
+      if (step < vectors) load_bf16x8<true>(x + (vectors - 1 - step) * 8, values[i]);
     }
     for (const auto& vector : values) bits = max_abs_bits(bits, vector);
   }
   bits = __reduce_max_sync(0xFFFFFFFFu, bits);
+  ptx::grid_dependency_wait();
   if (threadIdx.x % 32 == 0) atomicMax(amax_bits, bits);
 }
 
@@ -59,23 +63,34 @@ __global__ void quantize_kernel(const bf16* x, int64_t rows, int64_t cols, Globa
 // Block `block` of src through NVFP4 and back: out holds the values the codes and scale stand for.
 // global_scale() is called after the block's loads are issued, so that a scale read from memory
 // (GlobalScaleSource::resolve) overlaps them instead of delaying them.
-template <class T, class GlobalScale>
+template <bool kFromL2 = false, class T, class GlobalScale>
 __device__ __forceinline__ void fake_quantize_block(const T* src, int64_t block, GlobalScale&& global_scale,
                                                     bf16* out) {
   float values[kNvfp4BlockSize];
-  load_block(src + block * kNvfp4BlockSize, values);
+  load_block<kFromL2>(src + block * kNvfp4BlockSize, values);
   fake_quantize_nvfp4_block(values, global_scale());
   store_bf16_block(values, out + block * kNvfp4BlockSize);
 }
 
-template <class T>
+// kSrcIsInput: src is the caller's x, in place before the forward began (as in
+// routing/sorted_rows.cu). The successor may then launch at once and the loads go first, from L2; the
+// wait comes where the global scale needs the amax kernel's result, and in any case before the end, so
+// that this kernel's end still means that every kernel before it has ended (GEMM 1 reads the plan
+// once this kernel has ended). Otherwise (h, GEMM 1's output) the wait comes first.
+template <class T, bool kSrcIsInput>
 __global__ void fake_quantize_kernel(const T* src, int64_t max_rows, const int* device_rows, int64_t cols,
                                      GlobalScaleSource source, bf16* out) {
-  ptx::wait_for_predecessor();
+  if constexpr (kSrcIsInput) ptx::launch_dependent_grids();
+  else ptx::wait_for_predecessor();
   const int64_t rows = device_rows ? min(max_rows, int64_t(*device_rows)) : max_rows;
   const int64_t block = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (block >= rows * (cols / kNvfp4BlockSize)) return;
-  fake_quantize_block(src, block, [&] { return source.resolve(); }, out);
+  if (block < rows * (cols / kNvfp4BlockSize)) {
+    fake_quantize_block<kSrcIsInput>(src, block, [&] {
+      if (kSrcIsInput && source.calibrated <= 0.0f) ptx::grid_dependency_wait();  // the amax
+      return source.resolve();
+    }, out);
+  }
+  if constexpr (kSrcIsInput) ptx::grid_dependency_wait();
 }
 
 // The FP32 bits of max |x| over x[0, n) (n a multiple of 8), by the whole CTA (max_abs_bits). Every
@@ -113,13 +128,13 @@ __global__ void __launch_bounds__(kThreads) decode_fake_quantize_kernel(const bf
 
 unsigned grid_for(int64_t threads) { return unsigned(ceil_div(threads, kThreads)); }
 
-template <class T>
+template <class T, bool kSrcIsInput>
 void launch_fake_quantize_impl(const T* src, int64_t max_rows, const int* device_rows, int64_t cols,
                                GlobalScaleSource scale, bf16* out, const Launch& launch) {
   const int64_t blocks = max_rows * (cols / kNvfp4BlockSize);
   if (blocks == 0) return;
-  launch_kernel(fake_quantize_kernel<T>, grid_for(blocks), kThreads, 0, launch, "fake_quantize_kernel", src, max_rows,
-                device_rows, cols, scale, out);
+  launch_kernel(fake_quantize_kernel<T, kSrcIsInput>, grid_for(blocks), kThreads, 0, launch, "fake_quantize_kernel",
+                src, max_rows, device_rows, cols, scale, out);
 }
 
 }  // namespace
@@ -148,14 +163,14 @@ void launch_quantize_nvfp4(const bf16* x, int64_t rows, int64_t cols, GlobalScal
                 scales, layout);
 }
 
-void launch_fake_quantize(const bf16* src, int64_t max_rows, const int* device_rows, int64_t cols,
-                          GlobalScaleSource scale, bf16* out, const Launch& launch) {
-  launch_fake_quantize_impl(src, max_rows, device_rows, cols, scale, out, launch);
+void launch_fake_quantize_input(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale, bf16* out,
+                                const Launch& launch) {
+  launch_fake_quantize_impl<bf16, true>(x, rows, nullptr, cols, scale, out, launch);
 }
 
 void launch_fake_quantize(const float* src, int64_t max_rows, const int* device_rows, int64_t cols,
                           GlobalScaleSource scale, bf16* out, const Launch& launch) {
-  launch_fake_quantize_impl(src, max_rows, device_rows, cols, scale, out, launch);
+  launch_fake_quantize_impl<float, false>(src, max_rows, device_rows, cols, scale, out, launch);
 }
 
 }  // namespace fp4moe::cuda

@@ -30,7 +30,9 @@ struct GlobalScaleSource {
 };
 
 // amax_bits = max(amax_bits, bits of max|x|) over n elements (n a multiple of 8, x 16-byte aligned),
-// walking x from its end, so that launch_fake_quantize after it starts on lines still in L2.
+// walking x from its end, so that launch_fake_quantize_input after it starts on lines still in L2.
+// x is the caller's input, in place before the forward began: it is read before the wait for the
+// kernel before (the plan, which zeroes amax_bits); only the atomic waits.
 void launch_amax(const bf16* x, int64_t n, uint32_t* amax_bits, const Launch& launch);
 
 // The decode forward's W4A4 quantization of x (gemm/decode_gemm.h), for at most
@@ -38,7 +40,7 @@ void launch_amax(const bf16* x, int64_t n, uint32_t* amax_bits, const Launch& la
 // CTA first takes the amax of all of x itself, so that no kernel before it has to reset a
 // device-wide maximum. It also stores that amax in amax_bits[0] (for GEMM 1's epilogue) and zeroes
 // amax_bits[1], which GEMM 1 accumulates the intermediate's amax into. Same results as launch_amax
-// then launch_fake_quantize.
+// then launch_fake_quantize_input.
 inline constexpr int64_t kDecodeQuantizeMaxElements = 65536;
 void launch_decode_fake_quantize(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale,
                                  uint32_t* amax_bits, bf16* out, const Launch& launch);
@@ -47,10 +49,14 @@ void launch_decode_fake_quantize(const bf16* x, int64_t rows, int64_t cols, Glob
 void launch_quantize_nvfp4(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale, uint8_t* packed,
                            uint8_t* scales, ScaleLayout layout, const Launch& launch);
 
-// src [rows, cols] -> out [rows, cols] BF16 holding e2m1(q)*e4m3(s). When `device_rows` is not
-// null only the first *device_rows rows (<= max_rows) are processed.
-void launch_fake_quantize(const bf16* src, int64_t max_rows, const int* device_rows, int64_t cols,
-                          GlobalScaleSource scale, bf16* out, const Launch& launch);
+// x [rows, cols] -> out [rows, cols] BF16 holding e2m1(q)*e4m3(s), where x is the caller's input, in
+// place before the forward began: read before the wait for the kernel before, which only a device
+// amax (the global scale) and the kernel's end wait for.
+void launch_fake_quantize_input(const bf16* x, int64_t rows, int64_t cols, GlobalScaleSource scale, bf16* out,
+                                const Launch& launch);
+
+// The same for an FP32 src that the kernel before writes (GEMM 1's h), read after waiting for it. When
+// `device_rows` is not null only the first *device_rows rows (<= max_rows) are processed.
 void launch_fake_quantize(const float* src, int64_t max_rows, const int* device_rows, int64_t cols,
                           GlobalScaleSource scale, bf16* out, const Launch& launch);
 
