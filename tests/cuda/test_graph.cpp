@@ -3,6 +3,7 @@
 // replays: nothing about a batch but its size is baked in at capture.
 #include <utility>
 
+#include "chosen_kernels.h"
 #include "common/compare.h"
 #include "common/configs.h"
 #include "common/random_experts.h"
@@ -81,24 +82,29 @@ TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
 
 // Two forwards captured in one graph, the first's output the second's input, as consecutive layers
 // chain them: the kernels that read the caller's x before waiting for the kernel before them (W4A4's
-// amax and x's quantization here; at these sizes GEMM 1 takes no sorted-row copy) must see the first
-// forward's output, never the NaN poison it overwrites. Each output against the float64 reference
-// on its own input.
+// amax and x's quantization; in W4A16 the sorted-row copy, which the wide cases take on Hopper) must
+// see the first forward's output, never the NaN poison it overwrites. Each output against the
+// float64 reference on its own input.
 TEST(GpuGraph, ChainedForwardsReadTheOutputBeforeThem) {
   FP4MOE_REQUIRE_GPU();
   struct Case {
     QuantMode mode;
     int tokens;
     bool calibrated = false;
+    bool wide = false;  // GEMM 1 with twelve 256-row blocks: the sorted-row copy (moe/dispatch.h)
   };
-  for (auto [mode, T, calibrated] : {Case{QuantMode::kW4A16, 96}, Case{QuantMode::kW4A4, 96},
-                                     Case{QuantMode::kW4A4, 96, true}, Case{QuantMode::kW4A16, 600},
-                                     Case{QuantMode::kW4A4, 600}, Case{QuantMode::kW4A4, 600, true},
-                                     Case{QuantMode::kW4A4, 4}}) {
-    const MoeConfig c = testing::make_config(32, 512, 256, 4, T, Activation::kSilu, mode);
+  for (auto [mode, T, calibrated, wide] :
+       {Case{QuantMode::kW4A16, 96}, Case{QuantMode::kW4A4, 96}, Case{QuantMode::kW4A4, 96, true},
+        Case{QuantMode::kW4A16, 600}, Case{QuantMode::kW4A4, 600}, Case{QuantMode::kW4A4, 600, true},
+        Case{QuantMode::kW4A4, 4}, Case{QuantMode::kW4A16, 300, false, true},
+        Case{QuantMode::kW4A4, 300, false, true}}) {
+    const MoeConfig c = wide ? testing::make_config(12, 208, 1424, 3, T, Activation::kSilu, mode)
+                             : testing::make_config(32, 512, 256, 4, T, Activation::kSilu, mode);
     testing::RandomExperts experts(c, 19);
     auto gpu = make_moe_layer(c, Backend::kCuda);
     auto cpu = make_moe_layer(c, Backend::kCpu);
+    if (wide && testing::on_hopper())
+      EXPECT_TRUE(testing::chosen_kernels(c, T).sorted_rows) << "the rule must apply, or this case checks nothing new";
     experts.load_into(*gpu);
     experts.load_into(*cpu);
     if (calibrated) {

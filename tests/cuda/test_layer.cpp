@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "chosen_kernels.h"
 #include "common/compare.h"
 #include "common/configs.h"
 #include "common/expect_error.h"
@@ -23,7 +24,11 @@
 namespace fp4moe {
 namespace {
 
+using testing::chosen_kernels;
+using testing::down_rows;
+using testing::gate_up_rows;
 using testing::make_config;
+using testing::on_hopper;
 
 // A CPU layer (the reference) and a CUDA layer holding the same random weights.
 struct LayerPair {
@@ -65,29 +70,6 @@ struct ScopedEnv {
   ScopedEnv& operator=(const ScopedEnv&) = delete;
   const char* name;
 };
-
-int64_t gate_up_rows(const MoeConfig& c) {
-  return cuda::packed_weight_shape(cuda::WeightRole::kGateUp, c.hidden, c.intermediate).rows;
-}
-int64_t down_rows(const MoeConfig& c) {
-  return cuda::packed_weight_shape(cuda::WeightRole::kDown, c.hidden, c.intermediate).rows;
-}
-
-// Whether the current device runs the wgmma kernels (Hopper); a failing cudaGetDevice throws.
-bool on_hopper() {
-  int device = 0;
-  cuda::check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  return cuda::device_is_hopper(device);
-}
-
-// The kernels a CUDA layer on this device picks for a batch (after a layer was created).
-cuda::ForwardKernels chosen_kernels(const MoeConfig& c, int tokens) {
-  int device = 0, sms = 0;
-  cudaGetDevice(&device);
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  return cuda::choose_kernels(tokens, c, cuda::device_is_hopper(device), std::nullopt, gate_up_rows(c), down_rows(c),
-                              cuda::device_waves(sms));
-}
 
 struct BenchShape {
   const char* name;
