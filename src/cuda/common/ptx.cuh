@@ -163,7 +163,7 @@ __device__ __forceinline__ void launch_dependent_grids() {
 #endif
 }
 
-// How every kernel of the forward uses the two (common/launch.h): wait for the predecessor, then
+// How most kernels of the forward use the two (common/launch.h): wait for the predecessor, then
 // let the successor launch. In this order, a kernel that starts knows that every kernel before its
 // predecessor has ended (gemm/decode_gemm.cu relies on it).
 __device__ __forceinline__ void wait_for_predecessor() {

@@ -88,7 +88,7 @@ struct DownOutput {
 };
 
 // How a GEMM launch is ordered against the kernel before it in the stream.
-// - kAfter, every forward kernel's order (common/launch.h): wait for the predecessor, then let the
+// - kAfter, most forward kernels' order (common/launch.h): wait for the predecessor, then let the
 //   next kernel launch.
 // - kBeside: the predecessor is this GEMM's launch over the plan's large tiles (moe/dispatch.h),
 //   which waited for the plan before this launch could start. Its tiles are other rows of the same
