@@ -1,9 +1,9 @@
 // Kernel launches of the forward pass. Every kernel of the forward waits on its predecessor before
-// it touches memory that the forward writes, and before it ends, so all of them may be launched with
-// programmatic dependent launch: the next kernel is resident when the previous one ends, which
-// hides the launch gap (microseconds each, a large part of a decode step), and each kernel's end
-// still implies every earlier one's. Most wait first and then let the next kernel launch
-// (ptx::wait_for_predecessor), so a kernel that starts knows that every kernel before its
+// it touches memory that a kernel still running may write, and before it ends, so all of them may be
+// launched with programmatic dependent launch: the next kernel is resident when the previous one
+// ends, which hides the launch gap (microseconds each, a large part of a decode step), and each
+// kernel's end still implies every earlier one's. Most wait first and then let the next kernel
+// launch (ptx::wait_for_predecessor), so a kernel that starts knows that every kernel before its
 // predecessor has ended. What was in place before the forward began (the caller's x) may be read
 // before the wait: the sorted-row copy in W4A16, and W4A4's amax and x's quantization, which also
 // let the next kernel launch first (quant/quantize.cu), so GEMM 1 after them relies only on its own
