@@ -2,14 +2,14 @@
 # the repository root, then build the Python module of this tree or of a variant of it, the GPU test
 # binaries, and run tests, benchmarks and comparisons. Everything a step writes goes under $R, which `el`
 # packs into $OUT/r.tgz after each step, so that a call cut short by its time limit still returns what it
-# finished. Example (two builds measured in alternation, then the tests of the new one):
+# finished. Example (main against a patch, measured in alternation, then the tests of the patch):
 #
 #   source bench/device.sh && dev_init call1
-#   dev_variant old src/cuda/moe/dispatch.h=bench/results/<folder>/dispatch-main.h
-#   dev_module old /tmp/tree-old 6 & dev_module new . 6 & dev_tests_build 4; wait; el builds
-#   for r in 1 2; do dev_bench o-$r /tmp/mod-old $ARGS; dev_bench n-$r /tmp/mod-new $ARGS; done
-#   dev_compare ab.txt o-1,o-2 n-1,n-2
-#   dev_gtest dispatch 30; dev_gtest layer 150 '*EdgeCases*'; dev_pytest /tmp/mod-new; dev_results
+#   dev_variant_patch main bench/results/<folder>/change.patch -R
+#   dev_module main /tmp/tree-main 8 & dev_module new . 8 & wait; el builds
+#   dev_ab 2 d "--shapes qwen3-30b-a3b --tokens 64,512 --no-peer" p "--tokens 4096,16384 --skewed off --no-peer"
+#   dev_ab_kernel p gemm1 GateUp
+#   dev_gpu_test 300; dev_results
 #
 # The official tables of this tree: dev_init head; dev_module head . 16; dev_official /tmp/mod-head
 #
@@ -142,6 +142,39 @@ dev_compare() {
   shift 3
   python3 bench/ab.py --compare "$(files_of "$base")" "$(files_of "$new")" "$@" > "$R/$out" 2>&1
   grep -v '^|---\|^| shape' "$R/$out"
+}
+
+# dev_ab ROUNDS TAG ARGS [TAG ARGS ...]: an A/B of the modules /tmp/mod-main and /tmp/mod-new (dev_module
+# main TREE; dev_module new .): each TAG's bench_moe.py ARGS (one quoted string), both modules in turn,
+# every TAG in turn, ROUNDS rounds, into $R/m<TAG>-<round> and $R/n<TAG>-<round>; then each TAG's
+# whole-layer comparison into $R/ab-<TAG>.txt. dev_ab_kernel compares kernels of the same runs.
+dev_ab() {
+  local r side i argsets=()
+  DEV_AB_ROUNDS=$1
+  DEV_AB_TAGS=()
+  shift
+  while [ $# -ge 2 ]; do DEV_AB_TAGS+=("$1"); argsets+=("$2"); shift 2; done
+  for ((r = 1; r <= DEV_AB_ROUNDS; r++)); do
+    for side in main new; do
+      for i in "${!DEV_AB_TAGS[@]}"; do
+        # shellcheck disable=SC2086  # each set of arguments is split into words on purpose
+        dev_bench "${side:0:1}${DEV_AB_TAGS[$i]}-$r" "/tmp/mod-$side" ${argsets[$i]}
+      done
+    done
+  done
+  for i in "${!DEV_AB_TAGS[@]}"; do dev_ab_kernel "${DEV_AB_TAGS[$i]}"; done
+}
+
+# dev_ab_kernel TAG [NAME REGEX]: TAG's rounds of the last dev_ab compared, the whole layer into
+# $R/ab-<TAG>.txt, or the kernels matching REGEX (ab.py --kernel) into $R/ab-<TAG>-<NAME>.txt.
+dev_ab_kernel() {
+  local tag=$1 r base= new=
+  for ((r = 1; r <= DEV_AB_ROUNDS; r++)); do
+    base+=${base:+,}m$tag-$r
+    new+=${new:+,}n$tag-$r
+  done
+  if [ $# -ge 3 ]; then dev_compare "ab-$tag-$2.txt" "$base" "$new" --kernel "$3"
+  else dev_compare "ab-$tag.txt" "$base" "$new"; fi
 }
 
 # dev_results: every test log's verdict lines, and the first errors of the benchmark runs.
