@@ -368,7 +368,6 @@ def ncu_stall_summary() -> None:
       expect("not an ncu source-page CSV" in str(e), f"error names what was expected: {e}")
 
 
-
 @check
 def sass_loop_lengths() -> None:
   # The layout of `cuobjdump -sass`: a Function line per kernel, then one instruction per line with its
@@ -388,6 +387,7 @@ def sass_loop_lengths() -> None:
   loops = sass_loops.mma_loops(kernels["_Z1kv"])
   expect([(loop.start, len(loop.instructions), loop.mmas, loop.decoding) for loop in loops] == [(0x20, 6, 1, 2)],
          f"the inner MMA loop alone, its MMA and decoding counted: {[(l.start, len(l.instructions)) for l in loops]}")
+
 
 def check_torch_dequant(torch) -> None:
   from nvfp4_torch import dequantize_experts  # noqa: PLC0415

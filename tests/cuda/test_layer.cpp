@@ -16,7 +16,6 @@
 #include "common/random_experts.h"
 #include "common/random_inputs.h"
 #include "common/run_layer.h"
-#include "cuda/common/check.h"
 #include "cuda/common/launch.h"
 #include "cuda/moe/dispatch.h"
 #include "gpu_test.h"
@@ -233,12 +232,11 @@ TEST(GpuLayer, LargeTilesOfSkewedBatches) {
     MoeConfig c = make_config(64, 2576, 1424, 2, 1100, Activation::kSilu, mode);
     c.local_experts = 48;  // the skewed routing's hot experts 0-3 are local
     LayerPair layers(c, 11);
-    const int64_t gate_up_rows = cuda::packed_weight_shape(cuda::WeightRole::kGateUp, c.hidden, c.intermediate).rows;
-    const int64_t down_rows = cuda::packed_weight_shape(cuda::WeightRole::kDown, c.hidden, c.intermediate).rows;
     const auto x = testing::random_bf16(size_t(1100) * c.hidden, rng);
     for (int tokens : {200, 600, 1100}) {
       if (hopper) {
-        EXPECT_TRUE(cuda::large_tile_for(cuda::choose_gemm(tokens, c, true), tokens, true, gate_up_rows, down_rows))
+        EXPECT_TRUE(
+            cuda::large_tile_for(cuda::choose_gemm(tokens, c, true), tokens, true, gate_up_rows(c), down_rows(c)))
             << tokens;
         EXPECT_EQ(chosen_kernels(c, tokens).sorted_rows, tokens > 200) << tokens;
       }
