@@ -14,6 +14,49 @@
 namespace fp4moe {
 namespace {
 
+// A stream and a graph captured on it, released when it goes out of scope, also when an assertion
+// ends the test early or the recording throws.
+class CapturedGraph {
+ public:
+  CapturedGraph() = default;
+  CapturedGraph(const CapturedGraph&) = delete;
+  CapturedGraph& operator=(const CapturedGraph&) = delete;
+  ~CapturedGraph() {
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    if (stream_ != nullptr && cudaStreamIsCapturing(stream_, &status) == cudaSuccess &&
+        status != cudaStreamCaptureStatusNone) {
+      cudaGraph_t abandoned = nullptr;
+      if (cudaStreamEndCapture(stream_, &abandoned) == cudaSuccess && abandoned != nullptr)
+        cudaGraphDestroy(abandoned);
+    }
+    if (exec_ != nullptr) cudaGraphExecDestroy(exec_);
+    if (graph_ != nullptr) cudaGraphDestroy(graph_);
+    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+  }
+
+  // Captures what record(stream) enqueues in global capture mode, which fails the capture on a
+  // host sync or another call unsafe in a graph. Call it under ASSERT_NO_FATAL_FAILURE.
+  template <class Record>
+  void capture(Record&& record) {
+    ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
+    ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
+    record(stream_);
+    ASSERT_EQ(cudaStreamEndCapture(stream_, &graph_), cudaSuccess);
+    ASSERT_EQ(cudaGraphInstantiate(&exec_, graph_, 0), cudaSuccess);
+  }
+
+  // One replay, waited for. Call it under ASSERT_NO_FATAL_FAILURE.
+  void replay() const {
+    ASSERT_EQ(cudaGraphLaunch(exec_, stream_), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+  cudaGraph_t graph_ = nullptr;
+  cudaGraphExec_t exec_ = nullptr;
+};
+
 TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
   FP4MOE_REQUIRE_GPU();
   // 96 tokens: the general chain of kernels; 600 (2400 pairs): the same with the grid plan's two
@@ -47,14 +90,8 @@ TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
     const ForwardArgs args{T, static_cast<bf16*>(x.data()), static_cast<int32_t*>(ids.data()),
                            static_cast<float*>(w.data()), static_cast<bf16*>(out.data())};
 
-    cudaStream_t stream;
-    ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-    cudaGraph_t graph;
-    ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
-    gpu->forward(args, ws.data(), ws.size(), stream);
-    ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
-    cudaGraphExec_t exec;
-    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    CapturedGraph graph;
+    ASSERT_NO_FATAL_FAILURE(graph.capture([&](cudaStream_t s) { gpu->forward(args, ws.data(), ws.size(), s); }));
 
     testing::Rng rng(18);
     for (int replay = 0; replay < 4; ++replay) {
@@ -66,17 +103,13 @@ TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
       ids.copy_from_host(routing.ids.data(), ids.size());
       w.copy_from_host(routing.weights.data(), w.size());
       out.fill(0xFF);  // NaN poison
-      ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
-      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+      ASSERT_NO_FATAL_FAILURE(graph.replay());
       const auto got = testing::to_host<bf16>(out, size_t(T) * c.hidden);
       const double err = testing::rel_error(got, testing::run_reference(*cpu, xs, routing));
       std::printf("  graph replay %d (%s%s, T=%d): rel_error=%.3e\n", replay, to_string(mode).data(),
                   calibrated ? " calibrated" : "", T, err);
       EXPECT_LT(err, 1e-2) << "replay " << replay;
     }
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
-    cudaStreamDestroy(stream);
   }
 }
 
@@ -121,15 +154,11 @@ TEST(GpuGraph, ChainedForwardsReadTheOutputBeforeThem) {
     const ForwardArgs second{T, as_bf16(middle), static_cast<int32_t*>(ids2.data()), static_cast<float*>(w2.data()),
                              as_bf16(out)};
 
-    cudaStream_t stream;
-    ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-    cudaGraph_t graph;
-    ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
-    gpu->forward(first, ws.data(), ws.size(), stream);
-    gpu->forward(second, ws.data(), ws.size(), stream);
-    ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
-    cudaGraphExec_t exec;
-    ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    CapturedGraph graph;
+    ASSERT_NO_FATAL_FAILURE(graph.capture([&](cudaStream_t s) {
+      gpu->forward(first, ws.data(), ws.size(), s);
+      gpu->forward(second, ws.data(), ws.size(), s);
+    }));
 
     testing::Rng rng(20);
     for (int replay = 0; replay < 2; ++replay) {
@@ -143,8 +172,7 @@ TEST(GpuGraph, ChainedForwardsReadTheOutputBeforeThem) {
       w2.copy_from_host(r2.weights.data(), w2.size());
       middle.fill(0xFF);  // NaN poison, which the first forward overwrites
       out.fill(0xFF);
-      ASSERT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
-      ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+      ASSERT_NO_FATAL_FAILURE(graph.replay());
       const auto got1 = testing::to_host<bf16>(middle, rows), got2 = testing::to_host<bf16>(out, rows);
       const double err1 = testing::rel_error(got1, testing::run_reference(*cpu, xs, r1));
       const double err2 = testing::rel_error(got2, testing::run_reference(*cpu, got1, r2));
@@ -153,9 +181,6 @@ TEST(GpuGraph, ChainedForwardsReadTheOutputBeforeThem) {
       EXPECT_LT(err1, 1e-2) << "first forward, replay " << replay;
       EXPECT_LT(err2, 1e-2) << "second forward, replay " << replay;
     }
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
-    cudaStreamDestroy(stream);
   }
 }
 
