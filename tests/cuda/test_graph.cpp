@@ -1,8 +1,6 @@
 // forward() is capturable in a CUDA graph (global capture mode rejects host syncs and other unsafe
 // calls) and the captured graph stays right when the routing and the inputs change between
 // replays: nothing about a batch but its size is baked in at capture.
-#include <utility>
-
 #include "chosen_kernels.h"
 #include "common/compare.h"
 #include "common/configs.h"
