@@ -2,6 +2,8 @@
 NVFP4 MoE integrations of inference engines (stacked ModelOpt checkpoint tensors in, run() with
 the router's top-k out). The workspace is allocated once, here, for max_tokens tokens."""
 
+import os
+
 import numpy as np
 
 from fp4moe import _core
@@ -66,6 +68,24 @@ class MoeLayer:
             local_experts=-1 if local_experts is None else int(local_experts),
             limit=_DEFAULT_SWIGLU_LIMIT if swiglu_limit is None else float(swiglu_limit), alpha=float(swiglu_alpha),
             device=kind, device_index=index, cpu_threads=int(cpu_threads))
+
+    @classmethod
+    def from_checkpoint(cls, path, layer, max_tokens, *, mode="w4a16", local_expert_start=0, local_experts=None,
+                        device=None, cpu_threads=0):
+        """MoE layer `layer` of a Hugging Face checkpoint directory in ModelOpt's NVFP4 layout (config.json
+        plus single or sharded safetensors), with its weights loaded: sizes, top-k and activation come from
+        config.json, checked against the tensors; every local expert is validated before the first is
+        loaded; in mode "w4a4" the checkpoint's input_scale values (their max over the local experts) are
+        the calibrated scales when it has them, else the scales are dynamic. The other arguments are
+        those of MoeLayer()."""
+        path = os.fspath(path)
+        c = _core.checkpoint_layer_config(path=path, layer=int(layer))
+        self = cls(c["num_experts"], c["hidden"], c["intermediate"], c["top_k"], max_tokens,
+                   activation=c["activation"], mode=mode, local_expert_start=local_expert_start,
+                   local_experts=local_experts, swiglu_limit=c["swiglu_limit"], swiglu_alpha=c["swiglu_alpha"],
+                   device=device, cpu_threads=cpu_threads)
+        self._native.load_checkpoint(path=path, layer=int(layer))
+        return self
 
     # ---- configuration ----
     num_experts = property(lambda self: self._native.num_experts)

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bindings/device_guard.h"
+#include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/error.h"
 #include "fp4moe/format/quantize.h"
 #include "fp4moe/moe/reference.h"
@@ -87,6 +88,13 @@ void LayerBinding::load_weights(const StackedWeights& w) {
                         float_at(w.w13_up_scale_2, x), int(i), int(h), down);
     layer_->load_expert(int(x), view);
   }
+  weights_loaded_ = true;
+}
+
+void LayerBinding::load_checkpoint(const std::string& path, int layer) {
+  const MoeCheckpoint checkpoint(path);
+  DeviceGuard guard(device_);
+  load_moe_layer(checkpoint, layer, *layer_);
   weights_loaded_ = true;
 }
 

@@ -14,5 +14,6 @@ NB_MODULE(_core, m) {
         "True when this build has the CUDA backend and a CUDA device is visible.");
   m.attr("built_with_cuda") = bool(FP4MOE_WITH_CUDA);
   fp4moe::bindings::bind_layer(m);
+  fp4moe::bindings::bind_checkpoint(m);
   fp4moe::bindings::bind_quantize(m);
 }

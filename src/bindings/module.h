@@ -11,6 +11,7 @@ namespace fp4moe::bindings {
 namespace nb = nanobind;
 
 void bind_layer(nb::module_& m);
+void bind_checkpoint(nb::module_& m);
 void bind_quantize(nb::module_& m);
 
 // "linear" or "swizzled"; anything else throws naming `where`.

@@ -6,6 +6,8 @@ torch.compile(fullgraph=True) and as a CUDA-graph replay. Run on the GPU machine
 
 Skipped, with the reason shown, without torch, without a GPU, or with a CPU-only build."""
 
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -298,3 +300,23 @@ def test_device_and_dtype_errors(shape_case):
     with pytest.raises(fp4moe.Error, match="topk_ids: expected int32"):
         module.layer.run(x, weights, ids.long())
     assert module.layer.workspace_bytes > 0
+
+
+@pytest.mark.parametrize("mode", ["w4a16", "w4a4"])
+def test_checkpoint_layer_on_the_gpu(mode):
+    """MoeLayer.from_checkpoint on the committed tiny checkpoint, on the GPU, against the float64
+    reference of the same layer loaded on the CPU (W4A4 with the checkpoint's calibrated scales)."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "data" / "tiny-nvfp4"
+    gpu = fp4moe.MoeLayer.from_checkpoint(path, 1, 64, mode=mode, device="cuda")
+    cpu = fp4moe.MoeLayer.from_checkpoint(path, 1, 64, mode=mode, device="cpu")
+    rng = np.random.default_rng(60)
+    x_bits = moe_data.to_bf16(rng.standard_normal((37, gpu.hidden)))
+    weights, ids = moe_data.random_routing(rng, 37, gpu.num_experts, gpu.top_k)
+    x = torch.from_numpy(x_bits.view(np.int16)).view(torch.bfloat16).cuda()
+    out = torch.full((37, gpu.hidden), float("nan"), dtype=torch.bfloat16, device="cuda")
+    gpu.run(x, torch.from_numpy(weights).cuda(), torch.from_numpy(ids).cuda(), out=out)
+    torch.cuda.synchronize()
+    ref = torch.from_numpy(fp4moe.reference_forward(cpu, x_bits, weights, ids))
+    err = rel_error(out.cpu(), ref)
+    print(f"tiny checkpoint {mode} on the GPU: rel error {err:.2e}")
+    assert torch.isfinite(out).all() and err < BOUND

@@ -1,0 +1,119 @@
+"""fp4moe.MoeLayer.from_checkpoint on the committed tiny ModelOpt NVFP4 checkpoint (CPU backend): the
+layer it builds against the same tensors read here by an independent safetensors parser and loaded by
+hand, against the NumPy float64 reference, with expert parallelism and W4A4's calibrated scales, and
+the errors for a wrong layer or path."""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+import fp4moe
+import moe_data
+
+CHECKPOINT = pathlib.Path(__file__).resolve().parents[1] / "data" / "tiny-nvfp4"
+LAYER = 1  # layer 0 is dense (config.json's mlp_only_layers)
+BOUND = 1e-2
+_NUMPY_DTYPES = {"U8": np.uint8, "F8_E4M3": np.uint8, "F32": np.float32}  # E4M3 kept as its code bytes
+
+
+def read_safetensors(path):
+    """name -> NumPy array of a .safetensors file, from its header (little-endian u64 length, JSON) and
+    data section: a reader of its own, so that the test does not check the C++ loader against itself."""
+    raw = path.read_bytes()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + length])
+    data = raw[8 + length:]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__" or info["dtype"] not in _NUMPY_DTYPES:
+            continue
+        begin, end = info["data_offsets"]
+        tensors[name] = np.frombuffer(data[begin:end], dtype=_NUMPY_DTYPES[info["dtype"]]).reshape(info["shape"])
+    return tensors
+
+
+@pytest.fixture(scope="module")
+def config():
+    return json.loads((CHECKPOINT / "config.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def stacked(config):
+    """The layer's experts stacked as MoeLayer.load_weights takes them, and their dequantized weights."""
+    t = read_safetensors(CHECKPOINT / "model.safetensors")
+    e, i = config["num_experts"], config["moe_intermediate_size"]
+
+    def per_expert(projection, suffix):
+        return np.stack([t[f"model.layers.{LAYER}.mlp.experts.{x}.{projection}.{suffix}"] for x in range(e)])
+
+    gate, up, down = (per_expert(p, "weight") for p in ("gate_proj", "up_proj", "down_proj"))
+    gate_s, up_s, down_s = (per_expert(p, "weight_scale") for p in ("gate_proj", "up_proj", "down_proj"))
+    gate_2, up_2, down_2 = (per_expert(p, "weight_scale_2").reshape(e) for p in ("gate_proj", "up_proj", "down_proj"))
+    a13 = np.maximum(per_expert("gate_proj", "input_scale"), per_expert("up_proj", "input_scale")).reshape(e)
+    return {
+        "w13": np.concatenate([gate, up], axis=1), "w13_scale": np.concatenate([gate_s, up_s], axis=1),
+        "w13_scale_2": np.stack([gate_2, up_2], axis=1), "w2": down, "w2_scale": down_s, "w2_scale_2": down_2,
+        "a13_scale": a13, "a2_scale": per_expert("down_proj", "input_scale").reshape(e),
+        "gate": np.stack([moe_data.dequantize(gate[x], gate_s[x], gate_2[x]) for x in range(e)]),
+        "up": np.stack([moe_data.dequantize(up[x], up_s[x], up_2[x]) for x in range(e)]),
+        "down": np.stack([moe_data.dequantize(down[x], down_s[x], down_2[x]) for x in range(e)]),
+        "intermediate": i,
+    }
+
+
+def by_hand(config, stacked, first=0, count=None, mode="w4a16"):
+    e = config["num_experts"]
+    count = e - first if count is None else count
+    layer = fp4moe.MoeLayer(e, config["hidden_size"], stacked["intermediate"], config["num_experts_per_tok"], 16,
+                            mode=mode, local_expert_start=first, local_experts=count, device="cpu")
+    local = slice(first, first + count)
+    layer.load_weights(stacked["w13"][local], stacked["w13_scale"][local], stacked["w13_scale_2"][local],
+                       stacked["w2"][local], stacked["w2_scale"][local], stacked["w2_scale_2"][local],
+                       a13_scale=stacked["a13_scale"][local], a2_scale=stacked["a2_scale"][local])
+    return layer
+
+
+def inputs(config, tokens, seed):
+    rng = np.random.default_rng(seed)
+    x = moe_data.to_bf16(rng.standard_normal((tokens, config["hidden_size"])))
+    weights, ids = moe_data.random_routing(rng, tokens, config["num_experts"], config["num_experts_per_tok"])
+    return x, weights, ids
+
+
+def test_sizes_and_activation_come_from_config_json(config):
+    layer = fp4moe.MoeLayer.from_checkpoint(CHECKPOINT, LAYER, max_tokens=16, device="cpu")
+    assert (layer.num_experts, layer.hidden, layer.intermediate, layer.top_k) == (
+        config["num_experts"], config["hidden_size"], config["moe_intermediate_size"], config["num_experts_per_tok"])
+    assert layer.activation == config["hidden_act"] and layer.max_tokens == 16 and layer.weights_loaded
+
+
+def test_same_output_as_the_tensors_loaded_by_hand(config, stacked):
+    x, weights, ids = inputs(config, 11, seed=1)
+    y = fp4moe.MoeLayer.from_checkpoint(str(CHECKPOINT), LAYER, 16, device="cpu").run(x, weights, ids)
+    assert np.array_equal(y, by_hand(config, stacked).run(x, weights, ids))
+    err = moe_data.rel_error(y, moe_data.reference_moe(stacked, x, weights, ids))
+    print(f"tiny checkpoint layer {LAYER}: rel error vs NumPy reference {err:.2e}")
+    assert err < BOUND
+
+
+def test_local_experts_and_w4a4_calibrated_scales(config, stacked):
+    x, weights, ids = inputs(config, 9, seed=2)
+    local = fp4moe.MoeLayer.from_checkpoint(CHECKPOINT, LAYER, 16, local_expert_start=2, local_experts=2,
+                                            device="cpu")
+    assert (local.local_expert_start, local.num_local_experts) == (2, 2)
+    assert np.array_equal(local.run(x, weights, ids), by_hand(config, stacked, first=2, count=2).run(x, weights, ids))
+    w4a4 = fp4moe.MoeLayer.from_checkpoint(CHECKPOINT, LAYER, 16, mode="w4a4", device="cpu")
+    y = w4a4.run(x, weights, ids)
+    assert np.array_equal(y, by_hand(config, stacked, mode="w4a4").run(x, weights, ids))
+    ref = moe_data.reference_moe(stacked, x, weights, ids, mode="w4a4", a13_scale=float(stacked["a13_scale"].max()),
+                                 a2_scale=float(stacked["a2_scale"].max()))
+    assert moe_data.rel_error(y, ref) < BOUND
+
+
+def test_wrong_layer_or_path_is_a_clear_error(tmp_path):
+    with pytest.raises(fp4moe.Error, match=r"layer.*expected one of the MoE layers"):
+        fp4moe.MoeLayer.from_checkpoint(CHECKPOINT, 0, 16, device="cpu")
+    with pytest.raises(fp4moe.Error, match=str(tmp_path / "missing")):
+        fp4moe.MoeLayer.from_checkpoint(tmp_path / "missing", LAYER, 16, device="cpu")
