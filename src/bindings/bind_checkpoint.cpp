@@ -1,6 +1,7 @@
-// fp4moe._core's view of a ModelOpt NVFP4 checkpoint: what one MoE layer needs to be created (its
-// sizes, top-k and activation, from config.json checked against the tensors). Loading the layer's
-// experts is Layer.load_checkpoint (layer_binding.h), through the same C++ loader as the CLI.
+// fp4moe._core's view of a ModelOpt NVFP4 checkpoint: its MoE layers as the tensor scan finds them,
+// and what one of them needs to be created (its sizes, top-k and activation, from config.json checked
+// against the tensors). Loading the layer's experts is Layer.load_checkpoint (layer_binding.h),
+// through the same C++ loader as the CLI.
 #include <nanobind/stl/string.h>
 
 #include <string>
@@ -11,6 +12,27 @@
 namespace fp4moe::bindings {
 
 void bind_checkpoint(nb::module_& m) {
+  m.def(
+      "checkpoint_moe_layers",
+      [](const std::string& path) {
+        const MoeCheckpoint checkpoint(path);  // every safetensors header is validated here
+        nb::list layers;
+        for (const MoeLayerTensors& t : checkpoint.moe_layers()) {
+          nb::dict d;
+          d["layer"] = t.layer;
+          d["num_experts"] = t.num_experts;
+          d["hidden"] = t.hidden;
+          d["intermediate"] = t.intermediate;
+          d["nvfp4"] = t.nvfp4;
+          d["has_input_scale"] = t.has_input_scale;
+          d["problem"] = t.problem;
+          layers.append(d);
+        }
+        return layers;
+      },
+      nb::arg("path"),
+      "The MoE layers of the checkpoint directory `path`, in layer order: dicts of layer, num_experts, hidden, "
+      "intermediate, nvfp4, has_input_scale and problem (why the layer cannot be loaded; empty when it can).");
   m.def(
       "checkpoint_layer_config",
       [](const std::string& path, int layer) {

@@ -1,7 +1,7 @@
-"""fp4moe.MoeLayer.from_checkpoint on the committed tiny ModelOpt NVFP4 checkpoint (CPU backend): the
-layer it builds against the same tensors read here by an independent safetensors parser and loaded by
-hand, against the NumPy float64 reference, with expert parallelism and W4A4's calibrated scales, and
-the errors for a wrong layer or path."""
+"""fp4moe.MoeLayer.from_checkpoint and fp4moe.checkpoint_moe_layers on the committed tiny ModelOpt NVFP4
+checkpoint (CPU backend): the layer list against config.json and the tensors, the layer built against the
+same tensors read here by an independent safetensors parser and loaded by hand, against the NumPy float64
+reference, with expert parallelism and W4A4's calibrated scales, and the errors for a wrong layer or path."""
 
 import json
 import pathlib
@@ -82,6 +82,14 @@ def inputs(config, tokens, seed):
     return x, weights, ids
 
 
+def test_the_moe_layers_of_the_checkpoint(config, stacked):
+    layers = fp4moe.checkpoint_moe_layers(CHECKPOINT)
+    assert layers == [{
+        "layer": LAYER, "num_experts": config["num_experts"], "hidden": config["hidden_size"],
+        "intermediate": stacked["intermediate"], "nvfp4": True, "has_input_scale": True, "problem": "",
+    }]
+
+
 def test_sizes_and_activation_come_from_config_json(config):
     layer = fp4moe.MoeLayer.from_checkpoint(CHECKPOINT, LAYER, max_tokens=16, device="cpu")
     assert (layer.num_experts, layer.hidden, layer.intermediate, layer.top_k) == (
@@ -117,3 +125,5 @@ def test_wrong_layer_or_path_is_a_clear_error(tmp_path):
         fp4moe.MoeLayer.from_checkpoint(CHECKPOINT, 0, 16, device="cpu")
     with pytest.raises(fp4moe.Error, match=str(tmp_path / "missing")):
         fp4moe.MoeLayer.from_checkpoint(tmp_path / "missing", LAYER, 16, device="cpu")
+    with pytest.raises(fp4moe.Error, match=str(tmp_path / "missing")):
+        fp4moe.checkpoint_moe_layers(tmp_path / "missing")
