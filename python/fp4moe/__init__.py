@@ -11,10 +11,11 @@ from fp4moe.checkpoint import checkpoint_moe_layers
 from fp4moe.layer import MoeLayer, reference_forward
 from fp4moe.quant import (amax, dequantize_nvfp4, global_scale_from_amax, quantize_nvfp4, swizzle_scales,
                           unswizzle_scales)
+from fp4moe.routing import route
 
 __all__ = [
     "Error", "MoeLayer", "amax", "built_with_cuda", "checkpoint_moe_layers", "cuda_available", "dequantize_nvfp4",
-    "global_scale_from_amax", "quantize_nvfp4", "reference_forward", "swizzle_scales", "unswizzle_scales",
+    "global_scale_from_amax", "quantize_nvfp4", "reference_forward", "route", "swizzle_scales", "unswizzle_scales",
 ]
 __version__ = "0.1.0"
 Error.__module__ = "fp4moe"  # shown as fp4moe.Error in tracebacks

@@ -15,5 +15,6 @@ NB_MODULE(_core, m) {
   m.attr("built_with_cuda") = bool(FP4MOE_WITH_CUDA);
   fp4moe::bindings::bind_layer(m);
   fp4moe::bindings::bind_checkpoint(m);
+  fp4moe::bindings::bind_routing(m);
   fp4moe::bindings::bind_quantize(m);
 }

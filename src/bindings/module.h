@@ -12,6 +12,7 @@ namespace nb = nanobind;
 
 void bind_layer(nb::module_& m);
 void bind_checkpoint(nb::module_& m);
+void bind_routing(nb::module_& m);
 void bind_quantize(nb::module_& m);
 
 // "linear" or "swizzled"; anything else throws naming `where`.

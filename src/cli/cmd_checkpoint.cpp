@@ -41,21 +41,9 @@ std::string one_positional(const Args& args, size_t index, const char* name) {
   return args.positional()[index];
 }
 
-std::string_view routing_name(RoutingMethod m) {
-  switch (m) {
-    case RoutingMethod::kSoftmaxTopk:
-      return "softmax_topk";
-    case RoutingMethod::kTopkSoftmax:
-      return "topk_softmax";
-    case RoutingMethod::kSigmoidGroupedTopk:
-      return "sigmoid_grouped_topk";
-  }
-  return "?";
-}
-
 std::string routing_summary(const MoeModelConfig& m) {
   if (!m.routing_known) return "none (" + m.routing_note + ")";
-  std::string s(routing_name(m.routing.method));
+  std::string s(to_string(m.routing.method));
   if (m.routing.method == RoutingMethod::kSoftmaxTopk && m.routing.renormalize) s += " (renormalized)";
   if (m.routing.method == RoutingMethod::kSigmoidGroupedTopk)
     s += " (groups " + std::to_string(m.routing.num_groups) + ", topk_group " + std::to_string(m.routing.topk_group) +
@@ -136,7 +124,7 @@ TokenRouting route_with_router(const MoeCheckpoint& ckpt, int layer, const std::
   params.top_k = m.top_k;
   params.correction_bias = router.bias.empty() ? nullptr : router.bias.data();
   route(logits.data(), tokens, router.num_experts, params, r.ids.data(), r.weights.data());
-  r.how = std::string(routing_name(params.method)) + " on the checkpoint's router";
+  r.how = std::string(to_string(params.method)) + " on the checkpoint's router";
   return r;
 }
 

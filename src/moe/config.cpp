@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fp4moe/error.h"
+#include "util/names.h"
 
 namespace fp4moe {
 namespace {
@@ -20,22 +21,10 @@ std::string range(int lo, const std::string& hi_name, int hi) {
   return std::to_string(lo) + ".." + hi_name + " (" + std::to_string(hi) + ")";
 }
 
-std::string quoted(std::string_view s) {
-  std::string q(1, '\'');
-  return q.append(s).append(1, '\'');
-}
-
-template <size_t N>
-std::string name_list(const std::string_view (&names)[N]) {
-  std::string list = "one of ";
-  for (size_t i = 0; i < N; ++i) list.append(i ? ", " : "").append(names[i]);
-  return list;
-}
-
 void validate_activation(const ActivationSpec& a) {
   const int kind = int(a.kind);
   require(kind >= 0 && kind < int(std::size(kActivationNames)), kWhere, "activation.kind",
-          name_list(kActivationNames), kind);
+          names::list(kActivationNames), kind);
   require(std::isfinite(a.limit) && a.limit > 0.0f, kWhere, "activation.limit", "a finite positive value",
           std::to_string(a.limit));
   require(std::isfinite(a.alpha), kWhere, "activation.alpha", "a finite value", std::to_string(a.alpha));
@@ -55,7 +44,7 @@ void validate(const MoeConfig& c) {
           c.top_k);
   validate_activation(c.activation);
   require(int(c.mode) == int(QuantMode::kW4A16) || int(c.mode) == int(QuantMode::kW4A4), kWhere, "mode",
-          name_list(kModeNames), int(c.mode));
+          names::list(kModeNames), int(c.mode));
   require(c.local_expert_start >= 0 && c.local_expert_start < c.num_experts, kWhere, "local_expert_start",
           range(0, "num_experts - 1", c.num_experts - 1), c.local_expert_start);
   const int available = c.num_experts - c.local_expert_start;
@@ -66,28 +55,16 @@ void validate(const MoeConfig& c) {
           "a positive count with max_tokens * top_k <= " + std::to_string(INT_MAX), c.max_tokens);
 }
 
-std::string_view to_string(Activation activation) {
-  const int i = int(activation);
-  return i >= 0 && i < int(std::size(kActivationNames)) ? kActivationNames[i] : "unknown";
-}
+std::string_view to_string(Activation activation) { return names::of(activation, kActivationNames); }
 
-std::string_view to_string(QuantMode mode) {
-  const int i = int(mode);
-  return i >= 0 && i < int(std::size(kModeNames)) ? kModeNames[i] : "unknown";
-}
+std::string_view to_string(QuantMode mode) { return names::of(mode, kModeNames); }
 
 Activation parse_activation(std::string_view name, std::string_view where, std::string_view argument) {
-  for (size_t i = 0; i < std::size(kActivationNames); ++i)
-    if (kActivationNames[i] == name) return Activation(i);
-  require(false, where, argument, name_list(kActivationNames), quoted(name));
-  return Activation::kSilu;
+  return names::parse<Activation>(name, kActivationNames, where, argument);
 }
 
 QuantMode parse_quant_mode(std::string_view name, std::string_view where, std::string_view argument) {
-  for (size_t i = 0; i < std::size(kModeNames); ++i)
-    if (kModeNames[i] == name) return QuantMode(i);
-  require(false, where, argument, name_list(kModeNames), quoted(name));
-  return QuantMode::kW4A16;
+  return names::parse<QuantMode>(name, kModeNames, where, argument);
 }
 
 }  // namespace fp4moe

@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "fp4moe/error.h"
+#include "util/names.h"
 #include "util/parallel.h"
 
 namespace fp4moe {
 namespace {
 
 constexpr const char* kWhere = "route";
+constexpr std::string_view kMethodNames[] = {"softmax_topk", "topk_softmax", "sigmoid_grouped_topk"};
 
 // True when expert a (score sa) ranks before expert b (score sb).
 bool ranks_before(float sa, int a, float sb, int b) { return sa > sb || (sa == sb && a < b); }
@@ -133,6 +135,12 @@ void sigmoid_grouped_topk(const float* logits, int n, const RoutingParams& p, in
 }
 
 }  // namespace
+
+std::string_view to_string(RoutingMethod method) { return names::of(method, kMethodNames); }
+
+RoutingMethod parse_routing_method(std::string_view name, std::string_view where, std::string_view argument) {
+  return names::parse<RoutingMethod>(name, kMethodNames, where, argument);
+}
 
 void route(const float* logits, int num_tokens, int num_experts, const RoutingParams& params, int32_t* topk_ids,
            float* topk_weights) {

@@ -2,6 +2,7 @@
 // logits into (topk_ids, topk_weights). Ties break toward the lower expert id.
 #pragma once
 #include <cstdint>
+#include <string_view>
 
 namespace fp4moe {
 
@@ -20,6 +21,12 @@ struct RoutingParams {
   float routed_scaling_factor = 1.0f;     // kSigmoidGroupedTopk
   const float* correction_bias = nullptr;  // kSigmoidGroupedTopk: [num_experts] or null
 };
+
+// The methods' names ("softmax_topk", "topk_softmax", "sigmoid_grouped_topk"), and their parse,
+// which throws naming `where` and `argument` and listing the names for anything else.
+std::string_view to_string(RoutingMethod method);
+RoutingMethod parse_routing_method(std::string_view name, std::string_view where = "parse_routing_method",
+                                   std::string_view argument = "name");
 
 // logits [T, num_experts] -> topk_ids [T, k], topk_weights [T, k] (host memory).
 void route(const float* logits, int num_tokens, int num_experts, const RoutingParams& params, int32_t* topk_ids,
