@@ -201,6 +201,15 @@ TEST(Routing, ZeroTokensWritesNothing) {
   route(nullptr, 0, 4, p, nullptr, nullptr);
 }
 
+TEST(Routing, MethodNamesRoundTrip) {
+  for (const RoutingMethod m :
+       {RoutingMethod::kSoftmaxTopk, RoutingMethod::kTopkSoftmax, RoutingMethod::kSigmoidGroupedTopk})
+    EXPECT_EQ(parse_routing_method(to_string(m)), m);
+  EXPECT_EQ(to_string(RoutingMethod::kSigmoidGroupedTopk), "sigmoid_grouped_topk");
+  expect_error([] { parse_routing_method("softmax", "route", "method"); },
+               "fp4moe: route: method: expected one of softmax_topk, topk_softmax, sigmoid_grouped_topk, got 'softmax'");
+}
+
 TEST(Routing, RejectsBadArguments) {
   std::vector<float> logits(8, 0.0f);
   std::vector<int32_t> ids(4);
