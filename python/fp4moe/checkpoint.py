@@ -12,4 +12,4 @@ def checkpoint_moe_layers(path):
     unquantized checkpoint, which `fp4moe quantize` converts), has_input_scale (calibrated activation
     scales for mode "w4a4") and problem (why MoeLayer.from_checkpoint cannot load the layer; empty when it
     can). Every safetensors header is validated first; a malformed one raises fp4moe.Error naming the file."""
-    return _core.checkpoint_moe_layers(path=os.fspath(path))
+    return _core.Checkpoint(path=os.fspath(path)).moe_layers()

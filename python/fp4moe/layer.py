@@ -78,13 +78,13 @@ class MoeLayer:
         loaded; in mode "w4a4" the checkpoint's input_scale values (their max over the local experts) are
         the calibrated scales when it has them, else the scales are dynamic. The other arguments are
         those of MoeLayer()."""
-        path = os.fspath(path)
-        c = _core.checkpoint_layer_config(path=path, layer=int(layer))
+        checkpoint = _core.Checkpoint(path=os.fspath(path))
+        c = checkpoint.layer_config(layer=int(layer))
         self = cls(c["num_experts"], c["hidden"], c["intermediate"], c["top_k"], max_tokens,
                    activation=c["activation"], mode=mode, local_expert_start=local_expert_start,
                    local_experts=local_experts, swiglu_limit=c["swiglu_limit"], swiglu_alpha=c["swiglu_alpha"],
                    device=device, cpu_threads=cpu_threads)
-        self._native.load_checkpoint(path=path, layer=int(layer))
+        self._native.load_checkpoint(checkpoint=checkpoint, layer=int(layer))
         return self
 
     # ---- configuration ----

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "bindings/device_guard.h"
-#include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/error.h"
 #include "fp4moe/format/quantize.h"
 #include "fp4moe/moe/reference.h"
@@ -91,8 +90,7 @@ void LayerBinding::load_weights(const StackedWeights& w) {
   weights_loaded_ = true;
 }
 
-void LayerBinding::load_checkpoint(const std::string& path, int layer) {
-  const MoeCheckpoint checkpoint(path);
+void LayerBinding::load_checkpoint(const MoeCheckpoint& checkpoint, int layer) {
   DeviceGuard guard(device_);
   load_moe_layer(checkpoint, layer, *layer_);
   weights_loaded_ = true;
