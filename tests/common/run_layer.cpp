@@ -26,6 +26,7 @@ std::vector<bf16> run_forward(MoeLayer& layer, const std::vector<bf16>& x, const
   out.fill(0xFF);  // BF16 0xFFFF is NaN
   const size_t workspace_size = layer.workspace_bytes(routing.num_tokens);
   Buffer workspace(backend, workspace_size);
+  workspace.fill(0xFF);  // forward() may assume nothing of it: no zeroed counters, no earlier forward's state
   ForwardArgs args;
   args.num_tokens = routing.num_tokens;
   args.x = static_cast<const bf16*>(x_dev.data());

@@ -1,6 +1,8 @@
 // Runs a layer on host inputs, whatever its backend: inputs, output and workspace go through
 // fp4moe::Buffer in the layer's memory space, the output is NaN-poisoned first so that an element
-// forward() does not write shows, and `stream` is the default stream (the copies back wait on it).
+// forward() does not write shows, the workspace too (every byte 0xFF: NaN floats, -1 counters) so
+// that a forward relying on zeroed or leftover scratch shows, and `stream` is the default stream
+// (the copies back wait on it).
 #pragma once
 #include <vector>
 

@@ -1,6 +1,10 @@
 // forward() is capturable in a CUDA graph (global capture mode rejects host syncs and other unsafe
 // calls) and the captured graph stays right when the routing and the inputs change between
 // replays: nothing about a batch but its size is baked in at capture.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
 #include "chosen_kernels.h"
 #include "common/compare.h"
 #include "common/configs.h"
@@ -178,6 +182,93 @@ TEST(GpuGraph, ChainedForwardsReadTheOutputBeforeThem) {
                   calibrated ? " calibrated" : "", T, err1, err2);
       EXPECT_LT(err1, 1e-2) << "first forward, replay " << replay;
       EXPECT_LT(err2, 1e-2) << "second forward, replay " << replay;
+    }
+  }
+}
+
+// The index of the first element whose bits differ, or -1.
+int64_t first_difference(const std::vector<bf16>& a, const std::vector<bf16>& b) {
+  if (a.size() != b.size()) return 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].bits != b[i].bits) return int64_t(i);
+  return -1;
+}
+
+// Layers whose forwards are ordered on one stream may share one workspace (fp4moe/moe/layer.h): a
+// forward leaves nothing in it for the next and assumes nothing of what it finds there. Two layers
+// of one hidden size but different experts, intermediate sizes and top-k (the second with a local
+// expert range), so that each puts its counters, plan and intermediates where the other's layout
+// has something else; one workspace for the larger, poisoned once; three forwards in one graph as
+// consecutive layers run them: A on x, B on A's output, A on B's output. Each output must equal,
+// bit for bit, the same forward run alone on a fresh poisoned workspace (run_forward), and at the
+// first replay be near the float64 reference. T=4: the decode kernels and their arrival counters; 96: the general chain;
+// 600: the grid plan's two launches, and in the second layer (twelve 256-row blocks of GEMM 1) the
+// sorted-row copy on Hopper.
+TEST(GpuGraph, LayersOfDifferentShapesShareOneWorkspace) {
+  FP4MOE_REQUIRE_GPU();
+  for (const QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    for (const int T : {4, 96, 600}) {
+      const MoeConfig ca = testing::make_config(32, 512, 256, 4, T, Activation::kSilu, mode);
+      MoeConfig cb = testing::make_config(24, 512, 1424, 3, T, Activation::kSilu, mode);
+      cb.local_expert_start = 8;
+      cb.local_experts = 14;
+      testing::RandomExperts experts_a(ca, 21), experts_b(cb, 22);
+      auto gpu_a = make_moe_layer(ca, Backend::kCuda), gpu_b = make_moe_layer(cb, Backend::kCuda);
+      auto cpu_a = make_moe_layer(ca, Backend::kCpu), cpu_b = make_moe_layer(cb, Backend::kCpu);
+      experts_a.load_into(*gpu_a);
+      experts_a.load_into(*cpu_a);
+      experts_b.load_into(*gpu_b);
+      experts_b.load_into(*cpu_b);
+
+      const size_t rows = size_t(T) * ca.hidden;
+      Buffer x(Backend::kCuda, rows * 2), h1(Backend::kCuda, rows * 2), h2(Backend::kCuda, rows * 2),
+          out(Backend::kCuda, rows * 2), ids_a(Backend::kCuda, size_t(T) * ca.top_k * 4),
+          w_a(Backend::kCuda, size_t(T) * ca.top_k * 4), ids_b(Backend::kCuda, size_t(T) * cb.top_k * 4),
+          w_b(Backend::kCuda, size_t(T) * cb.top_k * 4),
+          ws(Backend::kCuda, std::max(gpu_a->workspace_bytes(T), gpu_b->workspace_bytes(T)));
+      ws.fill(0xFF);
+      const auto as_bf16 = [](Buffer& b) { return static_cast<bf16*>(b.data()); };
+      const auto as_i32 = [](Buffer& b) { return static_cast<int32_t*>(b.data()); };
+      const auto as_f32 = [](Buffer& b) { return static_cast<float*>(b.data()); };
+      const ForwardArgs first{T, as_bf16(x), as_i32(ids_a), as_f32(w_a), as_bf16(h1)};
+      const ForwardArgs second{T, as_bf16(h1), as_i32(ids_b), as_f32(w_b), as_bf16(h2)};
+      const ForwardArgs third{T, as_bf16(h2), as_i32(ids_a), as_f32(w_a), as_bf16(out)};
+
+      CapturedGraph graph;
+      ASSERT_NO_FATAL_FAILURE(graph.capture([&](cudaStream_t s) {
+        gpu_a->forward(first, ws.data(), ws.size(), s);
+        gpu_b->forward(second, ws.data(), ws.size(), s);
+        gpu_a->forward(third, ws.data(), ws.size(), s);
+      }));
+
+      testing::Rng rng(23);
+      for (int replay = 0; replay < 2; ++replay) {
+        const testing::Routing ra = testing::uniform_routing(T, ca.num_experts, ca.top_k, rng);
+        const testing::Routing rb = testing::skewed_routing(T, cb.num_experts, cb.top_k, rng);
+        const auto xs = testing::random_bf16(rows, rng, 1.0 + replay);
+        x.copy_from_host(xs.data(), x.size());
+        ids_a.copy_from_host(ra.ids.data(), ids_a.size());
+        w_a.copy_from_host(ra.weights.data(), w_a.size());
+        ids_b.copy_from_host(rb.ids.data(), ids_b.size());
+        w_b.copy_from_host(rb.weights.data(), w_b.size());
+        for (Buffer* b : {&h1, &h2, &out}) b->fill(0xFF);  // NaN poison
+        ASSERT_NO_FATAL_FAILURE(graph.replay());
+        const auto got1 = testing::to_host<bf16>(h1, rows), got2 = testing::to_host<bf16>(h2, rows),
+                   got3 = testing::to_host<bf16>(out, rows);
+        EXPECT_EQ(first_difference(got1, testing::run_forward(*gpu_a, xs, ra)), -1) << "layer A, replay " << replay;
+        EXPECT_EQ(first_difference(got2, testing::run_forward(*gpu_b, got1, rb)), -1) << "layer B, replay " << replay;
+        EXPECT_EQ(first_difference(got3, testing::run_forward(*gpu_a, got2, ra)), -1)
+            << "layer A again, replay " << replay;
+        if (replay > 0) continue;  // the float64 reference once per case: B's takes seconds at 600 tokens
+        const double err1 = testing::rel_error(got1, testing::run_reference(*cpu_a, xs, ra));
+        const double err2 = testing::rel_error(got2, testing::run_reference(*cpu_b, got1, rb));
+        const double err3 = testing::rel_error(got3, testing::run_reference(*cpu_a, got2, ra));
+        std::printf("  shared workspace (%s, T=%d): rel_error %.3e, %.3e, %.3e\n", to_string(mode).data(), T, err1,
+                    err2, err3);
+        EXPECT_LT(err1, 1e-2) << "layer A";
+        EXPECT_LT(err2, 1e-2) << "layer B";
+        EXPECT_LT(err3, 1e-2) << "layer A again";
+      }
     }
   }
 }

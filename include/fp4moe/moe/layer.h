@@ -70,6 +70,11 @@ class MoeLayer {
 
   // Bytes of scratch forward() needs for batches of up to `max_tokens` tokens, in the backend's
   // memory space (host for kCpu, device for kCuda).
+  //
+  // The workspace holds nothing from one forward to the next and needs no initialization: a forward
+  // sets every byte it reads first. So the MoE layers of a model can share one buffer of the largest
+  // of their workspace_bytes, as long as their forwards never overlap (one stream, or streams
+  // ordered by events); forwards that may run at the same time need buffers of their own.
   virtual size_t workspace_bytes(int max_tokens) const = 0;
 
   virtual void forward(const ForwardArgs& args, void* workspace, size_t workspace_size, void* stream) = 0;
