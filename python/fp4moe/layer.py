@@ -1,6 +1,7 @@
 """fp4moe.MoeLayer: one NVFP4 MoE layer on the CPU or a CUDA device, with the interface of the
 NVFP4 MoE integrations of inference engines (stacked ModelOpt checkpoint tensors in, run() with
-the router's top-k out). The workspace is allocated once, here, for max_tokens tokens."""
+the router's top-k out). The workspace is reserved once, here, for max_tokens tokens: the layer's own,
+or an fp4moe.Workspace that the model's layers share."""
 
 import os
 
@@ -9,19 +10,10 @@ import numpy as np
 from fp4moe import _core
 from fp4moe._arrays import device_array, dtype_name, is_torch_tensor, on_cuda_device, to_host_numpy, torch_module
 from fp4moe._core import Error
+from fp4moe._device import parse_device
+from fp4moe.workspace import Workspace
 
 _DEFAULT_SWIGLU_LIMIT = 7.0  # ActivationSpec.limit
-
-
-def _parse_device(device):
-    """("cpu" | "cuda", index or -1 for the current CUDA device) from "cpu", "cuda", "cuda:N" or a torch.device."""
-    if device is None:
-        device = "cuda" if _core.cuda_available() else "cpu"
-    text = str(device)
-    kind, _, index = text.partition(":")
-    if kind not in ("cpu", "cuda") or (index and (kind == "cpu" or not index.isdigit())):
-        raise Error(f'fp4moe: MoeLayer: device: expected "cpu", "cuda" or "cuda:N", got "{text}"')
-    return kind, int(index) if index else -1
 
 
 def _scale_2_pair(scale_2, num_experts):
@@ -55,23 +47,30 @@ class MoeLayer:
     activation: "silu", "silu_clamped", "swiglu_oai" or "gelu_tanh"; mode: "w4a16" or "w4a4".
     swiglu_limit / swiglu_alpha: the clamp limit (default 7.0) and alpha of silu_clamped / swiglu_oai.
     local_expert_start / local_experts: expert parallelism; ids outside the range contribute nothing.
+    workspace: an fp4moe.Workspace on the layer's device to share with other layers whose forwards
+    never overlap with this one's (fp4moe.workspace says when that holds); None: a workspace of its own.
     """
 
     def __init__(self, num_experts, hidden, intermediate, top_k, max_tokens, *, activation="silu", mode="w4a16",
                  local_expert_start=0, local_experts=None, swiglu_limit=None, swiglu_alpha=1.702, device=None,
-                 cpu_threads=0):
-        kind, index = _parse_device(device)
+                 cpu_threads=0, workspace=None):
+        kind, index = parse_device(device, "MoeLayer")
+        if workspace is not None and not isinstance(workspace, Workspace):
+            raise Error(f"fp4moe: MoeLayer: workspace: expected an fp4moe.Workspace or None, "
+                        f"got {type(workspace).__name__}")
+        self._workspace = workspace
         self._native = _core.Layer(
             num_experts=int(num_experts), hidden=int(hidden), intermediate=int(intermediate), top_k=int(top_k),
             max_tokens=int(max_tokens), activation=str(activation), mode=str(mode),
             local_expert_start=int(local_expert_start),
             local_experts=-1 if local_experts is None else int(local_experts),
             limit=_DEFAULT_SWIGLU_LIMIT if swiglu_limit is None else float(swiglu_limit), alpha=float(swiglu_alpha),
-            device=kind, device_index=index, cpu_threads=int(cpu_threads))
+            device=kind, device_index=index, cpu_threads=int(cpu_threads),
+            workspace=None if workspace is None else workspace._native)
 
     @classmethod
     def from_checkpoint(cls, path, layer, max_tokens, *, mode="w4a16", local_expert_start=0, local_experts=None,
-                        device=None, cpu_threads=0):
+                        device=None, cpu_threads=0, workspace=None):
         """MoE layer `layer` of a Hugging Face checkpoint directory in ModelOpt's NVFP4 layout (config.json
         plus single or sharded safetensors), with its weights loaded: sizes, top-k and activation come from
         config.json, checked against the tensors; every local expert is validated before the first is
@@ -83,7 +82,7 @@ class MoeLayer:
         self = cls(c["num_experts"], c["hidden"], c["intermediate"], c["top_k"], max_tokens,
                    activation=c["activation"], mode=mode, local_expert_start=local_expert_start,
                    local_experts=local_experts, swiglu_limit=c["swiglu_limit"], swiglu_alpha=c["swiglu_alpha"],
-                   device=device, cpu_threads=cpu_threads)
+                   device=device, cpu_threads=cpu_threads, workspace=workspace)
         self._native.load_checkpoint(checkpoint=checkpoint, layer=int(layer))
         return self
 
@@ -99,7 +98,10 @@ class MoeLayer:
     mode = property(lambda self: self._native.mode)
     swiglu_limit = property(lambda self: self._native.swiglu_limit)
     swiglu_alpha = property(lambda self: self._native.swiglu_alpha)
-    workspace_bytes = property(lambda self: self._native.workspace_bytes, doc="Bytes of the layer's workspace.")
+    workspace_bytes = property(lambda self: self._native.workspace_bytes,
+                               doc="Bytes of workspace a forward of max_tokens tokens uses.")
+    workspace = property(lambda self: self._workspace,
+                         doc="The fp4moe.Workspace shared with other layers, or None (the layer's own).")
     weights_loaded = property(lambda self: self._native.weights_loaded)
 
     @property

@@ -1,25 +1,36 @@
-// fp4moe._core.Layer: the nanobind class over LayerBinding. Keyword names match fp4moe.MoeLayer,
-// which converts inputs (torch tensors, ml_dtypes arrays, scale_2 shapes) before calling here.
+// fp4moe._core.Layer: the nanobind class over LayerBinding, and fp4moe._core.Workspace, the scratch
+// memory layers may share (shared_workspace.h). Keyword names match fp4moe.MoeLayer, which converts
+// inputs (torch tensors, ml_dtypes arrays, scale_2 shapes) before calling here.
 #include <nanobind/stl/string.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
+#include "bindings/device_guard.h"
 #include "bindings/layer_binding.h"
 #include "bindings/module.h"
+#include "bindings/shared_workspace.h"
 #include "fp4moe/error.h"
 
 namespace fp4moe::bindings {
 namespace {
 
-Backend parse_backend(const std::string& name) {
+// A handle on a workspace: the layers created with it share the SharedWorkspace it points to.
+struct WorkspaceHandle {
+  std::shared_ptr<SharedWorkspace> workspace;
+};
+
+Backend parse_backend(const std::string& name, const char* where) {
   if (name == "cpu") return Backend::kCpu;
-  require(name == "cuda", "MoeLayer", "device", "\"cpu\", \"cuda\" or \"cuda:N\"", "\"" + name + "\"");
+  require(name == "cuda", where, "device", "\"cpu\", \"cuda\" or \"cuda:N\"", "\"" + name + "\"");
   return Backend::kCuda;
 }
 
 LayerSpec make_spec(int num_experts, int hidden, int intermediate, int top_k, int max_tokens,
                     const std::string& activation, const std::string& mode, int local_expert_start, int local_experts,
-                    float limit, float alpha, const std::string& device, int device_index, int cpu_threads) {
+                    float limit, float alpha, const std::string& device, int device_index, int cpu_threads,
+                    const WorkspaceHandle* workspace) {
   LayerSpec spec;
   MoeConfig& c = spec.config;
   c.num_experts = num_experts;
@@ -33,9 +44,10 @@ LayerSpec make_spec(int num_experts, int hidden, int intermediate, int top_k, in
   c.mode = parse_quant_mode(mode, "MoeLayer", "mode");
   c.local_expert_start = local_expert_start;
   c.local_experts = local_experts;
-  spec.backend = parse_backend(device);
+  spec.backend = parse_backend(device, "MoeLayer");
   spec.cuda_device = device_index;
   spec.cpu_threads = cpu_threads;
+  if (workspace != nullptr) spec.workspace = workspace->workspace;
   return spec;
 }
 
@@ -47,22 +59,40 @@ void load_weights(LayerBinding& layer, InArray w13, InArray w13_scale, InArray w
   layer.load_weights(w);
 }
 
+WorkspaceHandle make_workspace(const std::string& device, int device_index, int64_t nbytes) {
+  require(nbytes >= 0, "Workspace", "nbytes", "a non-negative byte count", nbytes);
+  const Backend backend = parse_backend(device, "Workspace");
+  const int cuda_device = backend == Backend::kCuda ? checked_cuda_device(device_index, "Workspace") : -1;
+  return WorkspaceHandle{std::make_shared<SharedWorkspace>(backend, cuda_device, size_t(nbytes))};
+}
+
 }  // namespace
 
 void bind_layer(nb::module_& m) {
+  nb::class_<WorkspaceHandle>(m, "Workspace")
+      .def("__init__",
+           [](WorkspaceHandle* self, const std::string& device, int device_index, int64_t nbytes) {
+             new (self) WorkspaceHandle(make_workspace(device, device_index, nbytes));
+           },
+           nb::arg("device"), nb::arg("device_index"), nb::arg("nbytes"))
+      .def_prop_ro("nbytes", [](const WorkspaceHandle& w) { return w.workspace->size(); })
+      .def_prop_ro("device", [](const WorkspaceHandle& w) { return w.workspace->device_name(); })
+      .def_prop_ro("used", [](const WorkspaceHandle& w) { return w.workspace->used(); });
+
   nb::class_<LayerBinding>(m, "Layer")
       .def("__init__",
            [](LayerBinding* self, int num_experts, int hidden, int intermediate, int top_k, int max_tokens,
               const std::string& activation, const std::string& mode, int local_expert_start, int local_experts,
-              float limit, float alpha, const std::string& device, int device_index, int cpu_threads) {
+              float limit, float alpha, const std::string& device, int device_index, int cpu_threads,
+              const WorkspaceHandle* workspace) {
              new (self) LayerBinding(make_spec(num_experts, hidden, intermediate, top_k, max_tokens, activation, mode,
                                                local_expert_start, local_experts, limit, alpha, device, device_index,
-                                               cpu_threads));
+                                               cpu_threads, workspace));
            },
            nb::arg("num_experts"), nb::arg("hidden"), nb::arg("intermediate"), nb::arg("top_k"),
            nb::arg("max_tokens"), nb::arg("activation"), nb::arg("mode"), nb::arg("local_expert_start"),
            nb::arg("local_experts"), nb::arg("limit"), nb::arg("alpha"), nb::arg("device"),
-           nb::arg("device_index"), nb::arg("cpu_threads"))
+           nb::arg("device_index"), nb::arg("cpu_threads"), nb::arg("workspace").none())
       .def("load_weights", &load_weights, nb::arg("w13"), nb::arg("w13_scale"), nb::arg("w13_gate_scale_2"),
            nb::arg("w13_up_scale_2"), nb::arg("w2"), nb::arg("w2_scale"), nb::arg("w2_scale_2"),
            nb::arg("scale_layout"))

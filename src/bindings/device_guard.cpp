@@ -5,6 +5,7 @@
 #include <string>
 
 #include "fp4moe/error.h"
+#include "fp4moe/moe/layer.h"
 
 #if FP4MOE_WITH_CUDA
 #include <cuda_runtime.h>
@@ -46,5 +47,13 @@ DeviceGuard::DeviceGuard(int) {}
 DeviceGuard::~DeviceGuard() = default;
 
 #endif
+
+int checked_cuda_device(int requested, const char* where) {
+  require(cuda_backend_available(), where, "device",
+          FP4MOE_WITH_CUDA ? "a visible CUDA device for device=\"cuda\" (fp4moe.cuda_available() is False)"
+                           : "\"cpu\": this build has no CUDA backend (build with FP4MOE_CUDA=ON)",
+          "\"cuda\"");
+  return requested >= 0 ? requested : current_cuda_device();
+}
 
 }  // namespace fp4moe::bindings

@@ -20,26 +20,20 @@ float float_at(const InArray& a, int64_t i) { return static_cast<const float*>(a
 }  // namespace
 
 LayerBinding::LayerBinding(const LayerSpec& spec) {
-  if (spec.backend == Backend::kCuda) {
-    // Checked before any CUDA call, whose own error ("driver version is insufficient") would not say why.
-    require(cuda_backend_available(), "MoeLayer", "device",
-            FP4MOE_WITH_CUDA ? "a visible CUDA device for device=\"cuda\" (fp4moe.cuda_available() is False)"
-                             : "\"cpu\": this build has no CUDA backend (build with FP4MOE_CUDA=ON)",
-            "\"cuda\"");
-    device_ = spec.cuda_device >= 0 ? spec.cuda_device : current_cuda_device();
-  }
+  if (spec.backend == Backend::kCuda) device_ = checked_cuda_device(spec.cuda_device, "MoeLayer");
   DeviceGuard guard(device_);
   BackendOptions options;
   options.cpu_threads = spec.cpu_threads;
   options.cuda_device = device_;
   layer_ = make_moe_layer(spec.config, spec.backend, options);
-  workspace_ = Buffer(spec.backend, layer_->workspace_bytes(spec.config.max_tokens));
+  workspace_bytes_ = layer_->workspace_bytes(spec.config.max_tokens);
+  workspace_ = spec.workspace ? spec.workspace : std::make_shared<SharedWorkspace>(spec.backend, device_);
+  workspace_->reserve(workspace_bytes_, spec.backend, device_, "MoeLayer");
 }
 
 LayerBinding::~LayerBinding() {
   // Free device memory with the layer's device current, whatever Python has current now.
   DeviceGuard guard(device_);
-  workspace_ = Buffer();
   layer_.reset();
 }
 
@@ -130,9 +124,10 @@ void LayerBinding::run(const InArray& x, const InArray& topk_weights, const InAr
   args.out = static_cast<bf16*>(out.data());
   if (args.num_tokens == 0) return;  // nothing to write; empty tensors may carry null pointers
   void* const cuda_stream = is_cuda() ? reinterpret_cast<void*>(stream) : nullptr;
+  void* const workspace = workspace_->use(workspace_bytes_);
   nb::gil_scoped_release release;
   DeviceGuard guard(device_);
-  layer_->forward(args, workspace_.data(), workspace_.size(), cuda_stream);
+  layer_->forward(args, workspace, workspace_bytes_, cuda_stream);
 }
 
 nb::ndarray<nb::numpy, double> LayerBinding::reference_forward(const InArray& x, const InArray& topk_weights,

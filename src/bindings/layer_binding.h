@@ -1,14 +1,15 @@
-// One MoE layer as Python sees it: the C++ layer, the workspace it owns (allocated once, sized for
-// max_tokens, so that run() allocates nothing and can be captured in a CUDA graph) and the device
-// it lives on. Weights arrive as stacked host arrays; run() takes arrays on the layer's device.
+// One MoE layer as Python sees it: the C++ layer, its workspace (reserved once for max_tokens, so
+// that run() allocates nothing and can be captured in a CUDA graph; its own, or one shared with the
+// model's other layers, shared_workspace.h) and the device it lives on. Weights arrive as stacked
+// host arrays; run() takes arrays on the layer's device.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "bindings/arrays.h"
+#include "bindings/shared_workspace.h"
 #include "fp4moe/checkpoint/modelopt.h"
-#include "fp4moe/moe/buffer.h"
 #include "fp4moe/moe/layer.h"
 
 namespace fp4moe::bindings {
@@ -18,6 +19,7 @@ struct LayerSpec {
   Backend backend = Backend::kCpu;
   int cuda_device = -1;  // -1: the current device at creation
   int cpu_threads = 0;
+  std::shared_ptr<SharedWorkspace> workspace;  // null: the layer gets a workspace of its own
 };
 
 // The stacked checkpoint tensors of the local experts, all in host memory (spec section 2):
@@ -38,7 +40,9 @@ class LayerBinding {
   const MoeConfig& config() const { return layer_->config(); }
   bool is_cuda() const { return layer_->backend() == Backend::kCuda; }
   int cuda_device() const { return device_; }
-  size_t workspace_bytes() const { return workspace_.size(); }
+  // What a forward of max_tokens needs of the workspace, which may be larger (shared).
+  size_t workspace_bytes() const { return workspace_bytes_; }
+  const std::shared_ptr<SharedWorkspace>& workspace() const { return workspace_; }
   bool weights_loaded() const { return weights_loaded_; }
   const MoeLayer& layer() const { return *layer_; }
 
@@ -66,7 +70,8 @@ class LayerBinding {
 
   int device_ = -1;
   std::unique_ptr<MoeLayer> layer_;
-  Buffer workspace_;
+  size_t workspace_bytes_ = 0;
+  std::shared_ptr<SharedWorkspace> workspace_;
   bool weights_loaded_ = false;
 };
 

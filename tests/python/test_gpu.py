@@ -303,6 +303,53 @@ def test_device_and_dtype_errors(shape_case):
 
 
 @pytest.mark.parametrize("mode", ["w4a16", "w4a4"])
+def test_layers_sharing_a_workspace_in_a_cuda_graph(mode):
+    """Two CUDA layers of different shapes on one fp4moe.Workspace, run as consecutive layers (each one's
+    output the next one's input, A B A) in one CUDA graph: bit for bit the outputs of the same layers
+    with workspaces of their own, run eagerly; and near the float64 reference."""
+    e, h, i, k = SHAPES["small"]
+    dev_a, ref_a = make_weights("small")
+    rng = np.random.default_rng(80)
+    ex_b = moe_data.random_experts(rng, 12, h, 1424)
+    ws = fp4moe.Workspace(device="cuda")
+    layers = {}
+    for name, (num_experts, inter, top_k, args) in {
+            "a": (e, i, k, load_args(dev_a)), "b": (12, 1424, 3, moe_data.load_args(ex_b))}.items():
+        for shared in (True, False):
+            layer = fp4moe.MoeLayer(num_experts, h, inter, top_k, MAX_T, mode=mode, device="cuda",
+                                    workspace=ws if shared else None)
+            layer.load_weights(*args)
+            layers[name, shared] = layer
+    assert ws.nbytes == max(layers["a", True].workspace_bytes, layers["b", True].workspace_bytes)
+    with pytest.raises(fp4moe.Error, match="MoeLayer: workspace: expected an fp4moe.Workspace on the layer's "
+                                           "device cuda:0, got one on cpu"):
+        fp4moe.MoeLayer(e, h, i, k, MAX_T, device="cuda:0", workspace=fp4moe.Workspace(device="cpu"))
+
+    x, w_a, ids_a = routed("small", 300, 81)
+    g = torch.Generator(device="cuda").manual_seed(82)
+    w_b, ids_b = torch.topk(torch.softmax(torch.randn(300, 12, device="cuda", generator=g), dim=-1), 3)
+    ids_b = ids_b.to(torch.int32)
+    outs = [torch.empty_like(x) for _ in range(3)]
+    steps = (("a", x, w_a, ids_a), ("b", outs[0], w_b, ids_b), ("a", outs[1], w_a, ids_a))
+    layers["a", True].run(x, w_a, ids_a, out=outs[0])  # warm-up outside the capture
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for (name, inp, weights, ids), out in zip(steps, outs):
+            layers[name, True].run(inp, weights, ids, out=out)
+    for out in outs:
+        out.fill_(float("nan"))
+    graph.replay()
+    torch.cuda.synchronize()
+    for (name, inp, weights, ids), out in zip(steps, outs):
+        want = layers[name, False].run(inp, weights, ids)
+        assert torch.equal(out.view(torch.int16), want.view(torch.int16)), f"layer {name}"
+    err = rel_error(outs[0], reference(ref_a, x, w_a, ids_a, mode=mode))
+    print(f"shared workspace ({mode}): first layer's rel error {err:.2e}")
+    assert torch.isfinite(torch.stack(outs)).all() and err < BOUND
+
+
+@pytest.mark.parametrize("mode", ["w4a16", "w4a4"])
 def test_checkpoint_layer_on_the_gpu(mode):
     """MoeLayer.from_checkpoint on the committed tiny checkpoint, on the GPU, against the float64
     reference of the same layer loaded on the CPU (W4A4 with the checkpoint's calibrated scales)."""
