@@ -59,6 +59,37 @@ class CapturedGraph {
   cudaGraphExec_t exec_ = nullptr;
 };
 
+// One forward's device buffers, kept across the replays of a graph: its routing (ids and weights
+// [T, k]) and its output [T, H]; its input is a buffer of the test's (x, or the output of the forward
+// before it).
+class DeviceForward {
+ public:
+  DeviceForward(int tokens, int hidden, int top_k)
+      : tokens_(tokens),
+        hidden_(hidden),
+        ids_(Backend::kCuda, size_t(tokens) * top_k * sizeof(int32_t)),
+        weights_(Backend::kCuda, size_t(tokens) * top_k * sizeof(float)),
+        out_(Backend::kCuda, size_t(tokens) * hidden * sizeof(bf16)) {}
+
+  ForwardArgs args(const Buffer& input) const {
+    return {tokens_, static_cast<const bf16*>(input.data()), static_cast<const int32_t*>(ids_.data()),
+            static_cast<const float*>(weights_.data()), static_cast<bf16*>(out_.data())};
+  }
+  const Buffer& out() const { return out_; }
+
+  // Before a replay: the replay's routing, and the output NaN-poisoned.
+  void prepare(const testing::Routing& routing) {
+    ids_.copy_from_host(routing.ids.data(), ids_.size());
+    weights_.copy_from_host(routing.weights.data(), weights_.size());
+    out_.fill(0xFF);
+  }
+  std::vector<bf16> output() const { return testing::to_host<bf16>(out_, size_t(tokens_) * hidden_); }
+
+ private:
+  int tokens_, hidden_;
+  Buffer ids_, weights_, out_;
+};
+
 TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
   FP4MOE_REQUIRE_GPU();
   // 96 tokens: the general chain of kernels; 600 (2400 pairs): the same with the grid plan's two
@@ -86,14 +117,11 @@ TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
       cpu->set_input_scales(6.0f / 2688.0f, 0.5f / 2688.0f);
     }
 
-    Buffer x(Backend::kCuda, size_t(T) * c.hidden * 2), ids(Backend::kCuda, size_t(T) * c.top_k * 4),
-        w(Backend::kCuda, size_t(T) * c.top_k * 4), out(Backend::kCuda, size_t(T) * c.hidden * 2),
-        ws(Backend::kCuda, gpu->workspace_bytes(T));
-    const ForwardArgs args{T, static_cast<bf16*>(x.data()), static_cast<int32_t*>(ids.data()),
-                           static_cast<float*>(w.data()), static_cast<bf16*>(out.data())};
-
+    Buffer x(Backend::kCuda, size_t(T) * c.hidden * sizeof(bf16)), ws(Backend::kCuda, gpu->workspace_bytes(T));
+    DeviceForward forward(T, c.hidden, c.top_k);
     CapturedGraph graph;
-    ASSERT_NO_FATAL_FAILURE(graph.capture([&](cudaStream_t s) { gpu->forward(args, ws.data(), ws.size(), s); }));
+    ASSERT_NO_FATAL_FAILURE(
+        graph.capture([&](cudaStream_t s) { gpu->forward(forward.args(x), ws.data(), ws.size(), s); }));
 
     testing::Rng rng(18);
     for (int replay = 0; replay < 4; ++replay) {
@@ -102,12 +130,9 @@ TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
       if (replay == 3) testing::drop_some(routing, c, 0.3, rng);
       const auto xs = testing::random_bf16(size_t(T) * c.hidden, rng, 1.0 + replay);
       x.copy_from_host(xs.data(), x.size());
-      ids.copy_from_host(routing.ids.data(), ids.size());
-      w.copy_from_host(routing.weights.data(), w.size());
-      out.fill(0xFF);  // NaN poison
+      forward.prepare(routing);
       ASSERT_NO_FATAL_FAILURE(graph.replay());
-      const auto got = testing::to_host<bf16>(out, size_t(T) * c.hidden);
-      const double err = testing::rel_error(got, testing::run_reference(*cpu, xs, routing));
+      const double err = testing::rel_error(forward.output(), testing::run_reference(*cpu, xs, routing));
       std::printf("  graph replay %d (%s%s, T=%d): rel_error=%.3e\n", replay, to_string(mode).data(),
                   calibrated ? " calibrated" : "", T, err);
       EXPECT_LT(err, 1e-2) << "replay " << replay;
@@ -146,20 +171,13 @@ TEST(GpuGraph, ChainedForwardsReadTheOutputBeforeThem) {
       gpu->set_input_scales(6.0f / 2688.0f, 0.5f / 2688.0f);
       cpu->set_input_scales(6.0f / 2688.0f, 0.5f / 2688.0f);
     }
-    const size_t rows = size_t(T) * c.hidden, slots = size_t(T) * c.top_k;
-    Buffer x(Backend::kCuda, rows * 2), middle(Backend::kCuda, rows * 2), out(Backend::kCuda, rows * 2),
-        ids1(Backend::kCuda, slots * 4), w1(Backend::kCuda, slots * 4), ids2(Backend::kCuda, slots * 4),
-        w2(Backend::kCuda, slots * 4), ws(Backend::kCuda, gpu->workspace_bytes(T));
-    const auto as_bf16 = [](Buffer& b) { return static_cast<bf16*>(b.data()); };
-    const ForwardArgs first{T, as_bf16(x), static_cast<int32_t*>(ids1.data()), static_cast<float*>(w1.data()),
-                            as_bf16(middle)};
-    const ForwardArgs second{T, as_bf16(middle), static_cast<int32_t*>(ids2.data()), static_cast<float*>(w2.data()),
-                             as_bf16(out)};
-
+    const size_t rows = size_t(T) * c.hidden;
+    Buffer x(Backend::kCuda, rows * sizeof(bf16)), ws(Backend::kCuda, gpu->workspace_bytes(T));
+    DeviceForward first(T, c.hidden, c.top_k), second(T, c.hidden, c.top_k);
     CapturedGraph graph;
     ASSERT_NO_FATAL_FAILURE(graph.capture([&](cudaStream_t s) {
-      gpu->forward(first, ws.data(), ws.size(), s);
-      gpu->forward(second, ws.data(), ws.size(), s);
+      gpu->forward(first.args(x), ws.data(), ws.size(), s);
+      gpu->forward(second.args(first.out()), ws.data(), ws.size(), s);
     }));
 
     testing::Rng rng(20);
@@ -168,14 +186,10 @@ TEST(GpuGraph, ChainedForwardsReadTheOutputBeforeThem) {
       const testing::Routing r2 = testing::skewed_routing(T, c.num_experts, c.top_k, rng);
       const auto xs = testing::random_bf16(rows, rng, 1.0 + replay);
       x.copy_from_host(xs.data(), x.size());
-      ids1.copy_from_host(r1.ids.data(), ids1.size());
-      w1.copy_from_host(r1.weights.data(), w1.size());
-      ids2.copy_from_host(r2.ids.data(), ids2.size());
-      w2.copy_from_host(r2.weights.data(), w2.size());
-      middle.fill(0xFF);  // NaN poison, which the first forward overwrites
-      out.fill(0xFF);
+      first.prepare(r1);  // its output poisoned: the second forward must see what the first writes
+      second.prepare(r2);
       ASSERT_NO_FATAL_FAILURE(graph.replay());
-      const auto got1 = testing::to_host<bf16>(middle, rows), got2 = testing::to_host<bf16>(out, rows);
+      const auto got1 = first.output(), got2 = second.output();
       const double err1 = testing::rel_error(got1, testing::run_reference(*cpu, xs, r1));
       const double err2 = testing::rel_error(got2, testing::run_reference(*cpu, got1, r2));
       std::printf("  chained replay %d (%s%s, T=%d): rel_error %.3e then %.3e\n", replay, to_string(mode).data(),
@@ -201,9 +215,9 @@ int64_t first_difference(const std::vector<bf16>& a, const std::vector<bf16>& b)
 // has something else; one workspace for the larger, poisoned once; three forwards in one graph as
 // consecutive layers run them: A on x, B on A's output, A on B's output. Each output must equal,
 // bit for bit, the same forward run alone on a fresh poisoned workspace (run_forward), and at the
-// first replay be near the float64 reference. T=4: the decode kernels and their arrival counters; 96: the general chain;
-// 600: the grid plan's two launches, and in the second layer (twelve 256-row blocks of GEMM 1) the
-// sorted-row copy on Hopper.
+// first replay be near the float64 reference. T=4: the decode kernels and their arrival counters;
+// 96: the general chain; 600: the grid plan's two launches, and in the second layer (twelve 256-row
+// blocks of GEMM 1) the sorted-row copy on Hopper.
 TEST(GpuGraph, LayersOfDifferentShapesShareOneWorkspace) {
   FP4MOE_REQUIRE_GPU();
   for (const QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
@@ -221,24 +235,15 @@ TEST(GpuGraph, LayersOfDifferentShapesShareOneWorkspace) {
       experts_b.load_into(*cpu_b);
 
       const size_t rows = size_t(T) * ca.hidden;
-      Buffer x(Backend::kCuda, rows * 2), h1(Backend::kCuda, rows * 2), h2(Backend::kCuda, rows * 2),
-          out(Backend::kCuda, rows * 2), ids_a(Backend::kCuda, size_t(T) * ca.top_k * 4),
-          w_a(Backend::kCuda, size_t(T) * ca.top_k * 4), ids_b(Backend::kCuda, size_t(T) * cb.top_k * 4),
-          w_b(Backend::kCuda, size_t(T) * cb.top_k * 4),
+      Buffer x(Backend::kCuda, rows * sizeof(bf16)),
           ws(Backend::kCuda, std::max(gpu_a->workspace_bytes(T), gpu_b->workspace_bytes(T)));
       ws.fill(0xFF);
-      const auto as_bf16 = [](Buffer& b) { return static_cast<bf16*>(b.data()); };
-      const auto as_i32 = [](Buffer& b) { return static_cast<int32_t*>(b.data()); };
-      const auto as_f32 = [](Buffer& b) { return static_cast<float*>(b.data()); };
-      const ForwardArgs first{T, as_bf16(x), as_i32(ids_a), as_f32(w_a), as_bf16(h1)};
-      const ForwardArgs second{T, as_bf16(h1), as_i32(ids_b), as_f32(w_b), as_bf16(h2)};
-      const ForwardArgs third{T, as_bf16(h2), as_i32(ids_a), as_f32(w_a), as_bf16(out)};
-
+      DeviceForward first(T, ca.hidden, ca.top_k), second(T, cb.hidden, cb.top_k), third(T, ca.hidden, ca.top_k);
       CapturedGraph graph;
       ASSERT_NO_FATAL_FAILURE(graph.capture([&](cudaStream_t s) {
-        gpu_a->forward(first, ws.data(), ws.size(), s);
-        gpu_b->forward(second, ws.data(), ws.size(), s);
-        gpu_a->forward(third, ws.data(), ws.size(), s);
+        gpu_a->forward(first.args(x), ws.data(), ws.size(), s);
+        gpu_b->forward(second.args(first.out()), ws.data(), ws.size(), s);
+        gpu_a->forward(third.args(second.out()), ws.data(), ws.size(), s);
       }));
 
       testing::Rng rng(23);
@@ -247,14 +252,11 @@ TEST(GpuGraph, LayersOfDifferentShapesShareOneWorkspace) {
         const testing::Routing rb = testing::skewed_routing(T, cb.num_experts, cb.top_k, rng);
         const auto xs = testing::random_bf16(rows, rng, 1.0 + replay);
         x.copy_from_host(xs.data(), x.size());
-        ids_a.copy_from_host(ra.ids.data(), ids_a.size());
-        w_a.copy_from_host(ra.weights.data(), w_a.size());
-        ids_b.copy_from_host(rb.ids.data(), ids_b.size());
-        w_b.copy_from_host(rb.weights.data(), w_b.size());
-        for (Buffer* b : {&h1, &h2, &out}) b->fill(0xFF);  // NaN poison
+        first.prepare(ra);
+        second.prepare(rb);
+        third.prepare(ra);
         ASSERT_NO_FATAL_FAILURE(graph.replay());
-        const auto got1 = testing::to_host<bf16>(h1, rows), got2 = testing::to_host<bf16>(h2, rows),
-                   got3 = testing::to_host<bf16>(out, rows);
+        const auto got1 = first.output(), got2 = second.output(), got3 = third.output();
         EXPECT_EQ(first_difference(got1, testing::run_forward(*gpu_a, xs, ra)), -1) << "layer A, replay " << replay;
         EXPECT_EQ(first_difference(got2, testing::run_forward(*gpu_b, got1, rb)), -1) << "layer B, replay " << replay;
         EXPECT_EQ(first_difference(got3, testing::run_forward(*gpu_a, got2, ra)), -1)
