@@ -110,3 +110,21 @@ def test_unregistered_after_module_is_freed(experts):
     gc.collect()
     with pytest.raises(fp4moe.Error, match="unknown or unregistered"):
         fp4moe_torch.get_layer(handle)
+
+
+def test_modules_sharing_a_workspace_under_compile(module, experts):
+    """Two Fp4MoE blocks on one fp4moe.Workspace (workspace= passes through to MoeLayer), chained and
+    compiled: bit for bit the module with a workspace of its own, applied twice."""
+    ws = fp4moe.Workspace(device="cpu")
+    blocks = [fp4moe_torch.Fp4MoE(E, H, I, K, MAX_T, device="cpu", workspace=ws) for _ in range(2)]
+    for block in blocks:
+        block.load_weights(*moe_data.load_args(experts))
+    assert blocks[0].layer.workspace is ws and ws.nbytes == blocks[0].layer.workspace_bytes
+
+    def chain(x, weights, ids):
+        return blocks[1](blocks[0](x, weights, ids), weights, ids)
+
+    x, weights, ids = routed_inputs(7, 21)
+    y = torch.compile(chain, fullgraph=True)(x, weights, ids)
+    assert torch.equal(y.view(torch.int16), module(module(x, weights, ids), weights, ids).view(torch.int16))
+    assert ws.used
