@@ -7,11 +7,15 @@
 #include <vector>
 
 #include "common/random_inputs.h"
+#include "fp4moe/moe/buffer.h"
 #include "fp4moe/moe/layer.h"
 
 namespace fp4moe::testing {
 
 std::vector<bf16> run_forward(MoeLayer& layer, const std::vector<bf16>& x, const Routing& routing);
+
+// A workspace for forwards of up to `num_tokens` tokens in the layer's memory space, every byte 0xFF.
+Buffer poisoned_workspace(const MoeLayer& layer, int num_tokens);
 
 // reference_forward_f64 on a CPU layer: [T, H] doubles.
 std::vector<double> run_reference(const MoeLayer& cpu_layer, const std::vector<bf16>& x, const Routing& routing);

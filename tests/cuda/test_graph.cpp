@@ -117,7 +117,8 @@ TEST(GpuGraph, CapturedOnceReplayedWithNewRoutingAndInputs) {
       cpu->set_input_scales(6.0f / 2688.0f, 0.5f / 2688.0f);
     }
 
-    Buffer x(Backend::kCuda, size_t(T) * c.hidden * sizeof(bf16)), ws(Backend::kCuda, gpu->workspace_bytes(T));
+    Buffer x(Backend::kCuda, size_t(T) * c.hidden * sizeof(bf16));
+    const Buffer ws = testing::poisoned_workspace(*gpu, T);
     DeviceForward forward(T, c.hidden, c.top_k);
     CapturedGraph graph;
     ASSERT_NO_FATAL_FAILURE(
@@ -172,7 +173,8 @@ TEST(GpuGraph, ChainedForwardsReadTheOutputBeforeThem) {
       cpu->set_input_scales(6.0f / 2688.0f, 0.5f / 2688.0f);
     }
     const size_t rows = size_t(T) * c.hidden;
-    Buffer x(Backend::kCuda, rows * sizeof(bf16)), ws(Backend::kCuda, gpu->workspace_bytes(T));
+    Buffer x(Backend::kCuda, rows * sizeof(bf16));
+    const Buffer ws = testing::poisoned_workspace(*gpu, T);
     DeviceForward first(T, c.hidden, c.top_k), second(T, c.hidden, c.top_k);
     CapturedGraph graph;
     ASSERT_NO_FATAL_FAILURE(graph.capture([&](cudaStream_t s) {
