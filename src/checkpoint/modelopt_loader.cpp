@@ -1,12 +1,16 @@
 // Loading ModelOpt NVFP4 experts into a MoeLayer: every tensor is checked (dtype, shape, scalar
-// scales finite and positive) and viewed in place in the file mapping; load_moe_layer validates
-// the whole local expert range before the first load_expert(), so a bad file never half-loads.
+// scales finite and positive, E4M3 block scales not NaN or negative) and viewed in place in the file
+// mapping; load_moe_layer validates the whole local expert range before the first load_expert(), so a
+// bad file never half-loads a layer.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/error.h"
+#include "fp4moe/format/nvfp4.h"
 
 namespace fp4moe {
 namespace {
@@ -60,6 +64,21 @@ float read_scale(const MoeCheckpoint& ckpt, const MoeLayerTensors& t, ExpertProj
   return value;
 }
 
+// Every E4M3 block scale of one expert's [rows, blocks] scales valid (format/nvfp4.h), checked here so
+// that the error names the tensor and the element; `expert` >= 0 in a fused [E, rows, blocks] tensor.
+void require_valid_block_scales(const TensorView& v, const uint8_t* scales, int64_t rows, int64_t blocks, int expert) {
+  const uint8_t* end = scales + rows * blocks;
+  const uint8_t* bad = std::find_if_not(scales, end, is_valid_block_scale);
+  if (bad == end) return;
+  const int64_t at = bad - scales;
+  char code[8];
+  std::snprintf(code, sizeof(code), "0x%02X", unsigned(*bad));
+  const std::string index = (expert >= 0 ? std::to_string(expert) + ", " : "") + std::to_string(at / blocks) + ", " +
+                            std::to_string(at % blocks);
+  require(false, where_of(v), what_of(v), "E4M3 block scales >= 0 and not NaN",
+          std::string(code) + " at [" + index + "]");
+}
+
 // The packed weight and block scales of one projection [rows, k] of `expert`.
 Nvfp4WeightView projection_view(const MoeCheckpoint& ckpt, const MoeLayerTensors& t, ExpertProjection p, int expert,
                                 int64_t rows, int64_t k) {
@@ -72,6 +91,7 @@ Nvfp4WeightView projection_view(const MoeCheckpoint& ckpt, const MoeLayerTensors
   view.packed = weight.data + e * rows * (k / 2);
   view.scales = scales.data + e * rows * (k / 16);
   view.scale_layout = ScaleLayout::kLinear;
+  require_valid_block_scales(scales, view.scales, rows, k / 16, t.fused_experts ? expert : -1);
   return view;
 }
 

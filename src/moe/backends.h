@@ -17,10 +17,9 @@ int cuda_device_count();  // 0 when no driver or device
 // Error naming `what` (e.g. "expert 3 gate") otherwise. Shared by every backend's load_expert().
 void validate_weight_view(const Nvfp4WeightView& view, const char* where, const std::string& what);
 
-// Block scales must be finite and non-negative E4M3 (spec section 1); a backend that found a NaN
-// or negative one in `what` (e.g. "expert 3 gate") rejects the expert with this.
+// Block scales must be finite and non-negative E4M3 (format/nvfp4.h's is_valid_block_scale); a
+// backend that found another in `what` (e.g. "expert 3 gate") rejects the expert with this.
 void require_valid_block_scales(bool valid, const std::string& what);
-bool is_valid_block_scale(uint8_t scale);
 
 // set_input_scales(): 0 (dynamic) or a finite positive input_scale whose inverse stays within
 // kMaxGlobalScale (format/nvfp4.h).

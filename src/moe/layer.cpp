@@ -41,8 +41,6 @@ void validate_weight_view(const Nvfp4WeightView& view, const char* where, const 
           what + ".scale_layout", "ScaleLayout::kLinear or ScaleLayout::kSwizzled128x4", layout);
 }
 
-bool is_valid_block_scale(uint8_t scale) { return !(scale & 0x80u) && (scale & 0x7Fu) != 0x7Fu; }
-
 void require_valid_block_scales(bool valid, const std::string& what) {
   require(valid, "load_expert", what + ".scales", "E4M3 block scales >= 0 and not NaN", "a NaN or negative scale");
 }

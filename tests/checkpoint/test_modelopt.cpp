@@ -336,6 +336,22 @@ TEST_F(BrokenCheckpoint, NonPositiveOrNanScale2) {
   expect_load_error("expected F32 with 1 element, got F32 [3]");
 }
 
+// A NaN or negative E4M3 block scale in the last expert is named with its tensor and element before
+// any expert is loaded (the layers' own check would only say "expert 5 down").
+TEST_F(BrokenCheckpoint, NanOrNegativeBlockScale) {
+  const DType e4m3 = DType::kF8E4M3;
+  const std::string name = "model.layers.2.mlp.experts.5.down_proj.weight_scale";
+  std::vector<uint8_t> scales(64 * 3, 0x38);  // [H, I/16] of 1.0
+  scales[10 * 3 + 2] = 0x7F;                  // NaN
+  replace(name, &e4m3, {64, 3}, scales);
+  expect_load_error("fp4moe: safetensors " + file_ + ": tensor '" + name +
+                    "': expected E4M3 block scales >= 0 and not NaN, got 0x7F at [10, 2]");
+  scales[10 * 3 + 2] = 0x38;
+  scales[0] = 0x80;  // -0: a set sign bit is rejected as well
+  replace(name, &e4m3, {64, 3}, scales);
+  expect_load_error("tensor '" + name + "': expected E4M3 block scales >= 0 and not NaN, got 0x80 at [0, 0]");
+}
+
 TEST_F(BrokenCheckpoint, ConfigDisagreeingWithTensors) {
   testing::write_json(dir_.file("config.json"), {{"model_type", "mixtral"},
                                                  {"hidden_size", 64},

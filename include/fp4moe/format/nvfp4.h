@@ -77,6 +77,11 @@ FP4MOE_HD uint8_t unpack_e2m1(uint8_t byte, int which) { return which ? (byte >>
 FP4MOE_HD uint8_t e4m3_nan_code(uint32_t float_bits) { return uint8_t(((float_bits >> 24) & 0x80u) | kE4M3NaN); }
 FP4MOE_HD float e4m3_nan_value(uint8_t code) { return bits_to_float((uint32_t(code & 0x80u) << 24) | 0x7FC00000u); }
 
+// A block scale the contract accepts (spec section 1): not NaN and sign bit clear (a scale is a
+// block's amax / 6, never negative; a set sign bit, -0 included, means a corrupt or mistyped tensor).
+// Every loader checks with this: the checkpoint reader, the CPU layer and the CUDA repack kernel.
+FP4MOE_HD bool is_valid_block_scale(uint8_t code) { return !(code & 0x80u) && (code & 0x7Fu) != kE4M3NaN; }
+
 // The codec in integer and float arithmetic: the host's, and the reference of the GPU's conversions
 // below (tests/cuda/test_codec_device.cu compares them on every input).
 FP4MOE_HD float soft_e4m3_to_float(uint8_t code) {

@@ -4,6 +4,7 @@
 #include "cuda/common/check.h"
 #include "cuda/format/weight_encoding.h"
 #include "cuda/gemm/repack.h"
+#include "fp4moe/format/nvfp4.h"
 
 namespace fp4moe::cuda {
 namespace {
@@ -31,7 +32,7 @@ __device__ uint8_t source_code_byte(const RowSource& src, int64_t k) {
 __device__ uint8_t source_scale(const RowSource& src, int64_t k_block, uint32_t* bad_scales) {
   if (!src.matrix || k_block * 16 >= src.matrix->k) return 0;
   const uint8_t s = src.matrix->scales[scale_offset(src.matrix->layout, src.row, k_block, src.matrix->k)];
-  if ((s & 0x80u) || (s & 0x7Fu) == 0x7Fu) atomicOr(bad_scales, src.flag);
+  if (!is_valid_block_scale(s)) atomicOr(bad_scales, src.flag);
   return s;
 }
 
