@@ -77,12 +77,17 @@ class MoeLayer:
         loaded; in mode "w4a4" the checkpoint's input_scale values (their max over the local experts) are
         the calibrated scales when it has them, else the scales are dynamic. The other arguments are
         those of MoeLayer()."""
-        checkpoint = _core.Checkpoint(path=os.fspath(path))
+        return cls._from_open_checkpoint(_core.Checkpoint(path=os.fspath(path)), layer, max_tokens, mode=mode,
+                                         local_expert_start=local_expert_start, local_experts=local_experts,
+                                         device=device, cpu_threads=cpu_threads, workspace=workspace)
+
+    @classmethod
+    def _from_open_checkpoint(cls, checkpoint, layer, max_tokens, **options):
+        """from_checkpoint on a _core.Checkpoint already open (fp4moe.load_moe_layers opens it once)."""
         c = checkpoint.layer_config(layer=int(layer))
         self = cls(c["num_experts"], c["hidden"], c["intermediate"], c["top_k"], max_tokens,
-                   activation=c["activation"], mode=mode, local_expert_start=local_expert_start,
-                   local_experts=local_experts, swiglu_limit=c["swiglu_limit"], swiglu_alpha=c["swiglu_alpha"],
-                   device=device, cpu_threads=cpu_threads, workspace=workspace)
+                   activation=c["activation"], swiglu_limit=c["swiglu_limit"], swiglu_alpha=c["swiglu_alpha"],
+                   **options)
         self._native.load_checkpoint(checkpoint=checkpoint, layer=int(layer))
         return self
 

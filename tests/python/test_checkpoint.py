@@ -127,3 +127,71 @@ def test_wrong_layer_or_path_is_a_clear_error(tmp_path):
         fp4moe.MoeLayer.from_checkpoint(tmp_path / "missing", LAYER, 16, device="cpu")
     with pytest.raises(fp4moe.Error, match=str(tmp_path / "missing")):
         fp4moe.checkpoint_moe_layers(tmp_path / "missing")
+
+
+def write_two_moe_layer_checkpoint(directory, scale_byte=None):
+    """The tiny checkpoint with a third decoder layer, 2, whose MoE experts are layer 1's in reverse order
+    (so that its outputs differ), written with a safetensors writer of this file's own. scale_byte: a
+    byte written over the first block scale of layer 2's expert 0 gate_proj (0x7F: an E4M3 NaN)."""
+    raw = (CHECKPOINT / "model.safetensors").read_bytes()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + length])
+    data = raw[8 + length:]
+    config = json.loads((CHECKPOINT / "config.json").read_text())
+    tensors = {}  # name -> (dtype, shape, bytes)
+    for name, info in header.items():
+        if name != "__metadata__":
+            begin, end = info["data_offsets"]
+            tensors[name] = (info["dtype"], info["shape"], data[begin:end])
+    experts = config["num_experts"]
+    for name, value in list(tensors.items()):
+        prefix = "model.layers.1.mlp.experts."
+        if name.startswith(prefix):
+            expert, rest = name[len(prefix):].split(".", 1)
+            tensors[f"model.layers.2.mlp.experts.{experts - 1 - int(expert)}.{rest}"] = value
+    if scale_byte is not None:
+        dtype, shape, payload = tensors["model.layers.2.mlp.experts.0.gate_proj.weight_scale"]
+        tensors["model.layers.2.mlp.experts.0.gate_proj.weight_scale"] = (dtype, shape, bytes([scale_byte]) + payload[1:])
+    new_header, chunks, offset = {"__metadata__": header["__metadata__"]}, [], 0
+    for name, (dtype, shape, payload) in tensors.items():
+        new_header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(payload)]}
+        chunks.append(payload)
+        offset += len(payload)
+    header_bytes = json.dumps(new_header).encode()
+    header_bytes += b" " * (-len(header_bytes) % 8)
+    directory.mkdir()
+    (directory / "model.safetensors").write_bytes(len(header_bytes).to_bytes(8, "little") + header_bytes +
+                                                  b"".join(chunks))
+    (directory / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 3}))
+    for name in ("hf_quant_config.json", "tokenizer_config.json"):
+        (directory / name).write_bytes((CHECKPOINT / name).read_bytes())
+    return directory
+
+
+def test_load_moe_layers_shares_one_workspace(tmp_path, config):
+    path = write_two_moe_layer_checkpoint(tmp_path / "two")
+    assert [d["layer"] for d in fp4moe.checkpoint_moe_layers(path)] == [1, 2]
+    layers = fp4moe.load_moe_layers(path, 16, mode="w4a4", device="cpu", cpu_threads=2)
+    assert list(layers) == [1, 2]
+    ws = layers[1].workspace
+    assert isinstance(ws, fp4moe.Workspace) and layers[2].workspace is ws and ws.nbytes == layers[1].workspace_bytes
+    x, weights, ids = inputs(config, 13, seed=3)
+    outputs = {n: layer.run(x, weights, ids) for n, layer in layers.items()}
+    for n, y in outputs.items():
+        alone = fp4moe.MoeLayer.from_checkpoint(path, n, 16, mode="w4a4", device="cpu", cpu_threads=2)
+        assert np.array_equal(y, alone.run(x, weights, ids)), f"layer {n}"
+    assert not np.array_equal(outputs[1], outputs[2])  # layer 2 is not layer 1 again
+    # The same sizes and threads: a used workspace does not grow (a CPU layer's need grows with its threads).
+    only = fp4moe.load_moe_layers(path, 16, layers=[2], mode="w4a4", device="cpu", cpu_threads=2, workspace=ws)
+    assert list(only) == [2] and only[2].workspace is ws
+
+
+def test_load_moe_layers_rejects_before_returning_anything(tmp_path):
+    path = write_two_moe_layer_checkpoint(tmp_path / "two")
+    with pytest.raises(fp4moe.Error, match=r"load_moe_layers: layers: expected MoE layers of the checkpoint "
+                                           r"\[1, 2\], got 0"):
+        fp4moe.load_moe_layers(path, 16, layers=[1, 0], device="cpu")
+    corrupt = write_two_moe_layer_checkpoint(tmp_path / "corrupt", scale_byte=0x7F)
+    with pytest.raises(fp4moe.Error, match=r"tensor 'model\.layers\.2\.mlp\.experts\.0\.gate_proj\.weight_scale': "
+                                           r"expected E4M3 block scales >= 0 and not NaN, got 0x7F at \[0, 0\]"):
+        fp4moe.load_moe_layers(corrupt, 16, device="cpu")
