@@ -6,6 +6,7 @@
 
 #include "fp4moe/error.h"
 #include "fp4moe/moe/layer.h"
+#include "moe/backends.h"
 
 #if FP4MOE_WITH_CUDA
 #include <cuda_runtime.h>
@@ -53,7 +54,15 @@ int checked_cuda_device(int requested, const char* where) {
           FP4MOE_WITH_CUDA ? "a visible CUDA device for device=\"cuda\" (fp4moe.cuda_available() is False)"
                            : "\"cpu\": this build has no CUDA backend (build with FP4MOE_CUDA=ON)",
           "\"cuda\"");
-  return requested >= 0 ? requested : current_cuda_device();
+  if (requested < 0) return current_cuda_device();
+#if FP4MOE_WITH_CUDA  // (without it the check above has thrown)
+  const int devices = cuda_device_count();
+  require(requested < devices, where, "device",
+          "\"cuda\" or \"cuda:N\" with N one of the " + std::to_string(devices) + " visible devices, 0.." +
+              std::to_string(devices - 1),
+          "\"cuda:" + std::to_string(requested) + "\"");
+#endif
+  return requested;
 }
 
 }  // namespace fp4moe::bindings

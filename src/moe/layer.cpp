@@ -22,8 +22,12 @@ std::unique_ptr<MoeLayer> make_moe_layer(const MoeConfig& config, Backend backen
   validate(config);
   if (backend == Backend::kCpu) return make_cpu_moe_layer(config, options);
 #if FP4MOE_WITH_CUDA
-  require(cuda_device_count() > 0, "make_moe_layer", "backend", "a visible CUDA device for Backend::kCuda",
-          "none found");
+  const int devices = cuda_device_count();
+  require(devices > 0, "make_moe_layer", "backend", "a visible CUDA device for Backend::kCuda", "none found");
+  require(options.cuda_device >= -1 && options.cuda_device < devices, "make_moe_layer", "options.cuda_device",
+          "-1 (the current device) or one of the " + std::to_string(devices) + " visible devices, 0.." +
+              std::to_string(devices - 1),
+          options.cuda_device);
   return make_cuda_moe_layer(config, options);
 #else
   require(false, "make_moe_layer", "backend", "Backend::kCpu (this build has no CUDA backend)", "Backend::kCuda");

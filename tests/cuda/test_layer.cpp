@@ -679,6 +679,14 @@ TEST(GpuLayer, BadArgumentsAreRejectedWithClearMessages) {
                         "NaN or negative scale");
   testing::expect_error([&] { make_moe_layer(make_config(72, 64, 128, 65, 8), Backend::kCuda); },
                         "fp4moe: make_moe_layer: config.top_k: expected at most 64 on the CUDA backend, got 65");
+  int devices = 0;
+  ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
+  BackendOptions absent;
+  absent.cuda_device = devices;  // one past the last visible device
+  testing::expect_error([&] { make_moe_layer(c, Backend::kCuda, absent); },
+                        "fp4moe: make_moe_layer: options.cuda_device: expected -1 (the current device) or one of the " +
+                            std::to_string(devices) + " visible devices, 0.." + std::to_string(devices - 1) +
+                            ", got " + std::to_string(devices));
 }
 
 }  // namespace

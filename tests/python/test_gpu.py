@@ -324,6 +324,12 @@ def test_layers_sharing_a_workspace_in_a_cuda_graph(mode):
     with pytest.raises(fp4moe.Error, match="MoeLayer: workspace: expected an fp4moe.Workspace on the layer's "
                                            "device cuda:0, got one on cpu"):
         fp4moe.MoeLayer(e, h, i, k, MAX_T, device="cuda:0", workspace=fp4moe.Workspace(device="cpu"))
+    absent = torch.cuda.device_count()  # one past the last visible device
+    for make in (lambda: fp4moe.Workspace(device=f"cuda:{absent}"),
+                 lambda: fp4moe.MoeLayer(e, h, i, k, MAX_T, device=f"cuda:{absent}")):
+        with pytest.raises(fp4moe.Error, match=rf'device: expected "cuda" or "cuda:N" with N one of the {absent} '
+                                               rf'visible devices, 0\.\.{absent - 1}, got "cuda:{absent}"'):
+            make()
 
     x, w_a, ids_a = routed("small", 300, 81)
     g = torch.Generator(device="cuda").manual_seed(82)
