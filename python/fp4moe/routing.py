@@ -6,7 +6,7 @@ expert id, DeepSeek-V3's groups are scored by their two best biased scores."""
 import numpy as np
 
 from fp4moe import _core
-from fp4moe._arrays import to_host_numpy
+from fp4moe._arrays import is_torch_tensor, to_host_numpy, torch_module
 
 
 def route(logits, top_k, method="softmax_topk", *, renormalize=False, num_groups=1, topk_group=1,
@@ -20,9 +20,18 @@ def route(logits, top_k, method="softmax_topk", *, renormalize=False, num_groups
     the sum of their two best s + correction_bias; the best `topk_group` groups kept; the k best s +
     correction_bias among them; weights the unbiased s renormalized, times routed_scaling_factor.
     Non-finite logits or biases are rejected."""
-    x = np.ascontiguousarray(to_host_numpy(logits, "route: logits"), dtype=np.float32)
-    bias = None if correction_bias is None else np.ascontiguousarray(
-        to_host_numpy(correction_bias, "route: correction_bias"), dtype=np.float32)
+    x = _host_float32(logits, "route: logits")
+    bias = None if correction_bias is None else _host_float32(correction_bias, "route: correction_bias")
     return _core.route(logits=x, top_k=int(top_k), method=str(method), renormalize=bool(renormalize),
                        num_groups=int(num_groups), topk_group=int(topk_group),
                        routed_scaling_factor=float(routed_scaling_factor), correction_bias=bias)
+
+
+def _host_float32(x, name):
+    """x as a C-contiguous float32 NumPy array on the host, by value: bfloat16 (torch's, or ml_dtypes')
+    is converted before to_host_numpy, which passes its bits on as uint16."""
+    if is_torch_tensor(x):
+        x = x.detach().to(torch_module().float32)
+    elif isinstance(x, np.ndarray) and x.dtype.name == "bfloat16":
+        x = x.astype(np.float32)
+    return np.ascontiguousarray(to_host_numpy(x, name), dtype=np.float32)

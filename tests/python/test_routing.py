@@ -78,6 +78,16 @@ def test_ties_go_to_the_lower_expert_id():
         assert ids[0].tolist() == [0, 1, 2, 3] and ids[1].tolist() == [3, 9, 12, 0], method
 
 
+def test_bfloat16_logits_route_by_value(logits):
+    """bfloat16 logits (ml_dtypes' here; torch's take the same path) are routed by their values, not their
+    bits: as the same values in float32."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    bf16 = logits.astype(ml_dtypes.bfloat16)
+    for method in ("softmax_topk", "topk_softmax", "sigmoid_grouped_topk"):
+        got, want = fp4moe.route(bf16, K, method), fp4moe.route(bf16.astype(np.float32), K, method)
+        assert np.array_equal(got[1], want[1]) and np.array_equal(got[0], want[0]), method
+
+
 def test_errors_name_the_argument(logits):
     with pytest.raises(fp4moe.Error, match="route: method: expected one of softmax_topk, topk_softmax, "
                                            "sigmoid_grouped_topk, got 'softmax'"):
