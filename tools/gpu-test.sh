@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU test command, for a machine with an NVIDIA GPU: builds with every core for the local
 # architecture (CUDA_ARCHS, default 90a), runs the CTest label `gpu` verbosely (the tests print
-# their error figures), then compute-sanitizer memcheck and racecheck on small cases and on the
-# wgmma kernels at 16 rows per expert, where K spans many turns of their shared-memory ring.
+# their error figures), then compute-sanitizer memcheck and racecheck on small cases, on the
+# wgmma kernels at 16 rows per expert, where K spans many turns of their shared-memory ring, and on
+# the device router.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-gpu}
@@ -18,12 +19,15 @@ grep -E "rel_error|tests passed|tests failed|Failed|SKIPPED|\*\*\*" "$log_dir/gp
 
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
+    # The layer tests' small cases and wgmma kernels; the device router's shared-memory rounds.
+    log="$log_dir/sanitizer-$tool.log"
     if compute-sanitizer --tool "$tool" --error-exitcode 3 "$build/tests/cuda/fp4moe_gpu_layer_tests" \
-        --gtest_filter='GpuGraph.*:GpuLayer.EdgeCases:GpuLayer.BenchmarkShapesWgmmaKernels' \
-        >"$log_dir/sanitizer-$tool.log" 2>&1; then
-      echo "compute-sanitizer $tool: clean ($(grep -c 'OK \]' "$log_dir/sanitizer-$tool.log") tests)"
+        --gtest_filter='GpuGraph.*:GpuLayer.EdgeCases:GpuLayer.BenchmarkShapesWgmmaKernels' >"$log" 2>&1 &&
+       compute-sanitizer --tool "$tool" --error-exitcode 3 "$build/tests/cuda/fp4moe_gpu_kernel_tests" \
+        --gtest_filter='GpuRoute.*' >>"$log" 2>&1; then
+      echo "compute-sanitizer $tool: clean ($(grep -c 'OK \]' "$log") tests)"
     else
-      echo "compute-sanitizer $tool: FAILED"; tail -30 "$log_dir/sanitizer-$tool.log"; status=1
+      echo "compute-sanitizer $tool: FAILED"; tail -30 "$log"; status=1
     fi
   done
 else

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fp4moe/error.h"
+#include "routing/routing_args.h"
 #include "util/names.h"
 #include "util/parallel.h"
 
@@ -36,32 +37,6 @@ void top_k_indices(const float* score, int n, int k, Keep keep, int* chosen) {
     if (pos < k) chosen[pos] = i;
     count = std::min(count + 1, k);
   }
-}
-
-void check_params(const float* logits, int num_tokens, int num_experts, const RoutingParams& p,
-                  const int32_t* topk_ids, const float* topk_weights) {
-  require(num_tokens >= 0, kWhere, "num_tokens", "a non-negative count", num_tokens);
-  require(num_experts > 0, kWhere, "num_experts", "a positive count", num_experts);
-  require(p.top_k >= 1 && p.top_k <= num_experts,
-          kWhere, "params.top_k", "1..num_experts (" + std::to_string(num_experts) + ")", p.top_k);
-  const int method = int(p.method);
-  require(method >= 0 && method <= int(RoutingMethod::kSigmoidGroupedTopk), kWhere, "params.method",
-          "kSoftmaxTopk, kTopkSoftmax or kSigmoidGroupedTopk", method);
-  if (num_tokens > 0) {
-    require(logits != nullptr, kWhere, "logits", "a non-null pointer", "null");
-    require(topk_ids != nullptr, kWhere, "topk_ids", "a non-null pointer", "null");
-    require(topk_weights != nullptr, kWhere, "topk_weights", "a non-null pointer", "null");
-  }
-  if (p.method != RoutingMethod::kSigmoidGroupedTopk) return;
-  require(p.num_groups >= 1 && num_experts % p.num_groups == 0, kWhere, "params.num_groups",
-          "a divisor of num_experts (" + std::to_string(num_experts) + ")", p.num_groups);
-  require(p.topk_group >= 1 && p.topk_group <= p.num_groups, kWhere, "params.topk_group",
-          "1..num_groups (" + std::to_string(p.num_groups) + ")", p.topk_group);
-  const int selectable = p.topk_group * (num_experts / p.num_groups);
-  require(p.top_k <= selectable, kWhere, "params.top_k",
-          "at most topk_group * experts per group (" + std::to_string(selectable) + ")", p.top_k);
-  require(std::isfinite(p.routed_scaling_factor), kWhere, "params.routed_scaling_factor", "a finite value",
-          std::to_string(p.routed_scaling_factor));
 }
 
 // NaN or +Inf logits have no meaningful ranking, and a row of only -inf has no softmax: reject
@@ -136,6 +111,32 @@ void sigmoid_grouped_topk(const float* logits, int n, const RoutingParams& p, in
 
 }  // namespace
 
+void check_routing_args(const float* logits, int num_tokens, int num_experts, const RoutingParams& p,
+                        const int32_t* topk_ids, const float* topk_weights, const char* where) {
+  require(num_tokens >= 0, where, "num_tokens", "a non-negative count", num_tokens);
+  require(num_experts > 0, where, "num_experts", "a positive count", num_experts);
+  require(p.top_k >= 1 && p.top_k <= num_experts,
+          where, "params.top_k", "1..num_experts (" + std::to_string(num_experts) + ")", p.top_k);
+  const int method = int(p.method);
+  require(method >= 0 && method <= int(RoutingMethod::kSigmoidGroupedTopk), where, "params.method",
+          "kSoftmaxTopk, kTopkSoftmax or kSigmoidGroupedTopk", method);
+  if (num_tokens > 0) {
+    require(logits != nullptr, where, "logits", "a non-null pointer", "null");
+    require(topk_ids != nullptr, where, "topk_ids", "a non-null pointer", "null");
+    require(topk_weights != nullptr, where, "topk_weights", "a non-null pointer", "null");
+  }
+  if (p.method != RoutingMethod::kSigmoidGroupedTopk) return;
+  require(p.num_groups >= 1 && num_experts % p.num_groups == 0, where, "params.num_groups",
+          "a divisor of num_experts (" + std::to_string(num_experts) + ")", p.num_groups);
+  require(p.topk_group >= 1 && p.topk_group <= p.num_groups, where, "params.topk_group",
+          "1..num_groups (" + std::to_string(p.num_groups) + ")", p.topk_group);
+  const int selectable = p.topk_group * (num_experts / p.num_groups);
+  require(p.top_k <= selectable, where, "params.top_k",
+          "at most topk_group * experts per group (" + std::to_string(selectable) + ")", p.top_k);
+  require(std::isfinite(p.routed_scaling_factor), where, "params.routed_scaling_factor", "a finite value",
+          std::to_string(p.routed_scaling_factor));
+}
+
 std::string_view to_string(RoutingMethod method) { return names::of(method, kMethodNames); }
 
 RoutingMethod parse_routing_method(std::string_view name, std::string_view where, std::string_view argument) {
@@ -144,7 +145,7 @@ RoutingMethod parse_routing_method(std::string_view name, std::string_view where
 
 void route(const float* logits, int num_tokens, int num_experts, const RoutingParams& params, int32_t* topk_ids,
            float* topk_weights) {
-  check_params(logits, num_tokens, num_experts, params, topk_ids, topk_weights);
+  check_routing_args(logits, num_tokens, num_experts, params, topk_ids, topk_weights, kWhere);
   if (num_tokens == 0) return;
   check_logits(logits, num_tokens, num_experts);
   if (params.method == RoutingMethod::kSigmoidGroupedTopk && params.correction_bias)
@@ -173,5 +174,12 @@ void route(const float* logits, int num_tokens, int num_experts, const RoutingPa
     }
   });
 }
+
+#if !FP4MOE_WITH_CUDA
+void route_on_device(const float*, int, int, const RoutingParams&, int32_t*, float*, void*) {
+  require(false, "route_on_device", "backend", "a build with the CUDA backend (FP4MOE_CUDA=ON)",
+          "a CPU-only build");
+}
+#endif
 
 }  // namespace fp4moe

@@ -1,6 +1,6 @@
 // forward() is capturable in a CUDA graph (global capture mode rejects host syncs and other unsafe
-// calls) and the captured graph stays right when the routing and the inputs change between
-// replays: nothing about a batch but its size is baked in at capture.
+// calls), with route_on_device before it, and the captured graph stays right when the routing and
+// the inputs change between replays: nothing about a batch but its size is baked in at capture.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -11,6 +11,7 @@
 #include "common/random_experts.h"
 #include "common/random_inputs.h"
 #include "common/run_layer.h"
+#include "fp4moe/routing/routing.h"
 #include "gpu_test.h"
 
 namespace fp4moe {
@@ -82,6 +83,20 @@ class DeviceForward {
     ids_.copy_from_host(routing.ids.data(), ids_.size());
     weights_.copy_from_host(routing.weights.data(), weights_.size());
     out_.fill(0xFF);
+  }
+  // Where a graph that routes on the device writes the routing.
+  int32_t* ids() const { return static_cast<int32_t*>(ids_.data()); }
+  float* weights() const { return static_cast<float*>(weights_.data()); }
+  // Before a replay whose graph writes the routing itself: the routing and the output poisoned.
+  void poison() {
+    ids_.fill(0xFF);
+    weights_.fill(0xFF);
+    out_.fill(0xFF);
+  }
+  testing::Routing routing() const {
+    const size_t slots = ids_.size() / sizeof(int32_t);
+    return {tokens_, int(slots / size_t(std::max(tokens_, 1))), testing::to_host<int32_t>(ids_, slots),
+            testing::to_host<float>(weights_, slots)};
   }
   std::vector<bf16> output() const { return testing::to_host<bf16>(out_, size_t(tokens_) * hidden_); }
 
@@ -273,6 +288,61 @@ TEST(GpuGraph, LayersOfDifferentShapesShareOneWorkspace) {
         EXPECT_LT(err2, 1e-2) << "layer B";
         EXPECT_LT(err3, 1e-2) << "layer A again";
       }
+    }
+  }
+}
+
+// The routing on the device (route_on_device) and the forward it feeds captured in one graph, as an
+// engine captures a decode step: each replay routes new logits. The ids the graph wrote are the
+// host's route() of those logits, and the output is the float64 reference's for the routing the
+// graph wrote (its weights may differ from the host's by ulps). DeepSeek-V3's grouped routing at 2
+// tokens (the decode kernels) and 96 (the general chain).
+TEST(GpuGraph, RoutingOnTheDeviceFeedsTheForward) {
+  FP4MOE_REQUIRE_GPU();
+  for (const int T : {2, 96}) {
+    const MoeConfig c = testing::make_config(32, 512, 256, 4, T, Activation::kSilu, QuantMode::kW4A16);
+    testing::RandomExperts experts(c, 21);
+    auto gpu = make_moe_layer(c, Backend::kCuda);
+    auto cpu = make_moe_layer(c, Backend::kCpu);
+    experts.load_into(*gpu);
+    experts.load_into(*cpu);
+    RoutingParams params;
+    params.method = RoutingMethod::kSigmoidGroupedTopk;
+    params.top_k = c.top_k;
+    params.num_groups = 8;
+    params.topk_group = 3;
+    params.routed_scaling_factor = 2.5f;
+
+    const size_t rows = size_t(T) * c.hidden, scores = size_t(T) * c.num_experts;
+    Buffer x(Backend::kCuda, rows * sizeof(bf16)), logits(Backend::kCuda, scores * sizeof(float));
+    const Buffer ws = testing::poisoned_workspace(*gpu, T);
+    DeviceForward forward(T, c.hidden, c.top_k);
+    CapturedGraph graph;
+    ASSERT_NO_FATAL_FAILURE(graph.capture([&](cudaStream_t s) {
+      route_on_device(static_cast<const float*>(logits.data()), T, c.num_experts, params, forward.ids(),
+                      forward.weights(), s);
+      gpu->forward(forward.args(x), ws.data(), ws.size(), s);
+    }));
+
+    testing::Rng rng(22);
+    for (int replay = 0; replay < 2; ++replay) {
+      std::vector<float> host_logits(scores);
+      for (float& l : host_logits) l = float(rng.normal() * 2);
+      logits.copy_from_host(host_logits.data(), logits.size());
+      const auto xs = testing::random_bf16(rows, rng, 1.0 + replay);
+      x.copy_from_host(xs.data(), x.size());
+      forward.poison();
+      ASSERT_NO_FATAL_FAILURE(graph.replay());
+      std::vector<int32_t> want_ids(size_t(T) * c.top_k);
+      std::vector<float> want_weights(want_ids.size());
+      route(host_logits.data(), T, c.num_experts, params, want_ids.data(), want_weights.data());
+      const testing::Routing routed = forward.routing();
+      EXPECT_EQ(routed.ids, want_ids) << "replay " << replay;
+      for (size_t i = 0; i < want_weights.size(); ++i)
+        EXPECT_NEAR(routed.weights[i], want_weights[i], 4e-7 * want_weights[i]) << "replay " << replay << " slot " << i;
+      const double err = testing::rel_error(forward.output(), testing::run_reference(*cpu, xs, routed));
+      std::printf("  routed on the device, replay %d (T=%d): rel_error=%.3e\n", replay, T, err);
+      EXPECT_LT(err, 1e-2) << "replay " << replay;
     }
   }
 }

@@ -252,5 +252,34 @@ TEST(Routing, RejectsBadArguments) {
                "fp4moe: route: params.top_k: expected at most topk_group * experts per group (2), got 3");
 }
 
+// route_on_device checks its arguments as route() does, before it touches a device, so these run
+// anywhere; a build without the CUDA backend says so instead.
+TEST(Routing, OnDeviceRejectsBadArguments) {
+  int32_t* ids = reinterpret_cast<int32_t*>(16);  // never dereferenced: every call throws first
+  float* weights = reinterpret_cast<float*>(16);
+  const float* logits = reinterpret_cast<const float*>(16);
+  RoutingParams p;
+  p.top_k = 2;
+#if FP4MOE_WITH_CUDA
+  expect_error([&] { route_on_device(logits, 4, kMaxDeviceRoutingExperts + 1, p, ids, weights, nullptr); },
+               "fp4moe: route_on_device: num_experts: expected at most 1024 on the device, got 1025");
+  expect_error([&] { route_on_device(nullptr, 4, 8, p, ids, weights, nullptr); },
+               "fp4moe: route_on_device: logits: expected a non-null pointer, got null");
+  p.top_k = 9;
+  expect_error([&] { route_on_device(logits, 4, 8, p, ids, weights, nullptr); },
+               "fp4moe: route_on_device: params.top_k: expected 1..num_experts (8), got 9");
+  p.top_k = 5;
+  p.method = RoutingMethod::kSigmoidGroupedTopk;
+  p.num_groups = 4;
+  p.topk_group = 2;
+  expect_error([&] { route_on_device(logits, 4, 8, p, ids, weights, nullptr); },
+               "fp4moe: route_on_device: params.top_k: expected at most topk_group * experts per group (4), got 5");
+#else
+  expect_error([&] { route_on_device(logits, 4, 8, p, ids, weights, nullptr); },
+               "fp4moe: route_on_device: backend: expected a build with the CUDA backend (FP4MOE_CUDA=ON), got a "
+               "CPU-only build");
+#endif
+}
+
 }  // namespace
 }  // namespace fp4moe

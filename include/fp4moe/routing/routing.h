@@ -1,5 +1,5 @@
-// Routing helpers of spec section 5 (CPU). Engines usually pass top-k in; these turn router
-// logits into (topk_ids, topk_weights). Ties break toward the lower expert id.
+// Routing helpers of spec section 5, on the host and on a CUDA device. Engines usually pass top-k
+// in; these turn router logits into (topk_ids, topk_weights). Ties break toward the lower expert id.
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -31,5 +31,20 @@ RoutingMethod parse_routing_method(std::string_view name, std::string_view where
 // logits [T, num_experts] -> topk_ids [T, k], topk_weights [T, k] (host memory).
 void route(const float* logits, int num_tokens, int num_experts, const RoutingParams& params, int32_t* topk_ids,
            float* topk_weights);
+
+// The experts route_on_device() takes at most: a token's scores live in a warp's shared memory.
+inline constexpr int kMaxDeviceRoutingExperts = 1024;
+
+// route() on the current CUDA device, for engines that route there: logits, params.correction_bias,
+// topk_ids and topk_weights in that device's memory; one kernel on `stream` (a cudaStream_t; null is
+// the legacy default stream), no host sync and no allocation, so it is captured in a CUDA graph with
+// the forward it feeds. The selection is route()'s and the weights agree with route()'s to a few
+// ulps (the exponentials are the device's). The arguments are checked as route() checks them; the
+// values behind the pointers are not (that would need a sync): a token whose logits hold NaN or
+// +inf, or only -inf, or any token when a correction_bias holds a non-finite value, gets NaN weights,
+// so that its output row turns NaN instead of a finite guess, and the ids 0..k-1. num_experts at
+// most kMaxDeviceRoutingExperts. Throws in a build without the CUDA backend.
+void route_on_device(const float* logits, int num_tokens, int num_experts, const RoutingParams& params,
+                     int32_t* topk_ids, float* topk_weights, void* stream);
 
 }  // namespace fp4moe
