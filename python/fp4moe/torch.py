@@ -1,18 +1,21 @@
-"""fp4moe as PyTorch custom ops: torch.ops.fp4moe.moe_forward (returns a new tensor) and
-torch.ops.fp4moe.moe_forward_out (writes a given one), opaque to torch.compile (fake kernels give
-the shapes) and capturable in a CUDA graph: they launch on torch's current stream, allocate
-nothing but the output (the layer owns its workspace) and never wait for the device.
+"""fp4moe as PyTorch custom ops: torch.ops.fp4moe.moe_forward (returns a new tensor),
+torch.ops.fp4moe.moe_forward_out (writes a given one) and torch.ops.fp4moe.route (router logits to
+top-k weights and ids, fp4moe.route), opaque to torch.compile (fake kernels give the shapes) and, on
+CUDA tensors, capturable in a CUDA graph: they launch on torch's current stream, allocate nothing but
+their outputs (the layer owns its workspace) and never wait for the device.
 
 Custom ops cannot take Python objects, so a layer is passed by an integer handle from
 register_layer(); Fp4MoE (an nn.Module) does that for you."""
 
 import itertools
 import weakref
+from typing import Optional, Tuple
 
 import torch
 
 from fp4moe._core import Error
 from fp4moe.layer import MoeLayer
+from fp4moe.routing import route as _route
 
 _layers = {}
 _next_handle = itertools.count(1)
@@ -84,6 +87,28 @@ def _moe_forward_fake(hidden_states, topk_weights, topk_ids, layer_handle):
 @moe_forward_out.register_fake
 def _moe_forward_out_fake(hidden_states, topk_weights, topk_ids, out, layer_handle):
     _check_shapes(hidden_states, topk_weights, topk_ids, layer_handle)
+
+
+@torch.library.custom_op("fp4moe::route", mutates_args=())
+def route(logits: torch.Tensor, top_k: int, method: str = "softmax_topk", renormalize: bool = False,
+          num_groups: int = 1, topk_group: int = 1, routed_scaling_factor: float = 1.0,
+          correction_bias: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """fp4moe.route as an op: (topk_weights float32 [T, top_k], topk_ids int32 [T, top_k]) on the
+    logits' device; on a CUDA device one kernel, on the CPU the host routing."""
+    weights, ids = _route(logits, top_k, method, renormalize=renormalize, num_groups=num_groups,
+                          topk_group=topk_group, routed_scaling_factor=routed_scaling_factor,
+                          correction_bias=correction_bias)
+    if not logits.is_cuda:
+        weights, ids = torch.from_numpy(weights), torch.from_numpy(ids)
+    return weights, ids
+
+
+@route.register_fake
+def _route_fake(logits, top_k, method="softmax_topk", renormalize=False, num_groups=1, topk_group=1,
+                routed_scaling_factor=1.0, correction_bias=None):
+    torch._check(logits.dim() == 2, lambda: "fp4moe: route: logits: expected a [tokens, experts] matrix")
+    shape = (logits.shape[0], top_k)
+    return logits.new_empty(shape, dtype=torch.float32), logits.new_empty(shape, dtype=torch.int32)
 
 
 class Fp4MoE(torch.nn.Module):

@@ -373,3 +373,104 @@ def test_checkpoint_layer_on_the_gpu(mode):
     err = rel_error(out.cpu(), ref)
     print(f"tiny checkpoint {mode} on the GPU: rel error {err:.2e}")
     assert torch.isfinite(out).all() and err < BOUND
+
+
+# ---- fp4moe.route on CUDA tensors ----
+
+ROUTINGS = {  # method: (experts, top_k, keyword arguments)
+    "softmax_topk": (128, 8, {"renormalize": True}),
+    "topk_softmax": (128, 4, {}),
+    "sigmoid_grouped_topk": (256, 8, {"num_groups": 8, "topk_group": 4, "routed_scaling_factor": 2.5}),
+}
+
+
+@pytest.mark.parametrize("method", list(ROUTINGS))
+def test_route_on_the_gpu_matches_the_host(method):
+    """fp4moe.route on a CUDA tensor: new tensors on that device holding the host's ids and its weights
+    within a few ulps; a row the host would reject (NaN) gets NaN weights and the ids 0..k-1."""
+    e, k, kw = ROUTINGS[method]
+    g = torch.Generator(device="cuda").manual_seed(90)
+    logits = torch.randn(300, e, device="cuda", generator=g) * 3
+    logits[5, ::7] = float("-inf")  # masked experts
+    if method == "sigmoid_grouped_topk":
+        kw = dict(kw, correction_bias=torch.rand(e, device="cuda", generator=g) * 0.3)
+    weights, ids = fp4moe.route(logits, k, method, **kw)
+    assert weights.device == logits.device and ids.device == logits.device
+    assert weights.dtype == torch.float32 and ids.dtype == torch.int32 and tuple(ids.shape) == (300, k)
+    host_kw = {key: (v.cpu() if torch.is_tensor(v) else v) for key, v in kw.items()}
+    w_host, ids_host = fp4moe.route(logits.cpu(), k, method, **host_kw)
+    assert np.array_equal(ids.cpu().numpy(), ids_host)
+    np.testing.assert_allclose(weights.cpu().numpy(), w_host, rtol=4e-7, atol=0)
+
+    logits[7, 3] = float("nan")
+    weights, ids = fp4moe.route(logits, k, method, **kw)
+    assert torch.isnan(weights[7]).all() and ids[7].tolist() == list(range(k))
+    assert torch.isfinite(torch.cat([weights[:7], weights[8:]])).all()
+
+
+def test_route_on_the_gpu_errors():
+    logits = torch.randn(4, 16, device="cuda")
+    with pytest.raises(fp4moe.Error, match=r"route: correction_bias: expected a tensor on cuda:0 \(the logits' "
+                                           r"device\), got cpu"):
+        fp4moe.route(logits, 2, "sigmoid_grouped_topk", num_groups=4, topk_group=2, correction_bias=torch.zeros(16))
+    with pytest.raises(fp4moe.Error, match=r"route: top_k: expected 1\.\.num_experts \(16\), got 17"):
+        fp4moe.route(logits, 17)
+    with pytest.raises(fp4moe.Error, match=r"route: logits: expected a \[tokens, experts\] matrix, got shape \(64,\)"):
+        fp4moe.route(logits.flatten(), 2)
+    with pytest.raises(fp4moe.Error, match="route_on_device: num_experts: expected at most 1024 on the device, "
+                                           "got 1025"):
+        fp4moe.route(torch.randn(2, 1025, device="cuda"), 2)
+    with pytest.raises(fp4moe.Error, match=r"params.num_groups: expected a divisor of num_experts \(16\), got 3"):
+        fp4moe.route(logits, 2, "sigmoid_grouped_topk", num_groups=3)
+
+
+def test_route_and_forward_in_one_cuda_graph(shape_case):
+    """Router logits to the layer's output in one CUDA graph (the routing on the device, no host sync),
+    replayed on new logits: the host's routing of those logits, and the layer's output for it."""
+    name, dev, ref = shape_case
+    e, h, _, k = SHAPES[name]
+    module = make_module(name, dev)
+    g = torch.Generator(device="cuda").manual_seed(91)
+    x = torch.randn(64, h, device="cuda", generator=g).to(torch.bfloat16)
+    logits = torch.randn(64, e, device="cuda", generator=g)
+    out = torch.empty_like(x)
+    fp4moe.route(logits, k, renormalize=True)  # warm-up outside the capture
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        weights, ids = fp4moe.route(logits, k, renormalize=True)
+        module.layer.run(x, weights, ids, out=out)
+    for _ in range(2):
+        logits.copy_(torch.randn(64, e, device="cuda", generator=g))
+        out.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        w_host, ids_host = (torch.from_numpy(a).cuda() for a in fp4moe.route(logits.cpu(), k, renormalize=True))
+        assert torch.equal(ids, ids_host)
+        want = module.layer.run(x, w_host, ids_host)
+        assert torch.isfinite(out).all()
+        assert rel_error(out, want.double()) < 1e-3  # the weights may differ by ulps
+        assert rel_error(out, reference(ref, x, w_host, ids_host)) < BOUND
+
+
+def test_route_op_and_forward_under_compile(shape_case):
+    """torch.ops.fp4moe.route feeding the layer's op under torch.compile(fullgraph=True): the eager
+    result bit for bit; the op on CPU logits routes on the host into CPU tensors, as the device does."""
+    name, dev, _ = shape_case
+    e, h, _, k = SHAPES[name]
+    module = make_module(name, dev)
+
+    def step(x, logits):
+        weights, ids = torch.ops.fp4moe.route(logits, k, "softmax_topk", True)
+        return module(x, weights, ids)
+
+    compiled = torch.compile(step, fullgraph=True)
+    g = torch.Generator(device="cuda").manual_seed(94)
+    x = torch.randn(37, h, device="cuda", generator=g).to(torch.bfloat16)
+    logits = torch.randn(37, e, device="cuda", generator=g).to(torch.bfloat16)  # as a gate's linear gives them
+    want = step(x, logits)
+    assert torch.equal(compiled(x, logits).view(torch.int16), want.view(torch.int16))
+    weights, ids = torch.ops.fp4moe.route(logits, k, "softmax_topk", True)
+    w_cpu, ids_cpu = torch.ops.fp4moe.route(logits.cpu(), k, "softmax_topk", True)
+    assert w_cpu.device.type == "cpu" and ids_cpu.dtype == torch.int32
+    assert torch.equal(ids_cpu, ids.cpu()) and torch.allclose(w_cpu, weights.cpu(), rtol=4e-7, atol=0)
