@@ -62,6 +62,7 @@ class WarpTopK {
   __device__ void rescan() {
     best_key_ = 0;
     best_index_ = -1;
+#pragma unroll 4  // the loads ahead of the comparisons
     for (int i = lane(); i < n_; i += 32) {
       const uint32_t k = keys_[i];
       if (k > best_key_) {  // strictly: the lane's lowest index among equal keys
@@ -100,6 +101,7 @@ __device__ void keep_best_groups(uint32_t* keys, int num_experts, const RoutingP
   const int lane = int(threadIdx.x % 32), group_size = num_experts / p.num_groups;
   for (int g = lane; g < p.num_groups; g += 32) {
     uint32_t first = 0, second = 0;
+#pragma unroll 8  // the loads ahead of the comparisons
     for (int i = g * group_size; i < (g + 1) * group_size; ++i) {
       const uint32_t k = keys[i];
       if (k > first) {
