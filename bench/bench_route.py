@@ -5,7 +5,11 @@ microseconds per call. The routings: qwen3-30b-a3b's softmax top-8 renormalized 
 top-4 softmax (128), DeepSeek-V3's grouped sigmoid top-8 (256 experts in 8 groups, 4 kept, with a
 correction bias). The id sets of both are checked to agree (but on near-ties) before timing.
 
-    python3 bench/bench_route.py [--tokens 1,64,4096,16384] [--fp4moe-path DIR]
+With --chain, also what the routing adds to a decode step: qwen3-30b-a3b's layer with the routing on
+the device before it against the layer alone on the same routing, over 8 rotated weight copies (as
+bench_moe.py rotates them), per step.
+
+    python3 bench/bench_route.py [--tokens 1,64,4096,16384] [--chain 1,8] [--fp4moe-path DIR]
 """
 from __future__ import annotations
 
@@ -15,8 +19,11 @@ import sys
 import torch
 
 from gpu_timing import TimingPolicy, capture_graph, time_runs
+from moe_shapes import SHAPES
+from nvfp4_torch import random_nvfp4_experts
 
 CALLS_PER_RUN = 16
+CHAIN_COPIES = 8  # qwen3's layer is 0.34 GB: 8 copies are far past L2
 ROUTINGS = {  # name: (experts, top_k, fp4moe.route keyword arguments)
     "qwen3 softmax_topk": (128, 8, {"method": "softmax_topk", "renormalize": True}),
     "gpt-oss topk_softmax": (128, 4, {"method": "topk_softmax"}),
@@ -44,9 +51,33 @@ def torch_route(logits, k, method, renormalize=False, num_groups=1, topk_group=1
   return w / w.sum(-1, keepdim=True) * routed_scaling_factor, ids.to(torch.int32)
 
 
+def time_chain(fp4moe, token_batches, policy) -> None:
+  shape = SHAPES["qwen3-30b-a3b"]
+  layers = []
+  for copy in range(CHAIN_COPIES):
+    layer = fp4moe.MoeLayer(shape.experts, shape.hidden, shape.intermediate, shape.top_k, max(token_batches),
+                            device="cuda")
+    random_nvfp4_experts(shape, 100 + copy, "cuda").load_into(layer)
+    layers.append(layer)
+  print("\n| qwen3-30b-a3b decode step | tokens | layer alone us | routing + layer us | the routing adds us |")
+  print("|---|---|---|---|---|")
+  g = torch.Generator(device="cuda").manual_seed(8)
+  for tokens in token_batches:
+    x = torch.randn(tokens, shape.hidden, device="cuda", generator=g).to(torch.bfloat16)
+    logits = torch.randn(tokens, shape.experts, device="cuda", generator=g)
+    weights, ids = fp4moe.route(logits, shape.top_k, renormalize=True)
+    out = torch.empty_like(x)
+    alone = [lambda layer=layer: layer.run(x, weights, ids, out=out) for layer in layers]
+    routed = [lambda layer=layer: layer.run(x, *fp4moe.route(logits, shape.top_k, renormalize=True), out=out)
+              for layer in layers]
+    times = [time_runs(capture_graph(steps).replay, CHAIN_COPIES, policy).us_per_forward for steps in (alone, routed)]
+    print(f"| softmax top-8 | {tokens} | {times[0]:.1f} | {times[1]:.1f} | {times[1] - times[0]:.1f} |", flush=True)
+
+
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--tokens", default="1,64,4096,16384")
+  parser.add_argument("--chain", default="", help="token batches for the decode-step comparison (none by default)")
   parser.add_argument("--fp4moe-path", help="a folder holding the fp4moe package, put first on sys.path")
   args = parser.parse_args()
   if args.fp4moe_path:
@@ -73,6 +104,8 @@ def main() -> int:
         graph = capture_graph([lambda: route(logits, k, **kw)] * CALLS_PER_RUN)
         times.append(time_runs(graph.replay, CALLS_PER_RUN, policy).us_per_forward)
       print(f"| {name} | {tokens} | {times[0]:.1f} | {times[1]:.1f} | {times[1] / times[0]:.2f} |", flush=True)
+  if args.chain:
+    time_chain(fp4moe, [int(t) for t in args.chain.split(",")], policy)
   return 0
 
 

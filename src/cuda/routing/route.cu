@@ -10,6 +10,8 @@
 #include <string>
 
 #include "cuda/common/check.h"
+#include "cuda/common/launch.h"
+#include "cuda/common/ptx.cuh"
 #include "fp4moe/error.h"
 #include "fp4moe/routing/routing.h"
 #include "routing/routing_args.h"
@@ -128,6 +130,9 @@ __global__ void __launch_bounds__(kMaxWarpsPerCta * 32)
     route_kernel(const float* __restrict__ logits, int num_tokens, int num_experts, RoutingParams p,
                  int32_t* __restrict__ topk_ids, float* __restrict__ topk_weights) {
   extern __shared__ uint32_t shared[];
+  // Launched as the forward's kernels are (common/launch.h): the logits' writer, and any forward still
+  // reading the ids this overwrites, end first; then the forward after this may launch and wait.
+  cuda::ptx::wait_for_predecessor();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
   const int64_t token = int64_t(blockIdx.x) * warps + warp;
   if (token >= num_tokens) return;  // the whole warp
@@ -226,9 +231,13 @@ void route_on_device(const float* logits, int num_tokens, int num_experts, const
   const size_t warp_bytes = sizeof(uint32_t) * size_t(warp_words(num_experts, params));
   const int warps = int(std::min<size_t>(kMaxWarpsPerCta, kMaxSharedBytes / warp_bytes));
   const unsigned blocks = unsigned((int64_t(num_tokens) + warps - 1) / warps);
-  route_kernel<<<blocks, warps * 32, warps * warp_bytes, static_cast<cudaStream_t>(stream)>>>(
-      logits, num_tokens, num_experts, params, topk_ids, topk_weights);
-  cuda::check_launch("route_kernel");
+  int device = 0;
+  cuda::check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  // With programmatic dependent launch on Hopper, so that the layer's first kernel (launched so too)
+  // becomes resident while this one runs instead of after it.
+  const cuda::Launch launch{static_cast<cudaStream_t>(stream), cuda::device_is_hopper(device)};
+  cuda::launch_kernel(route_kernel, blocks, warps * 32, warps * warp_bytes, launch, "route_kernel", logits, num_tokens,
+                      num_experts, params, topk_ids, topk_weights);
 }
 
 }  // namespace fp4moe
