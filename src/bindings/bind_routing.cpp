@@ -19,37 +19,46 @@
 namespace fp4moe::bindings {
 namespace {
 
-RoutingParams routing_params(int top_k, const std::string& method, bool renormalize, int num_groups, int topk_group,
-                             float routed_scaling_factor) {
+// What both entry points check and build alike: logits float32 [T, E] and a correction_bias [E] at
+// `place`, top_k in 1..E, the method's parameters (route() and route_on_device() check the rest).
+struct RouteCall {
+  int tokens = 0, experts = 0;
   RoutingParams params;
-  params.method = parse_routing_method(method, "route", "method");
-  params.top_k = top_k;
-  params.renormalize = renormalize;
-  params.num_groups = num_groups;
-  params.topk_group = topk_group;
-  params.routed_scaling_factor = routed_scaling_factor;
-  return params;
+};
+
+RouteCall route_call(const InArray& logits, int top_k, const std::string& method, bool renormalize, int num_groups,
+                     int topk_group, float routed_scaling_factor, const std::optional<InArray>& correction_bias,
+                     const Place& place) {
+  static constexpr const char* kWhere = "route";
+  const ArrayInfo l = checked(logits, kWhere, "logits", {Elem::kF32, {-1, -1}, place});
+  const int64_t tokens = l.shape[0], experts = l.shape[1];
+  require(tokens <= INT32_MAX && experts <= INT32_MAX, kWhere, "logits", "at most 2^31 - 1 rows and columns",
+          shape_string(l.shape));
+  require(top_k >= 1 && top_k <= experts, kWhere, "top_k", "1..num_experts (" + std::to_string(experts) + ")",
+          top_k);
+  RouteCall call{int(tokens), int(experts), {}};
+  call.params.method = parse_routing_method(method, kWhere, "method");
+  call.params.top_k = top_k;
+  call.params.renormalize = renormalize;
+  call.params.num_groups = num_groups;
+  call.params.topk_group = topk_group;
+  call.params.routed_scaling_factor = routed_scaling_factor;
+  if (correction_bias) {
+    checked(*correction_bias, kWhere, "correction_bias", {Elem::kF32, {experts}, place});
+    call.params.correction_bias = static_cast<const float*>(correction_bias->data());
+  }
+  return call;
 }
 
 std::tuple<nb::ndarray<nb::numpy, float>, nb::ndarray<nb::numpy, int32_t>> route_logits(
     const InArray& logits, int top_k, const std::string& method, bool renormalize, int num_groups, int topk_group,
     float routed_scaling_factor, const std::optional<InArray>& correction_bias) {
-  static constexpr const char* kWhere = "route";
-  const ArrayInfo l = checked(logits, kWhere, "logits", {Elem::kF32, {-1, -1}, Place::host()});
-  const int64_t tokens = l.shape[0], experts = l.shape[1];
-  RoutingParams params = routing_params(top_k, method, renormalize, num_groups, topk_group, routed_scaling_factor);
-  if (correction_bias) {
-    checked(*correction_bias, kWhere, "correction_bias", {Elem::kF32, {experts}, Place::host()});
-    params.correction_bias = static_cast<const float*>(correction_bias->data());
-  }
-  require(tokens <= INT32_MAX && experts <= INT32_MAX, kWhere, "logits", "at most 2^31 - 1 rows and columns",
-          shape_string(l.shape));
-  require(top_k >= 1 && top_k <= experts, kWhere, "top_k", "1..num_experts (" + std::to_string(experts) + ")",
-          top_k);
-  auto weights = new_numpy<float>({size_t(tokens), size_t(top_k)});
-  auto ids = new_numpy<int32_t>({size_t(tokens), size_t(top_k)});
+  const RouteCall call = route_call(logits, top_k, method, renormalize, num_groups, topk_group, routed_scaling_factor,
+                                    correction_bias, Place::host());
+  auto weights = new_numpy<float>({size_t(call.tokens), size_t(top_k)});
+  auto ids = new_numpy<int32_t>({size_t(call.tokens), size_t(top_k)});
   nb::gil_scoped_release release;
-  route(static_cast<const float*>(logits.data()), int(tokens), int(experts), params, ids.data(), weights.data());
+  route(static_cast<const float*>(logits.data()), call.tokens, call.experts, call.params, ids.data(), weights.data());
   return {weights, ids};
 }
 
@@ -59,24 +68,14 @@ void route_logits_on_device(const InArray& logits, const OutArray& weights, cons
                             const std::string& method, bool renormalize, int num_groups, int topk_group,
                             float routed_scaling_factor, const std::optional<InArray>& correction_bias,
                             uintptr_t stream) {
-  static constexpr const char* kWhere = "route";
   const Place device = Place::cuda_device(int(describe(logits).device_id));
-  const ArrayInfo l = checked(logits, kWhere, "logits", {Elem::kF32, {-1, -1}, device});
-  const int64_t tokens = l.shape[0], experts = l.shape[1];
-  require(tokens <= INT32_MAX && experts <= INT32_MAX, kWhere, "logits", "at most 2^31 - 1 rows and columns",
-          shape_string(l.shape));
-  require(top_k >= 1 && top_k <= experts, kWhere, "top_k", "1..num_experts (" + std::to_string(experts) + ")",
-          top_k);
-  checked(weights, kWhere, "topk_weights", {Elem::kF32, {tokens, top_k}, device});
-  checked(ids, kWhere, "topk_ids", {Elem::kI32, {tokens, top_k}, device});
-  RoutingParams params = routing_params(top_k, method, renormalize, num_groups, topk_group, routed_scaling_factor);
-  if (correction_bias) {
-    checked(*correction_bias, kWhere, "correction_bias", {Elem::kF32, {experts}, device});
-    params.correction_bias = static_cast<const float*>(correction_bias->data());
-  }
+  const RouteCall call = route_call(logits, top_k, method, renormalize, num_groups, topk_group, routed_scaling_factor,
+                                    correction_bias, device);
+  checked(weights, "route", "topk_weights", {Elem::kF32, {call.tokens, top_k}, device});
+  checked(ids, "route", "topk_ids", {Elem::kI32, {call.tokens, top_k}, device});
   nb::gil_scoped_release release;
   DeviceGuard guard(device.device);
-  route_on_device(static_cast<const float*>(logits.data()), int(tokens), int(experts), params,
+  route_on_device(static_cast<const float*>(logits.data()), call.tokens, call.experts, call.params,
                   static_cast<int32_t*>(ids.data()), static_cast<float*>(weights.data()),
                   reinterpret_cast<void*>(stream));
 }

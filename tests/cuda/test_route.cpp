@@ -3,6 +3,7 @@
 // device limit, k from 1 to every expert, with -inf masks and quantized logits (exact ties); rows the
 // host would reject turn NaN on the device; 0 tokens write nothing. The argument checks run on the
 // CPU (tests/routing/test_routing.cpp).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>

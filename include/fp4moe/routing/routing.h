@@ -39,12 +39,13 @@ inline constexpr int kMaxDeviceRoutingExperts = 1024;
 // topk_ids and topk_weights in that device's memory; one kernel on `stream` (a cudaStream_t; null is
 // the legacy default stream), no host sync and no allocation, so it is captured in a CUDA graph with
 // the forward it feeds; on Hopper launched as the forward's kernels are (programmatic dependent
-// launch), so that the forward's first kernel becomes resident while it runs. The selection is route()'s and the weights agree with route()'s to a few
-// ulps (the exponentials are the device's). The arguments are checked as route() checks them; the
-// values behind the pointers are not (that would need a sync): a token whose logits hold NaN or
-// +inf, or only -inf, or any token when a correction_bias holds a non-finite value, gets NaN weights,
-// so that its output row turns NaN instead of a finite guess, and the ids 0..k-1. num_experts at
-// most kMaxDeviceRoutingExperts. Throws in a build without the CUDA backend.
+// launch), so that the forward's first kernel becomes resident while it runs. The selection is
+// route()'s and the weights agree with route()'s to a few ulps (the exponentials are the device's).
+// The arguments are checked as route() checks them; the values behind the pointers are not (that
+// would need a sync): a token whose logits hold NaN or +inf, or only -inf, or any token when a
+// correction_bias holds a non-finite value, gets NaN weights, so that its output row turns NaN
+// instead of a finite guess, and the ids 0..k-1. num_experts at most kMaxDeviceRoutingExperts.
+// Throws in a build without the CUDA backend.
 void route_on_device(const float* logits, int num_tokens, int num_experts, const RoutingParams& params,
                      int32_t* topk_ids, float* topk_weights, void* stream);
 
