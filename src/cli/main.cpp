@@ -38,8 +38,9 @@ int usage(FILE* to, std::span<const fp4moe::cli::Command* const> commands) {
 
 int main(int argc, char** argv) {
   using fp4moe::cli::Command;
-  const Command* const commands[] = {&fp4moe::cli::demo_command(), &fp4moe::cli::inspect_command(),
-                                     &fp4moe::cli::quantize_command(), &fp4moe::cli::run_command()};
+  const Command* const commands[] = {&fp4moe::cli::demo_command(), &fp4moe::cli::bench_command(),
+                                     &fp4moe::cli::inspect_command(), &fp4moe::cli::quantize_command(),
+                                     &fp4moe::cli::run_command()};
   if (argc < 2) return usage(stderr, commands);
   const std::string_view name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") return usage(stdout, commands);

@@ -1,0 +1,372 @@
+// `fp4moe bench`: the benchmark of ../shared/spec/benchmarking.md from the command line, for users
+// without PyTorch: the benchmark shapes (or one given by its sizes) with random NVFP4 weights, each
+// row a CUDA-graph replay over weight copies rotated past L2, timed with CUDA events after warm-up
+// (median), against the floor of the touched weight bytes at the measured copy bandwidth or both
+// GEMMs' operations at the measured BF16 rate. The PyTorch peer and the kernels' own times are
+// bench/bench_moe.py's (the project's official tables); the rows here are measured the same way.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/bench_plan.h"
+#include "cli/commands.h"
+#include "fp4moe/fp4moe.h"
+
+#if FP4MOE_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "cli/gpu_timing.h"
+#endif
+
+namespace fp4moe::cli {
+namespace {
+
+constexpr int kMaxBenchTokens = 65536;
+
+struct BenchOptions {
+  std::vector<BenchShape> shapes;
+  std::vector<BenchRow> rows;
+  QuantMode mode = QuantMode::kW4A16;
+  uint64_t seed = 1234;
+  int min_runs = 20;
+  double target_ms = 150;
+  double mem_gib = 40;
+  std::string json;
+};
+
+// A custom shape is all four of its sizes; the benchmark shapes are --shapes.
+BenchShape custom_shape(const Args& args) {
+  const char* sizes[] = {"experts", "hidden", "intermediate", "top-k"};
+  long long v[4];
+  for (int i = 0; i < 4; ++i) {
+    require(args.has(sizes[i]), args.command(), std::string("--") + sizes[i],
+            "given too: a custom shape takes --experts, --hidden, --intermediate and --top-k", "nothing");
+    v[i] = args.get_int(sizes[i], 0);
+  }
+  require(!args.has("shapes"), args.command(), "--shapes", "to be left out with a custom shape (--experts ...)",
+          args.get("shapes", ""));
+  require(v[0] >= 1 && v[0] <= 4096, args.command(), "--experts", "1..4096", v[0]);
+  require(v[1] >= 16 && v[1] % 16 == 0 && v[1] <= 65536, args.command(), "--hidden", "a multiple of 16, 16..65536", v[1]);
+  require(v[2] >= 16 && v[2] % 16 == 0 && v[2] <= 65536, args.command(), "--intermediate",
+          "a multiple of 16, 16..65536", v[2]);
+  require(v[3] >= 1 && v[3] <= v[0], args.command(), "--top-k", "1..--experts (" + std::to_string(v[0]) + ")", v[3]);
+  return {"custom", int(v[0]), int(v[1]), int(v[2]), int(v[3])};
+}
+
+BenchOptions parse_options(const Argv& argv) {
+  const Args args(argv, bench_command().line);
+  require(args.positional().empty(), args.command(), "arguments", "only options (see " + args.command() + " --help)",
+          args.positional().empty() ? "" : args.positional()[0]);
+  BenchOptions o;
+  const bool custom = args.has("experts") || args.has("hidden") || args.has("intermediate") || args.has("top-k");
+  o.shapes = custom ? std::vector<BenchShape>{custom_shape(args)}
+                    : parse_bench_shapes(args.get("shapes", "all"), args.command(), "--shapes");
+  const std::vector<int> tokens =
+      parse_token_list(args.get("tokens", "1,8,64,512"), args.command(), "--tokens", kMaxBenchTokens);
+  const std::string skewed = args.get("skewed", "on");
+  require(skewed == "on" || skewed == "off", args.command(), "--skewed", "on or off", "'" + skewed + "'");
+  o.rows = bench_rows(tokens, skewed == "on");
+  o.mode = parse_quant_mode(args.get("mode", "w4a16"), args.command(), "--mode");
+  o.seed = uint64_t(args.get_int("seed", 1234));
+  const long long runs = args.get_int("min-runs", 20), target = args.get_int("target-ms", 150);
+  const long long mem = args.get_int("mem-gib", 40);
+  require(runs >= 1 && runs <= 100000, args.command(), "--min-runs", "1..100000", runs);
+  require(target >= 0 && target <= 600000, args.command(), "--target-ms", "0..600000", target);
+  require(mem >= 1 && mem <= 4096, args.command(), "--mem-gib", "1..4096", mem);
+  o.min_runs = int(runs);
+  o.target_ms = double(target);
+  o.mem_gib = double(mem);
+  o.json = args.get("json", "");
+  return o;
+}
+
+#if FP4MOE_WITH_CUDA
+
+// A few random experts in the checkpoint layout that every layer copy loads in turn (copy c's
+// expert e is pool[(e + c) % size]): the timing does not depend on the weights' values, and
+// generating each copy's gigabytes on the host would take longer than the benchmark. The values
+// follow bench/nvfp4_torch.py: any E2M1 codes, block scales 2^-3..7.5 (biased exponents 4..9),
+// global scales 1e-3..1e-2, so the outputs stay O(1) at every size.
+class ExpertPool {
+ public:
+  static constexpr int kSize = 4;
+
+  ExpertPool(const BenchShape& shape, uint64_t seed) : experts_(kSize) {
+    std::mt19937_64 rng(seed);
+    const size_t elements = size_t(shape.intermediate) * shape.hidden;  // gate, up [I, H] and down [H, I]
+    for (Expert& e : experts_)
+      for (Matrix* m : {&e.gate, &e.up, &e.down}) m->fill(elements, rng);
+  }
+
+  ExpertWeightsView view(int index) const {
+    const Expert& e = experts_[size_t(index % kSize)];
+    return {e.gate.view(), e.up.view(), e.down.view()};
+  }
+
+ private:
+  struct Matrix {
+    std::vector<uint8_t> codes, scales;
+    float scale_2 = 1.0f;
+
+    void fill(size_t elements, std::mt19937_64& rng) {
+      codes.resize(elements / 2);
+      scales.resize(elements / kNvfp4BlockSize);
+      for (size_t i = 0; i < codes.size(); i += 8) {
+        const uint64_t bits = rng();
+        for (size_t b = 0; b < 8 && i + b < codes.size(); ++b) codes[i + b] = uint8_t(bits >> (8 * b));
+      }
+      std::uniform_int_distribution<int> exponent(4, 9), mantissa(0, 7);
+      for (uint8_t& s : scales) s = uint8_t(exponent(rng) * 8 + mantissa(rng));
+      scale_2 = float(std::pow(10.0, std::uniform_real_distribution<double>(-3.0, -2.0)(rng)));
+    }
+    Nvfp4WeightView view() const { return {codes.data(), scales.data(), ScaleLayout::kLinear, scale_2}; }
+  };
+  struct Expert {
+    Matrix gate, up, down;
+  };
+  std::vector<Expert> experts_;
+};
+
+size_t free_device_bytes() {
+  size_t free = 0, total = 0;
+  check_cuda(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+  return free;
+}
+
+struct Device {
+  std::string name;
+  int64_t l2_bytes = 0;
+  double copy_bytes_s = 0, bf16_flops_s = 0;
+};
+
+struct RowResult {
+  BenchShape shape;
+  BenchRow row;
+  int touched = 0, copies = 0, runs = 0;
+  double us = 0;
+  Floor floor;
+  size_t non_finite = 0;
+};
+
+// The layer copies of one shape, as many as put kL2RotationFactor L2 sizes of touched weights
+// between two reads of the same bytes, within the memory budget, and the workspace they share (their
+// forwards run one after another on one stream).
+struct LayerCopies {
+  std::vector<std::unique_ptr<MoeLayer>> layers;
+  Buffer workspace;
+  int wanted = 0;  // the copies that would rotate past L2
+};
+
+LayerCopies build_copies(const BenchShape& shape, const MoeConfig& config, int min_touched, const BenchOptions& o,
+                         const Device& device, size_t reserve_bytes) {
+  const ExpertPool pool(shape, o.seed);
+  auto new_copy = [&](int copy) {
+    auto layer = make_moe_layer(config, Backend::kCuda);
+    for (int e = 0; e < shape.experts; ++e) layer->load_expert(e, pool.view(e + copy));
+    check_cuda(cudaDeviceSynchronize(), "loading the experts");
+    return layer;
+  };
+  LayerCopies c;
+  const size_t free_before = free_device_bytes();
+  c.layers.push_back(new_copy(0));
+  // What one copy really costs (its private weight layout), not only its NVFP4 bytes.
+  const double per_copy = std::max(double(free_before - std::min(free_before, free_device_bytes())),
+                                   shape.experts * shape.nvfp4_expert_bytes());
+  c.workspace = Buffer(Backend::kCuda, c.layers[0]->workspace_bytes(config.max_tokens));
+  c.wanted = copies_to_defeat_l2(min_touched * shape.nvfp4_expert_bytes(), device.l2_bytes);
+  const double free_now = double(free_device_bytes()) - double(reserve_bytes);
+  const double budget = std::min(o.mem_gib * double(1ull << 30), per_copy + std::max(free_now, 0.0));
+  const int count = copies_within_budget(c.wanted, per_copy, budget);
+  for (int i = 1; i < count; ++i) c.layers.push_back(new_copy(i));
+  return c;
+}
+
+template <class T>
+Buffer upload(const std::vector<T>& host) {
+  Buffer b(Backend::kCuda, host.size() * sizeof(T));
+  b.copy_from_host(host.data(), b.size());
+  return b;
+}
+
+RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchRouting& routing,
+                      const LayerCopies& copies, const BenchOptions& o, const Device& device, cudaStream_t stream) {
+  std::mt19937_64 rng(o.seed + uint64_t(row.tokens));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<bf16> x(size_t(row.tokens) * shape.hidden);
+  for (bf16& v : x) v = float_to_bf16(normal(rng));
+  const Buffer x_buf = upload(x), ids = upload(routing.ids), weights = upload(routing.weights);
+  Buffer out(Backend::kCuda, x.size() * sizeof(bf16));
+  out.fill(0xFF);  // NaN-poisoned: an element no forward writes shows below
+  ForwardArgs args;
+  args.num_tokens = row.tokens;
+  args.x = static_cast<const bf16*>(x_buf.data());
+  args.topk_ids = static_cast<const int32_t*>(ids.data());
+  args.topk_weights = static_cast<const float*>(weights.data());
+  args.out = static_cast<bf16*>(out.data());
+
+  RowResult r{shape, row, routing.touched, int(copies.layers.size())};
+  const auto forward_all = [&](cudaStream_t s) {
+    for (const auto& layer : copies.layers) layer->forward(args, copies.workspace.data(), copies.workspace.size(), s);
+  };
+  forward_all(stream);  // outside the capture: first-call set-up
+  check_cuda(cudaStreamSynchronize(stream), "the first forwards");
+  std::vector<bf16> y(x.size());
+  out.copy_to_host(y.data(), y.size() * sizeof(bf16));
+  r.non_finite = size_t(std::count_if(y.begin(), y.end(), [](bf16 v) { return !std::isfinite(bf16_to_float(v)); }));
+
+  const Graph graph(forward_all, stream);
+  TimingPolicy policy;
+  policy.min_runs = o.min_runs;
+  policy.target_s = o.target_ms * 1e-3;
+  const Timing t = time_runs([&](cudaStream_t s) { graph.replay(s); }, r.copies, policy, stream);
+  r.us = t.us_per_forward;
+  r.runs = t.runs;
+  r.floor = moe_floor(shape, row.tokens, routing.touched, device.copy_bytes_s, device.bf16_flops_s);
+  return r;
+}
+
+void print_row(const RowResult& r, QuantMode mode) {
+  const double s = r.us * 1e-6;
+  const std::string verdict = r.non_finite ? "  FAIL: " + std::to_string(r.non_finite) + " outputs not finite" : "";
+  std::printf("%-18s %-6s %6d %-8s %7d %6d %10.1f %10.1f %6.2f %6.2f %8.1f  %s%s\n", r.shape.name.c_str(),
+              std::string(to_string(mode)).c_str(), r.row.tokens, to_string(r.row.routing), r.touched, r.copies, r.us,
+              r.floor.seconds() * 1e6, s / r.floor.seconds(), r.floor.bytes / s / 1e12, r.floor.flops / s / 1e12,
+              r.floor.bound(), verdict.c_str());
+  std::fflush(stdout);
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) out += c;
+  }
+  return out + "\"";
+}
+
+void write_json(const std::string& path, const Device& device, QuantMode mode, const std::vector<RowResult>& rows) {
+  std::ofstream f(path);
+  require(bool(f), "fp4moe bench", "--json", "a file that can be written", path);
+  f << "{\n  \"device\": " << json_string(device.name) << ",\n  \"mode\": \"" << to_string(mode)
+    << "\",\n  \"copy_tb_s\": " << device.copy_bytes_s / 1e12 << ",\n  \"bf16_tflop_s\": " << device.bf16_flops_s / 1e12
+    << ",\n  \"l2_bytes\": " << device.l2_bytes << ",\n  \"rows\": [";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RowResult& r = rows[i];
+    const double s = r.us * 1e-6;
+    f << (i ? "," : "") << "\n    {\"shape\": " << json_string(r.shape.name) << ", \"experts\": " << r.shape.experts
+      << ", \"hidden\": " << r.shape.hidden << ", \"intermediate\": " << r.shape.intermediate
+      << ", \"top_k\": " << r.shape.top_k << ", \"tokens\": " << r.row.tokens << ", \"routing\": \""
+      << to_string(r.row.routing) << "\", \"touched\": " << r.touched << ", \"copies\": " << r.copies
+      << ", \"runs\": " << r.runs << ", \"us\": " << r.us << ", \"floor_us\": " << r.floor.seconds() * 1e6
+      << ", \"bound\": \"" << r.floor.bound() << "\", \"ratio\": " << s / r.floor.seconds()
+      << ", \"tb_s\": " << r.floor.bytes / s / 1e12 << ", \"tflop_s\": " << r.floor.flops / s / 1e12
+      << ", \"non_finite_outputs\": " << r.non_finite << "}";
+  }
+  f << "\n  ]\n}\n";
+  require(bool(f), "fp4moe bench", "--json", "a file that can be written", path);
+}
+
+int run_on_gpu(const BenchOptions& o) {
+  const Stream stream;
+  Device device;
+  int id = 0, l2 = 0;
+  cudaDeviceProp prop{};
+  check_cuda(cudaGetDevice(&id), "cudaGetDevice");
+  check_cuda(cudaGetDeviceProperties(&prop, id), "cudaGetDeviceProperties");
+  check_cuda(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, id), "the L2 size");
+  device.name = prop.name;
+  device.l2_bytes = l2;
+  const TimingPolicy ceilings;
+  device.copy_bytes_s = measure_copy_bytes_per_s(ceilings, stream.get());
+  device.bf16_flops_s = measure_bf16_flops_per_s(ceilings, stream.get());
+  std::printf("fp4moe bench on CUDA device %d: %s; L2 %.0f MB; copy %.2f TB/s; BF16 matmul %.0f TFLOP/s\n", id,
+              prop.name, l2 / 1e6, device.copy_bytes_s / 1e12, device.bf16_flops_s / 1e12);
+  std::printf("%-18s %-6s %6s %-8s %7s %6s %10s %10s %6s %6s %8s  %s\n", "shape", "mode", "tokens", "routing",
+              "touched", "copies", "us", "floor us", "ratio", "TB/s", "TFLOP/s", "bound");
+  std::fflush(stdout);
+
+  std::vector<RowResult> results;
+  int max_tokens = 0;
+  for (const BenchRow& row : o.rows) max_tokens = std::max(max_tokens, row.tokens);
+  for (const BenchShape& shape : o.shapes) {
+    std::vector<BenchRouting> routings;
+    int min_touched = shape.experts;
+    for (const BenchRow& row : o.rows) {
+      routings.push_back(bench_routing(shape, row, o.seed));
+      min_touched = std::min(min_touched, routings.back().touched);
+    }
+    MoeConfig config;
+    config.num_experts = shape.experts;
+    config.hidden = shape.hidden;
+    config.intermediate = shape.intermediate;
+    config.top_k = shape.top_k;
+    config.max_tokens = max_tokens;
+    config.mode = o.mode;
+    // Left free for the rows' inputs and output, and a margin.
+    const size_t reserve = size_t(max_tokens) * (shape.hidden * 4 + shape.top_k * 8) + (size_t(1) << 28);
+    LayerCopies copies = build_copies(shape, config, min_touched, o, device, reserve);
+    if (int(copies.layers.size()) < copies.wanted)
+      std::printf("(%s: %zu of the %d weight copies that rotate past L2 fit in --mem-gib %.0f)\n", shape.name.c_str(),
+                  copies.layers.size(), copies.wanted, o.mem_gib);
+    for (size_t i = 0; i < o.rows.size(); ++i) {
+      results.push_back(measure_row(shape, o.rows[i], routings[i], copies, o, device, stream.get()));
+      print_row(results.back(), o.mode);
+    }
+  }
+  if (!o.json.empty()) write_json(o.json, device, o.mode, results);
+  const bool ok = std::none_of(results.begin(), results.end(), [](const RowResult& r) { return r.non_finite > 0; });
+  if (!ok) std::printf("FAIL: a forward left outputs that are not finite (poisoned or NaN)\n");
+  return ok ? 0 : 1;
+}
+
+#endif  // FP4MOE_WITH_CUDA
+
+int run_bench(const Argv& argv) {
+  const BenchOptions o = parse_options(argv);
+  require(cuda_backend_available(), bench_command().line.name, "CUDA device",
+          "one visible (the benchmark times the CUDA backend)",
+          FP4MOE_WITH_CUDA ? "none" : "a build without the CUDA backend");
+#if FP4MOE_WITH_CUDA
+  return run_on_gpu(o);
+#else
+  return 2;
+#endif
+}
+
+}  // namespace
+
+const Command& bench_command() {
+  static const Command command{
+      {"fp4moe bench",
+       "",
+       {{"shapes", "LIST", "'all' (default) or a comma list of qwen3-30b-a3b, gpt-oss-120b, deepseek-v4-flash, deepseek-v3"},
+        {"experts", "E", "a custom shape instead: its experts, with --hidden, --intermediate and --top-k"},
+        {"hidden", "H", "the custom shape's hidden size, a multiple of 16"},
+        {"intermediate", "I", "the custom shape's intermediate size, a multiple of 16"},
+        {"top-k", "K", "the custom shape's experts per token"},
+        {"tokens", "LIST", "comma list of token batches, each 1..65536 (default 1,8,64,512)"},
+        {"skewed", "on|off", "also a skewed row (half the tokens to 4 experts) from 64 tokens (default on)"},
+        {"mode", "MODE", "w4a16 (default), or w4a4: activations quantized to NVFP4 too (dynamic scales)"},
+        {"seed", "S", "seed of the weights, tokens and routing (default 1234)"},
+        {"min-runs", "N", "timed graph replays per row, at least (default 20)"},
+        {"target-ms", "MS", "timed milliseconds per row beyond --min-runs (default 150)"},
+        {"mem-gib", "G", "device memory for the weight copies, GiB (default 40)"},
+        {"json", "FILE", "also write the device, the ceilings and every row to FILE"}},
+       "  Times whole MoE layers with random NVFP4 weights on the GPU, as ../shared/spec/benchmarking.md\n"
+       "  says: routing by softmax top-k over seeded Gaussian logits, each row one CUDA-graph replay of the\n"
+       "  forwards of enough weight copies to rotate past L2, the median over runs after warm-up. Prints per\n"
+       "  row the experts touched, the copies, the time, the floor (touched weight bytes at the measured\n"
+       "  copy bandwidth, or both GEMMs at the measured BF16 matmul rate), the ratio and the achieved\n"
+       "  TB/s and TFLOP/s. The PyTorch peer and the kernels' own times: bench/bench_moe.py. Exits 1 when\n"
+       "  a forward leaves an output that is not finite (outputs are NaN-poisoned first).\n"},
+      "time the MoE layer on the benchmark shapes against its memory and compute floor",
+      run_bench};
+  return command;
+}
+
+}  // namespace fp4moe::cli

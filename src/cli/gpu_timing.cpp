@@ -1,0 +1,154 @@
+#include "cli/gpu_timing.h"
+
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "fp4moe/error.h"
+
+namespace fp4moe::cli {
+namespace {
+
+class Event {
+ public:
+  Event() { check_cuda(cudaEventCreate(&event_), "cudaEventCreate"); }
+  ~Event() { cudaEventDestroy(event_); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  Event(Event&& other) noexcept : event_(other.event_) { other.event_ = nullptr; }
+  cudaEvent_t get() const { return event_; }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+double elapsed_ms(const Event& start, const Event& end) {
+  float ms = 0.0f;
+  check_cuda(cudaEventElapsedTime(&ms, start.get(), end.get()), "cudaEventElapsedTime");
+  return ms;
+}
+
+// Runs until both the warm-up's run count and its time are reached; returns the last run's seconds.
+double warm_up(const StreamWork& run, const TimingPolicy& policy, cudaStream_t stream) {
+  const Event start, end;
+  double total_s = 0, last_s = 0;
+  for (int done = 0; done < policy.min_warmup_runs || total_s < policy.warmup_s; ++done) {
+    check_cuda(cudaEventRecord(start.get(), stream), "cudaEventRecord");
+    run(stream);
+    check_cuda(cudaEventRecord(end.get(), stream), "cudaEventRecord");
+    check_cuda(cudaEventSynchronize(end.get()), "the warm-up runs");
+    last_s = elapsed_ms(start, end) * 1e-3;
+    total_s += last_s;
+  }
+  return last_s;
+}
+
+template <class T>
+class DeviceArray {
+ public:
+  explicit DeviceArray(size_t count) { check_cuda(cudaMalloc(&data_, count * sizeof(T)), "cudaMalloc"); }
+  ~DeviceArray() { cudaFree(data_); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  T* get() const { return data_; }
+
+ private:
+  T* data_ = nullptr;
+};
+
+void check_cublas(cublasStatus_t status, const char* what) {
+  if (status != CUBLAS_STATUS_SUCCESS)
+    throw Error(std::string("fp4moe bench: ") + what + ": " + cublasGetStatusString(status));
+}
+
+}  // namespace
+
+void check_cuda(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) throw Error(std::string("fp4moe bench: ") + what + ": " + cudaGetErrorString(status));
+}
+
+Timing time_runs(const StreamWork& run, int forwards_per_run, const TimingPolicy& policy, cudaStream_t stream) {
+  const double warm_s = warm_up(run, policy, stream);
+  const int runs = std::min(policy.max_runs,
+                            std::max(policy.min_runs, int(std::ceil(policy.target_s / std::max(warm_s, 1e-6)))));
+  std::vector<Event> starts(static_cast<size_t>(runs)), ends(static_cast<size_t>(runs));
+  for (int i = 0; i < runs; ++i) {
+    check_cuda(cudaEventRecord(starts[size_t(i)].get(), stream), "cudaEventRecord");
+    run(stream);
+    check_cuda(cudaEventRecord(ends[size_t(i)].get(), stream), "cudaEventRecord");
+  }
+  check_cuda(cudaStreamSynchronize(stream), "the timed runs");
+  std::vector<double> ms(static_cast<size_t>(runs));
+  for (int i = 0; i < runs; ++i) ms[size_t(i)] = elapsed_ms(starts[size_t(i)], ends[size_t(i)]);
+  std::nth_element(ms.begin(), ms.begin() + runs / 2, ms.end());
+  return {ms[size_t(runs / 2)] * 1e3 / forwards_per_run, runs};
+}
+
+Stream::Stream() { check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate"); }
+Stream::~Stream() { cudaStreamDestroy(stream_); }
+
+Graph::Graph(const StreamWork& record, cudaStream_t stream) {
+  check_cuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), "cudaStreamBeginCapture");
+  try {
+    record(stream);
+  } catch (...) {
+    cudaGraph_t abandoned = nullptr;
+    if (cudaStreamEndCapture(stream, &abandoned) == cudaSuccess && abandoned != nullptr) cudaGraphDestroy(abandoned);
+    throw;
+  }
+  check_cuda(cudaStreamEndCapture(stream, &graph_), "capturing the forwards in a CUDA graph");
+  check_cuda(cudaGraphInstantiate(&exec_, graph_, 0), "cudaGraphInstantiate");
+}
+
+Graph::~Graph() {
+  if (exec_ != nullptr) cudaGraphExecDestroy(exec_);
+  if (graph_ != nullptr) cudaGraphDestroy(graph_);
+}
+
+void Graph::replay(cudaStream_t stream) const { check_cuda(cudaGraphLaunch(exec_, stream), "cudaGraphLaunch"); }
+
+double measure_copy_bytes_per_s(const TimingPolicy& policy, cudaStream_t stream) {
+  constexpr size_t kBytes = size_t(1) << 30;
+  const DeviceArray<unsigned char> src(kBytes), dst(kBytes);
+  check_cuda(cudaMemsetAsync(src.get(), 0x5A, kBytes, stream), "cudaMemsetAsync");
+  const Timing t = time_runs(
+      [&](cudaStream_t s) {
+        check_cuda(cudaMemcpyAsync(dst.get(), src.get(), kBytes, cudaMemcpyDeviceToDevice, s), "cudaMemcpyAsync");
+      },
+      1, policy, stream);
+  return 2.0 * double(kBytes) / (t.us_per_forward * 1e-6);
+}
+
+double measure_bf16_flops_per_s(const TimingPolicy& policy, cudaStream_t stream) {
+  constexpr int n = 8192;
+  const size_t count = size_t(n) * n;
+  // The operands' values do not change a dense matmul's rate; any finite bits do (0x3F3F, about 0.75).
+  const DeviceArray<uint16_t> a(count), b(count), c(count);
+  check_cuda(cudaMemsetAsync(a.get(), 0x3F, count * 2, stream), "cudaMemsetAsync");
+  check_cuda(cudaMemsetAsync(b.get(), 0x3F, count * 2, stream), "cudaMemsetAsync");
+  cublasHandle_t handle = nullptr;
+  check_cublas(cublasCreate(&handle), "cublasCreate");
+  const float alpha = 1.0f, beta = 0.0f;
+  Timing t;
+  try {
+    check_cublas(cublasSetStream(handle, stream), "cublasSetStream");
+    t = time_runs(
+        [&](cudaStream_t) {
+          check_cublas(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.get(), CUDA_R_16BF, n,
+                                    b.get(), CUDA_R_16BF, n, &beta, c.get(), CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
+                                    CUBLAS_GEMM_DEFAULT),
+                       "cublasGemmEx (BF16)");
+        },
+        1, policy, stream);
+  } catch (...) {
+    cublasDestroy(handle);
+    throw;
+  }
+  cublasDestroy(handle);
+  return 2.0 * double(n) * n * n / (t.us_per_forward * 1e-6);
+}
+
+}  // namespace fp4moe::cli

@@ -1,0 +1,66 @@
+// How `fp4moe bench` times work on the GPU (../shared/spec/benchmarking.md, as bench/gpu_timing.py
+// does it): a "run" enqueues work on a stream (usually one CUDA-graph replay of every weight copy's
+// forward); runs are timed with CUDA events after warm-up, and a figure is the median run over the
+// forwards a run holds. Also the two ceilings the floor is computed from. CUDA builds only.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <functional>
+
+namespace fp4moe::cli {
+
+struct TimingPolicy {
+  int min_runs = 20;
+  int max_runs = 500;
+  double target_s = 0.15;  // timed seconds per figure, beyond min_runs
+  double warmup_s = 0.03;
+  int min_warmup_runs = 2;
+};
+
+struct Timing {
+  double us_per_forward = 0;
+  int runs = 0;
+};
+
+using StreamWork = std::function<void(cudaStream_t)>;
+
+// The median of the policy's runs of `run` on `stream`, per forward.
+Timing time_runs(const StreamWork& run, int forwards_per_run, const TimingPolicy& policy, cudaStream_t stream);
+
+// An owned non-blocking stream.
+class Stream {
+ public:
+  Stream();
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+// What `record` enqueues on a stream, captured once (global capture mode: a host sync or any other
+// call unsafe in a graph fails the capture) and replayed as one launch.
+class Graph {
+ public:
+  Graph(const StreamWork& record, cudaStream_t stream);
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  void replay(cudaStream_t stream) const;
+
+ private:
+  cudaGraph_t graph_ = nullptr;
+  cudaGraphExec_t exec_ = nullptr;
+};
+
+// Device-to-device copy bandwidth of a 1 GiB copy, bytes read plus written per second.
+double measure_copy_bytes_per_s(const TimingPolicy& policy, cudaStream_t stream);
+// An 8192^3 BF16 matmul's rate through cuBLAS (FP32 accumulation), operations per second.
+double measure_bf16_flops_per_s(const TimingPolicy& policy, cudaStream_t stream);
+
+// Throws fp4moe::Error "fp4moe bench: <what>: <the CUDA error>" unless `status` is cudaSuccess.
+void check_cuda(cudaError_t status, const char* what);
+
+}  // namespace fp4moe::cli
