@@ -284,8 +284,8 @@ int run_on_gpu(const BenchOptions& o) {
   const TimingPolicy ceilings;
   device.copy_bytes_s = measure_copy_bytes_per_s(ceilings, stream.get());
   device.bf16_flops_s = measure_bf16_flops_per_s(ceilings, stream.get());
-  std::printf("fp4moe bench on CUDA device %d: %s; L2 %.0f MB; copy %.2f TB/s; BF16 matmul %.0f TFLOP/s\n", id,
-              prop.name, l2 / 1e6, device.copy_bytes_s / 1e12, device.bf16_flops_s / 1e12);
+  std::printf("fp4moe bench on CUDA device %d: %s; L2 %.0f MiB; copy %.2f TB/s; BF16 matmul %.0f TFLOP/s\n", id,
+              prop.name, l2 / 1048576.0, device.copy_bytes_s / 1e12, device.bf16_flops_s / 1e12);
   std::printf("%-18s %-6s %6s %-8s %7s %6s %10s %10s %6s %6s %8s  %s\n", "shape", "mode", "tokens", "routing",
               "touched", "copies", "us", "floor us", "ratio", "TB/s", "TFLOP/s", "bound");
   std::fflush(stdout);

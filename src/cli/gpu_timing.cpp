@@ -61,13 +61,13 @@ class DeviceArray {
 
 void check_cublas(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS)
-    throw Error(std::string("fp4moe bench: ") + what + ": " + cublasGetStatusString(status));
+    throw Error(std::string("fp4moe: ") + what + ": " + cublasGetStatusString(status));
 }
 
 }  // namespace
 
 void check_cuda(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw Error(std::string("fp4moe bench: ") + what + ": " + cudaGetErrorString(status));
+  if (status != cudaSuccess) throw Error(std::string("fp4moe: ") + what + ": " + cudaGetErrorString(status));
 }
 
 Timing time_runs(const StreamWork& run, int forwards_per_run, const TimingPolicy& policy, cudaStream_t stream) {
@@ -109,6 +109,18 @@ Graph::~Graph() {
 }
 
 void Graph::replay(cudaStream_t stream) const { check_cuda(cudaGraphLaunch(exec_, stream), "cudaGraphLaunch"); }
+
+Timing time_forward(MoeLayer& layer, const ForwardArgs& args, void* workspace, size_t workspace_bytes, int runs) {
+  const Stream stream;
+  const StreamWork forward = [&](cudaStream_t s) { layer.forward(args, workspace, workspace_bytes, s); };
+  forward(stream.get());  // outside the capture: first-call set-up
+  check_cuda(cudaStreamSynchronize(stream.get()), "the first forward");
+  const Graph graph(forward, stream.get());
+  TimingPolicy policy;
+  policy.min_runs = policy.max_runs = runs;
+  policy.target_s = 0;
+  return time_runs([&](cudaStream_t s) { graph.replay(s); }, 1, policy, stream.get());
+}
 
 double measure_copy_bytes_per_s(const TimingPolicy& policy, cudaStream_t stream) {
   constexpr size_t kBytes = size_t(1) << 30;

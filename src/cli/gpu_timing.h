@@ -1,11 +1,15 @@
-// How `fp4moe bench` times work on the GPU (../shared/spec/benchmarking.md, as bench/gpu_timing.py
-// does it): a "run" enqueues work on a stream (usually one CUDA-graph replay of every weight copy's
-// forward); runs are timed with CUDA events after warm-up, and a figure is the median run over the
-// forwards a run holds. Also the two ceilings the floor is computed from. CUDA builds only.
+// How the CLI times work on the GPU (../shared/spec/benchmarking.md, as bench/gpu_timing.py does it):
+// a "run" enqueues work on a stream (a CUDA-graph replay of one forward, or of every weight copy's
+// forward in `fp4moe bench`); runs are timed with CUDA events after warm-up, and a figure is the
+// median run over the forwards a run holds. Also the two ceilings of `fp4moe bench`'s floor. CUDA
+// builds only.
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <functional>
+
+#include "fp4moe/moe/layer.h"
 
 namespace fp4moe::cli {
 
@@ -60,7 +64,11 @@ double measure_copy_bytes_per_s(const TimingPolicy& policy, cudaStream_t stream)
 // An 8192^3 BF16 matmul's rate through cuBLAS (FP32 accumulation), operations per second.
 double measure_bf16_flops_per_s(const TimingPolicy& policy, cudaStream_t stream);
 
-// Throws fp4moe::Error "fp4moe bench: <what>: <the CUDA error>" unless `status` is cudaSuccess.
+// One forward of `layer` captured in a CUDA graph (after a first forward outside it) and replayed
+// `runs` times after warm-up: the median, for `fp4moe run` and `fp4moe demo` on the CUDA backend.
+Timing time_forward(MoeLayer& layer, const ForwardArgs& args, void* workspace, size_t workspace_bytes, int runs);
+
+// Throws fp4moe::Error "fp4moe: <what>: <the CUDA error>" unless `status` is cudaSuccess.
 void check_cuda(cudaError_t status, const char* what);
 
 }  // namespace fp4moe::cli
