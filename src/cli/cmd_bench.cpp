@@ -82,6 +82,9 @@ BenchOptions parse_options(const Argv& argv) {
   o.target_ms = double(target);
   o.mem_gib = double(mem);
   o.json = args.get("json", "");
+  // Checked before the measurements rather than after them (the file is written again at the end).
+  require(o.json.empty() || bool(std::ofstream(o.json)), args.command(), "--json", "a file that can be written",
+          o.json);
   return o;
 }
 
@@ -222,6 +225,7 @@ RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchR
   const Graph graph(forward_all, stream);
   TimingPolicy policy;
   policy.min_runs = o.min_runs;
+  policy.max_runs = std::max(policy.max_runs, o.min_runs);
   policy.target_s = o.target_ms * 1e-3;
   const Timing t = time_runs([&](cudaStream_t s) { graph.replay(s); }, r.copies, policy, stream);
   r.us = t.us_per_forward;
