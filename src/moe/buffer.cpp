@@ -75,6 +75,9 @@ void Buffer::copy_from_host(const void* src, size_t bytes, size_t offset) {
   }
 #if FP4MOE_WITH_CUDA
   check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device");
+  // From pageable memory cudaMemcpy may return before its DMA lands, and a non-blocking stream
+  // (a CUDA graph's, an engine's) does not wait for the legacy stream it went on.
+  check_cuda(cudaStreamSynchronize(nullptr), "cudaMemcpy to device");
 #endif
 }
 
@@ -99,6 +102,7 @@ void Buffer::fill(unsigned char byte) {
   }
 #if FP4MOE_WITH_CUDA
   check_cuda(cudaMemset(data_, byte, size_), "cudaMemset");
+  check_cuda(cudaStreamSynchronize(nullptr), "cudaMemset");  // cudaMemset returns before it runs
 #endif
 }
 

@@ -1,6 +1,8 @@
 // An owning byte buffer in a backend's memory space (host memory for kCpu, device memory for
-// kCuda): workspaces and staging for the CLI, tests and bindings. Copies are synchronous; forward()
-// itself never uses this class.
+// kCuda): workspaces and staging for the CLI, tests and bindings. Copies and fills are synchronous:
+// done on the device when they return, so that work on any stream after them sees them (they go
+// through the legacy default stream, which non-blocking streams do not wait for). forward() itself
+// never uses this class.
 #pragma once
 #include <cstddef>
 
