@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "fp4moe/error.h"
+#include "fp4moe/format/bf16.h"
+#include "fp4moe/moe/buffer.h"
 
 namespace fp4moe::cli {
 namespace {
@@ -46,23 +48,22 @@ double warm_up(const StreamWork& run, const TimingPolicy& policy, cudaStream_t s
   return last_s;
 }
 
-template <class T>
-class DeviceArray {
- public:
-  explicit DeviceArray(size_t count) { check_cuda(cudaMalloc(&data_, count * sizeof(T)), "cudaMalloc"); }
-  ~DeviceArray() { cudaFree(data_); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* get() const { return data_; }
-
- private:
-  T* data_ = nullptr;
-};
-
 void check_cublas(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS)
     throw Error(std::string("fp4moe: ") + what + ": " + cublasGetStatusString(status));
 }
+
+class CublasHandle {
+ public:
+  CublasHandle() { check_cublas(cublasCreate(&handle_), "cublasCreate"); }
+  ~CublasHandle() { cublasDestroy(handle_); }
+  CublasHandle(const CublasHandle&) = delete;
+  CublasHandle& operator=(const CublasHandle&) = delete;
+  cublasHandle_t get() const { return handle_; }
+
+ private:
+  cublasHandle_t handle_ = nullptr;
+};
 
 }  // namespace
 
@@ -124,11 +125,11 @@ Timing time_forward(MoeLayer& layer, const ForwardArgs& args, void* workspace, s
 
 double measure_copy_bytes_per_s(const TimingPolicy& policy, cudaStream_t stream) {
   constexpr size_t kBytes = size_t(1) << 30;
-  const DeviceArray<unsigned char> src(kBytes), dst(kBytes);
-  check_cuda(cudaMemsetAsync(src.get(), 0x5A, kBytes, stream), "cudaMemsetAsync");
+  const Buffer src(Backend::kCuda, kBytes), dst(Backend::kCuda, kBytes);
+  check_cuda(cudaMemsetAsync(src.data(), 0x5A, kBytes, stream), "cudaMemsetAsync");
   const Timing t = time_runs(
       [&](cudaStream_t s) {
-        check_cuda(cudaMemcpyAsync(dst.get(), src.get(), kBytes, cudaMemcpyDeviceToDevice, s), "cudaMemcpyAsync");
+        check_cuda(cudaMemcpyAsync(dst.data(), src.data(), kBytes, cudaMemcpyDeviceToDevice, s), "cudaMemcpyAsync");
       },
       1, policy, stream);
   return 2.0 * double(kBytes) / (t.us_per_forward * 1e-6);
@@ -136,30 +137,22 @@ double measure_copy_bytes_per_s(const TimingPolicy& policy, cudaStream_t stream)
 
 double measure_bf16_flops_per_s(const TimingPolicy& policy, cudaStream_t stream) {
   constexpr int n = 8192;
-  const size_t count = size_t(n) * n;
+  const size_t bytes = size_t(n) * n * sizeof(bf16);
   // The operands' values do not change a dense matmul's rate; any finite bits do (0x3F3F, about 0.75).
-  const DeviceArray<uint16_t> a(count), b(count), c(count);
-  check_cuda(cudaMemsetAsync(a.get(), 0x3F, count * 2, stream), "cudaMemsetAsync");
-  check_cuda(cudaMemsetAsync(b.get(), 0x3F, count * 2, stream), "cudaMemsetAsync");
-  cublasHandle_t handle = nullptr;
-  check_cublas(cublasCreate(&handle), "cublasCreate");
+  const Buffer a(Backend::kCuda, bytes), b(Backend::kCuda, bytes), c(Backend::kCuda, bytes);
+  check_cuda(cudaMemsetAsync(a.data(), 0x3F, bytes, stream), "cudaMemsetAsync");
+  check_cuda(cudaMemsetAsync(b.data(), 0x3F, bytes, stream), "cudaMemsetAsync");
+  const CublasHandle handle;
+  check_cublas(cublasSetStream(handle.get(), stream), "cublasSetStream");
   const float alpha = 1.0f, beta = 0.0f;
-  Timing t;
-  try {
-    check_cublas(cublasSetStream(handle, stream), "cublasSetStream");
-    t = time_runs(
-        [&](cudaStream_t) {
-          check_cublas(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.get(), CUDA_R_16BF, n,
-                                    b.get(), CUDA_R_16BF, n, &beta, c.get(), CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
-                                    CUBLAS_GEMM_DEFAULT),
-                       "cublasGemmEx (BF16)");
-        },
-        1, policy, stream);
-  } catch (...) {
-    cublasDestroy(handle);
-    throw;
-  }
-  cublasDestroy(handle);
+  const Timing t = time_runs(
+      [&](cudaStream_t) {
+        check_cublas(cublasGemmEx(handle.get(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.data(), CUDA_R_16BF, n,
+                                  b.data(), CUDA_R_16BF, n, &beta, c.data(), CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
+                                  CUBLAS_GEMM_DEFAULT),
+                     "cublasGemmEx (BF16)");
+      },
+      1, policy, stream);
   return 2.0 * double(n) * n * n / (t.us_per_forward * 1e-6);
 }
 
