@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import math
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -84,6 +85,32 @@ def weight_copies() -> None:
   expect(copies_within_budget(2, 1e9, 40e9) == 2, "no more than wanted")
   dsv3 = SHAPES["deepseek-v3"]
   expect(abs(dsv3.experts * dsv3.bf16_expert_bytes() / 1e9 - 22.5) < 0.1, "deepseek-v3 BF16 layer is 22.5 GB")
+
+
+@check
+def cli_rules_match() -> None:
+  # `fp4moe bench` (src/cli/bench_plan.*) restates this benchmark's rules in C++: same shapes, row and copy rules.
+  import moe_routing  # noqa: PLC0415
+  import moe_shapes  # noqa: PLC0415
+
+  cli = Path(__file__).resolve().parent.parent / "src" / "cli"
+  text = (cli / "bench_plan.h").read_text() + (cli / "bench_plan.cpp").read_text()
+  shapes = re.findall(r'\{"([a-z0-9.-]+)", (\d+), (\d+), (\d+), (\d+)\}', text)
+  ours = {s.name: (s.experts, s.hidden, s.intermediate, s.top_k) for s in SHAPES.values()}
+  expect({name: tuple(int(v) for v in sizes) for name, *sizes in shapes} == ours, f"the CLI's shapes: {shapes}")
+  expect([name for name, *_ in shapes] == list(SHAPES), "the CLI's shapes in the spec's order")
+
+  def constant(name: str) -> float:
+    found = re.search(rf"\b{name} = ([0-9.]+)f?;", text)
+    expect(found is not None, f"{name} not found in src/cli/bench_plan.*")
+    return float(found.group(1))
+
+  for cpp, py in (("kNvfp4BytesPerElement", moe_shapes.NVFP4_BYTES_PER_ELEMENT),
+                  ("kL2RotationFactor", moe_shapes.L2_ROTATION_FACTOR),
+                  ("kSkewMinTokens", bench_moe.SKEW_MIN_TOKENS),
+                  ("kSkewHotExperts", moe_routing.SKEW_HOT_EXPERTS),
+                  ("kSkewLogitBoost", moe_routing.SKEW_LOGIT_BOOST)):
+    expect(constant(cpp) == py, f"{cpp} = {constant(cpp)}, the benchmark's {py}")
 
 
 def _brute_force_topk(logits: np.ndarray, k: int) -> np.ndarray:
