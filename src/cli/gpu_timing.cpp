@@ -65,11 +65,37 @@ class CublasHandle {
   cublasHandle_t handle_ = nullptr;
 };
 
-}  // namespace
+// What `record` enqueues on a stream, captured once (global capture mode: a host sync or any other
+// call unsafe in a graph fails the capture) and replayed as one launch.
+class Graph {
+ public:
+  Graph(const StreamWork& record, cudaStream_t stream) {
+    check_cuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), "cudaStreamBeginCapture");
+    try {
+      record(stream);
+    } catch (...) {
+      cudaGraph_t abandoned = nullptr;
+      if (cudaStreamEndCapture(stream, &abandoned) == cudaSuccess && abandoned != nullptr)
+        cudaGraphDestroy(abandoned);
+      throw;
+    }
+    check_cuda(cudaStreamEndCapture(stream, &graph_), "capturing the forwards in a CUDA graph");
+    check_cuda(cudaGraphInstantiate(&exec_, graph_, 0), "cudaGraphInstantiate");
+  }
+  ~Graph() {
+    if (exec_ != nullptr) cudaGraphExecDestroy(exec_);
+    if (graph_ != nullptr) cudaGraphDestroy(graph_);
+  }
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  void replay(cudaStream_t stream) const { check_cuda(cudaGraphLaunch(exec_, stream), "cudaGraphLaunch"); }
 
-void check_cuda(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw Error(std::string("fp4moe: ") + what + ": " + cudaGetErrorString(status));
-}
+ private:
+  cudaGraph_t graph_ = nullptr;
+  cudaGraphExec_t exec_ = nullptr;
+};
+
+}  // namespace
 
 Timing time_runs(const StreamWork& run, int forwards_per_run, const TimingPolicy& policy, cudaStream_t stream) {
   const double warm_s = warm_up(run, policy, stream);
@@ -91,36 +117,19 @@ Timing time_runs(const StreamWork& run, int forwards_per_run, const TimingPolicy
 Stream::Stream() { check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate"); }
 Stream::~Stream() { cudaStreamDestroy(stream_); }
 
-Graph::Graph(const StreamWork& record, cudaStream_t stream) {
-  check_cuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), "cudaStreamBeginCapture");
-  try {
-    record(stream);
-  } catch (...) {
-    cudaGraph_t abandoned = nullptr;
-    if (cudaStreamEndCapture(stream, &abandoned) == cudaSuccess && abandoned != nullptr) cudaGraphDestroy(abandoned);
-    throw;
-  }
-  check_cuda(cudaStreamEndCapture(stream, &graph_), "capturing the forwards in a CUDA graph");
-  check_cuda(cudaGraphInstantiate(&exec_, graph_, 0), "cudaGraphInstantiate");
+Timing time_graph(const StreamWork& forwards, int forwards_per_run, const TimingPolicy& policy) {
+  const Stream stream;
+  forwards(stream.get());
+  check_cuda(cudaStreamSynchronize(stream.get()), "the first forwards");
+  const Graph graph(forwards, stream.get());
+  return time_runs([&](cudaStream_t s) { graph.replay(s); }, forwards_per_run, policy, stream.get());
 }
-
-Graph::~Graph() {
-  if (exec_ != nullptr) cudaGraphExecDestroy(exec_);
-  if (graph_ != nullptr) cudaGraphDestroy(graph_);
-}
-
-void Graph::replay(cudaStream_t stream) const { check_cuda(cudaGraphLaunch(exec_, stream), "cudaGraphLaunch"); }
 
 Timing time_forward(MoeLayer& layer, const ForwardArgs& args, void* workspace, size_t workspace_bytes, int runs) {
-  const Stream stream;
-  const StreamWork forward = [&](cudaStream_t s) { layer.forward(args, workspace, workspace_bytes, s); };
-  forward(stream.get());  // outside the capture: first-call set-up
-  check_cuda(cudaStreamSynchronize(stream.get()), "the first forward");
-  const Graph graph(forward, stream.get());
   TimingPolicy policy;
   policy.min_runs = policy.max_runs = runs;
   policy.target_s = 0;
-  return time_runs([&](cudaStream_t s) { graph.replay(s); }, 1, policy, stream.get());
+  return time_graph([&](cudaStream_t s) { layer.forward(args, workspace, workspace_bytes, s); }, 1, policy);
 }
 
 double measure_copy_bytes_per_s(const TimingPolicy& policy, cudaStream_t stream) {

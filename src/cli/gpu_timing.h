@@ -9,9 +9,12 @@
 #include <cstddef>
 #include <functional>
 
+#include "cuda/common/check.h"
 #include "fp4moe/moe/layer.h"
 
 namespace fp4moe::cli {
+
+using cuda::check_cuda;
 
 struct TimingPolicy {
   int min_runs = 20;
@@ -44,31 +47,17 @@ class Stream {
   cudaStream_t stream_ = nullptr;
 };
 
-// What `record` enqueues on a stream, captured once (global capture mode: a host sync or any other
-// call unsafe in a graph fails the capture) and replayed as one launch.
-class Graph {
- public:
-  Graph(const StreamWork& record, cudaStream_t stream);
-  ~Graph();
-  Graph(const Graph&) = delete;
-  Graph& operator=(const Graph&) = delete;
-  void replay(cudaStream_t stream) const;
-
- private:
-  cudaGraph_t graph_ = nullptr;
-  cudaGraphExec_t exec_ = nullptr;
-};
-
 // Device-to-device copy bandwidth of a 1 GiB copy, bytes read plus written per second.
 double measure_copy_bytes_per_s(const TimingPolicy& policy, cudaStream_t stream);
 // An 8192^3 BF16 matmul's rate through cuBLAS (FP32 accumulation), operations per second.
 double measure_bf16_flops_per_s(const TimingPolicy& policy, cudaStream_t stream);
 
-// One forward of `layer` captured in a CUDA graph (after a first forward outside it) and replayed
-// `runs` times after warm-up: the median, for `fp4moe run` and `fp4moe demo` on the CUDA backend.
-Timing time_forward(MoeLayer& layer, const ForwardArgs& args, void* workspace, size_t workspace_bytes, int runs);
+// `forwards` (work of `forwards_per_run` forwards) run once on a stream of its own, outside the
+// capture (first-call set-up), then captured in a CUDA graph and timed as its replays.
+Timing time_graph(const StreamWork& forwards, int forwards_per_run, const TimingPolicy& policy);
 
-// Throws fp4moe::Error "fp4moe: <what>: <the CUDA error>" unless `status` is cudaSuccess.
-void check_cuda(cudaError_t status, const char* what);
+// One forward of `layer` timed by time_graph over exactly `runs` replays, for `fp4moe run` and
+// `fp4moe demo` on the CUDA backend.
+Timing time_forward(MoeLayer& layer, const ForwardArgs& args, void* workspace, size_t workspace_bytes, int runs);
 
 }  // namespace fp4moe::cli
