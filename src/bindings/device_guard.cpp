@@ -9,19 +9,13 @@
 #include "moe/backends.h"
 
 #if FP4MOE_WITH_CUDA
-#include <cuda_runtime.h>
+#include "cuda/common/check.h"
 #endif
 
 namespace fp4moe::bindings {
 
 #if FP4MOE_WITH_CUDA
-namespace {
-
-void check_cuda(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw Error(std::string("fp4moe: ") + what + ": " + cudaGetErrorString(status));
-}
-
-}  // namespace
+using cuda::check_cuda;
 
 int current_cuda_device() {
   int device = 0;

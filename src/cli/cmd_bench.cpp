@@ -189,20 +189,14 @@ LayerCopies build_copies(const BenchShape& shape, const MoeConfig& config, int m
   return c;
 }
 
-template <class T>
-Buffer upload(const std::vector<T>& host) {
-  Buffer b(Backend::kCuda, host.size() * sizeof(T));
-  b.copy_from_host(host.data(), b.size());
-  return b;
-}
-
 RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchRouting& routing,
                       const LayerCopies& copies, const BenchOptions& o, const Device& device) {
   std::mt19937_64 rng(o.seed + uint64_t(row.tokens));
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<bf16> x(size_t(row.tokens) * shape.hidden);
   for (bf16& v : x) v = float_to_bf16(normal(rng));
-  const Buffer x_buf = upload(x), ids = upload(routing.ids), weights = upload(routing.weights);
+  const Buffer x_buf = Buffer::copy_of(Backend::kCuda, x), ids = Buffer::copy_of(Backend::kCuda, routing.ids),
+               weights = Buffer::copy_of(Backend::kCuda, routing.weights);
   Buffer out(Backend::kCuda, x.size() * sizeof(bf16));
   out.fill(0xFF);  // NaN-poisoned: an element no forward writes shows below
   ForwardArgs args;
@@ -226,8 +220,7 @@ RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchR
   r.us = t.us_per_forward;
   r.runs = t.runs;
   // Every replay writes every element of `out`: one left NaN (the poison) or made NaN shows here.
-  std::vector<bf16> y(x.size());
-  out.copy_to_host(y.data(), y.size() * sizeof(bf16));
+  const std::vector<bf16> y = out.to_vector<bf16>(x.size());
   r.non_finite = size_t(std::count_if(y.begin(), y.end(), [](bf16 v) { return !std::isfinite(bf16_to_float(v)); }));
   r.floor = moe_floor(shape, row.tokens, routing.touched, device.copy_bytes_s, device.bf16_flops_s);
   return r;

@@ -165,11 +165,9 @@ struct Timed {
 Timed run_forward(MoeLayer& layer, const std::vector<bf16>& x, const TokenRouting& routing, int tokens, int iters) {
   const MoeConfig& c = layer.config();
   const Backend b = layer.backend();
-  Buffer dx(b, x.size() * sizeof(bf16)), ids(b, routing.ids.size() * 4), w(b, routing.weights.size() * 4);
+  const Buffer dx = Buffer::copy_of(b, x), ids = Buffer::copy_of(b, routing.ids),
+               w = Buffer::copy_of(b, routing.weights);
   Buffer out(b, size_t(tokens) * c.hidden * sizeof(bf16)), ws(b, layer.workspace_bytes(tokens));
-  dx.copy_from_host(x.data(), dx.size());
-  ids.copy_from_host(routing.ids.data(), ids.size());
-  w.copy_from_host(routing.weights.data(), w.size());
   out.fill(0xFF);  // NaN-poisoned: an unwritten element shows in the error
   ForwardArgs args;
   args.num_tokens = tokens;
@@ -180,8 +178,7 @@ Timed run_forward(MoeLayer& layer, const std::vector<bf16>& x, const TokenRoutin
 
   Timed r;
   layer.forward(args, ws.data(), ws.size(), nullptr);
-  r.out.resize(size_t(tokens) * c.hidden);
-  out.copy_to_host(r.out.data(), out.size());
+  r.out = out.to_vector<bf16>(size_t(tokens) * c.hidden);
 
 #if FP4MOE_WITH_CUDA
   if (b == Backend::kCuda) {

@@ -171,17 +171,11 @@ struct Run {
   double median_ms = 0;
 };
 
-template <class T>
-Buffer upload(Backend backend, const std::vector<T>& host) {
-  Buffer b(backend, host.size() * sizeof(T));
-  b.copy_from_host(host.data(), b.size());
-  return b;
-}
-
 Run run_layer(MoeLayer& layer, const std::vector<bf16>& x, const std::vector<int32_t>& ids,
               const std::vector<float>& weights, int tokens) {
   const Backend backend = layer.backend();
-  Buffer x_buf = upload(backend, x), ids_buf = upload(backend, ids), w_buf = upload(backend, weights);
+  const Buffer x_buf = Buffer::copy_of(backend, x), ids_buf = Buffer::copy_of(backend, ids),
+               w_buf = Buffer::copy_of(backend, weights);
   Buffer out(backend, x.size() * sizeof(bf16));
   out.fill(0xFF);  // NaN: an element forward() does not write shows in the error
   Buffer workspace(backend, layer.workspace_bytes(tokens));
@@ -207,8 +201,7 @@ Run run_layer(MoeLayer& layer, const std::vector<bf16>& x, const std::vector<int
     std::sort(ms.begin(), ms.end());
     run.median_ms = ms[ms.size() / 2];
   }
-  run.out.resize(x.size());
-  out.copy_to_host(run.out.data(), run.out.size() * sizeof(bf16));
+  run.out = out.to_vector<bf16>(x.size());
   return run;
 }
 

@@ -8,17 +8,11 @@
 #include "fp4moe/error.h"
 
 #if FP4MOE_WITH_CUDA
-#include <cuda_runtime.h>
+#include "cuda/common/check.h"
 #endif
 
 namespace fp4moe {
 namespace {
-
-#if FP4MOE_WITH_CUDA
-void check_cuda(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw Error(std::string("fp4moe: Buffer: ") + what + ": " + cudaGetErrorString(status));
-}
-#endif
 
 void check_range(size_t offset, size_t bytes, size_t size) {
   require(offset <= size && bytes <= size - offset, "Buffer", "offset + bytes",
@@ -35,7 +29,7 @@ Buffer::Buffer(Backend backend, size_t bytes) : backend_(backend), size_(bytes) 
     return;
   }
 #if FP4MOE_WITH_CUDA
-  check_cuda(cudaMalloc(&data_, bytes), "cudaMalloc");
+  cuda::check_cuda(cudaMalloc(&data_, bytes), "Buffer: cudaMalloc");
 #else
   require(false, "Buffer", "backend", "Backend::kCpu (this build has no CUDA backend)", "Backend::kCuda");
 #endif
@@ -74,10 +68,10 @@ void Buffer::copy_from_host(const void* src, size_t bytes, size_t offset) {
     return;
   }
 #if FP4MOE_WITH_CUDA
-  check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device");
+  cuda::check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "Buffer: cudaMemcpy to device");
   // From pageable memory cudaMemcpy may return before its DMA lands, and a non-blocking stream
   // (a CUDA graph's, an engine's) does not wait for the legacy stream it went on.
-  check_cuda(cudaStreamSynchronize(nullptr), "cudaMemcpy to device");
+  cuda::check_cuda(cudaStreamSynchronize(nullptr), "Buffer: cudaMemcpy to device");
 #endif
 }
 
@@ -90,7 +84,7 @@ void Buffer::copy_to_host(void* dst, size_t bytes, size_t offset) const {
     return;
   }
 #if FP4MOE_WITH_CUDA
-  check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+  cuda::check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "Buffer: cudaMemcpy to host");
 #endif
 }
 
@@ -101,8 +95,8 @@ void Buffer::fill(unsigned char byte) {
     return;
   }
 #if FP4MOE_WITH_CUDA
-  check_cuda(cudaMemset(data_, byte, size_), "cudaMemset");
-  check_cuda(cudaStreamSynchronize(nullptr), "cudaMemset");  // cudaMemset returns before it runs
+  cuda::check_cuda(cudaMemset(data_, byte, size_), "Buffer: cudaMemset");
+  cuda::check_cuda(cudaStreamSynchronize(nullptr), "Buffer: cudaMemset");  // cudaMemset returns before it runs
 #endif
 }
 

@@ -7,21 +7,12 @@
 #include "fp4moe/moe/reference.h"
 
 namespace fp4moe::testing {
-namespace {
-
-template <class T>
-Buffer upload(Backend backend, const std::vector<T>& host) {
-  Buffer b(backend, host.size() * sizeof(T));
-  b.copy_from_host(host.data(), b.size());
-  return b;
-}
-
-}  // namespace
 
 std::vector<bf16> run_forward(MoeLayer& layer, const std::vector<bf16>& x, const Routing& routing) {
   const Backend backend = layer.backend();
   const size_t out_elems = size_t(routing.num_tokens) * size_t(layer.config().hidden);
-  Buffer x_dev = upload(backend, x), ids = upload(backend, routing.ids), weights = upload(backend, routing.weights);
+  const Buffer x_dev = Buffer::copy_of(backend, x), ids = Buffer::copy_of(backend, routing.ids),
+               weights = Buffer::copy_of(backend, routing.weights);
   Buffer out(backend, out_elems * sizeof(bf16));
   out.fill(0xFF);  // BF16 0xFFFF is NaN
   const Buffer workspace = poisoned_workspace(layer, routing.num_tokens);
@@ -32,9 +23,7 @@ std::vector<bf16> run_forward(MoeLayer& layer, const std::vector<bf16>& x, const
   args.topk_weights = static_cast<const float*>(weights.data());
   args.out = static_cast<bf16*>(out.data());
   layer.forward(args, workspace.data(), workspace.size(), nullptr);
-  std::vector<bf16> host(out_elems);
-  out.copy_to_host(host.data(), host.size() * sizeof(bf16));
-  return host;
+  return out.to_vector<bf16>(out_elems);
 }
 
 Buffer poisoned_workspace(const MoeLayer& layer, int num_tokens) {

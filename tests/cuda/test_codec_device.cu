@@ -55,7 +55,7 @@ TEST(GpuCodec, EveryFloatConvertsAsOnTheHost) {
   tally_buffer.fill(0);
   every_float_kernel<<<4096, 256>>>(static_cast<Tally*>(tally_buffer.data()));
   testing::sync_device();
-  const Tally tally = testing::to_host<Tally>(tally_buffer, 1)[0];
+  const Tally tally = tally_buffer.to_vector<Tally>(1)[0];
   EXPECT_EQ(tally.compared, 1ull << 32);
   for (int c = 0; c < kChecks; ++c) {
     EXPECT_EQ(tally.mismatches[c], 0u) << kCheckNames[c] << " differs, e.g. at float bits 0x" << std::hex
@@ -70,7 +70,7 @@ TEST(GpuCodec, EveryE4M3CodeDecodesAsOnTheHost) {
   soft_bits.fill(0x5A);
   every_e4m3_code_kernel<<<1, 256>>>(static_cast<uint32_t*>(device_bits.data()), static_cast<uint32_t*>(soft_bits.data()));
   testing::sync_device();
-  const auto got = testing::to_host<uint32_t>(device_bits, 256), want = testing::to_host<uint32_t>(soft_bits, 256);
+  const auto got = device_bits.to_vector<uint32_t>(256), want = soft_bits.to_vector<uint32_t>(256);
   for (int code = 0; code < 256; ++code) {
     EXPECT_EQ(got[code], want[code]) << "code 0x" << std::hex << code;
     EXPECT_EQ(want[code], float_to_bits(soft_e4m3_to_float(uint8_t(code)))) << "code 0x" << std::hex << code;

@@ -58,7 +58,7 @@ TEST(GpuDequant, EveryCodePairTimesEveryScaleIsExact) {
   out.fill(0xFF);
   dequant_all_kernel<<<kSteps * 4 * kValidScales, 256>>>(static_cast<uint32_t*>(out.data()));
   testing::sync_device();
-  const auto bits = testing::to_host<uint32_t>(out, n);
+  const auto bits = out.to_vector<uint32_t>(n);
   int checked = 0;
   for (int step = 0; step < kSteps; ++step) {
     for (int reg = 0; reg < 4; ++reg) {

@@ -95,10 +95,10 @@ class DeviceForward {
   }
   testing::Routing routing() const {
     const size_t slots = ids_.size() / sizeof(int32_t);
-    return {tokens_, int(slots / size_t(std::max(tokens_, 1))), testing::to_host<int32_t>(ids_, slots),
-            testing::to_host<float>(weights_, slots)};
+    return {tokens_, int(slots / size_t(std::max(tokens_, 1))), ids_.to_vector<int32_t>(slots),
+            weights_.to_vector<float>(slots)};
   }
-  std::vector<bf16> output() const { return testing::to_host<bf16>(out_, size_t(tokens_) * hidden_); }
+  std::vector<bf16> output() const { return out_.to_vector<bf16>(size_t(tokens_) * hidden_); }
 
  private:
   int tokens_, hidden_;

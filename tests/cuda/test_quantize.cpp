@@ -30,14 +30,15 @@ void expect_device_matches_host(const std::vector<bf16>& x, int64_t rows, int64_
   std::vector<uint8_t> want_packed(packed_bytes), want_scales(scale_size, 0);
   quantize_nvfp4(x.data(), rows, cols, global_scale, want_packed.data(), want_scales.data(), layout);
 
-  Buffer dx = testing::to_device(x), packed(Backend::kCuda, packed_bytes), scales(Backend::kCuda, scale_size);
+  const Buffer dx = Buffer::copy_of(Backend::kCuda, x);
+  Buffer packed(Backend::kCuda, packed_bytes), scales(Backend::kCuda, scale_size);
   packed.fill(0xAB);
   scales.fill(0);  // the swizzled padding is 0 on the host too
   cuda::launch_quantize_nvfp4(static_cast<const bf16*>(dx.data()), rows, cols, cuda::GlobalScaleSource{global_scale, nullptr},
                               static_cast<uint8_t*>(packed.data()), static_cast<uint8_t*>(scales.data()), layout, cuda::Launch{});
   testing::sync_device();
-  EXPECT_EQ(testing::to_host<uint8_t>(packed, packed_bytes), want_packed);
-  EXPECT_EQ(testing::to_host<uint8_t>(scales, scale_size), want_scales);
+  EXPECT_EQ(packed.to_vector<uint8_t>(packed_bytes), want_packed);
+  EXPECT_EQ(scales.to_vector<uint8_t>(scale_size), want_scales);
 }
 
 TEST(GpuQuantize, BitExactWithHostCodecBothLayouts) {
@@ -65,12 +66,12 @@ TEST(GpuQuantize, FakeQuantizeEqualsHostDequantizeWithoutGlobalScale) {
   std::vector<float> want(size_t(rows * cols));
   dequantize_nvfp4(packed.data(), scales.data(), rows, cols, ScaleLayout::kLinear, 1.0f, want.data());
 
-  Buffer dx = testing::to_device(x), out(Backend::kCuda, x.size() * sizeof(bf16));
+  Buffer dx = Buffer::copy_of(Backend::kCuda, x), out(Backend::kCuda, x.size() * sizeof(bf16));
   out.fill(0xFF);
   cuda::launch_fake_quantize_input(static_cast<const bf16*>(dx.data()), rows, cols, cuda::GlobalScaleSource{gs, nullptr},
                                    static_cast<bf16*>(out.data()), cuda::Launch{});
   testing::sync_device();
-  const auto got = testing::to_host<bf16>(out, x.size());
+  const auto got = out.to_vector<bf16>(x.size());
   for (size_t i = 0; i < got.size(); ++i) {
     const float g = bf16_to_float(got[i]);
     if (std::isnan(want[i])) {
@@ -116,9 +117,9 @@ TEST(GpuQuantize, FakeQuantizeOfFp32RowsEqualsHostCodec) {
         want[size_t(b * kNvfp4BlockSize + i)] = float_to_bf16(e2m1_to_float(unpack_e2m1(codes[i / 2], i % 2)) * s).bits;
     }
 
-    Buffer dh = testing::to_device(h), out(Backend::kCuda, h.size() * sizeof(bf16));
-    Buffer count = testing::to_device(std::vector<int>{int(written)});
-    Buffer amax_bits = testing::to_device(std::vector<uint32_t>{amax_word});
+    Buffer dh = Buffer::copy_of(Backend::kCuda, h), out(Backend::kCuda, h.size() * sizeof(bf16));
+    Buffer count = Buffer::copy_of(Backend::kCuda, std::vector<int>{int(written)});
+    Buffer amax_bits = Buffer::copy_of(Backend::kCuda, std::vector<uint32_t>{amax_word});
     for (const cuda::GlobalScaleSource source :
          {cuda::GlobalScaleSource{gs, nullptr},
           cuda::GlobalScaleSource{0.0f, static_cast<uint32_t*>(amax_bits.data())}}) {
@@ -126,7 +127,7 @@ TEST(GpuQuantize, FakeQuantizeOfFp32RowsEqualsHostCodec) {
       cuda::launch_fake_quantize(static_cast<const float*>(dh.data()), rows, static_cast<const int*>(count.data()),
                                  cols, source, static_cast<bf16*>(out.data()), cuda::Launch{});
       testing::sync_device();
-      const auto got = testing::to_host<bf16>(out, h.size());
+      const auto got = out.to_vector<bf16>(h.size());
       int64_t mismatches = 0;
       for (size_t i = 0; i < got.size(); ++i) {
         const bool nan = std::isnan(bf16_to_float(bf16{want[i]}));  // the device rounds a NaN to 0x7FFF
@@ -150,11 +151,11 @@ TEST(GpuQuantize, DeviceAmaxMatchesHostAndPropagatesNaN) {
     for (int64_t nan_at : {int64_t(-1), int64_t(777), n - 3}) {
       auto x = testing::random_bf16(size_t(n), rng, 2.0);
       if (nan_at >= 0) x[size_t(nan_at)] = float_to_bf16(std::nanf(""));
-      Buffer dx = testing::to_device(x), bits(Backend::kCuda, sizeof(uint32_t));
+      Buffer dx = Buffer::copy_of(Backend::kCuda, x), bits(Backend::kCuda, sizeof(uint32_t));
       bits.fill(0);
       cuda::launch_amax(static_cast<const bf16*>(dx.data()), n, static_cast<uint32_t*>(bits.data()), cuda::Launch{});
       testing::sync_device();
-      const float got = bits_to_float(testing::to_host<uint32_t>(bits, 1)[0]);
+      const float got = bits_to_float(bits.to_vector<uint32_t>(1)[0]);
       if (nan_at >= 0) EXPECT_TRUE(std::isnan(got)) << n << " elements, NaN at " << nan_at;
       else EXPECT_EQ(got, amax(x.data(), n)) << n << " elements";
     }
@@ -175,7 +176,7 @@ TEST(GpuQuantize, DecodeFakeQuantizeEqualsAmaxThenFakeQuantize) {
     ASSERT_LE(rows * cols, cuda::kDecodeQuantizeMaxElements);
     auto x = hostile_activations(rows, cols, rng);
     if (nan) x[size_t(rows * cols - 5)] = float_to_bf16(std::nanf(""));
-    Buffer dx = testing::to_device(x), want(Backend::kCuda, x.size() * sizeof(bf16)),
+    Buffer dx = Buffer::copy_of(Backend::kCuda, x), want(Backend::kCuda, x.size() * sizeof(bf16)),
            got(Backend::kCuda, x.size() * sizeof(bf16)), want_bits(Backend::kCuda, 2 * sizeof(uint32_t)),
            got_bits(Backend::kCuda, 2 * sizeof(uint32_t));
     const auto* src = static_cast<const bf16*>(dx.data());
@@ -191,10 +192,10 @@ TEST(GpuQuantize, DecodeFakeQuantizeEqualsAmaxThenFakeQuantize) {
     cuda::launch_decode_fake_quantize(src, rows, cols, cuda::GlobalScaleSource{calibrated, gb}, gb,
                                       static_cast<bf16*>(got.data()), cuda::Launch{});
     testing::sync_device();
-    const auto w = testing::to_host<bf16>(want, x.size()), g = testing::to_host<bf16>(got, x.size());
+    const auto w = want.to_vector<bf16>(x.size()), g = got.to_vector<bf16>(x.size());
     for (size_t i = 0; i < w.size(); ++i)
       ASSERT_EQ(g[i].bits, w[i].bits) << "element " << i << " of " << rows << "x" << cols;
-    const auto wbits = testing::to_host<uint32_t>(want_bits, 2), gbits = testing::to_host<uint32_t>(got_bits, 2);
+    const auto wbits = want_bits.to_vector<uint32_t>(2), gbits = got_bits.to_vector<uint32_t>(2);
     if (calibrated == 0.0f) EXPECT_EQ(gbits[0], wbits[0]);
     EXPECT_EQ(gbits[1], 0u) << "the intermediate's amax starts from zero";
     if (nan) EXPECT_TRUE(std::isnan(bf16_to_float(g[0]))) << "a NaN amax poisons every block";

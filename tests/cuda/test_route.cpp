@@ -68,8 +68,8 @@ struct Routed {
 Routed route_device(const std::vector<float>& logits, int tokens, int experts, RoutingParams p,
                     const std::vector<float>& bias = {}) {
   const size_t n = size_t(tokens) * p.top_k;
-  Buffer d_logits = testing::to_device(logits.empty() ? std::vector<float>(1) : logits);
-  Buffer d_bias = testing::to_device(bias.empty() ? std::vector<float>(1) : bias);
+  Buffer d_logits = Buffer::copy_of(Backend::kCuda, logits.empty() ? std::vector<float>(1) : logits);
+  Buffer d_bias = Buffer::copy_of(Backend::kCuda, bias.empty() ? std::vector<float>(1) : bias);
   Buffer ids(Backend::kCuda, std::max<size_t>(n, 1) * sizeof(int32_t)), weights(Backend::kCuda, std::max<size_t>(n, 1) * sizeof(float));
   ids.fill(0xEE);
   weights.fill(0xEE);
@@ -77,7 +77,7 @@ Routed route_device(const std::vector<float>& logits, int tokens, int experts, R
   route_on_device(static_cast<const float*>(d_logits.data()), tokens, experts, p, static_cast<int32_t*>(ids.data()),
                   static_cast<float*>(weights.data()), nullptr);
   testing::sync_device();
-  return {testing::to_host<int32_t>(ids, std::max<size_t>(n, 1)), testing::to_host<float>(weights, std::max<size_t>(n, 1))};
+  return {ids.to_vector<int32_t>(std::max<size_t>(n, 1)), weights.to_vector<float>(std::max<size_t>(n, 1))};
 }
 
 Routed route_host(const std::vector<float>& logits, int tokens, int experts, RoutingParams p,
@@ -185,7 +185,7 @@ TEST(GpuRoute, ZeroTokensWriteNothing) {
   route_on_device(nullptr, 0, 8, softmax(2, false), static_cast<int32_t*>(ids.data()),
                   static_cast<float*>(weights.data()), nullptr);
   testing::sync_device();
-  for (int32_t v : testing::to_host<int32_t>(ids, 4)) EXPECT_EQ(uint32_t(v), 0xEEEEEEEEu);
+  for (int32_t v : ids.to_vector<int32_t>(4)) EXPECT_EQ(uint32_t(v), 0xEEEEEEEEu);
 }
 
 }  // namespace

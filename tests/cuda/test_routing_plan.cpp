@@ -99,7 +99,7 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
   const int pairs = int(ids.size());
   const int64_t max_tiles = cuda::max_gemm_tiles(pairs, experts, tile_rows);
   const int64_t max_large = cuda::max_large_tiles(pairs, large_rows);
-  Buffer d_ids = testing::to_device(ids);
+  Buffer d_ids = Buffer::copy_of(Backend::kCuda, ids);
   DevicePlan d(pairs, experts, max_tiles, max_large);
   const cuda::RoutingPlan& plan = d.plan;
   cuda::configure_routing_plan();
@@ -109,19 +109,19 @@ void expect_plan_matches(const std::vector<int32_t>& ids, int local_start, int e
 
   const bool warp_plan = pairs <= cuda::kWarpPlanMaxPairs;
   const HostPlan want = host_plan(ids, local_start, experts, tile_rows, warp_plan ? 0 : large_rows);
-  EXPECT_EQ(testing::to_host<int>(d.offsets, size_t(experts + 1)), want.offsets);
-  EXPECT_EQ(testing::to_host<int>(d.padded, size_t(experts + 1)), want.padded);
-  EXPECT_EQ(testing::to_host<int>(d.sorted, want.sorted.size()), want.sorted);
-  EXPECT_EQ(testing::to_host<int>(d.rows, size_t(pairs)), want.rows);
-  const int n = testing::to_host<int>(d.num_tiles, 1)[0], n_large = testing::to_host<int>(d.num_large, 1)[0];
+  EXPECT_EQ(d.offsets.to_vector<int>(size_t(experts + 1)), want.offsets);
+  EXPECT_EQ(d.padded.to_vector<int>(size_t(experts + 1)), want.padded);
+  EXPECT_EQ(d.sorted.to_vector<int>(want.sorted.size()), want.sorted);
+  EXPECT_EQ(d.rows.to_vector<int>(size_t(pairs)), want.rows);
+  const int n = d.num_tiles.to_vector<int>(1)[0], n_large = d.num_large.to_vector<int>(1)[0];
   ASSERT_LE(n, max_tiles);
   ASSERT_LE(n_large, std::max<int64_t>(max_large, 0));
-  expect_tiles_equal(testing::to_host<cuda::GemmTile>(d.tiles, size_t(std::max(n, 0))), want.tiles, "tiles");
-  expect_tiles_equal(testing::to_host<cuda::GemmTile>(d.large_tiles, size_t(std::max(n_large, 0))), want.large_tiles,
+  expect_tiles_equal(d.tiles.to_vector<cuda::GemmTile>(size_t(std::max(n, 0))), want.tiles, "tiles");
+  expect_tiles_equal(d.large_tiles.to_vector<cuda::GemmTile>(size_t(std::max(n_large, 0))), want.large_tiles,
                      "large tiles");
-  EXPECT_EQ(testing::to_host<uint32_t>(d.amax, 2), (std::vector<uint32_t>{0, 0}));
-  EXPECT_EQ(testing::to_host<uint32_t>(d.next_item, 1), (std::vector<uint32_t>{0})) << "the persistent GEMM 2's counter";
-  EXPECT_EQ(testing::to_host<uint32_t>(d.tile_done, size_t(std::max(n, 0))), std::vector<uint32_t>(size_t(std::max(n, 0)), 0))
+  EXPECT_EQ(d.amax.to_vector<uint32_t>(2), (std::vector<uint32_t>{0, 0}));
+  EXPECT_EQ(d.next_item.to_vector<uint32_t>(1), (std::vector<uint32_t>{0})) << "the persistent GEMM 2's counter";
+  EXPECT_EQ(d.tile_done.to_vector<uint32_t>(size_t(std::max(n, 0))), std::vector<uint32_t>(size_t(std::max(n, 0)), 0))
       << "the GEMM 1 -> GEMM 2 counters of the plan's tiles start at zero";
 }
 
@@ -244,7 +244,7 @@ void expect_sorted_rows_match(const testing::Routing& routing, int local_start, 
                               testing::Rng& rng, bool x_is_input = true) {
   const int pairs = int(routing.ids.size()), top_k = routing.top_k;
   const std::vector<bf16> x = testing::random_bf16(size_t(routing.num_tokens) * size_t(hidden), rng);
-  Buffer d_ids = testing::to_device(routing.ids), d_x = testing::to_device(x);
+  Buffer d_ids = Buffer::copy_of(Backend::kCuda, routing.ids), d_x = Buffer::copy_of(Backend::kCuda, x);
   DevicePlan d(pairs, experts, cuda::max_gemm_tiles(pairs, experts, 64), 0);
   Buffer out(Backend::kCuda, sizeof(bf16) * size_t(std::max(pairs, 1)) * size_t(hidden));
   out.fill(0xEE);
@@ -256,7 +256,7 @@ void expect_sorted_rows_match(const testing::Routing& routing, int local_start, 
   testing::sync_device();
 
   const HostPlan want = host_plan(routing.ids, local_start, experts, 64, 0);
-  const std::vector<uint16_t> got = testing::to_host<uint16_t>(out, size_t(pairs) * size_t(hidden));
+  const std::vector<uint16_t> got = out.to_vector<uint16_t>(size_t(pairs) * size_t(hidden));
   size_t wrong = 0, unpoisoned = 0;
   for (size_t r = 0; r < size_t(pairs); ++r) {
     for (size_t c = 0; c < size_t(hidden); ++c) {

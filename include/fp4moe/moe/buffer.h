@@ -5,6 +5,7 @@
 // never uses this class.
 #pragma once
 #include <cstddef>
+#include <vector>
 
 #include "fp4moe/moe/layer.h"
 
@@ -20,12 +21,27 @@ class Buffer {
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
+  // A buffer in backend's memory holding a copy of host's elements (a forward's x, ids, weights).
+  template <class T>
+  static Buffer copy_of(Backend backend, const std::vector<T>& host) {
+    Buffer b(backend, host.size() * sizeof(T));
+    b.copy_from_host(host.data(), b.size());
+    return b;
+  }
+
   void* data() const { return data_; }
   size_t size() const { return size_; }
   Backend backend() const { return backend_; }
 
   void copy_from_host(const void* src, size_t bytes, size_t offset = 0);
   void copy_to_host(void* dst, size_t bytes, size_t offset = 0) const;
+  // The first count elements as T, copied to the host.
+  template <class T>
+  std::vector<T> to_vector(size_t count) const {
+    std::vector<T> host(count);
+    copy_to_host(host.data(), count * sizeof(T));
+    return host;
+  }
   // Sets every byte (NaN-poisoning an output is fill(0xFF)).
   void fill(unsigned char byte);
 
