@@ -89,12 +89,13 @@ def weight_copies() -> None:
 
 @check
 def cli_rules_match() -> None:
-  # `fp4moe bench` (src/cli/bench_plan.*) restates this benchmark's rules in C++: same shapes, row and copy rules.
+  # `fp4moe bench` (src/cli/bench_plan.*, bench_weights.h) restates this benchmark's rules in C++: same shapes, row
+  # and copy rules, calibration sample.
   import moe_routing  # noqa: PLC0415
   import moe_shapes  # noqa: PLC0415
 
   cli = Path(__file__).resolve().parent.parent / "src" / "cli"
-  text = (cli / "bench_plan.h").read_text() + (cli / "bench_plan.cpp").read_text()
+  text = "".join((cli / name).read_text() for name in ("bench_plan.h", "bench_plan.cpp", "bench_weights.h"))
   shapes = re.findall(r'\{"([a-z0-9.-]+)", (\d+), (\d+), (\d+), (\d+)\}', text)
   ours = {s.name: (s.experts, s.hidden, s.intermediate, s.top_k) for s in SHAPES.values()}
   expect({name: tuple(int(v) for v in sizes) for name, *sizes in shapes} == ours, f"the CLI's shapes: {shapes}")
@@ -102,7 +103,7 @@ def cli_rules_match() -> None:
 
   def constant(name: str) -> float:
     found = re.search(rf"\b{name} = ([0-9.]+)f?;", text)
-    expect(found is not None, f"{name} not found in src/cli/bench_plan.*")
+    expect(found is not None, f"{name} not found in src/cli/bench_plan.* or bench_weights.h")
     return float(found.group(1))
 
   for cpp, py in (("kNvfp4BytesPerElement", moe_shapes.NVFP4_BYTES_PER_ELEMENT),
@@ -111,6 +112,10 @@ def cli_rules_match() -> None:
                   ("kSkewHotExperts", moe_routing.SKEW_HOT_EXPERTS),
                   ("kSkewLogitBoost", moe_routing.SKEW_LOGIT_BOOST)):
     expect(constant(cpp) == py, f"{cpp} = {constant(cpp)}, the benchmark's {py}")
+  # moe_run.py imports torch, which this test does without: its constant is read from its text.
+  calibration = re.search(r"^CALIBRATION_TOKENS = (\d+)", (Path(__file__).parent / "moe_run.py").read_text(), re.M)
+  expect(calibration is not None and constant("kCalibrationTokens") == int(calibration.group(1)),
+         f"kCalibrationTokens = {constant('kCalibrationTokens')}, moe_run.py's CALIBRATION_TOKENS")
 
 
 def _brute_force_topk(logits: np.ndarray, k: int) -> np.ndarray:

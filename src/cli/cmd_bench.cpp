@@ -14,6 +14,7 @@
 
 #include "cli/args.h"
 #include "cli/bench_plan.h"
+#include "cli/bench_weights.h"
 #include "cli/commands.h"
 #include "fp4moe/fp4moe.h"
 
@@ -32,6 +33,7 @@ struct BenchOptions {
   std::vector<BenchShape> shapes;
   std::vector<BenchRow> rows;
   QuantMode mode = QuantMode::kW4A16;
+  bool calibrated = false;  // W4A4's input scales fixed (as a checkpoint's), not each forward's amax
   uint64_t seed = 1234;
   int min_runs = 20;
   double target_ms = 150;
@@ -72,6 +74,12 @@ BenchOptions parse_options(const Argv& argv) {
   require(skewed == "on" || skewed == "off", args.command(), "--skewed", "on or off", "'" + skewed + "'");
   o.rows = bench_rows(tokens, skewed == "on");
   o.mode = parse_quant_mode(args.get("mode", "w4a16"), args.command(), "--mode");
+  const std::string scales = args.get("scales", "dynamic");
+  require(scales == "dynamic" || scales == "calibrated", args.command(), "--scales", "dynamic or calibrated",
+          "'" + scales + "'");
+  o.calibrated = scales == "calibrated";
+  require(!o.calibrated || o.mode == QuantMode::kW4A4, args.command(), "--scales",
+          "calibrated only with --mode w4a4 (W4A16 has no activation scales)", "calibrated with --mode w4a16");
   o.seed = uint64_t(args.get_int("seed", 1234));
   const long long runs = args.get_int("min-runs", 20), target = args.get_int("target-ms", 150);
   const long long mem = args.get_int("mem-gib", 40);
@@ -89,51 +97,6 @@ BenchOptions parse_options(const Argv& argv) {
 }
 
 #if FP4MOE_WITH_CUDA
-
-// A few random experts in the checkpoint layout that every layer copy loads in turn (copy c's
-// expert e is pool[(e + c) % size]): the timing does not depend on the weights' values, and
-// generating each copy's gigabytes on the host would take longer than the benchmark. The values
-// follow bench/nvfp4_torch.py: any E2M1 codes, block scales 2^-3..7.5 (biased exponents 4..9),
-// global scales 1e-3..1e-2, so the outputs stay O(1) at every size.
-class ExpertPool {
- public:
-  static constexpr int kSize = 4;
-
-  ExpertPool(const BenchShape& shape, uint64_t seed) : experts_(kSize) {
-    std::mt19937_64 rng(seed);
-    const size_t elements = size_t(shape.intermediate) * shape.hidden;  // gate, up [I, H] and down [H, I]
-    for (Expert& e : experts_)
-      for (Matrix* m : {&e.gate, &e.up, &e.down}) m->fill(elements, rng);
-  }
-
-  ExpertWeightsView view(int index) const {
-    const Expert& e = experts_[size_t(index % kSize)];
-    return {e.gate.view(), e.up.view(), e.down.view()};
-  }
-
- private:
-  struct Matrix {
-    std::vector<uint8_t> codes, scales;
-    float scale_2 = 1.0f;
-
-    void fill(size_t elements, std::mt19937_64& rng) {
-      codes.resize(elements / 2);
-      scales.resize(elements / kNvfp4BlockSize);
-      for (size_t i = 0; i < codes.size(); i += 8) {
-        const uint64_t bits = rng();
-        for (size_t b = 0; b < 8 && i + b < codes.size(); ++b) codes[i + b] = uint8_t(bits >> (8 * b));
-      }
-      std::uniform_int_distribution<int> exponent(4, 9), mantissa(0, 7);
-      for (uint8_t& s : scales) s = uint8_t(exponent(rng) * 8 + mantissa(rng));
-      scale_2 = float(std::pow(10.0, std::uniform_real_distribution<double>(-3.0, -2.0)(rng)));
-    }
-    Nvfp4WeightView view() const { return {codes.data(), scales.data(), ScaleLayout::kLinear, scale_2}; }
-  };
-  struct Expert {
-    Matrix gate, up, down;
-  };
-  std::vector<Expert> experts_;
-};
 
 size_t free_device_bytes() {
   size_t free = 0, total = 0;
@@ -154,6 +117,7 @@ struct RowResult {
   double us = 0;
   Floor floor;
   size_t non_finite = 0;
+  InputScales scales;  // W4A4's calibrated ones; 0 where dynamic
 };
 
 // The layer copies of one shape, as many as put kL2RotationFactor L2 sizes of touched weights
@@ -165,12 +129,14 @@ struct LayerCopies {
   int wanted = 0;  // the copies that would rotate past L2
 };
 
-LayerCopies build_copies(const BenchShape& shape, const MoeConfig& config, int min_touched, const BenchOptions& o,
-                         const Device& device, size_t reserve_bytes) {
-  const ExpertPool pool(shape, o.seed);
+// `scales`: W4A4's calibrated input scales, or null for dynamic ones (and W4A16).
+LayerCopies build_copies(const BenchShape& shape, const MoeConfig& config, const ExpertPool& pool,
+                         const InputScales* scales, int min_touched, const BenchOptions& o, const Device& device,
+                         size_t reserve_bytes) {
   auto new_copy = [&](int copy) {
     auto layer = make_moe_layer(config, Backend::kCuda);
-    for (int e = 0; e < shape.experts; ++e) layer->load_expert(e, pool.view(e + copy));
+    for (int e = 0; e < shape.experts; ++e) layer->load_expert(e, pool.view(e, copy));
+    if (scales) layer->set_input_scales(scales->gemm1, scales->gemm2);
     check_cuda(cudaDeviceSynchronize(), "loading the experts");
     return layer;
   };
@@ -189,12 +155,18 @@ LayerCopies build_copies(const BenchShape& shape, const MoeConfig& config, int m
   return c;
 }
 
+// A row's tokens x [tokens, hidden]: standard normal, seeded by the batch size.
+std::vector<bf16> row_tokens(const BenchShape& shape, int tokens, uint64_t seed) {
+  std::mt19937_64 rng(seed + uint64_t(tokens));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<bf16> x(size_t(tokens) * shape.hidden);
+  for (bf16& v : x) v = float_to_bf16(normal(rng));
+  return x;
+}
+
 RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchRouting& routing,
                       const LayerCopies& copies, const BenchOptions& o, const Device& device) {
-  std::mt19937_64 rng(o.seed + uint64_t(row.tokens));
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<bf16> x(size_t(row.tokens) * shape.hidden);
-  for (bf16& v : x) v = float_to_bf16(normal(rng));
+  const std::vector<bf16> x = row_tokens(shape, row.tokens, o.seed);
   const Buffer x_buf = Buffer::copy_of(Backend::kCuda, x), ids = Buffer::copy_of(Backend::kCuda, routing.ids),
                weights = Buffer::copy_of(Backend::kCuda, routing.weights);
   Buffer out(Backend::kCuda, x.size() * sizeof(bf16));
@@ -226,11 +198,16 @@ RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchR
   return r;
 }
 
-void print_row(const RowResult& r, QuantMode mode) {
+// "w4a16", "w4a4" (dynamic scales) or "w4a4cal" (calibrated), as the results' file names say.
+std::string mode_label(const BenchOptions& o) {
+  return std::string(to_string(o.mode)) + (o.calibrated ? "cal" : "");
+}
+
+void print_row(const RowResult& r, const std::string& mode) {
   const double s = r.us * 1e-6;
   const std::string verdict = r.non_finite ? "  FAIL: " + std::to_string(r.non_finite) + " outputs not finite" : "";
-  std::printf("%-18s %-6s %6d %-8s %7d %6d %10.1f %10.1f %6.2f %6.2f %8.1f  %s%s\n", r.shape.name.c_str(),
-              std::string(to_string(mode)).c_str(), r.row.tokens, to_string(r.row.routing), r.touched, r.copies, r.us,
+  std::printf("%-18s %-7s %6d %-8s %7d %6d %10.1f %10.1f %6.2f %6.2f %8.1f  %s%s\n", r.shape.name.c_str(),
+              mode.c_str(), r.row.tokens, to_string(r.row.routing), r.touched, r.copies, r.us,
               r.floor.seconds() * 1e6, s / r.floor.seconds(), r.floor.bytes / s / 1e12, r.floor.flops / s / 1e12,
               r.floor.bound(), verdict.c_str());
   std::fflush(stdout);
@@ -245,10 +222,11 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-void write_json(const std::string& path, const Device& device, QuantMode mode, const std::vector<RowResult>& rows) {
+void write_json(const std::string& path, const Device& device, const std::string& mode,
+                const std::vector<RowResult>& rows) {
   std::ofstream f(path);
   require(bool(f), "fp4moe bench", "--json", "a file that can be written", path);
-  f << "{\n  \"device\": " << json_string(device.name) << ",\n  \"mode\": \"" << to_string(mode)
+  f << "{\n  \"device\": " << json_string(device.name) << ",\n  \"mode\": \"" << mode
     << "\",\n  \"copy_tb_s\": " << device.copy_bytes_s / 1e12 << ",\n  \"bf16_tflop_s\": " << device.bf16_flops_s / 1e12
     << ",\n  \"l2_bytes\": " << device.l2_bytes << ",\n  \"rows\": [";
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -261,7 +239,9 @@ void write_json(const std::string& path, const Device& device, QuantMode mode, c
       << ", \"runs\": " << r.runs << ", \"us\": " << r.us << ", \"floor_us\": " << r.floor.seconds() * 1e6
       << ", \"bound\": \"" << r.floor.bound() << "\", \"ratio\": " << s / r.floor.seconds()
       << ", \"tb_s\": " << r.floor.bytes / s / 1e12 << ", \"tflop_s\": " << r.floor.flops / s / 1e12
-      << ", \"non_finite_outputs\": " << r.non_finite << "}";
+      << ", \"non_finite_outputs\": " << r.non_finite;
+    if (r.scales.gemm1 > 0) f << ", \"input_scales\": [" << r.scales.gemm1 << ", " << r.scales.gemm2 << "]";
+    f << "}";
   }
   f << "\n  ]\n}\n";
   require(bool(f), "fp4moe bench", "--json", "a file that can be written", path);
@@ -282,13 +262,15 @@ int run_on_gpu(const BenchOptions& o) {
   device.bf16_flops_s = measure_bf16_flops_per_s(ceilings, stream.get());
   std::printf("fp4moe bench on CUDA device %d: %s; L2 %.0f MiB; copy %.2f TB/s; BF16 matmul %.0f TFLOP/s\n", id,
               prop.name, l2 / 1048576.0, device.copy_bytes_s / 1e12, device.bf16_flops_s / 1e12);
-  std::printf("%-18s %-6s %6s %-8s %7s %6s %10s %10s %6s %6s %8s  %s\n", "shape", "mode", "tokens", "routing",
+  std::printf("%-18s %-7s %6s %-8s %7s %6s %10s %10s %6s %6s %8s  %s\n", "shape", "mode", "tokens", "routing",
               "touched", "copies", "us", "floor us", "ratio", "TB/s", "TFLOP/s", "bound");
   std::fflush(stdout);
 
   std::vector<RowResult> results;
-  int max_tokens = 0;
-  for (const BenchRow& row : o.rows) max_tokens = std::max(max_tokens, row.tokens);
+  size_t largest = 0;  // the first row of the largest batch: W4A4's calibration sample, as in bench_moe.py
+  for (size_t i = 0; i < o.rows.size(); ++i)
+    if (o.rows[i].tokens > o.rows[largest].tokens) largest = i;
+  const int max_tokens = o.rows[largest].tokens;
   for (const BenchShape& shape : o.shapes) {
     std::vector<BenchRouting> routings;
     int min_touched = shape.experts;
@@ -303,18 +285,29 @@ int run_on_gpu(const BenchOptions& o) {
     config.top_k = shape.top_k;
     config.max_tokens = max_tokens;
     config.mode = o.mode;
+    const ExpertPool pool(shape, o.seed);
+    InputScales scales;
+    if (o.calibrated) {
+      const int sample = std::min(o.rows[largest].tokens, kCalibrationTokens);
+      scales = calibrate_input_scales(pool, config, row_tokens(shape, o.rows[largest].tokens, o.seed),
+                                      routings[largest].ids, sample);
+      std::printf("(%s: input scales calibrated on %d tokens: GEMM 1 %.4g, GEMM 2 %.4g)\n", shape.name.c_str(), sample,
+                  scales.gemm1, scales.gemm2);
+    }
     // Left free for the rows' inputs and output, and a margin.
     const size_t reserve = size_t(max_tokens) * (shape.hidden * 4 + shape.top_k * 8) + (size_t(1) << 28);
-    LayerCopies copies = build_copies(shape, config, min_touched, o, device, reserve);
+    LayerCopies copies = build_copies(shape, config, pool, o.calibrated ? &scales : nullptr, min_touched, o, device,
+                                      reserve);
     if (int(copies.layers.size()) < copies.wanted)
       std::printf("(%s: %zu of the %d weight copies that rotate past L2 fit in --mem-gib %.0f)\n", shape.name.c_str(),
                   copies.layers.size(), copies.wanted, o.mem_gib);
     for (size_t i = 0; i < o.rows.size(); ++i) {
       results.push_back(measure_row(shape, o.rows[i], routings[i], copies, o, device));
-      print_row(results.back(), o.mode);
+      results.back().scales = scales;
+      print_row(results.back(), mode_label(o));
     }
   }
-  if (!o.json.empty()) write_json(o.json, device, o.mode, results);
+  if (!o.json.empty()) write_json(o.json, device, mode_label(o), results);
   const bool ok = std::none_of(results.begin(), results.end(), [](const RowResult& r) { return r.non_finite > 0; });
   if (!ok) std::printf("FAIL: a forward left outputs that are not finite (poisoned or NaN)\n");
   return ok ? 0 : 1;
@@ -347,7 +340,10 @@ const Command& bench_command() {
         {"top-k", "K", "the custom shape's experts per token"},
         {"tokens", "LIST", "comma list of token batches, each 1..65536 (default 1,8,64,512)"},
         {"skewed", "on|off", "also a skewed row (half the tokens to 4 experts) from 64 tokens (default on)"},
-        {"mode", "MODE", "w4a16 (default), or w4a4: activations quantized to NVFP4 too (dynamic scales)"},
+        {"mode", "MODE", "w4a16 (default), or w4a4: activations quantized to NVFP4 too"},
+        {"scales", "dynamic|calibrated",
+         "w4a4's activation scales: each forward's amax (default), or fixed ones calibrated on the largest batch's "
+         "first " + std::to_string(kCalibrationTokens) + " tokens, as a checkpoint's input_scale"},
         {"seed", "S", "seed of the weights, tokens and routing (default 1234)"},
         {"min-runs", "N", "timed graph replays per row, at least (default 20)"},
         {"target-ms", "MS", "timed milliseconds per row beyond --min-runs (default 150)"},
