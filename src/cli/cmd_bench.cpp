@@ -2,8 +2,8 @@
 // without PyTorch: the benchmark shapes (or one given by its sizes) with random NVFP4 weights, each
 // row a CUDA-graph replay over weight copies rotated past L2, timed with CUDA events after warm-up
 // (median), against the floor of the touched weight bytes at the measured copy bandwidth or both
-// GEMMs' operations at the measured BF16 rate. The PyTorch peer and the kernels' own times are
-// bench/bench_moe.py's (the project's official tables); the rows here are measured the same way.
+// GEMMs' operations at the measured BF16 rate, with the kernels' own times from CUPTI. The PyTorch
+// peer is bench/bench_moe.py's (the project's official tables); the rows here are measured the same way.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,12 +16,16 @@
 #include "cli/bench_plan.h"
 #include "cli/bench_weights.h"
 #include "cli/commands.h"
+#include "cli/kernel_times.h"
 #include "fp4moe/fp4moe.h"
 
 #if FP4MOE_WITH_CUDA
 #include <cuda_runtime.h>
 
 #include "cli/gpu_timing.h"
+#if FP4MOE_WITH_CUPTI
+#include "cli/kernel_profile.h"
+#endif
 #endif
 
 namespace fp4moe::cli {
@@ -34,6 +38,7 @@ struct BenchOptions {
   std::vector<BenchRow> rows;
   QuantMode mode = QuantMode::kW4A16;
   bool calibrated = false;  // W4A4's input scales fixed (as a checkpoint's), not each forward's amax
+  enum class Kernels { kOff, kOn, kList } kernels = Kernels::kOn;  // per-kernel times: none, the GEMMs', all
   uint64_t seed = 1234;
   int min_runs = 20;
   double target_ms = 150;
@@ -80,6 +85,12 @@ BenchOptions parse_options(const Argv& argv) {
   o.calibrated = scales == "calibrated";
   require(!o.calibrated || o.mode == QuantMode::kW4A4, args.command(), "--scales",
           "calibrated only with --mode w4a4 (W4A16 has no activation scales)", "calibrated with --mode w4a16");
+  const std::string kernels = args.get("kernels", "on");
+  require(kernels == "on" || kernels == "off" || kernels == "list", args.command(), "--kernels", "on, off or list",
+          "'" + kernels + "'");
+  o.kernels = kernels == "off" ? BenchOptions::Kernels::kOff
+              : kernels == "on" ? BenchOptions::Kernels::kOn
+                                : BenchOptions::Kernels::kList;
   o.seed = uint64_t(args.get_int("seed", 1234));
   const long long runs = args.get_int("min-runs", 20), target = args.get_int("target-ms", 150);
   const long long mem = args.get_int("mem-gib", 40);
@@ -118,6 +129,15 @@ struct RowResult {
   Floor floor;
   size_t non_finite = 0;
   InputScales scales;  // W4A4's calibrated ones; 0 where dynamic
+  KernelTimes kernels;
+  const char* profile = "";  // "graph": the replays profiled; "eager": the profiler missed kernels in graphs
+};
+
+// Whether rows are profiled: off by the options, in a build without CUPTI, or once CUPTI has refused
+// (its reason kept for the output).
+struct Profiling {
+  bool on = false;
+  std::string unavailable;
 };
 
 // The layer copies of one shape, as many as put kL2RotationFactor L2 sizes of touched weights
@@ -165,7 +185,8 @@ std::vector<bf16> row_tokens(const BenchShape& shape, int tokens, uint64_t seed)
 }
 
 RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchRouting& routing,
-                      const LayerCopies& copies, const BenchOptions& o, const Device& device) {
+                      const LayerCopies& copies, const BenchOptions& o, const Device& device,
+                      [[maybe_unused]] Profiling& profiling) {
   const std::vector<bf16> x = row_tokens(shape, row.tokens, o.seed);
   const Buffer x_buf = Buffer::copy_of(Backend::kCuda, x), ids = Buffer::copy_of(Backend::kCuda, routing.ids),
                weights = Buffer::copy_of(Backend::kCuda, routing.weights);
@@ -183,12 +204,27 @@ RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchR
   policy.min_runs = o.min_runs;
   policy.max_runs = std::max(policy.max_runs, o.min_runs);
   policy.target_s = o.target_ms * 1e-3;
-  const Timing t = time_graph(
-      [&](cudaStream_t s) {
-        for (const auto& layer : copies.layers)
-          layer->forward(args, copies.workspace.data(), copies.workspace.size(), s);
-      },
-      r.copies, policy);
+  const StreamWork forwards = [&](cudaStream_t s) {
+    for (const auto& layer : copies.layers) layer->forward(args, copies.workspace.data(), copies.workspace.size(), s);
+  };
+  AfterTiming profile;
+#if FP4MOE_WITH_CUPTI
+  if (profiling.on)
+    profile = [&](const StreamWork& replay, cudaStream_t s) {
+      try {
+        r.kernels = profile_kernels(replay, r.copies, s);
+        r.profile = "graph";
+        if (r.kernels.kernels.empty()) {
+          r.kernels = profile_kernels(forwards, r.copies, s);
+          r.profile = "eager";
+        }
+      } catch (const Error& e) {
+        profiling = {false, e.what()};
+        std::printf("(kernel times off from here: %s)\n", e.what());
+      }
+    };
+#endif
+  const Timing t = time_graph(forwards, r.copies, policy, profile);
   r.us = t.us_per_forward;
   r.runs = t.runs;
   // Every replay writes every element of `out`: one left NaN (the poison) or made NaN shows here.
@@ -203,13 +239,18 @@ std::string mode_label(const BenchOptions& o) {
   return std::string(to_string(o.mode)) + (o.calibrated ? "cal" : "");
 }
 
-void print_row(const RowResult& r, const std::string& mode) {
+void print_row(const RowResult& r, const std::string& mode, bool list_kernels) {
   const double s = r.us * 1e-6;
   const std::string verdict = r.non_finite ? "  FAIL: " + std::to_string(r.non_finite) + " outputs not finite" : "";
-  std::printf("%-18s %-7s %6d %-8s %7d %6d %10.1f %10.1f %6.2f %6.2f %8.1f  %s%s\n", r.shape.name.c_str(),
-              mode.c_str(), r.row.tokens, to_string(r.row.routing), r.touched, r.copies, r.us,
+  char gemms[32] = "-";
+  if (r.kernels.gemm_us >= 0) std::snprintf(gemms, sizeof(gemms), "%.1f", r.kernels.gemm_us);
+  std::printf("%-18s %-7s %6d %-8s %7d %6d %10.1f %10s %10.1f %6.2f %6.2f %8.1f  %s%s\n", r.shape.name.c_str(),
+              mode.c_str(), r.row.tokens, to_string(r.row.routing), r.touched, r.copies, r.us, gemms,
               r.floor.seconds() * 1e6, s / r.floor.seconds(), r.floor.bytes / s / 1e12, r.floor.flops / s / 1e12,
               r.floor.bound(), verdict.c_str());
+  if (list_kernels)
+    for (const KernelTime& k : r.kernels.kernels)
+      std::printf("    %10.1f us %5.2fx  %s\n", k.us_per_forward, k.calls_per_forward, k.name.c_str());
   std::fflush(stdout);
 }
 
@@ -241,6 +282,16 @@ void write_json(const std::string& path, const Device& device, const std::string
       << ", \"tb_s\": " << r.floor.bytes / s / 1e12 << ", \"tflop_s\": " << r.floor.flops / s / 1e12
       << ", \"non_finite_outputs\": " << r.non_finite;
     if (r.scales.gemm1 > 0) f << ", \"input_scales\": [" << r.scales.gemm1 << ", " << r.scales.gemm2 << "]";
+    if (r.kernels.gemm_us >= 0) f << ", \"gemm_us\": " << r.kernels.gemm_us;
+    if (!r.kernels.kernels.empty()) {
+      f << ", \"kernel_profile\": \"" << r.profile << "\", \"kernels\": [";
+      for (size_t k = 0; k < r.kernels.kernels.size(); ++k) {
+        const KernelTime& kt = r.kernels.kernels[k];
+        f << (k ? ", " : "") << "{\"name\": " << json_string(kt.name) << ", \"us_per_forward\": " << kt.us_per_forward
+          << ", \"calls_per_forward\": " << kt.calls_per_forward << "}";
+      }
+      f << "]";
+    }
     f << "}";
   }
   f << "\n  ]\n}\n";
@@ -262,8 +313,16 @@ int run_on_gpu(const BenchOptions& o) {
   device.bf16_flops_s = measure_bf16_flops_per_s(ceilings, stream.get());
   std::printf("fp4moe bench on CUDA device %d: %s; L2 %.0f MiB; copy %.2f TB/s; BF16 matmul %.0f TFLOP/s\n", id,
               prop.name, l2 / 1048576.0, device.copy_bytes_s / 1e12, device.bf16_flops_s / 1e12);
-  std::printf("%-18s %-7s %6s %-8s %7s %6s %10s %10s %6s %6s %8s  %s\n", "shape", "mode", "tokens", "routing",
-              "touched", "copies", "us", "floor us", "ratio", "TB/s", "TFLOP/s", "bound");
+  Profiling profiling;
+  profiling.on = o.kernels != BenchOptions::Kernels::kOff;
+#if !FP4MOE_WITH_CUPTI
+  if (profiling.on) {
+    profiling = {false, "this build has no CUPTI"};
+    std::printf("(no kernel times: %s)\n", profiling.unavailable.c_str());
+  }
+#endif
+  std::printf("%-18s %-7s %6s %-8s %7s %6s %10s %10s %10s %6s %6s %8s  %s\n", "shape", "mode", "tokens", "routing",
+              "touched", "copies", "us", "gemms us", "floor us", "ratio", "TB/s", "TFLOP/s", "bound");
   std::fflush(stdout);
 
   std::vector<RowResult> results;
@@ -302,9 +361,9 @@ int run_on_gpu(const BenchOptions& o) {
       std::printf("(%s: %zu of the %d weight copies that rotate past L2 fit in --mem-gib %.0f)\n", shape.name.c_str(),
                   copies.layers.size(), copies.wanted, o.mem_gib);
     for (size_t i = 0; i < o.rows.size(); ++i) {
-      results.push_back(measure_row(shape, o.rows[i], routings[i], copies, o, device));
+      results.push_back(measure_row(shape, o.rows[i], routings[i], copies, o, device, profiling));
       results.back().scales = scales;
-      print_row(results.back(), mode_label(o));
+      print_row(results.back(), mode_label(o), o.kernels == BenchOptions::Kernels::kList);
     }
   }
   if (!o.json.empty()) write_json(o.json, device, mode_label(o), results);
@@ -344,6 +403,9 @@ const Command& bench_command() {
         {"scales", "dynamic|calibrated",
          "w4a4's activation scales: each forward's amax (default), or fixed ones calibrated on the largest batch's "
          "first " + std::to_string(kCalibrationTokens) + " tokens, as a checkpoint's input_scale"},
+        {"kernels", "on|off|list",
+         "per-kernel times from CUPTI, after each row's timing: on (default) prints the GEMMs' time per forward "
+         "(while any GEMM kernel ran) and writes every kernel's to --json; list also prints them; off"},
         {"seed", "S", "seed of the weights, tokens and routing (default 1234)"},
         {"min-runs", "N", "timed graph replays per row, at least (default 20)"},
         {"target-ms", "MS", "timed milliseconds per row beyond --min-runs (default 150)"},
@@ -352,9 +414,9 @@ const Command& bench_command() {
        "  Times whole MoE layers with random NVFP4 weights on the GPU, as ../shared/spec/benchmarking.md\n"
        "  says: routing by softmax top-k over seeded Gaussian logits, each row one CUDA-graph replay of the\n"
        "  forwards of enough weight copies to rotate past L2, the median over runs after warm-up. Prints per\n"
-       "  row the experts touched, the copies, the time, the floor (touched weight bytes at the measured\n"
-       "  copy bandwidth, or both GEMMs at the measured BF16 matmul rate), the ratio and the achieved\n"
-       "  TB/s and TFLOP/s. The PyTorch peer and the kernels' own times: bench/bench_moe.py. Exits 1 when\n"
+       "  row the experts touched, the copies, the time, the GEMM kernels' time (--kernels), the floor\n"
+       "  (touched weight bytes at the measured copy bandwidth, or both GEMMs at the measured BF16 matmul\n"
+       "  rate), the ratio and the achieved TB/s and TFLOP/s. The PyTorch peer: bench/bench_moe.py. Exits 1 when\n"
        "  a forward leaves an output that is not finite (outputs are NaN-poisoned first).\n"},
       "time the MoE layer on the benchmark shapes against its memory and compute floor",
       run_bench};

@@ -117,12 +117,16 @@ Timing time_runs(const StreamWork& run, int forwards_per_run, const TimingPolicy
 Stream::Stream() { check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate"); }
 Stream::~Stream() { cudaStreamDestroy(stream_); }
 
-Timing time_graph(const StreamWork& forwards, int forwards_per_run, const TimingPolicy& policy) {
+Timing time_graph(const StreamWork& forwards, int forwards_per_run, const TimingPolicy& policy,
+                  const AfterTiming& after) {
   const Stream stream;
   forwards(stream.get());
   check_cuda(cudaStreamSynchronize(stream.get()), "the first forwards");
   const Graph graph(forwards, stream.get());
-  return time_runs([&](cudaStream_t s) { graph.replay(s); }, forwards_per_run, policy, stream.get());
+  const StreamWork replay = [&](cudaStream_t s) { graph.replay(s); };
+  const Timing timing = time_runs(replay, forwards_per_run, policy, stream.get());
+  if (after) after(replay, stream.get());
+  return timing;
 }
 
 Timing time_forward(MoeLayer& layer, const ForwardArgs& args, void* workspace, size_t workspace_bytes, int runs) {

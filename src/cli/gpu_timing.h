@@ -52,9 +52,14 @@ double measure_copy_bytes_per_s(const TimingPolicy& policy, cudaStream_t stream)
 // An 8192^3 BF16 matmul's rate through cuBLAS (FP32 accumulation), operations per second.
 double measure_bf16_flops_per_s(const TimingPolicy& policy, cudaStream_t stream);
 
+// What to do with a timed graph before it goes: called with its replay and its stream (`fp4moe
+// bench` profiles its kernels there).
+using AfterTiming = std::function<void(const StreamWork& replay, cudaStream_t stream)>;
+
 // `forwards` (work of `forwards_per_run` forwards) run once on a stream of its own, outside the
-// capture (first-call set-up), then captured in a CUDA graph and timed as its replays.
-Timing time_graph(const StreamWork& forwards, int forwards_per_run, const TimingPolicy& policy);
+// capture (first-call set-up), then captured in a CUDA graph and timed as its replays; then `after`.
+Timing time_graph(const StreamWork& forwards, int forwards_per_run, const TimingPolicy& policy,
+                  const AfterTiming& after = {});
 
 // One forward of `layer` timed by time_graph over exactly `runs` replays, for `fp4moe run` and
 // `fp4moe demo` on the CUDA backend.
