@@ -1,7 +1,8 @@
 // The kernels of a timed row as a profiler saw them, summed per forward, without a GPU: what `fp4moe
 // bench` prints beside each row's time, as bench/gpu_timing.py's profile_kernels reports them for
 // bench_moe.py (each kernel's time per forward, and the GEMMs' time: the union of the intervals in
-// which a kernel named "gemm" ran, since kernels chained by programmatic dependent launch overlap).
+// which a kernel whose whole name holds "gemm", in any case, ran, since kernels chained by
+// programmatic dependent launch overlap).
 #pragma once
 #include <cstdint>
 #include <string>

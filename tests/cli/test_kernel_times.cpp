@@ -50,6 +50,18 @@ TEST(KernelTimes, OverlappingGemmsCountOnce) {
   EXPECT_DOUBLE_EQ(t.kernels[1].us_per_forward, 12.0) << "gemm1_kernel's two calls";
 }
 
+TEST(KernelTimes, AGemmIsMarkedByItsWholeName) {
+  // GEMM 2's persistent kernel has no "gemm" in its own name, but its parameters' types do (as in
+  // bench_moe.py's marker, which reads the whole demangled name).
+  const std::vector<KernelRecord> records = {
+      {"void fp4moe::cuda::grouped_gemm_wgmma_kernel<1>(fp4moe::cuda::GemmInput)", 0, 10000},
+      {"void fp4moe::cuda::persistent_down_wgmma_kernel<1>(fp4moe::cuda::GemmInput)", 12000, 18000},
+      {"fp4moe::cuda::combine_kernel(float const*)", 18000, 20000}};
+  const KernelTimes t = summarize_kernels(records, 1);
+  EXPECT_DOUBLE_EQ(t.gemm_us, 16.0);
+  EXPECT_EQ(t.kernels[1].name, "persistent_down_wgmma_kernel<1>");
+}
+
 TEST(KernelTimes, NoGemmNoRecords) {
   EXPECT_LT(summarize_kernels({{"combine_kernel", 0, 5}}, 1).gemm_us, 0.0);
   const KernelTimes none = summarize_kernels({}, 3);
