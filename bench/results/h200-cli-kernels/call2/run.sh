@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Forty-eighth session, call 3: the GEMM marker on the whole kernel name. The CLI's GPU tests, then
-# `fp4moe bench --kernels on` and bench_moe.py --no-peer on the same rows, twice in alternation, so that
-# the two tools' GEMM times can be compared on one machine.
+# Written in the forty-eighth session, run in the forty-ninth (this folder's call 2): the GEMM marker
+# on the whole kernel name. The CLI's GPU tests, then `fp4moe bench --kernels on` and bench_moe.py
+# --no-peer on the same rows, twice in alternation, so that the two tools' GEMM times can be compared
+# on one machine.
 source bench/device.sh && dev_init cli-kernels-2
 dev_module head . 6 &
 (cmake -S . -B /tmp/bg -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a \
