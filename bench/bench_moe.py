@@ -43,6 +43,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
   p.add_argument("--target-ms", type=float, default=None, help="timed milliseconds per figure (default 150, quick 60)")
   p.add_argument("--ours-mem-gib", type=float, default=40.0, help="device memory for our layer copies")
   p.add_argument("--peer-mem-gib", type=float, default=30.0, help="device memory for the peer's BF16 copies")
+  p.add_argument("--marlin-lib", default=None,
+                 help="libpeer_marlin.so (bench/marlin/build.py): also time vLLM's NVFP4 Marlin MoE on the same "
+                      "weights (gate and up then share one scale_2, as Marlin keeps one)")
+  p.add_argument("--marlin-mem-gib", type=float, default=20.0, help="device memory for the Marlin peer's copies")
   p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent / "results"))
   p.add_argument("--fp4moe-path", default=None, help="a folder to put first on sys.path to find the fp4moe module")
   p.add_argument("--gemm", default=None,

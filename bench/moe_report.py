@@ -91,11 +91,20 @@ class Row:
   peer_over_ours: Optional[float] = None
   ours_over_peer_gemms: Optional[float] = None  # whole layer vs the peer's two GEMMs alone (prefill target <= 1.15)
   rel_err_vs_peer: Optional[float] = None  # ||ours - peer|| / ||peer|| on weight copy 0
+  # vLLM's NVFP4 Marlin MoE (bench/peer_marlin.py, W4A16 in every mode), when the run has --marlin-lib
+  marlin_us: Optional[float] = None
+  marlin_gemm_us: Optional[float] = None  # its two GEMMs alone, as their own graph
+  marlin_runs: int = 0
+  marlin_copies: int = 0
+  marlin_over_ours: Optional[float] = None
+  marlin_err_vs_peer: Optional[float] = None  # ||marlin - peer|| / ||peer|| on weight copy 0
   accuracy_flag: str = ""
   ours_kernels: list[KernelTime] = field(default_factory=list)  # every device activity, per forward
   peer_kernels: list[KernelTime] = field(default_factory=list)
+  marlin_kernels: list[KernelTime] = field(default_factory=list)
   ours_profile: str = ""  # "graph": profiled graph replays; "eager": the profiler missed graph kernels
   peer_profile: str = ""
+  marlin_profile: str = ""
   error: str = ""
 
   def derive(self) -> None:
@@ -111,6 +120,8 @@ class Row:
           self.of_bf16_ceiling = self.achieved_tflop_s / self.bf16_ceiling_tflop_s
       if self.peer_us:
         self.peer_over_ours = self.peer_us / self.ours_us
+      if self.marlin_us:
+        self.marlin_over_ours = self.marlin_us / self.ours_us
       if self.peer_gemm_us:
         self.ours_over_peer_gemms = self.ours_us / self.peer_gemm_us
 
@@ -158,6 +169,18 @@ COLUMNS: list[tuple[str, str, Callable[[Any], str]]] = [
     ("ours/peer gemms", "ours_over_peer_gemms", _fixed(2)),
     ("err vs peer", "rel_err_vs_peer", _err),
 ]
+# Shown when a row has the Marlin peer's figures.
+MARLIN_COLUMNS: list[tuple[str, str, Callable[[Any], str]]] = [
+    ("marlin us", "marlin_us", _fixed(1)),
+    ("marlin gemms us", "marlin_gemm_us", _fixed(1)),
+    ("marlin/ours", "marlin_over_ours", _fixed(2)),
+    ("marlin err", "marlin_err_vs_peer", _err),
+]
+
+
+def columns_for(rows: list[Row]) -> list[tuple[str, str, Callable[[Any], str]]]:
+  with_marlin = any(r.marlin_us is not None or r.marlin_err_vs_peer is not None for r in rows)
+  return COLUMNS + MARLIN_COLUMNS if with_marlin else COLUMNS
 
 
 def _cell(row: Row, attr: str, fmt: Callable[[Any], str]) -> str:
@@ -167,8 +190,8 @@ def _cell(row: Row, attr: str, fmt: Callable[[Any], str]) -> str:
   return fmt(value)
 
 
-def _row_cells(row: Row) -> list[str]:
-  cells = [_cell(row, attr, fmt) for _, attr, fmt in COLUMNS]
+def _row_cells(row: Row, columns: list[tuple[str, str, Callable[[Any], str]]]) -> list[str]:
+  cells = [_cell(row, attr, fmt) for _, attr, fmt in columns]
   if row.accuracy_flag:
     cells[-1] += " !!"
   return cells
@@ -186,8 +209,9 @@ def _row_notes(rows: list[Row]) -> list[str]:
 
 
 def format_table(rows: list[Row]) -> str:
-  headers = [h for h, _, _ in COLUMNS]
-  body = [_row_cells(r) for r in rows]
+  columns = columns_for(rows)
+  headers = [h for h, _, _ in columns]
+  body = [_row_cells(r, columns) for r in rows]
   widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(headers)]
   text_columns = 4  # shape, mode, tokens, routing read better left-aligned
 
@@ -199,7 +223,8 @@ def format_table(rows: list[Row]) -> str:
 
 
 def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str, Any], rows: list[Row]) -> str:
-  headers = [h for h, _, _ in COLUMNS]
+  columns = columns_for(rows)
+  headers = [h for h, _, _ in columns]
   lines = [
       f"# fp4moe MoE benchmark: {device}",
       "",
@@ -210,11 +235,13 @@ def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str,
       *(["W4A4 with calibrated input scales (ModelOpt input_scale, from a calibration pass on the largest batch's "
          "first tokens), not the amax of each forward."] if settings.get("w4a4_scales") == "calibrated" else []),
       *[s.off_note for s in RULE_SWITCHES if settings.get(s.key) == "off"],
+      *(["Marlin: vLLM's NVFP4 Marlin MoE (fused_marlin_moe, W4A16 in every mode) on the same weights, gate and up "
+         "sharing one scale_2; \"marlin err\" is its distance to the BF16 peer."] if settings.get("marlin_lib") else []),
       "",
       "| " + " | ".join(headers) + " |",
       "|" + "|".join("---" for _ in headers) + "|",
   ]
-  lines += ["| " + " | ".join(_row_cells(r)) + " |" for r in rows]
+  lines += ["| " + " | ".join(_row_cells(r, columns)) + " |" for r in rows]
   notes = _row_notes(rows)
   if notes:
     lines += [""] + [f"- {n}" for n in notes]

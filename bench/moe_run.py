@@ -1,6 +1,7 @@
 # The GPU run behind bench_moe.py: measures the ceilings, then per shape builds the weight copies (ours as
-# fp4moe layers, the peer's as BF16 tensors, both from the same seeded NVFP4 bytes), and per mode and row times
-# both sides as CUDA-graph replays on the same inputs, checks ours against the peer, and writes the results.
+# fp4moe layers, the peer's as BF16 tensors, with --marlin-lib vLLM's Marlin layout too, all from the same
+# seeded NVFP4 bytes), and per mode and row times every side as CUDA-graph replays on the same inputs, checks
+# ours and Marlin against the BF16 peer, and writes the results.
 from __future__ import annotations
 
 import argparse
@@ -76,6 +77,11 @@ class Context:
     """Copy c of ours and copy c of the peer hold the same NVFP4 bytes."""
     return self.args.seed * 1000 + copy
 
+  def experts(self, shape: MoeShape, copy: int):
+    """Weight copy `copy` of a shape, the same bytes for every side. With the Marlin peer, gate and up share one
+    scale_2 (Marlin keeps one per expert), so that all sides compute the same layer and can be compared."""
+    return random_nvfp4_experts(shape, self.weight_seed(copy), DEVICE, one_gate_up_scale=bool(self.args.marlin_lib))
+
 
 @dataclass
 class RowInputs:
@@ -141,14 +147,14 @@ def build_ours(ctx: Context, shape: MoeShape, mode: str, max_tokens: int, min_to
   input_scales = None
   if mode == "w4a4" and ctx.args.w4a4_scales == "calibrated":
     # One pair of scales for every copy, from copy 0 on the sample's first tokens: a checkpoint's are fixed too.
-    input_scales = calibrate_input_scales(random_nvfp4_experts(shape, ctx.weight_seed(0), DEVICE),
+    input_scales = calibrate_input_scales(ctx.experts(shape, 0),
                                           sample.x[:CALIBRATION_TOKENS], sample.topk_ids[:CALIBRATION_TOKENS])
     ctx.copies_log[f"{shape.name}/{mode}/input_scales"] = input_scales
 
   def new_layer(copy: int):
     layer = ctx.fp4moe.MoeLayer(shape.experts, shape.hidden, shape.intermediate, shape.top_k, max_tokens,
                                 activation="silu", mode=mode, device=DEVICE)
-    random_nvfp4_experts(shape, ctx.weight_seed(copy), DEVICE).load_into(layer, input_scales)
+    ctx.experts(shape, copy).load_into(layer, input_scales)
     torch.cuda.synchronize()
     return layer
 
@@ -185,9 +191,11 @@ def measure_ours(ctx: Context, layers: list, inputs: RowInputs) -> Measured:
 
 @dataclass
 class Peer:
-  """The peer's weight copies for one shape, and its figures per row (measured once, shared by the modes)."""
+  """A peer's weight copies for one shape, and its figures per row (measured once, shared by the modes)."""
 
-  copies: list[PeerWeights] = field(default_factory=list)
+  copies: list = field(default_factory=list)
+  measure: Callable[[Context, list, RowInputs], Measured] | None = None
+  name: str = "peer"
   setup_error: str = ""
   results: dict[RowSpec, Measured | str] = field(default_factory=dict)  # a str is the error
 
@@ -198,10 +206,10 @@ class Peer:
       return None
     if spec not in self.results:
       try:
-        self.results[spec] = measure_peer(ctx, self.copies, inputs)
+        self.results[spec] = self.measure(ctx, self.copies, inputs)
       except Exception as e:
         free_device_memory()
-        self.results[spec] = f"peer: {describe_error(e)}"
+        self.results[spec] = f"{self.name}: {describe_error(e)}"
     return self.results[spec]
 
 
@@ -215,10 +223,10 @@ def build_peer(ctx: Context, shape: MoeShape, min_touched: int) -> Peer:
     count = copies_within_budget(wanted, per_copy, budget)
     copies = []
     for c in range(count):
-      copies.append(PeerWeights(*dequantize_experts(random_nvfp4_experts(shape, ctx.weight_seed(c), DEVICE))))
+      copies.append(PeerWeights(*dequantize_experts(ctx.experts(shape, c))))
       free_device_memory()
     ctx.copies_log[f"{shape.name}/peer"] = {"wanted": wanted, "used": count, "bytes_per_copy": per_copy}
-    return Peer(copies)
+    return Peer(copies, measure_peer)
   except Exception as e:
     free_device_memory()
     return Peer(setup_error=f"peer setup: {describe_error(e)}")
@@ -246,6 +254,59 @@ def measure_peer(ctx: Context, copies: list[PeerWeights], inputs: RowInputs) -> 
   return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gemms.us_per_forward)
 
 
+# ---- the Marlin peer (vLLM's NVFP4 MoE path on Hopper), with --marlin-lib
+
+
+def build_marlin(ctx: Context, shape: MoeShape, min_touched: int) -> Peer:
+  if not ctx.args.marlin_lib:
+    return Peer(name="marlin")
+  try:
+    import peer_marlin  # noqa: PLC0415 (only with --marlin-lib)
+
+    lib = peer_marlin.MarlinLibrary(ctx.args.marlin_lib)
+    free_before = device_bytes_free()
+    copies = [peer_marlin.prepare_weights(lib, ctx.experts(shape, 0))]
+    per_copy = max(free_before - device_bytes_free(), shape.experts * shape.nvfp4_expert_bytes())
+    wanted = copies_to_defeat_l2(min_touched * shape.nvfp4_expert_bytes(), ctx.l2_bytes)
+    budget = min(ctx.args.marlin_mem_gib * GIB, per_copy + device_bytes_free() - ctx.reserve_bytes)
+    count = copies_within_budget(wanted, per_copy, budget)
+    copies += [peer_marlin.prepare_weights(lib, ctx.experts(shape, c)) for c in range(1, count)]
+    free_device_memory()
+    ctx.copies_log[f"{shape.name}/marlin"] = {"wanted": wanted, "used": count, "bytes_per_copy": per_copy}
+    return Peer(copies, lambda c, w, i: measure_marlin(c, lib, w, i), "marlin")
+  except Exception as e:
+    free_device_memory()
+    return Peer(name="marlin", setup_error=f"marlin setup: {describe_error(e)}")
+
+
+def measure_marlin(ctx: Context, lib, copies: list, inputs: RowInputs) -> Measured:
+  import peer_marlin  # noqa: PLC0415
+
+  t, k = inputs.topk_ids.shape
+  first = copies[0]
+  forward = peer_marlin.MarlinForward(lib, t, k, first.experts, first.hidden, first.intermediate, DEVICE)
+  forward.out.fill_(float("nan"))  # poisoned: an unwritten element shows in the accuracy check
+
+  def layer_step(w) -> Callable[[], object]:
+    return lambda: forward.run(inputs.x, inputs.topk_weights, inputs.topk_ids, w)
+
+  output = layer_step(first)().clone()
+  timing, kernels, _, source = measure_side([layer_step(w) for w in copies], ctx.policy)
+
+  # The two Marlin GEMMs alone, on the alignment and the activation that the layer feeds them.
+  forward.align(inputs.topk_ids)
+  forward.gemm1(inputs.x, first, inputs.topk_weights)
+  forward.activation()
+
+  def gemms_step(w) -> Callable[[], object]:
+    return lambda: (forward.gemm1(inputs.x, w, inputs.topk_weights), forward.gemm2(w, inputs.topk_weights))
+
+  graph = gpu_timing.capture_graph([gemms_step(w) for w in copies])
+  gemms = gpu_timing.time_runs(graph.replay, len(copies), ctx.policy)
+  del graph
+  return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gemms.us_per_forward)
+
+
 # ---- rows
 
 
@@ -261,18 +322,29 @@ def relative_error(ours: torch.Tensor, peer: torch.Tensor) -> float:
   return float((ours.float() - peer.float()).norm() / peer.float().norm())
 
 
-def fill_row(row: Row, ours: Measured | None, ours_copies: int, peer: Measured | None, peer_copies: int) -> None:
+def fill_row(row: Row, ours: Measured | None, ours_copies: int, peer: Measured | None, peer_copies: int,
+             marlin: Measured | None = None, marlin_copies: int = 0) -> None:
   if ours is not None:
     row.ours_us, row.ours_gemm_us, row.ours_runs, row.ours_kernels = ours.us, ours.gemm_us, ours.runs, ours.kernels
     row.ours_copies, row.ours_profile = ours_copies, ours.profile_source
   if peer is not None:
     row.peer_us, row.peer_gemm_us, row.peer_runs, row.peer_kernels = peer.us, peer.gemm_us, peer.runs, peer.kernels
     row.peer_copies, row.peer_profile = peer_copies, peer.profile_source
+  if marlin is not None:
+    row.marlin_us, row.marlin_gemm_us, row.marlin_runs = marlin.us, marlin.gemm_us, marlin.runs
+    row.marlin_kernels, row.marlin_copies, row.marlin_profile = marlin.kernels, marlin_copies, marlin.profile_source
+  flags = []
   if ours is not None and peer is not None:
     row.rel_err_vs_peer = relative_error(ours.output, peer.output)
     limit = ACCURACY_LIMITS[row.mode]
     if not row.rel_err_vs_peer <= limit:  # also catches NaN
-      row.accuracy_flag = f"ours vs peer relative error {row.rel_err_vs_peer:.3g} > {limit:g}"
+      flags.append(f"ours vs peer relative error {row.rel_err_vs_peer:.3g} > {limit:g}")
+  if marlin is not None and peer is not None:
+    row.marlin_err_vs_peer = relative_error(marlin.output, peer.output)
+    limit = ACCURACY_LIMITS["w4a16"]  # Marlin is W4A16 in every mode, as vLLM runs NVFP4 on Hopper
+    if not row.marlin_err_vs_peer <= limit:
+      flags.append(f"marlin vs peer relative error {row.marlin_err_vs_peer:.3g} > {limit:g}")
+  row.accuracy_flag = "; ".join(flags)
   row.derive()
 
 
@@ -280,7 +352,8 @@ def _us(value: float | None) -> str:
   return "-" if value is None else f"{value:.1f} us"
 
 
-def bench_row(ctx: Context, row: Row, layers: list, peer: Peer, spec: RowSpec, inputs: RowInputs) -> None:
+def bench_row(ctx: Context, row: Row, layers: list, peer: Peer, marlin: Peer, spec: RowSpec,
+              inputs: RowInputs) -> None:
   started = time.time()
   ours, errors = None, []
   try:
@@ -288,21 +361,26 @@ def bench_row(ctx: Context, row: Row, layers: list, peer: Peer, spec: RowSpec, i
   except Exception as e:
     free_device_memory()
     errors.append(f"ours: {describe_error(e)}")
-  peer_result = peer.result(ctx, spec, inputs)
-  if isinstance(peer_result, str):
-    errors.append(peer_result)
-    peer_result = None
-  fill_row(row, ours, len(layers), peer_result, len(peer.copies))
+  results = []
+  for side in (peer, marlin):
+    result = side.result(ctx, spec, inputs)
+    if isinstance(result, str):
+      errors.append(result)
+      result = None
+    results.append(result)
+  fill_row(row, ours, len(layers), results[0], len(peer.copies), results[1], len(marlin.copies))
   row.error = "; ".join(errors)
   label = f"{row.shape} {row.mode} T={row.tokens} {row.routing}"
   err = "-" if row.rel_err_vs_peer is None else f"{row.rel_err_vs_peer:.2e}"
-  log(f"  {label}: ours {_us(row.ours_us)}, peer {_us(row.peer_us)}, err vs peer {err}, "
+  marlin_part = f", marlin {_us(row.marlin_us)}" if ctx.args.marlin_lib else ""
+  log(f"  {label}: ours {_us(row.ours_us)}, peer {_us(row.peer_us)}{marlin_part}, err vs peer {err}, "
       f"{time.time() - started:.1f} s" + (f"  [{row.error}]" if row.error else ""))
   if row.accuracy_flag:
     log(f"!!!!! ACCURACY {label}: {row.accuracy_flag}")
 
 
-def bench_mode(ctx: Context, shape: MoeShape, mode: str, rows: dict, inputs: dict, peer: Peer, min_touched: int):
+def bench_mode(ctx: Context, shape: MoeShape, mode: str, rows: dict, inputs: dict, peers: tuple[Peer, Peer],
+               min_touched: int):
   try:
     largest = max(inputs, key=lambda spec: spec[0])
     layers = build_ours(ctx, shape, mode, max(ctx.args.token_list), min_touched, inputs[largest])
@@ -312,7 +390,7 @@ def bench_mode(ctx: Context, shape: MoeShape, mode: str, rows: dict, inputs: dic
       rows[(mode, spec)].error = f"ours setup: {describe_error(e)}"
     return
   for spec, row_inputs in inputs.items():
-    bench_row(ctx, rows[(mode, spec)], layers, peer, spec, row_inputs)
+    bench_row(ctx, rows[(mode, spec)], layers, *peers, spec, row_inputs)
   del layers
   free_device_memory()
 
@@ -327,10 +405,10 @@ def bench_shape(ctx: Context, shape: MoeShape) -> list[Row]:
   rows = {(mode, spec): new_row(ctx, shape, mode, r) for mode in args.modes for spec, r in routings.items()}
   inputs = {spec: make_inputs(r, shape.hidden, args.seed + 7919 * i) for i, (spec, r) in enumerate(routings.items())}
   ctx.reserve_bytes = peer_activation_bytes(shape, max(args.token_list)) + ACTIVATION_MARGIN_BYTES
-  peer = build_peer(ctx, shape, min_touched)
+  peers = (build_peer(ctx, shape, min_touched), build_marlin(ctx, shape, min_touched))
   for mode in args.modes:
-    bench_mode(ctx, shape, mode, rows, inputs, peer, min_touched)
-  del peer, inputs
+    bench_mode(ctx, shape, mode, rows, inputs, peers, min_touched)
+  del peers, inputs
   free_device_memory()
   return list(rows.values())
 
@@ -376,6 +454,7 @@ def run(args: argparse.Namespace) -> int:
       "timing": vars(policy), "weight_copies": ctx.copies_log, "accuracy_limits": ACCURACY_LIMITS,
       "torch": torch.__version__, "cuda": torch.version.cuda, "fp4moe": getattr(fp4moe, "__version__", None),
       "elapsed_s": time.time() - started, "gemm": args.gemm, "w4a4_scales": args.w4a4_scales,
+      "marlin_lib": args.marlin_lib,
       **{s.key: getattr(args, s.key) for s in RULE_SWITCHES},
   }
   print(format_table(rows))

@@ -47,8 +47,9 @@ def random_global_scales(size: tuple[int, ...], gen: torch.Generator, device: st
   return torch.pow(10.0, lo + (hi - lo) * u)
 
 
-def random_nvfp4_experts(shape: MoeShape, seed: int, device: str) -> Nvfp4Experts:
-  """Deterministic for a seed, so ours and the peer can rebuild the same copy independently."""
+def random_nvfp4_experts(shape: MoeShape, seed: int, device: str, one_gate_up_scale: bool = False) -> Nvfp4Experts:
+  """Deterministic for a seed, so ours and the peer can rebuild the same copy independently. one_gate_up_scale:
+  the up half takes the gate half's scale_2 (the rest unchanged), for a peer that keeps one of the two."""
   gen = torch.Generator(device=device)
   gen.manual_seed(seed)
   e, h, i = shape.experts, shape.hidden, shape.intermediate
@@ -56,7 +57,7 @@ def random_nvfp4_experts(shape: MoeShape, seed: int, device: str) -> Nvfp4Expert
   def codes(size: tuple[int, ...]) -> torch.Tensor:
     return torch.randint(0, 256, size, dtype=torch.uint8, device=device, generator=gen)
 
-  return Nvfp4Experts(
+  experts = Nvfp4Experts(
       w13=codes((e, 2 * i, h // 2)),
       w13_scale=random_e4m3_scales((e, 2 * i, h // BLOCK), gen, device),
       w13_scale_2=random_global_scales((e, 2), gen, device),
@@ -64,6 +65,9 @@ def random_nvfp4_experts(shape: MoeShape, seed: int, device: str) -> Nvfp4Expert
       w2_scale=random_e4m3_scales((e, h, i // BLOCK), gen, device),
       w2_scale_2=random_global_scales((e,), gen, device),
   )
+  if one_gate_up_scale:
+    experts.w13_scale_2[:, 1] = experts.w13_scale_2[:, 0]
+  return experts
 
 
 def e2m1_lut(device: torch.device) -> torch.Tensor:

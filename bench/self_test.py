@@ -296,6 +296,23 @@ def table_json_markdown() -> None:
   own_off = format_markdown("NVIDIA H100 80GB HBM3", ceilings, {**settings, "own_tiles": "off"}, rows)
   expect("FP4MOE_OWN_TILES=0" in own_off and "FP4MOE_SPLIT_WAVES=0" not in own_off, "a rule turned off is stated")
   expect(slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3", slug("NVIDIA H100 80GB HBM3"))
+  expect("marlin" not in table[0] and not any("Marlin" in line for line in md), "no Marlin columns without Marlin")
+
+
+@check
+def marlin_columns() -> None:
+  rows = _sample_rows()
+  rows[0].marlin_us, rows[0].marlin_gemm_us, rows[0].marlin_err_vs_peer = 28.32, 25.0, 4.0e-3
+  rows[0].derive()
+  expect(math.isclose(rows[0].marlin_over_ours, 2.0), f"marlin/ours {rows[0].marlin_over_ours}")
+  table = format_table(rows).splitlines()
+  for header in ("marlin us", "marlin gemms us", "marlin/ours", "marlin err"):
+    expect(header in table[0], f"table header lacks {header!r}")
+  expect(len({len(line) for line in table[:5]}) == 1, "table columns aligned")
+  expect("2.00" in table[2] and table[3].split()[-4:] == ["-"] * 4, "Marlin figures where measured, '-' elsewhere")
+  md = format_markdown("NVIDIA H200", {"copy_tb_s": 4.0, "bf16_tflop_s": 780.0},
+                       {"l2_bytes": H100_L2, "marlin_lib": "build-marlin/libpeer_marlin.so"}, rows)
+  expect("vLLM's NVFP4 Marlin MoE" in md, "the Markdown says what the Marlin columns are")
 
 
 @check
@@ -442,6 +459,36 @@ def check_torch_dequant(torch) -> None:
   expect(0.003 < rms < 0.1, f"dequantized weights are O(0.01), rms {rms:.4f}")
 
 
+def check_marlin_preparation(torch) -> None:
+  """vLLM's Marlin weight preparation as peer_marlin.py mirrors it, where it can be checked without its kernels:
+  the m block rule, the padding, and the scale bytes (S0E5M3: the top byte of FP16 bits shifted left by one)
+  decoding back to the checkpoint's scales once the permutations are undone."""
+  import peer_marlin  # noqa: PLC0415
+
+  expect(peer_marlin.block_rows(1, 8, 128) == 8 and peer_marlin.block_rows(64, 8, 128) == 8, "few rows: 8")
+  expect(peer_marlin.block_rows(512, 8, 128) == 48, f"512 x 8 / 128 = 32 rows per expert: {peer_marlin.block_rows(512, 8, 128)}")
+  expect(peer_marlin.block_rows(16384, 8, 128) == 64, "many rows: the largest block")
+  expect(peer_marlin.padded_intermediate(2048, 768) == 768, "qwen3: no padding")
+  expect(peer_marlin.padded_intermediate(2880, 2880) == 2944, "gpt-oss: hidden not a multiple of 128, N to 128s")
+  shape, w = _small_case(torch)
+  scales_e4m3 = w.w2_scale  # [E, H, I/16] = [8, 64, 2]
+  scale_2 = w.w2_scale_2
+  marlin, global_scales = peer_marlin._prepare_scales(scales_e4m3, scale_2)
+  scales = scales_e4m3.view(torch.float8_e4m3fn).float()
+  factor = peer_marlin._scale_factor(scales)
+  expect(factor == 2.0 ** math.floor(math.log2(448.0 / float(scales.max()))), f"scale factor {factor}")
+  expect(torch.allclose(global_scales, scale_2 * 2.0**119 / factor), "global scales biased and rescaled")
+  byte = marlin.view(torch.uint8).long()
+  decoded = torch.pow(2.0, (byte >> 3).double() - 15) * (1 + (byte & 7).double() / 8)  # E5M3, FP16's bias
+  perm = peer_marlin.scale_permutation()
+  inverse = [perm.index(i) for i in range(64)]
+  for e in range(shape.experts):
+    d = decoded[e]  # [I/16, H]
+    d = d.reshape(-1, 4)[:, [0, 2, 1, 3]].reshape(d.shape)
+    d = d.reshape(-1, 64)[:, inverse].reshape(d.shape)
+    expect(torch.equal(d.T, scales[e].double() * factor * 2**7), f"expert {e}: scale bytes do not decode back")
+
+
 def check_torch_peer(torch) -> None:
   from nvfp4_torch import dequantize_experts  # noqa: PLC0415
   from peer_torch import PeerWeights, peer_forward  # noqa: PLC0415
@@ -474,7 +521,8 @@ def main() -> int:
     import torch  # noqa: PLC0415
 
     checks += [("torch_dequant (cpu)", lambda: check_torch_dequant(torch)),
-               ("torch_peer (cpu)", lambda: check_torch_peer(torch))]
+               ("torch_peer (cpu)", lambda: check_torch_peer(torch)),
+               ("marlin_preparation (cpu)", lambda: check_marlin_preparation(torch))]
   except ImportError:
     print("  (torch not importable: NVFP4 decoding and the peer are not checked)")
   for name, fn in checks:
