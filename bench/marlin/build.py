@@ -8,8 +8,10 @@ Nothing of vLLM is kept in this repository: this script takes the files it needs
 (or an extracted tree) at build time, leaves out their PyTorch bindings (the kernels and their host launch
 code take raw pointers), and instantiates only the kernels of BF16 activations and NVFP4 weights.
 
-    pip download vllm==0.34.0 --no-deps --no-binary :all:   # or fetch vllm-0.34.0.tar.gz from PyPI by hand
+    curl -LO https://files.pythonhosted.org/packages/92/21/6e0b077dc4a0b28f5a8ce8bb352a38d7196650d681fd4faa87f8dc622eff/vllm-0.34.0.tar.gz
     python3 bench/marlin/build.py vllm-0.34.0.tar.gz         # -> build-marlin/libpeer_marlin.so
+
+(the sdist from PyPI, 51 MB; `pip download --no-binary` would try to build vLLM's metadata and fail).
 
 Pinned to vLLM 0.34.0's file layout (the cut points below name the lines they look for, and fail loudly when
 a release moves them). Builds on the CPU machine too (nvcc only); about a minute with two jobs.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import hashlib
 import os
 import shutil
 import subprocess
@@ -27,6 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VLLM_VERSION = "0.34.0"
+VLLM_SDIST_SHA256 = "fcad848b246a9d8652b47e6425af92334dc02492f9802720f54e27b823cf0113"
 
 # The vLLM sources the kernels need, as paths under its csrc/.
 SOURCES = [
@@ -116,6 +120,9 @@ def gather_sources(vllm: Path, csrc: Path) -> None:
       (csrc / rel).parent.mkdir(parents=True, exist_ok=True)
       shutil.copy(vllm / "csrc" / rel, csrc / rel)
     return
+  digest = hashlib.sha256(vllm.read_bytes()).hexdigest()
+  if digest != VLLM_SDIST_SHA256:
+    sys.exit(f"build.py: {vllm} has sha256 {digest}, not vLLM {VLLM_VERSION}'s sdist ({VLLM_SDIST_SHA256})")
   with tarfile.open(vllm) as tar:
     members = {m.name.split("/", 1)[1]: m for m in tar.getmembers() if "/" in m.name}
     for rel in SOURCES:
