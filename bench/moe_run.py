@@ -158,17 +158,33 @@ def build_ours(ctx: Context, shape: MoeShape, mode: str, max_tokens: int, min_to
     torch.cuda.synchronize()
     return layer
 
+  layers, log = nvfp4_copies(ctx, shape, min_touched, ctx.args.ours_mem_gib, new_layer)
+  ctx.copies_log[f"{shape.name}/{mode}"] = {**log, "workspace_bytes": int(layers[0].workspace_bytes)}
+  return layers
+
+
+def nvfp4_copies(ctx: Context, shape: MoeShape, min_touched: int, mem_gib: float,
+                 new_copy: Callable[[int], Any]) -> tuple[list, dict]:
+  """The weight copies of a side that holds NVFP4 weights in a private layout (ours, Marlin): as many as it takes
+  to outgrow L2, within mem_gib and what the device has free; and how many were wanted and made."""
   free_before = device_bytes_free()
-  layers = [new_layer(0)]
-  # What one copy really costs (the layer's private weight layout plus its workspace), not just the NVFP4 bytes.
+  copies = [new_copy(0)]
+  # What one copy really costs (the side's private weight layout, for ours its workspace too), not just the
+  # NVFP4 bytes.
   per_copy = max(free_before - device_bytes_free(), shape.experts * shape.nvfp4_expert_bytes())
   wanted = copies_to_defeat_l2(min_touched * shape.nvfp4_expert_bytes(), ctx.l2_bytes)
-  budget = min(ctx.args.ours_mem_gib * GIB, per_copy + device_bytes_free() - ctx.reserve_bytes)
+  budget = min(mem_gib * GIB, per_copy + device_bytes_free() - ctx.reserve_bytes)
   count = copies_within_budget(wanted, per_copy, budget)
-  layers += [new_layer(c) for c in range(1, count)]
-  ctx.copies_log[f"{shape.name}/{mode}"] = {"wanted": wanted, "used": count, "bytes_per_copy": per_copy,
-                                            "workspace_bytes": int(layers[0].workspace_bytes)}
-  return layers
+  copies += [new_copy(c) for c in range(1, count)]
+  return copies, {"wanted": wanted, "used": count, "bytes_per_copy": per_copy}
+
+
+def time_graph(steps: list[Callable[[], object]], policy: gpu_timing.TimingPolicy) -> float:
+  """Microseconds per step of one graph over the steps (one per weight copy), without a profile."""
+  graph = gpu_timing.capture_graph(steps)
+  us = gpu_timing.time_runs(graph.replay, len(steps), policy).us_per_forward
+  del graph
+  return us
 
 
 def measure_ours(ctx: Context, layers: list, inputs: RowInputs) -> Measured:
@@ -248,10 +264,8 @@ def measure_peer(ctx: Context, copies: list[PeerWeights], inputs: RowInputs) -> 
     return lambda: (gemm1(x_sorted, w, plan), gemm2(hidden, w, plan))
 
   free_device_memory()
-  graph = gpu_timing.capture_graph([gemms_step(w) for w in copies])
-  gemms = gpu_timing.time_runs(graph.replay, len(copies), ctx.policy)
-  del graph
-  return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gemms.us_per_forward)
+  gemms_us = time_graph([gemms_step(w) for w in copies], ctx.policy)
+  return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gemms_us)
 
 
 # ---- the Marlin peer (vLLM's NVFP4 MoE path on Hopper), with --marlin-lib
@@ -264,15 +278,10 @@ def build_marlin(ctx: Context, shape: MoeShape, min_touched: int) -> Peer:
     import peer_marlin  # noqa: PLC0415 (only with --marlin-lib)
 
     lib = peer_marlin.MarlinLibrary(ctx.args.marlin_lib)
-    free_before = device_bytes_free()
-    copies = [peer_marlin.prepare_weights(lib, ctx.experts(shape, 0))]
-    per_copy = max(free_before - device_bytes_free(), shape.experts * shape.nvfp4_expert_bytes())
-    wanted = copies_to_defeat_l2(min_touched * shape.nvfp4_expert_bytes(), ctx.l2_bytes)
-    budget = min(ctx.args.marlin_mem_gib * GIB, per_copy + device_bytes_free() - ctx.reserve_bytes)
-    count = copies_within_budget(wanted, per_copy, budget)
-    copies += [peer_marlin.prepare_weights(lib, ctx.experts(shape, c)) for c in range(1, count)]
+    copies, log = nvfp4_copies(ctx, shape, min_touched, ctx.args.marlin_mem_gib,
+                               lambda c: peer_marlin.prepare_weights(lib, ctx.experts(shape, c)))
     free_device_memory()
-    ctx.copies_log[f"{shape.name}/marlin"] = {"wanted": wanted, "used": count, "bytes_per_copy": per_copy}
+    ctx.copies_log[f"{shape.name}/marlin"] = log
     return Peer(copies, lambda c, w, i: measure_marlin(c, lib, w, i), "marlin")
   except Exception as e:
     free_device_memory()
@@ -301,10 +310,8 @@ def measure_marlin(ctx: Context, lib, copies: list, inputs: RowInputs) -> Measur
   def gemms_step(w) -> Callable[[], object]:
     return lambda: (forward.gemm1(inputs.x, w, inputs.topk_weights), forward.gemm2(w, inputs.topk_weights))
 
-  graph = gpu_timing.capture_graph([gemms_step(w) for w in copies])
-  gemms = gpu_timing.time_runs(graph.replay, len(copies), ctx.policy)
-  del graph
-  return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gemms.us_per_forward)
+  gemms_us = time_graph([gemms_step(w) for w in copies], ctx.policy)
+  return Measured(timing.us_per_forward, timing.runs, kernels, source, output, gemms_us)
 
 
 # ---- rows
