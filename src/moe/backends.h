@@ -17,6 +17,9 @@ int cuda_device_count();  // 0 when no driver or device
 // Error naming `what` (e.g. "expert 3 gate") otherwise. Shared by every backend's load_expert().
 void validate_weight_view(const Nvfp4WeightView& view, const char* where, const std::string& what);
 
+// A view's bias, where it has one, must hold `rows` finite values; throws naming `what` otherwise.
+void validate_bias(const Nvfp4WeightView& view, int64_t rows, const std::string& what);
+
 // Block scales must be finite and non-negative E4M3 (format/nvfp4.h's is_valid_block_scale); a
 // backend that found another in `what` (e.g. "expert 3 gate") rejects the expert with this.
 void require_valid_block_scales(bool valid, const std::string& what);

@@ -191,7 +191,8 @@ float prepare_activations(const CpuForwardPlan& plan, const ForwardArgs& args, c
   return gs1;
 }
 
-// h[p, n] = act(gate, up) for every pair, W4A16 rounding to BF16 included.
+// h[p, n] = act(gate, up) for every pair (each projection times its alpha, plus its bias), W4A16
+// rounding to BF16 included.
 template <class Acc>
 void gemm1_activation(const CpuForwardPlan& plan, const Scratch<Acc>& s, float gs1) {
   const MoeConfig& c = *plan.config;
@@ -211,8 +212,8 @@ void gemm1_activation(const CpuForwardPlan& plan, const Scratch<Acc>& s, float g
         for (int p = s.expert_offsets[e]; p < s.expert_offsets[e + 1]; ++p) {
           const float* a = s.a + int64_t(s.pair_token[p]) * H;
           for (int64_t r = 0; r < kRowTile; ++r) {
-            const Acc gate = dot<Acc>(a, gate_rows + r * H, H) * alpha_gate;
-            const Acc up = dot<Acc>(a, up_rows + r * H, H) * alpha_up;
+            const Acc gate = dot<Acc>(a, gate_rows + r * H, H) * alpha_gate + w.gate.bias_at(n0 + r);
+            const Acc up = dot<Acc>(a, up_rows + r * H, H) * alpha_up + w.up.bias_at(n0 + r);
             float h = float(apply_activation<Acc>(c.activation, gate, up));
             if (c.mode == QuantMode::kW4A16) h = bf16_to_float(float_to_bf16(h));
             s.h[int64_t(p) * I + n0 + r] = h;
@@ -237,7 +238,7 @@ float quantize_intermediate(const CpuForwardPlan& plan, const Scratch<Acc>& s, i
 void store(bf16* out, float v) { *out = float_to_bf16(v); }
 void store(double* out, double v) { *out = v; }
 
-// y_pair = W2 h * alpha2 per pair, then out[t, n] = sum_j weight[t, j] * y_pair(t, j)[n] in slot order.
+// y_pair = W2 h * alpha2 + bias per pair, then out[t, n] = sum_j weight[t, j] * y_pair(t, j)[n] in slot order.
 template <class Acc, class Out>
 void gemm2_combine(const CpuForwardPlan& plan, const ForwardArgs& args, const Scratch<Acc>& s, float gs2, Out* out) {
   const MoeConfig& c = *plan.config;
@@ -255,7 +256,8 @@ void gemm2_combine(const CpuForwardPlan& plan, const ForwardArgs& args, const Sc
         decode_rows(w.down, I, n0, kRowTile, down_rows);
         for (int p = s.expert_offsets[e]; p < s.expert_offsets[e + 1]; ++p) {
           const float* b = s.h + int64_t(p) * I;
-          for (int64_t r = 0; r < kRowTile; ++r) y[p * kRowTile + r] = dot<Acc>(b, down_rows + r * I, I) * alpha;
+          for (int64_t r = 0; r < kRowTile; ++r)
+            y[p * kRowTile + r] = dot<Acc>(b, down_rows + r * I, I) * alpha + w.down.bias_at(n0 + r);
         }
       }
       for (int64_t t = 0; t < args.num_tokens; ++t) {

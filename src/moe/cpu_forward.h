@@ -16,6 +16,9 @@ struct CpuNvfp4Matrix {
   std::vector<uint8_t> packed;  // [rows, cols/2]
   std::vector<uint8_t> scales;  // [rows, cols/16], linear
   float scale_2 = 1.0f;
+  std::vector<float> bias;  // [rows], or empty: none
+
+  float bias_at(int64_t row) const { return bias.empty() ? 0.0f : bias[size_t(row)]; }
 };
 
 struct CpuExpert {

@@ -17,6 +17,7 @@ namespace {
 
 CpuNvfp4Matrix copy_matrix(const Nvfp4WeightView& view, int64_t rows, int64_t cols, const std::string& what) {
   validate_weight_view(view, "load_expert", what);
+  validate_bias(view, rows, what);
   CpuNvfp4Matrix m;
   m.packed.assign(view.packed, view.packed + rows * cols / 2);
   if (view.scale_layout == ScaleLayout::kLinear) {
@@ -29,6 +30,7 @@ CpuNvfp4Matrix copy_matrix(const Nvfp4WeightView& view, int64_t rows, int64_t co
   for (uint8_t s : m.scales) valid &= is_valid_block_scale(s);
   require_valid_block_scales(valid, what);
   m.scale_2 = view.scale_2;
+  if (view.bias) m.bias.assign(view.bias, view.bias + rows);
   return m;
 }
 

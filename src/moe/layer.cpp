@@ -45,6 +45,13 @@ void validate_weight_view(const Nvfp4WeightView& view, const char* where, const 
           what + ".scale_layout", "ScaleLayout::kLinear or ScaleLayout::kSwizzled128x4", layout);
 }
 
+void validate_bias(const Nvfp4WeightView& view, int64_t rows, const std::string& what) {
+  if (!view.bias) return;
+  for (int64_t r = 0; r < rows; ++r)
+    require(std::isfinite(view.bias[r]), "load_expert", what + ".bias", "finite values",
+            "a non-finite value at row " + std::to_string(r));
+}
+
 void require_valid_block_scales(bool valid, const std::string& what) {
   require(valid, "load_expert", what + ".scales", "E4M3 block scales >= 0 and not NaN", "a NaN or negative scale");
 }
@@ -56,16 +63,17 @@ void validate_input_scale(float scale, const char* argument) {
 }
 
 ExpertWeightsView split_fused_w13(const uint8_t* w13_packed, const uint8_t* w13_scales, float gate_scale_2,
-                                  float up_scale_2, int intermediate, int hidden, const Nvfp4WeightView& down) {
+                                  float up_scale_2, int intermediate, int hidden, const Nvfp4WeightView& down,
+                                  const float* w13_bias) {
   require(w13_packed != nullptr, "split_fused_w13", "w13_packed", "a non-null pointer", "null");
   require(w13_scales != nullptr, "split_fused_w13", "w13_scales", "a non-null pointer", "null");
   require(hidden > 0 && hidden % 16 == 0, "split_fused_w13", "hidden", "a positive multiple of 16", hidden);
   require(intermediate > 0, "split_fused_w13", "intermediate", "a positive size", intermediate);
   const size_t up_row = size_t(intermediate);
   ExpertWeightsView w;
-  w.gate = {w13_packed, w13_scales, ScaleLayout::kLinear, gate_scale_2};
+  w.gate = {w13_packed, w13_scales, ScaleLayout::kLinear, gate_scale_2, w13_bias};
   w.up = {w13_packed + up_row * size_t(hidden / 2), w13_scales + up_row * size_t(hidden / 16), ScaleLayout::kLinear,
-          up_scale_2};
+          up_scale_2, w13_bias ? w13_bias + up_row : nullptr};
   w.down = down;
   return w;
 }

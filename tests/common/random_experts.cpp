@@ -5,6 +5,7 @@
 
 #include "common/rng.h"
 #include "common/scalar_nvfp4.h"
+#include "fp4moe/format/bf16.h"
 #include "fp4moe/format/quantize.h"
 #include "util/parallel.h"
 
@@ -24,6 +25,12 @@ double rms_of_e2m1_codes() {
   double sum = 0;
   for (int c = 0; c < 16; ++c) sum += std::pow(scalar::e2m1_value(uint8_t(c)), 2);
   return std::sqrt(sum / 16);
+}
+
+std::vector<float> random_bias(int64_t rows, Rng rng) {
+  std::vector<float> bias(static_cast<size_t>(rows));
+  for (float& b : bias) b = bf16_to_float(float_to_bf16(float(rng.uniform(-0.5, 0.5))));
+  return bias;
 }
 
 // Weights of rms ~ gain / sqrt(cols): a row dotted with an O(1) activation stays O(gain).
@@ -56,7 +63,7 @@ std::vector<uint8_t> RandomMatrix::swizzled_scales() const {
   return out;
 }
 
-RandomExperts::RandomExperts(const MoeConfig& config, uint64_t seed) {
+RandomExperts::RandomExperts(const MoeConfig& config, uint64_t seed, bool with_bias) {
   const int64_t H = config.hidden, I = config.intermediate;
   experts_.resize(size_t(config.num_local_experts()));
   const Rng root(seed);
@@ -67,6 +74,10 @@ RandomExperts::RandomExperts(const MoeConfig& config, uint64_t seed) {
       experts_[size_t(e)].gate = random_matrix(I, H, 1.0, rng.split(0));
       experts_[size_t(e)].up = random_matrix(I, H, 1.25, rng.split(1));
       experts_[size_t(e)].down = random_matrix(H, I, 1.0, rng.split(2));
+      if (!with_bias) continue;
+      experts_[size_t(e)].gate.bias = random_bias(I, rng.split(3));
+      experts_[size_t(e)].up.bias = random_bias(I, rng.split(4));
+      experts_[size_t(e)].down.bias = random_bias(H, rng.split(5));
     }
   });
 }
@@ -82,7 +93,8 @@ OwnedExpertView RandomExperts::view(int local, ScaleLayout layout) const {
       owned.swizzled[size_t(i)] = matrices[i]->swizzled_scales();
       scales = owned.swizzled[size_t(i)].data();
     }
-    *views[i] = {matrices[i]->packed.data(), scales, layout, matrices[i]->scale_2};
+    *views[i] = {matrices[i]->packed.data(), scales, layout, matrices[i]->scale_2,
+                 matrices[i]->bias.empty() ? nullptr : matrices[i]->bias.data()};
   }
   return owned;
 }

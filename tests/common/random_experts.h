@@ -1,5 +1,6 @@
 // Random NVFP4 expert weights for a MoeConfig: random code bytes, non-zero E4M3 block scales of a
-// realistic spread, and a scale_2 per projection (gate != up) sized so that activations stay O(1).
+// realistic spread, and a scale_2 per projection (gate != up) sized so that activations stay O(1);
+// optionally a bias per projection (as gpt-oss's experts have), of the outputs' own size.
 // Produces ExpertWeightsView in either scale layout and loads any MoeLayer (CPU or CUDA).
 // Generation is parallel per expert and seeded per expert: 256 x 7168 x 2048 takes seconds.
 #pragma once
@@ -17,6 +18,7 @@ struct RandomMatrix {
   std::vector<uint8_t> packed;  // [rows, cols/2]
   std::vector<uint8_t> scales;  // [rows, cols/16]
   float scale_2 = 1.0f;
+  std::vector<float> bias;  // [rows], or empty: none
 
   uint8_t code(int64_t r, int64_t c) const;        // the E2M1 code of element (r, c)
   uint8_t scale(int64_t r, int64_t c) const;       // the E4M3 scale byte of element (r, c)
@@ -37,8 +39,9 @@ struct OwnedExpertView {
 
 class RandomExperts {
  public:
-  // One expert per local expert of `config`.
-  RandomExperts(const MoeConfig& config, uint64_t seed);
+  // One expert per local expert of `config`; with_bias gives every projection a bias of values in
+  // [-0.5, 0.5), BF16-representable as a checkpoint's are.
+  RandomExperts(const MoeConfig& config, uint64_t seed, bool with_bias = false);
 
   int size() const { return int(experts_.size()); }
   const RandomExpert& expert(int local) const { return experts_[size_t(local)]; }

@@ -34,8 +34,8 @@ struct LayerPair {
   testing::RandomExperts experts;
   std::unique_ptr<MoeLayer> cpu, gpu;
 
-  LayerPair(const MoeConfig& config, uint64_t seed, ScaleLayout layout = ScaleLayout::kLinear)
-      : experts(config, seed),
+  LayerPair(const MoeConfig& config, uint64_t seed, ScaleLayout layout = ScaleLayout::kLinear, bool with_bias = false)
+      : experts(config, seed, with_bias),
         cpu(make_moe_layer(config, Backend::kCpu)),
         gpu(make_moe_layer(config, Backend::kCuda)) {
     experts.load_into(*cpu);
@@ -59,6 +59,14 @@ struct LayerPair {
 };
 
 constexpr double kBound = 1e-2;  // spec section 6
+
+// Elements whose bits differ between two outputs; all of them where the sizes differ.
+size_t differing_elements(const std::vector<bf16>& a, const std::vector<bf16>& b) {
+  if (a.size() != b.size()) return std::max(a.size(), b.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < a.size(); ++i) differ += a[i].bits != b[i].bits;
+  return differ;
+}
 
 // A benchmark switch of the CUDA layer (moe/dispatch.h's FP4MOE_*, read when a layer is created),
 // set for a scope and unset again however the scope ends, so that later layers get the defaults.
@@ -358,6 +366,83 @@ TEST(GpuLayer, EveryCompiledTileShape) {
   }
 }
 
+// Expert biases (gpt-oss) go through every epilogue: each compiled tile shape forced, at one token
+// (the decode kernels where the shape has them) and at every token width, W4A16, W4A4 with h
+// quantized by GEMM 1 or by a kernel, and dynamic W4A4 (FP32 h); the staged persistent GEMM 2, whose
+// last row block is partly past H; gpt-oss's own shape at decode batches. Biases of +-0.5 on O(1)
+// outputs: a kernel that dropped one would miss the bound by far.
+TEST(GpuLayer, ExpertBiasesInEveryEpilogue) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(41);
+  const MoeConfig c = off_grid_config(160);
+  const auto x = testing::random_bf16(size_t(160) * c.hidden, rng);
+  const bool hopper = cuda::device_is_hopper(0);
+  MoeConfig w4a4 = c;
+  w4a4.mode = QuantMode::kW4A4;
+  for (const cuda::MmaTileConfig& tile : cuda::compiled_gemm_tiles()) {
+    if (tile.wgmma && !hopper) continue;
+    const std::string name = cuda::gemm_name(tile) + ", biases";
+    const ScopedEnv forced("FP4MOE_GEMM", cuda::gemm_name(tile));
+    LayerPair layers(c, 8, ScaleLayout::kLinear, true);
+    auto one = testing::uniform_routing(1, c.num_experts, c.top_k, rng);
+    EXPECT_LT(layers.error(first_tokens(x, 1, c.hidden), one, name.c_str()), kBound) << name << " T=1";
+    const auto stairs = testing::rows_per_expert_routing(160, c.top_k, c.local_expert_start,
+                                                         {5, 20, 30, 38, 45, 60, 90, 127}, rng);
+    EXPECT_LT(layers.error(x, stairs, name.c_str()), kBound) << name << " every token width";
+    LayerPair calibrated(w4a4, 8, ScaleLayout::kLinear, true);
+    calibrated.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    EXPECT_LT(calibrated.error(x, stairs, (name + ", w4a4 calibrated").c_str()), kBound) << name;
+    LayerPair dynamic(w4a4, 8, ScaleLayout::kLinear, true);
+    auto nine = testing::uniform_routing(9, c.num_experts, c.top_k, rng);
+    testing::drop_some(nine, c, 0.25, rng);
+    EXPECT_LT(dynamic.error(first_tokens(x, 9, c.hidden), nine, (name + ", w4a4 dynamic").c_str()), kBound) << name;
+  }
+  if (hopper) {
+    MoeConfig staged = make_config(12, 1104, 208, 3, 1200);
+    staged.local_expert_start = 2;
+    staged.local_experts = 8;
+    ASSERT_TRUE(cuda::stage_persistent_down(cuda::choose_gemm(1200, staged, true), staged.intermediate));
+    LayerPair layers(staged, 9, ScaleLayout::kLinear, true);
+    auto routing = testing::uniform_routing(1200, staged.num_experts, staged.top_k, rng);
+    testing::drop_some(routing, staged, 0.1, rng);
+    EXPECT_LT(layers.error(testing::random_bf16(size_t(1200) * staged.hidden, rng), routing,
+                           "persistent GEMM 2, y staged, biases"),
+              kBound);
+  }
+  const BenchShape& oss = kBenchShapes[1];
+  LayerPair layers(make_config(oss.experts, oss.hidden, oss.intermediate, oss.top_k, 64, oss.act), 10,
+                   ScaleLayout::kLinear, true);
+  for (int tokens : {1, 2, 8, 64}) {
+    const auto routing = testing::uniform_routing(tokens, oss.experts, oss.top_k, rng);
+    EXPECT_LT(layers.error(testing::random_bf16(size_t(tokens) * oss.hidden, rng), routing, "gpt-oss-120b, biases"),
+              kBound)
+        << "T=" << tokens;
+  }
+}
+
+// A null bias is a zero one on the GPU too: experts loaded again without biases compute what a layer
+// that never had any does, bit for bit (the decode kernels at 1 token, the grouped GEMMs at 64).
+TEST(GpuLayer, ExpertsLoadedAgainWithoutBiasesLoseThem) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(42);
+  const MoeConfig c = off_grid_config(64);
+  const testing::RandomExperts with_bias(c, 11, true), without(c, 11, false);
+  auto biased = make_moe_layer(c, Backend::kCuda), plain = make_moe_layer(c, Backend::kCuda);
+  with_bias.load_into(*biased);
+  without.load_into(*plain);
+  for (int tokens : {1, 64}) {
+    const auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+    const auto x = testing::random_bf16(size_t(tokens) * c.hidden, rng);
+    const auto before = testing::run_forward(*biased, x, routing);
+    without.load_into(*biased);
+    const auto after = testing::run_forward(*biased, x, routing);
+    const auto want = testing::run_forward(*plain, x, routing);
+    EXPECT_EQ(differing_elements(after, want), 0u) << "T=" << tokens;
+    EXPECT_GT(differing_elements(before, want), 0u) << "T=" << tokens << ": the biases changed nothing";
+    with_bias.load_into(*biased);
+  }
+}
+
 // The K-split decode tiles copy a K slice's real token rows once where they fit the slice's stages
 // (gemm/mma_mainloop.cuh's run_resident: rows x K steps <= 64) and stream them through the stages
 // otherwise. GEMM 1's K here (4112: 65 steps, the last partial) splits into slices of 33 and 32 steps
@@ -449,14 +534,6 @@ TEST(GpuLayer, EpilogueQuantizationEqualsTheKernel) {
   auto skewed = testing::skewed_routing(1100, c.num_experts, c.top_k, rng);
   route_token_7(skewed);
   same(skewed, "epilogue against kernel, skewed");
-}
-
-// Elements whose bits differ between two outputs; all of them where the sizes differ.
-size_t differing_elements(const std::vector<bf16>& a, const std::vector<bf16>& b) {
-  if (a.size() != b.size()) return std::max(a.size(), b.size());
-  size_t differ = 0;
-  for (size_t i = 0; i < a.size(); ++i) differ += a[i].bits != b[i].bits;
-  return differ;
 }
 
 // A CUDA layer with one of the dispatch rules turned off (its FP4MOE_* variable 0) beside one with it

@@ -54,6 +54,8 @@ inline double weight(const RandomMatrix& m, int64_t r, int64_t c) {
   return scalar::e2m1_value(m.code(r, c)) * scalar::e4m3_value(m.scale(r, c));
 }
 
+inline double naive_bias(const RandomMatrix& m, int64_t row) { return m.bias.empty() ? 0.0 : m.bias[size_t(row)]; }
+
 inline std::vector<double> naive_forward(const MoeConfig& c, const RandomExperts& experts, const std::vector<bf16>& x,
                                          const Routing& routing, float in1 = 0, float in2 = 0) {
   const int T = routing.num_tokens, k = c.top_k, H = c.hidden, I = c.intermediate;
@@ -81,8 +83,8 @@ inline std::vector<double> naive_forward(const MoeConfig& c, const RandomExperts
         g += double(a[size_t(pairs[p].t * H + kk)]) * weight(w.gate, n, kk);
         u += double(a[size_t(pairs[p].t * H + kk)]) * weight(w.up, n, kk);
       }
-      g *= double(w.gate.scale_2) / double(gs1);
-      u *= double(w.up.scale_2) / double(gs1);
+      g = g * double(w.gate.scale_2) / double(gs1) + naive_bias(w.gate, n);
+      u = u * double(w.up.scale_2) / double(gs1) + naive_bias(w.up, n);
       float hv = float(naive_activation(c.activation, g, u));
       if (!w4a4) hv = bf16_to_float(float_to_bf16(hv));
       h[p * size_t(I) + size_t(n)] = hv;
@@ -99,7 +101,7 @@ inline std::vector<double> naive_forward(const MoeConfig& c, const RandomExperts
     for (int n = 0; n < H; ++n) {
       double y = 0;
       for (int i = 0; i < I; ++i) y += double(h[p * size_t(I) + size_t(i)]) * weight(w.down, n, i);
-      y *= double(w.down.scale_2) / double(gs2);
+      y = y * double(w.down.scale_2) / double(gs2) + naive_bias(w.down, n);
       out[size_t(pairs[p].t * H + n)] += double(routing.weights[size_t(pairs[p].t * k + pairs[p].j)]) * y;
     }
   }

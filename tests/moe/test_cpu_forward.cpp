@@ -33,6 +33,7 @@ struct Case {
   MoeConfig config;
   int num_tokens;
   float input_scale1 = 0, input_scale2 = 0;  // W4A4 calibrated scales, 0 = dynamic
+  bool bias = false;                         // every projection of every expert with a bias
 };
 
 MoeConfig make_config(int experts, int hidden, int intermediate, int top_k, Activation act, QuantMode mode,
@@ -54,6 +55,11 @@ std::vector<Case> cases() {
   clamped.config.activation.limit = 0.75f;  // small enough to clamp a good share of values
   v.push_back(clamped);
   v.push_back({"silu_w4a4_one_token", make_config(16, 64, 32, 4, Activation::kSilu, QuantMode::kW4A4), 1});
+  // Expert biases (gpt-oss): with its activation in W4A16, and in dynamic W4A4 with experts 1..5 local.
+  v.push_back({"swiglu_bias_w4a16", make_config(8, 64, 48, 4, Activation::kSwigluOai, QuantMode::kW4A16), 23, 0, 0,
+               true});
+  v.push_back({"silu_bias_w4a4_ep", make_config(7, 32, 64, 2, Activation::kSilu, QuantMode::kW4A4, 1, 5), 12, 0, 0,
+               true});
   return v;
 }
 
@@ -82,7 +88,7 @@ bool same_bits(const std::vector<bf16>& a, const std::vector<bf16>& b) {
 // Runs every check of one (config, routing, input) triple.
 void check_forward(const Case& c, const Routing& routing, const std::vector<bf16>& x, uint64_t seed) {
   SCOPED_TRACE(c.name);
-  const RandomExperts experts(c.config, seed);
+  const RandomExperts experts(c.config, seed, c.bias);
   auto layer = cpu_layer(c.config, experts, 0, ScaleLayout::kLinear, c.input_scale1, c.input_scale2);
   const std::vector<double> ref = run_reference(*layer, x, routing);
   const std::vector<double> naive = naive_forward(c.config, experts, x, routing, c.input_scale1, c.input_scale2);
@@ -173,6 +179,31 @@ TEST(CpuForward, TokensWithNoValidSlotGetZero) {
     for (int n = 0; n < c.config.hidden; ++n) EXPECT_EQ(out[size_t(t * c.config.hidden + n)].bits, 0) << t << "," << n;
 }
 
+// A null bias is a zero one: an expert loaded again without its biases loses them, and a layer
+// whose biases are all zero computes what one without any does, bit for bit.
+TEST(CpuForward, ExpertLoadedAgainWithoutBiasesLosesThem) {
+  Rng rng(27);
+  Case c = cases()[5];  // swiglu_bias_w4a16
+  ASSERT_TRUE(c.bias);
+  const RandomExperts with_bias(c.config, 5, true), without(c.config, 5, false);
+  const Routing r = uniform_routing(c.num_tokens, c.config.num_experts, c.config.top_k, rng);
+  const std::vector<bf16> x = random_bf16(size_t(c.num_tokens) * c.config.hidden, rng);
+  auto layer = cpu_layer(c.config, with_bias);
+  const std::vector<bf16> biased = run_forward(*layer, x, r);
+  without.load_into(*layer);
+  const std::vector<bf16> reloaded = run_forward(*layer, x, r);
+  EXPECT_TRUE(same_bits(reloaded, run_forward(*cpu_layer(c.config, without), x, r)));
+  EXPECT_FALSE(same_bits(reloaded, biased)) << "the biases changed nothing: the test cannot tell";
+
+  std::vector<float> zeros(size_t(std::max(c.config.hidden, c.config.intermediate)), 0.0f);
+  for (int e = 0; e < without.size(); ++e) {
+    OwnedExpertView v = without.view(e);
+    v.view.gate.bias = v.view.up.bias = v.view.down.bias = zeros.data();
+    layer->load_expert(e, v.view);
+  }
+  EXPECT_TRUE(same_bits(run_forward(*layer, x, r), reloaded));
+}
+
 TEST(CpuForward, ZeroTokens) {
   const Case c = cases()[0];
   auto layer = cpu_layer(c.config, RandomExperts(c.config, 1));
@@ -194,7 +225,7 @@ TEST(CpuForward, NanInputShowsInOutput) {
     const Routing r = uniform_routing(c.num_tokens, c.config.num_experts, c.config.top_k, rng);
     std::vector<bf16> x = random_bf16(size_t(c.num_tokens) * c.config.hidden, rng);
     x[size_t(3 * c.config.hidden + 5)] = float_to_bf16(NAN);
-    const RandomExperts experts(c.config, rng.next());
+    const RandomExperts experts(c.config, rng.next(), c.bias);
     auto layer = cpu_layer(c.config, experts, 0, ScaleLayout::kLinear, c.input_scale1, c.input_scale2);
     const std::vector<bf16> out = run_forward(*layer, x, r);
     const std::vector<double> ref = run_reference(*layer, x, r);

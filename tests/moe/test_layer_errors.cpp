@@ -73,6 +73,15 @@ TEST(LayerErrors, LoadExpert) {
                  "fp4moe: load_expert: expert 3 gate.scales: expected E4M3 block scales >= 0 and not NaN, got a NaN "
                  "or negative scale");
   }
+  // A non-finite bias likewise.
+  std::vector<float> bias(32, 0.25f);
+  for (float corrupt : {NAN, INFINITY}) {
+    bias[17] = corrupt;
+    bad = f.experts.view(2).view;
+    bad.down.bias = bias.data();
+    expect_error([&] { f.layer->load_expert(2, bad); },
+                 "fp4moe: load_expert: expert 2 down.bias: expected finite values, got a non-finite value at row 17");
+  }
   f.forward();  // still loaded, with the good weights
 }
 

@@ -17,11 +17,16 @@ enum class Backend : uint8_t { kCpu, kCuda };
 
 // One NVFP4 weight matrix [rows, cols] in the checkpoint convention (spec section 2):
 // w = e2m1(q) * e4m3(scale) * scale_2. Host memory.
+//
+// `bias`, where a model has one (gpt-oss's experts do), is added to the projection's FP32 outputs
+// after scale_2: gate and up before the activation, down before the top-k weight multiplies it
+// (y_pair = W2 h + b2, out = sum of weight * y_pair), as the model computes it. Null: no bias.
 struct Nvfp4WeightView {
   const uint8_t* packed = nullptr;  // [rows, cols/2], element 2i in the low nibble
   const uint8_t* scales = nullptr;  // E4M3, [rows, cols/16] linear or swizzled 128x4
   ScaleLayout scale_layout = ScaleLayout::kLinear;
-  float scale_2 = 1.0f;  // ModelOpt weight_scale_2 = amax / (6*448)
+  float scale_2 = 1.0f;         // ModelOpt weight_scale_2 = amax / (6*448)
+  const float* bias = nullptr;  // [rows], finite, or null
 };
 
 // One expert: gate and up [I, H] (each with its own scale_2, kept exact), down [H, I].
@@ -31,9 +36,11 @@ struct ExpertWeightsView {
   Nvfp4WeightView down;
 };
 
-// A fused w13 [2I, H] (gate rows then up rows) in the linear layout, viewed as gate and up.
+// A fused w13 [2I, H] (gate rows then up rows) in the linear layout, viewed as gate and up; its
+// bias, if any, [2I] in the same order.
 ExpertWeightsView split_fused_w13(const uint8_t* w13_packed, const uint8_t* w13_scales, float gate_scale_2,
-                                  float up_scale_2, int intermediate, int hidden, const Nvfp4WeightView& down);
+                                  float up_scale_2, int intermediate, int hidden, const Nvfp4WeightView& down,
+                                  const float* w13_bias = nullptr);
 
 struct ForwardArgs {
   int num_tokens = 0;                 // T, 0 <= T <= config.max_tokens
@@ -58,7 +65,8 @@ class MoeLayer {
   virtual Backend backend() const = 0;
 
   // Uploads local expert `local_expert` (0-based within the local range). Every local expert
-  // must be loaded before forward().
+  // must be loaded before forward(). A projection's null bias is a zero one: the layer adds biases
+  // once any expert has one, and an expert loaded again without them loses its old ones.
   virtual void load_expert(int local_expert, const ExpertWeightsView& weights) = 0;
 
   // W4A4 only: the ModelOpt `input_scale` (calibrated amax / 2688) of GEMM 1's and GEMM 2's

@@ -1,6 +1,7 @@
 // Epilogues of the grouped GEMMs (both mainloops). Accumulator element acc[mt][nt][i] of lane l is
 // weight row (warp rows + mt*16 + l/4 + 8*(i/2)) and token (nt*8 + 2*(l%4) + i%2) of the tile.
-// The FP32 global scales (weight scale_2, W4A4 activation 1/global_scale) are applied here.
+// The FP32 global scales (weight scale_2, W4A4 activation 1/global_scale) and the experts' biases,
+// where the layer has them, are applied here.
 #pragma once
 #include <cuda_bf16.h>
 
@@ -51,6 +52,23 @@ __device__ __forceinline__ void for_each_accumulator_pair(const MmaAccumulators<
 #pragma unroll
       for (int half = 0; half < 2; ++half) visit(mt, nt * 8 + half, acc[mt][nt][half], acc[mt][nt][2 + half]);
 }
+
+// One bias value per m-tile of this thread, at output column first + stride * mt of the expert's
+// bias row (zeros without a bias, or past `columns`): loaded once per tile, before the accumulator
+// loops, which then add a register.
+template <class Tile>
+struct MTileBias {
+  float value[Tile::kMTiles];
+
+  __device__ MTileBias(const float* bias, int expert, int columns, int64_t first, int stride) {
+#pragma unroll
+    for (int mt = 0; mt < Tile::kMTiles; ++mt) {
+      const int64_t column = first + int64_t(stride) * mt;
+      value[mt] = bias && column < columns ? __ldg(bias + int64_t(expert) * columns + column) : 0.0f;
+    }
+  }
+  __device__ float operator[](int mt) const { return value[mt]; }
+};
 
 // Calls f(kind) with kind a std::integral_constant of spec.kind, so that an unrolled loop over the
 // accumulators inlines one activation: switching per element made GEMM 1's wgmma epilogue 380 KB
@@ -104,36 +122,48 @@ struct GateUpEpilogue {
   }
 
  private:
-  // The activation of this thread's accumulators as the epilogues apply it: the gate and up alphas,
-  // the kind fixed at compile time (apply_activation's switch folds away).
-  template <Activation kKind>
+  // The activation of this thread's accumulators of m-tile mt as the epilogues apply it: the gate and
+  // up alphas and biases (h column j0 + 8 mt, AccumulatorPlace), the kind fixed at compile time
+  // (apply_activation's switch folds away).
+  template <Activation kKind, class Tile>
   struct GatedActivation {
     ActivationSpec spec;
     float alpha_gate, alpha_up;
+    MTileBias<Tile> gate_bias, up_bias;
 
-    __device__ GatedActivation(const Params& p, int expert) : spec(p.activation) {
+    __device__ GatedActivation(const Params& p, int expert, int64_t j0)
+        : spec(p.activation),
+          gate_bias(p.gate_bias, expert, p.intermediate, j0, 8),
+          up_bias(p.up_bias, expert, p.intermediate, j0, 8) {
       spec.kind = kKind;
       alpha_gate = epilogue_alpha(p.gate_scale_2[expert], p.quantized_input, p.input_scale);
       alpha_up = epilogue_alpha(p.up_scale_2[expert], p.quantized_input, p.input_scale);
     }
-    __device__ float operator()(float gate, float up) const {
-      return apply_activation(spec, gate * alpha_gate, up * alpha_up);
+    __device__ float operator()(int mt, float gate, float up) const {
+      return apply_activation(spec, gate * alpha_gate + gate_bias[mt], up * alpha_up + up_bias[mt]);
     }
   };
+
+  // h column of this thread's m-tile 0 (m-tile mt's is 8 mt beyond).
+  template <class Tile>
+  __device__ static int64_t first_h_column(int row_block) {
+    const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
+    return at.first_tile16 * 8 + at.row;
+  }
 
   // Writes h = act(gate, up) of this thread's accumulators to `h` (FP32 or BF16); returns the
   // largest |h| written (NaN if any is).
   template <Activation kKind, class Tile, class Out>
   __device__ static float store(const Params& p, Out* h, const GemmTile& tile, int row_block,
                                 const MmaAccumulators<Tile>& acc) {
-    const GatedActivation<kKind> activation(p, tile.expert);
     const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
-    const int64_t j0 = at.first_tile16 * 8 + at.row;  // h column of m-tile 0; m-tile mt's is j0 + 8 mt
+    const int64_t j0 = first_h_column<Tile>(row_block);
+    const GatedActivation<kKind, Tile> activation(p, tile.expert, j0);
     Out* h0 = h + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
     const int columns = tile.rows - at.first_token;  // columns c < columns are token rows of the tile
     float amax = 0.0f;
     for_each_accumulator_pair<Tile>(acc, [&](int mt, int c, float gate, float up) {
-      const float value = activation(gate, up);
+      const float value = activation(mt, gate, up);
       if (c >= columns || j0 + 8 * mt >= p.intermediate) return;
       Out* out = h0 + (c * p.intermediate + 8 * mt);  // 32 bits: c < 128, intermediate <= kMaxMoeWidth
       if constexpr (std::is_same_v<Out, float>) {
@@ -150,9 +180,9 @@ struct GateUpEpilogue {
   template <Activation kKind, class Tile>
   __device__ static void store_staged(const Params& p, const GemmTile& tile, int row_block,
                                       const MmaAccumulators<Tile>& acc, char* ring) {
-    const GatedActivation<kKind> activation(p, tile.expert);
+    const GatedActivation<kKind, Tile> activation(p, tile.expert, first_h_column<Tile>(row_block));
     StagedH<Tile>(ring).write(p.h_bf16, p.intermediate, tile, row_block, [&](int mt, int nt, int half) {
-      return activation(acc[mt][nt][half], acc[mt][nt][2 + half]);
+      return activation(mt, acc[mt][nt][half], acc[mt][nt][2 + half]);
     });
   }
 
@@ -170,7 +200,7 @@ struct GateUpEpilogue {
     static_assert(epilogue_quantizes_h(tile_config<Tile>()), "apply() calls this only where the tile can");
     constexpr int kBlocks = Tile::kMTiles * Tile::kNTiles;  // m-tile pairs x n-tiles x halves
     constexpr int kPadded = (kBlocks + 7) / 8 * 8, kOwned = kPadded / 8;
-    const GatedActivation<kKind> activation(p, tile.expert);
+    const GatedActivation<kKind, Tile> activation(p, tile.expert, first_h_column<Tile>(row_block));
     float lo[kBlocks], hi[kBlocks];  // block b's h columns j and j + 8 (BlockPlace), one per m-tile
     uint32_t amax_bits[kPadded];
 #pragma unroll
@@ -180,8 +210,8 @@ struct GateUpEpilogue {
         continue;
       }
       const BlockPlace<Tile> at_b(b);
-      lo[b] = activation(acc[at_b.mt][at_b.nt][at_b.half], acc[at_b.mt][at_b.nt][2 + at_b.half]);
-      hi[b] = activation(acc[at_b.mt + 1][at_b.nt][at_b.half], acc[at_b.mt + 1][at_b.nt][2 + at_b.half]);
+      lo[b] = activation(at_b.mt, acc[at_b.mt][at_b.nt][at_b.half], acc[at_b.mt][at_b.nt][2 + at_b.half]);
+      hi[b] = activation(at_b.mt + 1, acc[at_b.mt + 1][at_b.nt][at_b.half], acc[at_b.mt + 1][at_b.nt][2 + at_b.half]);
       // As unsigned integers non-negative floats order like their values and a NaN's bits exceed
       // Inf's, so a NaN wins, and its scale is the block quantizer's (whose amax is a NaN then).
       amax_bits[b] = max(float_to_bits(lo[b]) & 0x7FFFFFFFu, float_to_bits(hi[b]) & 0x7FFFFFFFu);
@@ -242,6 +272,30 @@ struct GateUpEpilogue {
   }
 };
 
+// GEMM 2's value of this thread's accumulators: y = acc * alpha + bias, m-tile mt's lo values at y
+// column n0 + 16 mt (AccumulatorPlace), its hi values 8 beyond. Both GEMM 2 epilogues (DownEpilogue,
+// staged_y.cuh) scale through it.
+template <class Tile>
+struct DownScaling {
+  float alpha;
+  MTileBias<Tile> bias_lo, bias_hi;
+  int64_t n0;
+
+  __device__ DownScaling(const DownOutput& p, int expert, int row_block)
+      : alpha(epilogue_alpha(p.down_scale_2[expert], p.quantized_input, p.input_scale)),
+        bias_lo(p.bias, expert, p.hidden, first_column(row_block), 16),
+        bias_hi(p.bias, expert, p.hidden, first_column(row_block) + 8, 16),
+        n0(first_column(row_block)) {}
+  __device__ float lo(int mt, float v) const { return v * alpha + bias_lo[mt]; }
+  __device__ float hi(int mt, float v) const { return v * alpha + bias_hi[mt]; }
+
+ private:
+  __device__ static int64_t first_column(int row_block) {
+    const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
+    return at.first_tile16 * 16 + at.row;
+  }
+};
+
 // GEMM 2: y[row][n] in FP32, one value per accumulator element.
 struct DownEpilogue {
   using Params = DownOutput;
@@ -249,16 +303,16 @@ struct DownEpilogue {
   template <class Tile>
   __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc,
                                char* /*ring*/ = nullptr) {
-    const float alpha = epilogue_alpha(p.down_scale_2[tile.expert], p.quantized_input, p.input_scale);
+    const DownScaling<Tile> scaling(p, tile.expert, row_block);
     const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
-    const int64_t n0 = at.first_tile16 * 16 + at.row;  // y column of m-tile 0's lo values; mt adds 16 mt
+    const int64_t n0 = scaling.n0;
     float* y0 = p.y + int64_t(tile.row_begin + at.first_token) * p.hidden + n0;
     const int columns = tile.rows - at.first_token;
     for_each_accumulator_pair<Tile>(acc, [&](int mt, int c, float lo, float hi) {
       if (c >= columns) return;
       float* out = y0 + (c * p.hidden + 16 * mt);  // 32 bits, as in GEMM 1's
-      if (n0 + 16 * mt < p.hidden) out[0] = lo * alpha;
-      if (n0 + 16 * mt + 8 < p.hidden) out[8] = hi * alpha;
+      if (n0 + 16 * mt < p.hidden) out[0] = scaling.lo(mt, lo);
+      if (n0 + 16 * mt + 8 < p.hidden) out[8] = scaling.hi(mt, hi);
     });
   }
 };

@@ -58,6 +58,8 @@ struct GemmInput {
 struct GateUpOutput {
   const float* gate_scale_2;  // [experts]
   const float* up_scale_2;    // [experts]
+  const float* gate_bias;     // [experts][I], added after the scales, or null: none (as up_bias)
+  const float* up_bias;       // [experts][I] or null
   bool quantized_input;           // W4A4: alpha = scale_2 / input global scale; W4A16: scale_2
   GlobalScaleSource input_scale;
   ActivationSpec activation;
@@ -81,6 +83,7 @@ void check_gate_up_output(const MmaTileConfig& config, const GateUpOutput& out);
 
 struct DownOutput {
   const float* down_scale_2;  // [experts]
+  const float* bias;          // [experts][H], added after the scales, or null: none
   bool quantized_input;
   GlobalScaleSource input_scale;
   int hidden;

@@ -57,7 +57,7 @@ class StagedY {
                         int n) const {
     const int area = int(threadIdx.x) / kWarpgroupThreads;
     wait_until_empty(area, n);
-    const float alpha = epilogue_alpha(p.down_scale_2[tile.expert], p.quantized_input, p.input_scale);
+    const DownScaling<Tile> scaling(p, tile.expert, row_block);
     const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
     const int row =
         int(at.first_tile16 * 16 - int64_t(row_block) * Tile::kBlockRows) - area * kStagedColumns + at.row;
@@ -65,8 +65,8 @@ class StagedY {
     const int columns = tile.rows - at.first_token;
     for_each_accumulator_pair<Tile>(acc, [&](int mt, int c, float lo, float hi) {
       if (c >= columns) return;  // past the tile's tokens (a short tile leaves those unset)
-      mine[c * kRowFloats + 16 * mt] = lo * alpha;
-      mine[c * kRowFloats + 16 * mt + 8] = hi * alpha;
+      mine[c * kRowFloats + 16 * mt] = scaling.lo(mt, lo);
+      mine[c * kRowFloats + 16 * mt + 8] = scaling.hi(mt, hi);
     });
     if (threadIdx.x % kWarpgroupThreads == 0) {
       const int first_column = row_block * Tile::kBlockRows + area * kStagedColumns;

@@ -90,6 +90,7 @@ class CudaMoeLayer final : public MoeLayer {
     validate_weight_view(w.up, "load_expert", name + " up");
     validate_weight_view(w.down, "load_expert", name + " down");
     check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+    const std::vector<float> bias = host_biases(w, name);  // checked before anything changes
 
     // Stage the checkpoint bytes on the device (the views may be host or device memory), then
     // repack. cudaMemcpyDefault resolves the direction from the pointers (unified addressing).
@@ -108,6 +109,7 @@ class CudaMoeLayer final : public MoeLayer {
     host_scale_2_[1 * experts + local_expert] = w.up.scale_2;
     host_scale_2_[2 * experts + local_expert] = w.down.scale_2;
     scale_2_.copy_from_host(host_scale_2_.data(), sizeof(float) * host_scale_2_.size());
+    store_biases(local_expert, bias);
     check_cuda(cudaDeviceSynchronize(), "repacking expert weights");  // staging buffers die here
     uint32_t bad[2];
     bad_scales_.copy_to_host(bad, sizeof(bad));
@@ -159,8 +161,11 @@ class CudaMoeLayer final : public MoeLayer {
     float* y = WorkspaceLayout::at<float>(workspace, layout.y);
     bf16* x_quantized = w4a4 ? WorkspaceLayout::at<bf16>(workspace, layout.x_quantized) : nullptr;
     const bf16* gemm1_rows = w4a4 ? x_quantized : args.x;
+    const float* bias = static_cast<const float*>(bias_.data());  // null while no expert has biases
     const GateUpOutput gate_up_out{scale_2,
                                    scale_2 + experts,
+                                   bias,
+                                   bias ? bias + int64_t(experts) * c.intermediate : nullptr,
                                    w4a4,
                                    x_scale,
                                    c.activation,
@@ -169,7 +174,8 @@ class CudaMoeLayer final : public MoeLayer {
                                    h_f32,
                                    w4a4 && h_scale.calibrated == 0 ? plan.amax_bits + 1 : nullptr,
                                    kernels.gemm1_quantizes_h ? h_scale.calibrated : 0.0f};
-    const DownOutput down_out{scale_2 + 2 * experts, w4a4, h_scale, c.hidden, y};
+    const DownOutput down_out{scale_2 + 2 * experts, bias ? bias + 2 * int64_t(experts) * c.intermediate : nullptr,
+                              w4a4, h_scale, c.hidden, y};
     const GemmInput h_rows{h_bf16, c.intermediate, nullptr, c.top_k, pairs};
 
     if (kernels.decode_kernels) {
@@ -244,6 +250,45 @@ class CudaMoeLayer final : public MoeLayer {
     return s;
   }
 
+  // An expert's biases as bias_ lays them out ([I] gate, [I] up, [H] down, zeros where a view has
+  // none), copied to the host from wherever the views point and checked; empty where it has none.
+  std::vector<float> host_biases(const ExpertWeightsView& w, const std::string& name) const {
+    const int64_t I = config_.intermediate, H = config_.hidden;
+    if (!w.gate.bias && !w.up.bias && !w.down.bias) return {};
+    std::vector<float> host(size_t(2 * I + H), 0.0f);
+    const std::pair<const Nvfp4WeightView*, const char*> views[3] = {{&w.gate, " gate"}, {&w.up, " up"},
+                                                                      {&w.down, " down"}};
+    const int64_t offsets[4] = {0, I, 2 * I, 2 * I + H};
+    for (int v = 0; v < 3; ++v) {
+      if (!views[v].first->bias) continue;
+      const int64_t rows = offsets[v + 1] - offsets[v];
+      check_cuda(cudaMemcpy(host.data() + offsets[v], views[v].first->bias, sizeof(float) * rows, cudaMemcpyDefault),
+                 "staging expert biases");
+      Nvfp4WeightView on_host = *views[v].first;
+      on_host.bias = host.data() + offsets[v];
+      validate_bias(on_host, rows, name + views[v].second);
+    }
+    return host;
+  }
+
+  // bias_ is allocated (zeros) at the first expert with biases; from then on an expert without
+  // any gets zeros, so that loading it again drops its old ones.
+  void store_biases(int local_expert, const std::vector<float>& host) {
+    const MoeConfig& c = config_;
+    const int64_t experts = c.num_local_experts(), I = c.intermediate, H = c.hidden;
+    if (host.empty() && !bias_.data()) return;
+    if (!bias_.data()) {
+      bias_ = Buffer(Backend::kCuda, sizeof(float) * size_t(experts * (2 * I + H)));
+      bias_.fill(0);
+    }
+    const std::vector<float> zeros(host.empty() ? size_t(2 * I + H) : 0, 0.0f);
+    const float* src = host.empty() ? zeros.data() : host.data();
+    bias_.copy_from_host(src, sizeof(float) * I, sizeof(float) * size_t(local_expert * I));
+    bias_.copy_from_host(src + I, sizeof(float) * I, sizeof(float) * size_t((experts + local_expert) * I));
+    bias_.copy_from_host(src + 2 * I, sizeof(float) * H,
+                         sizeof(float) * size_t(2 * experts * I + local_expert * H));
+  }
+
   // 1 / input_scale when calibrated; 0 selects the dynamic amax.
   float calibrated_global_scale(int which) const { return input_scale_[which] > 0 ? 1.0f / input_scale_[which] : 0.0f; }
 
@@ -285,6 +330,9 @@ class CudaMoeLayer final : public MoeLayer {
   PackedWeights gate_up_, down_;
   Buffer scale_2_;     // [3][experts]: gate, up, down weight_scale_2
   Buffer bad_scales_;  // [2] load-time flags from the repack kernels
+  // Expert biases in FP32: [experts][I] gate, [experts][I] up, [experts][H] down; unallocated
+  // (and the epilogues given null) until an expert has one (store_biases).
+  Buffer bias_;
   std::vector<float> host_scale_2_;
   std::vector<bool> loaded_;
   float input_scale_[2] = {0.0f, 0.0f};
