@@ -36,7 +36,7 @@ CalibrationSample read_calibration(const std::string& path, const std::string& t
 }
 
 float intermediate_amax(const CalibrationSample& sample, const float* gate, const float* up, int intermediate,
-                        const ActivationSpec& activation) {
+                        const ActivationSpec& activation, const float* gate_bias, const float* up_bias) {
   float result = 0.0f;
   std::mutex mutex;
   parallel_for(sample.tokens, 0, [&](int64_t begin, int64_t end) {
@@ -44,7 +44,7 @@ float intermediate_amax(const CalibrationSample& sample, const float* gate, cons
     for (int64_t t = begin; t < end; ++t) {
       const float* x = sample.x.data() + t * sample.hidden;
       for (int i = 0; i < intermediate; ++i) {
-        double g = 0.0, u = 0.0;
+        double g = gate_bias ? gate_bias[i] : 0.0, u = up_bias ? up_bias[i] : 0.0;
         for (int k = 0; k < sample.hidden; ++k) {
           g += double(gate[int64_t(i) * sample.hidden + k]) * x[k];
           u += double(up[int64_t(i) * sample.hidden + k]) * x[k];

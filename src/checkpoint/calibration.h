@@ -1,5 +1,5 @@
 // Activation calibration for the checkpoint quantizer: the amax of a sample of layer inputs and
-// of the intermediate act(gate x, up x) they produce in one expert. Internal.
+// of the intermediate act(gate x + b, up x + b) they produce in one expert. Internal.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -19,8 +19,10 @@ struct CalibrationSample {
 // Reads [T, hidden] activations from a safetensors file: `tensor`, or its only tensor when empty.
 CalibrationSample read_calibration(const std::string& path, const std::string& tensor, int hidden);
 
-// max |act(gate x_t, up x_t)| over the tokens, with gate and up [intermediate, hidden] row-major.
+// max |act(gate x_t + gate_bias, up x_t + up_bias)| over the tokens, with gate and up
+// [intermediate, hidden] row-major and the biases [intermediate] (null: none).
 float intermediate_amax(const CalibrationSample& sample, const float* gate, const float* up, int intermediate,
-                        const ActivationSpec& activation);
+                        const ActivationSpec& activation, const float* gate_bias = nullptr,
+                        const float* up_bias = nullptr);
 
 }  // namespace fp4moe

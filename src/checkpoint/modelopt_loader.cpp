@@ -1,13 +1,15 @@
 // Loading ModelOpt NVFP4 experts into a MoeLayer: every tensor is checked (dtype, shape, scalar
-// scales finite and positive, E4M3 block scales not NaN or negative) and viewed in place in the file
-// mapping; load_moe_layer validates the whole local expert range before the first load_expert(), so a
-// bad file never half-loads a layer.
+// scales finite and positive, E4M3 block scales not NaN or negative, biases finite) and viewed in
+// place in the file mapping (biases, of any float dtype and alignment, are converted to float);
+// load_moe_layer validates the whole local expert range before the first load_expert(), so a bad file
+// never half-loads a layer.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "checkpoint/tensor_values.h"
 #include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/error.h"
 #include "fp4moe/format/nvfp4.h"
@@ -95,6 +97,12 @@ Nvfp4WeightView projection_view(const MoeCheckpoint& ckpt, const MoeLayerTensors
   return view;
 }
 
+// Sets each projection's bias pointer to its float copy in `x.bias` (none where it is empty).
+void point_at_biases(CheckpointExpert& x) {
+  Nvfp4WeightView* views[3] = {&x.view.gate, &x.view.up, &x.view.down};
+  for (size_t p = 0; p < 3; ++p) views[p]->bias = x.bias[p].empty() ? nullptr : x.bias[p].data();
+}
+
 void require_loadable(const MoeCheckpoint& ckpt, const MoeLayerTensors& t) {
   require(t.problem.empty(), "checkpoint " + ckpt.dir(), "layer " + std::to_string(t.layer) + " experts",
           "a loadable MoE layer", t.problem);
@@ -146,28 +154,66 @@ MoeConfig MoeCheckpoint::moe_config(int layer, QuantMode mode, int max_tokens) c
   return c;
 }
 
-ExpertWeightsView expert_weights(const MoeCheckpoint& ckpt, int layer, int expert) {
+CheckpointExpert expert_weights(const MoeCheckpoint& ckpt, int layer, int expert) {
   const MoeLayerTensors& t = ckpt.moe_layer(layer);
   require_loadable(ckpt, t);
   require(expert >= 0 && expert < t.num_experts, "expert_weights", "expert",
           "in [0, " + std::to_string(t.num_experts) + ")", expert);
   const int64_t h = t.hidden, i = t.intermediate;
-  ExpertWeightsView w;
+  CheckpointExpert x;
+  ExpertWeightsView& w = x.view;
   if (t.fused_gate_up) {
     const Nvfp4WeightView w13 = projection_view(ckpt, t, ExpertProjection::kGate, expert, 2 * i, h);
     Nvfp4WeightView down = projection_view(ckpt, t, ExpertProjection::kDown, expert, h, i);
     down.scale_2 = read_scale(ckpt, t, ExpertProjection::kDown, expert, 0, "weight_scale_2");
-    return split_fused_w13(
-        w13.packed, w13.scales, read_scale(ckpt, t, ExpertProjection::kGate, expert, 0, "weight_scale_2"),
-        read_scale(ckpt, t, ExpertProjection::kUp, expert, 1, "weight_scale_2"), int(i), int(h), down);
+    w = split_fused_w13(w13.packed, w13.scales,
+                        read_scale(ckpt, t, ExpertProjection::kGate, expert, 0, "weight_scale_2"),
+                        read_scale(ckpt, t, ExpertProjection::kUp, expert, 1, "weight_scale_2"), int(i), int(h), down);
+  } else {
+    w.gate = projection_view(ckpt, t, ExpertProjection::kGate, expert, i, h);
+    w.up = projection_view(ckpt, t, ExpertProjection::kUp, expert, i, h);
+    w.down = projection_view(ckpt, t, ExpertProjection::kDown, expert, h, i);
+    w.gate.scale_2 = read_scale(ckpt, t, ExpertProjection::kGate, expert, 0, "weight_scale_2");
+    w.up.scale_2 = read_scale(ckpt, t, ExpertProjection::kUp, expert, 1, "weight_scale_2");
+    w.down.scale_2 = read_scale(ckpt, t, ExpertProjection::kDown, expert, 0, "weight_scale_2");
   }
-  w.gate = projection_view(ckpt, t, ExpertProjection::kGate, expert, i, h);
-  w.up = projection_view(ckpt, t, ExpertProjection::kUp, expert, i, h);
-  w.down = projection_view(ckpt, t, ExpertProjection::kDown, expert, h, i);
-  w.gate.scale_2 = read_scale(ckpt, t, ExpertProjection::kGate, expert, 0, "weight_scale_2");
-  w.up.scale_2 = read_scale(ckpt, t, ExpertProjection::kUp, expert, 1, "weight_scale_2");
-  w.down.scale_2 = read_scale(ckpt, t, ExpertProjection::kDown, expert, 0, "weight_scale_2");
-  return w;
+  for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown})
+    x.bias[size_t(p)] = read_expert_bias(ckpt, t, expert, p);
+  point_at_biases(x);
+  return x;
+}
+
+std::vector<float> read_expert_bias(const MoeCheckpoint& ckpt, const MoeLayerTensors& t, int expert,
+                                    ExpertProjection p) {
+  if (!t.has_bias(p)) return {};
+  require(expert >= 0 && expert < t.num_experts, "read_expert_bias", "expert",
+          "in [0, " + std::to_string(t.num_experts) + ")", expert);
+  const std::string name = t.bias_name(p, expert);
+  // The scan saw this projection's bias on some expert: one without it is an error, not a zero bias.
+  require(ckpt.tensors().find(name) != nullptr, "checkpoint " + ckpt.dir(), "tensor '" + name + "'",
+          "present (other experts of layer " + std::to_string(t.layer) +
+              " have this bias: a projection has a bias on every expert or on none)",
+          "missing");
+  const TensorView v = ckpt.tensors().tensor(name);
+  const bool fused_gate_up = t.fused_gate_up && p != ExpertProjection::kDown;
+  const int64_t rows = p == ExpertProjection::kDown ? t.hidden : t.intermediate;
+  const int64_t tensor_rows = fused_gate_up ? 2 * rows : rows;
+  std::vector<int64_t> shape = {tensor_rows};
+  if (t.fused_experts) shape.insert(shape.begin(), t.num_experts);
+  require(is_float_dtype(v.info->dtype) && v.info->shape == shape, where_of(v), what_of(v),
+          "BF16, F16 or F32 " + shape_string(shape), describe(*v.info));
+  const int64_t first =
+      (t.fused_experts ? expert * tensor_rows : 0) + (fused_gate_up && p == ExpertProjection::kUp ? rows : 0);
+  std::vector<float> bias = read_float_range(v, first, rows);
+  const auto bad = std::find_if_not(bias.begin(), bias.end(), [](float b) { return std::isfinite(b); });
+  if (bad != bias.end()) {
+    const int64_t at = first + (bad - bias.begin());
+    const std::string index = t.fused_experts
+                                  ? std::to_string(at / tensor_rows) + ", " + std::to_string(at % tensor_rows)
+                                  : std::to_string(at);
+    require(false, where_of(v), what_of(v), "finite biases", std::to_string(*bad) + " at [" + index + "]");
+  }
+  return bias;
 }
 
 InputScales input_scales(const MoeCheckpoint& ckpt, int layer, int first_expert, int num_experts) {
@@ -195,14 +241,14 @@ void load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst,
   check(c.intermediate, expected.intermediate, "intermediate");
 
   const int first = c.local_expert_start, count = c.num_local_experts();
-  std::vector<ExpertWeightsView> views;
-  views.reserve(size_t(count));
-  for (int e = 0; e < count; ++e) views.push_back(expert_weights(ckpt, layer, first + e));
+  std::vector<CheckpointExpert> experts;  // owns the biases the views point to until every load is done
+  experts.reserve(size_t(count));
+  for (int e = 0; e < count; ++e) experts.push_back(expert_weights(ckpt, layer, first + e));
   const bool w4a4_scales = c.mode == QuantMode::kW4A4 && ckpt.moe_layer(layer).has_input_scale;
   const InputScales scales = w4a4_scales ? input_scales(ckpt, layer, first, count) : InputScales{};
 
   for (int e = 0; e < count; ++e) {
-    dst.load_expert(e, views[size_t(e)]);
+    dst.load_expert(e, experts[size_t(e)].view);
     if (progress) progress(e + 1, count);
   }
   if (w4a4_scales) dst.set_input_scales(scales.gemm1, scales.gemm2);

@@ -1,7 +1,7 @@
 // Finding the MoE layers of a checkpoint from its tensor names, and naming each layer's tensors.
 // Names are parsed, not matched against one model's template, so the naming variants of
 // include/fp4moe/checkpoint/modelopt.h (per-expert or fused, gate_proj or w1 or w13, '.' or '_'
-// before the suffix) are all found by the same scan.
+// before the suffix, biases or none) are all found by the same scan.
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -34,6 +34,7 @@ struct PrefixScan {
   int layer = -1;
   std::set<int> experts;                                  // per-expert tensors seen
   std::map<std::string, std::set<std::string>> suffixes;  // projection -> suffixes
+  std::map<std::string, std::set<char>> bias_separators;  // projection -> '.' and/or '_' before "bias"
   bool per_expert = false, fused = false;
   char separator = '.';
   int num_tensors = 0;
@@ -113,7 +114,11 @@ void scan_name(const std::string& name, const TensorInfo& info, std::map<std::st
     suffix.clear();
   }
   scan.suffixes[projection].insert(suffix);
-  if (separator == '_') scan.separator = '_';
+  // A bias's separator is its own: gpt-oss style names put "_bias" next to ".weight" tensors.
+  if (suffix == "bias")
+    scan.bias_separators[projection].insert(separator);
+  else if (separator == '_')
+    scan.separator = '_';
 }
 
 const ProjectionNames* pick_projection_names(const PrefixScan& scan) {
@@ -195,8 +200,25 @@ MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string
   t.up_name = names->up;
   t.down_name = names->down;
   t.fused_gate_up = names->fused_gate_up;
+  for (const auto& [projection, separators] : scan.bias_separators) {
+    // A bias the forward would not add would silently change the layer's output.
+    if (projection != t.gate_name && projection != t.up_name && projection != t.down_name) {
+      t.problem = "bias of " + projection + ", which is not one of the layer's projections (" +
+                  (t.fused_gate_up ? t.gate_name : t.gate_name + ", " + t.up_name) + ", " + t.down_name + ")";
+      continue;
+    }
+    if (separators.size() > 1) {
+      t.problem = "two biases of " + projection + " (" + projection + ".bias and " + projection + "_bias)";
+      continue;
+    }
+    const ExpertProjection p = projection == t.gate_name ? ExpertProjection::kGate
+                               : projection == t.up_name ? ExpertProjection::kUp
+                                                         : ExpertProjection::kDown;
+    t.bias_separator[size_t(p)] = *separators.begin();
+  }
+  // A fused gate_up's one bias tensor serves both halves.
+  if (t.fused_gate_up) t.bias_separator[size_t(ExpertProjection::kUp)] = t.bias_separator[0];
   for (const auto& [projection, suffixes] : scan.suffixes) {
-    if (suffixes.count("bias")) t.problem = "expert biases (" + projection + " bias) are not supported";
     if (suffixes.count(""))
       t.problem = "bare parameter " + prefix + "." + projection +
                   " (Hugging Face's [E, K, N] layout) is not supported; expected " + projection + ".weight [E, N, K]";
@@ -213,6 +235,19 @@ std::string MoeLayerTensors::tensor_name(ExpertProjection projection, int expert
                                                                   : down_name;
   if (fused_experts) return experts_prefix + "." + proj + separator + std::string(suffix);
   return experts_prefix + "." + std::to_string(expert) + "." + proj + "." + std::string(suffix);
+}
+
+bool MoeLayerTensors::has_biases() const {
+  return std::any_of(bias_separator.begin(), bias_separator.end(), [](char c) { return c != 0; });
+}
+
+std::string MoeLayerTensors::bias_name(ExpertProjection projection, int expert) const {
+  const std::string& proj = projection == ExpertProjection::kGate ? gate_name
+                            : projection == ExpertProjection::kUp ? up_name
+                                                                  : down_name;
+  const std::string bias = std::string(1, bias_separator[size_t(projection)]) + "bias";
+  if (fused_experts) return experts_prefix + "." + proj + bias;
+  return experts_prefix + "." + std::to_string(expert) + "." + proj + bias;
 }
 
 std::vector<MoeLayerTensors> find_moe_layers(const SafetensorsCheckpoint& tensors) {

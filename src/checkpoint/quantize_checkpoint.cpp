@@ -1,6 +1,7 @@
 // `fp4moe quantize`: a BF16 MoE checkpoint to ModelOpt NVFP4, one output shard per input shard.
-// Expert projection weights become weight / weight_scale / weight_scale_2 (/ input_scale); every
-// other tensor is handed to the writer as a view into the input mapping and copied at write time.
+// Expert projection weights become weight / weight_scale / weight_scale_2 (/ input_scale); expert
+// biases stay as they are, split per expert where the weights are; every other tensor is handed to
+// the writer as a view into the input mapping and copied at write time.
 #include "fp4moe/checkpoint/quantize_checkpoint.h"
 
 #include <cstring>
@@ -78,6 +79,13 @@ std::string output_name(const MoeLayerTensors& t, int expert, ExpertProjection p
   return t.experts_prefix + "." + std::to_string(expert) + "." + proj + "." + suffix;
 }
 
+// One expert projection's bias in the output: its own tensor, the same dtype and bytes as the
+// source's rows [first, first + rows).
+struct BiasJob {
+  std::string output;
+  int64_t first = 0, rows = 0;
+};
+
 std::vector<uint8_t> float_bytes(float v) {
   std::vector<uint8_t> b(4);
   std::memcpy(b.data(), &v, 4);
@@ -89,6 +97,7 @@ class CheckpointQuantizer {
   CheckpointQuantizer(const MoeCheckpoint& ckpt, const QuantizeCheckpointOptions& options)
       : ckpt_(ckpt), options_(options) {
     for (const auto& t : ckpt.moe_layers()) add_layer_jobs(t);
+    for (const auto& t : ckpt.moe_layers()) add_bias_jobs(t);
     for (const auto& [tensor, jobs] : jobs_)
       for (const auto& job : jobs) check_source(ckpt.tensors(), source_rows(*job.layer, job.expert, job.projection));
     if (!options.calibration.empty())
@@ -105,6 +114,16 @@ class CheckpointQuantizer {
       for (const auto& info : file.header().tensors) {
         if (ckpt_.tensors().find(info.name) != &info) continue;  // not in the index: not part of the model
         report.bytes_in += info.bytes();
+        if (auto bias = bias_jobs_.find(info.name); bias != bias_jobs_.end()) {
+          const uint8_t* data = file.tensor(info).data;
+          const int64_t element = dtype_bits(info.dtype) / 8;
+          for (const auto& job : bias->second) {
+            writer.add(job.output, info.dtype, {job.rows}, data + job.first * element, size_t(job.rows * element));
+            weight_map[job.output] = shard;
+            ++report.biases_copied;
+          }
+          continue;
+        }
         auto it = jobs_.find(info.name);
         if (it == jobs_.end()) {
           writer.add(info.name, info.dtype, info.shape, file.tensor(info).data, info.bytes());
@@ -145,6 +164,26 @@ class CheckpointQuantizer {
     }
   }
 
+  // Every bias is checked here (present on every expert, dtype, shape, finite), before anything is
+  // written. Per-expert biases keep their names; a fused one ([E, 2I] or [E, H], or a per-expert
+  // gate_up's [2I]) is split into the per-expert projections the weights become.
+  void add_bias_jobs(const MoeLayerTensors& t) {
+    for (int e = 0; e < t.num_experts; ++e) {
+      for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown}) {
+        if (!t.has_bias(p)) continue;
+        read_expert_bias(ckpt_, t, e, p);
+        const bool split = t.fused_experts || (t.fused_gate_up && p != ExpertProjection::kDown);
+        const TensorView source = ckpt_.tensors().tensor(t.bias_name(p, e));
+        BiasJob job;
+        job.rows = p == ExpertProjection::kDown ? t.hidden : t.intermediate;
+        job.output = split ? output_name(t, e, p, "bias") : source.info->name;
+        if (split) job.first = source_rows(t, e, p).first_row;
+        else job.rows = source.info->numel();
+        bias_jobs_[source.info->name].push_back(job);
+      }
+    }
+  }
+
   // ModelOpt lists the linear layers it left unquantized; norms and embeddings are not linears.
   void note_unquantized(const TensorInfo& info) {
     const std::string suffix = ".weight";
@@ -160,7 +199,12 @@ class CheckpointQuantizer {
     const MoeLayerTensors& t = *job.layer;
     const auto gate = read_rows(ckpt_.tensors(), source_rows(t, job.expert, ExpertProjection::kGate));
     const auto up = read_rows(ckpt_.tensors(), source_rows(t, job.expert, ExpertProjection::kUp));
-    return modelopt_scale(intermediate_amax(sample_, gate.data(), up.data(), t.intermediate, ckpt_.model().activation));
+    // The biases move the intermediate: they are part of what the input scale must cover.
+    const auto gate_bias = read_expert_bias(ckpt_, t, job.expert, ExpertProjection::kGate);
+    const auto up_bias = read_expert_bias(ckpt_, t, job.expert, ExpertProjection::kUp);
+    return modelopt_scale(intermediate_amax(sample_, gate.data(), up.data(), t.intermediate, ckpt_.model().activation,
+                                            gate_bias.empty() ? nullptr : gate_bias.data(),
+                                            up_bias.empty() ? nullptr : up_bias.data()));
   }
 
   std::vector<std::string> add_quantized(SafetensorsWriter& writer, const ProjectionJob& job) {
@@ -190,6 +234,7 @@ class CheckpointQuantizer {
   const MoeCheckpoint& ckpt_;
   const QuantizeCheckpointOptions& options_;
   std::map<std::string, std::vector<ProjectionJob>> jobs_;  // by source tensor
+  std::map<std::string, std::vector<BiasJob>> bias_jobs_;   // by source tensor
   int64_t total_jobs_ = 0;
   CalibrationSample sample_;
   std::set<std::string> excluded_;

@@ -57,12 +57,25 @@ std::string layout_summary(const MoeLayerTensors& t) {
   return s;
 }
 
+// "no", or the projections with a bias: "gate_up_proj, down_proj".
+std::string bias_summary(const MoeLayerTensors& t) {
+  std::string s;
+  const std::pair<ExpertProjection, const std::string*> projections[] = {{ExpertProjection::kGate, &t.gate_name},
+                                                                         {ExpertProjection::kUp, &t.up_name},
+                                                                         {ExpertProjection::kDown, &t.down_name}};
+  for (const auto& [p, name] : projections) {
+    if (!t.has_bias(p) || (t.fused_gate_up && p == ExpertProjection::kUp)) continue;
+    s += (s.empty() ? "" : ", ") + *name;
+  }
+  return s.empty() ? "no" : s;
+}
+
 void print_layer(const MoeLayerTensors& t) {
-  std::printf("  layer %d: %s  %s  %d experts  H %d  I %d  %s  input_scale %s  router %s  %d tensors  %s\n", t.layer,
-              t.experts_prefix.c_str(), layout_summary(t).c_str(), t.num_experts, t.hidden, t.intermediate,
+  std::printf("  layer %d: %s  %s  %d experts  H %d  I %d  %s  input_scale %s  bias %s  router %s  %d tensors  %s\n",
+              t.layer, t.experts_prefix.c_str(), layout_summary(t).c_str(), t.num_experts, t.hidden, t.intermediate,
               t.nvfp4 ? "NVFP4 (U8 + F8_E4M3)" : std::string(to_string(t.weight_dtype)).c_str(),
-              t.has_input_scale ? "yes" : "no", t.router_weight.empty() ? "none" : t.router_weight.c_str(),
-              t.num_tensors, format_bytes(t.bytes).c_str());
+              t.has_input_scale ? "yes" : "no", bias_summary(t).c_str(),
+              t.router_weight.empty() ? "none" : t.router_weight.c_str(), t.num_tensors, format_bytes(t.bytes).c_str());
   if (!t.problem.empty()) std::printf("    problem: %s\n", t.problem.c_str());
 }
 
@@ -252,10 +265,14 @@ int run_quantize(const Argv& argv) {
   };
   const QuantizeCheckpointReport r = quantize_checkpoint(in, out, options);
   bar.reset();
-  std::printf("quantized %s -> %s: %d MoE layers, %lld expert projections to NVFP4%s, %lld tensors copied, %s -> %s\n",
+  const std::string biases =
+      r.biases_copied > 0 ? ", " + std::to_string(r.biases_copied) + " expert biases carried over" : "";
+  std::printf("quantized %s -> %s: %d MoE layers, %lld expert projections to NVFP4%s%s, %lld tensors copied, "
+              "%s -> %s\n",
               in.c_str(), out.c_str(), r.moe_layers, static_cast<long long>(r.projections_quantized),
-              options.calibration.empty() ? "" : " (input_scale calibrated)", static_cast<long long>(r.tensors_copied),
-              format_bytes(r.bytes_in).c_str(), format_bytes(r.bytes_out).c_str());
+              options.calibration.empty() ? "" : " (input_scale calibrated)", biases.c_str(),
+              static_cast<long long>(r.tensors_copied), format_bytes(r.bytes_in).c_str(),
+              format_bytes(r.bytes_out).c_str());
   return 0;
 }
 
@@ -325,8 +342,8 @@ const Command& quantize_command() {
        {{"calib", "FILE", "safetensors file of sample activations [T, hidden]: each projection's input_scale"},
         {"calib-tensor", "NAME", "the tensor of FILE to use, where it holds more than one"}},
        "  Quantizes the MoE experts of the BF16 safetensors checkpoint IN to NVFP4 and writes a ModelOpt\n"
-       "  NVFP4 checkpoint to OUT (every other tensor copied). Without --calib the projections get no\n"
-       "  input_scale, and W4A4 then uses dynamic activation scales.\n"},
+       "  NVFP4 checkpoint to OUT (every other tensor copied, expert biases as they are). Without --calib\n"
+       "  the projections get no input_scale, and W4A4 then uses dynamic activation scales.\n"},
       "quantize a BF16 safetensors MoE checkpoint to ModelOpt NVFP4",
       run_quantize};
   return command;

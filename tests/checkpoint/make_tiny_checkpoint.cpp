@@ -1,5 +1,6 @@
 // Writes the tiny BF16 checkpoint and its calibration sample; tests/data/regenerate.sh turns them
-// into tests/data/tiny-nvfp4 with `fp4moe quantize`.
+// into tests/data/tiny-nvfp4 with `fp4moe quantize`. With --biases every expert projection gets a
+// bias too (the CLI tests quantize, inspect and run that one).
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -7,13 +8,15 @@
 #include "checkpoint/tiny_checkpoint.h"
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUT_DIR  (writes OUT_DIR/bf16/ and OUT_DIR/calib.safetensors)\n", argv[0]);
+  const bool biases = argc == 3 && std::string(argv[2]) == "--biases";
+  if (argc != 2 && !biases) {
+    std::fprintf(stderr, "usage: %s OUT_DIR [--biases]  (writes OUT_DIR/bf16/ and OUT_DIR/calib.safetensors)\n",
+                 argv[0]);
     return 2;
   }
   try {
     const std::string out = argv[1];
-    fp4moe::testing::write_tiny_bf16_checkpoint(out + "/bf16");
+    fp4moe::testing::write_tiny_bf16_checkpoint(out + "/bf16", biases);
     fp4moe::testing::write_tiny_calibration(out + "/calib.safetensors");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());

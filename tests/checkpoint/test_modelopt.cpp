@@ -1,9 +1,12 @@
 // The ModelOpt NVFP4 MoE loader: the committed tiny checkpoint, every tensor-naming variant
 // (per-expert gate_proj / w1..w3 / gate_up_proj, per-layer fused [E, ...] with '.' or vLLM's '_'),
-// gate/up weight_scale_2 kept exact, config.json parsing per model family, and the errors for
-// missing or mis-shaped tensors (raised before any expert is loaded).
+// gate/up weight_scale_2 kept exact, expert biases in each variant (BF16, F16, F32; '.bias' or
+// '_bias'; on some projections only), config.json parsing per model family, and the errors for
+// missing or mis-shaped tensors and biases (raised before any expert is loaded).
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -42,8 +45,63 @@ std::vector<uint8_t> concat(std::initializer_list<const std::vector<uint8_t>*> p
   return out;
 }
 
-// Writes `experts` as a ModelOpt checkpoint at layer 2 under the naming `naming`.
-void write_synthetic(const std::string& dir, const MoeConfig& c, const RandomExperts& experts, Naming naming) {
+// Expert biases to write next to the weights (gpt-oss's experts have them): values[e] holds expert
+// e's gate [I], up [I] and down [H] biases, each empty where that projection has none; written as
+// `dtype`, named PROJ + separator + "bias" (a fused gate_up's as one [2I] or [E, 2I] tensor, gate
+// then up, as its weight).
+struct SyntheticBiases {
+  std::vector<std::array<std::vector<float>, 3>> values;
+  DType dtype = DType::kBF16;
+  char separator = '.';
+};
+
+// Biases k/256 in [-0.5, 0.5), exact in BF16, F16 and F32 alike, on the projections (gate, up,
+// down) `which` picks.
+SyntheticBiases random_biases(const MoeConfig& c, uint64_t seed, std::array<bool, 3> which, DType dtype,
+                              char separator) {
+  testing::Rng rng(seed);
+  SyntheticBiases b;
+  b.dtype = dtype;
+  b.separator = separator;
+  b.values.resize(size_t(c.num_experts));
+  for (auto& expert : b.values) {
+    for (int p = 0; p < 3; ++p) {
+      if (!which[size_t(p)]) continue;
+      expert[size_t(p)].resize(size_t(p == 2 ? c.hidden : c.intermediate));
+      for (float& v : expert[size_t(p)]) v = float(rng.below(256) - 128) / 256.0f;
+    }
+  }
+  return b;
+}
+
+// `values` as `dtype` bytes; every value must be exact there (random_biases' are).
+std::vector<uint8_t> encode(const std::vector<float>& values, DType dtype) {
+  if (dtype == DType::kF32) return bytes_of(values.data(), values.size() * 4);
+  std::vector<uint8_t> out;
+  for (float v : values) {
+    uint32_t f;
+    std::memcpy(&f, &v, 4);
+    uint16_t bits = uint16_t(f >> 16);  // BF16: the upper half
+    if (dtype == DType::kF16 && v != 0.0f)  // a normal F16 of the same sign, exponent and 10 mantissa bits
+      bits = uint16_t(((f >> 16) & 0x8000u) | ((((f >> 23) & 0xFFu) - 127u + 15u) << 10) | ((f >> 13) & 0x3FFu));
+    else if (dtype == DType::kF16)
+      bits = uint16_t((f >> 16) & 0x8000u);
+    out.push_back(uint8_t(bits & 0xFF));
+    out.push_back(uint8_t(bits >> 8));
+  }
+  return out;
+}
+
+std::vector<float> concat_floats(const std::vector<float>& a, const std::vector<float>& b) {
+  std::vector<float> out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+// Writes `experts` as a ModelOpt checkpoint at layer 2 under the naming `naming`, with `biases`
+// where given.
+void write_synthetic(const std::string& dir, const MoeConfig& c, const RandomExperts& experts, Naming naming,
+                     const SyntheticBiases* biases = nullptr) {
   const std::string prefix = "model.layers.2.mlp.experts";
   const int64_t E = c.num_experts, H = c.hidden, I = c.intermediate;
   SafetensorsWriter w;
@@ -52,6 +110,15 @@ void write_synthetic(const std::string& dir, const MoeConfig& c, const RandomExp
     w.add_owned(base + sep + "weight_scale", DType::kF8E4M3, {m.rows, m.cols / 16}, m.scales);
     w.add_owned(base + sep + "weight_scale_2", DType::kF32, {}, bytes_of(&m.scale_2, 4));
   };
+  // Expert e's bias of projection p (0 gate, 1 up, 2 down); empty where none.
+  const auto bias = [&](int e, int p) -> const std::vector<float>& {
+    static const std::vector<float> none;
+    return biases ? biases->values[size_t(e)][size_t(p)] : none;
+  };
+  const auto add_bias = [&](const std::string& base, std::vector<int64_t> shape, const std::vector<float>& values) {
+    if (values.empty()) return;
+    w.add_owned(base + biases->separator + "bias", biases->dtype, shape, encode(values, biases->dtype));
+  };
   if (naming == Naming::kGateProj || naming == Naming::kW123) {
     const bool w = naming == Naming::kW123;
     for (int e = 0; e < E; ++e) {
@@ -59,6 +126,9 @@ void write_synthetic(const std::string& dir, const MoeConfig& c, const RandomExp
       add_matrix(p + (w ? "w1" : "gate_proj"), '.', experts.expert(e).gate);
       add_matrix(p + (w ? "w3" : "up_proj"), '.', experts.expert(e).up);
       add_matrix(p + (w ? "w2" : "down_proj"), '.', experts.expert(e).down);
+      add_bias(p + (w ? "w1" : "gate_proj"), {I}, bias(e, 0));
+      add_bias(p + (w ? "w3" : "up_proj"), {I}, bias(e, 1));
+      add_bias(p + (w ? "w2" : "down_proj"), {H}, bias(e, 2));
     }
   } else if (naming == Naming::kPerExpertGateUp) {
     for (int e = 0; e < E; ++e) {
@@ -70,6 +140,8 @@ void write_synthetic(const std::string& dir, const MoeConfig& c, const RandomExp
       const float s2[2] = {x.gate.scale_2, x.up.scale_2};
       w.add_owned(p + "gate_up_proj.weight_scale_2", DType::kF32, {2}, bytes_of(s2, 8));
       add_matrix(p + "down_proj", '.', x.down);
+      add_bias(p + "gate_up_proj", {2 * I}, concat_floats(bias(e, 0), bias(e, 1)));
+      add_bias(p + "down_proj", {H}, bias(e, 2));
     }
   } else {
     const bool vllm = naming == Naming::kFusedVllm;
@@ -77,8 +149,10 @@ void write_synthetic(const std::string& dir, const MoeConfig& c, const RandomExp
     const std::string w13 = prefix + "." + (vllm ? "w13" : "gate_up_proj"),
                       w2 = prefix + "." + (vllm ? "w2" : "down_proj");
     std::vector<uint8_t> p13, s13, p2, s2;
-    std::vector<float> g13, g2;
+    std::vector<float> g13, g2, b13, b2;
     for (int e = 0; e < E; ++e) {
+      b13 = concat_floats(b13, concat_floats(bias(e, 0), bias(e, 1)));
+      b2 = concat_floats(b2, bias(e, 2));
       const auto& x = experts.expert(e);
       p13 = concat({&p13, &x.gate.packed, &x.up.packed});
       s13 = concat({&s13, &x.gate.scales, &x.up.scales});
@@ -93,6 +167,8 @@ void write_synthetic(const std::string& dir, const MoeConfig& c, const RandomExp
     w.add_owned(w2 + sep + "weight", DType::kU8, {E, H, I / 2}, p2);
     w.add_owned(w2 + sep + "weight_scale", DType::kF8E4M3, {E, H, I / 16}, s2);
     w.add_owned(w2 + sep + "weight_scale_2", DType::kF32, {E}, bytes_of(g2.data(), g2.size() * 4));
+    add_bias(w13, {E, 2 * I}, b13);
+    add_bias(w2, {E, H}, b2);
   }
   w.write(dir + "/model.safetensors");
   testing::write_json(dir + "/config.json", {{"model_type", "mixtral"},
@@ -124,8 +200,11 @@ TEST_P(NamingVariant, LoadsTheSameWeightsAsADirectLoad) {
   EXPECT_EQ(t.intermediate, c.intermediate);
   EXPECT_TRUE(t.nvfp4);
 
+  EXPECT_FALSE(t.has_biases());
   for (int e = 0; e < c.num_experts; ++e) {
-    const ExpertWeightsView v = expert_weights(ckpt, 2, e);
+    const CheckpointExpert loaded = expert_weights(ckpt, 2, e);
+    const ExpertWeightsView& v = loaded.view;
+    for (const Nvfp4WeightView* p : {&v.gate, &v.up, &v.down}) EXPECT_EQ(p->bias, nullptr);
     const auto& x = experts.expert(e);
     EXPECT_EQ(v.gate.scale_2, x.gate.scale_2);
     EXPECT_EQ(v.up.scale_2, x.up.scale_2);
@@ -171,6 +250,101 @@ INSTANTIATE_TEST_SUITE_P(Checkpoint, NamingVariant,
                          ::testing::Values(Naming::kGateProj, Naming::kW123, Naming::kPerExpertGateUp,
                                            Naming::kFusedLayer, Naming::kFusedVllm));
 
+// ---- expert biases ----
+
+struct BiasCase {
+  Naming naming;
+  DType dtype;
+  char separator;
+  std::array<bool, 3> which;  // gate, up, down
+  const char* down_bias_of_expert_1;  // the name the layout must give it
+};
+
+std::ostream& operator<<(std::ostream& os, const BiasCase& b) { return os << b.down_bias_of_expert_1; }
+
+class BiasVariant : public ::testing::TestWithParam<BiasCase> {};
+
+// With biases, the loaded layer must still compute exactly what the same weights and biases loaded
+// directly compute; the biases are read exactly (k/256 values in every dtype) and owned by the
+// CheckpointExpert, and a layer without them computes something else (so they are really added:
+// this part needs the CPU backend's bias support).
+TEST_P(BiasVariant, LoadsTheSameWeightsAndBiasesAsADirectLoad) {
+  const BiasCase& bc = GetParam();
+  TempDir dir;
+  const MoeConfig c = synthetic_config();
+  const RandomExperts experts(c, 11);
+  const SyntheticBiases biases = random_biases(c, 12, bc.which, bc.dtype, bc.separator);
+  write_synthetic(dir.path(), c, experts, bc.naming, &biases);
+  const MoeCheckpoint ckpt(dir.path());
+  const MoeLayerTensors& t = ckpt.moe_layer(2);
+  ASSERT_TRUE(t.problem.empty()) << t.problem;
+  EXPECT_EQ(t.separator, bc.naming == Naming::kFusedVllm ? '_' : '.') << "a bias's separator is not the weights'";
+  for (int p = 0; p < 3; ++p) EXPECT_EQ(t.has_bias(ExpertProjection(p)), bc.which[size_t(p)]) << p;
+  if (bc.which[2]) EXPECT_EQ(t.bias_name(ExpertProjection::kDown, 1), bc.down_bias_of_expert_1);
+
+  for (int e = 0; e < c.num_experts; ++e) {
+    CheckpointExpert loaded = expert_weights(ckpt, 2, e);
+    const Nvfp4WeightView* views[3] = {&loaded.view.gate, &loaded.view.up, &loaded.view.down};
+    for (size_t p = 0; p < 3; ++p) {
+      const std::vector<float>& want = biases.values[size_t(e)][p];
+      if (want.empty()) {
+        EXPECT_EQ(views[p]->bias, nullptr) << e << " " << p;
+        continue;
+      }
+      ASSERT_EQ(views[p]->bias, loaded.bias[p].data()) << "the view's bias is the expert's own copy";
+      EXPECT_EQ(std::memcmp(views[p]->bias, want.data(), want.size() * 4), 0) << e << " " << p;
+    }
+    const CheckpointExpert moved = std::move(loaded);
+    const Nvfp4WeightView* moved_views[3] = {&moved.view.gate, &moved.view.up, &moved.view.down};
+    for (size_t p = 0; p < 3; ++p)
+      EXPECT_EQ(moved_views[p]->bias, moved.bias[p].empty() ? nullptr : moved.bias[p].data()) << "moved";
+  }
+
+  auto loaded = make_moe_layer(ckpt.moe_config(2, QuantMode::kW4A16, c.max_tokens), Backend::kCpu);
+  load_moe_layer(ckpt, 2, *loaded);
+  auto direct = make_moe_layer(c, Backend::kCpu);
+  auto unbiased = make_moe_layer(c, Backend::kCpu);
+  for (int e = 0; e < c.num_experts; ++e) {
+    testing::OwnedExpertView v = experts.view(e);
+    unbiased->load_expert(e, v.view);
+    const auto& b = biases.values[size_t(e)];
+    Nvfp4WeightView* views[3] = {&v.view.gate, &v.view.up, &v.view.down};
+    for (size_t p = 0; p < 3; ++p) views[p]->bias = b[p].empty() ? nullptr : b[p].data();
+    direct->load_expert(e, v.view);
+  }
+  testing::Rng rng(5);
+  const auto x = testing::random_bf16(size_t(c.max_tokens) * c.hidden, rng);
+  const auto routing = testing::uniform_routing(c.max_tokens, c.num_experts, c.top_k, rng);
+  const auto y_loaded = testing::run_forward(*loaded, x, routing);
+  const auto y_direct = testing::run_forward(*direct, x, routing);
+  ASSERT_FALSE(testing::any_nan(y_loaded));
+  EXPECT_EQ(std::memcmp(y_loaded.data(), y_direct.data(), y_loaded.size() * sizeof(bf16)), 0);
+  const auto y_unbiased = testing::run_forward(*unbiased, x, routing);
+  EXPECT_NE(std::memcmp(y_loaded.data(), y_unbiased.data(), y_loaded.size() * sizeof(bf16)), 0)
+      << "the biases must change the output (CPU backend bias support)";
+  const double err = testing::rel_error(y_loaded, testing::run_reference(*loaded, x, routing));
+  std::printf("%s: rel error vs float64 reference %.3e\n", bc.down_bias_of_expert_1, err);
+  EXPECT_LT(err, 1e-2);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Checkpoint, BiasVariant,
+    ::testing::Values(
+        BiasCase{Naming::kGateProj, DType::kBF16, '.', {true, true, true},
+                 "model.layers.2.mlp.experts.1.down_proj.bias"},
+        BiasCase{Naming::kW123, DType::kF16, '_', {true, true, true}, "model.layers.2.mlp.experts.1.w2_bias"},
+        BiasCase{Naming::kPerExpertGateUp, DType::kF32, '.', {true, true, true},
+                 "model.layers.2.mlp.experts.1.down_proj.bias"},
+        // gpt-oss: experts.gate_up_proj_bias next to experts.gate_up_proj.weight.
+        BiasCase{Naming::kFusedLayer, DType::kBF16, '_', {true, true, true},
+                 "model.layers.2.mlp.experts.down_proj_bias"},
+        BiasCase{Naming::kFusedVllm, DType::kF32, '_', {true, true, true}, "model.layers.2.mlp.experts.w2_bias"},
+        // Some projections only.
+        BiasCase{Naming::kFusedLayer, DType::kF16, '.', {false, false, true},
+                 "model.layers.2.mlp.experts.down_proj.bias"},
+        BiasCase{Naming::kGateProj, DType::kF32, '.', {true, false, false}, "gate only"},
+        BiasCase{Naming::kW123, DType::kBF16, '.', {false, true, true}, "model.layers.2.mlp.experts.1.w2.bias"}));
+
 // Averaging gate and up weight_scale_2 (what vLLM does) would change the output far beyond the
 // spec's bound, so the bit-identity above really tests that each half keeps its own scale.
 TEST(ModelOptLoader, AveragedGateUpScalesWouldBeCaught) {
@@ -215,7 +389,7 @@ TEST(ModelOptLoader, TinyCheckpointLoadsAndMatchesTheReference) {
   EXPECT_GT(s.gemm1, 0.0f);
   EXPECT_GT(s.gemm2, 0.0f);
   for (int e = 0; e < testing::kTinyExperts; ++e) {
-    const ExpertWeightsView v = expert_weights(ckpt, 1, e);
+    const ExpertWeightsView v = expert_weights(ckpt, 1, e).view;
     EXPECT_GT(v.up.scale_2, 2.0f * v.gate.scale_2) << "up was generated 4x wider than gate";
   }
   const RouterWeights r = read_router(ckpt, 1);
@@ -268,28 +442,36 @@ class RecordingLayer : public MoeLayer {
   int loads = 0;
 };
 
+// Rewrites the safetensors file `path` with tensor `name` replaced (added when absent, dropped when
+// dtype is null).
+void replace_tensor(const std::string& path, const std::string& name, const DType* dtype, std::vector<int64_t> shape,
+                    std::vector<uint8_t> data) {
+  std::vector<std::pair<TensorInfo, std::vector<uint8_t>>> tensors;
+  {
+    const SafetensorsFile f(path);
+    for (const auto& info : f.header().tensors) {
+      const TensorView v = f.tensor(info);
+      tensors.push_back({info, std::vector<uint8_t>(v.data, v.data + info.bytes())});
+    }
+  }
+  SafetensorsWriter w;
+  bool found = false;
+  for (auto& [info, bytes] : tensors) {
+    found |= info.name == name;
+    if (info.name != name)
+      w.add_owned(info.name, info.dtype, info.shape, bytes);
+    else if (dtype)
+      w.add_owned(name, *dtype, shape, data);
+  }
+  if (!found && dtype) w.add_owned(name, *dtype, shape, data);
+  w.write(path);
+}
+
 class BrokenCheckpoint : public ::testing::Test {
  protected:
   void SetUp() override { write_synthetic(dir_.path(), config_, experts_, Naming::kGateProj); }
-  // Rewrites the checkpoint with tensor `name` replaced (or dropped when dtype is null).
   void replace(const std::string& name, const DType* dtype, std::vector<int64_t> shape, std::vector<uint8_t> data) {
-    const std::string path = dir_.file("model.safetensors");
-    std::vector<std::pair<TensorInfo, std::vector<uint8_t>>> tensors;
-    {
-      const SafetensorsFile f(path);
-      for (const auto& info : f.header().tensors) {
-        const TensorView v = f.tensor(info);
-        tensors.push_back({info, std::vector<uint8_t>(v.data, v.data + info.bytes())});
-      }
-    }
-    SafetensorsWriter w;
-    for (auto& [info, bytes] : tensors) {
-      if (info.name != name)
-        w.add_owned(info.name, info.dtype, info.shape, bytes);
-      else if (dtype)
-        w.add_owned(name, *dtype, shape, data);
-    }
-    w.write(path);
+    replace_tensor(dir_.file("model.safetensors"), name, dtype, std::move(shape), std::move(data));
   }
   void expect_load_error(const std::string& message) {
     const MoeCheckpoint ckpt(dir_.path());
@@ -371,6 +553,95 @@ TEST_F(BrokenCheckpoint, LayerConfigMismatchAndUnknownLayer) {
   RecordingLayer layer(other);
   expect_error([&] { load_moe_layer(ckpt, 2, layer); }, "load_moe_layer: layer config hidden: expected 64");
   expect_error([&] { ckpt.moe_layer(7); }, "layer: expected one of the MoE layers: 2, got 7");
+}
+
+// The same checkpoint with a BF16 bias on every projection of every expert.
+class BrokenBiases : public BrokenCheckpoint {
+ protected:
+  void SetUp() override {
+    const SyntheticBiases biases = random_biases(config_, 12, {true, true, true}, DType::kBF16, '.');
+    write_synthetic(dir_.path(), config_, experts_, Naming::kGateProj, &biases);
+  }
+  const std::string prefix_ = "model.layers.2.mlp.experts.";
+};
+
+TEST_F(BrokenBiases, WrongShapeOrDtype) {
+  const DType bf16_type = DType::kBF16, i32 = DType::kI32, f8 = DType::kF8E4M3;
+  const std::string name = prefix_ + "3.up_proj.bias";
+  replace(name, &bf16_type, {47}, std::vector<uint8_t>(47 * 2));
+  expect_load_error("fp4moe: safetensors " + file_ + ": tensor '" + name +
+                    "': expected BF16, F16 or F32 [48], got BF16 [47]");
+  replace(name, &bf16_type, {1, 48}, std::vector<uint8_t>(48 * 2));
+  expect_load_error("tensor '" + name + "': expected BF16, F16 or F32 [48], got BF16 [1, 48]");
+  replace(name, &i32, {48}, std::vector<uint8_t>(48 * 4));
+  expect_load_error("tensor '" + name + "': expected BF16, F16 or F32 [48], got I32 [48]");
+  replace(prefix_ + "1.down_proj.bias", &f8, {64}, std::vector<uint8_t>(64));  // expert 1 is checked before 3
+  expect_load_error("tensor '" + prefix_ + "1.down_proj.bias': expected BF16, F16 or F32 [64], got F8_E4M3 [64]");
+}
+
+TEST_F(BrokenBiases, NanOrInfBias) {
+  const DType bf16_type = DType::kBF16, f32 = DType::kF32;
+  const std::string name = prefix_ + "5.down_proj.bias";
+  std::vector<uint8_t> bf16_bytes(64 * 2, 0);
+  bf16_bytes[7 * 2 + 1] = 0x7F, bf16_bytes[7 * 2] = 0xC0;  // BF16 NaN at row 7
+  replace(name, &bf16_type, {64}, bf16_bytes);
+  expect_load_error("fp4moe: safetensors " + file_ + ": tensor '" + name + "': expected finite biases, got nan at [7]");
+  std::vector<float> values(48, 0.25f);
+  values[47] = -INFINITY;
+  replace(prefix_ + "0.gate_proj.bias", &f32, {48}, bytes_of(values.data(), values.size() * 4));
+  expect_load_error("tensor '" + prefix_ + "0.gate_proj.bias': expected finite biases, got -inf at [47]");
+}
+
+TEST_F(BrokenBiases, BiasOnSomeExpertsOnly) {
+  replace(prefix_ + "4.gate_proj.bias", nullptr, {}, {});
+  expect_load_error("fp4moe: checkpoint " + dir_.path() + ": tensor '" + prefix_ +
+                    "4.gate_proj.bias': expected present (other experts of layer 2 have this bias: a projection has "
+                    "a bias on every expert or on none), got missing");
+  // Expert 0 lacking it: the first expert validated is the one named.
+  for (int e = 0; e < 6; ++e) replace(prefix_ + std::to_string(e) + ".up_proj.bias", nullptr, {}, {});
+  const DType bf16_type = DType::kBF16;
+  replace(prefix_ + "5.up_proj.bias", &bf16_type, {48}, std::vector<uint8_t>(48 * 2));
+  expect_load_error("tensor '" + prefix_ + "0.up_proj.bias': expected present");
+}
+
+TEST_F(BrokenBiases, TwoSpellingsOrAnUnknownProjection) {
+  const DType bf16_type = DType::kBF16;
+  replace(prefix_ + "2.down_proj_bias", &bf16_type, {64}, std::vector<uint8_t>(64 * 2));
+  expect_load_error("layer 2 experts: expected a loadable MoE layer, got two biases of down_proj (down_proj.bias and "
+                    "down_proj_bias)");
+  replace(prefix_ + "2.down_proj_bias", nullptr, {}, {});
+  replace(prefix_ + "2.out_proj.bias", &bf16_type, {64}, std::vector<uint8_t>(64 * 2));
+  expect_load_error(
+      "got bias of out_proj, which is not one of the layer's projections (gate_proj, up_proj, down_proj)");
+  const MoeCheckpoint ckpt(dir_.path());
+  EXPECT_NE(ckpt.moe_layer(2).problem, "") << "inspect reports it too";
+}
+
+// gpt-oss's fused [E, 2I] and [E, H] biases: the shape covers every expert, and a NaN is named by
+// expert and row.
+TEST(ModelOptLoader, FusedBiasErrors) {
+  TempDir dir;
+  const MoeConfig c = synthetic_config();
+  const RandomExperts experts(c, 11);
+  const SyntheticBiases biases = random_biases(c, 12, {true, true, true}, DType::kBF16, '_');
+  write_synthetic(dir.path(), c, experts, Naming::kFusedLayer, &biases);
+  const std::string file = dir.file("model.safetensors"), name = "model.layers.2.mlp.experts.gate_up_proj_bias";
+  const auto expect_load_error = [&](const std::string& message) {
+    const MoeCheckpoint ckpt(dir.path());
+    RecordingLayer layer(c);
+    expect_error([&] { load_moe_layer(ckpt, 2, layer); }, message);
+    EXPECT_EQ(layer.loads, 0) << "validation must come before the first load_expert";
+  };
+  const DType bf16_type = DType::kBF16;
+  replace_tensor(file, name, &bf16_type, {5, 96}, std::vector<uint8_t>(5 * 96 * 2));
+  expect_load_error("fp4moe: safetensors " + file + ": tensor '" + name +
+                    "': expected BF16, F16 or F32 [6, 96], got BF16 [5, 96]");
+  replace_tensor(file, name, &bf16_type, {6, 48}, std::vector<uint8_t>(6 * 48 * 2));
+  expect_load_error("expected BF16, F16 or F32 [6, 96], got BF16 [6, 48]");
+  std::vector<uint8_t> bytes(6 * 96 * 2, 0);
+  bytes[(4 * 96 + 50) * 2 + 1] = 0x7F, bytes[(4 * 96 + 50) * 2] = 0x80;  // +Inf in expert 4's up half
+  replace_tensor(file, name, &bf16_type, {6, 96}, bytes);
+  expect_load_error("tensor '" + name + "': expected finite biases, got inf at [4, 50]");
 }
 
 // ---- config.json of the model families ----

@@ -1,6 +1,8 @@
 // The checkpoint quantizer (`fp4moe quantize`): the committed tiny checkpoint is exactly what the
 // tool makes today, every projection is quantize_nvfp4 with ModelOpt's scales, calibration gives
-// the input scales it promises, everything else is copied unchanged, and bad inputs write nothing.
+// the input scales it promises, everything else is copied unchanged, expert biases are carried
+// over (per-expert ones as they are, fused ones split per expert like their weights), and bad
+// inputs write nothing.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,8 +11,11 @@
 
 #include "checkpoint/checkpoint_files.h"
 #include "checkpoint/tiny_checkpoint.h"
+#include "common/compare.h"
 #include "common/expect_error.h"
+#include "common/random_inputs.h"
 #include "common/rng.h"
+#include "common/run_layer.h"
 #include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/checkpoint/quantize_checkpoint.h"
 #include "fp4moe/format/quantize.h"
@@ -34,12 +39,13 @@ float scalar(const TensorView& v) {
 struct TinyBuild {
   TempDir dir;
   std::string bf16 = dir.file("bf16"), calib = dir.file("calib.safetensors"), out = dir.file("nvfp4");
-  TinyBuild() {
-    testing::write_tiny_bf16_checkpoint(bf16);
+  QuantizeCheckpointReport report;
+  explicit TinyBuild(bool with_biases = false) {
+    testing::write_tiny_bf16_checkpoint(bf16, with_biases);
     testing::write_tiny_calibration(calib);
     QuantizeCheckpointOptions o;
     o.calibration = calib;
-    quantize_checkpoint(bf16, out, o);
+    report = quantize_checkpoint(bf16, out, o);
   }
 };
 
@@ -63,7 +69,8 @@ TEST(QuantizeCheckpoint, ProjectionsAreTheLibraryQuantizerWithModelOptScales) {
   const MoeCheckpoint out(b.out);
   const int H = testing::kTinyHidden, I = testing::kTinyIntermediate;
   for (int e = 0; e < testing::kTinyExperts; ++e) {
-    const ExpertWeightsView v = expert_weights(out, 1, e);
+    const CheckpointExpert expert = expert_weights(out, 1, e);
+    const ExpertWeightsView& v = expert.view;
     const std::string p = "model.layers.1.mlp.experts." + std::to_string(e) + ".";
     const std::pair<const char*, const Nvfp4WeightView*> projections[] = {
         {"gate_proj", &v.gate}, {"up_proj", &v.up}, {"down_proj", &v.down}};
@@ -189,7 +196,160 @@ TEST(QuantizeCheckpoint, ShardedFusedInput) {
   const SafetensorsCheckpoint src(in);
   const auto all = read_float_tensor(src.tensor("model.layers.0.mlp.experts.gate_up_proj.weight"));
   const std::vector<float> up1(all.begin() + (2 * I + I) * H, all.begin() + (4 * I) * H);
-  EXPECT_EQ(expert_weights(q, 0, 1).up.scale_2, amax(up1.data(), int64_t(up1.size())) / 2688.0f);
+  EXPECT_EQ(expert_weights(q, 0, 1).view.up.scale_2, amax(up1.data(), int64_t(up1.size())) / 2688.0f);
+}
+
+// ---- expert biases ----
+
+const char* const kProjections[] = {"gate_proj", "up_proj", "down_proj"};
+
+// Per-expert biases keep their names, dtype and bytes; the rest of the checkpoint is what it is
+// without them (the weights are the committed tiny checkpoint's), but for the down projections'
+// calibrated input_scale, which covers the biased intermediate act(gate x + b, up x + b).
+TEST(QuantizeCheckpoint, PerExpertBiasesCarriedUnchanged) {
+  const TinyBuild b(true);
+  EXPECT_EQ(b.report.biases_copied, 3 * testing::kTinyExperts);
+  const SafetensorsCheckpoint in(b.bf16), committed(kTiny);
+  const MoeCheckpoint out(b.out);
+  const MoeLayerTensors& t = out.moe_layer(1);
+  EXPECT_TRUE(t.problem.empty()) << t.problem;
+  EXPECT_TRUE(t.has_bias(ExpertProjection::kGate) && t.has_bias(ExpertProjection::kUp) &&
+              t.has_bias(ExpertProjection::kDown));
+  const std::vector<float> x = read_float_tensor(SafetensorsFile(b.calib).tensor("activations"));
+  const int H = testing::kTinyHidden, I = testing::kTinyIntermediate, T = int(x.size()) / H;
+  for (int e = 0; e < testing::kTinyExperts; ++e) {
+    const std::string p = "model.layers.1.mlp.experts." + std::to_string(e) + ".";
+    const CheckpointExpert expert = expert_weights(out, 1, e);
+    for (int j = 0; j < 3; ++j) {
+      const std::string name = p + kProjections[j] + ".bias";
+      const TensorView a = in.tensor(name), c = out.tensors().tensor(name);
+      EXPECT_EQ(c.info->dtype, DType::kBF16) << name;
+      EXPECT_EQ(c.info->shape, a.info->shape) << name;
+      EXPECT_EQ(std::memcmp(a.data, c.data, a.info->bytes()), 0) << name;
+      EXPECT_EQ(expert.bias[size_t(j)], read_float_tensor(a)) << name;
+      for (const char* suffix : {".weight", ".weight_scale", ".weight_scale_2"}) {
+        const TensorView q = out.tensors().tensor(p + kProjections[j] + suffix);
+        const TensorView r = committed.tensor(p + kProjections[j] + suffix);
+        EXPECT_EQ(std::memcmp(q.data, r.data, r.info->bytes()), 0) << p << kProjections[j] << suffix;
+      }
+    }
+    EXPECT_EQ(scalar(out.tensors().tensor(p + "gate_proj.input_scale")),
+              scalar(committed.tensor(p + "gate_proj.input_scale")));
+    const auto gate = read_float_tensor(in.tensor(p + "gate_proj.weight"));
+    const auto up = read_float_tensor(in.tensor(p + "up_proj.weight"));
+    const auto gate_bias = read_float_tensor(in.tensor(p + "gate_proj.bias"));
+    const auto up_bias = read_float_tensor(in.tensor(p + "up_proj.bias"));
+    double h_amax = 0;
+    for (int tok = 0; tok < T; ++tok) {
+      for (int i = 0; i < I; ++i) {
+        double g = gate_bias[i], u = up_bias[i];
+        for (int k = 0; k < H; ++k)
+          g += double(gate[i * H + k]) * x[tok * H + k], u += double(up[i * H + k]) * x[tok * H + k];
+        h_amax = std::max(h_amax, std::fabs(g / (1 + std::exp(-g)) * u));
+      }
+    }
+    EXPECT_NEAR(scalar(out.tensors().tensor(p + "down_proj.input_scale")), h_amax / 2688.0, 1e-5 * h_amax / 2688.0);
+  }
+
+  // The quantized layer runs with its biases (the reference adds them too: CPU backend bias support).
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    const MoeConfig c = out.moe_config(1, mode, 16);
+    auto layer = make_moe_layer(c, Backend::kCpu);
+    load_moe_layer(out, 1, *layer);
+    testing::Rng rng(9);
+    const auto xs = testing::random_bf16(size_t(16) * c.hidden, rng);
+    const auto routing = testing::uniform_routing(16, c.num_experts, c.top_k, rng);
+    const double err =
+        testing::rel_error(testing::run_forward(*layer, xs, routing), testing::run_reference(*layer, xs, routing));
+    std::printf("tiny checkpoint with biases %s: rel error %.3e\n", std::string(to_string(mode)).c_str(), err);
+    EXPECT_LT(err, 1e-2);
+  }
+}
+
+// Fused biases (gpt-oss: experts.gate_up_proj_bias [E, 2I] next to experts.gate_up_proj.weight;
+// vLLM: experts.w13_bias) follow their weights into per-expert tensors: same dtype, the same bytes
+// split by expert and by gate/up, no fused bias left behind.
+TEST(QuantizeCheckpoint, FusedBiasesSplitPerExpert) {
+  struct Variant {
+    const char *w13, *w2;
+    char weight_separator;
+    const char* out_names[3];
+  };
+  for (const Variant& v : {Variant{"gate_up_proj", "down_proj", '.', {"gate_proj", "up_proj", "down_proj"}},
+                           Variant{"w13", "w2", '_', {"w1", "w3", "w2"}}}) {
+    TempDir dir;
+    const std::string in = dir.file("in"), out = dir.file("out");
+    fs::create_directories(in);
+    const int E = 3, H = 32, I = 16;
+    testing::Rng rng(1);
+    const auto bf16_bytes = [&](int64_t n) {
+      std::vector<uint8_t> b(size_t(n) * 2);
+      for (int64_t i = 0; i < n; ++i) {
+        const bf16 x = float_to_bf16(float(rng.normal() * 0.1));
+        std::memcpy(&b[size_t(2 * i)], &x.bits, 2);
+      }
+      return b;
+    };
+    std::vector<float> down_bias(size_t(E) * H);
+    for (float& x : down_bias) x = float(rng.normal());
+    const std::vector<uint8_t> w13_bias = bf16_bytes(E * 2 * I);
+    const std::string prefix = "model.layers.0.mlp.experts.";
+    SafetensorsWriter w;
+    w.add_owned(prefix + v.w13 + v.weight_separator + "weight", DType::kBF16, {E, 2 * I, H}, bf16_bytes(E * 2 * I * H));
+    w.add_owned(prefix + v.w13 + "_bias", DType::kBF16, {E, 2 * I}, w13_bias);
+    w.add_owned(prefix + v.w2 + v.weight_separator + "weight", DType::kBF16, {E, H, I}, bf16_bytes(E * H * I));
+    w.add(prefix + v.w2 + "_bias", DType::kF32, {E, H}, down_bias.data(), down_bias.size() * 4);
+    w.write(in + "/model.safetensors");
+    testing::write_json(in + "/config.json", {{"model_type", "gpt_oss"},
+                                              {"hidden_size", H},
+                                              {"intermediate_size", I},
+                                              {"num_local_experts", E},
+                                              {"num_experts_per_tok", 2}});
+    const QuantizeCheckpointReport r = quantize_checkpoint(in, out);
+    EXPECT_EQ(r.biases_copied, 3 * E);
+    EXPECT_EQ(r.tensors_copied, 0);
+
+    const MoeCheckpoint q(out);
+    EXPECT_EQ(q.tensors().find(prefix + v.w13 + "_bias"), nullptr);
+    EXPECT_EQ(q.tensors().find(prefix + v.w2 + "_bias"), nullptr);
+    const MoeLayerTensors& t = q.moe_layer(0);
+    ASSERT_TRUE(t.problem.empty()) << t.problem;
+    EXPECT_FALSE(t.fused_experts);
+    for (int e = 0; e < E; ++e) {
+      const CheckpointExpert expert = expert_weights(q, 0, e);
+      for (int j = 0; j < 3; ++j) {
+        const std::string name = prefix + std::to_string(e) + "." + v.out_names[j] + ".bias";
+        const TensorView b = q.tensors().tensor(name);
+        const int64_t rows = j == 2 ? H : I;
+        EXPECT_EQ(b.info->dtype, j == 2 ? DType::kF32 : DType::kBF16) << name;
+        EXPECT_EQ(b.info->shape, std::vector<int64_t>{rows}) << name;
+        const uint8_t* source = j == 2 ? reinterpret_cast<const uint8_t*>(down_bias.data()) + e * H * 4
+                                       : w13_bias.data() + (e * 2 * I + j * I) * 2;
+        EXPECT_EQ(std::memcmp(b.data, source, b.info->bytes()), 0) << name;
+        EXPECT_EQ(expert.bias[size_t(j)], read_float_tensor(b)) << name;
+      }
+    }
+    auto layer = make_moe_layer(q.moe_config(0, QuantMode::kW4A16, 4), Backend::kCpu);
+    load_moe_layer(q, 0, *layer);
+  }
+}
+
+TEST(QuantizeCheckpoint, RejectsBadBiasesWritingNothing) {
+  TempDir dir;
+  const std::string in = dir.file("bf16");
+  testing::write_tiny_bf16_checkpoint(in, true);
+  const std::string name = "model.layers.1.mlp.experts.2.up_proj.bias";
+  {
+    std::string bytes = testing::read_file(in + "/model.safetensors");
+    const SafetensorsFile f(in + "/model.safetensors");
+    const size_t offset = size_t(f.tensor(name).data - f.mapping()) + 3 * 2;
+    bytes[offset] = char(0xC0);
+    bytes[offset + 1] = char(0x7F);
+    testing::write_file(in + "/model.safetensors", bytes);
+  }
+  expect_error([&] { quantize_checkpoint(in, dir.file("out")); },
+               "tensor '" + name + "': expected finite biases, got nan at [3]");
+  EXPECT_FALSE(fs::exists(dir.file("out")));
 }
 
 TEST(QuantizeCheckpoint, RejectsQuantizedInputAndNanWeightsWritingNothing) {

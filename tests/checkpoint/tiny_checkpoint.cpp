@@ -31,7 +31,7 @@ void add_bf16(SafetensorsWriter& w, const std::string& name, std::vector<int64_t
 
 }  // namespace
 
-void write_tiny_bf16_checkpoint(const std::string& dir) {
+void write_tiny_bf16_checkpoint(const std::string& dir, bool with_biases) {
   std::filesystem::create_directories(dir);
   constexpr int kVocab = 16, H = kTinyHidden, I = kTinyIntermediate;
   Rng rng(20240611);
@@ -54,6 +54,13 @@ void write_tiny_bf16_checkpoint(const std::string& dir) {
     add_bf16(w, p + "gate_proj.weight", {I, H}, 0.1, rng);
     add_bf16(w, p + "up_proj.weight", {I, H}, 0.4, rng);
     add_bf16(w, p + "down_proj.weight", {H, I}, 0.1, rng);
+  }
+  Rng bias_rng(20250101);
+  for (int e = 0; e < kTinyExperts && with_biases; ++e) {
+    const std::string p = "model.layers.1.mlp.experts." + std::to_string(e) + ".";
+    add_bf16(w, p + "gate_proj.bias", {I}, 0.3, bias_rng);
+    add_bf16(w, p + "up_proj.bias", {I}, 0.3, bias_rng);
+    add_bf16(w, p + "down_proj.bias", {H}, 0.3, bias_rng);
   }
   w.write(dir + "/model.safetensors");
 

@@ -11,8 +11,10 @@ inline constexpr int kTinyIntermediate = 32;
 inline constexpr int kTinyExperts = 4;
 inline constexpr int kTinyMoeLayer = 1;
 
-// Writes DIR/config.json, DIR/model.safetensors and DIR/tokenizer_config.json.
-void write_tiny_bf16_checkpoint(const std::string& dir);
+// Writes DIR/config.json, DIR/model.safetensors and DIR/tokenizer_config.json. with_biases adds a
+// BF16 bias to every expert projection (experts.E.gate_proj.bias [I], up_proj.bias [I],
+// down_proj.bias [H], drawn from a stream of their own: the other tensors are the same bytes).
+void write_tiny_bf16_checkpoint(const std::string& dir, bool with_biases = false);
 // Writes a safetensors file with one BF16 tensor "activations" [16, 32].
 void write_tiny_calibration(const std::string& path);
 

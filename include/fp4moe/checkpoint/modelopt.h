@@ -4,15 +4,20 @@
 //   weight_scale    F8_E4M3 [N, K/16]  linear block scales
 //   weight_scale_2  F32     [] or [1]  amax / 2688 (gate and up may differ: kept exact, never averaged)
 //   input_scale     F32     [] or [1]  calibrated activation amax / 2688 (optional)
+//   bias            BF16, F16 or F32 [N]  added to the projection's outputs (optional; gpt-oss's experts have them)
 // Tensor naming variants found by find_moe_layers():
 //   per expert:  PREFIX.E.{gate_proj,up_proj,down_proj | w1,w3,w2 | gate_up_proj,down_proj | w13,w2}.SUFFIX
 //   per layer:   PREFIX.{same projections}.SUFFIX or PREFIX.{proj}_SUFFIX (vLLM: experts.w13_weight), each
 //                tensor with a leading expert dim [E, N, ...]; scale_2/input_scale [E] (or [] shared),
 //                and for a fused gate_up also [E, 2] / [2] (gate, up)
+//   biases:      PROJ.bias or PROJ_bias in either form, whatever the weights' separator (gpt-oss:
+//                experts.gate_up_proj_bias [E, 2I], experts.down_proj_bias [E, H]; vLLM: experts.w13_bias);
+//                per projection, on every expert or on none
 // where PREFIX ends in ".experts" and contains ".layers.L." (e.g. model.layers.3.mlp.experts).
 // A fused gate_up holds the gate rows then the up rows (spec section 4's W13). Hugging Face's bare
 // BF16 parameters (experts.gate_up_proj [E, H, 2I], transposed) are reported as a layer problem.
 #pragma once
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -43,12 +48,20 @@ struct MoeLayerTensors {
   bool has_input_scale = false;
   std::string router_weight;  // "model.layers.3.mlp.gate.weight"; empty when the checkpoint has none
   std::string router_bias;    // "...gate.e_score_correction_bias"; empty when absent
+  // Expert biases, per projection (gate, up, down): the character before "bias" in the tensor's name
+  // ('.' or '_', whatever the weights use), 0 where the projection has none. A fused gate_up's bias
+  // is one tensor, [.., 2I] gate then up as its weight's rows.
+  std::array<char, 3> bias_separator = {0, 0, 0};
   int num_tensors = 0;        // under experts_prefix
   uint64_t bytes = 0;         // under experts_prefix
   std::string problem;        // why this layer cannot be loaded; empty when it can
 
   // The tensor holding `projection` of `expert` (for fused layouts: of every expert).
   std::string tensor_name(ExpertProjection projection, int expert, std::string_view suffix) const;
+  bool has_bias(ExpertProjection projection) const { return bias_separator[size_t(projection)] != 0; }
+  bool has_biases() const;  // any projection
+  // The bias tensor of `projection` of `expert` (for fused layouts: of every expert); has_bias() first.
+  std::string bias_name(ExpertProjection projection, int expert) const;
 };
 
 // Finds every MoE layer (tensors under "*.layers.L.*.experts.") in layer order.
@@ -76,10 +89,32 @@ class MoeCheckpoint {
   std::vector<MoeLayerTensors> layers_;
 };
 
-// Views of every projection of one expert, pointing into the file mapping (no copy), after
-// checking dtypes (U8 / F8_E4M3 / F32), shapes and that each weight_scale_2 is finite and positive.
-// Throws naming the file and the tensor.
-ExpertWeightsView expert_weights(const MoeCheckpoint& checkpoint, int layer, int expert);
+// One expert of a checkpoint: views of its projections pointing into the file mapping (no copy),
+// and its biases as float, owned here (the views' bias pointers point into them; null where the
+// projection has none). Moving it keeps `view` valid; copying is not allowed, as a copy's view would
+// point into the original.
+struct CheckpointExpert {
+  ExpertWeightsView view;
+  std::array<std::vector<float>, 3> bias;  // gate [I], up [I], down [H]; empty where none
+
+  CheckpointExpert() = default;
+  CheckpointExpert(CheckpointExpert&&) = default;
+  CheckpointExpert& operator=(CheckpointExpert&&) = default;
+  CheckpointExpert(const CheckpointExpert&) = delete;
+  CheckpointExpert& operator=(const CheckpointExpert&) = delete;
+};
+
+// Every projection of one expert, after checking dtypes (U8 / F8_E4M3 / F32), shapes, that each
+// weight_scale_2 is finite and positive and that each bias is finite (read_expert_bias). Throws
+// naming the file and the tensor.
+CheckpointExpert expert_weights(const MoeCheckpoint& checkpoint, int layer, int expert);
+
+// The bias of `projection` of `expert` ([I] gate or up, also from a fused gate_up's [2I]; [H]
+// down) converted exactly to float, empty where the layer has none. Checks the whole tensor's dtype
+// (BF16, F16 or F32) and shape ([rows] per expert, [E, rows] fused) and that this expert's values
+// are finite; throws naming the file and the tensor.
+std::vector<float> read_expert_bias(const MoeCheckpoint& checkpoint, const MoeLayerTensors& layer, int expert,
+                                    ExpertProjection projection);
 
 // The ModelOpt input_scale of GEMM 1 (gate/up) and GEMM 2 (down), the max over the experts given
 // (one scale per layer, as vLLM uses); 0 when the checkpoint has none.
@@ -89,9 +124,10 @@ struct InputScales {
 };
 InputScales input_scales(const MoeCheckpoint& checkpoint, int layer, int first_expert, int num_experts);
 
-// Loads every local expert of `layer` (dst.config()'s local range) into `dst`, and in W4A4 the
-// input scales when the checkpoint has them. All experts are validated before the first is
-// loaded, so an error leaves `dst` untouched. `progress(done, total)` is called after each expert.
+// Loads every local expert of `layer` (dst.config()'s local range) into `dst`, with its biases
+// where the checkpoint has them, and in W4A4 the input scales when the checkpoint has them. All
+// experts are validated before the first is loaded, so an error leaves `dst` untouched.
+// `progress(done, total)` is called after each expert.
 void load_moe_layer(const MoeCheckpoint& checkpoint, int layer, MoeLayer& dst,
                     const std::function<void(int, int)>& progress = {});
 

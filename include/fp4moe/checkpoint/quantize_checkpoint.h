@@ -3,7 +3,9 @@
 // the projection's amax, weight_scale_2 = amax / 2688, linear E4M3 block scales. Everything else
 // (attention, routers, shared experts, norms, embeddings) is copied through unchanged and listed in
 // exclude_modules as ModelOpt does. Output uses per-expert tensors (PREFIX.E.gate_proj.* or
-// PREFIX.E.w1.* following the input's naming), one output shard per input shard.
+// PREFIX.E.w1.* following the input's naming), one output shard per input shard. Expert biases keep
+// their dtype and bytes: per-expert ones their names too, fused ones ([E, 2I], [E, H]) split into
+// PREFIX.E.gate_proj.bias, up_proj.bias, down_proj.bias (or w1, w3, w2) like their weights.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -14,7 +16,7 @@ namespace fp4moe {
 struct QuantizeCheckpointOptions {
   // Optional safetensors file with one BF16/F16/F32 activations tensor [T, hidden] (or pick it
   // with calibration_tensor). With it every projection gets an input_scale = amax / 2688:
-  // gate/up from the activations, down from act(gate x, up x) of that expert over all T tokens
+  // gate/up from the activations, down from act(gate x + b, up x + b) of that expert over all T tokens
   // (every token through every expert: an upper bound of the routed amax, so nothing saturates).
   // Without it input_scale is omitted (W4A4 then uses dynamic scales).
   std::string calibration;
@@ -27,6 +29,7 @@ struct QuantizeCheckpointReport {
   int moe_layers = 0;
   int64_t projections_quantized = 0;
   int64_t tensors_copied = 0;
+  int64_t biases_copied = 0;  // expert bias tensors written (a fused one counts once per expert and projection)
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
 };
