@@ -28,6 +28,28 @@ def _scale_2_pair(scale_2, num_experts):
                 f"or [{num_experts}, 2] (gate, up), got {list(a.shape)}")
 
 
+_BIAS_DTYPES = ("float32", "bfloat16", "float16")
+
+
+def _host_bias(value, name):
+    """An expert bias (NumPy, ml_dtypes or torch, on any device) as a C-contiguous float32 NumPy array
+    on the host, converted exactly from float32, bfloat16 or float16; None stays None (no bias). The
+    native module checks its shape and that every value is finite."""
+    if value is None:
+        return None
+    if is_torch_tensor(value):
+        dtype = str(value.dtype).replace("torch.", "")
+        if dtype in _BIAS_DTYPES:
+            return value.detach().to(device="cpu", dtype=torch_module().float32).contiguous().numpy()
+    else:
+        a = value if isinstance(value, np.ndarray) else np.asarray(value)
+        dtype = a.dtype.name
+        if dtype in _BIAS_DTYPES:
+            return np.ascontiguousarray(a, dtype=np.float32)
+    raise Error(f"fp4moe: MoeLayer.load_weights: {name}: expected float32, bfloat16 or float16 elements, "
+                f"got {dtype}")
+
+
 def _input_scale(value, name):
     """One ModelOpt input_scale for the whole layer: the max over experts (as vLLM does), 0 for None
     (dynamic: the amax is taken on the device in every forward)."""
@@ -121,7 +143,7 @@ class MoeLayer:
 
     # ---- weights ----
     def load_weights(self, w13, w13_scale, w13_scale_2, w2, w2_scale, w2_scale_2, a13_scale=None, a2_scale=None,
-                     scale_layout="linear"):
+                     scale_layout="linear", *, w13_bias=None, w2_bias=None):
         """Uploads the local experts, stacked as in ModelOpt NVFP4 checkpoints (E = local experts):
 
         w13 uint8 [E, 2I, H/2] (gate rows then up rows), w13_scale E4M3 bytes (uint8 or float8_e4m3fn)
@@ -132,6 +154,11 @@ class MoeLayer:
         ignored in mode "w4a16". Any array type on any device: torch tensors already on a CUDA layer's
         device are read there (no copy through the host; swizzled w13 scales excepted), everything else
         is copied to the host first.
+
+        w13_bias [E, 2I] (gate then up, as vLLM's w13_bias) and w2_bias [E, H]: the experts' biases
+        (gpt-oss has them), float32, bfloat16 or float16 (converted exactly to float32 on the host),
+        finite; None is a zero bias. Added to the projections' FP32 outputs after weight_scale_2: gate
+        and up before the activation, down before the top-k weight (y_pair = W2 h + b2).
         """
         e = self.num_local_experts
         gate_2, up_2 = _scale_2_pair(w13_scale_2, e)
@@ -142,7 +169,8 @@ class MoeLayer:
             w13_gate_scale_2=gate_2, w13_up_scale_2=up_2, w2=self._weight_array(w2, "w2"),
             w2_scale=self._weight_array(w2_scale, "w2_scale"),
             w2_scale_2=to_host_numpy(w2_scale_2, "w2_scale_2").astype(np.float32).reshape(-1),
-            scale_layout=str(scale_layout))
+            scale_layout=str(scale_layout), w13_bias=_host_bias(w13_bias, "w13_bias"),
+            w2_bias=_host_bias(w2_bias, "w2_bias"))
         if self.mode == "w4a4":
             self._native.set_input_scales(_input_scale(a13_scale, "a13_scale"), _input_scale(a2_scale, "a2_scale"))
 

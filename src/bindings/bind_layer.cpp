@@ -1,10 +1,12 @@
 // fp4moe._core.Layer: the nanobind class over LayerBinding, and fp4moe._core.Workspace, the scratch
 // memory layers may share (shared_workspace.h). Keyword names match fp4moe.MoeLayer, which converts
-// inputs (torch tensors, ml_dtypes arrays, scale_2 shapes) before calling here.
+// inputs (torch tensors, ml_dtypes arrays, scale_2 shapes, biases to float32) before calling here.
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bindings/device_guard.h"
@@ -53,9 +55,10 @@ LayerSpec make_spec(int num_experts, int hidden, int intermediate, int top_k, in
 
 void load_weights(LayerBinding& layer, InArray w13, InArray w13_scale, InArray w13_gate_scale_2,
                   InArray w13_up_scale_2, InArray w2, InArray w2_scale, InArray w2_scale_2,
-                  const std::string& scale_layout) {
+                  const std::string& scale_layout, const std::optional<InArray>& w13_bias,
+                  const std::optional<InArray>& w2_bias) {
   StackedWeights w{w13, w13_scale, w13_gate_scale_2, w13_up_scale_2, w2, w2_scale, w2_scale_2,
-                   parse_scale_layout(scale_layout, "MoeLayer.load_weights")};
+                   parse_scale_layout(scale_layout, "MoeLayer.load_weights"), w13_bias, w2_bias};
   layer.load_weights(w);
 }
 
@@ -95,7 +98,7 @@ void bind_layer(nb::module_& m) {
            nb::arg("device_index"), nb::arg("cpu_threads"), nb::arg("workspace").none())
       .def("load_weights", &load_weights, nb::arg("w13"), nb::arg("w13_scale"), nb::arg("w13_gate_scale_2"),
            nb::arg("w13_up_scale_2"), nb::arg("w2"), nb::arg("w2_scale"), nb::arg("w2_scale_2"),
-           nb::arg("scale_layout"))
+           nb::arg("scale_layout"), nb::arg("w13_bias").none(), nb::arg("w2_bias").none())
       .def("load_checkpoint", &LayerBinding::load_checkpoint, nb::arg("checkpoint"), nb::arg("layer"))
       .def("set_input_scales", &LayerBinding::set_input_scales, nb::arg("gemm1_input_scale"),
            nb::arg("gemm2_input_scale"))

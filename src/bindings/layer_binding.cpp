@@ -1,7 +1,11 @@
 // The layer behind fp4moe.MoeLayer: creation on a device, stacked weight upload (one load_expert
-// per local expert) and the checked forward. The GIL is released while a forward runs.
+// per local expert, with the experts' biases where given) and the checked forward. The GIL is
+// released while a forward runs.
 #include "bindings/layer_binding.h"
 
+#include <cmath>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "bindings/device_guard.h"
@@ -16,6 +20,22 @@ namespace {
 const uint8_t* bytes_at(const InArray& a, int64_t offset) { return static_cast<const uint8_t*>(a.data()) + offset; }
 
 float float_at(const InArray& a, int64_t i) { return static_cast<const float*>(a.data())[i]; }
+
+// An optional stacked bias: float32 [experts, rows] on the host, every value finite (checked here, for
+// all experts before the first is loaded, so that a bad value names its place in the stacked array).
+// Returns its data, or null where there is none.
+const float* checked_bias(const std::optional<InArray>& bias, const char* where, const char* name, int64_t experts,
+                          int64_t rows) {
+  if (!bias) return nullptr;
+  checked(*bias, where, name, {Elem::kF32, {experts, rows}, Place::host()});
+  const float* values = static_cast<const float*>(bias->data());
+  for (int64_t k = 0; k < experts * rows; ++k) {
+    if (std::isfinite(values[k])) continue;
+    require(false, where, name, "finite values",
+            std::to_string(values[k]) + " at [" + std::to_string(k / rows) + ", " + std::to_string(k % rows) + "]");
+  }
+  return values;
+}
 
 }  // namespace
 
@@ -63,6 +83,8 @@ void LayerBinding::load_weights(const StackedWeights& w) {
   checked(w.w13_gate_scale_2, kWhere, "w13_scale_2 (gate)", {Elem::kF32, {e}, host});
   checked(w.w13_up_scale_2, kWhere, "w13_scale_2 (up)", {Elem::kF32, {e}, host});
   checked(w.w2_scale_2, kWhere, "w2_scale_2", {Elem::kF32, {e}, host});
+  const float* w13_bias = checked_bias(w.w13_bias, kWhere, "w13_bias", e, 2 * i);
+  const float* w2_bias = checked_bias(w.w2_bias, kWhere, "w2_bias", e, h);
 
   DeviceGuard guard(device_);
   // The fused w13 splits into gate and up views only in the linear layout (a swizzled tile spans
@@ -75,10 +97,11 @@ void LayerBinding::load_weights(const StackedWeights& w) {
       w13_scales = w13_linear.data();
     }
     const Nvfp4WeightView down{bytes_at(w.w2, x * h * (i / 2)), bytes_at(w.w2_scale, x * w2_scale_bytes),
-                               w.scale_layout, float_at(w.w2_scale_2, x)};
+                               w.scale_layout, float_at(w.w2_scale_2, x), w2_bias ? w2_bias + x * h : nullptr};
     const ExpertWeightsView view =
         split_fused_w13(bytes_at(w.w13, x * 2 * i * (h / 2)), w13_scales, float_at(w.w13_gate_scale_2, x),
-                        float_at(w.w13_up_scale_2, x), int(i), int(h), down);
+                        float_at(w.w13_up_scale_2, x), int(i), int(h), down,
+                        w13_bias ? w13_bias + x * 2 * i : nullptr);
     layer_->load_expert(int(x), view);
   }
   weights_loaded_ = true;

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bindings/arrays.h"
@@ -23,11 +24,13 @@ struct LayerSpec {
 };
 
 // The stacked checkpoint tensors of the local experts, all in host memory (spec section 2):
-// w13 [E, 2I, H/2] gate rows then up rows, w2 [E, H, I/2], scales E4M3 bytes, scale_2 per expert.
+// w13 [E, 2I, H/2] gate rows then up rows, w2 [E, H, I/2], scales E4M3 bytes, scale_2 per expert;
+// the optional expert biases in FP32 on the host, w13_bias [E, 2I] (gate then up) and w2_bias [E, H].
 struct StackedWeights {
   InArray w13, w13_scale, w13_gate_scale_2, w13_up_scale_2;
   InArray w2, w2_scale, w2_scale_2;
   ScaleLayout scale_layout = ScaleLayout::kLinear;
+  std::optional<InArray> w13_bias, w2_bias;  // none: zero biases
 };
 
 class LayerBinding {

@@ -131,10 +131,23 @@ def random_experts(rng, num_experts, hidden, intermediate, distinct_gate_up=True
     }
 
 
+def random_biases(rng, num_experts, hidden, intermediate):
+    """Expert biases as gpt-oss has them, float32: w13_bias [E, 2I] (gate then up) and w2_bias [E, H], of
+    the size of the GEMM outputs of random_experts(), so that they change the output far beyond the
+    error bound."""
+    return {"w13_bias": rng.standard_normal((num_experts, 2 * intermediate)).astype(np.float32),
+            "w2_bias": (4 * rng.standard_normal((num_experts, hidden))).astype(np.float32)}
+
+
 def load_args(experts):
     """The positional arguments of MoeLayer.load_weights."""
     return (experts["w13"], experts["w13_scale"], experts["w13_scale_2"], experts["w2"], experts["w2_scale"],
             experts["w2_scale_2"])
+
+
+def bias_kwargs(experts):
+    """The bias keyword arguments of MoeLayer.load_weights for the biases `experts` holds (none: {})."""
+    return {k: experts[k] for k in ("w13_bias", "w2_bias") if k in experts}
 
 
 def random_routing(rng, tokens, num_experts, top_k, id_range=None):
@@ -171,20 +184,26 @@ def fake_quantize(x, input_scale):
 
 def reference_moe(experts, x, topk_weights, topk_ids, kind="silu", limit=7.0, alpha=1.702, local_start=0,
                   mode="w4a16", a13_scale=None, a2_scale=None):
-    """y [T, H] float64 from the dequantized weights of random_experts(); W4A4 with calibrated scales."""
+    """y [T, H] float64 from the dequantized weights of random_experts(); W4A4 with calibrated scales.
+    The biases `experts` holds (w13_bias [E, 2I], w2_bias [E, H]; absent: zero) are added to the GEMM
+    outputs: y_pair = W2 act(W13 x + b13) + b2, weighted by the pair's top-k weight."""
     x = bf16_to_float64(x)
     if mode == "w4a4":
         x = fake_quantize(x, a13_scale)
-    num_local = experts["gate"].shape[0]
+    num_local, inter = experts["gate"].shape[:2]
+    b13 = experts.get("w13_bias", np.zeros((num_local, 2 * inter), np.float32)).astype(np.float64)
+    b2 = experts.get("w2_bias", np.zeros((num_local, x.shape[1]), np.float32)).astype(np.float64)
     y = np.zeros(x.shape, dtype=np.float64)
     for e in range(num_local):
         tokens, slots = np.nonzero(topk_ids == local_start + e)
         if tokens.size == 0:
             continue
         xe = x[tokens]
-        act = activation(kind, xe @ experts["gate"][e].T, xe @ experts["up"][e].T, limit, alpha).astype(np.float32)
+        gate = xe @ experts["gate"][e].T + b13[e, :inter]
+        up = xe @ experts["up"][e].T + b13[e, inter:]
+        act = activation(kind, gate, up, limit, alpha).astype(np.float32)
         act = fake_quantize(act, a2_scale) if mode == "w4a4" else bf16_to_float64(to_bf16(act))
-        y[tokens] += topk_weights[tokens, slots][:, None].astype(np.float64) * (act @ experts["down"][e].T)
+        y[tokens] += topk_weights[tokens, slots][:, None].astype(np.float64) * (act @ experts["down"][e].T + b2[e])
     return y
 
 

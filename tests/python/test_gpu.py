@@ -1,6 +1,6 @@
 """The CUDA backend through PyTorch: torch.ops.fp4moe.moe_forward against a plain PyTorch float64
 reference written here (independent of the C++ reference), in eager mode, under
-torch.compile(fullgraph=True) and as a CUDA-graph replay. Run on the GPU machine:
+torch.compile(fullgraph=True) and as a CUDA-graph replay; expert biases too. Run on the GPU machine:
 
     python -m pytest -v tests/python/test_gpu.py
 
@@ -84,23 +84,29 @@ def act_fn(kind, g, u, limit=7.0, alpha=1.702):
 
 
 def reference(w, x, topk_weights, topk_ids, kind="silu", local_start=0, mode="w4a16", a13=None, a2=None):
-    """float64 [T, H]; W4A4 with calibrated input scales, or dynamic ones from the tensors' amax."""
+    """float64 [T, H]; W4A4 with calibrated input scales, or dynamic ones from the tensors' amax. The
+    biases `w` holds (w13_bias [E, 2I] gate then up, w2_bias [E, H]; absent: zero) are added to the GEMM
+    outputs: y_pair = W2 act(W13 x + b13) + b2, weighted by the pair's top-k weight."""
     x = x.double()
     if mode == "w4a4":
         x = fake_quantize(x, inverse(a13) if a13 else global_scale(x.abs().max().item()))
+    num_local, i = w["gate"].shape[:2]
+    b13 = w.get("w13_bias", torch.zeros(num_local, 2 * i, dtype=torch.float64, device=x.device))
+    b2 = w.get("w2_bias", torch.zeros(num_local, x.shape[1], dtype=torch.float64, device=x.device))
     rows = []  # (tokens, slots, expert, activation)
-    for e in range(w["gate"].shape[0]):
+    for e in range(num_local):
         tokens, slots = torch.nonzero(topk_ids == local_start + e, as_tuple=True)
         if tokens.numel():
             xe = x[tokens]
-            rows.append((tokens, slots, e, act_fn(kind, xe @ w["gate"][e].T, xe @ w["up"][e].T).float()))
+            gate, up = xe @ w["gate"][e].T + b13[e, :i], xe @ w["up"][e].T + b13[e, i:]
+            rows.append((tokens, slots, e, act_fn(kind, gate, up).float()))
     if mode == "w4a4" and rows:
         amax = max(a.abs().max().item() for *_, a in rows)
         gs2 = inverse(a2) if a2 else global_scale(amax)
     y = torch.zeros_like(x)
     for tokens, slots, e, a in rows:
         a = fake_quantize(a, gs2) if mode == "w4a4" else a.to(torch.bfloat16).double()
-        y.index_add_(0, tokens, topk_weights[tokens, slots, None].double() * (a @ w["down"][e].T))
+        y.index_add_(0, tokens, topk_weights[tokens, slots, None].double() * (a @ w["down"][e].T + b2[e]))
     return y
 
 
@@ -110,12 +116,17 @@ def rel_error(y, ref):
 
 # ---- fixtures ----
 
-def make_weights(shape_name, num_local=None):
+def make_weights(shape_name, num_local=None, biases=False):
+    """The weights on the device (biases, where asked for, as BF16 tensors, as gpt-oss stores them) and
+    their float64 values for the reference (the same experts with or without biases)."""
     e, h, i, _ = SHAPES[shape_name]
     rng = np.random.default_rng(sum(map(ord, shape_name)))
     ex = moe_data.random_experts(rng, e if num_local is None else num_local, h, i)
     dev = {k: torch.from_numpy(v).cuda() for k, v in ex.items() if k in (
         "w13", "w13_scale", "w13_scale_2", "w2", "w2_scale", "w2_scale_2")}
+    if biases:
+        for k, v in moe_data.random_biases(rng, ex["w13"].shape[0], h, i).items():
+            dev[k] = torch.from_numpy(v).cuda().to(torch.bfloat16)
     dev["w13_scale"] = dev["w13_scale"].view(torch.float8_e4m3fn)
     dev["w2_scale"] = dev["w2_scale"].view(torch.float8_e4m3fn)
     ref = {"gate": [], "up": [], "down": []}
@@ -125,11 +136,17 @@ def make_weights(shape_name, num_local=None):
         ref["up"].append(dequantize(dev["w13"][x, i:], dev["w13_scale"][x, i:].view(torch.uint8),
                                     ex["w13_scale_2"][x, 1]))
         ref["down"].append(dequantize(dev["w2"][x], dev["w2_scale"][x].view(torch.uint8), ex["w2_scale_2"][x]))
-    return dev, {k: torch.stack(v) for k, v in ref.items()}
+    ref = {k: torch.stack(v) for k, v in ref.items()}
+    ref.update({k: dev[k].double() for k in ("w13_bias", "w2_bias") if k in dev})
+    return dev, ref
 
 
 def load_args(dev):
     return (dev["w13"], dev["w13_scale"], dev["w13_scale_2"], dev["w2"], dev["w2_scale"], dev["w2_scale_2"])
+
+
+def bias_kwargs(dev):
+    return {k: dev[k] for k in ("w13_bias", "w2_bias") if k in dev}
 
 
 @pytest.fixture(scope="module", params=list(SHAPES))
@@ -169,6 +186,67 @@ def test_eager_matches_torch_reference(shape_case, kind):
         err = rel_error(out, reference(ref, x, weights, ids, kind))
         print(f"{name} {kind} T={tokens}: rel error {err:.2e}")
         assert err < BOUND
+
+
+@pytest.fixture(scope="module", params=list(SHAPES))
+def biased_case(request):
+    dev, ref = make_weights(request.param, biases=True)
+    return request.param, dev, ref
+
+
+@pytest.mark.parametrize("mode", ["w4a16", "w4a4_calibrated", "w4a4_dynamic"])
+@pytest.mark.parametrize("kind", ["swiglu_oai", "silu"])
+def test_biases_match_torch_reference(biased_case, kind, mode):
+    """Expert biases (gpt-oss): w13_bias and w2_bias as BF16 CUDA tensors, every batch size's kernels,
+    W4A16 and W4A4 (the activations quantized with the biases added, calibrated or by their amax)."""
+    name, dev, ref = biased_case
+    e, h, i, k = SHAPES[name]
+    quant = mode.split("_")[0]
+    layer = fp4moe.MoeLayer(e, h, i, k, MAX_T, activation=kind, mode=quant, device="cuda")
+    a13 = a2 = None
+    if mode == "w4a4_calibrated":
+        a13, a2 = 6.0 / 2688, 0.03
+    layer.load_weights(*load_args(dev), a13_scale=a13, a2_scale=a2, **bias_kwargs(dev))
+    unbiased = {key: ref[key] for key in ("gate", "up", "down")}
+    for seed, tokens in enumerate(TOKENS):
+        x, weights, ids = routed(name, tokens, 100 + seed)
+        out = torch.full_like(x, float("nan"))  # every element must be written
+        layer.run(x, weights, ids, out=out)
+        torch.cuda.synchronize()
+        assert torch.isfinite(out).all()
+        kw = {"kind": kind, "mode": quant, "a13": a13, "a2": a2}
+        err = rel_error(out, reference(ref, x, weights, ids, **kw))
+        without = rel_error(out, reference(unbiased, x, weights, ids, **kw))
+        print(f"{name} {kind} {mode} biases T={tokens}: rel error {err:.2e} (vs no biases {without:.2e})")
+        assert err < BOUND and without > 10 * BOUND
+
+
+def test_biases_from_host_and_device_in_a_graph_and_on_the_cpu(biased_case):
+    """The same biases from the device (BF16) and from the host as float32 NumPy arrays (the same values):
+    the same GPU layer, bit for bit, also as a CUDA-graph replay; and the CPU backend within the bound."""
+    name, dev, _ = biased_case
+    e, h, i, k = SHAPES[name]
+    x, weights, ids = routed(name, 64, 110)
+    host = {key: v.float().cpu().numpy() for key, v in bias_kwargs(dev).items()}
+    outputs = []
+    for biases in (bias_kwargs(dev), host):
+        layer = fp4moe.MoeLayer(e, h, i, k, MAX_T, activation="swiglu_oai", device="cuda")
+        layer.load_weights(*load_args(dev), **biases)
+        outputs.append(layer.run(x, weights, ids))
+    assert torch.equal(outputs[0], outputs[1])
+    torch.cuda.synchronize()
+    y = torch.full_like(x, float("nan"))
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        layer.run(x, weights, ids, out=y)
+    graph.replay()
+    torch.cuda.synchronize()
+    assert torch.equal(y, outputs[0])
+    cpu = fp4moe.MoeLayer(e, h, i, k, MAX_T, activation="swiglu_oai", device="cpu")
+    cpu.load_weights(*load_args(dev), **host)
+    diff = rel_error(outputs[0].cpu(), cpu.run(x.cpu(), weights.cpu(), ids.cpu()).double())
+    print(f"{name} biases: GPU vs CPU backend rel difference {diff:.2e}")
+    assert diff < BOUND
 
 
 def test_gpu_agrees_with_cpu_backend(shape_case):

@@ -1,6 +1,6 @@
 """fp4moe.MoeLayer on the CPU backend with NumPy arrays: outputs against the NumPy float64 reference
 of moe_data.py (independent of the C++ code) and against fp4moe.reference_forward, the weight
-layouts, expert parallelism, and the errors users get for bad input."""
+layouts, expert parallelism, expert biases, and the errors users get for bad input."""
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ BOUND = 1e-2  # spec section 6: relative Frobenius error of W4A16 and W4A4 again
 def make_layer(experts, **options):
     num_experts = options.pop("num_experts", E)
     layer = fp4moe.MoeLayer(num_experts, H, I, K, MAX_T, device="cpu", cpu_threads=2, **options)
-    layer.load_weights(*moe_data.load_args(experts))
+    layer.load_weights(*moe_data.load_args(experts), **moe_data.bias_kwargs(experts))
     return layer
 
 
@@ -206,6 +206,126 @@ def test_layer_and_weight_errors(experts):
         layer.load_weights(*args[:5], np.full(E, -1.0, np.float32))
     with pytest.raises(fp4moe.Error, match="reference_forward: layer"):
         fp4moe.reference_forward("not a layer", x, weights, ids)
+
+
+# ---- expert biases (gpt-oss): y_pair = W2 act(W13 x + b13) + b2 ----
+
+@pytest.fixture(scope="module")
+def biased(experts):
+    return dict(experts, **moe_data.random_biases(np.random.default_rng(23), E, H, I))
+
+
+@pytest.mark.parametrize("activation,mode", [("silu", "w4a16"), ("swiglu_oai", "w4a16"), ("swiglu_oai", "w4a4")])
+def test_biases_match_both_references(experts, biased, activation, mode):
+    """w13_bias and w2_bias against the NumPy reference with the same biases and against the C++
+    reference; the biases move the output far beyond the bound (they really were added)."""
+    rng = np.random.default_rng(24)
+    x, weights, ids = random_inputs(rng, 29)
+    scales = {}
+    if mode == "w4a4":  # calibrated, so that the NumPy reference quantizes as the layer does
+        scales = {"a13_scale": np.float32(np.abs(moe_data.bf16_to_float64(x)).max() / 2688 * 1.1),
+                  "a2_scale": np.float32(0.03)}
+    layer = fp4moe.MoeLayer(E, H, I, K, MAX_T, activation=activation, mode=mode, device="cpu", cpu_threads=2)
+    layer.load_weights(*moe_data.load_args(biased), **scales, **moe_data.bias_kwargs(biased))
+    y = layer.run(x, weights, ids)
+    ref = moe_data.reference_moe(biased, x, weights, ids, kind=activation, mode=mode, **scales)
+    err = moe_data.rel_error(y, ref)
+    err_cpp = moe_data.rel_error(y, fp4moe.reference_forward(layer, x, weights, ids))
+    unbiased = moe_data.rel_error(y, moe_data.reference_moe(experts, x, weights, ids, kind=activation, mode=mode,
+                                                            **scales))
+    print(f"biases {activation} {mode}: rel error vs NumPy {err:.2e}, vs C++ {err_cpp:.2e}, "
+          f"vs the reference without biases {unbiased:.2e}")
+    assert err < BOUND and err_cpp < BOUND
+    assert unbiased > 10 * BOUND
+
+
+@pytest.mark.parametrize("which", ["w13_bias", "w2_bias"])
+def test_one_bias_alone(experts, biased, which):
+    rng = np.random.default_rng(25)
+    x, weights, ids = random_inputs(rng, 19)
+    only = dict(experts, **{which: biased[which]})
+    y = make_layer(only).run(x, weights, ids)
+    err = moe_data.rel_error(y, moe_data.reference_moe(only, x, weights, ids))
+    unbiased = moe_data.rel_error(y, moe_data.reference_moe(experts, x, weights, ids))
+    print(f"{which} alone: rel error {err:.2e}, vs the reference without biases {unbiased:.2e}")
+    assert err < BOUND and unbiased > 10 * BOUND
+
+
+def test_biases_with_expert_parallelism(biased):
+    """The local experts' rows of the stacked biases: [E_local, 2I] and [E_local, H]."""
+    rng = np.random.default_rng(26)
+    local = {k: v[2:5] for k, v in biased.items()}
+    layer = make_layer(local, num_experts=9, local_expert_start=2, local_experts=3)
+    x, weights, ids = random_inputs(rng, 25, num_experts=9)
+    err = moe_data.rel_error(layer.run(x, weights, ids), moe_data.reference_moe(local, x, weights, ids, local_start=2))
+    print(f"expert-parallel biases: rel error {err:.2e}")
+    assert err < BOUND
+
+
+def test_float16_biases_and_zero_biases(experts, biased):
+    """float16 biases are converted exactly (the output of their values given as float32); zero biases give
+    the output of none; swizzled scales take biases as linear ones do."""
+    rng = np.random.default_rng(27)
+    x, weights, ids = random_inputs(rng, 15)
+    half = {k: biased[k].astype(np.float16) for k in ("w13_bias", "w2_bias")}
+    want = make_layer(dict(experts, **{k: v.astype(np.float32) for k, v in half.items()})).run(x, weights, ids)
+    np.testing.assert_array_equal(make_layer(dict(experts, **half)).run(x, weights, ids), want)
+
+    zeros = {"w13_bias": np.zeros((E, 2 * I), np.float32), "w2_bias": np.zeros((E, H), np.float32)}
+    np.testing.assert_array_equal(moe_data.bf16_to_float64(make_layer(dict(experts, **zeros)).run(x, weights, ids)),
+                                  moe_data.bf16_to_float64(make_layer(experts).run(x, weights, ids)))
+
+    swizzled = dict(biased)
+    swizzled["w13_scale"] = np.stack([fp4moe.swizzle_scales(s) for s in biased["w13_scale"]])
+    swizzled["w2_scale"] = np.stack([fp4moe.swizzle_scales(s) for s in biased["w2_scale"]])
+    layer = fp4moe.MoeLayer(E, H, I, K, MAX_T, device="cpu")
+    layer.load_weights(*moe_data.load_args(swizzled), scale_layout="swizzled", **moe_data.bias_kwargs(biased))
+    np.testing.assert_array_equal(layer.run(x, weights, ids), make_layer(biased).run(x, weights, ids))
+
+
+def test_bfloat16_biases_convert_exactly(experts, biased):
+    ml_dtypes = pytest.importorskip("ml_dtypes", reason="ml_dtypes is not installed")
+    rng = np.random.default_rng(28)
+    x, weights, ids = random_inputs(rng, 11)
+    bf16 = {k: biased[k].astype(ml_dtypes.bfloat16) for k in ("w13_bias", "w2_bias")}
+    want = make_layer(dict(experts, **{k: v.astype(np.float32) for k, v in bf16.items()})).run(x, weights, ids)
+    np.testing.assert_array_equal(make_layer(dict(experts, **bf16)).run(x, weights, ids), want)
+
+
+def test_loading_again_without_biases_drops_them(experts, biased):
+    rng = np.random.default_rng(29)
+    x, weights, ids = random_inputs(rng, 13)
+    layer = make_layer(biased)
+    with_biases = layer.run(x, weights, ids)
+    layer.load_weights(*moe_data.load_args(experts))
+    np.testing.assert_array_equal(layer.run(x, weights, ids), make_layer(experts).run(x, weights, ids))
+    layer.load_weights(*moe_data.load_args(biased), **moe_data.bias_kwargs(biased))
+    np.testing.assert_array_equal(layer.run(x, weights, ids), with_biases)
+
+
+def test_bias_errors_name_the_argument(biased):
+    layer = fp4moe.MoeLayer(E, H, I, K, MAX_T, device="cpu")
+    args = moe_data.load_args(biased)
+    b13, b2 = biased["w13_bias"], biased["w2_bias"]
+    nan13, inf2 = b13.copy(), b2.copy()
+    nan13[4, 50] = np.nan
+    inf2[1, 3] = -np.inf
+    dtypes = "expected float32, bfloat16 or float16 elements, got"
+    cases = {
+        r"w13_bias: expected shape \[6, 96\], got \[6, 48\]": {"w13_bias": b13[:, :I].copy()},
+        r"w13_bias: expected shape \[6, 96\], got \[576\]": {"w13_bias": b13.reshape(-1)},
+        r"w2_bias: expected shape \[6, 64\], got \[64\]": {"w2_bias": b2[0].copy()},
+        f"w2_bias: {dtypes} float64": {"w2_bias": b2.astype(np.float64)},
+        f"w13_bias: {dtypes} int32": {"w13_bias": np.zeros((E, 2 * I), np.int32)},
+        f"w13_bias: {dtypes} uint16": {"w13_bias": moe_data.to_bf16(b13)},  # bf16 bits are not bias values
+        r"w13_bias: expected finite values, got -?nan at \[4, 50\]": {"w13_bias": nan13},
+        r"w2_bias: expected finite values, got -inf at \[1, 3\]": {"w13_bias": b13, "w2_bias": inf2},
+    }
+    for message, kwargs in cases.items():
+        with pytest.raises(fp4moe.Error, match="fp4moe: MoeLayer.load_weights: " + message):
+            layer.load_weights(*args, **kwargs)
+    with pytest.raises(TypeError):
+        layer.load_weights(*args, None, None, "linear", b13)  # the biases are keyword-only
 
 
 @pytest.mark.skipif(fp4moe.cuda_available(), reason="a CUDA device is visible: the error path cannot be reached")

@@ -1,6 +1,6 @@
 """fp4moe.torch on the CPU backend: the custom ops' schema and fake kernels (torch.library.opcheck),
-shape inference, torch.compile(fullgraph=True), the Fp4MoE module, and weights given as torch
-tensors. Skipped, with the reason shown, where torch is not installed."""
+shape inference, torch.compile(fullgraph=True), the Fp4MoE module, and weights and biases given as
+torch tensors. Skipped, with the reason shown, where torch is not installed."""
 
 import numpy as np
 import pytest
@@ -50,6 +50,26 @@ def test_module_forward_converts_router_outputs(module, experts):
     y = module(x, weights, ids)
     assert y.dtype == torch.bfloat16 and y.shape == (13, H)
     print(f"eager rel error {check_against_reference(y, experts, x, weights, ids):.2e}")
+
+
+def test_biases_as_torch_tensors(experts):
+    """w13_bias / w2_bias as torch tensors (float32, bfloat16, float16, as a checkpoint loader hands them
+    over): converted exactly, the output of their values given as float32 NumPy arrays, and near the
+    NumPy reference with those biases; float64 is rejected."""
+    biases = moe_data.random_biases(np.random.default_rng(31), E, H, I)
+    x, weights, ids = routed_inputs(9, 11)
+    for dtype in (torch.float32, torch.bfloat16, torch.float16):
+        tensors = {k: torch.from_numpy(v).to(dtype) for k, v in biases.items()}
+        values = {k: t.float().numpy() for k, t in tensors.items()}
+        m = fp4moe_torch.Fp4MoE(E, H, I, K, MAX_T, device="cpu")
+        m.load_weights(*moe_data.load_args(experts), **tensors)
+        numpy_layer = fp4moe.MoeLayer(E, H, I, K, MAX_T, device="cpu")
+        numpy_layer.load_weights(*moe_data.load_args(experts), **values)
+        y = m(x, weights, ids)
+        assert torch.equal(y, numpy_layer.run(x, weights, ids.to(torch.int32))), dtype
+        print(f"{dtype} biases: rel error {check_against_reference(y, dict(experts, **values), x, weights, ids):.2e}")
+    with pytest.raises(fp4moe.Error, match="w2_bias: expected float32, bfloat16 or float16 elements, got float64"):
+        m.load_weights(*moe_data.load_args(experts), w2_bias=torch.zeros(E, H, dtype=torch.float64))
 
 
 def test_opcheck(module):
