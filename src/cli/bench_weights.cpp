@@ -32,15 +32,23 @@ std::vector<float> dequantized(const Nvfp4WeightView& w, int rows, int cols) {
 
 }  // namespace
 
-ExpertPool::ExpertPool(const BenchShape& shape, uint64_t seed) : experts_(kSize) {
+ExpertPool::ExpertPool(const BenchShape& shape, uint64_t seed, bool with_bias) : experts_(kSize) {
   std::mt19937_64 rng(seed);
   const size_t elements = size_t(shape.intermediate) * shape.hidden;  // gate, up [I, H] and down [H, I]
   for (Expert& e : experts_)
     for (Matrix* m : {&e.gate, &e.up, &e.down}) fill_random(m->codes, m->scales, m->scale_2, elements, rng);
+  if (!with_bias) return;
+  std::uniform_real_distribution<float> bias(-0.5f, 0.5f);
+  for (Expert& e : experts_) {
+    for (Matrix* m : {&e.gate, &e.up, &e.down}) {
+      m->bias.resize(size_t(m == &e.down ? shape.hidden : shape.intermediate));
+      for (float& b : m->bias) b = bias(rng);
+    }
+  }
 }
 
 Nvfp4WeightView ExpertPool::Matrix::view() const {
-  return {codes.data(), scales.data(), ScaleLayout::kLinear, scale_2};
+  return {codes.data(), scales.data(), ScaleLayout::kLinear, scale_2, bias.empty() ? nullptr : bias.data()};
 }
 
 ExpertWeightsView ExpertPool::view(int expert, int copy) const {
@@ -74,7 +82,8 @@ InputScales calibrate_input_scales(const ExpertPool& pool, const MoeConfig& conf
     s.hidden = h;
     const ExpertWeightsView w = pool.view(p, 0);
     h_amax = nan_max(h_amax, intermediate_amax(s, dequantized(w.gate, inter, h).data(),
-                                               dequantized(w.up, inter, h).data(), inter, config.activation));
+                                               dequantized(w.up, inter, h).data(), inter, config.activation,
+                                               w.gate.bias, w.up.bias));
   }
   constexpr float kDenominator = kE4M3Max * kE2M1Max;  // 2688: input_scale = amax / 2688
   return {amax(x.data(), int64_t(tokens) * h) / kDenominator, h_amax / kDenominator};

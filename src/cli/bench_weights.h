@@ -18,12 +18,13 @@ inline constexpr int kCalibrationTokens = 256;  // the sample: the largest batch
 // Copy c's expert e is pool entry (e + c) % kSize: the timing does not depend on the weights'
 // values, and generating each copy's gigabytes on the host would take longer than the benchmark.
 // The values follow bench/nvfp4_torch.py: any E2M1 codes, block scales 2^-3..7.5 (biased exponents
-// 4..9), global scales 1e-3..1e-2, so that the outputs stay O(1) at every size.
+// 4..9), global scales 1e-3..1e-2, so that the outputs stay O(1) at every size; with_bias adds a bias
+// of values in [-0.5, 0.5) to each projection (as gpt-oss's experts have).
 class ExpertPool {
  public:
   static constexpr int kSize = 4;
 
-  ExpertPool(const BenchShape& shape, uint64_t seed);
+  ExpertPool(const BenchShape& shape, uint64_t seed, bool with_bias = false);
 
   static int entry(int expert, int copy) { return (expert + copy) % kSize; }
   ExpertWeightsView view(int expert, int copy) const;
@@ -32,6 +33,7 @@ class ExpertPool {
   struct Matrix {
     std::vector<uint8_t> codes, scales;
     float scale_2 = 1.0f;
+    std::vector<float> bias;  // [rows], or empty
     Nvfp4WeightView view() const;
   };
   struct Expert {

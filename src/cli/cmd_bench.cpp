@@ -38,6 +38,7 @@ struct BenchOptions {
   std::vector<BenchRow> rows;
   QuantMode mode = QuantMode::kW4A16;
   bool calibrated = false;  // W4A4's input scales fixed (as a checkpoint's), not each forward's amax
+  bool bias = false;        // every projection of every expert with a bias (gpt-oss)
   enum class Kernels { kOff, kOn, kList } kernels = Kernels::kOn;  // per-kernel times: none, the GEMMs', all
   uint64_t seed = 1234;
   int min_runs = 20;
@@ -85,6 +86,9 @@ BenchOptions parse_options(const Argv& argv) {
   o.calibrated = scales == "calibrated";
   require(!o.calibrated || o.mode == QuantMode::kW4A4, args.command(), "--scales",
           "calibrated only with --mode w4a4 (W4A16 has no activation scales)", "calibrated with --mode w4a16");
+  const std::string bias = args.get("bias", "off");
+  require(bias == "on" || bias == "off", args.command(), "--bias", "on or off", "'" + bias + "'");
+  o.bias = bias == "on";
   const std::string kernels = args.get("kernels", "on");
   require(kernels == "on" || kernels == "off" || kernels == "list", args.command(), "--kernels", "on, off or list",
           "'" + kernels + "'");
@@ -236,7 +240,7 @@ RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchR
 
 // "w4a16", "w4a4" (dynamic scales) or "w4a4cal" (calibrated), as the results' file names say.
 std::string mode_label(const BenchOptions& o) {
-  return std::string(to_string(o.mode)) + (o.calibrated ? "cal" : "");
+  return std::string(to_string(o.mode)) + (o.calibrated ? "cal" : "") + (o.bias ? "+bias" : "");
 }
 
 void print_row(const RowResult& r, const std::string& mode, bool list_kernels) {
@@ -244,7 +248,7 @@ void print_row(const RowResult& r, const std::string& mode, bool list_kernels) {
   const std::string verdict = r.non_finite ? "  FAIL: " + std::to_string(r.non_finite) + " outputs not finite" : "";
   char gemms[32] = "-";
   if (r.kernels.gemm_us >= 0) std::snprintf(gemms, sizeof(gemms), "%.1f", r.kernels.gemm_us);
-  std::printf("%-18s %-7s %6d %-8s %7d %6d %10.1f %10s %10.1f %6.2f %6.2f %8.1f  %s%s\n", r.shape.name.c_str(),
+  std::printf("%-18s %-10s %6d %-8s %7d %6d %10.1f %10s %10.1f %6.2f %6.2f %8.1f  %s%s\n", r.shape.name.c_str(),
               mode.c_str(), r.row.tokens, to_string(r.row.routing), r.touched, r.copies, r.us, gemms,
               r.floor.seconds() * 1e6, s / r.floor.seconds(), r.floor.bytes / s / 1e12, r.floor.flops / s / 1e12,
               r.floor.bound(), verdict.c_str());
@@ -321,7 +325,7 @@ int run_on_gpu(const BenchOptions& o) {
     std::printf("(no kernel times: %s)\n", profiling.unavailable.c_str());
   }
 #endif
-  std::printf("%-18s %-7s %6s %-8s %7s %6s %10s %10s %10s %6s %6s %8s  %s\n", "shape", "mode", "tokens", "routing",
+  std::printf("%-18s %-10s %6s %-8s %7s %6s %10s %10s %10s %6s %6s %8s  %s\n", "shape", "mode", "tokens", "routing",
               "touched", "copies", "us", "gemms us", "floor us", "ratio", "TB/s", "TFLOP/s", "bound");
   std::fflush(stdout);
 
@@ -344,7 +348,7 @@ int run_on_gpu(const BenchOptions& o) {
     config.top_k = shape.top_k;
     config.max_tokens = max_tokens;
     config.mode = o.mode;
-    const ExpertPool pool(shape, o.seed);
+    const ExpertPool pool(shape, o.seed, o.bias);
     InputScales scales;
     if (o.calibrated) {
       const int sample = std::min(o.rows[largest].tokens, kCalibrationTokens);
@@ -403,6 +407,7 @@ const Command& bench_command() {
         {"scales", "dynamic|calibrated",
          "w4a4's activation scales: each forward's amax (default), or fixed ones calibrated on the largest batch's "
          "first " + std::to_string(kCalibrationTokens) + " tokens, as a checkpoint's input_scale"},
+        {"bias", "on|off", "every expert's projections with a bias, as gpt-oss's (default off)"},
         {"kernels", "on|off|list",
          "per-kernel times from CUPTI, after each row's timing: on (default) prints the GEMMs' time per forward "
          "(while any GEMM kernel ran) and writes every kernel's to --json; list also prints them; off"},

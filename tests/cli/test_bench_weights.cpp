@@ -61,7 +61,7 @@ TEST(BenchWeights, ValuesFollowTheTorchBenchmarksRanges) {
 }
 
 // max over routed (token, expert) pairs of |silu(g) * u|, g and u in double from the dequantized
-// weights of copy 0's expert.
+// weights of copy 0's expert, plus its biases where the pool has them.
 float direct_h_amax(const ExpertPool& pool, const std::vector<float>& x, const std::vector<int32_t>& ids,
                     int tokens) {
   const int h = kSmall.hidden, inter = kSmall.intermediate;
@@ -80,6 +80,8 @@ float direct_h_amax(const ExpertPool& pool, const std::vector<float>& x, const s
           g += double(gate[size_t(i * h + j)]) * x[size_t(t * h + j)];
           u += double(up[size_t(i * h + j)]) * x[size_t(t * h + j)];
         }
+        if (w.gate.bias) g += w.gate.bias[i];
+        if (w.up.bias) u += w.up.bias[i];
         best = std::max(best, std::fabs(g / (1.0 + std::exp(-g)) * u));
       }
     }
@@ -113,6 +115,36 @@ TEST(BenchWeights, CalibratedScalesAreTheAmaxesOverRoutedTokens) {
   const float want_two = direct_h_amax(pool, xf, ids, 2);
   EXPECT_NEAR(two.gemm2, want_two / 2688.0f, 1e-6 * want_two / 2688.0f);
   EXPECT_LT(two.gemm2, s.gemm2 * (1 - 1e-6f)) << "fewer tokens, a smaller amax (here)";
+}
+
+// `--bias on`: every projection of every entry has a bias in [-0.5, 0.5), and the calibrated
+// intermediate scale counts it, as the layer adds it before the activation.
+TEST(BenchWeights, BiasedPoolCalibratesWithItsBiases) {
+  const ExpertPool plain(kSmall, 11), pool(kSmall, 11, true);
+  EXPECT_EQ(plain.view(0, 0).gate.bias, nullptr);
+  for (int e = 0; e < ExpertPool::kSize; ++e) {
+    const ExpertWeightsView w = pool.view(e, 0);
+    const std::pair<const Nvfp4WeightView*, int> matrices[] = {
+        {&w.gate, kSmall.intermediate}, {&w.up, kSmall.intermediate}, {&w.down, kSmall.hidden}};
+    for (const auto& [m, rows] : matrices) {
+      ASSERT_NE(m->bias, nullptr);
+      for (int r = 0; r < rows; ++r) {
+        EXPECT_GE(m->bias[r], -0.5f);
+        EXPECT_LT(m->bias[r], 0.5f);
+      }
+    }
+  }
+  std::mt19937_64 rng(4);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int tokens = 4;
+  std::vector<bf16> x(size_t(tokens) * kSmall.hidden);
+  std::vector<float> xf(x.size());
+  for (size_t i = 0; i < x.size(); ++i) xf[i] = bf16_to_float(x[i] = float_to_bf16(normal(rng) * 20.0f));
+  const std::vector<int32_t> ids = {0, 5, 3, 1, 7, 2, 6, 4};
+  const InputScales s = calibrate_input_scales(pool, small_config(), x, ids, tokens);
+  const float want = direct_h_amax(pool, xf, ids, tokens);
+  EXPECT_NEAR(s.gemm2, want / 2688.0f, 1e-6 * want / 2688.0f);
+  EXPECT_NE(s.gemm2, calibrate_input_scales(plain, small_config(), x, ids, tokens).gemm2);
 }
 
 TEST(BenchWeights, NoRoutedTokenGivesAZeroIntermediateScale) {
