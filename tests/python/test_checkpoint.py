@@ -63,7 +63,7 @@ def stacked(config):
     }
 
 
-def by_hand(config, stacked, first=0, count=None, mode="w4a16"):
+def by_hand(config, stacked, first=0, count=None, mode="w4a16", **biases):
     e = config["num_experts"]
     count = e - first if count is None else count
     layer = fp4moe.MoeLayer(e, config["hidden_size"], stacked["intermediate"], config["num_experts_per_tok"], 16,
@@ -71,7 +71,7 @@ def by_hand(config, stacked, first=0, count=None, mode="w4a16"):
     local = slice(first, first + count)
     layer.load_weights(stacked["w13"][local], stacked["w13_scale"][local], stacked["w13_scale_2"][local],
                        stacked["w2"][local], stacked["w2_scale"][local], stacked["w2_scale_2"][local],
-                       a13_scale=stacked["a13_scale"][local], a2_scale=stacked["a2_scale"][local])
+                       a13_scale=stacked["a13_scale"][local], a2_scale=stacked["a2_scale"][local], **biases)
     return layer
 
 
@@ -86,7 +86,8 @@ def test_the_moe_layers_of_the_checkpoint(config, stacked):
     layers = fp4moe.checkpoint_moe_layers(CHECKPOINT)
     assert layers == [{
         "layer": LAYER, "num_experts": config["num_experts"], "hidden": config["hidden_size"],
-        "intermediate": stacked["intermediate"], "nvfp4": True, "has_input_scale": True, "problem": "",
+        "intermediate": stacked["intermediate"], "nvfp4": True, "has_input_scale": True, "has_biases": False,
+        "problem": "",
     }]
 
 
@@ -129,30 +130,23 @@ def test_wrong_layer_or_path_is_a_clear_error(tmp_path):
         fp4moe.checkpoint_moe_layers(tmp_path / "missing")
 
 
-def write_two_moe_layer_checkpoint(directory, scale_byte=None):
-    """The tiny checkpoint with a third decoder layer, 2, whose MoE experts are layer 1's in reverse order
-    (so that its outputs differ), written with a safetensors writer of this file's own. scale_byte: a
-    byte written over the first block scale of layer 2's expert 0 gate_proj (0x7F: an E4M3 NaN)."""
+def tiny_tensors():
+    """The tiny checkpoint's tensors, name -> (dtype, shape, bytes), and its header's metadata."""
     raw = (CHECKPOINT / "model.safetensors").read_bytes()
     length = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8:8 + length])
     data = raw[8 + length:]
-    config = json.loads((CHECKPOINT / "config.json").read_text())
-    tensors = {}  # name -> (dtype, shape, bytes)
+    tensors = {}
     for name, info in header.items():
         if name != "__metadata__":
             begin, end = info["data_offsets"]
             tensors[name] = (info["dtype"], info["shape"], data[begin:end])
-    experts = config["num_experts"]
-    for name, value in list(tensors.items()):
-        prefix = "model.layers.1.mlp.experts."
-        if name.startswith(prefix):
-            expert, rest = name[len(prefix):].split(".", 1)
-            tensors[f"model.layers.2.mlp.experts.{experts - 1 - int(expert)}.{rest}"] = value
-    if scale_byte is not None:
-        dtype, shape, payload = tensors["model.layers.2.mlp.experts.0.gate_proj.weight_scale"]
-        tensors["model.layers.2.mlp.experts.0.gate_proj.weight_scale"] = (dtype, shape, bytes([scale_byte]) + payload[1:])
-    new_header, chunks, offset = {"__metadata__": header["__metadata__"]}, [], 0
+    return tensors, header["__metadata__"]
+
+
+def write_checkpoint(directory, tensors, metadata, config):
+    """A checkpoint directory of one safetensors file, written by this file's own writer."""
+    new_header, chunks, offset = {"__metadata__": metadata}, [], 0
     for name, (dtype, shape, payload) in tensors.items():
         new_header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(payload)]}
         chunks.append(payload)
@@ -162,10 +156,51 @@ def write_two_moe_layer_checkpoint(directory, scale_byte=None):
     directory.mkdir()
     (directory / "model.safetensors").write_bytes(len(header_bytes).to_bytes(8, "little") + header_bytes +
                                                   b"".join(chunks))
-    (directory / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 3}))
+    (directory / "config.json").write_text(json.dumps(config))
     for name in ("hf_quant_config.json", "tokenizer_config.json"):
         (directory / name).write_bytes((CHECKPOINT / name).read_bytes())
     return directory
+
+
+def write_two_moe_layer_checkpoint(directory, scale_byte=None):
+    """The tiny checkpoint with a third decoder layer, 2, whose MoE experts are layer 1's in reverse order
+    (so that its outputs differ). scale_byte: a byte written over the first block scale of layer 2's
+    expert 0 gate_proj (0x7F: an E4M3 NaN)."""
+    tensors, metadata = tiny_tensors()
+    config = json.loads((CHECKPOINT / "config.json").read_text())
+    experts = config["num_experts"]
+    for name, value in list(tensors.items()):
+        prefix = "model.layers.1.mlp.experts."
+        if name.startswith(prefix):
+            expert, rest = name[len(prefix):].split(".", 1)
+            tensors[f"model.layers.2.mlp.experts.{experts - 1 - int(expert)}.{rest}"] = value
+    if scale_byte is not None:
+        dtype, shape, payload = tensors["model.layers.2.mlp.experts.0.gate_proj.weight_scale"]
+        tensors["model.layers.2.mlp.experts.0.gate_proj.weight_scale"] = (dtype, shape, bytes([scale_byte]) + payload[1:])
+    return write_checkpoint(directory, tensors, metadata, {**config, "num_hidden_layers": 3})
+
+
+def test_expert_biases_load_with_the_layer(tmp_path, config, stacked):
+    """The tiny checkpoint with a BF16 bias on every projection of layer 1's experts (gpt-oss style):
+    listed, and the layer built from it equals the same tensors and biases loaded by hand."""
+    tensors, metadata = tiny_tensors()
+    e, h, i = config["num_experts"], config["hidden_size"], stacked["intermediate"]
+    rng = np.random.default_rng(5)
+    biases = {p: moe_data.to_bf16(rng.uniform(-0.5, 0.5, (e, rows)))
+              for p, rows in (("gate_proj", i), ("up_proj", i), ("down_proj", h))}
+    for p, values in biases.items():
+        for x in range(e):
+            bits = np.ascontiguousarray(values[x]).view(np.uint16)
+            tensors[f"model.layers.{LAYER}.mlp.experts.{x}.{p}.bias"] = ("BF16", [int(values.shape[1])], bits.tobytes())
+    path = write_checkpoint(tmp_path / "biased", tensors, metadata, config)
+    assert [d["has_biases"] for d in fp4moe.checkpoint_moe_layers(path)] == [True]
+    assert [d["has_biases"] for d in fp4moe.checkpoint_moe_layers(CHECKPOINT)] == [False]
+    x, weights, ids = inputs(config, 11, seed=3)
+    y = fp4moe.MoeLayer.from_checkpoint(path, LAYER, 16, device="cpu").run(x, weights, ids)
+    values = {p: moe_data.bf16_to_float64(bits).astype(np.float32) for p, bits in biases.items()}
+    w13_bias = np.concatenate([values["gate_proj"], values["up_proj"]], axis=1)
+    assert np.array_equal(y, by_hand(config, stacked, w13_bias=w13_bias, w2_bias=values["down_proj"]).run(x, weights, ids))
+    assert not np.array_equal(y, by_hand(config, stacked).run(x, weights, ids))
 
 
 def test_load_moe_layers_shares_one_workspace(tmp_path, config):
