@@ -36,6 +36,16 @@ float scalar(const TensorView& v) {
   return f;
 }
 
+// n BF16 values ~ N(0, 0.1), as the bytes of a BF16 tensor.
+std::vector<uint8_t> random_bf16_bytes(int64_t n, testing::Rng& rng) {
+  std::vector<uint8_t> b(size_t(n) * 2);
+  for (int64_t i = 0; i < n; ++i) {
+    const bf16 v = float_to_bf16(float(rng.normal() * 0.1));
+    std::memcpy(&b[size_t(2 * i)], &v.bits, 2);
+  }
+  return b;
+}
+
 struct TinyBuild {
   TempDir dir;
   std::string bf16 = dir.file("bf16"), calib = dir.file("calib.safetensors"), out = dir.file("nvfp4");
@@ -152,14 +162,7 @@ TEST(QuantizeCheckpoint, ShardedFusedInput) {
   fs::create_directories(in);
   const int E = 3, H = 32, I = 16;
   testing::Rng rng(1);
-  const auto bf16_bytes = [&](int64_t n) {
-    std::vector<uint8_t> b(size_t(n) * 2);
-    for (int64_t i = 0; i < n; ++i) {
-      const bf16 v = float_to_bf16(float(rng.normal() * 0.1));
-      std::memcpy(&b[size_t(2 * i)], &v.bits, 2);
-    }
-    return b;
-  };
+  const auto bf16_bytes = [&](int64_t n) { return random_bf16_bytes(n, rng); };
   SafetensorsWriter s1, s2;
   s1.add_owned("model.layers.0.mlp.experts.gate_up_proj.weight", DType::kBF16, {E, 2 * I, H},
                bf16_bytes(E * 2 * I * H));
@@ -282,14 +285,7 @@ TEST(QuantizeCheckpoint, FusedBiasesSplitPerExpert) {
     fs::create_directories(in);
     const int E = 3, H = 32, I = 16;
     testing::Rng rng(1);
-    const auto bf16_bytes = [&](int64_t n) {
-      std::vector<uint8_t> b(size_t(n) * 2);
-      for (int64_t i = 0; i < n; ++i) {
-        const bf16 x = float_to_bf16(float(rng.normal() * 0.1));
-        std::memcpy(&b[size_t(2 * i)], &x.bits, 2);
-      }
-      return b;
-    };
+    const auto bf16_bytes = [&](int64_t n) { return random_bf16_bytes(n, rng); };
     std::vector<float> down_bias(size_t(E) * H);
     for (float& x : down_bias) x = float(rng.normal());
     const std::vector<uint8_t> w13_bias = bf16_bytes(E * 2 * I);
