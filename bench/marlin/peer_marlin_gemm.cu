@@ -2,6 +2,7 @@
 // fused_marlin_moe calls it for an NVFP4 layer on BF16 activations, plus the SwiGLU between the two GEMMs.
 #include "marlin_moe_host.cuh"
 #include "peer_marlin.h"
+#include "peer_marlin_device.h"
 #include "peer_marlin_error.h"
 
 #include <algorithm>
@@ -11,12 +12,7 @@
 
 namespace {
 
-int device_sms() {
-  int device = 0, sms = 0;
-  cudaGetDevice(&device);
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  return sms;
-}
+int device_sms() { return peer_marlin::current_device_attribute(cudaDevAttrMultiProcessorCount); }
 
 constexpr int kActivationVector = 8;  // BF16 elements per 16-byte load and store
 

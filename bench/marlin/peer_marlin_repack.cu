@@ -2,6 +2,7 @@
 // 4-bit codes, launched as its torch op launches it (one block per SM, all the opt-in shared memory).
 #include "marlin_repack_kernel.cuh"
 #include "peer_marlin.h"
+#include "peer_marlin_device.h"
 #include "peer_marlin_error.h"
 
 #include <stdexcept>
@@ -13,10 +14,8 @@ extern "C" int peer_marlin_repack(const unsigned* in, unsigned* out, int size_k,
       throw std::invalid_argument("size_k = " + std::to_string(size_k) + ", size_n = " + std::to_string(size_n) +
                                   ": expected positive multiples of " + std::to_string(marlin::tile_k_size) +
                                   " and " + std::to_string(marlin::tile_n_size));
-    int device = 0, sms = 0, shared = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-    cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+    const int sms = peer_marlin::current_device_attribute(cudaDevAttrMultiProcessorCount);
+    const int shared = peer_marlin::current_device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin);
     auto kernel = marlin::gptq_marlin_repack_kernel<marlin::repack_threads, 4>;
     cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared);
     kernel<<<sms, marlin::repack_threads, shared, stream>>>(in, out, size_k, size_n);
