@@ -106,6 +106,11 @@ void point_at_biases(CheckpointExpert& x) {
 void require_loadable(const MoeCheckpoint& ckpt, const MoeLayerTensors& t) {
   require(t.problem.empty(), "checkpoint " + ckpt.dir(), "layer " + std::to_string(t.layer) + " experts",
           "a loadable MoE layer", t.problem);
+  require(!t.hf_layout, "checkpoint " + ckpt.dir(), t.tensor_name(ExpertProjection::kGate, 0, "weight"),
+          "NVFP4 weights (U8, ModelOpt layout)",
+          std::string(to_string(t.weight_dtype)) +
+              " in Hugging Face transformers' layout (bare gate_up_proj [E, H, 2I]): convert it with `fp4moe "
+              "quantize` first");
   require(t.nvfp4, "checkpoint " + ckpt.dir(), t.tensor_name(ExpertProjection::kGate, 0, "weight"),
           "NVFP4 weights (U8, ModelOpt layout)", std::string(to_string(t.weight_dtype)));
   require(ckpt.model().quant_algo.empty() || ckpt.model().quant_algo == "NVFP4", "checkpoint " + ckpt.dir(),
@@ -202,12 +207,19 @@ std::vector<float> read_expert_bias(const MoeCheckpoint& ckpt, const MoeLayerTen
   if (t.fused_experts) shape.insert(shape.begin(), t.num_experts);
   require(is_float_dtype(v.info->dtype) && v.info->shape == shape, where_of(v), what_of(v),
           "BF16, F16 or F32 " + shape_string(shape), describe(*v.info));
-  const int64_t first =
-      (t.fused_experts ? expert * tensor_rows : 0) + (fused_gate_up && p == ExpertProjection::kUp ? rows : 0);
-  std::vector<float> bias = read_float_range(v, first, rows);
+  // hf_layout's gate_up bias interleaves gate and up (element 2j gate j, 2j+1 up j), as its weight's columns.
+  const bool interleaved = t.hf_layout && fused_gate_up;
+  const int64_t stride = interleaved ? 2 : 1;
+  const int64_t first = (t.fused_experts ? expert * tensor_rows : 0) +
+                        (fused_gate_up && p == ExpertProjection::kUp ? (interleaved ? 1 : rows) : 0);
+  std::vector<float> bias = read_float_range(v, first, (rows - 1) * stride + 1);
+  if (interleaved) {
+    for (int64_t j = 0; j < rows; ++j) bias[size_t(j)] = bias[size_t(j * stride)];
+    bias.resize(size_t(rows));
+  }
   const auto bad = std::find_if_not(bias.begin(), bias.end(), [](float b) { return std::isfinite(b); });
   if (bad != bias.end()) {
-    const int64_t at = first + (bad - bias.begin());
+    const int64_t at = first + (bad - bias.begin()) * stride;
     const std::string index = t.fused_experts
                                   ? std::to_string(at / tensor_rows) + ", " + std::to_string(at % tensor_rows)
                                   : std::to_string(at);

@@ -1,7 +1,8 @@
 // Finding the MoE layers of a checkpoint from its tensor names, and naming each layer's tensors.
 // Names are parsed, not matched against one model's template, so the naming variants of
 // include/fp4moe/checkpoint/modelopt.h (per-expert or fused, gate_proj or w1 or w13, '.' or '_'
-// before the suffix, biases or none) are all found by the same scan.
+// before the suffix, biases or none) are all found by the same scan. Bare (suffix-less) parameters
+// are Hugging Face transformers' layout: only its gpt-oss form is recognised (is_hf_layout).
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -161,6 +162,51 @@ void read_sizes(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
   t.has_input_scale = tensors.find(t.tensor_name(ExpertProjection::kGate, 0, "input_scale")) != nullptr;
 }
 
+// Hugging Face transformers' gpt-oss experts: bare (suffix-less) gate_up_proj and down_proj, per
+// layer, with at most their biases beside them. Only this form is known to interleave gate and up in
+// gate_up_proj's columns (transformers' GptOssExperts: gate, up = gate_up[..., ::2], gate_up[..., 1::2]);
+// any other bare parameter (w13, a bare gate_proj, a bare one next to a .weight) is left a problem
+// rather than guessed at.
+bool is_hf_layout(const PrefixScan& scan, const MoeLayerTensors& t) {
+  if (!t.fused_experts || !t.fused_gate_up || t.gate_name != "gate_up_proj" || t.down_name != "down_proj") return false;
+  if (scan.suffixes.size() != 2) return false;
+  for (const auto& [projection, suffixes] : scan.suffixes) {
+    std::set<std::string> rest = suffixes;
+    rest.erase("bias");
+    if (rest != std::set<std::string>{""}) return false;
+  }
+  return true;
+}
+
+// Sizes of the gpt-oss layout from its two bare tensors: gate_up_proj [E, H, 2I], down_proj [E, I, H].
+// (Whether they agree with config.json is checked by the quantizer, which reads both.)
+void read_hf_sizes(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
+  t.hf_layout = true;
+  const std::string gate_up_name = t.tensor_name(ExpertProjection::kGate, 0, "weight");
+  const std::string down_name = t.tensor_name(ExpertProjection::kDown, 0, "weight");
+  const TensorInfo& gate_up = *tensors.find(gate_up_name);
+  const TensorInfo& down = *tensors.find(down_name);
+  t.weight_dtype = gate_up.dtype;
+  t.nvfp4 = false;
+  const std::string layout =
+      " (Hugging Face transformers' gpt-oss layout: gate_up_proj [E, H, 2I], down_proj [E, I, H])";
+  if (gate_up.shape.size() != 3 || gate_up.shape[2] % 2 != 0) {
+    t.problem = "bare parameter " + gate_up_name + " is " + gate_up.shape_string() + ", expected [E, H, 2I]" + layout;
+    return;
+  }
+  const std::vector<int64_t> expected = {gate_up.shape[0], gate_up.shape[2] / 2, gate_up.shape[1]};
+  if (down.shape != expected) {
+    TensorInfo e;
+    e.shape = expected;
+    t.problem = "bare parameter " + down_name + " is " + down.shape_string() + ", expected " + e.shape_string() +
+                " as " + gate_up_name + " " + gate_up.shape_string() + " says" + layout;
+    return;
+  }
+  t.num_experts = int(std::min<int64_t>(gate_up.shape[0], 1 << 30));
+  t.hidden = int(std::min<int64_t>(gate_up.shape[1], 1 << 30));
+  t.intermediate = int(std::min<int64_t>(gate_up.shape[2] / 2, 1 << 30));
+}
+
 void find_router(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
   const std::string parent = t.experts_prefix.substr(0, t.experts_prefix.size() - kExperts.size());
   for (const char* name : {".gate.weight", ".router.weight"}) {
@@ -218,12 +264,24 @@ MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string
   }
   // A fused gate_up's one bias tensor serves both halves.
   if (t.fused_gate_up) t.bias_separator[size_t(ExpertProjection::kUp)] = t.bias_separator[0];
+  bool bare = false;
+  for (const auto& [projection, suffixes] : scan.suffixes) bare = bare || suffixes.count("");
+  if (!bare) {
+    if (t.problem.empty()) read_sizes(tensors, t);
+    return t;
+  }
+  if (is_hf_layout(scan, t)) {
+    if (t.problem.empty()) read_hf_sizes(tensors, t);
+    return t;
+  }
   for (const auto& [projection, suffixes] : scan.suffixes) {
     if (suffixes.count(""))
       t.problem = "bare parameter " + prefix + "." + projection +
-                  " (Hugging Face's [E, K, N] layout) is not supported; expected " + projection + ".weight [E, N, K]";
+                  " is not supported: of Hugging Face's bare [E, K, N] parameters only transformers' gpt-oss "
+                  "layout is read (gate_up_proj [E, H, 2I] and down_proj [E, I, H], both bare, nothing else; by "
+                  "`fp4moe quantize`); ModelOpt's is " +
+                  projection + ".weight [E, N, K]";
   }
-  if (t.problem.empty()) read_sizes(tensors, t);
   return t;
 }
 
@@ -233,6 +291,7 @@ std::string MoeLayerTensors::tensor_name(ExpertProjection projection, int expert
   const std::string& proj = projection == ExpertProjection::kGate ? gate_name
                             : projection == ExpertProjection::kUp ? up_name
                                                                   : down_name;
+  if (hf_layout && suffix == "weight") return experts_prefix + "." + proj;  // the bare parameter
   if (fused_experts) return experts_prefix + "." + proj + separator + std::string(suffix);
   return experts_prefix + "." + std::to_string(expert) + "." + proj + "." + std::string(suffix);
 }

@@ -1,7 +1,9 @@
 // `fp4moe quantize`: a BF16 MoE checkpoint to ModelOpt NVFP4, one output shard per input shard.
 // Expert projection weights become weight / weight_scale / weight_scale_2 (/ input_scale); expert
 // biases stay as they are, split per expert where the weights are; every other tensor is handed to
-// the writer as a view into the input mapping and copied at write time.
+// the writer as a view into the input mapping and copied at write time. Hugging Face transformers'
+// gpt-oss layout (bare gate_up_proj [E, H, 2I], gate/up interleaved; see modelopt.h) is
+// de-interleaved and transposed here, projection by projection, before quantizing.
 #include "fp4moe/checkpoint/quantize_checkpoint.h"
 
 #include <cstring>
@@ -29,11 +31,15 @@ struct ProjectionJob {
   ExpertProjection projection = ExpertProjection::kGate;
 };
 
-// Where one expert projection's [rows, k] rows live in its source tensor.
+// Where one expert projection's [rows, k] rows live in its source tensor. For hf_layout the source
+// is transformers' transposed [E, k, cols] tensor instead: this projection is its expert slice's
+// columns first_col, first_col + col_step, ... (gate_up_proj interleaves gate and up: step 2).
 struct SourceRows {
   std::string tensor;
   int64_t first_row = 0, rows = 0, k = 0;
   std::vector<int64_t> tensor_shape;  // what the whole source tensor must be
+  bool transposed = false;            // hf_layout
+  int64_t expert = 0, cols = 0, first_col = 0, col_step = 1;
 };
 
 SourceRows source_rows(const MoeLayerTensors& t, int expert, ExpertProjection p) {
@@ -43,6 +49,17 @@ SourceRows source_rows(const MoeLayerTensors& t, int expert, ExpertProjection p)
   s.tensor = t.tensor_name(p, expert, "weight");
   s.rows = down ? t.hidden : t.intermediate;
   s.k = down ? t.intermediate : t.hidden;
+  if (t.hf_layout) {
+    // transformers' gpt-oss experts: gate_up_proj [E, H, 2I] (columns: gate 0, up 0, gate 1, ...),
+    // down_proj [E, I, H]; x @ W, so a projection's [N, K] is the transpose of its columns.
+    s.transposed = true;
+    s.expert = expert;
+    s.cols = fused_gate_up ? 2 * s.rows : s.rows;
+    s.col_step = fused_gate_up ? 2 : 1;
+    s.first_col = p == ExpertProjection::kUp ? 1 : 0;
+    s.tensor_shape = {t.num_experts, s.k, s.cols};
+    return s;
+  }
   const int64_t rows_per_expert = fused_gate_up ? 2 * s.rows : s.rows;
   s.first_row =
       (t.fused_experts ? expert * rows_per_expert : 0) + (fused_gate_up && p == ExpertProjection::kUp ? s.rows : 0);
@@ -60,8 +77,14 @@ void check_source(const SafetensorsCheckpoint& tensors, const SourceRows& s) {
           std::string(to_string(v.info->dtype)) + " " + v.info->shape_string());
 }
 
+// One expert projection as float [rows, k] (ModelOpt's [N, K]), whatever the source's layout.
 std::vector<float> read_rows(const SafetensorsCheckpoint& tensors, const SourceRows& s) {
-  return read_float_range(tensors.tensor(s.tensor), s.first_row * s.k, s.rows * s.k);
+  if (!s.transposed) return read_float_range(tensors.tensor(s.tensor), s.first_row * s.k, s.rows * s.k);
+  const std::vector<float> slice = read_float_range(tensors.tensor(s.tensor), s.expert * s.k * s.cols, s.k * s.cols);
+  std::vector<float> w(size_t(s.rows * s.k));
+  for (int64_t n = 0; n < s.rows; ++n)
+    for (int64_t k = 0; k < s.k; ++k) w[size_t(n * s.k + k)] = slice[size_t(k * s.cols + s.first_col + n * s.col_step)];
+  return w;
 }
 
 // 1/global_scale as ModelOpt writes it (amax / 2688), unless the quantizer clamped the global
@@ -80,10 +103,10 @@ std::string output_name(const MoeLayerTensors& t, int expert, ExpertProjection p
 }
 
 // One expert projection's bias in the output: its own tensor, the same dtype and bytes as the
-// source's rows [first, first + rows).
+// source's elements first, first + stride, ... (rows of them; stride 2 for hf_layout's interleaved gate_up).
 struct BiasJob {
   std::string output;
-  int64_t first = 0, rows = 0;
+  int64_t first = 0, rows = 0, stride = 1;
 };
 
 std::vector<uint8_t> float_bytes(float v) {
@@ -118,7 +141,15 @@ class CheckpointQuantizer {
           const uint8_t* data = file.tensor(info).data;
           const int64_t element = dtype_bits(info.dtype) / 8;
           for (const auto& job : bias->second) {
-            writer.add(job.output, info.dtype, {job.rows}, data + job.first * element, size_t(job.rows * element));
+            if (job.stride == 1) {
+              writer.add(job.output, info.dtype, {job.rows}, data + job.first * element, size_t(job.rows * element));
+            } else {
+              std::vector<uint8_t> bytes(size_t(job.rows * element));
+              for (int64_t j = 0; j < job.rows; ++j)
+                std::memcpy(&bytes[size_t(j * element)], data + (job.first + j * job.stride) * element,
+                            size_t(element));
+              writer.add_owned(job.output, info.dtype, {job.rows}, std::move(bytes));
+            }
             weight_map[job.output] = shard;
             ++report.biases_copied;
           }
@@ -156,11 +187,32 @@ class CheckpointQuantizer {
     require(t.hidden % 16 == 0 && t.intermediate % 16 == 0, where, what,
             "hidden and intermediate sizes that are multiples of 16",
             std::to_string(t.hidden) + " and " + std::to_string(t.intermediate));
+    if (t.hf_layout) check_hf_shapes(t);
     for (int e = 0; e < t.num_experts; ++e) {
       for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown}) {
         jobs_[t.tensor_name(p, e, "weight")].push_back({&t, e, p});
         ++total_jobs_;
       }
+    }
+  }
+
+  // transformers' bare tensors carry no names of their sizes, and [E, H, 2I] against [E, I, H] is
+  // the only thing telling their orientation: both must be what config.json says.
+  void check_hf_shapes(const MoeLayerTensors& t) const {
+    const MoeModelConfig& m = ckpt_.model();
+    const int64_t E = m.num_experts, H = m.hidden, I = m.intermediate;
+    const std::pair<ExpertProjection, std::vector<int64_t>> expected[] = {{ExpertProjection::kGate, {E, H, 2 * I}},
+                                                                          {ExpertProjection::kDown, {E, I, H}}};
+    for (const auto& [p, shape] : expected) {
+      const std::string name = t.tensor_name(p, 0, "weight");
+      const TensorView v = ckpt_.tensors().tensor(name);
+      TensorInfo want;
+      want.shape = shape;
+      require(v.info->shape == shape, "safetensors " + *v.file, "tensor '" + name + "'",
+              want.shape_string() + std::string(p == ExpertProjection::kDown ? " [E, I, H]" : " [E, H, 2I]") +
+                  " (Hugging Face transformers' gpt-oss layout, sizes from " + m.config_path +
+                  ": num_local_experts, hidden_size, intermediate_size)",
+              std::string(to_string(v.info->dtype)) + " " + v.info->shape_string());
     }
   }
 
@@ -177,8 +229,16 @@ class CheckpointQuantizer {
         BiasJob job;
         job.rows = p == ExpertProjection::kDown ? t.hidden : t.intermediate;
         job.output = split ? output_name(t, e, p, "bias") : source.info->name;
-        if (split) job.first = source_rows(t, e, p).first_row;
-        else job.rows = source.info->numel();
+        if (t.hf_layout) {
+          // gate_up_proj_bias [E, 2I] interleaves gate and up like gate_up_proj's columns.
+          const bool gate_up = p != ExpertProjection::kDown;
+          job.first = e * (gate_up ? 2 * job.rows : job.rows) + (p == ExpertProjection::kUp ? 1 : 0);
+          job.stride = gate_up ? 2 : 1;
+        } else if (split) {
+          job.first = source_rows(t, e, p).first_row;
+        } else {
+          job.rows = source.info->numel();
+        }
         bias_jobs_[source.info->name].push_back(job);
       }
     }

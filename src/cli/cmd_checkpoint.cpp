@@ -52,6 +52,7 @@ std::string routing_summary(const MoeModelConfig& m) {
 }
 
 std::string layout_summary(const MoeLayerTensors& t) {
+  if (t.hf_layout) return "Hugging Face [E, K, N] gate_up_proj (gate/up interleaved)/down_proj";
   std::string s = t.fused_experts ? "per-layer [E, ...] " : "per-expert ";
   s += t.fused_gate_up ? t.gate_name + "/" + t.down_name : t.gate_name + "/" + t.up_name + "/" + t.down_name;
   return s;
@@ -77,6 +78,9 @@ void print_layer(const MoeLayerTensors& t) {
               t.has_input_scale ? "yes" : "no", bias_summary(t).c_str(),
               t.router_weight.empty() ? "none" : t.router_weight.c_str(), t.num_tensors, format_bytes(t.bytes).c_str());
   if (!t.problem.empty()) std::printf("    problem: %s\n", t.problem.c_str());
+  else if (t.hf_layout)
+    std::printf(
+        "    note: unquantized Hugging Face transformers layout, not loadable: `fp4moe quantize` converts it\n");
 }
 
 // Checks every expert of every NVFP4 layer the way load_moe_layer would; returns the first error.

@@ -1,6 +1,7 @@
 // Writes the tiny BF16 checkpoint and its calibration sample; tests/data/regenerate.sh turns them
 // into tests/data/tiny-nvfp4 with `fp4moe quantize`. With --biases every expert projection gets a
-// bias too (the CLI tests quantize, inspect and run that one).
+// bias too (the CLI tests quantize, inspect and run that one); with --gpt-oss-hf OUT_DIR/bf16 is a
+// gpt-oss MoE layer in Hugging Face transformers' bare BF16 layout instead.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -9,14 +10,20 @@
 
 int main(int argc, char** argv) {
   const bool biases = argc == 3 && std::string(argv[2]) == "--biases";
-  if (argc != 2 && !biases) {
-    std::fprintf(stderr, "usage: %s OUT_DIR [--biases]  (writes OUT_DIR/bf16/ and OUT_DIR/calib.safetensors)\n",
+  const bool gpt_oss_hf = argc == 3 && std::string(argv[2]) == "--gpt-oss-hf";
+  if (argc != 2 && !biases && !gpt_oss_hf) {
+    std::fprintf(stderr,
+                 "usage: %s OUT_DIR [--biases | --gpt-oss-hf]  (writes OUT_DIR/bf16/ and OUT_DIR/calib.safetensors)\n",
                  argv[0]);
     return 2;
   }
   try {
     const std::string out = argv[1];
-    fp4moe::testing::write_tiny_bf16_checkpoint(out + "/bf16", biases);
+    if (gpt_oss_hf)
+      fp4moe::testing::write_gpt_oss_checkpoint(out + "/bf16", fp4moe::testing::make_gpt_oss_experts(5),
+                                                fp4moe::testing::GptOssLayout::kHf);
+    else
+      fp4moe::testing::write_tiny_bf16_checkpoint(out + "/bf16", biases);
     fp4moe::testing::write_tiny_calibration(out + "/calib.safetensors");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -330,6 +330,209 @@ TEST(QuantizeCheckpoint, FusedBiasesSplitPerExpert) {
   }
 }
 
+// ---- Hugging Face transformers' gpt-oss layout ----
+// experts.gate_up_proj [E, H, 2I] (bare, x @ W, gate/up interleaved in the columns), gate_up_proj_bias
+// [E, 2I] interleaved, down_proj [E, I, H], down_proj_bias [E, H].
+
+std::vector<float> to_float(const bf16* v, size_t n) {
+  std::vector<float> f(n);
+  for (size_t i = 0; i < n; ++i) f[i] = bf16_to_float(v[i]);
+  return f;
+}
+
+// The layer quantize + load must give: every projection of the de-interleaved, transposed weights
+// through quantize_nvfp4 with ModelOpt's scale_2, the de-interleaved biases added.
+struct ReferenceExperts {
+  std::vector<std::vector<uint8_t>> packed, scales;  // [expert * 3 + projection]
+  std::vector<std::vector<float>> biases;
+  std::vector<float> scale_2;
+  std::vector<ExpertWeightsView> views;
+  explicit ReferenceExperts(const testing::GptOssExperts& x) {
+    const int64_t H = x.hidden, I = x.intermediate;
+    const std::vector<bf16>* weights[3] = {&x.gate, &x.up, &x.down};
+    const std::vector<bf16>* bias[3] = {&x.gate_bias, &x.up_bias, &x.down_bias};
+    for (int e = 0; e < x.experts; ++e) {
+      for (int j = 0; j < 3; ++j) {
+        const int64_t rows = j == 2 ? H : I, cols = j == 2 ? I : H;
+        const std::vector<float> w = to_float(weights[j]->data() + e * rows * cols, size_t(rows * cols));
+        const float a = amax(w.data(), int64_t(w.size()));
+        packed.emplace_back(w.size() / 2);
+        scales.emplace_back(w.size() / 16);
+        quantize_nvfp4(w.data(), rows, cols, global_scale_from_amax(a), packed.back().data(), scales.back().data());
+        biases.push_back(to_float(bias[j]->data() + e * rows, size_t(rows)));
+        scale_2.push_back(a / 2688.0f);
+      }
+    }
+    for (int e = 0; e < x.experts; ++e) {  // pointers once the vectors stop growing
+      ExpertWeightsView v;
+      Nvfp4WeightView* projections[3] = {&v.gate, &v.up, &v.down};
+      for (size_t j = 0; j < 3; ++j) {
+        const size_t i = size_t(e) * 3 + j;
+        projections[j]->packed = packed[i].data();
+        projections[j]->scales = scales[i].data();
+        projections[j]->scale_layout = ScaleLayout::kLinear;
+        projections[j]->scale_2 = scale_2[i];
+        projections[j]->bias = biases[i].data();
+      }
+      views.push_back(v);
+    }
+  }
+};
+
+TEST(QuantizeCheckpoint, HuggingFaceGptOssLayout) {
+  TempDir dir;
+  const std::string in = dir.file("hf"), out = dir.file("out");
+  const testing::GptOssExperts x = testing::make_gpt_oss_experts(3);
+  const int E = x.experts, H = x.hidden, I = x.intermediate;
+  testing::write_gpt_oss_checkpoint(in, x, testing::GptOssLayout::kHf);
+  {
+    // The scan recognises it; the loader does not load it (not NVFP4) but says what to do.
+    const MoeCheckpoint ckpt(in);
+    const MoeLayerTensors& t = ckpt.moe_layer(0);
+    EXPECT_TRUE(t.hf_layout);
+    EXPECT_TRUE(t.problem.empty()) << t.problem;
+    EXPECT_EQ(t.tensor_name(ExpertProjection::kGate, 0, "weight"), "model.layers.0.mlp.experts.gate_up_proj");
+    EXPECT_EQ(t.num_experts, E);
+    EXPECT_EQ(t.hidden, H);
+    EXPECT_EQ(t.intermediate, I);
+    EXPECT_FALSE(t.nvfp4);
+    // read_expert_bias de-interleaves.
+    EXPECT_EQ(read_expert_bias(ckpt, t, 2, ExpertProjection::kUp), to_float(x.up_bias.data() + 2 * I, size_t(I)));
+    EXPECT_EQ(read_expert_bias(ckpt, t, 1, ExpertProjection::kGate), to_float(x.gate_bias.data() + I, size_t(I)));
+    expect_error([&] { ckpt.moe_config(0); }, "convert it with `fp4moe quantize` first");
+  }
+  const QuantizeCheckpointReport r = quantize_checkpoint(in, out);
+  EXPECT_EQ(r.projections_quantized, 3 * E);
+  EXPECT_EQ(r.biases_copied, 3 * E);
+  EXPECT_EQ(r.tensors_copied, 1) << "the router";
+
+  const MoeCheckpoint q(out);
+  const MoeLayerTensors& t = q.moe_layer(0);
+  ASSERT_TRUE(t.problem.empty()) << t.problem;
+  EXPECT_FALSE(t.fused_experts);
+  EXPECT_FALSE(t.hf_layout);
+  EXPECT_TRUE(t.nvfp4);
+  for (const char* bare : {"gate_up_proj", "gate_up_proj_bias", "down_proj", "down_proj_bias"})
+    EXPECT_EQ(q.tensors().find(std::string("model.layers.0.mlp.experts.") + bare), nullptr) << bare;
+  // Biases: the source's bytes, de-interleaved, BF16 as they were.
+  const std::vector<bf16>* biases[3] = {&x.gate_bias, &x.up_bias, &x.down_bias};
+  for (int e = 0; e < E; ++e) {
+    for (int j = 0; j < 3; ++j) {
+      const std::string name = "model.layers.0.mlp.experts." + std::to_string(e) + "." + kProjections[j] + ".bias";
+      const TensorView b = q.tensors().tensor(name);
+      const int64_t rows = j == 2 ? H : I;
+      EXPECT_EQ(b.info->dtype, DType::kBF16) << name;
+      EXPECT_EQ(b.info->shape, std::vector<int64_t>{rows}) << name;
+      EXPECT_EQ(std::memcmp(b.data, biases[j]->data() + e * rows, size_t(rows) * 2), 0) << name;
+    }
+  }
+
+  // Loaded, the layer is bit-identical to one built from the same matrices quantized by the library.
+  const ReferenceExperts ref(x);
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    const MoeConfig c = q.moe_config(0, mode, 16);
+    EXPECT_EQ(c.activation.kind, Activation::kSwigluOai);
+    auto loaded = make_moe_layer(c, Backend::kCpu);
+    load_moe_layer(q, 0, *loaded);
+    auto direct = make_moe_layer(c, Backend::kCpu);
+    for (int e = 0; e < E; ++e) {
+      const CheckpointExpert got = expert_weights(q, 0, e);
+      const ExpertWeightsView& want = ref.views[size_t(e)];
+      const std::pair<const Nvfp4WeightView*, const Nvfp4WeightView*> pairs[] = {
+          {&got.view.gate, &want.gate}, {&got.view.up, &want.up}, {&got.view.down, &want.down}};
+      for (int j = 0; j < 3; ++j) {
+        const auto [g, w] = pairs[j];
+        const size_t n = size_t(H * I);
+        EXPECT_EQ(std::memcmp(g->packed, w->packed, n / 2), 0) << "expert " << e << " " << kProjections[j];
+        EXPECT_EQ(std::memcmp(g->scales, w->scales, n / 16), 0) << "expert " << e << " " << kProjections[j];
+        EXPECT_EQ(g->scale_2, w->scale_2) << "expert " << e << " " << kProjections[j];
+        EXPECT_EQ(got.bias[size_t(j)], ref.biases[size_t(e) * 3 + size_t(j)])
+            << "expert " << e << " " << kProjections[j];
+      }
+      direct->load_expert(e, want);
+    }
+    testing::Rng rng(11);
+    const auto xs = testing::random_bf16(size_t(16) * H, rng);
+    const auto routing = testing::uniform_routing(16, E, c.top_k, rng);
+    const std::vector<bf16> a = testing::run_forward(*loaded, xs, routing);
+    const std::vector<bf16> b = testing::run_forward(*direct, xs, routing);
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(bf16)), 0) << to_string(mode) << ": not bit-identical";
+    const double err = testing::rel_error(a, testing::run_reference(*loaded, xs, routing));
+    EXPECT_LT(err, 1e-2) << to_string(mode);
+  }
+}
+
+// With --calib the Hugging Face layout gives what the same weights in ModelOpt-named fused BF16
+// (gate rows then up rows, not interleaved) give, every output tensor byte for byte: input scales
+// included (the down projection's covering the biases).
+TEST(QuantizeCheckpoint, HuggingFaceGptOssLayoutMatchesFusedLayout) {
+  TempDir dir;
+  const testing::GptOssExperts x = testing::make_gpt_oss_experts(4);
+  testing::write_gpt_oss_checkpoint(dir.file("hf"), x, testing::GptOssLayout::kHf);
+  testing::write_gpt_oss_checkpoint(dir.file("fused"), x, testing::GptOssLayout::kFused);
+  testing::write_tiny_calibration(dir.file("calib.safetensors"));
+  QuantizeCheckpointOptions o;
+  o.calibration = dir.file("calib.safetensors");
+  const auto r1 = quantize_checkpoint(dir.file("hf"), dir.file("hf-out"), o);
+  const auto r2 = quantize_checkpoint(dir.file("fused"), dir.file("fused-out"), o);
+  EXPECT_EQ(r1.projections_quantized, r2.projections_quantized);
+  EXPECT_EQ(r1.biases_copied, r2.biases_copied);
+  const SafetensorsCheckpoint a(dir.file("hf-out")), b(dir.file("fused-out"));
+  EXPECT_EQ(a.tensor_names(), b.tensor_names());
+  EXPECT_NE(a.find("model.layers.0.mlp.experts.2.down_proj.input_scale"), nullptr);
+  for (const auto& name : b.tensor_names()) {
+    const TensorView u = a.tensor(name), v = b.tensor(name);
+    EXPECT_EQ(u.info->dtype, v.info->dtype) << name;
+    EXPECT_EQ(u.info->shape, v.info->shape) << name;
+    EXPECT_EQ(std::memcmp(u.data, v.data, v.info->bytes()), 0) << name;
+  }
+}
+
+TEST(QuantizeCheckpoint, HuggingFaceGptOssLayoutRejectsWrongShapesWritingNothing) {
+  TempDir dir;
+  const testing::GptOssExperts x = testing::make_gpt_oss_experts(3);
+  const int64_t E = x.experts, H = x.hidden, I = x.intermediate;
+  // down_proj in ModelOpt's orientation [E, H, I] under the bare name: inconsistent with gate_up_proj.
+  testing::write_gpt_oss_checkpoint(dir.file("in"), x, testing::GptOssLayout::kHf, {E, H, I});
+  {
+    const MoeCheckpoint ckpt(dir.file("in"));
+    EXPECT_NE(ckpt.moe_layer(0).problem.find("bare parameter model.layers.0.mlp.experts.down_proj is [3, 32, 16], "
+                                             "expected [3, 16, 32]"),
+              std::string::npos)
+        << ckpt.moe_layer(0).problem;
+  }
+  expect_error([&] { quantize_checkpoint(dir.file("in"), dir.file("out")); },
+               "bare parameter model.layers.0.mlp.experts.down_proj is [3, 32, 16], expected [3, 16, 32]");
+  EXPECT_FALSE(fs::exists(dir.file("out")));
+
+  // Consistent with each other, not with config.json.
+  testing::write_gpt_oss_checkpoint(dir.file("in2"), x, testing::GptOssLayout::kHf);
+  nlohmann::json config = nlohmann::json::parse(testing::read_file(dir.file("in2/config.json")));
+  config["intermediate_size"] = 32;
+  testing::write_json(dir.file("in2/config.json"), config);
+  expect_error([&] { quantize_checkpoint(dir.file("in2"), dir.file("out2")); },
+               "tensor 'model.layers.0.mlp.experts.gate_up_proj': expected [3, 32, 64] [E, H, 2I]");
+  EXPECT_FALSE(fs::exists(dir.file("out2")));
+
+  // A bare parameter outside the gpt-oss form is named, not guessed at.
+  {
+    const std::string in = dir.file("in3");
+    fs::create_directories(in);
+    testing::Rng rng(2);
+    SafetensorsWriter w;
+    w.add_owned("model.layers.0.mlp.experts.gate_up_proj", DType::kBF16, {E, H, 2 * I},
+                random_bf16_bytes(E * H * 2 * I, rng));
+    w.add_owned("model.layers.0.mlp.experts.down_proj.weight", DType::kBF16, {E, H, I},
+                random_bf16_bytes(E * H * I, rng));
+    w.write(in + "/model.safetensors");
+    testing::write_file(in + "/config.json", testing::read_file(dir.file("in2/config.json")));
+    expect_error([&] { quantize_checkpoint(in, dir.file("out3")); },
+                 "bare parameter model.layers.0.mlp.experts.gate_up_proj is not supported");
+    EXPECT_FALSE(fs::exists(dir.file("out3")));
+  }
+}
+
 TEST(QuantizeCheckpoint, RejectsBadBiasesWritingNothing) {
   TempDir dir;
   const std::string in = dir.file("bf16");

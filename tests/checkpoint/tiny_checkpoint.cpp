@@ -80,6 +80,83 @@ void write_tiny_bf16_checkpoint(const std::string& dir, bool with_biases) {
   write_json(dir + "/tokenizer_config.json", {{"model_max_length", 64}});
 }
 
+GptOssExperts make_gpt_oss_experts(uint64_t seed) {
+  GptOssExperts x;
+  const size_t E = size_t(x.experts), H = size_t(x.hidden), I = size_t(x.intermediate);
+  Rng rng(seed);
+  const auto draw = [&](size_t n, double scale) {
+    std::vector<bf16> v(n);
+    for (auto& b : v) b = float_to_bf16(float(rng.normal() * scale));
+    return v;
+  };
+  x.gate = draw(E * I * H, 0.1);
+  x.up = draw(E * I * H, 0.4);
+  x.down = draw(E * H * I, 0.1);
+  x.gate_bias = draw(E * I, 0.3);
+  x.up_bias = draw(E * I, 0.3);
+  x.down_bias = draw(E * H, 0.3);
+  return x;
+}
+
+void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, GptOssLayout layout,
+                              std::vector<int64_t> down_shape) {
+  std::filesystem::create_directories(dir);
+  const int64_t E = x.experts, H = x.hidden, I = x.intermediate;
+  const auto bytes = [](const std::vector<bf16>& v) {
+    std::vector<uint8_t> b(v.size() * 2);
+    for (size_t i = 0; i < v.size(); ++i) {
+      b[2 * i] = uint8_t(v[i].bits & 0xFF);
+      b[2 * i + 1] = uint8_t(v[i].bits >> 8);
+    }
+    return b;
+  };
+  std::vector<bf16> gate_up(size_t(E * 2 * I * H)), gate_up_bias(size_t(E * 2 * I)), down(size_t(E * H * I));
+  for (int64_t e = 0; e < E; ++e) {
+    for (int64_t j = 0; j < I; ++j) {
+      for (int64_t k = 0; k < H; ++k) {
+        const bf16 g = x.gate[size_t((e * I + j) * H + k)], u = x.up[size_t((e * I + j) * H + k)];
+        if (layout == GptOssLayout::kHf) {
+          gate_up[size_t((e * H + k) * 2 * I + 2 * j)] = g;
+          gate_up[size_t((e * H + k) * 2 * I + 2 * j + 1)] = u;
+        } else {
+          gate_up[size_t((e * 2 * I + j) * H + k)] = g;
+          gate_up[size_t((e * 2 * I + I + j) * H + k)] = u;
+        }
+      }
+      const bf16 gb = x.gate_bias[size_t(e * I + j)], ub = x.up_bias[size_t(e * I + j)];
+      const bool hf = layout == GptOssLayout::kHf;
+      gate_up_bias[size_t(e * 2 * I + (hf ? 2 * j : j))] = gb;
+      gate_up_bias[size_t(e * 2 * I + (hf ? 2 * j + 1 : I + j))] = ub;
+    }
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < I; ++i)
+        down[size_t(layout == GptOssLayout::kHf ? (e * I + i) * H + h : (e * H + h) * I + i)] =
+            x.down[size_t((e * H + h) * I + i)];
+  }
+  const std::string p = "model.layers.0.mlp.";
+  const bool hf = layout == GptOssLayout::kHf;
+  if (down_shape.empty()) down_shape = hf ? std::vector<int64_t>{E, I, H} : std::vector<int64_t>{E, H, I};
+  SafetensorsWriter w;
+  w.set_metadata("format", "pt");
+  Rng rng(99);
+  add_bf16(w, p + "router.weight", {E, H}, 0.3, rng);
+  w.add_owned(p + (hf ? "experts.gate_up_proj" : "experts.gate_up_proj.weight"), DType::kBF16,
+              hf ? std::vector<int64_t>{E, H, 2 * I} : std::vector<int64_t>{E, 2 * I, H}, bytes(gate_up));
+  w.add_owned(p + "experts.gate_up_proj_bias", DType::kBF16, {E, 2 * I}, bytes(gate_up_bias));
+  w.add_owned(p + (hf ? "experts.down_proj" : "experts.down_proj.weight"), DType::kBF16, down_shape, bytes(down));
+  w.add_owned(p + "experts.down_proj_bias", DType::kBF16, {E, H}, bytes(x.down_bias));
+  w.write(dir + "/model.safetensors");
+  write_json(dir + "/config.json", {{"architectures", {"GptOssForCausalLM"}},
+                                    {"model_type", "gpt_oss"},
+                                    {"hidden_size", H},
+                                    {"intermediate_size", I},
+                                    {"num_hidden_layers", 1},
+                                    {"num_local_experts", E},
+                                    {"num_experts_per_tok", 2},
+                                    {"swiglu_limit", 7.0},
+                                    {"torch_dtype", "bfloat16"}});
+}
+
 void write_tiny_calibration(const std::string& path) {
   Rng rng(7);
   SafetensorsWriter w;

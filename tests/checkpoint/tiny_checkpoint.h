@@ -2,7 +2,11 @@
 // dense MLP, layer 1 a MoE of 4 experts, hidden 32, intermediate 32, top-2) and its calibration
 // activations. Deterministic: the same bytes on every run and machine.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
+
+#include "fp4moe/format/bf16.h"
 
 namespace fp4moe::testing {
 
@@ -17,5 +21,24 @@ inline constexpr int kTinyMoeLayer = 1;
 void write_tiny_bf16_checkpoint(const std::string& dir, bool with_biases = false);
 // Writes a safetensors file with one BF16 tensor "activations" [16, 32].
 void write_tiny_calibration(const std::string& path);
+
+// One gpt-oss MoE layer's experts as BF16, in ModelOpt's orientation: gate and up [E, I, H], down
+// [E, H, I], biases [E, I], [E, I], [E, H]. Deterministic for a seed.
+struct GptOssExperts {
+  int experts = 3, hidden = kTinyHidden, intermediate = 16;
+  std::vector<bf16> gate, up, down, gate_bias, up_bias, down_bias;
+};
+GptOssExperts make_gpt_oss_experts(uint64_t seed);
+
+// Writes DIR/config.json (model_type gpt_oss) and DIR/model.safetensors holding layer 0's experts as
+// model.layers.0.mlp.experts.* and a router model.layers.0.mlp.router.weight [E, H]:
+//   hf:    Hugging Face transformers' bare layout: gate_up_proj [E, H, 2I] (columns gate 0, up 0,
+//          gate 1, ...), gate_up_proj_bias [E, 2I] (the same), down_proj [E, I, H], down_proj_bias [E, H]
+//   fused: ModelOpt-named fused BF16: gate_up_proj.weight [E, 2I, H] (gate rows then up rows),
+//          gate_up_proj_bias [E, 2I] (gate then up), down_proj.weight [E, H, I], down_proj_bias [E, H]
+// Same values either way. `down_shape`, when given, overrides the shape written for down_proj (same bytes).
+enum class GptOssLayout { kHf, kFused };
+void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, GptOssLayout layout,
+                              std::vector<int64_t> down_shape = {});
 
 }  // namespace fp4moe::testing

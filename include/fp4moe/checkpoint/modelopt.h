@@ -14,8 +14,13 @@
 //                experts.gate_up_proj_bias [E, 2I], experts.down_proj_bias [E, H]; vLLM: experts.w13_bias);
 //                per projection, on every expert or on none
 // where PREFIX ends in ".experts" and contains ".layers.L." (e.g. model.layers.3.mlp.experts).
-// A fused gate_up holds the gate rows then the up rows (spec section 4's W13). Hugging Face's bare
-// BF16 parameters (experts.gate_up_proj [E, H, 2I], transposed) are reported as a layer problem.
+// A fused gate_up holds the gate rows then the up rows (spec section 4's W13).
+// Hugging Face transformers' gpt-oss layout of unquantized experts, bare parameters without a suffix:
+//   PREFIX.gate_up_proj [E, H, 2I] (x @ gate_up_proj: transposed, and gate/up INTERLEAVED in its columns:
+//   column 2j is gate j, 2j+1 up j), PREFIX.gate_up_proj_bias [E, 2I] interleaved the same way,
+//   PREFIX.down_proj [E, I, H], PREFIX.down_proj_bias [E, H]
+// is recognised (MoeLayerTensors::hf_layout) for the checkpoint quantizer only: it is not NVFP4, and
+// the loader rejects it (run `fp4moe quantize` first). Any other bare parameter is a layer problem.
 #pragma once
 #include <array>
 #include <functional>
@@ -38,6 +43,10 @@ struct MoeLayerTensors {
   std::string experts_prefix;                 // "model.layers.3.mlp.experts"
   bool fused_experts = false;                 // one tensor per projection with a leading expert dim
   bool fused_gate_up = false;                 // gate and up in one [2I, ...] tensor (gate rows first)
+  // Hugging Face transformers' gpt-oss layout (see above): bare gate_up_proj [E, H, 2I] with gate/up
+  // interleaved, down_proj [E, I, H], unquantized; fused_experts and fused_gate_up are set too, and
+  // tensor_name(p, e, "weight") names the bare tensor. Only quantize_checkpoint reads it.
+  bool hf_layout = false;
   char separator = '.';                       // between projection and suffix: "w13.weight" or "w13_weight"
   std::string gate_name, up_name, down_name;  // "gate_proj" / "w1" / "gate_up_proj" (gate == up when fused)
   int num_experts = 0;
@@ -50,13 +59,14 @@ struct MoeLayerTensors {
   std::string router_bias;    // "...gate.e_score_correction_bias"; empty when absent
   // Expert biases, per projection (gate, up, down): the character before "bias" in the tensor's name
   // ('.' or '_', whatever the weights use), 0 where the projection has none. A fused gate_up's bias
-  // is one tensor, [.., 2I] gate then up as its weight's rows.
+  // is one tensor, [.., 2I] gate then up as its weight's rows (hf_layout: interleaved, as its columns).
   std::array<char, 3> bias_separator = {0, 0, 0};
   int num_tensors = 0;        // under experts_prefix
   uint64_t bytes = 0;         // under experts_prefix
   std::string problem;        // why this layer cannot be loaded; empty when it can
 
-  // The tensor holding `projection` of `expert` (for fused layouts: of every expert).
+  // The tensor holding `projection` of `expert` (for fused layouts: of every expert); for hf_layout,
+  // suffix "weight" gives the bare parameter (PREFIX.gate_up_proj, PREFIX.down_proj).
   std::string tensor_name(ExpertProjection projection, int expert, std::string_view suffix) const;
   bool has_bias(ExpertProjection projection) const { return bias_separator[size_t(projection)] != 0; }
   bool has_biases() const;  // any projection
@@ -109,8 +119,8 @@ struct CheckpointExpert {
 // naming the file and the tensor.
 CheckpointExpert expert_weights(const MoeCheckpoint& checkpoint, int layer, int expert);
 
-// The bias of `projection` of `expert` ([I] gate or up, also from a fused gate_up's [2I]; [H]
-// down) converted exactly to float, empty where the layer has none. Checks the whole tensor's dtype
+// The bias of `projection` of `expert` ([I] gate or up, also from a fused gate_up's [2I], de-interleaved
+// for hf_layout; [H] down) converted exactly to float, empty where the layer has none. Checks the whole tensor's dtype
 // (BF16, F16 or F32) and shape ([rows] per expert, [E, rows] fused) and that this expert's values
 // are finite; throws naming the file and the tensor.
 std::vector<float> read_expert_bias(const MoeCheckpoint& checkpoint, const MoeLayerTensors& layer, int expert,

@@ -6,6 +6,11 @@
 // PREFIX.E.w1.* following the input's naming), one output shard per input shard. Expert biases keep
 // their dtype and bytes: per-expert ones their names too, fused ones ([E, 2I], [E, H]) split into
 // PREFIX.E.gate_proj.bias, up_proj.bias, down_proj.bias (or w1, w3, w2) like their weights.
+// Hugging Face transformers' gpt-oss BF16 layout (bare PREFIX.gate_up_proj [E, H, 2I] with gate and up
+// interleaved in its columns, PREFIX.down_proj [E, I, H], their _bias [E, 2I] interleaved and [E, H];
+// see modelopt.h) is read too: each projection is de-interleaved and transposed to [N, K] before it
+// is quantized, the biases de-interleaved (bytes copied), all written as per-expert gate_proj/up_proj/
+// down_proj. Its shapes must be what config.json says.
 #pragma once
 #include <cstdint>
 #include <functional>
