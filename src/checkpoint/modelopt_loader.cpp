@@ -278,12 +278,19 @@ RouterWeights read_router(const MoeCheckpoint& ckpt, int layer) {
   r.num_experts = t.num_experts;
   r.hidden = t.hidden;
   r.weight = read_float_tensor(w);
-  if (!t.router_bias.empty()) {
-    const TensorView b = ckpt.tensors().tensor(t.router_bias);
+  // Both biases are [num_experts] and finite, or the routing they feed is wrong for every token.
+  const auto read_bias = [&](const std::string& name) {
+    const TensorView b = ckpt.tensors().tensor(name);
     require(b.info->shape == std::vector<int64_t>{t.num_experts}, where_of(b), what_of(b),
             "a bias of shape [" + std::to_string(t.num_experts) + "]", describe(*b.info));
-    r.bias = read_float_tensor(b);
-  }
+    std::vector<float> bias = read_float_tensor(b);
+    const auto bad = std::find_if_not(bias.begin(), bias.end(), [](float v) { return std::isfinite(v); });
+    require(bad == bias.end(), where_of(b), what_of(b), "finite values",
+            bad == bias.end() ? "" : std::to_string(*bad) + " at [" + std::to_string(bad - bias.begin()) + "]");
+    return bias;
+  };
+  if (!t.router_bias.empty()) r.bias = read_bias(t.router_bias);
+  if (!t.router_linear_bias.empty()) r.linear_bias = read_bias(t.router_linear_bias);
   return r;
 }
 

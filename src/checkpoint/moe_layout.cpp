@@ -209,9 +209,10 @@ void read_hf_sizes(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
 
 void find_router(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
   const std::string parent = t.experts_prefix.substr(0, t.experts_prefix.size() - kExperts.size());
-  for (const char* name : {".gate.weight", ".router.weight"}) {
-    if (tensors.find(parent + name)) {
-      t.router_weight = parent + name;
+  for (const char* module : {".gate", ".router"}) {
+    if (tensors.find(parent + module + ".weight")) {
+      t.router_weight = parent + module + ".weight";
+      if (tensors.find(parent + module + ".bias")) t.router_linear_bias = parent + module + ".bias";
       break;
     }
   }

@@ -71,12 +71,18 @@ std::string bias_summary(const MoeLayerTensors& t) {
   return s.empty() ? "no" : s;
 }
 
+// "none", the router's weight, and its Linear bias where it has one (gpt-oss).
+std::string router_summary(const MoeLayerTensors& t) {
+  if (t.router_weight.empty()) return "none";
+  return t.router_linear_bias.empty() ? t.router_weight : t.router_weight + " + " + t.router_linear_bias;
+}
+
 void print_layer(const MoeLayerTensors& t) {
   std::printf("  layer %d: %s  %s  %d experts  H %d  I %d  %s  input_scale %s  bias %s  router %s  %d tensors  %s\n",
               t.layer, t.experts_prefix.c_str(), layout_summary(t).c_str(), t.num_experts, t.hidden, t.intermediate,
               t.nvfp4 ? "NVFP4 (U8 + F8_E4M3)" : std::string(to_string(t.weight_dtype)).c_str(),
               t.has_input_scale ? "yes" : "no", bias_summary(t).c_str(),
-              t.router_weight.empty() ? "none" : t.router_weight.c_str(), t.num_tensors, format_bytes(t.bytes).c_str());
+              router_summary(t).c_str(), t.num_tensors, format_bytes(t.bytes).c_str());
   if (!t.problem.empty()) std::printf("    problem: %s\n", t.problem.c_str());
   else if (t.hf_layout)
     std::printf(
@@ -131,7 +137,7 @@ TokenRouting route_with_router(const MoeCheckpoint& ckpt, int layer, const std::
   std::vector<float> logits(size_t(tokens) * router.num_experts);
   for (int t = 0; t < tokens; ++t) {
     for (int e = 0; e < router.num_experts; ++e) {
-      double acc = 0.0;
+      double acc = router.linear_bias.empty() ? 0.0 : router.linear_bias[size_t(e)];
       for (int h = 0; h < router.hidden; ++h)
         acc += double(bf16_to_float(x[size_t(t) * router.hidden + h])) * router.weight[size_t(e) * router.hidden + h];
       logits[size_t(t) * router.num_experts + e] = float(acc);

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "checkpoint/checkpoint_files.h"
 #include "checkpoint/tiny_checkpoint.h"
@@ -408,6 +410,46 @@ TEST(ModelOptLoader, TinyCheckpointLoadsAndMatchesTheReference) {
     std::printf("tiny checkpoint %s: rel error %.3e\n", std::string(to_string(mode)).c_str(), err);
     EXPECT_LT(err, 1e-2);
   }
+}
+
+// gpt-oss's router is a Linear with a bias: its logits are weight x + bias, so the bias is read with
+// the weight (finite, one per expert) and a non-finite one is rejected naming the tensor.
+TEST(ModelOptLoader, RouterLinearBias) {
+  TempDir dir;
+  const testing::GptOssExperts x = testing::make_gpt_oss_experts(3);
+  testing::write_gpt_oss_checkpoint(dir.path(), x, testing::GptOssLayout::kFused);
+  const MoeCheckpoint ckpt(dir.path());
+  const MoeLayerTensors& t = ckpt.moe_layer(0);
+  EXPECT_EQ(t.router_weight, "model.layers.0.mlp.router.weight");
+  EXPECT_EQ(t.router_linear_bias, "model.layers.0.mlp.router.bias");
+  EXPECT_TRUE(t.router_bias.empty());
+  const RouterWeights r = read_router(ckpt, 0);
+  ASSERT_EQ(r.linear_bias.size(), size_t(x.experts));
+  EXPECT_TRUE(r.bias.empty());
+  const TensorView b = ckpt.tensors().tensor(t.router_linear_bias);
+  for (int e = 0; e < x.experts; ++e) {
+    bf16 v;
+    std::memcpy(&v.bits, b.data + 2 * e, 2);
+    EXPECT_EQ(r.linear_bias[size_t(e)], bf16_to_float(v)) << e;
+  }
+
+  // The same checkpoint with the bias's second value a NaN (BF16 0x7FC0).
+  const std::string file = dir.path() + "/model.safetensors";
+  std::vector<char> bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = size_t(b.data - ckpt.tensors().files().front().mapping()) + 2;
+  TempDir bad_dir;
+  std::filesystem::copy(dir.path(), bad_dir.path() + "/c", std::filesystem::copy_options::recursive);
+  bytes[at] = char(0xC0);
+  bytes[at + 1] = char(0x7F);
+  std::ofstream(bad_dir.path() + "/c/model.safetensors", std::ios::binary)
+      .write(bytes.data(), std::streamsize(bytes.size()));
+  const MoeCheckpoint bad(bad_dir.path() + "/c");
+  expect_error([&] { read_router(bad, 0); },
+               "tensor 'model.layers.0.mlp.router.bias': expected finite values, got nan at [1]");
 }
 
 TEST(ModelOptLoader, ExpertParallelLoadsOnlyTheLocalRange) {

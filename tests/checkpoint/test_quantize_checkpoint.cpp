@@ -404,10 +404,11 @@ TEST(QuantizeCheckpoint, HuggingFaceGptOssLayout) {
   const QuantizeCheckpointReport r = quantize_checkpoint(in, out);
   EXPECT_EQ(r.projections_quantized, 3 * E);
   EXPECT_EQ(r.biases_copied, 3 * E);
-  EXPECT_EQ(r.tensors_copied, 1) << "the router";
+  EXPECT_EQ(r.tensors_copied, 2) << "the router's weight and bias";
 
   const MoeCheckpoint q(out);
   const MoeLayerTensors& t = q.moe_layer(0);
+  EXPECT_EQ(t.router_linear_bias, "model.layers.0.mlp.router.bias") << "carried through";
   ASSERT_TRUE(t.problem.empty()) << t.problem;
   EXPECT_FALSE(t.fused_experts);
   EXPECT_FALSE(t.hf_layout);

@@ -140,6 +140,7 @@ void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, Gp
   w.set_metadata("format", "pt");
   Rng rng(99);
   add_bf16(w, p + "router.weight", {E, H}, 0.3, rng);
+  add_bf16(w, p + "router.bias", {E}, 0.3, rng);  // gpt-oss's router Linear has one
   w.add_owned(p + (hf ? "experts.gate_up_proj" : "experts.gate_up_proj.weight"), DType::kBF16,
               hf ? std::vector<int64_t>{E, H, 2 * I} : std::vector<int64_t>{E, 2 * I, H}, bytes(gate_up));
   w.add_owned(p + "experts.gate_up_proj_bias", DType::kBF16, {E, 2 * I}, bytes(gate_up_bias));

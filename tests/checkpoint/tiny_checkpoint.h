@@ -31,7 +31,7 @@ struct GptOssExperts {
 GptOssExperts make_gpt_oss_experts(uint64_t seed);
 
 // Writes DIR/config.json (model_type gpt_oss) and DIR/model.safetensors holding layer 0's experts as
-// model.layers.0.mlp.experts.* and a router model.layers.0.mlp.router.weight [E, H]:
+// model.layers.0.mlp.experts.* and a router model.layers.0.mlp.router.weight [E, H] with its bias [E]:
 //   hf:    Hugging Face transformers' bare layout: gate_up_proj [E, H, 2I] (columns gate 0, up 0,
 //          gate 1, ...), gate_up_proj_bias [E, 2I] (the same), down_proj [E, I, H], down_proj_bias [E, H]
 //   fused: ModelOpt-named fused BF16: gate_up_proj.weight [E, 2I, H] (gate rows then up rows),

@@ -57,6 +57,7 @@ struct MoeLayerTensors {
   bool has_input_scale = false;
   std::string router_weight;  // "model.layers.3.mlp.gate.weight"; empty when the checkpoint has none
   std::string router_bias;    // "...gate.e_score_correction_bias"; empty when absent
+  std::string router_linear_bias;  // the router Linear's own bias, "...router.bias" (gpt-oss); empty when absent
   // Expert biases, per projection (gate, up, down): the character before "bias" in the tensor's name
   // ('.' or '_', whatever the weights use), 0 where the projection has none. A fused gate_up's bias
   // is one tensor, [.., 2I] gate then up as its weight's rows (hf_layout: interleaved, as its columns).
@@ -142,13 +143,15 @@ void load_moe_layer(const MoeCheckpoint& checkpoint, int layer, MoeLayer& dst,
                     const std::function<void(int, int)>& progress = {});
 
 // The router of a MoE layer as float: weight [num_experts, hidden] and, when present, DeepSeek's
-// e_score_correction_bias [num_experts]. `present` is false when the checkpoint has no router.
+// e_score_correction_bias [num_experts] and the router Linear's bias [num_experts] (gpt-oss: the
+// logits are weight x + linear_bias). `present` is false when the checkpoint has no router.
 struct RouterWeights {
   bool present = false;
   int num_experts = 0;
   int hidden = 0;
   std::vector<float> weight;
-  std::vector<float> bias;
+  std::vector<float> bias;         // e_score_correction_bias: selection only (spec section 5)
+  std::vector<float> linear_bias;  // added to every token's logits
 };
 RouterWeights read_router(const MoeCheckpoint& checkpoint, int layer);
 
