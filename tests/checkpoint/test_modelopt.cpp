@@ -32,6 +32,16 @@ using testing::TempDir;
 
 const std::string kTiny = std::string(FP4MOE_TEST_DATA) + "/tiny-nvfp4";
 
+// A layer loaded from a checkpoint against the same weights loaded directly, on the same tokens and
+// routing: the loaded layer's output (in `y_loaded`) finite and bit for bit the direct one's.
+void expect_loaded_equals_direct(MoeLayer& loaded, MoeLayer& direct, const std::vector<bf16>& x,
+                                 const testing::Routing& routing, std::vector<bf16>& y_loaded) {
+  y_loaded = testing::run_forward(loaded, x, routing);
+  const auto y_direct = testing::run_forward(direct, x, routing);
+  ASSERT_FALSE(testing::any_nan(y_loaded));
+  EXPECT_EQ(std::memcmp(y_loaded.data(), y_direct.data(), y_loaded.size() * sizeof(bf16)), 0);
+}
+
 MoeConfig synthetic_config() { return testing::make_config(6, 64, 48, 2, 32); }
 
 enum class Naming { kGateProj, kW123, kPerExpertGateUp, kFusedLayer, kFusedVllm };
@@ -239,10 +249,8 @@ TEST_P(NamingVariant, LoadsTheSameWeightsAsADirectLoad) {
   testing::Rng rng(5);
   const auto x = testing::random_bf16(size_t(c.max_tokens) * c.hidden, rng);
   const auto routing = testing::uniform_routing(c.max_tokens, c.num_experts, c.top_k, rng);
-  const auto y_loaded = testing::run_forward(*loaded, x, routing);
-  const auto y_direct = testing::run_forward(*direct, x, routing);
-  ASSERT_FALSE(testing::any_nan(y_loaded));
-  EXPECT_EQ(std::memcmp(y_loaded.data(), y_direct.data(), y_loaded.size() * sizeof(bf16)), 0);
+  std::vector<bf16> y_loaded;
+  ASSERT_NO_FATAL_FAILURE(expect_loaded_equals_direct(*loaded, *direct, x, routing, y_loaded));
   const double err = testing::rel_error(y_loaded, testing::run_reference(*loaded, x, routing));
   std::printf("naming %d: rel error vs float64 reference %.3e\n", int(GetParam()), err);
   EXPECT_LT(err, 1e-2);
@@ -317,10 +325,8 @@ TEST_P(BiasVariant, LoadsTheSameWeightsAndBiasesAsADirectLoad) {
   testing::Rng rng(5);
   const auto x = testing::random_bf16(size_t(c.max_tokens) * c.hidden, rng);
   const auto routing = testing::uniform_routing(c.max_tokens, c.num_experts, c.top_k, rng);
-  const auto y_loaded = testing::run_forward(*loaded, x, routing);
-  const auto y_direct = testing::run_forward(*direct, x, routing);
-  ASSERT_FALSE(testing::any_nan(y_loaded));
-  EXPECT_EQ(std::memcmp(y_loaded.data(), y_direct.data(), y_loaded.size() * sizeof(bf16)), 0);
+  std::vector<bf16> y_loaded;
+  ASSERT_NO_FATAL_FAILURE(expect_loaded_equals_direct(*loaded, *direct, x, routing, y_loaded));
   const auto y_unbiased = testing::run_forward(*unbiased, x, routing);
   EXPECT_NE(std::memcmp(y_loaded.data(), y_unbiased.data(), y_loaded.size() * sizeof(bf16)), 0)
       << "the biases must change the output (CPU backend bias support)";

@@ -175,11 +175,7 @@ TEST(QuantizeCheckpoint, ShardedFusedInput) {
                         {{"model.layers.0.mlp.experts.gate_up_proj.weight", "model-00001-of-00002.safetensors"},
                          {"model.layers.0.mlp.router.weight", "model-00001-of-00002.safetensors"},
                          {"model.layers.0.mlp.experts.down_proj.weight", "model-00002-of-00002.safetensors"}}}});
-  testing::write_json(in + "/config.json", {{"model_type", "gpt_oss"},
-                                            {"hidden_size", H},
-                                            {"intermediate_size", I},
-                                            {"num_local_experts", E},
-                                            {"num_experts_per_tok", 2}});
+  testing::write_gpt_oss_config(in, E, H, I);
   const QuantizeCheckpointReport r = quantize_checkpoint(in, out);
   EXPECT_EQ(r.projections_quantized, 3 * E);
   EXPECT_EQ(r.tensors_copied, 1);
@@ -296,11 +292,7 @@ TEST(QuantizeCheckpoint, FusedBiasesSplitPerExpert) {
     w.add_owned(prefix + v.w2 + v.weight_separator + "weight", DType::kBF16, {E, H, I}, bf16_bytes(E * H * I));
     w.add(prefix + v.w2 + "_bias", DType::kF32, {E, H}, down_bias.data(), down_bias.size() * 4);
     w.write(in + "/model.safetensors");
-    testing::write_json(in + "/config.json", {{"model_type", "gpt_oss"},
-                                              {"hidden_size", H},
-                                              {"intermediate_size", I},
-                                              {"num_local_experts", E},
-                                              {"num_experts_per_tok", 2}});
+    testing::write_gpt_oss_config(in, E, H, I);
     const QuantizeCheckpointReport r = quantize_checkpoint(in, out);
     EXPECT_EQ(r.biases_copied, 3 * E);
     EXPECT_EQ(r.tensors_copied, 0);

@@ -147,12 +147,16 @@ void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, Gp
   w.add_owned(p + (hf ? "experts.down_proj" : "experts.down_proj.weight"), DType::kBF16, down_shape, bytes(down));
   w.add_owned(p + "experts.down_proj_bias", DType::kBF16, {E, H}, bytes(x.down_bias));
   w.write(dir + "/model.safetensors");
+  write_gpt_oss_config(dir, E, H, I);
+}
+
+void write_gpt_oss_config(const std::string& dir, int64_t experts, int64_t hidden, int64_t intermediate) {
   write_json(dir + "/config.json", {{"architectures", {"GptOssForCausalLM"}},
                                     {"model_type", "gpt_oss"},
-                                    {"hidden_size", H},
-                                    {"intermediate_size", I},
+                                    {"hidden_size", hidden},
+                                    {"intermediate_size", intermediate},
                                     {"num_hidden_layers", 1},
-                                    {"num_local_experts", E},
+                                    {"num_local_experts", experts},
                                     {"num_experts_per_tok", 2},
                                     {"swiglu_limit", 7.0},
                                     {"torch_dtype", "bfloat16"}});
