@@ -49,7 +49,12 @@ __device__ void combine_when_last(const DecodeRouting& routing, const DecodeOutp
   }
 }
 
-template <class Tile, DecodeGemm kGemm>
+// Whether a GEMM's outputs get biases. The decode kernels are compiled with the bias code and without
+// it (kBias, MTileBias), and a layer without biases runs the kernels without it.
+bool has_bias(const GateUpOutput& p) { return p.gate_bias != nullptr || p.up_bias != nullptr; }
+bool has_bias(const DownOutput& p) { return p.bias != nullptr; }
+
+template <class Tile, DecodeGemm kGemm, bool kBias>
 __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
     decode_gemm_kernel(PackedExpertWeights w, GemmInput in, DecodeRouting routing,
                        std::conditional_t<kGemm == DecodeGemm::kGateUp, GateUpOutput, DownOutput> params,
@@ -83,7 +88,7 @@ __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
     MmaMainloop<Tile>(w, rows, tile, row_block, smem).run(acc, [] {
       if constexpr (kGemm == DecodeGemm::kDown) ptx::wait_for_predecessor();  // the rows of h
     });
-    if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply<Tile>(params, tile, row_block, acc);
+    if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply_form<kBias, Tile>(params, tile, row_block, acc);
   } else {
     ptx::wait_for_predecessor();
   }
@@ -105,8 +110,9 @@ void launch_decode_gemm(const MmaTileConfig& config, const PackedExpertWeights& 
       static_assert(Tile::kSmemBytes + sizeof(WarpPlan) <= 48 * 1024, "within the default shared-memory limit");
       const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)),
                       unsigned(max_gemm_tiles(pairs, routing.num_local, Tile::kBlockTokens)));
-      launch_kernel(decode_gemm_kernel<Tile, kGemm>, grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                    "decode GEMM kernel", w, in, routing, params, out, row_blocks_2);
+      launch_kernel(has_bias(params) ? decode_gemm_kernel<Tile, kGemm, true> : decode_gemm_kernel<Tile, kGemm, false>,
+                    grid, Tile::kThreads, Tile::kSmemBytes, launch, "decode GEMM kernel", w, in, routing, params, out,
+                    row_blocks_2);
       launched = true;
     }
   });

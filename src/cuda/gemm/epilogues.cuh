@@ -55,19 +55,27 @@ __device__ __forceinline__ void for_each_accumulator_pair(const MmaAccumulators<
 
 // One bias value per m-tile of this thread, at output column first + stride * mt of the expert's
 // bias row (zeros without a bias, or past `columns`): loaded once per tile, before the accumulator
-// loops, which then add a register.
-template <class Tile>
+// loops, which then add a register. kCompiled false leaves the bias code out altogether: the decode
+// kernels are compiled in both forms (decode_gemm.cu), because at one token the epilogue's loads and
+// adds cost a layer without biases 0.25 us of qwen3-30b-a3b's 15.15 (1.6%, H200); the grouped
+// kernels, where they cost nothing measurable, keep one form.
+template <class Tile, bool kCompiled = true>
 struct MTileBias {
-  float value[Tile::kMTiles];
+  float value[kCompiled ? Tile::kMTiles : 1];
 
   __device__ MTileBias(const float* bias, int expert, int columns, int64_t first, int stride) {
+    if constexpr (kCompiled) {
 #pragma unroll
-    for (int mt = 0; mt < Tile::kMTiles; ++mt) {
-      const int64_t column = first + int64_t(stride) * mt;
-      value[mt] = bias && column < columns ? __ldg(bias + int64_t(expert) * columns + column) : 0.0f;
+      for (int mt = 0; mt < Tile::kMTiles; ++mt) {
+        const int64_t column = first + int64_t(stride) * mt;
+        value[mt] = bias && column < columns ? __ldg(bias + int64_t(expert) * columns + column) : 0.0f;
+      }
     }
   }
-  __device__ float operator[](int mt) const { return value[mt]; }
+  __device__ float add(int mt, float v) const {
+    if constexpr (kCompiled) return v + value[mt];
+    return v;
+  }
 };
 
 // Calls f(kind) with kind a std::integral_constant of spec.kind, so that an unrolled loop over the
@@ -95,11 +103,19 @@ struct GateUpEpilogue {
   template <class Tile>
   __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc,
                                char* ring = nullptr) {
+    apply_form<true, Tile>(p, tile, row_block, acc, ring);
+  }
+
+  // apply() with the bias code compiled in (kBias, as apply() has it) or left out (MTileBias): the
+  // decode kernels are compiled in both forms.
+  template <bool kBias, class Tile>
+  __device__ static void apply_form(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc,
+                                    char* ring = nullptr) {
     float amax = 0.0f;
     with_activation_kind(p.activation.kind, [&](auto kind) {
       constexpr Activation kKind = decltype(kind)::value;
       if (p.h_f32) {
-        amax = store<kKind, Tile>(p, p.h_f32, tile, row_block, acc);
+        amax = store<kKind, kBias, Tile>(p, p.h_f32, tile, row_block, acc);
         return;
       }
       // Only the tiles that can quantize h carry that code (check_gate_up_output keeps the others'
@@ -108,15 +124,15 @@ struct GateUpEpilogue {
       // 19.6 us on an H200), even in W4A16, which never takes it.
       if constexpr (epilogue_quantizes_h(tile_config<Tile>())) {
         if (p.h_global_scale > 0.0f) {
-          store_fake_quantized<kKind, Tile>(p, tile, row_block, acc, ring);
+          store_fake_quantized<kKind, kBias, Tile>(p, tile, row_block, acc, ring);
           return;
         }
       }
       if constexpr (Tile::kWgmma) {
-        store_staged<kKind, Tile>(p, tile, row_block, acc, ring);
+        store_staged<kKind, kBias, Tile>(p, tile, row_block, acc, ring);
         return;
       }
-      store<kKind, Tile>(p, p.h_bf16, tile, row_block, acc);
+      store<kKind, kBias, Tile>(p, p.h_bf16, tile, row_block, acc);
     });
     if (p.h_amax) atomic_max_abs(p.h_amax, amax);  // every lane of the warp reaches this
   }
@@ -125,11 +141,11 @@ struct GateUpEpilogue {
   // The activation of this thread's accumulators of m-tile mt as the epilogues apply it: the gate and
   // up alphas and biases (h column j0 + 8 mt, AccumulatorPlace), the kind fixed at compile time
   // (apply_activation's switch folds away).
-  template <Activation kKind, class Tile>
+  template <Activation kKind, bool kBias, class Tile>
   struct GatedActivation {
     ActivationSpec spec;
     float alpha_gate, alpha_up;
-    MTileBias<Tile> gate_bias, up_bias;
+    MTileBias<Tile, kBias> gate_bias, up_bias;
 
     __device__ GatedActivation(const Params& p, int expert, int64_t j0)
         : spec(p.activation),
@@ -140,7 +156,7 @@ struct GateUpEpilogue {
       alpha_up = epilogue_alpha(p.up_scale_2[expert], p.quantized_input, p.input_scale);
     }
     __device__ float operator()(int mt, float gate, float up) const {
-      return apply_activation(spec, gate * alpha_gate + gate_bias[mt], up * alpha_up + up_bias[mt]);
+      return apply_activation(spec, gate_bias.add(mt, gate * alpha_gate), up_bias.add(mt, up * alpha_up));
     }
   };
 
@@ -153,12 +169,12 @@ struct GateUpEpilogue {
 
   // Writes h = act(gate, up) of this thread's accumulators to `h` (FP32 or BF16); returns the
   // largest |h| written (NaN if any is).
-  template <Activation kKind, class Tile, class Out>
+  template <Activation kKind, bool kBias, class Tile, class Out>
   __device__ static float store(const Params& p, Out* h, const GemmTile& tile, int row_block,
                                 const MmaAccumulators<Tile>& acc) {
     const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
     const int64_t j0 = first_h_column<Tile>(row_block);
-    const GatedActivation<kKind, Tile> activation(p, tile.expert, j0);
+    const GatedActivation<kKind, kBias, Tile> activation(p, tile.expert, j0);
     Out* h0 = h + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
     const int columns = tile.rows - at.first_token;  // columns c < columns are token rows of the tile
     float amax = 0.0f;
@@ -177,10 +193,10 @@ struct GateUpEpilogue {
   }
 
   // h = act(gate, up) in BF16 through shared memory (gemm/staged_h.cuh), every consumer thread.
-  template <Activation kKind, class Tile>
+  template <Activation kKind, bool kBias, class Tile>
   __device__ static void store_staged(const Params& p, const GemmTile& tile, int row_block,
                                       const MmaAccumulators<Tile>& acc, char* ring) {
-    const GatedActivation<kKind, Tile> activation(p, tile.expert, first_h_column<Tile>(row_block));
+    const GatedActivation<kKind, kBias, Tile> activation(p, tile.expert, first_h_column<Tile>(row_block));
     StagedH<Tile>(ring).write(p.h_bf16, p.intermediate, tile, row_block, [&](int mt, int nt, int half) {
       return activation(mt, acc[mt][nt][half], acc[mt][nt][2 + half]);
     });
@@ -194,13 +210,13 @@ struct GateUpEpilogue {
   // and half), so they split them: the maxima go round in halves (reduce_scatter_max), each lane
   // works out the scales of an eighth of the blocks (two divisions each), and hands them to the
   // others.
-  template <Activation kKind, class Tile>
+  template <Activation kKind, bool kBias, class Tile>
   __device__ static void store_fake_quantized(const Params& p, const GemmTile& tile, int row_block,
                                               const MmaAccumulators<Tile>& acc, char* ring) {
     static_assert(epilogue_quantizes_h(tile_config<Tile>()), "apply() calls this only where the tile can");
     constexpr int kBlocks = Tile::kMTiles * Tile::kNTiles;  // m-tile pairs x n-tiles x halves
     constexpr int kPadded = (kBlocks + 7) / 8 * 8, kOwned = kPadded / 8;
-    const GatedActivation<kKind, Tile> activation(p, tile.expert, first_h_column<Tile>(row_block));
+    const GatedActivation<kKind, kBias, Tile> activation(p, tile.expert, first_h_column<Tile>(row_block));
     float lo[kBlocks], hi[kBlocks];  // block b's h columns j and j + 8 (BlockPlace), one per m-tile
     uint32_t amax_bits[kPadded];
 #pragma unroll
@@ -275,10 +291,10 @@ struct GateUpEpilogue {
 // GEMM 2's value of this thread's accumulators: y = acc * alpha + bias, m-tile mt's lo values at y
 // column n0 + 16 mt (AccumulatorPlace), its hi values 8 beyond. Both GEMM 2 epilogues (DownEpilogue,
 // staged_y.cuh) scale through it.
-template <class Tile>
+template <class Tile, bool kBias = true>
 struct DownScaling {
   float alpha;
-  MTileBias<Tile> bias_lo, bias_hi;
+  MTileBias<Tile, kBias> bias_lo, bias_hi;
   int64_t n0;
 
   __device__ DownScaling(const DownOutput& p, int expert, int row_block)
@@ -286,8 +302,8 @@ struct DownScaling {
         bias_lo(p.bias, expert, p.hidden, first_column(row_block), 16),
         bias_hi(p.bias, expert, p.hidden, first_column(row_block) + 8, 16),
         n0(first_column(row_block)) {}
-  __device__ float lo(int mt, float v) const { return v * alpha + bias_lo[mt]; }
-  __device__ float hi(int mt, float v) const { return v * alpha + bias_hi[mt]; }
+  __device__ float lo(int mt, float v) const { return bias_lo.add(mt, v * alpha); }
+  __device__ float hi(int mt, float v) const { return bias_hi.add(mt, v * alpha); }
 
  private:
   __device__ static int64_t first_column(int row_block) {
@@ -302,8 +318,15 @@ struct DownEpilogue {
 
   template <class Tile>
   __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc,
-                               char* /*ring*/ = nullptr) {
-    const DownScaling<Tile> scaling(p, tile.expert, row_block);
+                               char* ring = nullptr) {
+    apply_form<true, Tile>(p, tile, row_block, acc, ring);
+  }
+
+  // As GateUpEpilogue::apply_form.
+  template <bool kBias, class Tile>
+  __device__ static void apply_form(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc,
+                                    char* /*ring*/ = nullptr) {
+    const DownScaling<Tile, kBias> scaling(p, tile.expert, row_block);
     const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
     const int64_t n0 = scaling.n0;
     float* y0 = p.y + int64_t(tile.row_begin + at.first_token) * p.hidden + n0;
