@@ -114,10 +114,11 @@ BenchRouting bench_routing(const BenchShape& shape, const BenchRow& row, uint64_
   return r;
 }
 
-Floor moe_floor(const BenchShape& shape, int tokens, int touched, double copy_bytes_per_s, double bf16_flops_per_s) {
+Floor moe_floor(const BenchShape& shape, int tokens, int touched, bool biases, double copy_bytes_per_s,
+                double bf16_flops_per_s) {
   Floor f;
   const double activation_bytes = 2.0 * tokens * shape.hidden * 2;  // x in, y out, BF16
-  f.bytes = touched * shape.nvfp4_expert_bytes() + activation_bytes;
+  f.bytes = touched * shape.expert_bytes(biases) + activation_bytes;
   f.flops = 2.0 * tokens * shape.top_k * double(shape.expert_elements());
   f.bytes_s = f.bytes / copy_bytes_per_s;
   f.flops_s = f.flops / bf16_flops_per_s;

@@ -21,6 +21,11 @@ struct BenchShape {
   // Gate and up [I, H] plus down [H, I].
   int64_t expert_elements() const { return 3 * int64_t(hidden) * intermediate; }
   double nvfp4_expert_bytes() const { return double(expert_elements()) * kNvfp4BytesPerElement; }
+  // What a forward reads of one touched expert: its NVFP4 weights, and with `biases` its FP32 gate, up
+  // and down biases (2I + H values, as gpt-oss's; `fp4moe bench --bias on`).
+  double expert_bytes(bool biases) const {
+    return nvfp4_expert_bytes() + (biases ? 4.0 * (2 * int64_t(intermediate) + hidden) : 0.0);
+  }
 };
 
 // The four benchmark shapes, in the spec's order.
@@ -55,13 +60,15 @@ struct BenchRouting {
 BenchRouting bench_routing(const BenchShape& shape, const BenchRow& row, uint64_t seed);
 
 struct Floor {
-  double bytes = 0;  // the touched experts' NVFP4 weights plus x in and y out
+  double bytes = 0;  // the touched experts' weights (BenchShape::expert_bytes) plus x in and y out
   double flops = 0;  // both GEMMs
   double bytes_s = 0, flops_s = 0;
   double seconds() const { return bytes_s > flops_s ? bytes_s : flops_s; }
   const char* bound() const { return bytes_s >= flops_s ? "memory" : "compute"; }
 };
-Floor moe_floor(const BenchShape& shape, int tokens, int touched, double copy_bytes_per_s, double bf16_flops_per_s);
+// `biases`: the layer's experts have biases, whose bytes are read as the weights are.
+Floor moe_floor(const BenchShape& shape, int tokens, int touched, bool biases, double copy_bytes_per_s,
+                double bf16_flops_per_s);
 
 // Copies whose touched weights together are at least kL2RotationFactor L2 sizes.
 int copies_to_defeat_l2(double touched_bytes_per_copy, int64_t l2_bytes);

@@ -169,9 +169,9 @@ LayerCopies build_copies(const BenchShape& shape, const MoeConfig& config, const
   c.layers.push_back(new_copy(0));
   // What one copy really costs (its private weight layout), not only its NVFP4 bytes.
   const double per_copy = std::max(double(free_before - std::min(free_before, free_device_bytes())),
-                                   shape.experts * shape.nvfp4_expert_bytes());
+                                   shape.experts * shape.expert_bytes(o.bias));
   c.workspace = Buffer(Backend::kCuda, c.layers[0]->workspace_bytes(config.max_tokens));
-  c.wanted = copies_to_defeat_l2(min_touched * shape.nvfp4_expert_bytes(), device.l2_bytes);
+  c.wanted = copies_to_defeat_l2(min_touched * shape.expert_bytes(o.bias), device.l2_bytes);
   const double free_now = double(free_device_bytes()) - double(reserve_bytes);
   const double budget = std::min(o.mem_gib * double(1ull << 30), per_copy + std::max(free_now, 0.0));
   const int count = copies_within_budget(c.wanted, per_copy, budget);
@@ -234,7 +234,7 @@ RowResult measure_row(const BenchShape& shape, const BenchRow& row, const BenchR
   // Every replay writes every element of `out`: one left NaN (the poison) or made NaN shows here.
   const std::vector<bf16> y = out.to_vector<bf16>(x.size());
   r.non_finite = size_t(std::count_if(y.begin(), y.end(), [](bf16 v) { return !std::isfinite(bf16_to_float(v)); }));
-  r.floor = moe_floor(shape, row.tokens, routing.touched, device.copy_bytes_s, device.bf16_flops_s);
+  r.floor = moe_floor(shape, row.tokens, routing.touched, o.bias, device.copy_bytes_s, device.bf16_flops_s);
   return r;
 }
 

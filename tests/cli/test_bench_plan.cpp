@@ -108,15 +108,19 @@ TEST(BenchPlan, SkewedRoutingSendsHalfTheTokensToFourExperts) {
 TEST(BenchPlan, FloorOnHandComputedCases) {
   const BenchShape qwen3 = bench_shapes()[0];
   // One token, 8 experts: 8 * 3 * 2048 * 768 * 0.5625 weight bytes plus x and y (2 * 2048 * 2).
-  const Floor f = moe_floor(qwen3, 1, 8, 4.0e12, 700e12);
+  const Floor f = moe_floor(qwen3, 1, 8, false, 4.0e12, 700e12);
   EXPECT_DOUBLE_EQ(f.bytes, 21233664.0 + 8192.0);
   EXPECT_DOUBLE_EQ(f.flops, 2.0 * 8 * 3 * 2048 * 768);
   EXPECT_DOUBLE_EQ(f.seconds(), f.bytes / 4.0e12);
   EXPECT_STREQ(f.bound(), "memory");
   // 16384 tokens touch all 128 experts; both GEMMs' 2 * 16384 * 8 * 4718592 operations dominate.
-  const Floor p = moe_floor(qwen3, 16384, 128, 4.0e12, 700e12);
+  const Floor p = moe_floor(qwen3, 16384, 128, false, 4.0e12, 700e12);
   EXPECT_DOUBLE_EQ(p.seconds(), 2.0 * 16384 * 8 * 4718592 / 700e12);
   EXPECT_STREQ(p.bound(), "compute");
+  // With biases each touched expert adds its FP32 gate, up and down biases: 4 * (2 * 768 + 2048) bytes.
+  const Floor b = moe_floor(qwen3, 1, 8, true, 4.0e12, 700e12);
+  EXPECT_DOUBLE_EQ(b.bytes, 21233664.0 + 8 * 14336.0 + 8192.0);
+  EXPECT_DOUBLE_EQ(b.flops, f.flops);
 }
 
 TEST(BenchPlan, CopiesRotatePastL2WithinTheBudget) {
