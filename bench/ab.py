@@ -7,7 +7,8 @@
 #
 #   python3 bench/ab.py main                              # main against the working tree, bench defaults
 #   python3 bench/ab.py HEAD~1 --new HEAD --rounds 3 -- --modes w4a16 --tokens 8,64 --no-peer
-#   python3 bench/ab.py --compare b1.json,b2.json n1.json,n2.json   # no GPU: compare earlier results
+#   python3 bench/ab.py --compare b1.json,b2.json n1.json,n2.json   # no GPU: compare earlier results (bench_moe.py's
+#                                                                   # or `fp4moe bench --json`'s)
 #   python3 bench/ab.py --compare b1.json,b2.json n1.json,n2.json --kernel GateUp   # GEMM 1's time per forward
 #
 # Both sides are measured with this tree's bench_moe.py, so the method cannot differ between them.
@@ -46,21 +47,24 @@ class CompareRow:
 
 
 def load_times(result_json: Path, kernel: str | None = None) -> dict[RowKey, float]:
-  """'ours us' of every measured row of one bench_moe.py result file (.json, or .json.gz as the folders of
-  bench/results/ keep them); with `kernel` (a regular expression), the time per forward of our kernels whose
-  names it matches, summed, from the row's profile (rows where none matches are left out)."""
+  """Our time of every measured row of one result file (.json, or .json.gz as the folders of bench/results/
+  keep them) of bench_moe.py ('ours us') or of `fp4moe bench --json` (its 'us'; the mode is the file's); with
+  `kernel` (a regular expression), the time per forward of our kernels whose names it matches, summed, from
+  the row's profile (rows where none matches are left out)."""
   path = Path(result_json)
   text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
-  rows = json.loads(text)["rows"]
+  doc = json.loads(text)
+  rows = doc["rows"]
   def key(r: dict) -> RowKey:
-    return r["shape"], r["mode"], int(r["tokens"]), r["routing"]
+    return r["shape"], r.get("mode", doc.get("mode")), int(r["tokens"]), r["routing"]
 
   if kernel is None:
-    return {key(r): float(r["ours_us"]) for r in rows if r.get("ours_us")}
+    return {key(r): float(r.get("ours_us") or r.get("us")) for r in rows if r.get("ours_us") or r.get("us")}
   pattern = re.compile(kernel)
   out = {}
   for r in rows:
-    matched = [float(k["us_per_forward"]) for k in r.get("ours_kernels") or [] if pattern.search(k["name"])]
+    profile = r.get("ours_kernels") or r.get("kernels") or []
+    matched = [float(k["us_per_forward"]) for k in profile if pattern.search(k["name"])]
     if matched:
       out[key(r)] = sum(matched)
   return out

@@ -13,6 +13,13 @@
 #
 # The official tables of this tree: dev_init head; dev_module head . 16; dev_official /tmp/mod-head
 #
+# The device's .git holds the commits of the session's start only: `git archive` of a commit made since fails
+# there. For an A/B against such a commit, build both sides' CLIs on the CPU machine (about 2 min each at -j2:
+# `git worktree add /tmp/wt-base REV`, configure with -DFP4MOE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a, build the
+# target fp4moe_cli), copy them to build-ab/fp4moe-base and build-ab/fp4moe-new, carry build-ab, and:
+#
+#   source bench/device.sh && dev_init ab; dev_cli_ab 3 "--shapes qwen3-30b-a3b --tokens 1,8,64 --skewed off --kernels off"
+#
 # Module builds take about 50 s with 6 jobs each, the three test binaries about 60 s; two module builds
 # and the tests fit the 16 cores side by side.
 
@@ -175,6 +182,26 @@ dev_ab_kernel() {
   done
   if [ $# -ge 3 ]; then dev_compare "ab-$tag-$2.txt" "$base" "$new" --kernel "$3"
   else dev_compare "ab-$tag.txt" "$base" "$new"; fi
+}
+
+# dev_cli_ab ROUNDS ARGS: `fp4moe bench ARGS --json` of two CLIs in alternation, ROUNDS rounds, into
+# $R/<side>-r<round>.json (sides base and new: $CLI_BASE, default build-ab/fp4moe-base, and $CLI_NEW, default
+# build-ab/fp4moe-new), then ab.py's comparison of the rounds into $R/ab-cli.txt, printed without the table rules.
+dev_cli_ab() {
+  local rounds=$1 args=$2 r side bin base= new=
+  for ((r = 1; r <= rounds; r++)); do
+    for side in base new; do
+      bin=${CLI_BASE:-build-ab/fp4moe-base}
+      [ $side = new ] && bin=${CLI_NEW:-build-ab/fp4moe-new}
+      # shellcheck disable=SC2086  # the arguments are split into words on purpose
+      timeout 240 "$bin" bench $args --json "$R/$side-r$r.json" > "$R/$side-r$r.txt" 2>&1
+      el "$side r$r rc=$?"
+    done
+    base+=${base:+,}$R/base-r$r.json
+    new+=${new:+,}$R/new-r$r.json
+  done
+  python3 bench/ab.py --compare "$base" "$new" > "$R/ab-cli.txt" 2>&1
+  grep -v '^|---\|^| shape' "$R/ab-cli.txt"
 }
 
 # dev_results: every test log's verdict lines, and the first errors of the benchmark runs.

@@ -349,6 +349,12 @@ def ab_compare() -> None:
   expect(ab.load_times(run_json, "no such kernel") == {}, "rows without a matching kernel are left out")
   captioned = ab.format_compare(rows, "main", "branch", "GateUp")
   expect(captioned.startswith("Our kernels matching /GateUp/") and captioned.endswith(table), captioned)
+  # `fp4moe bench --json` files: the mode is the file's, the time the row's "us" (a stored CLI A/B).
+  cli = Path(__file__).resolve().parent / "results" / "h200-activation-once" / "call2"
+  cli_rows = ab.compare([ab.load_times(cli / f"main-r{i}.json") for i in (1, 2, 3)],
+                        [ab.load_times(cli / f"new-r{i}.json") for i in (1, 2, 3)])
+  gpt_oss_2 = [r for r in cli_rows if r.key == ("gpt-oss-120b", "w4a16", 2, UNIFORM)]
+  expect(len(cli_rows) == 18 and len(gpt_oss_2) == 1 and 0.96 < gpt_oss_2[0].ratio < 0.98, f"CLI A/B: {gpt_oss_2}")
 
 
 # ---- torch parts, on the CPU (skipped when torch is not installed)
