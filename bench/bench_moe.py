@@ -54,9 +54,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
   p.add_argument("--w4a4-scales", choices=("dynamic", "calibrated"), default="dynamic",
                  help="W4A4's activation global scales: from the device amax each forward, or ModelOpt input scales "
                       "calibrated on the first tokens of the largest batch (as a checkpoint carries them)")
+  p.add_argument("--bias", choices=("on", "off"), default="off",
+                 help="every expert's projections with a bias, as gpt-oss's: FP32 in ours, BF16 in the peer (added "
+                      "after its grouped GEMMs); the floor counts their bytes")
   for switch in RULE_SWITCHES:
     p.add_argument(f"--{switch.flag}", choices=("on", "off"), default="on", help=switch.help)
   args = p.parse_args(argv)
+  if args.bias == "on" and args.marlin_lib:
+    p.error("--bias on: the Marlin peer takes no biases; leave out --marlin-lib")
   args.shapes = args.shapes or (QUICK_SHAPES if args.quick else "all")
   args.tokens = args.tokens or (QUICK_TOKENS if args.quick else ",".join(map(str, TOKEN_BATCHES)))
   args.target_ms = args.target_ms or (60.0 if args.quick else 150.0)

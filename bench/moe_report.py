@@ -234,6 +234,8 @@ def format_markdown(device: str, ceilings: dict[str, float], settings: dict[str,
         if settings.get("gemm") else []),
       *(["W4A4 with calibrated input scales (ModelOpt input_scale, from a calibration pass on the largest batch's "
          "first tokens), not the amax of each forward."] if settings.get("w4a4_scales") == "calibrated" else []),
+      *(["Every expert with biases on its three projections (as gpt-oss's): FP32 in ours, BF16 in the peer, added "
+         "after its grouped GEMMs. The floor counts their bytes."] if settings.get("bias") == "on" else []),
       *[s.off_note for s in RULE_SWITCHES if settings.get(s.key) == "off"],
       *(["Marlin: vLLM's NVFP4 Marlin MoE (fused_marlin_moe, W4A16 in every mode) on the same weights, gate and up "
          "sharing one scale_2; \"marlin err\" is its distance to the BF16 peer."] if settings.get("marlin_lib") else []),

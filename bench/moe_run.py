@@ -73,6 +73,11 @@ class Context:
   reserve_bytes: float = 0.0  # left free for the current shape's activations when sizing weight copies
   copies_log: dict[str, Any] = field(default_factory=dict)
 
+  @property
+  def biases(self) -> bool:
+    """--bias on: every expert's projections have biases, in ours and the peer."""
+    return self.args.bias == "on"
+
   def weight_seed(self, copy: int) -> int:
     """Copy c of ours and copy c of the peer hold the same NVFP4 bytes."""
     return self.args.seed * 1000 + copy
@@ -80,7 +85,8 @@ class Context:
   def experts(self, shape: MoeShape, copy: int):
     """Weight copy `copy` of a shape, the same bytes for every side. With the Marlin peer, gate and up share one
     scale_2 (Marlin keeps one per expert), so that all sides compute the same layer and can be compared."""
-    return random_nvfp4_experts(shape, self.weight_seed(copy), DEVICE, one_gate_up_scale=bool(self.args.marlin_lib))
+    return random_nvfp4_experts(shape, self.weight_seed(copy), DEVICE, one_gate_up_scale=bool(self.args.marlin_lib),
+                                biases=self.biases)
 
 
 @dataclass
@@ -171,8 +177,8 @@ def nvfp4_copies(ctx: Context, shape: MoeShape, min_touched: int, mem_gib: float
   copies = [new_copy(0)]
   # What one copy really costs (the side's private weight layout, for ours its workspace too), not just the
   # NVFP4 bytes.
-  per_copy = max(free_before - device_bytes_free(), shape.experts * shape.nvfp4_expert_bytes())
-  wanted = copies_to_defeat_l2(min_touched * shape.nvfp4_expert_bytes(), ctx.l2_bytes)
+  per_copy = max(free_before - device_bytes_free(), shape.experts * shape.expert_bytes(ctx.biases))
+  wanted = copies_to_defeat_l2(min_touched * shape.expert_bytes(ctx.biases), ctx.l2_bytes)
   budget = min(mem_gib * GIB, per_copy + device_bytes_free() - ctx.reserve_bytes)
   count = copies_within_budget(wanted, per_copy, budget)
   copies += [new_copy(c) for c in range(1, count)]
@@ -239,7 +245,8 @@ def build_peer(ctx: Context, shape: MoeShape, min_touched: int) -> Peer:
     count = copies_within_budget(wanted, per_copy, budget)
     copies = []
     for c in range(count):
-      copies.append(PeerWeights(*dequantize_experts(ctx.experts(shape, c))))
+      experts = ctx.experts(shape, c)
+      copies.append(PeerWeights(*dequantize_experts(experts), *experts.bf16_biases()))
       free_device_memory()
     ctx.copies_log[f"{shape.name}/peer"] = {"wanted": wanted, "used": count, "bytes_per_copy": per_copy}
     return Peer(copies, measure_peer)
@@ -318,7 +325,7 @@ def measure_marlin(ctx: Context, lib, copies: list, inputs: RowInputs) -> Measur
 
 
 def new_row(ctx: Context, shape: MoeShape, mode: str, routing: Routing) -> Row:
-  floor = moe_floor(shape, routing.tokens, routing.touched, ctx.copy_bytes_s, ctx.bf16_flops_s)
+  floor = moe_floor(shape, routing.tokens, routing.touched, ctx.copy_bytes_s, ctx.bf16_flops_s, biases=ctx.biases)
   return Row(shape=shape.name, experts=shape.experts, hidden=shape.hidden, intermediate=shape.intermediate,
              top_k=shape.top_k, mode=mode, tokens=routing.tokens, routing=routing.kind, touched=routing.touched,
              floor_us=floor.seconds * 1e6, floor_bound=floor.bound, floor_bytes=floor.bytes, floor_flops=floor.flops,
@@ -460,7 +467,7 @@ def run(args: argparse.Namespace) -> int:
       "skewed": args.skewed, "row_specs": args.row_specs, "seed": args.seed, "l2_bytes": props.L2_cache_size,
       "timing": vars(policy), "weight_copies": ctx.copies_log, "accuracy_limits": ACCURACY_LIMITS,
       "torch": torch.__version__, "cuda": torch.version.cuda, "fp4moe": getattr(fp4moe, "__version__", None),
-      "elapsed_s": time.time() - started, "gemm": args.gemm, "w4a4_scales": args.w4a4_scales,
+      "elapsed_s": time.time() - started, "gemm": args.gemm, "w4a4_scales": args.w4a4_scales, "bias": args.bias,
       "marlin_lib": args.marlin_lib,
       **{s.key: getattr(args, s.key) for s in RULE_SWITCHES},
   }

@@ -27,6 +27,11 @@ class MoeShape:
   def nvfp4_expert_bytes(self) -> float:
     return self.expert_elements() * NVFP4_BYTES_PER_ELEMENT
 
+  def expert_bytes(self, biases: bool = False) -> float:
+    """What a forward reads of one touched expert: its NVFP4 weights, and with `biases` its FP32 gate, up and
+    down biases (2I + H values, as gpt-oss's)."""
+    return self.nvfp4_expert_bytes() + (4.0 * (2 * self.intermediate + self.hidden) if biases else 0.0)
+
   def bf16_expert_bytes(self) -> int:
     return self.expert_elements() * BF16_BYTES
 
@@ -45,7 +50,7 @@ TOKEN_BATCHES = (1, 8, 64, 512, 4096, 16384)
 
 @dataclass(frozen=True)
 class Floor:
-  bytes: float  # touched NVFP4 weights plus activations in and out
+  bytes: float  # the touched experts' weights (MoeShape.expert_bytes) plus activations in and out
   flops: float  # both GEMMs
   bytes_s: float
   flops_s: float
@@ -59,8 +64,9 @@ class Floor:
     return "memory" if self.bytes_s >= self.flops_s else "compute"
 
 
-def moe_floor(shape: MoeShape, tokens: int, touched: int, copy_bytes_per_s: float, bf16_flops_per_s: float) -> Floor:
-  weight_bytes = touched * shape.nvfp4_expert_bytes()
+def moe_floor(shape: MoeShape, tokens: int, touched: int, copy_bytes_per_s: float, bf16_flops_per_s: float,
+              biases: bool = False) -> Floor:
+  weight_bytes = touched * shape.expert_bytes(biases)
   activation_bytes = 2 * tokens * shape.hidden * BF16_BYTES  # x in, y out
   total_bytes = weight_bytes + activation_bytes
   flops = 2.0 * tokens * shape.top_k * shape.expert_elements()

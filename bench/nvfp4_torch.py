@@ -15,6 +15,7 @@ BLOCK = 16
 # the dequantized weights O(0.01), like a trained layer's, so the outputs stay O(1) at every hidden size.
 SCALE_EXPONENTS = (4, 9)
 SCALE_2_LOG10 = (-3.0, -2.0)
+BIAS_RANGE = 0.5  # --bias on: each projection's biases uniform in +-0.5 (as `fp4moe bench --bias on`), on O(1) outputs
 DEQUANT_CHUNK_ELEMENTS = 1 << 27  # bounds the FP32 temporaries of decoding
 
 
@@ -26,12 +27,19 @@ class Nvfp4Experts:
   w2: torch.Tensor  # uint8 [E, H, I/2]
   w2_scale: torch.Tensor  # uint8 [E, H, I/16]
   w2_scale_2: torch.Tensor  # float32 [E]
+  # Biases (gpt-oss's experts have them), float32 holding BF16 values, so that a BF16 peer adds the same ones:
+  w13_bias: torch.Tensor | None = None  # [E, 2I]: gate then up
+  w2_bias: torch.Tensor | None = None  # [E, H]
 
   def load_into(self, layer, input_scales: tuple[float, float] | None = None) -> None:
     """input_scales: mode W4A4's ModelOpt input_scale of GEMM 1 and GEMM 2 (calibrate_input_scales); None: dynamic."""
     a13, a2 = input_scales or (None, None)
     layer.load_weights(self.w13, self.w13_scale, self.w13_scale_2, self.w2, self.w2_scale, self.w2_scale_2,
-                       a13_scale=a13, a2_scale=a2)
+                       a13_scale=a13, a2_scale=a2, w13_bias=self.w13_bias, w2_bias=self.w2_bias)
+
+  def bf16_biases(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The biases as a BF16 model holds them (exactly: their values are BF16's), for the peer."""
+    return tuple(None if b is None else b.to(torch.bfloat16) for b in (self.w13_bias, self.w2_bias))
 
 
 def random_e4m3_scales(size: tuple[int, ...], gen: torch.Generator, device: str) -> torch.Tensor:
@@ -47,9 +55,11 @@ def random_global_scales(size: tuple[int, ...], gen: torch.Generator, device: st
   return torch.pow(10.0, lo + (hi - lo) * u)
 
 
-def random_nvfp4_experts(shape: MoeShape, seed: int, device: str, one_gate_up_scale: bool = False) -> Nvfp4Experts:
+def random_nvfp4_experts(shape: MoeShape, seed: int, device: str, one_gate_up_scale: bool = False,
+                         biases: bool = False) -> Nvfp4Experts:
   """Deterministic for a seed, so ours and the peer can rebuild the same copy independently. one_gate_up_scale:
-  the up half takes the gate half's scale_2 (the rest unchanged), for a peer that keeps one of the two."""
+  the up half takes the gate half's scale_2 (the rest unchanged), for a peer that keeps one of the two. biases:
+  every projection gets one (drawn after the weights, which stay those of the same seed without biases)."""
   gen = torch.Generator(device=device)
   gen.manual_seed(seed)
   e, h, i = shape.experts, shape.hidden, shape.intermediate
@@ -67,6 +77,12 @@ def random_nvfp4_experts(shape: MoeShape, seed: int, device: str, one_gate_up_sc
   )
   if one_gate_up_scale:
     experts.w13_scale_2[:, 1] = experts.w13_scale_2[:, 0]
+  if biases:
+    def bias(size: tuple[int, ...]) -> torch.Tensor:
+      u = torch.rand(size, dtype=torch.float32, device=device, generator=gen)
+      return ((2 * u - 1) * BIAS_RANGE).to(torch.bfloat16).float()
+
+    experts.w13_bias, experts.w2_bias = bias((e, 2 * i)), bias((e, h))
   return experts
 
 
@@ -116,6 +132,8 @@ def calibrate_input_scales(w: Nvfp4Experts, x: torch.Tensor, topk_ids: torch.Ten
     tokens = (topk_ids == e).any(dim=1).nonzero().flatten()
     row_scale_2 = w.w13_scale_2[e].repeat_interleave(i)  # gate rows, then up rows
     gate_up = x[tokens].float() @ dequantize_rows(w.w13[e], w.w13_scale[e], row_scale_2).T
+    if w.w13_bias is not None:
+      gate_up += w.w13_bias[e]
     h = torch.nn.functional.silu(gate_up[:, :i]) * gate_up[:, i:]
     amax_h = torch.maximum(amax_h, h.abs().max())
   return float(x.float().abs().max()) / 2688.0, float(amax_h) / 2688.0

@@ -72,6 +72,11 @@ def floor_arithmetic() -> None:
   expect(floor.flops == flops, f"flops {floor.flops} != {flops}")
   expect(floor.bytes == 256 * 3 * 7168 * 2048 * 0.5625 + 2 * 16384 * 7168 * 2, f"bytes {floor.bytes}")
   expect(floor.bound == "compute" and math.isclose(floor.seconds, flops / H100_BF16), "16384 tokens: compute-bound")
+  # --bias on: each touched expert adds its FP32 gate, up and down biases, 4 * (2 * 768 + 2048) bytes for qwen3 (as
+  # the CLI's floor, tests/cli/test_bench_plan.cpp).
+  qwen3 = SHAPES["qwen3-30b-a3b"]
+  plain, biased = moe_floor(qwen3, 1, 8, H100_COPY, H100_BF16), moe_floor(qwen3, 1, 8, H100_COPY, H100_BF16, biases=True)
+  expect(biased.bytes == plain.bytes + 8 * 14336 and biased.flops == plain.flops, f"bias bytes {biased.bytes}")
 
 
 @check
@@ -198,8 +203,10 @@ def row_specs_and_cli() -> None:
           "FP4MOE_SORTED_ROWS": "1"},
          "every rule switch's variable, on unless turned off")
   expect(bench_moe.parse_args(["--w4a4-scales", "calibrated"]).w4a4_scales == "calibrated", "--w4a4-scales")
+  expect((bench_moe.parse_args([]).bias, bench_moe.parse_args(["--bias", "on"]).bias) == ("off", "on"), "--bias")
   expect_refused(bench_moe.parse_args, (["--modes", "w8a8"], ["--shapes", "llama"], ["--tokens", "0"],
-                                        ["--tokens", "x"], ["--w4a4-scales", "static"]))
+                                        ["--tokens", "x"], ["--w4a4-scales", "static"], ["--bias", "yes"],
+                                        ["--bias", "on", "--marlin-lib", "libpeer_marlin.so"]))
 
 
 def _sample_rows() -> list[Row]:
@@ -378,12 +385,12 @@ def _numpy_dequant(packed: np.ndarray, scales: np.ndarray, row_scale_2: np.ndarr
   return values * block_scales * row_scale_2[..., None]
 
 
-def _small_case(torch):
+def _small_case(torch, biases: bool = False):
   from moe_shapes import MoeShape  # noqa: PLC0415
   from nvfp4_torch import random_nvfp4_experts  # noqa: PLC0415
 
   shape = MoeShape("tiny", 8, 64, 32, 2)
-  return shape, random_nvfp4_experts(shape, seed=11, device="cpu")
+  return shape, random_nvfp4_experts(shape, seed=11, device="cpu", biases=biases)
 
 
 @check
@@ -499,25 +506,33 @@ def check_torch_peer(torch) -> None:
   from nvfp4_torch import dequantize_experts  # noqa: PLC0415
   from peer_torch import PeerWeights, peer_forward  # noqa: PLC0415
 
-  shape, w = _small_case(torch)
-  w13, w2 = dequantize_experts(w)
   routing = make_routing(UNIFORM, 13, 8, 2, seed=2)
   ids = routing.topk_ids.copy()
   ids[ids == 7] = 6  # leave expert 7 without tokens: the grouped GEMM must skip an empty group
   ids[:, 1] = np.where(ids[:, 1] == ids[:, 0], (ids[:, 0] + 1) % 7, ids[:, 1])
   x = torch.randn(13, 64, generator=torch.Generator().manual_seed(4)).to(torch.bfloat16)
-  got = peer_forward(x, torch.from_numpy(routing.topk_weights), torch.from_numpy(ids), PeerWeights(w13, w2))
-  xd, w13d, w2d = x.double().numpy(), w13.double().numpy(), w2.double().numpy()
-  ref = np.zeros((13, 64))
-  for t in range(13):
-    for j in range(2):
-      e = ids[t, j]
-      gate_up = w13d[e] @ xd[t]
-      gate, up = gate_up[:32], gate_up[32:]
-      ref[t] += routing.topk_weights[t, j] * (w2d[e] @ (gate / (1 + np.exp(-gate)) * up))
-  err = np.linalg.norm(got.double().numpy() - ref) / np.linalg.norm(ref)
-  expect(err < 1e-2, f"peer vs float64 reference: relative error {err:.2e}")
-  print(f"    peer vs float64 reference: relative error {err:.2e}")
+  for biases in (False, True):
+    shape, w = _small_case(torch, biases)
+    w13, w2 = dequantize_experts(w)
+    got = peer_forward(x, torch.from_numpy(routing.topk_weights), torch.from_numpy(ids),
+                       PeerWeights(w13, w2, *w.bf16_biases()))
+    xd, w13d, w2d = x.double().numpy(), w13.double().numpy(), w2.double().numpy()
+    b13 = w.w13_bias.double().numpy() if biases else np.zeros((8, 64))
+    b2 = w.w2_bias.double().numpy() if biases else np.zeros((8, 64))
+    expect(biases == bool(np.any(b13)) and biases == bool(np.any(b2)), "biases where asked for, nowhere else")
+    ref = np.zeros((13, 64))
+    for t in range(13):
+      for j in range(2):
+        e = ids[t, j]
+        gate_up = w13d[e] @ xd[t] + b13[e]
+        gate, up = gate_up[:32], gate_up[32:]
+        ref[t] += routing.topk_weights[t, j] * (w2d[e] @ (gate / (1 + np.exp(-gate)) * up) + b2[e])
+    err = np.linalg.norm(got.double().numpy() - ref) / np.linalg.norm(ref)
+    expect(err < 1e-2, f"peer vs float64 reference, biases {biases}: relative error {err:.2e}")
+    print(f"    peer vs float64 reference{', with biases' if biases else ''}: relative error {err:.2e}")
+  # The weights of a seed are the same with and without biases: those are drawn after them.
+  _, plain = _small_case(torch)
+  expect(torch.equal(plain.w13, w.w13) and torch.equal(plain.w2_scale_2, w.w2_scale_2), "biases drawn last")
 
 
 def main() -> int:
