@@ -405,14 +405,7 @@ TEST(ModelOptLoader, TinyCheckpointLoadsAndMatchesTheReference) {
   EXPECT_EQ(r.weight.size(), size_t(testing::kTinyExperts * testing::kTinyHidden));
 
   for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-    MoeConfig c = ckpt.moe_config(1, mode, 16);
-    auto layer = make_moe_layer(c, Backend::kCpu);
-    load_moe_layer(ckpt, 1, *layer);
-    testing::Rng rng(9);
-    const auto x = testing::random_bf16(size_t(16) * c.hidden, rng);
-    const auto routing = testing::uniform_routing(16, c.num_experts, c.top_k, rng);
-    const double err =
-        testing::rel_error(testing::run_forward(*layer, x, routing), testing::run_reference(*layer, x, routing));
+    const double err = testing::loaded_layer_error(ckpt, 1, mode);
     std::printf("tiny checkpoint %s: rel error %.3e\n", std::string(to_string(mode)).c_str(), err);
     EXPECT_LT(err, 1e-2);
   }

@@ -252,14 +252,7 @@ TEST(QuantizeCheckpoint, PerExpertBiasesCarriedUnchanged) {
 
   // The quantized layer runs with its biases (the reference adds them too: CPU backend bias support).
   for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-    const MoeConfig c = out.moe_config(1, mode, 16);
-    auto layer = make_moe_layer(c, Backend::kCpu);
-    load_moe_layer(out, 1, *layer);
-    testing::Rng rng(9);
-    const auto xs = testing::random_bf16(size_t(16) * c.hidden, rng);
-    const auto routing = testing::uniform_routing(16, c.num_experts, c.top_k, rng);
-    const double err =
-        testing::rel_error(testing::run_forward(*layer, xs, routing), testing::run_reference(*layer, xs, routing));
+    const double err = testing::loaded_layer_error(out, 1, mode);
     std::printf("tiny checkpoint with biases %s: rel error %.3e\n", std::string(to_string(mode)).c_str(), err);
     EXPECT_LT(err, 1e-2);
   }

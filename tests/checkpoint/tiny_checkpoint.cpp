@@ -6,7 +6,10 @@
 #include <map>
 
 #include "checkpoint/checkpoint_files.h"
+#include "common/compare.h"
+#include "common/random_inputs.h"
 #include "common/rng.h"
+#include "common/run_layer.h"
 #include "fp4moe/checkpoint/safetensors.h"
 #include "fp4moe/format/bf16.h"
 
@@ -167,6 +170,16 @@ void write_tiny_calibration(const std::string& path) {
   SafetensorsWriter w;
   add_bf16(w, "activations", {16, kTinyHidden}, 1.0, rng);
   w.write(path);
+}
+
+double loaded_layer_error(const MoeCheckpoint& ckpt, int layer, QuantMode mode) {
+  const MoeConfig c = ckpt.moe_config(layer, mode, 16);
+  auto cpu_layer = make_moe_layer(c, Backend::kCpu);
+  load_moe_layer(ckpt, layer, *cpu_layer);
+  Rng rng(9);
+  const auto x = random_bf16(size_t(16) * c.hidden, rng);
+  const auto routing = uniform_routing(16, c.num_experts, c.top_k, rng);
+  return rel_error(run_forward(*cpu_layer, x, routing), run_reference(*cpu_layer, x, routing));
 }
 
 }  // namespace fp4moe::testing
