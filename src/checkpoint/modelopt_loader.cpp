@@ -200,26 +200,17 @@ std::vector<float> read_expert_bias(const MoeCheckpoint& ckpt, const MoeLayerTen
               " have this bias: a projection has a bias on every expert or on none)",
           "missing");
   const TensorView v = ckpt.tensors().tensor(name);
-  const bool fused_gate_up = t.fused_gate_up && p != ExpertProjection::kDown;
-  const int64_t rows = p == ExpertProjection::kDown ? t.hidden : t.intermediate;
-  const int64_t tensor_rows = fused_gate_up ? 2 * rows : rows;
-  std::vector<int64_t> shape = {tensor_rows};
-  if (t.fused_experts) shape.insert(shape.begin(), t.num_experts);
-  require(is_float_dtype(v.info->dtype) && v.info->shape == shape, where_of(v), what_of(v),
-          "BF16, F16 or F32 " + shape_string(shape), describe(*v.info));
-  // hf_layout's gate_up bias interleaves gate and up (element 2j gate j, 2j+1 up j), as its weight's columns.
-  const bool interleaved = t.hf_layout && fused_gate_up;
-  const int64_t stride = interleaved ? 2 : 1;
-  const int64_t first = (t.fused_experts ? expert * tensor_rows : 0) +
-                        (fused_gate_up && p == ExpertProjection::kUp ? (interleaved ? 1 : rows) : 0);
-  std::vector<float> bias = read_float_range(v, first, (rows - 1) * stride + 1);
-  if (interleaved) {
-    for (int64_t j = 0; j < rows; ++j) bias[size_t(j)] = bias[size_t(j * stride)];
-    bias.resize(size_t(rows));
+  const MoeLayerTensors::BiasSlice s = t.bias_slice(p, expert);
+  require(is_float_dtype(v.info->dtype) && v.info->shape == s.shape, where_of(v), what_of(v),
+          "BF16, F16 or F32 " + shape_string(s.shape), describe(*v.info));
+  std::vector<float> bias = read_float_range(v, s.first, (s.rows - 1) * s.stride + 1);
+  if (s.stride > 1) {
+    for (int64_t j = 0; j < s.rows; ++j) bias[size_t(j)] = bias[size_t(j * s.stride)];
+    bias.resize(size_t(s.rows));
   }
   const auto bad = std::find_if_not(bias.begin(), bias.end(), [](float b) { return std::isfinite(b); });
   if (bad != bias.end()) {
-    const int64_t at = first + (bad - bias.begin()) * stride;
+    const int64_t at = s.first + (bad - bias.begin()) * s.stride, tensor_rows = s.shape.back();
     const std::string index = t.fused_experts
                                   ? std::to_string(at / tensor_rows) + ", " + std::to_string(at % tensor_rows)
                                   : std::to_string(at);

@@ -310,6 +310,20 @@ std::string MoeLayerTensors::bias_name(ExpertProjection projection, int expert) 
   return experts_prefix + "." + std::to_string(expert) + "." + proj + bias;
 }
 
+MoeLayerTensors::BiasSlice MoeLayerTensors::bias_slice(ExpertProjection projection, int expert) const {
+  const bool down = projection == ExpertProjection::kDown, up = projection == ExpertProjection::kUp;
+  const bool gate_up = fused_gate_up && !down;  // one tensor for both halves
+  BiasSlice s;
+  s.rows = down ? hidden : intermediate;
+  const int64_t tensor_rows = gate_up ? 2 * s.rows : s.rows;
+  s.shape = {tensor_rows};
+  if (fused_experts) s.shape.insert(s.shape.begin(), num_experts);
+  // hf_layout's gate_up bias interleaves gate and up (element 2j gate j, 2j+1 up j), as its weight's columns.
+  s.stride = hf_layout && gate_up ? 2 : 1;
+  s.first = (fused_experts ? expert * tensor_rows : 0) + (gate_up && up ? (s.stride == 2 ? 1 : s.rows) : 0);
+  return s;
+}
+
 std::vector<MoeLayerTensors> find_moe_layers(const SafetensorsCheckpoint& tensors) {
   std::map<std::string, PrefixScan> scans;
   for (const auto& file : tensors.files())

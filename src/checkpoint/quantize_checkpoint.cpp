@@ -103,10 +103,10 @@ std::string output_name(const MoeLayerTensors& t, int expert, ExpertProjection p
 }
 
 // One expert projection's bias in the output: its own tensor, the same dtype and bytes as the
-// source's elements first, first + stride, ... (rows of them; stride 2 for hf_layout's interleaved gate_up).
+// source's elements of `slice` (MoeLayerTensors::bias_slice).
 struct BiasJob {
   std::string output;
-  int64_t first = 0, rows = 0, stride = 1;
+  MoeLayerTensors::BiasSlice slice;
 };
 
 std::vector<uint8_t> float_bytes(float v) {
@@ -140,17 +140,16 @@ class CheckpointQuantizer {
         if (auto bias = bias_jobs_.find(info.name); bias != bias_jobs_.end()) {
           const uint8_t* data = file.tensor(info).data;
           const int64_t element = dtype_bits(info.dtype) / 8;
-          for (const auto& job : bias->second) {
-            if (job.stride == 1) {
-              writer.add(job.output, info.dtype, {job.rows}, data + job.first * element, size_t(job.rows * element));
+          for (const auto& [output, s] : bias->second) {
+            if (s.stride == 1) {
+              writer.add(output, info.dtype, {s.rows}, data + s.first * element, size_t(s.rows * element));
             } else {
-              std::vector<uint8_t> bytes(size_t(job.rows * element));
-              for (int64_t j = 0; j < job.rows; ++j)
-                std::memcpy(&bytes[size_t(j * element)], data + (job.first + j * job.stride) * element,
-                            size_t(element));
-              writer.add_owned(job.output, info.dtype, {job.rows}, std::move(bytes));
+              std::vector<uint8_t> bytes(size_t(s.rows * element));
+              for (int64_t j = 0; j < s.rows; ++j)
+                std::memcpy(&bytes[size_t(j * element)], data + (s.first + j * s.stride) * element, size_t(element));
+              writer.add_owned(output, info.dtype, {s.rows}, std::move(bytes));
             }
-            weight_map[job.output] = shard;
+            weight_map[output] = shard;
             ++report.biases_copied;
           }
           continue;
@@ -225,21 +224,8 @@ class CheckpointQuantizer {
         if (!t.has_bias(p)) continue;
         read_expert_bias(ckpt_, t, e, p);
         const bool split = t.fused_experts || (t.fused_gate_up && p != ExpertProjection::kDown);
-        const TensorView source = ckpt_.tensors().tensor(t.bias_name(p, e));
-        BiasJob job;
-        job.rows = p == ExpertProjection::kDown ? t.hidden : t.intermediate;
-        job.output = split ? output_name(t, e, p, "bias") : source.info->name;
-        if (t.hf_layout) {
-          // gate_up_proj_bias [E, 2I] interleaves gate and up like gate_up_proj's columns.
-          const bool gate_up = p != ExpertProjection::kDown;
-          job.first = e * (gate_up ? 2 * job.rows : job.rows) + (p == ExpertProjection::kUp ? 1 : 0);
-          job.stride = gate_up ? 2 : 1;
-        } else if (split) {
-          job.first = source_rows(t, e, p).first_row;
-        } else {
-          job.rows = source.info->numel();
-        }
-        bias_jobs_[source.info->name].push_back(job);
+        const std::string source = t.bias_name(p, e);
+        bias_jobs_[source].push_back({split ? output_name(t, e, p, "bias") : source, t.bias_slice(p, e)});
       }
     }
   }

@@ -73,6 +73,14 @@ struct MoeLayerTensors {
   bool has_biases() const;  // any projection
   // The bias tensor of `projection` of `expert` (for fused layouts: of every expert); has_bias() first.
   std::string bias_name(ExpertProjection projection, int expert) const;
+  // Where that bias lies in its tensor: `rows` elements from element `first`, `stride` apart (2 for
+  // hf_layout's interleaved gate_up), in a tensor of `shape` ([rows], [2I] for a fused gate_up, with
+  // a leading E where the experts are fused).
+  struct BiasSlice {
+    int64_t first = 0, rows = 0, stride = 1;
+    std::vector<int64_t> shape;
+  };
+  BiasSlice bias_slice(ExpertProjection projection, int expert) const;
 };
 
 // Finds every MoE layer (tensors under "*.layers.L.*.experts.") in layer order.
