@@ -289,9 +289,7 @@ MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string
 }  // namespace
 
 std::string MoeLayerTensors::tensor_name(ExpertProjection projection, int expert, std::string_view suffix) const {
-  const std::string& proj = projection == ExpertProjection::kGate ? gate_name
-                            : projection == ExpertProjection::kUp ? up_name
-                                                                  : down_name;
+  const std::string& proj = projection_name(projection);
   if (hf_layout && suffix == "weight") return experts_prefix + "." + proj;  // the bare parameter
   if (fused_experts) return experts_prefix + "." + proj + separator + std::string(suffix);
   return experts_prefix + "." + std::to_string(expert) + "." + proj + "." + std::string(suffix);
@@ -302,9 +300,7 @@ bool MoeLayerTensors::has_biases() const {
 }
 
 std::string MoeLayerTensors::bias_name(ExpertProjection projection, int expert) const {
-  const std::string& proj = projection == ExpertProjection::kGate ? gate_name
-                            : projection == ExpertProjection::kUp ? up_name
-                                                                  : down_name;
+  const std::string& proj = projection_name(projection);
   const std::string bias = std::string(1, bias_separator[size_t(projection)]) + "bias";
   if (fused_experts) return experts_prefix + "." + proj + bias;
   return experts_prefix + "." + std::to_string(expert) + "." + proj + bias;

@@ -61,12 +61,9 @@ std::string layout_summary(const MoeLayerTensors& t) {
 // "no", or the projections with a bias: "gate_up_proj, down_proj".
 std::string bias_summary(const MoeLayerTensors& t) {
   std::string s;
-  const std::pair<ExpertProjection, const std::string*> projections[] = {{ExpertProjection::kGate, &t.gate_name},
-                                                                         {ExpertProjection::kUp, &t.up_name},
-                                                                         {ExpertProjection::kDown, &t.down_name}};
-  for (const auto& [p, name] : projections) {
+  for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown}) {
     if (!t.has_bias(p) || (t.fused_gate_up && p == ExpertProjection::kUp)) continue;
-    s += (s.empty() ? "" : ", ") + *name;
+    s += (s.empty() ? "" : ", ") + t.projection_name(p);
   }
   return s.empty() ? "no" : s;
 }

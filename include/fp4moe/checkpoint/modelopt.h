@@ -66,6 +66,12 @@ struct MoeLayerTensors {
   uint64_t bytes = 0;         // under experts_prefix
   std::string problem;        // why this layer cannot be loaded; empty when it can
 
+  // gate_name, up_name or down_name.
+  const std::string& projection_name(ExpertProjection projection) const {
+    return projection == ExpertProjection::kGate ? gate_name
+           : projection == ExpertProjection::kUp ? up_name
+                                                 : down_name;
+  }
   // The tensor holding `projection` of `expert` (for fused layouts: of every expert); for hf_layout,
   // suffix "weight" gives the bare parameter (PREFIX.gate_up_proj, PREFIX.down_proj).
   std::string tensor_name(ExpertProjection projection, int expert, std::string_view suffix) const;
