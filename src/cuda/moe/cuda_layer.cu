@@ -162,10 +162,11 @@ class CudaMoeLayer final : public MoeLayer {
     bf16* x_quantized = w4a4 ? WorkspaceLayout::at<bf16>(workspace, layout.x_quantized) : nullptr;
     const bf16* gemm1_rows = w4a4 ? x_quantized : args.x;
     const float* bias = static_cast<const float*>(bias_.data());  // null while no expert has biases
+    const BiasLayout biases = bias_layout();
     const GateUpOutput gate_up_out{scale_2,
                                    scale_2 + experts,
-                                   bias,
-                                   bias ? bias + int64_t(experts) * c.intermediate : nullptr,
+                                   bias ? bias + biases.gate(0) : nullptr,
+                                   bias ? bias + biases.up(0) : nullptr,
                                    w4a4,
                                    x_scale,
                                    c.activation,
@@ -174,8 +175,8 @@ class CudaMoeLayer final : public MoeLayer {
                                    h_f32,
                                    w4a4 && h_scale.calibrated == 0 ? plan.amax_bits + 1 : nullptr,
                                    kernels.gemm1_quantizes_h ? h_scale.calibrated : 0.0f};
-    const DownOutput down_out{scale_2 + 2 * experts, bias ? bias + 2 * int64_t(experts) * c.intermediate : nullptr,
-                              w4a4, h_scale, c.hidden, y};
+    const DownOutput down_out{scale_2 + 2 * experts, bias ? bias + biases.down(0) : nullptr, w4a4, h_scale, c.hidden,
+                              y};
     const GemmInput h_rows{h_bf16, c.intermediate, nullptr, c.top_k, pairs};
 
     if (kernels.decode_kernels) {
@@ -271,22 +272,33 @@ class CudaMoeLayer final : public MoeLayer {
     return host;
   }
 
+  // Where bias_ holds each projection's biases, in floats: [experts][I] gate, [experts][I] up,
+  // [experts][H] down, so that each epilogue indexes its own projection's by expert.
+  struct BiasLayout {
+    int64_t experts, intermediate, hidden;
+    int64_t gate(int64_t expert) const { return expert * intermediate; }
+    int64_t up(int64_t expert) const { return (experts + expert) * intermediate; }
+    int64_t down(int64_t expert) const { return 2 * experts * intermediate + expert * hidden; }
+    int64_t size() const { return experts * (2 * intermediate + hidden); }
+  };
+  BiasLayout bias_layout() const { return {config_.num_local_experts(), config_.intermediate, config_.hidden}; }
+
   // bias_ is allocated (zeros) at the first expert with biases; from then on an expert without
-  // any gets zeros, so that loading it again drops its old ones.
+  // any gets zeros, so that loading it again drops its old ones. host is host_biases' [I] gate,
+  // [I] up, [H] down.
   void store_biases(int local_expert, const std::vector<float>& host) {
-    const MoeConfig& c = config_;
-    const int64_t experts = c.num_local_experts(), I = c.intermediate, H = c.hidden;
+    const BiasLayout at = bias_layout();
+    const int64_t I = at.intermediate, H = at.hidden;
     if (host.empty() && !bias_.data()) return;
     if (!bias_.data()) {
-      bias_ = Buffer(Backend::kCuda, sizeof(float) * size_t(experts * (2 * I + H)));
+      bias_ = Buffer(Backend::kCuda, sizeof(float) * size_t(at.size()));
       bias_.fill(0);
     }
     const std::vector<float> zeros(host.empty() ? size_t(2 * I + H) : 0, 0.0f);
     const float* src = host.empty() ? zeros.data() : host.data();
-    bias_.copy_from_host(src, sizeof(float) * I, sizeof(float) * size_t(local_expert * I));
-    bias_.copy_from_host(src + I, sizeof(float) * I, sizeof(float) * size_t((experts + local_expert) * I));
-    bias_.copy_from_host(src + 2 * I, sizeof(float) * H,
-                         sizeof(float) * size_t(2 * experts * I + local_expert * H));
+    bias_.copy_from_host(src, sizeof(float) * I, sizeof(float) * size_t(at.gate(local_expert)));
+    bias_.copy_from_host(src + I, sizeof(float) * I, sizeof(float) * size_t(at.up(local_expert)));
+    bias_.copy_from_host(src + 2 * I, sizeof(float) * H, sizeof(float) * size_t(at.down(local_expert)));
   }
 
   // 1 / input_scale when calibrated; 0 selects the dynamic amax.
@@ -330,8 +342,8 @@ class CudaMoeLayer final : public MoeLayer {
   PackedWeights gate_up_, down_;
   Buffer scale_2_;     // [3][experts]: gate, up, down weight_scale_2
   Buffer bad_scales_;  // [2] load-time flags from the repack kernels
-  // Expert biases in FP32: [experts][I] gate, [experts][I] up, [experts][H] down; unallocated
-  // (and the epilogues given null) until an expert has one (store_biases).
+  // Expert biases in FP32 (BiasLayout); unallocated, and the epilogues given null, until an expert
+  // has one (store_biases).
   Buffer bias_;
   std::vector<float> host_scale_2_;
   std::vector<bool> loaded_;
