@@ -20,6 +20,10 @@
 #
 #   source bench/device.sh && dev_init ab; dev_cli_ab 3 "--shapes qwen3-30b-a3b --tokens 1,8,64 --skewed off --kernels off"
 #
+# A call carries at most 64 MiB with the tree (about 35 MiB with bench/results), and a CLI is 11 MiB: for three or
+# more, carry them compressed instead (tar -cJf build-ab/clis.tar.xz -C DIR fp4moe-base fp4moe-new ...: about 4.5 MiB
+# each), which dev_cli_ab unpacks.
+#
 # Module builds take about 50 s with 6 jobs each, the three test binaries about 60 s; two module builds
 # and the tests fit the 16 cores side by side.
 
@@ -184,11 +188,13 @@ dev_ab_kernel() {
   else dev_compare "ab-$tag.txt" "$base" "$new"; fi
 }
 
-# dev_cli_ab ROUNDS ARGS: `fp4moe bench ARGS --json` of two CLIs in alternation, ROUNDS rounds, into
+# dev_cli_ab ROUNDS ARGS: `fp4moe bench ARGS --json` of two CLIs in alternation (unpacked first from
+# build-ab/clis.tar.xz where that was carried), ROUNDS rounds, into
 # $R/<side>-r<round>.json (sides base and new: $CLI_BASE, default build-ab/fp4moe-base, and $CLI_NEW, default
 # build-ab/fp4moe-new), then ab.py's comparison of the rounds into $R/ab-cli.txt, printed without the table rules.
 dev_cli_ab() {
   local rounds=$1 args=$2 r side bin base= new=
+  [ -f build-ab/clis.tar.xz ] && tar -xJf build-ab/clis.tar.xz -C build-ab
   for ((r = 1; r <= rounds; r++)); do
     for side in base new; do
       bin=${CLI_BASE:-build-ab/fp4moe-base}
