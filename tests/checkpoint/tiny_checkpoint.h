@@ -38,12 +38,12 @@ GptOssExperts make_gpt_oss_experts(uint64_t seed);
 //   fused: ModelOpt-named fused BF16: gate_up_proj.weight [E, 2I, H] (gate rows then up rows),
 //          gate_up_proj_bias [E, 2I] (gate then up), down_proj.weight [E, H, I], down_proj_bias [E, H]
 // Same values either way. `down_shape`, when given, overrides the shape written for down_proj (same bytes).
-// DIR/config.json of a gpt-oss model of E experts, hidden H and intermediate I, two per token.
-void write_gpt_oss_config(const std::string& dir, int64_t experts, int64_t hidden, int64_t intermediate);
-
 enum class GptOssLayout { kHf, kFused };
 void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, GptOssLayout layout,
                               std::vector<int64_t> down_shape = {});
+
+// DIR/config.json of a gpt-oss model of E experts, hidden H and intermediate I, two per token.
+void write_gpt_oss_config(const std::string& dir, int64_t experts, int64_t hidden, int64_t intermediate);
 
 // Layer `layer` of `ckpt` loaded into a CPU layer in `mode`: the relative error of its forward on 16
 // random tokens against the float64 reference of the same layer.
