@@ -9,7 +9,6 @@ namespace fp4moe::cuda::testing {
 inline DeviceWaves h200_waves() {
   return {{{kDecodeTile, 132 * 4},
            {kDecodeTileOneWave, 132 * 2},
-           {kDecodeKernelsTile, 132 * 2},
            {kSmallBatchTile, 132 * 8},
            {kSmallBatchTileTwoMTiles, 132 * 5}}};
 }

@@ -123,18 +123,6 @@ const MoeConfig kGptOss{128, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
 const MoeConfig kDsv4{256, 4096, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
 const MoeConfig kDsv3{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
 
-TEST(Dispatch, DecodeKernelsRunTwoMTilesInPlaceOfTheTwoSliceTile) {
-  ASSERT_TRUE(compiled(kDecodeKernelsTile));
-  EXPECT_TRUE(has_decode_gemm(kDecodeKernelsTile));
-  EXPECT_EQ(gemm_name(kDecodeKernelsTile), "mma8-r128-w4-s8-d4-k2");
-  EXPECT_EQ(for_decode_kernels(kDecodeTile, QuantMode::kW4A16), kDecodeKernelsTile);
-  EXPECT_EQ(for_decode_kernels(kDecodeTile, QuantMode::kW4A4), kDecodeTile) << "slower in W4A4's decode kernels";
-  EXPECT_EQ(for_decode_kernels(kDecodeTileOneWave, QuantMode::kW4A16), kDecodeTileOneWave)
-      << "the four-slice tile stays";
-  const MmaTileConfig unsplit{4, 1, 8, 8, 4};
-  EXPECT_EQ(for_decode_kernels(unsplit, QuantMode::kW4A16), unsplit);
-}
-
 TEST(Dispatch, SmallBatchTileTakesTwoMTilesWhereThatNeedsFewerWaves) {
   ASSERT_TRUE(compiled(kSmallBatchTile));
   ASSERT_TRUE(compiled(kSmallBatchTileTwoMTiles));
@@ -173,14 +161,14 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
     EXPECT_EQ(gemm_name(k.gemm2), gemm2);
     EXPECT_EQ(k.decode_kernels, decode);
   };
-  // One token: both GEMMs fit one wave of four slices on qwen3; GEMM 2 only on gpt-oss; in the decode
-  // kernels the two-slice tile runs two m-tiles per warp; deepseek-v3's GEMM 2 needs a second wave.
+  // One token: both GEMMs fit one wave of four slices on qwen3; GEMM 2 only on gpt-oss; deepseek-v3's
+  // GEMM 2 needs a second wave.
   expect(choose_for(kQwen3, 1), "mma8-r64-w4-s8-d4-k4", "mma8-r64-w4-s8-d4-k4", true);
-  expect(choose_for(kGptOss, 1), "mma8-r128-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k4", true);
-  expect(choose_for(kDsv4, 1), "mma8-r128-w4-s8-d4-k2", "mma8-r128-w4-s8-d4-k2", true);
+  expect(choose_for(kGptOss, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k4", true);
+  expect(choose_for(kDsv4, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", true);
   expect(choose_for(kDsv3, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", false);
-  expect(choose_for(kQwen3, 2), "mma8-r128-w4-s8-d4-k2", "mma8-r128-w4-s8-d4-k2", true);
-  // W4A4 keeps the 64-row two-slice tile in the decode kernels.
+  expect(choose_for(kQwen3, 2), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", true);
+  // W4A4 runs the same tiles.
   MoeConfig dsv4_w4a4 = kDsv4;
   dsv4_w4a4.mode = QuantMode::kW4A4;
   expect(choose_for(dsv4_w4a4, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", true);

@@ -12,8 +12,7 @@ namespace fp4moe::cuda {
 // Every tile shape the dispatch table may use (moe/dispatch.h). Adding one here compiles it, and
 // makes it something a benchmark can force (FP4MOE_GEMM).
 using kMmaTiles = std::tuple<MmaTile<4, 1, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4, false, 4>,
-                             MmaTile<4, 2, 8, 8, 4, false, 2>, MmaTile<4, 1, 8, 8, 4>, MmaTile<4, 2, 8, 8, 4>,
-                             MmaTile<4, 2, 16, 4, 4>,
+                             MmaTile<4, 1, 8, 8, 4>, MmaTile<4, 2, 8, 8, 4>, MmaTile<4, 2, 16, 4, 4>,
                              MmaTile<4, 2, 32, 4, 2>, MmaTile<4, 2, 64, 2, 2>, MmaTile<8, 2, 32, 8, 0, true, 1, 2>,
                              MmaTile<8, 2, 64, 8, 0, true>, MmaTile<8, 2, 128, 8, 0, true>,
                              MmaTile<8, 2, 48, 7, 0, true, 1, 2>>;

@@ -131,32 +131,19 @@ namespace fp4moe::cuda {
 inline constexpr MmaTileConfig kDecodeTile = {4, 1, 8, 8, 4, false, 2};
 inline constexpr MmaTileConfig kDecodeTileOneWave = {4, 1, 8, 8, 4, false, 4};
 
-// In W4A16's decode kernels (use_decode_kernels below) the two-slice tile runs with two m-tiles per
-// warp (128-row blocks): each warp streams two row tiles with one K loop, whose fixed work per step
-// (token fragments, addresses, ring bookkeeping) the second tile shares, and GEMM 2 has half the
-// CTAs to arrive at each row block's counter. H200, W4A16, uniform, whole layer in us, both GEMMs
-// forced to one tile, two alternating rounds (bench/results/h200-t1-tiles/sweep-*):
+// The decode kernels (use_decode_kernels below) run these tiles as the table gives them. From the
+// seventh session W4A16's ran the two-slice tile with two m-tiles per warp in its place (128-row
+// blocks; bench/results/h200-decode-r128: 2-4% faster then), which had turned 2-4% slower by the
+// fifty-fourth session (the decode kernels changed in between, the resident token rows among them;
+// which change turned it was not measured), and was removed. H200, W4A16, uniform, whole layer in
+// us, one build with it on and off, three alternating rounds (bench/results/h200-decode-two-m-tiles/;
+// qwen3's one-token GEMMs run the four-slice tile, deepseek-v4-flash's two-token batch the general
+// chain; every row of 1-4 tokens that it did not reach within 0.4%):
 //
-//   shape              table (T=1 / T=2)   mma8-r64-w4-s8-d4-k2   mma8-r128-w4-s8-d4-k2
-//   qwen3-30b-a3b      16.1 / 23.1         21.6 / 23.1            20.4 / 22.2
-//   gpt-oss-120b       30.9 / 48.5         38.3 / 48.5            34.9 / 46.8
-//   deepseek-v4-flash  40.5 / 60.2         40.5 / 60.2            39.1 / 62.3
-//   deepseek-v3        67.2 / 121.4        67.2 / 124.5           68.5 / 123.2
-//
-// It wins where the decode kernels run the two-slice tile (qwen3 and gpt-oss T=2, dsv4-flash T=1)
-// and loses in the four-kernel chain (dsv4-flash T=2, deepseek-v3), so it replaces the two-slice
-// tile in the decode kernels only. The sweep's other candidates (128 rows in four slices, 8-deep
-// rings) were 3-58% slower than the table on every row. With the table otherwise unchanged, against
-// main, two rounds (bench/results/h200-decode-r128/ab-*): W4A16 qwen3 T=2 23.2 -> 22.3, gpt-oss T=1
-// 31.1 -> 30.4 (GEMM 1 only: GEMM 2 runs four slices) and T=2 48.8 -> 47.1, dsv4-flash T=1 40.8 ->
-// 39.3; but W4A4 slower on the same rows (qwen3 T=2 31.6 -> 33.3, gpt-oss T=1 39.2 -> 41.4, dsv4-flash
-// T=1 45.7 -> 50.2; not profiled; there h's quantization sits between the two GEMMs), so W4A16 only.
-inline constexpr MmaTileConfig kDecodeKernelsTile = {4, 2, 8, 8, 4, false, 2};
-
-// The tile a GEMM runs in the decode kernels: in W4A16, kDecodeKernelsTile in place of kDecodeTile.
-inline MmaTileConfig for_decode_kernels(const MmaTileConfig& chosen, QuantMode mode) {
-  return mode == QuantMode::kW4A16 && chosen == kDecodeTile ? kDecodeKernelsTile : chosen;
-}
+//   shape              T=1 (on / off)   T=2 (on / off)
+//   qwen3-30b-a3b      -                21.8 / 21.3
+//   gpt-oss-120b       27.4 / 26.8      44.8 / 42.8
+//   deepseek-v4-flash  36.0 / 34.7      -
 
 // The tile for one GEMM: the table's choice, or kDecodeTileOneWave in its place when the GEMM's
 // CTAs with work (at most active_ctas) fit in one wave of it (one_wave_ctas: SMs x its CTAs per SM).
@@ -727,9 +714,8 @@ struct ForwardKernels {
 
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
 // touches), the K-split tile swapped by for_gemm2_waves (unless rules.split_waves is false),
-// refined per GEMM by for_grid and for_waves; then whether the batch runs the decode kernels, and
-// inside them for_decode_kernels; beyond them the large tiles (large_tile_for), unless
-// a tile is forced or rules.large_tiles is false, whether GEMM 1 quantizes h (W4A4 with
+// refined per GEMM by for_grid and for_waves; then whether the batch runs the decode kernels; beyond
+// them the large tiles (large_tile_for), unless a tile is forced or rules.large_tiles is false, whether GEMM 1 quantizes h (W4A4 with
 // h_calibrated, unless rules.epilogue_quantize is false), the tile hand-off, whether GEMM 2 runs
 // persistent (use_persistent_down, forced tile or not, unless rules.persistent_down is false), and
 // whether GEMM 1 finds its own tiles (gemm1_finds_own_tiles, forced tile or not, unless
@@ -762,10 +748,6 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   k.decode_kernels = use_decode_kernels(c.mode, pairs, int64_t(tokens) * c.hidden,
                                         has_decode_gemm(k.gemm1) && has_decode_gemm(k.gemm2),
                                         most_ctas(k.gemm2, down_rows), waves.of(k.gemm2));
-  if (k.decode_kernels && !forced) {
-    k.gemm1 = for_decode_kernels(k.gemm1, c.mode);
-    k.gemm2 = for_decode_kernels(k.gemm2, c.mode);
-  }
   if (!k.decode_kernels && !forced && rules.large_tiles)
     k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
   k.gemm1_quantizes_h = c.mode == QuantMode::kW4A4 && h_calibrated && rules.epilogue_quantize &&
