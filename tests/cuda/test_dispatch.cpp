@@ -84,18 +84,23 @@ TEST(Dispatch, DecodeGemmsSplitDeeperWhenTheirGridFitsOneWave) {
   ASSERT_TRUE(compiled(kDecodeTile));
   ASSERT_TRUE(compiled(kDecodeTileOneWave));
   EXPECT_EQ(gemm_name(kDecodeTileOneWave), "mma8-r64-w4-s8-d4-k4");
-  // 132 SMs x 2 CTAs of the four-slice tile. qwen3 at one token: 8 experts x 24 and x 32 row blocks.
+  // 132 SMs x 2 CTAs of the four-slice tile. gpt-oss's GEMM 2 at one token: 4 experts x 45 row
+  // blocks, K 2880 (12 steps a slice).
   const int64_t wave = 264;
-  EXPECT_EQ(for_grid(kDecodeTile, 8 * 24, wave), kDecodeTileOneWave);
-  EXPECT_EQ(for_grid(kDecodeTile, 8 * 32, wave), kDecodeTileOneWave);
-  EXPECT_EQ(for_grid(kDecodeTile, wave, wave), kDecodeTileOneWave) << "a full wave still fits";
+  EXPECT_EQ(for_grid(kDecodeTile, 4 * 45, wave, 2880), kDecodeTileOneWave);
+  EXPECT_EQ(for_grid(kDecodeTile, wave, wave, 2880), kDecodeTileOneWave) << "a full wave still fits";
+  EXPECT_EQ(for_grid(kDecodeTile, wave, wave, 64 * 4 * kFourSliceMinSteps), kDecodeTileOneWave) << "long enough";
   // deepseek-v3 at one token: 8 x 64 and 8 x 112 row blocks need a second wave.
-  EXPECT_EQ(for_grid(kDecodeTile, 8 * 64, wave), kDecodeTile);
-  EXPECT_EQ(for_grid(kDecodeTile, wave + 1, wave), kDecodeTile);
+  EXPECT_EQ(for_grid(kDecodeTile, 8 * 64, wave, 7168), kDecodeTile);
+  EXPECT_EQ(for_grid(kDecodeTile, wave + 1, wave, 7168), kDecodeTile);
+  // qwen3 at one token: 8 x 24 and 8 x 32 row blocks fit, but K 2048 and 768 leave 8 and 3 steps a slice.
+  EXPECT_EQ(for_grid(kDecodeTile, 8 * 24, wave, 2048), kDecodeTile);
+  EXPECT_EQ(for_grid(kDecodeTile, 8 * 32, wave, 768), kDecodeTile);
+  EXPECT_EQ(for_grid(kDecodeTile, 1, wave, 64 * 4 * kFourSliceMinSteps - 64 * 4), kDecodeTile) << "a step short";
   // Only the two-slice decode tile is ever replaced.
   const MmaTileConfig unsplit = choose_gemm(8, MoeConfig{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 16}, true);
   EXPECT_EQ(gemm_name(unsplit), "mma8-r64-w4-s8-d4");
-  EXPECT_EQ(for_grid(unsplit, 1, wave), unsplit);
+  EXPECT_EQ(for_grid(unsplit, 1, wave, 7168), unsplit);
 }
 
 TEST(Dispatch, DecodeKernelsForSmallBatchesWithinOneWave) {
@@ -161,9 +166,9 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
     EXPECT_EQ(gemm_name(k.gemm2), gemm2);
     EXPECT_EQ(k.decode_kernels, decode);
   };
-  // One token: both GEMMs fit one wave of four slices on qwen3; GEMM 2 only on gpt-oss; deepseek-v3's
-  // GEMM 2 needs a second wave.
-  expect(choose_for(kQwen3, 1), "mma8-r64-w4-s8-d4-k4", "mma8-r64-w4-s8-d4-k4", true);
+  // One token: gpt-oss's GEMM 2 fits one wave of four slices and keeps 12 K steps a slice; qwen3's two
+  // GEMMs fit but keep 8 and 3; deepseek-v3's GEMM 2 needs a second wave.
+  expect(choose_for(kQwen3, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", true);
   expect(choose_for(kGptOss, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k4", true);
   expect(choose_for(kDsv4, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", true);
   expect(choose_for(kDsv3, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", false);

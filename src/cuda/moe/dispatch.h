@@ -127,9 +127,19 @@ namespace fp4moe::cuda {
 //
 // (264 CTAs fit at once on the 132 SMs.) So the choice is made per GEMM: a GEMM given the two-slice
 // tile whose CTAs with work, at most min(T*k, E) experts times its row blocks, fit in one wave of
-// the four-slice tile runs that one instead (for_grid).
+// the four-slice tile runs that one instead (for_grid), where each of the four slices keeps at
+// least kFourSliceMinSteps K steps of 64. That sweep was the fifth session's; by the fifty-fourth
+// (bench/results/h200-decode-rules/, three alternating rounds of one build with the four-slice tile
+// off) qwen3's one-token forward, whose two GEMMs both took it, ran 2.4-3.1% faster on the
+// two-slice tile in every mode (W4A16 15.0 -> 14.7 us, W4A4 19.6 -> 19.1, calibrated W4A4 18.6 ->
+// 18.0), while gpt-oss's one-token GEMM 2 stays 19% faster on four slices. Their slices' K steps on
+// four slices: qwen3 8 (GEMM 1, K 2048) and 3 (GEMM 2, K 768), gpt-oss 12 (K 2880): a slice's fixed
+// work (its token rows, the slices' sum) against its steps. Only qwen3's two GEMMs together were
+// measured (either one alone on two slices, the other on four, was 6-22% slower), and nothing
+// between 8 and 12 steps.
 inline constexpr MmaTileConfig kDecodeTile = {4, 1, 8, 8, 4, false, 2};
 inline constexpr MmaTileConfig kDecodeTileOneWave = {4, 1, 8, 8, 4, false, 4};
+inline constexpr int kFourSliceMinSteps = 10;
 
 // The decode kernels (use_decode_kernels below) run these tiles as the table gives them. From the
 // seventh session W4A16's ran the two-slice tile with two m-tiles per warp in its place (128-row
@@ -145,10 +155,12 @@ inline constexpr MmaTileConfig kDecodeTileOneWave = {4, 1, 8, 8, 4, false, 4};
 //   gpt-oss-120b       27.4 / 26.8      44.8 / 42.8
 //   deepseek-v4-flash  36.0 / 34.7      -
 
-// The tile for one GEMM: the table's choice, or kDecodeTileOneWave in its place when the GEMM's
-// CTAs with work (at most active_ctas) fit in one wave of it (one_wave_ctas: SMs x its CTAs per SM).
-inline MmaTileConfig for_grid(const MmaTileConfig& chosen, int64_t active_ctas, int64_t one_wave_ctas) {
-  return chosen == kDecodeTile && active_ctas <= one_wave_ctas ? kDecodeTileOneWave : chosen;
+// The tile for one GEMM of K `k` (its weights' columns): the table's choice, or kDecodeTileOneWave in
+// its place when the GEMM's CTAs with work (at most active_ctas) fit in one wave of it (one_wave_ctas:
+// SMs x its CTAs per SM) and each of its slices keeps kFourSliceMinSteps K steps.
+inline MmaTileConfig for_grid(const MmaTileConfig& chosen, int64_t active_ctas, int64_t one_wave_ctas, int k) {
+  const bool long_slices = ceil_div(ceil_div(k, kTileK), kDecodeTileOneWave.split_k) >= kFourSliceMinSteps;
+  return chosen == kDecodeTile && active_ctas <= one_wave_ctas && long_slices ? kDecodeTileOneWave : chosen;
 }
 
 // The decode kernels (gemm/decode_gemm.h: the plan built in each CTA, the combine in GEMM 2's last
@@ -338,7 +350,7 @@ struct DispatchRow {
 inline constexpr DispatchRow kDispatchTable[] = {
     // decode: weight streaming, one n8 MMA column, 64-row blocks so that a few experts still fill
     // the SMs; K split in two for the handful of CTAs of a 1-token batch (four where a GEMM's grid
-    // fits in one wave: for_grid)
+    // fits in one wave and its K is long: for_grid)
     {0.13, kDecodeTile, kDecodeTile},
     {5.0, {4, 1, 8, 8, 4}, {4, 1, 8, 8, 4}},
     // on Hopper the 8-token tile's 128-row form up to 6 rows (kSmallBatchTileTwoMTiles, above)
@@ -715,13 +727,14 @@ struct ForwardKernels {
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
 // touches), the K-split tile swapped by for_gemm2_waves (unless rules.split_waves is false),
 // refined per GEMM by for_grid and for_waves; then whether the batch runs the decode kernels; beyond
-// them the large tiles (large_tile_for), unless a tile is forced or rules.large_tiles is false, whether GEMM 1 quantizes h (W4A4 with
-// h_calibrated, unless rules.epilogue_quantize is false), the tile hand-off, whether GEMM 2 runs
-// persistent (use_persistent_down, forced tile or not, unless rules.persistent_down is false), and
-// whether GEMM 1 finds its own tiles (gemm1_finds_own_tiles, forced tile or not, unless
-// rules.own_tiles is false) and whether it reads x's rows copied in sorted order
-// (gemm1_reads_sorted_rows, likewise, unless rules.sorted_rows is false). gate_up_rows / down_rows:
-// the GEMMs' packed weight rows. Only host-known values go in, so a captured graph keeps the choice.
+// them the large tiles (large_tile_for), unless a tile is forced or rules.large_tiles is false,
+// whether GEMM 1 quantizes h (W4A4 with h_calibrated, unless rules.epilogue_quantize is false), the
+// tile hand-off, whether GEMM 2 runs persistent (use_persistent_down, forced tile or not, unless
+// rules.persistent_down is false), and whether GEMM 1 finds its own tiles (gemm1_finds_own_tiles,
+// forced tile or not, unless rules.own_tiles is false) and whether it reads x's rows copied in
+// sorted order (gemm1_reads_sorted_rows, likewise, unless rules.sorted_rows is false).
+// gate_up_rows / down_rows: the GEMMs' packed weight rows. Only host-known values go in, so a captured
+// graph keeps the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
                                      const std::optional<MmaTileConfig>& forced, int64_t gate_up_rows,
                                      int64_t down_rows, const DeviceWaves& waves, bool h_calibrated = false,
@@ -738,13 +751,13 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   if (!forced && rules.split_waves)
     gemm = for_gemm2_waves(gemm, expected_ctas(kDecodeTile, down_rows), waves.of(kDecodeTile));
-  const auto for_this_grid = [&](int64_t rows) {
+  const auto for_this_grid = [&](int64_t rows, int k) {
     if (forced) return gemm;
-    const MmaTileConfig g = for_grid(gemm, most_ctas(gemm, rows), waves.of(kDecodeTileOneWave));
+    const MmaTileConfig g = for_grid(gemm, most_ctas(gemm, rows), waves.of(kDecodeTileOneWave), k);
     return for_waves(g, expected_ctas(g, rows), waves.of(g), expected_ctas(kSmallBatchTileTwoMTiles, rows),
                      waves.of(kSmallBatchTileTwoMTiles));
   };
-  ForwardKernels k{for_this_grid(gate_up_rows), for_this_grid(down_rows), false};
+  ForwardKernels k{for_this_grid(gate_up_rows, c.hidden), for_this_grid(down_rows, c.intermediate), false};
   k.decode_kernels = use_decode_kernels(c.mode, pairs, int64_t(tokens) * c.hidden,
                                         has_decode_gemm(k.gemm1) && has_decode_gemm(k.gemm2),
                                         most_ctas(k.gemm2, down_rows), waves.of(k.gemm2));
