@@ -20,6 +20,11 @@
 #
 #   source bench/device.sh && dev_init ab; dev_cli_ab 3 "--shapes qwen3-30b-a3b --tokens 1,8,64 --skewed off --kernels off"
 #
+# For a rule or a diagnostic switched by environment variables, one CLI serves every side:
+#
+#   source bench/device.sh && dev_init audit; dev_cli
+#   dev_env_ab own 3 "--shapes qwen3-30b-a3b --tokens 4,8 --skewed off --kernels off" on= off=FP4MOE_OWN_TILES=0
+#
 # A call carries at most 64 MiB with the tree (about 35 MiB with bench/results), and a CLI is 11 MiB: for three or
 # more, carry them compressed instead (tar -cJf build-ab/clis.tar.xz -C DIR fp4moe-base fp4moe-new ...: about 4.5 MiB
 # each), which dev_cli_ab unpacks.
@@ -208,6 +213,50 @@ dev_cli_ab() {
   done
   python3 bench/ab.py --compare "$base" "$new" > "$R/ab-cli.txt" 2>&1
   grep -v '^|---\|^| shape' "$R/ab-cli.txt"
+}
+
+# dev_cli: the fp4moe CLI of this tree, built for sm_90a in $BT (default /tmp/bt; the log in $R/cmake-cli.log, removed
+# when the build succeeds); CLI names it afterwards.
+dev_cli() {
+  local bt=${BT:-/tmp/bt}
+  (cmake -S . -B "$bt" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFP4MOE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a &&
+    cmake --build "$bt" --target fp4moe_cli -j"$(nproc)") > "$R/cmake-cli.log" 2>&1
+  local rc=$?
+  [ $rc = 0 ] && rm -f "$R/cmake-cli.log"
+  CLI=$bt/src/cli/fp4moe
+  el "cli build rc=$rc"
+}
+
+# dev_env_ab TAG ROUNDS "ARGS" SIDE=ENV ...: one CLI ($CLI, dev_cli), `fp4moe bench ARGS` once per side in turn, each
+# side with its environment ENV (comma-separated VAR=VALUE pairs, or nothing: the defaults), ROUNDS rounds, into
+# $R/<TAG>-<SIDE>-r<round>.json; then every side after the first compared with the first (ab.py) into
+# $R/ab-<TAG>-<SIDE>.txt, printed without the table rules. For a rule's switch, or a diagnostic patch's variables:
+#   dev_env_ab handoff 2 "--tokens 8,64 --skewed off --kernels off" on= off=FP4MOE_TILE_HANDOFF=0
+dev_env_ab() {
+  local tag=$1 rounds=$2 args=$3 r pair side first= files
+  shift 3
+  local -A env_of=() list_of=()
+  local sides=()
+  for pair in "$@"; do
+    side=${pair%%=*}
+    sides+=("$side")
+    env_of[$side]=${pair#*=}
+  done
+  for ((r = 1; r <= rounds; r++)); do
+    for side in "${sides[@]}"; do
+      # shellcheck disable=SC2086  # the arguments and the environment's pairs are split on purpose
+      env ${env_of[$side]//,/ } timeout 240 "$CLI" bench $args --json "$R/$tag-$side-r$r.json" \
+        > "$R/$tag-$side-r$r.txt" 2>&1
+      el "$tag $side r$r rc=$?"
+      list_of[$side]+=${list_of[$side]:+,}$R/$tag-$side-r$r.json
+    done
+  done
+  first=${sides[0]}
+  for side in "${sides[@]:1}"; do
+    python3 bench/ab.py --compare "${list_of[$first]}" "${list_of[$side]}" > "$R/ab-$tag-$side.txt" 2>&1
+    echo "== $tag: $first -> $side"
+    grep -v '^|---\|^| shape' "$R/ab-$tag-$side.txt" | cut -d'|' -f2-9
+  done
 }
 
 # dev_results: every test log's verdict lines, and the first errors of the benchmark runs.

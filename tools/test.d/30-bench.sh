@@ -7,3 +7,4 @@ set -euo pipefail
 python=build-py/ci-venv/bin/python
 [ -x "$python" ] || python=python3
 "$python" bench/bench_moe.py --self-test
+bash -n bench/device.sh  # the device machines' helpers run only there: here they must at least parse
