@@ -147,8 +147,8 @@ inline constexpr int kFourSliceMinSteps = 10;
 // fifty-fourth session (the decode kernels changed in between, the resident token rows among them;
 // which change turned it was not measured), and was removed. H200, W4A16, uniform, whole layer in
 // us, one build with it on and off, three alternating rounds (bench/results/h200-decode-two-m-tiles/;
-// qwen3's one-token GEMMs run the four-slice tile, deepseek-v4-flash's two-token batch the general
-// chain; every row of 1-4 tokens that it did not reach within 0.4%):
+// qwen3's one-token GEMMs then ran the four-slice tile, deepseek-v4-flash's two-token batch runs the
+// general chain; every row of 1-4 tokens that it did not reach within 0.4%):
 //
 //   shape              T=1 (on / off)   T=2 (on / off)
 //   qwen3-30b-a3b      -                21.8 / 21.3
