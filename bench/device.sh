@@ -77,8 +77,8 @@ dev_module() {
   echo "[$(($(date +%s) - T0))s] module $name rc=$rc in $(($(date +%s) - s)) s"
 }
 
-# dev_tests_build [JOBS] [TARGETS...]: the GPU test binaries of this tree in $BT (default /tmp/bt; set BT
-# to build two trees' tests side by side), by default the dispatch, kernel and layer tests.
+# dev_tests_build [JOBS] [TARGETS...]: CMake targets of this tree built for sm_90a in $BT (default /tmp/bt; set BT
+# to build two trees side by side), by default the GPU test binaries: the dispatch, kernel and layer tests.
 dev_tests_build() {
   local jobs=${1:-8}
   shift
@@ -88,7 +88,7 @@ dev_tests_build() {
     cmake --build "$bt" --target $targets -j"$jobs") > "$R/cmake-${bt##*/}.log" 2>&1
   local rc=$?
   [ $rc = 0 ] && rm -f "$R/cmake-${bt##*/}.log"
-  el "tests build rc=$rc"
+  el "build rc=$rc: $targets"
 }
 
 # dev_gtest dispatch|kernel|layer TIMEOUT [FILTER]: one GPU test binary of $BT into $R/test-<name>.log.
@@ -156,7 +156,15 @@ dev_compare() {
     echo "$list"
   }
   shift 3
-  python3 bench/ab.py --compare "$(files_of "$base")" "$(files_of "$new")" "$@" > "$R/$out" 2>&1
+  dev_ab_json "$out" "$(files_of "$base")" "$(files_of "$new")" "$@"
+}
+
+# dev_ab_json OUTFILE BASE_JSONS NEW_JSONS [AB_OPTIONS...]: ab.py's comparison of two comma lists of result JSON
+# files (a side's rounds) into $R/OUTFILE, printed without the table rules.
+dev_ab_json() {
+  local out=$1 base=$2 new=$3
+  shift 3
+  python3 bench/ab.py --compare "$base" "$new" "$@" > "$R/$out" 2>&1
   grep -v '^|---\|^| shape' "$R/$out"
 }
 
@@ -211,29 +219,22 @@ dev_cli_ab() {
     base+=${base:+,}$R/base-r$r.json
     new+=${new:+,}$R/new-r$r.json
   done
-  python3 bench/ab.py --compare "$base" "$new" > "$R/ab-cli.txt" 2>&1
-  grep -v '^|---\|^| shape' "$R/ab-cli.txt"
+  dev_ab_json ab-cli.txt "$base" "$new"
 }
 
-# dev_cli: the fp4moe CLI of this tree, built for sm_90a in $BT (default /tmp/bt; the log in $R/cmake-cli.log, removed
-# when the build succeeds); CLI names it afterwards.
+# dev_cli: the fp4moe CLI of this tree, built by dev_tests_build in $BT (default /tmp/bt); CLI names it afterwards.
 dev_cli() {
-  local bt=${BT:-/tmp/bt}
-  (cmake -S . -B "$bt" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFP4MOE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a &&
-    cmake --build "$bt" --target fp4moe_cli -j"$(nproc)") > "$R/cmake-cli.log" 2>&1
-  local rc=$?
-  [ $rc = 0 ] && rm -f "$R/cmake-cli.log"
-  CLI=$bt/src/cli/fp4moe
-  el "cli build rc=$rc"
+  dev_tests_build "$(nproc)" fp4moe_cli
+  CLI=${BT:-/tmp/bt}/src/cli/fp4moe
 }
 
 # dev_env_ab TAG ROUNDS "ARGS" SIDE=ENV ...: one CLI ($CLI, dev_cli), `fp4moe bench ARGS` once per side in turn, each
 # side with its environment ENV (comma-separated VAR=VALUE pairs, or nothing: the defaults), ROUNDS rounds, into
 # $R/<TAG>-<SIDE>-r<round>.json; then every side after the first compared with the first (ab.py) into
-# $R/ab-<TAG>-<SIDE>.txt, printed without the table rules. For a rule's switch, or a diagnostic patch's variables:
+# $R/ab-<TAG>-<SIDE>.txt (dev_ab_json). For a rule's switch, or a diagnostic patch's variables:
 #   dev_env_ab handoff 2 "--tokens 8,64 --skewed off --kernels off" on= off=FP4MOE_TILE_HANDOFF=0
 dev_env_ab() {
-  local tag=$1 rounds=$2 args=$3 r pair side first= files
+  local tag=$1 rounds=$2 args=$3 r pair side first=
   shift 3
   local -A env_of=() list_of=()
   local sides=()
@@ -253,9 +254,8 @@ dev_env_ab() {
   done
   first=${sides[0]}
   for side in "${sides[@]:1}"; do
-    python3 bench/ab.py --compare "${list_of[$first]}" "${list_of[$side]}" > "$R/ab-$tag-$side.txt" 2>&1
     echo "== $tag: $first -> $side"
-    grep -v '^|---\|^| shape' "$R/ab-$tag-$side.txt" | cut -d'|' -f2-9
+    dev_ab_json "ab-$tag-$side.txt" "${list_of[$first]}" "${list_of[$side]}"
   done
 }
 
