@@ -201,25 +201,26 @@ dev_ab_kernel() {
   else dev_compare "ab-$tag.txt" "$base" "$new"; fi
 }
 
-# dev_cli_ab ROUNDS ARGS: `fp4moe bench ARGS --json` of two CLIs in alternation (unpacked first from
-# build-ab/clis.tar.xz where that was carried), ROUNDS rounds, into
-# $R/<side>-r<round>.json (sides base and new: $CLI_BASE, default build-ab/fp4moe-base, and $CLI_NEW, default
-# build-ab/fp4moe-new), then ab.py's comparison of the rounds into $R/ab-cli.txt, printed without the table rules.
+# dev_cli_ab ROUNDS ARGS [TAG]: `fp4moe bench ARGS --json` of two CLIs in alternation (unpacked first from
+# build-ab/clis.tar.xz where that was carried), ROUNDS rounds, into $R/[TAG-]<side>-r<round>.json (sides base and
+# new: $CLI_BASE, default build-ab/fp4moe-base, and $CLI_NEW, default build-ab/fp4moe-new), then ab.py's comparison
+# of the rounds into $R/ab-<TAG or cli>.txt, printed without the table rules. A TAG per call keeps several
+# argument sets (custom shapes, modes) apart.
 dev_cli_ab() {
-  local rounds=$1 args=$2 r side bin base= new=
+  local rounds=$1 args=$2 prefix=${3:+$3-} r side bin base= new=
   [ -f build-ab/clis.tar.xz ] && tar -xJf build-ab/clis.tar.xz -C build-ab
   for ((r = 1; r <= rounds; r++)); do
     for side in base new; do
       bin=${CLI_BASE:-build-ab/fp4moe-base}
       [ $side = new ] && bin=${CLI_NEW:-build-ab/fp4moe-new}
       # shellcheck disable=SC2086  # the arguments are split into words on purpose
-      timeout 240 "$bin" bench $args --json "$R/$side-r$r.json" > "$R/$side-r$r.txt" 2>&1
-      el "$side r$r rc=$?"
+      timeout 240 "$bin" bench $args --json "$R/$prefix$side-r$r.json" > "$R/$prefix$side-r$r.txt" 2>&1
+      el "$prefix$side r$r rc=$?"
     done
-    base+=${base:+,}$R/base-r$r.json
-    new+=${new:+,}$R/new-r$r.json
+    base+=${base:+,}$R/${prefix}base-r$r.json
+    new+=${new:+,}$R/${prefix}new-r$r.json
   done
-  dev_ab_json ab-cli.txt "$base" "$new"
+  dev_ab_json "ab-${3:-cli}.txt" "$base" "$new"
 }
 
 # dev_cli: the fp4moe CLI of this tree, built by dev_tests_build in $BT (default /tmp/bt); CLI names it afterwards.

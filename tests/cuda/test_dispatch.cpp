@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -84,23 +85,26 @@ TEST(Dispatch, DecodeGemmsSplitDeeperWhenTheirGridFitsOneWave) {
   ASSERT_TRUE(compiled(kDecodeTile));
   ASSERT_TRUE(compiled(kDecodeTileOneWave));
   EXPECT_EQ(gemm_name(kDecodeTileOneWave), "mma8-r64-w4-s8-d4-k4");
-  // 132 SMs x 2 CTAs of the four-slice tile. gpt-oss's GEMM 2 at one token: 4 experts x 45 row
-  // blocks, K 2880 (12 steps a slice).
+  using Tiles = std::pair<MmaTileConfig, MmaTileConfig>;
+  const Tiles two{kDecodeTile, kDecodeTile}, four{kDecodeTileOneWave, kDecodeTileOneWave};
+  const Tiles down_only{kDecodeTile, kDecodeTileOneWave};
+  // 132 SMs x 2 CTAs of the four-slice tile; a K of 64 * 4 * s leaves s steps a slice.
   const int64_t wave = 264;
-  EXPECT_EQ(for_grid(kDecodeTile, 4 * 45, wave, 2880), kDecodeTileOneWave);
-  EXPECT_EQ(for_grid(kDecodeTile, wave, wave, 2880), kDecodeTileOneWave) << "a full wave still fits";
-  EXPECT_EQ(for_grid(kDecodeTile, wave, wave, 64 * 4 * kFourSliceMinSteps), kDecodeTileOneWave) << "long enough";
-  // deepseek-v3 at one token: 8 x 64 and 8 x 112 row blocks need a second wave.
-  EXPECT_EQ(for_grid(kDecodeTile, 8 * 64, wave, 7168), kDecodeTile);
-  EXPECT_EQ(for_grid(kDecodeTile, wave + 1, wave, 7168), kDecodeTile);
-  // qwen3 at one token: 8 x 24 and 8 x 32 row blocks fit, but K 2048 and 768 leave 8 and 3 steps a slice.
-  EXPECT_EQ(for_grid(kDecodeTile, 8 * 24, wave, 2048), kDecodeTile);
-  EXPECT_EQ(for_grid(kDecodeTile, 8 * 32, wave, 768), kDecodeTile);
-  EXPECT_EQ(for_grid(kDecodeTile, 1, wave, 64 * 4 * kFourSliceMinSteps - 64 * 4), kDecodeTile) << "a step short";
+  const int short_k = 64 * 4 * (kFourSliceMinSteps - 1), long_k = 64 * 4 * kFourSliceMinSteps;
+  EXPECT_EQ(for_grid(kDecodeTile, {wave, long_k}, {wave, long_k}, wave), four) << "a full wave still fits";
+  EXPECT_EQ(for_grid(kDecodeTile, {1, long_k}, {1, short_k}, wave), two) << "GEMM 2 a step short: both on two";
+  EXPECT_EQ(for_grid(kDecodeTile, {1, short_k}, {1, long_k}, wave), down_only) << "GEMM 1 a step short";
+  EXPECT_EQ(for_grid(kDecodeTile, {wave + 1, long_k}, {1, long_k}, wave), down_only) << "GEMM 1 beyond one wave";
+  EXPECT_EQ(for_grid(kDecodeTile, {1, long_k}, {wave + 1, long_k}, wave), two) << "GEMM 2 beyond one wave";
+  // The benchmark shapes at one token (4 or 8 experts x 64-row blocks): gpt-oss GEMM 1 beyond one wave, GEMM 2 12
+  // steps a slice; qwen3's GEMM 2 (K 768) 3 steps; deepseek-v3's both beyond one wave.
+  EXPECT_EQ(for_grid(kDecodeTile, {4 * 90, 2880}, {4 * 45, 2880}, wave), down_only);
+  EXPECT_EQ(for_grid(kDecodeTile, {8 * 24, 2048}, {8 * 32, 768}, wave), two);
+  EXPECT_EQ(for_grid(kDecodeTile, {8 * 64, 7168}, {8 * 112, 2048}, wave), two);
   // Only the two-slice decode tile is ever replaced.
   const MmaTileConfig unsplit = choose_gemm(8, MoeConfig{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 16}, true);
   EXPECT_EQ(gemm_name(unsplit), "mma8-r64-w4-s8-d4");
-  EXPECT_EQ(for_grid(unsplit, 1, wave, 7168), unsplit);
+  EXPECT_EQ(for_grid(unsplit, {1, 7168}, {1, 7168}, wave), Tiles(unsplit, unsplit));
 }
 
 TEST(Dispatch, DecodeKernelsForSmallBatchesWithinOneWave) {
@@ -166,8 +170,9 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
     EXPECT_EQ(gemm_name(k.gemm2), gemm2);
     EXPECT_EQ(k.decode_kernels, decode);
   };
-  // One token: gpt-oss's GEMM 2 fits one wave of four slices and keeps 12 K steps a slice; qwen3's two
-  // GEMMs fit but keep 8 and 3; deepseek-v3's GEMM 2 needs a second wave.
+  // One token: gpt-oss's GEMM 2 fits one wave of four slices and keeps 12 K steps a slice (its GEMM 1 needs a
+  // second wave); qwen3's GEMM 2 fits but keeps 3, so its GEMM 1 stays on two too; deepseek-v3's GEMM 2 needs a
+  // second wave.
   expect(choose_for(kQwen3, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", true);
   expect(choose_for(kGptOss, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k4", true);
   expect(choose_for(kDsv4, 1), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k2", true);
@@ -185,6 +190,15 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
   expect(choose_for(kQwen3, 512), "wgmma48-r256-w8-s7-c2", "wgmma48-r256-w8-s7-c2", false);
   expect(choose_for(kGptOss, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
   expect(choose_for(kDsv4, 512), "wgmma32-r256-w8-s8-c2", "wgmma32-r256-w8-s8-c2", false);
+  // Shapes of bench/results/h200-four-slice-line/: GEMMs that both fit one wave of four slices and keep 8 and 4 K
+  // steps a slice, at one and two tokens; and at two tokens a GEMM 1 that needs a second wave beside a GEMM 2 that
+  // fits.
+  const MoeConfig short_down{64, 2048, 1024, 4, {}, QuantMode::kW4A16, 0, -1, 16};
+  expect(choose_for(short_down, 1), "mma8-r64-w4-s8-d4-k4", "mma8-r64-w4-s8-d4-k4", true);
+  expect(choose_for(short_down, 2), "mma8-r64-w4-s8-d4-k4", "mma8-r64-w4-s8-d4-k4", true);
+  const MoeConfig wide_up{64, 2048, 3072, 2, {}, QuantMode::kW4A16, 0, -1, 16};
+  expect(choose_for(wide_up, 1), "mma8-r64-w4-s8-d4-k4", "mma8-r64-w4-s8-d4-k4", true);
+  expect(choose_for(wide_up, 2), "mma8-r64-w4-s8-d4-k2", "mma8-r64-w4-s8-d4-k4", true);
   // Every refinement keeps the token block, so one routing plan serves both GEMMs.
   for (const MoeConfig& c : {kQwen3, kGptOss, kDsv4, kDsv3})
     for (int t = 1; t <= 4096; t *= 2) {

@@ -125,21 +125,41 @@ namespace fp4moe::cuda {
 //   deepseek-v4-flash  384 / 384        39.6 / 61.5 / 169.0  39.8 / 65.7 / 199.9
 //   deepseek-v3        512 / 896        68.4 / 122.8 / 376.4 73.5 / 132.0 / 420.3
 //
-// (264 CTAs fit at once on the 132 SMs.) So the choice is made per GEMM: a GEMM given the two-slice
-// tile whose CTAs with work, at most min(T*k, E) experts times its row blocks, fit in one wave of
-// the four-slice tile runs that one instead (for_grid), where each of the four slices keeps at
-// least kFourSliceMinSteps K steps of 64. That sweep was the fifth session's; by the fifty-fourth
-// (bench/results/h200-decode-rules/, three alternating rounds of one build with the four-slice tile
-// off) qwen3's one-token forward, whose two GEMMs both took it, ran 2.4-3.1% faster on the
-// two-slice tile in every mode (W4A16 15.0 -> 14.7 us, W4A4 19.6 -> 19.1, calibrated W4A4 18.6 ->
-// 18.0), while gpt-oss's one-token GEMM 2 stays 19% faster on four slices. Their slices' K steps on
-// four slices: qwen3 8 (GEMM 1, K 2048) and 3 (GEMM 2, K 768), gpt-oss 12 (K 2880): a slice's fixed
-// work (its token rows, the slices' sum) against its steps. Only qwen3's two GEMMs together were
-// measured (either one alone on two slices, the other on four, was 6-22% slower), and nothing
-// between 8 and 12 steps.
+// (264 CTAs fit at once on the 132 SMs.) So a GEMM given the two-slice tile whose CTAs with work,
+// at most min(T*k, E) experts times its row blocks, fit in one wave of the four-slice tile may run
+// that one instead (for_grid). Which GEMMs should was measured at one and two tokens with each
+// GEMM's slice count set apart (bench/results/h200-four-slice-line/, three alternating rounds of one
+// build; shapes as experts / hidden / intermediate / top-k, each GEMM as CTAs with work / K steps of
+// 64 a slice on four slices; whole layer in us, GEMM 1 and GEMM 2 slices 22 / 24 / 42 / 44):
+//
+//   shape (T)             GEMM 1    GEMM 2    22     24     42     44
+//   qwen3-30b-a3b (1)     192 / 8   256 / 3   14.7   18.3   15.9   15.0   (fifty-fourth session)
+//   gpt-oss-120b (1)      360 / 12  184 / 12  +19%   best   -      -      (GEMM 1 beyond one wave)
+//   64/3072/3072/2 (1)    192 / 12   96 / 12  20.1   20.9   21.1   20.5
+//   64/3072/3072/2 (2)    384 / 12  192 / 12  24.8   26.7   -      -      (GEMM 1 beyond one wave)
+//   64/2048/2048/2 (1)    128 / 8    64 / 8   14.4   14.1   14.2   12.9
+//   64/2048/2048/2 (2)    256 / 8   128 / 8   19.3   16.4   20.1   16.5
+//   64/2048/3072/2 (1)    192 / 8    64 / 12  17.4   15.8   17.7   16.1
+//   64/2048/3072/2 (2)    384 / 8   128 / 12  25.1   19.9   -      -      (GEMM 1 beyond one wave)
+//   64/2048/1024/4 (1)    128 / 8   128 / 4   13.4   13.7   13.2   12.8
+//   64/2048/1024/4 (2)    256 / 8   256 / 4   20.5   19.8   17.5   16.2
+//   64/3072/2048/2 (1)    128 / 12   96 / 8   16.6   16.8   16.1   14.8
+//   64/3072/2048/2 (2)    256 / 12  192 / 8   22.4   19.6   18.7   19.1
+//
+// and at one token on square shapes of 64 experts, top-2, hidden = intermediate = 2304, 2560 and 2816 (9-11
+// steps), both GEMMs on four slices 4-7% ahead of both on two. So GEMM 2 takes four slices where each
+// keeps kFourSliceMinSteps K steps (qwen3's 3 steps: both GEMMs on two slices best, on four +2%;
+// 64/2048/1024/4's 4 steps: both on four best, on two +5%), and GEMM 1 takes them only beside a
+// four-slice GEMM 2 (GEMM 1 on four beside GEMM 2 on two was 3-12% behind the best on every one-token
+// row). The rule picks the best combination or one within about 2% on every row but one:
+// 64/3072/3072/2 at two tokens (+8%: GEMM 2 on four at 192 CTAs beside GEMM 1's 384 on two, where
+// gpt-oss's 184 beside 360 gain 19%; not explained). The rule it replaced (four slices for each GEMM
+// whose slices keep 10 steps) was 4-27% slower on six of these rows (2304 among them) and 2% faster on
+// two (64/2048/3072/2 at one token, 64/3072/2048/2 at two); at the benchmark shapes both pick the same
+// tiles.
 inline constexpr MmaTileConfig kDecodeTile = {4, 1, 8, 8, 4, false, 2};
 inline constexpr MmaTileConfig kDecodeTileOneWave = {4, 1, 8, 8, 4, false, 4};
-inline constexpr int kFourSliceMinSteps = 10;
+inline constexpr int kFourSliceMinSteps = 4;
 
 // The decode kernels (use_decode_kernels below) run these tiles as the table gives them. From the
 // seventh session W4A16's ran the two-slice tile with two m-tiles per warp in its place (128-row
@@ -155,12 +175,23 @@ inline constexpr int kFourSliceMinSteps = 10;
 //   gpt-oss-120b       27.4 / 26.8      44.8 / 42.8
 //   deepseek-v4-flash  36.0 / 34.7      -
 
-// The tile for one GEMM of K `k` (its weights' columns): the table's choice, or kDecodeTileOneWave in
-// its place when the GEMM's CTAs with work (at most active_ctas) fit in one wave of it (one_wave_ctas:
-// SMs x its CTAs per SM) and each of its slices keeps kFourSliceMinSteps K steps.
-inline MmaTileConfig for_grid(const MmaTileConfig& chosen, int64_t active_ctas, int64_t one_wave_ctas, int k) {
-  const bool long_slices = ceil_div(ceil_div(k, kTileK), kDecodeTileOneWave.split_k) >= kFourSliceMinSteps;
-  return chosen == kDecodeTile && active_ctas <= one_wave_ctas && long_slices ? kDecodeTileOneWave : chosen;
+// One GEMM's grid as for_grid weighs it: its CTAs with work at most, and its K (its weights' columns).
+struct OneTokenGrid {
+  int64_t active_ctas;
+  int k;
+};
+
+// The tiles of GEMM 1 and GEMM 2 for the table's choice `chosen`: kDecodeTileOneWave in place of kDecodeTile for
+// GEMM 2 where its CTAs fit in one wave of it (one_wave_ctas: SMs x its CTAs per SM) and each of its slices keeps
+// kFourSliceMinSteps K steps, and for GEMM 1 where the same holds for it and GEMM 2 takes it too.
+inline std::pair<MmaTileConfig, MmaTileConfig> for_grid(const MmaTileConfig& chosen, OneTokenGrid gate_up,
+                                                        OneTokenGrid down, int64_t one_wave_ctas) {
+  const auto four_slices = [&](OneTokenGrid g) {
+    return chosen == kDecodeTile && g.active_ctas <= one_wave_ctas &&
+           ceil_div(ceil_div(g.k, kTileK), kDecodeTileOneWave.split_k) >= kFourSliceMinSteps;
+  };
+  const bool down_four = four_slices(down);
+  return {down_four && four_slices(gate_up) ? kDecodeTileOneWave : chosen, down_four ? kDecodeTileOneWave : chosen};
 }
 
 // The decode kernels (gemm/decode_gemm.h: the plan built in each CTA, the combine in GEMM 2's last
@@ -294,6 +325,7 @@ inline MmaTileConfig for_waves(const MmaTileConfig& chosen, int64_t ctas, int64_
 // 1.0-3.4% faster on gpt-oss, deepseek-v3 and deepseek-v4-flash (11 of 12 rows), but 1.1-2.7%
 // slower on qwen3's uniform rows, so the line stays at 10 rows.
 inline constexpr MmaTileConfig kWgmma32TwoPerSm = {8, 2, 32, 8, 0, true, 1, 2};
+
 
 // The 48-token wgmma tile with two CTAs per SM, for 24-44 rows per expert on Hopper, where the
 // 64-token tile pads a quarter to a half of its columns at one CTA per SM and the 32-token one
@@ -751,13 +783,16 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   if (!forced && rules.split_waves)
     gemm = for_gemm2_waves(gemm, expected_ctas(kDecodeTile, down_rows), waves.of(kDecodeTile));
-  const auto for_this_grid = [&](int64_t rows, int k) {
-    if (forced) return gemm;
-    const MmaTileConfig g = for_grid(gemm, most_ctas(gemm, rows), waves.of(kDecodeTileOneWave), k);
+  const auto [gate_up_grid, down_grid] =
+      forced ? std::pair{gemm, gemm}
+             : for_grid(gemm, {most_ctas(gemm, gate_up_rows), c.hidden}, {most_ctas(gemm, down_rows), c.intermediate},
+                        waves.of(kDecodeTileOneWave));
+  const auto for_these_waves = [&](const MmaTileConfig& g, int64_t rows) {
+    if (forced) return g;
     return for_waves(g, expected_ctas(g, rows), waves.of(g), expected_ctas(kSmallBatchTileTwoMTiles, rows),
                      waves.of(kSmallBatchTileTwoMTiles));
   };
-  ForwardKernels k{for_this_grid(gate_up_rows, c.hidden), for_this_grid(down_rows, c.intermediate), false};
+  ForwardKernels k{for_these_waves(gate_up_grid, gate_up_rows), for_these_waves(down_grid, down_rows), false};
   k.decode_kernels = use_decode_kernels(c.mode, pairs, int64_t(tokens) * c.hidden,
                                         has_decode_gemm(k.gemm1) && has_decode_gemm(k.gemm2),
                                         most_ctas(k.gemm2, down_rows), waves.of(k.gemm2));
