@@ -18,7 +18,13 @@
 # `git worktree add /tmp/wt-base REV`, configure with -DFP4MOE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a, build the
 # target fp4moe_cli), copy them to build-ab/fp4moe-base and build-ab/fp4moe-new, carry build-ab, and:
 #
-#   source bench/device.sh && dev_init ab; dev_cli_ab 3 "--shapes qwen3-30b-a3b --tokens 1,8,64 --skewed off --kernels off"
+#   source bench/device.sh && dev_init ab
+#   dev_cli_ab 3 "--shapes qwen3-30b-a3b --tokens 1,8,64 --skewed off --kernels off"
+#
+# Or build both here, side by side (about 60 s): the base from a commit of the session's start
+# (git archive REV | tar -x -C /tmp/tree-old) or from this tree less a patch (dev_variant_patch base P.patch -R),
+# then (cd /tmp/tree-base && BT=/tmp/bt-base dev_tests_build 8 fp4moe_cli) & BT=/tmp/bt dev_tests_build 8 fp4moe_cli;
+# wait, and point CLI_BASE and CLI_NEW at their src/cli/fp4moe (bench/results/h200-band-audit-512/landing/run.sh).
 #
 # For a rule or a diagnostic switched by environment variables, one CLI serves every side:
 #

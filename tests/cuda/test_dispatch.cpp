@@ -61,8 +61,16 @@ TEST(Dispatch, ChoosesByRowsPerExpert) {
   EXPECT_EQ(gemm_name(choose_gemm(192, c, true)), "mma8-r128-w4-s8-d4");  // 6 rows
   EXPECT_EQ(gemm_name(choose_gemm(192, c, false)), "mma16-r128-w4-s4-d4");
   EXPECT_EQ(gemm_name(choose_gemm(224, c, true)), "mma16-r128-w4-s4-d4");  // 7 rows
-  EXPECT_EQ(gemm_name(choose_gemm(256, c, true)), "mma16-r128-w4-s4-d4");
-  EXPECT_EQ(gemm_name(choose_gemm(320, c, true)), "mma16-r128-w4-s4-d4");
+  EXPECT_EQ(gemm_name(choose_gemm(240, c, true)), "mma16-r128-w4-s4-d4");  // 7.5 rows
+  // From 7.5 rows the 32-token tile where both K are long (7168, 2048 here), the 16-token one where one is short.
+  EXPECT_EQ(gemm_name(choose_gemm(241, c, true)), "wgmma32-r256-w8-s8-c2");
+  EXPECT_EQ(gemm_name(choose_gemm(320, c, true)), "wgmma32-r256-w8-s8-c2");  // 10 rows
+  EXPECT_EQ(gemm_name(choose_gemm(320, c, false)), "mma16-r128-w4-s4-d4");
+  MoeConfig short_k = c;
+  short_k.intermediate = kWgmma32LongKMinK - 16;
+  EXPECT_EQ(gemm_name(choose_gemm(256, short_k, true)), "mma16-r128-w4-s4-d4");
+  EXPECT_EQ(gemm_name(choose_gemm(320, short_k, true)), "mma16-r128-w4-s4-d4");
+  EXPECT_EQ(gemm_name(choose_gemm(352, short_k, true)), "wgmma32-r256-w8-s8-c2");
   EXPECT_EQ(gemm_name(choose_gemm(352, c, true)), "wgmma32-r256-w8-s8-c2");
   EXPECT_EQ(gemm_name(choose_gemm(352, c, false)), "mma16-r128-w4-s4-d4");
   EXPECT_EQ(gemm_name(choose_gemm(512, c, true)), "wgmma32-r256-w8-s8-c2");
@@ -215,7 +223,8 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
   EXPECT_EQ(large(choose_for(kGptOss, 1)), "none") << "decode kernels";
   EXPECT_EQ(large(choose_for(kGptOss, 16)), "none") << "fewer tokens than the 32-token tile";
   EXPECT_EQ(large(choose_for(kGptOss, 32)), "wgmma32-r256-w8-s8-c2") << "above mma8";
-  EXPECT_EQ(large(choose_for(kGptOss, 256)), "wgmma32-r256-w8-s8-c2") << "above mma16";
+  EXPECT_EQ(large(choose_for(kGptOss, 224)), "wgmma32-r256-w8-s8-c2") << "above mma16";
+  EXPECT_EQ(large(choose_for(kGptOss, 256)), "wgmma128-r256-w8-s8") << "above wgmma32 (8 rows, long K)";
   EXPECT_EQ(large(choose_for(kGptOss, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";
   EXPECT_EQ(large(choose_for(kDsv3, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";
   EXPECT_EQ(large(choose_for(kGptOss, 4096)), "none") << "the table's tile is the 128-token one";

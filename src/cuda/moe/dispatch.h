@@ -323,9 +323,32 @@ inline MmaTileConfig for_waves(const MmaTileConfig& chosen, int64_t ctas, int64_
 // CTAs per SM lost to this one wherever it runs. Measured again at 8 and 9 rows against the
 // 16-token tile (bench/results/h200-t64-tiles/call5/, W4A16, both routings, forced, two rounds):
 // 1.0-3.4% faster on gpt-oss, deepseek-v3 and deepseek-v4-flash (11 of 12 rows), but 1.1-2.7%
-// slower on qwen3's uniform rows, so the line stays at 10 rows.
+// slower on qwen3's uniform rows, so the line stays at 10 rows where a GEMM's K is short (for_long_k below).
 inline constexpr MmaTileConfig kWgmma32TwoPerSm = {8, 2, 32, 8, 0, true, 1, 2};
 
+// The 32-token two-CTA tile also takes the upper part of the 16-token tile's band, from
+// kWgmma32LongKMinRows rows per expert, where both GEMMs' K (hidden and intermediate) is at least
+// kWgmma32LongKMinK. W4A16, two alternating rounds, the table (the 16-token tile) -> the 32-token tile forced:
+// at 8-9 rows (bench/results/h200-t64-tiles/call5/) gpt-oss T=256 and 288 -1.0, -1.6% uniform and
+// +1.2, -2.0% skewed, deepseek-v3 -1.7..-3.4% and deepseek-v4-flash T=341 and 384 (8 and 9 rows)
+// -1.5..-2.6% on both routings, but qwen3 T=128 and 144 +2.7, +1.1% uniform (-0.2, -1.9% skewed); again
+// at 8 rows (bench/results/h200-band-audit-512/, uniform, the table against the tile forced) gpt-oss
+// T=256 -2.7% and deepseek-v3 -4.3%. qwen3's GEMM 2 has K 768, the others' GEMMs 2048-7168; where the
+// line between lies is not measured. At 6 rows the 32-token tile was 10% slower on deepseek-v4-flash
+// (above) and -0.9% against the table's 8-token two-m-tile tile in the audit, so the line sits
+// between 6 and 8 rows. With this rule against the table without it (bench/results/h200-band-audit-512/
+// landing/, three rounds, both routings): gpt-oss T=256 and 288 -1.0..-2.8%, deepseek-v3 -3.5..-5.7%,
+// deepseek-v4-flash T=341 and 384 -3.0..-4.7%; qwen3 T=128 and 144 (unchanged tiles) 0.98-1.00.
+inline constexpr double kWgmma32LongKMinRows = 7.5;
+inline constexpr int kWgmma32LongKMinK = 2048;
+inline constexpr MmaTileConfig kMma16 = {4, 2, 16, 4, 4};
+
+// The table's Hopper choice `chosen` at `rows_per_expert`, with the 16-token tile's upper band given to
+// kWgmma32TwoPerSm where the layer's K are long (above).
+inline MmaTileConfig for_long_k(const MmaTileConfig& chosen, double rows_per_expert, const MoeConfig& c) {
+  const bool long_k = std::min(c.hidden, c.intermediate) >= kWgmma32LongKMinK;
+  return chosen == kMma16 && rows_per_expert > kWgmma32LongKMinRows && long_k ? kWgmma32TwoPerSm : chosen;
+}
 
 // The 48-token wgmma tile with two CTAs per SM, for 24-44 rows per expert on Hopper, where the
 // 64-token tile pads a quarter to a half of its columns at one CTA per SM and the 32-token one
@@ -386,14 +409,15 @@ inline constexpr DispatchRow kDispatchTable[] = {
     {0.13, kDecodeTile, kDecodeTile},
     {5.0, {4, 1, 8, 8, 4}, {4, 1, 8, 8, 4}},
     // on Hopper the 8-token tile's 128-row form up to 6 rows (kSmallBatchTileTwoMTiles, above)
-    {6.0, {4, 2, 16, 4, 4}, kSmallBatchTileTwoMTiles},
+    {6.0, kMma16, kSmallBatchTileTwoMTiles},
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
     // slower at 512 tokens (H100, weights then in shared memory: fewer CTAs per SM)
-    {10.0, {4, 2, 16, 4, 4}, {4, 2, 16, 4, 4}},
+    // (on Hopper the 32-token tile from 7.5 rows where both GEMMs' K are long: for_long_k)
+    {10.0, kMma16, kMma16},
     // from here on Hopper: two consumer warpgroups of m64nNk16 wgmma (256 rows x 32, 48, 64 or
     // 128 tokens per CTA) fed by a producer warpgroup (two in the 128-token tile) through a 7- or
     // 8-stage ring; two CTAs per SM of the 32- and 48-token tiles
-    {14.0, {4, 2, 16, 4, 4}, kWgmma32TwoPerSm},
+    {14.0, kMma16, kWgmma32TwoPerSm},
     {24.0, {4, 2, 32, 4, 2}, kWgmma32TwoPerSm},
     {32.0, {4, 2, 32, 4, 2}, kWgmma48TwoPerSm},
     {44.0, {4, 2, 64, 2, 2}, kWgmma48TwoPerSm},
@@ -404,7 +428,8 @@ inline constexpr DispatchRow kDispatchTable[] = {
 inline MmaTileConfig choose_gemm(int num_tokens, const MoeConfig& config, bool hopper) {
   const double rows_per_expert = double(num_tokens) * config.top_k / config.num_local_experts();
   for (const DispatchRow& row : kDispatchTable)
-    if (rows_per_expert <= row.max_rows_per_expert) return hopper ? row.hopper_gemm : row.gemm;
+    if (rows_per_expert <= row.max_rows_per_expert)
+      return hopper ? for_long_k(row.hopper_gemm, rows_per_expert, config) : row.gemm;
   const DispatchRow& last = kDispatchTable[std::size(kDispatchTable) - 1];
   return hopper ? last.hopper_gemm : last.gemm;
 }
