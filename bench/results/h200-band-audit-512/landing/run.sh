@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fifty-fifth session, call 5: the 32-token two-CTA tile from 7.5 rows per expert where both GEMMs' K are at least
-# 2048 (moe/dispatch.h's for_long_k, long-k.patch) against main c7ccbba's table (the 16-token tile to 10 rows), both
+# 2048 (moe/dispatch.h's for_long_k, long-k.patch) against main b67788f's table (the 16-token tile to 10 rows), both
 # CLIs built here side by side, alternating, three rounds, W4A16, both routings, at 8-9 rows per expert (gpt-oss and
 # deepseek-v3 T=256 and 288, deepseek-v4-flash T=341 and 384) and qwen3 at 8-9 rows (T=128, 144), which keeps its
 # tile (the control).
