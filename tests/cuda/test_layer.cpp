@@ -112,8 +112,10 @@ TEST(GpuLayer, BenchmarkShapesSmallBatches) {
 // tiles are partly filled and uneven. At 144 tokens the dispatch sees >= 72 rows per expert (48
 // to 96 real ones on average: the 64- and 128-token tiles run); at 128 / top-k tokens it sees 16
 // (about 11 real ones: the 32-token tile with two CTAs per SM, full and short tiles), at 256 /
-// top-k 32 (about 21: the 48-token tile with two CTAs per SM, full and short tiles). K here spans
-// many turns of the 7- and 8-stage rings, which EveryCompiledTileShape's small sizes do not.
+// top-k 32 (about 21: the 48-token tile with two CTAs per SM, full and short tiles), at 72 / top-k
+// 9 (the 32-token tile where both K are long, moe/dispatch.h's for_long_k; qwen3's 16-token
+// mma.sync tile). K here spans many turns of the 7- and 8-stage rings, which
+// EveryCompiledTileShape's small sizes do not.
 TEST(GpuLayer, BenchmarkShapesWgmmaKernels) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(36);
@@ -123,7 +125,7 @@ TEST(GpuLayer, BenchmarkShapesWgmmaKernels) {
       MoeConfig c = make_config(s.experts, s.hidden, s.intermediate, s.top_k, kMaxTokens, s.act, mode);
       c.local_experts = kLocal;
       LayerPair layers(c, 200 + s.experts);
-      for (int tokens : {16 * kLocal / s.top_k, 32 * kLocal / s.top_k, kMaxTokens}) {
+      for (int tokens : {9 * kLocal / s.top_k, 16 * kLocal / s.top_k, 32 * kLocal / s.top_k, kMaxTokens}) {
         const auto routing = testing::uniform_routing(tokens, kRoutedAmong, s.top_k, rng);
         const auto x = testing::random_bf16(size_t(tokens) * s.hidden, rng);
         EXPECT_LT(layers.error(x, routing, s.name), kBound) << s.name << " " << to_string(mode) << " T=" << tokens;
