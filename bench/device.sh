@@ -207,26 +207,15 @@ dev_ab_kernel() {
   else dev_compare "ab-$tag.txt" "$base" "$new"; fi
 }
 
-# dev_cli_ab ROUNDS ARGS [TAG]: `fp4moe bench ARGS --json` of two CLIs in alternation (unpacked first from
-# build-ab/clis.tar.xz where that was carried), ROUNDS rounds, into $R/[TAG-]<side>-r<round>.json (sides base and
-# new: $CLI_BASE, default build-ab/fp4moe-base, and $CLI_NEW, default build-ab/fp4moe-new), then ab.py's comparison
-# of the rounds into $R/ab-<TAG or cli>.txt, printed without the table rules. A TAG per call keeps several
-# argument sets (custom shapes, modes) apart.
+# dev_cli_ab ROUNDS ARGS [TAG]: `fp4moe bench ARGS` of two CLIs in alternation (unpacked first from
+# build-ab/clis.tar.xz where that was carried), ROUNDS rounds, by dev_env_ab with the sides base ($CLI_BASE, default
+# build-ab/fp4moe-base) and new ($CLI_NEW, default build-ab/fp4moe-new): into $R/<TAG>-<side>-r<round>.json (TAG
+# default cli), compared in $R/ab-<TAG>-new.txt. A TAG per call keeps several argument sets (custom shapes,
+# modes) apart.
 dev_cli_ab() {
-  local rounds=$1 args=$2 prefix=${3:+$3-} r side bin base= new=
   [ -f build-ab/clis.tar.xz ] && tar -xJf build-ab/clis.tar.xz -C build-ab
-  for ((r = 1; r <= rounds; r++)); do
-    for side in base new; do
-      bin=${CLI_BASE:-build-ab/fp4moe-base}
-      [ $side = new ] && bin=${CLI_NEW:-build-ab/fp4moe-new}
-      # shellcheck disable=SC2086  # the arguments are split into words on purpose
-      timeout 240 "$bin" bench $args --json "$R/$prefix$side-r$r.json" > "$R/$prefix$side-r$r.txt" 2>&1
-      el "$prefix$side r$r rc=$?"
-    done
-    base+=${base:+,}$R/${prefix}base-r$r.json
-    new+=${new:+,}$R/${prefix}new-r$r.json
-  done
-  dev_ab_json "ab-${3:-cli}.txt" "$base" "$new"
+  local base=${CLI_BASE:-build-ab/fp4moe-base} new=${CLI_NEW:-build-ab/fp4moe-new}
+  dev_env_ab "${3:-cli}" "$1" "$2" base=CLI="$base" new=CLI="$new"
 }
 
 # dev_cli: the fp4moe CLI of this tree, built by dev_tests_build in $BT (default /tmp/bt); CLI names it afterwards.
@@ -235,13 +224,14 @@ dev_cli() {
   CLI=${BT:-/tmp/bt}/src/cli/fp4moe
 }
 
-# dev_env_ab TAG ROUNDS "ARGS" SIDE=ENV ...: one CLI ($CLI, dev_cli), `fp4moe bench ARGS` once per side in turn, each
-# side with its environment ENV (comma-separated VAR=VALUE pairs, or nothing: the defaults), ROUNDS rounds, into
-# $R/<TAG>-<SIDE>-r<round>.json; then every side after the first compared with the first (ab.py) into
-# $R/ab-<TAG>-<SIDE>.txt (dev_ab_json). For a rule's switch, or a diagnostic patch's variables:
+# dev_env_ab TAG ROUNDS "ARGS" SIDE=ENV ...: `fp4moe bench ARGS` once per side in turn, each side with its
+# environment ENV (comma-separated VAR=VALUE pairs, or nothing: the defaults) on the CLI $CLI (dev_cli), or on the
+# one a pair CLI=PATH names, ROUNDS rounds, into $R/<TAG>-<SIDE>-r<round>.json; then every side after the first
+# compared with the first (ab.py) into $R/ab-<TAG>-<SIDE>.txt (dev_ab_json). For a rule's switch, or a diagnostic
+# patch's variables:
 #   dev_env_ab handoff 2 "--tokens 8,64 --skewed off --kernels off" on= off=FP4MOE_TILE_HANDOFF=0
 dev_env_ab() {
-  local tag=$1 rounds=$2 args=$3 r pair side first=
+  local tag=$1 rounds=$2 args=$3 r pair side first= bin vars
   shift 3
   local -A env_of=() list_of=()
   local sides=()
@@ -252,9 +242,12 @@ dev_env_ab() {
   done
   for ((r = 1; r <= rounds; r++)); do
     for side in "${sides[@]}"; do
-      # shellcheck disable=SC2086  # the arguments and the environment's pairs are split on purpose
-      env ${env_of[$side]//,/ } timeout 240 "$CLI" bench $args --json "$R/$tag-$side-r$r.json" \
-        > "$R/$tag-$side-r$r.txt" 2>&1
+      bin=$CLI vars=()
+      for pair in ${env_of[$side]//,/ }; do
+        if [[ $pair == CLI=* ]]; then bin=${pair#CLI=}; else vars+=("$pair"); fi
+      done
+      # shellcheck disable=SC2086  # the arguments are split into words on purpose
+      env "${vars[@]}" timeout 240 "$bin" bench $args --json "$R/$tag-$side-r$r.json" > "$R/$tag-$side-r$r.txt" 2>&1
       el "$tag $side r$r rc=$?"
       list_of[$side]+=${list_of[$side]:+,}$R/$tag-$side-r$r.json
     done
