@@ -56,8 +56,9 @@ TEST(Dispatch, ChoosesByRowsPerExpert) {
   // rows per expert = T * 8 / 256
   EXPECT_EQ(gemm_name(choose_gemm(1, c, true)), "mma8-r64-w4-s8-d4-k2");
   EXPECT_EQ(gemm_name(choose_gemm(1, c, false)), "mma8-r64-w4-s8-d4-k2");
-  EXPECT_EQ(gemm_name(choose_gemm(8, c, true)), "mma8-r64-w4-s8-d4");
-  EXPECT_EQ(gemm_name(choose_gemm(160, c, true)), "mma8-r64-w4-s8-d4");  // 5 rows
+  // To 5 rows the K-split tile, which choose_kernels keeps only where GEMM 2 has few waves of it (for_gemm2_waves).
+  EXPECT_EQ(gemm_name(choose_gemm(8, c, true)), "mma8-r64-w4-s8-d4-k2");
+  EXPECT_EQ(gemm_name(choose_gemm(160, c, true)), "mma8-r64-w4-s8-d4-k2");  // 5 rows
   EXPECT_EQ(gemm_name(choose_gemm(192, c, true)), "mma8-r128-w4-s8-d4");  // 6 rows
   EXPECT_EQ(gemm_name(choose_gemm(192, c, false)), "mma16-r128-w4-s4-d4");
   EXPECT_EQ(gemm_name(choose_gemm(224, c, true)), "mma16-r128-w4-s4-d4");  // 7 rows
@@ -110,9 +111,7 @@ TEST(Dispatch, DecodeGemmsSplitDeeperWhenTheirGridFitsOneWave) {
   EXPECT_EQ(for_grid(kDecodeTile, {8 * 24, 2048}, {8 * 32, 768}, wave), two);
   EXPECT_EQ(for_grid(kDecodeTile, {8 * 64, 7168}, {8 * 112, 2048}, wave), two);
   // Only the two-slice decode tile is ever replaced.
-  const MmaTileConfig unsplit = choose_gemm(8, MoeConfig{256, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 16}, true);
-  EXPECT_EQ(gemm_name(unsplit), "mma8-r64-w4-s8-d4");
-  EXPECT_EQ(for_grid(unsplit, {1, 7168}, {1, 7168}, wave), Tiles(unsplit, unsplit));
+  EXPECT_EQ(for_grid(kSmallBatchTile, {1, 7168}, {1, 7168}, wave), Tiles(kSmallBatchTile, kSmallBatchTile));
 }
 
 TEST(Dispatch, DecodeKernelsForSmallBatchesWithinOneWave) {
@@ -334,10 +333,41 @@ TEST(Dispatch, SplitTileWhereGemmTwoHasFewWaves) {
       split(choose_kernels(4, kDsv3, true, std::nullopt, up, down, h200_waves(), false, {.split_waves = false})))
       << "turned off";
   EXPECT_TRUE(split(choose_kernels(4, kDsv3, true, kDecodeTile, up, down, h200_waves()))) << "forced";
-  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 1056, 528), kDecodeTile) << "two waves keep it";
-  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 1057, 528), kSmallBatchTile);
-  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 5000, 0), kDecodeTile) << "unknown wave";
-  EXPECT_EQ(for_gemm2_waves(kSmallBatchTile, 5000, 528), kSmallBatchTile) << "only the K-split tile";
+  const int k = kSplitTileLongK - 16, long_k = kSplitTileLongK;
+  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 924, 528, k), kDecodeTile) << "1.75 waves keep it";
+  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 925, 528, k), kSmallBatchTile);
+  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 1056, 528, long_k), kDecodeTile) << "two waves keep it where K is long";
+  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 1057, 528, long_k), kSmallBatchTile);
+  EXPECT_EQ(for_gemm2_waves(kDecodeTile, 5000, 0, k), kDecodeTile) << "unknown wave";
+  EXPECT_EQ(for_gemm2_waves(kSmallBatchTile, 5000, 528, k), kSmallBatchTile) << "only the K-split tile";
+}
+
+// The K-split tile up to 5 rows per expert where GEMM 2 has few waves of it: the public models of
+// bench/results/h200-model-audit/ (experts/hidden/intermediate/top-k) at the batches measured there; split on every
+// row where it won, unsplit (with the tile hand-off) where it lost; then large tiles never beside it.
+TEST(Dispatch, SplitTileWhereFewExpertsHoldSeveralRows) {
+  const auto config = [](int experts, int hidden, int intermediate, int top_k) {
+    return MoeConfig{experts, hidden, intermediate, top_k, {}, QuantMode::kW4A16, 0, -1, 64};
+  };
+  const MoeConfig mixtral = config(8, 4096, 14336, 2), scout = config(16, 5120, 8192, 1);
+  const MoeConfig gpt_oss_20b = config(32, 2880, 2880, 4), v2_lite = config(64, 2048, 1408, 6);
+  const MoeConfig glm_air = config(128, 4096, 1408, 8);
+  const auto split = [](const ForwardKernels& k) { return k.gemm1.split_k > 1 && k.gemm2.split_k > 1; };
+  for (int t : {1, 2, 4, 8, 16}) EXPECT_TRUE(split(choose_for(mixtral, t))) << "mixtral T=" << t;
+  EXPECT_EQ(choose_for(mixtral, 1).gemm2, kDecodeTileOneWave) << "for_grid still refines it";
+  for (int t : {3, 4, 8, 16, 24}) EXPECT_TRUE(split(choose_for(scout, t))) << "scout T=" << t;
+  for (int t : {2, 3, 4, 6}) EXPECT_TRUE(split(choose_for(gpt_oss_20b, t))) << "gpt-oss-20b T=" << t;
+  for (int t : {2, 3, 4}) EXPECT_TRUE(split(choose_for(v2_lite, t))) << "deepseek-v2-lite T=" << t;
+  EXPECT_TRUE(split(choose_for(kQwen3, 3)));
+  EXPECT_TRUE(split(choose_for(kGptOss, 5)));
+  EXPECT_TRUE(split(choose_for(glm_air, 2))) << "1.94 waves, GEMM 1's K 4096";
+  for (const auto& [c, t] : {std::pair{gpt_oss_20b, 8}, {v2_lite, 6}, {kQwen3, 4}}) {
+    const ForwardKernels k = choose_for(c, t);
+    EXPECT_EQ(k.gemm1.split_k + k.gemm2.split_k, 2) << c.hidden << " T=" << t;
+    EXPECT_TRUE(k.tile_handoff) << c.hidden << " T=" << t;
+  }
+  EXPECT_FALSE(large_tile_for(kDecodeTile, 64, true, 1 << 20, 1 << 20)) << "not beside the K-split tile";
+  EXPECT_TRUE(large_tile_for(kSmallBatchTile, 64, true, 1 << 20, 1 << 20));
 }
 
 // max_gemm_tiles (routing/plan.h) is the most tiles any routing makes, not just a bound: every

@@ -482,6 +482,37 @@ TEST(GpuLayer, KSplitTilesResidentAndStagedTokenRows) {
   }
 }
 
+// The K-split tiles as the table gives them beyond one token in eight experts (moe/dispatch.h: wherever GEMM 2 has at
+// most two waves of the two-slice tile): a few experts with long K, 1-5 rows per expert, in the decode kernels (at most
+// 16 pairs) and in the general chain; GEMM 2 on four slices (for_grid) beside GEMM 1 on two. Hidden 1040 is off the
+// 64-row blocks; uniform, skewed and one-expert routings, dropped and non-local ids.
+TEST(GpuLayer, KSplitTilesAtSeveralRowsPerExpert) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(39);
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    MoeConfig c = make_config(8, 1040, 2064, 2, 14, Activation::kSilu, mode);
+    c.local_experts = 6;  // 14 tokens: 4.7 rows per local expert
+    LayerPair layers(c, 13);
+    const auto x = testing::random_bf16(size_t(14) * c.hidden, rng);
+    for (int tokens : {3, 8, 14}) {
+      if (on_hopper()) {
+        const cuda::ForwardKernels k = chosen_kernels(c, tokens);
+        EXPECT_EQ(k.gemm1, cuda::kDecodeTile) << tokens;
+        EXPECT_EQ(k.gemm2, cuda::kDecodeTileOneWave) << tokens;
+        EXPECT_EQ(k.decode_kernels, tokens * c.top_k <= cuda::kDecodeKernelsMaxPairs) << tokens;
+      }
+      const std::string label = "K-split, " + std::string(to_string(mode));
+      auto uniform = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+      testing::drop_some(uniform, c, 0.1, rng);
+      EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), uniform, label.c_str()), kBound) << label << tokens;
+      const auto skewed = testing::skewed_routing(tokens, c.num_experts, c.top_k, rng);
+      EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), skewed, label.c_str()), kBound) << label << tokens;
+      const auto hot = testing::single_expert_routing(tokens, c.top_k, 2, rng);
+      EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), hot, label.c_str()), kBound) << label << tokens;
+    }
+  }
+}
+
 // GEMM 1's epilogue quantizes h (W4A4, calibrated scales) to the same bits as the quantization
 // kernel does after it (FP4MOE_EPILOGUE_QUANTIZE=0): the whole outputs are identical, at batch sizes
 // from the decode kernels to the 128-token wgmma tile (the table's mma.sync tiles run the kernel in
@@ -566,7 +597,8 @@ struct RuleOffTwin {
 
 // GEMM 1 finding its own tiles (moe/dispatch.h's gemm1_finds_own_tiles, Hopper) runs exactly the
 // plan's tiles: the output is bit-identical to a layer with the rule off (FP4MOE_OWN_TILES=0) and
-// within the reference's bound. 96 of 128 experts local, top-8, K and N off the tile grid; batches
+// within the reference's bound. 96 of 128 experts local, top-8, K and N off the tile grid, hidden wide enough
+// (56 row blocks for GEMM 2) that the K-split tile, which has no own-tile form, is not chosen; batches
 // past the decode kernels (24 pairs: the one-warp plan kernel) up to 480 pairs on the 8-token tile,
 // uneven, with dropped and non-local ids, skewed, every token on one expert (eight 8-row tiles of
 // it, the last half full), and no local pair at all (no tile: every CTA of GEMM 1 ends at once, and
@@ -579,7 +611,7 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "GEMM 1 finds its own tiles on Hopper only";
   testing::Rng rng(38);
   constexpr int kMaxTokens = 60;
-  MoeConfig c = make_config(128, 272, 208, 8, kMaxTokens);
+  MoeConfig c = make_config(128, 3536, 208, 8, kMaxTokens);
   c.local_expert_start = 16;
   c.local_experts = 96;
   LayerPair layers(c, 13);

@@ -41,7 +41,9 @@
 //   mma8-r32-w2-s16-d8-k2 18.4/29.5/70.2     36.2/53.7/145.4   45.6/68.8/215.6   78.3/141.6/470.3
 //   mma8-r16-w1-s16-d8-k4 25.6/41.9/124.7    43.9/79.3/235.5   57.0/101.6/337.2  111.8/202.8/656.6
 //
-// So two K slices of the 8-stage decode tile up to about one token in eight experts: 4-13% faster
+// So two K slices of the 8-stage decode tile up to about one token in eight experts (on these
+// shapes; the line is now GEMM 2's waves of it, for_gemm2_waves, which models with few experts
+// reach at several rows per expert): 4-13% faster
 // than the unsplit 16-stage tile at 1 and 2 tokens on every shape (a 1-token batch has about one
 // CTA per SM, and each warp's K loop is a chain of round trips to DRAM; the slices halve the
 // chain). From 8 tokens on it gains nothing over the unsplit 8-stage tile: at T=8 the sweep above
@@ -230,10 +232,11 @@ inline bool use_decode_kernels(QuantMode mode, int64_t pairs, int64_t x_elements
          tiles_have_decode_kernels && gemm2_active_ctas <= gemm2_one_wave_ctas;
 }
 
-// The small-batch tile (0.13-5 rows per expert), and the same with two m-tiles per warp (128-row
-// blocks, 96 registers: 5 CTAs per SM against 8). There each warp's K loop is a chain of DRAM round
-// trips, so a GEMM lasts about as many CTA lifetimes as it has waves, and the last wave is often a
-// small part one (Nsight Compute, qwen3 T=8: 1.64 waves; bench/results/h200-final-7). The table
+// The small-batch tile (to 5 rows per expert, past for_gemm2_waves' line), and the same with two
+// m-tiles per warp (128-row blocks, 96 registers: 5 CTAs per SM against 8). There each warp's K loop
+// is a chain of DRAM round trips, so a GEMM lasts about as many CTA lifetimes as it has waves, and
+// the last wave is often a small part one (Nsight Compute, qwen3 T=8: 1.64 waves;
+// bench/results/h200-final-7). The table
 // against the 128-row tile forced for both GEMMs, H200, W4A16, uniform, whole layer in us, two
 // rounds (bench/results/h200-r128-unsplit; at T=4 deepseek-v4-flash's table runs the decode tile):
 //
@@ -403,11 +406,12 @@ struct DispatchRow {
 };
 
 inline constexpr DispatchRow kDispatchTable[] = {
-    // decode: weight streaming, one n8 MMA column, 64-row blocks so that a few experts still fill
-    // the SMs; K split in two for the handful of CTAs of a 1-token batch (four where a GEMM's grid
-    // fits in one wave and its K is long: for_grid)
-    {0.13, kDecodeTile, kDecodeTile},
-    {5.0, {4, 1, 8, 8, 4}, {4, 1, 8, 8, 4}},
+    // decode and small batches: weight streaming, one n8 MMA column, 64-row blocks so that a few
+    // experts still fill the SMs; K split in two where GEMM 2 has at most 1.75 waves of that tile
+    // (2 where GEMM 1's K is long; four slices where a GEMM's grid fits in one wave and its K is
+    // long: for_grid), unsplit beyond (for_gemm2_waves: kSmallBatchTile, or its 128-row form by
+    // for_waves)
+    {5.0, kDecodeTile, kDecodeTile},
     // on Hopper the 8-token tile's 128-row form up to 6 rows (kSmallBatchTileTwoMTiles, above)
     {6.0, kMma16, kSmallBatchTileTwoMTiles},
     // small batches: 128-row blocks; for the 32-token tile 8 stages instead of 4 measured 5-10%
@@ -528,7 +532,9 @@ static_assert(kLargeTileAboveMma.block_tokens >= kMinLargeTileRows &&
 // gate_up_rows / down_rows: the GEMMs' packed weight rows.
 inline std::optional<MmaTileConfig> large_tile_for(const MmaTileConfig& chosen, int tokens, bool hopper,
                                                    int64_t gate_up_rows, int64_t down_rows) {
-  if (!hopper) return std::nullopt;
+  // The K-split tile runs where GEMM 2 has at most two waves of it, so few CTAs that a large launch beside them would
+  // leave SMs idle more than it saves re-reading: not measured, and kept apart.
+  if (!hopper || chosen.split_k > 1) return std::nullopt;
   const MmaTileConfig large = chosen.wgmma ? kLargeTileAboveWgmma : kLargeTileAboveMma;
   if (chosen.block_tokens >= large.block_tokens || tokens < large.block_tokens) return std::nullopt;
   if (std::min(gate_up_rows, down_rows) < int64_t(kLargeTileMinRowBlocks) * large.block_rows()) return std::nullopt;
@@ -687,10 +693,40 @@ inline bool own_tiles_from_env() { return rule_switch_from_env("FP4MOE_OWN_TILES
 //
 // W4A4 (no hand-off: a kernel quantizes all of h between the GEMMs) gains less, 4 rows of 5, and the
 // rule is the same in both modes.
-inline constexpr double kSplitTileMaxWaves = 2.0;
+//
+// The table had the K-split tile only to 0.13 rows per expert, a line drawn on the benchmark shapes, whose
+// one-token batches already touch 4-8 of 128-256 experts. Models with few experts touch few at several rows per
+// expert, and there the unsplit tile left most SMs idle: on seven public models' shapes (experts/hidden/
+// intermediate/top-k) the tile forced beat the table by 11-25% at 2-8 tokens (bench/results/h200-model-audit/
+// call2, one round). So the band runs to 5 rows and this rule alone decides. Against main a806a9a (the 0.13 line
+// and 2 waves), W4A16, uniform, three alternating rounds (call3/), [GEMM 2's waves of the K-split tile]:
+//
+//   mixtral 8/4096/14336/2      T=1 [0.24] 98.1 -> 70.5   T=2 [0.48] -28%   T=4 [0.73] -17%   T=8 [0.97] -12%
+//                               T=16 [0.97] -2.7%  (W4A4 T=1 -27%, T=8 -7.8%)
+//   llama4-scout 16/5120/8192/1 T=3 [0.45] -35%   T=4 [0.61] -3.0%   T=8 [1.06] -21%   T=16 [1.67] -2.8%
+//                               T=24 [1.97] level
+//   gpt-oss-20b 32/2880/2880/4  T=2 [0.70] -6.7%  T=3 [0.96] -15%   T=4 [1.22] -7.4%  T=6 [1.57] level
+//                               T=8 [1.92] +4.1%
+//   deepseek-v2-lite 64/2048/1408/6  T=2 [0.73] -11%   T=3 [1.03] level   T=4 [1.27] level   T=6 [1.76] +4.9%
+//   qwen3-30b-a3b               T=3 [1.39] 29.4 -> 27.5 (-6.6%)   T=4 [1.82] 32.2 -> 34.7 (+7.9%, W4A4 +5.9%)
+//   gpt-oss-120b                T=5 [1.66] -2.1%
+//
+// Every gain is at most 1.70 waves (deepseek-v3 at one token above) and every loss from 1.76, so the line is
+// kSplitTileMaxWaves. Where GEMM 1's K is at least kSplitTileLongK the tile keeps to 2 waves: the chain it halves is
+// long enough to pay for a second wave (call 2, one round, 1.94 waves, the K-split tile against the unsplit one:
+// qwen3-235b 128/4096/1536/8 at T=2 56.2 against 58.6 us, glm-4.5-air 128/4096/1408/8 53.0 against 57.3; three
+// rounds in call4/: glm-4.5-air 54.0 against 56.3, qwen3-235b 58.4 against 57.9). As landed, against a806a9a (call4/,
+// three rounds): every row whose tiles changed 0.66-0.98 (mixtral T=1 97.7 -> 71.2 us, llama4-scout T=8 144.8 ->
+// 112.0, qwen3-30b-a3b T=3 29.5 -> 27.5, gpt-oss-120b T=5 -3.6%), the rows the line leaves unsplit 0.998-1.003.
+inline constexpr double kSplitTileMaxWaves = 1.75;
+inline constexpr double kSplitTileLongKMaxWaves = 2.0;
+inline constexpr int kSplitTileLongK = 4096;
 
-inline MmaTileConfig for_gemm2_waves(const MmaTileConfig& chosen, int64_t gemm2_expected_ctas, int64_t one_wave) {
-  return chosen == kDecodeTile && one_wave > 0 && double(gemm2_expected_ctas) > kSplitTileMaxWaves * double(one_wave)
+// gemm1_k: GEMM 1's K (the hidden size).
+inline MmaTileConfig for_gemm2_waves(const MmaTileConfig& chosen, int64_t gemm2_expected_ctas, int64_t one_wave,
+                                     int gemm1_k) {
+  const double max_waves = gemm1_k >= kSplitTileLongK ? kSplitTileLongKMaxWaves : kSplitTileMaxWaves;
+  return chosen == kDecodeTile && one_wave > 0 && double(gemm2_expected_ctas) > max_waves * double(one_wave)
              ? kSmallBatchTile
              : chosen;
 }
@@ -807,7 +843,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   };
   MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   if (!forced && rules.split_waves)
-    gemm = for_gemm2_waves(gemm, expected_ctas(kDecodeTile, down_rows), waves.of(kDecodeTile));
+    gemm = for_gemm2_waves(gemm, expected_ctas(kDecodeTile, down_rows), waves.of(kDecodeTile), c.hidden);
   const auto [gate_up_grid, down_grid] =
       forced ? std::pair{gemm, gemm}
              : for_grid(gemm, {most_ctas(gemm, gate_up_rows), c.hidden}, {most_ctas(gemm, down_rows), c.intermediate},
