@@ -482,10 +482,11 @@ TEST(GpuLayer, KSplitTilesResidentAndStagedTokenRows) {
   }
 }
 
-// The K-split tiles as the table gives them beyond one token in eight experts (moe/dispatch.h: wherever GEMM 2 has at
-// most two waves of the two-slice tile): a few experts with long K, 1-5 rows per expert, in the decode kernels (at most
-// 16 pairs) and in the general chain; GEMM 2 on four slices (for_grid) beside GEMM 1 on two. Hidden 1040 is off the
-// 64-row blocks; uniform, skewed and one-expert routings, dropped and non-local ids.
+// The K-split tiles as the table gives them beyond one token in eight experts (moe/dispatch.h's for_gemm2_waves: up
+// to 5 rows per expert where GEMM 2 has few waves of the two-slice tile): a few experts with long K, 1-5 rows per
+// expert, in the decode kernels (at most 16 pairs) and in the general chain; GEMM 2 on four slices (for_grid) beside
+// GEMM 1 on two. Hidden 1040 is off the 64-row blocks and intermediate 2064 off the 64-wide K steps; uniform routing
+// with dropped and non-local ids, skewed, and every token on one expert.
 TEST(GpuLayer, KSplitTilesAtSeveralRowsPerExpert) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(39);
@@ -501,14 +502,16 @@ TEST(GpuLayer, KSplitTilesAtSeveralRowsPerExpert) {
         EXPECT_EQ(k.gemm2, cuda::kDecodeTileOneWave) << tokens;
         EXPECT_EQ(k.decode_kernels, tokens * c.top_k <= cuda::kDecodeKernelsMaxPairs) << tokens;
       }
-      const std::string label = "K-split, " + std::string(to_string(mode));
       auto uniform = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
       testing::drop_some(uniform, c, 0.1, rng);
-      EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), uniform, label.c_str()), kBound) << label << tokens;
-      const auto skewed = testing::skewed_routing(tokens, c.num_experts, c.top_k, rng);
-      EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), skewed, label.c_str()), kBound) << label << tokens;
-      const auto hot = testing::single_expert_routing(tokens, c.top_k, 2, rng);
-      EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), hot, label.c_str()), kBound) << label << tokens;
+      const std::pair<const char*, testing::Routing> batches[] = {
+          {"uniform", uniform},
+          {"skewed", testing::skewed_routing(tokens, c.num_experts, c.top_k, rng)},
+          {"one expert", testing::single_expert_routing(tokens, c.top_k, 2, rng)}};
+      for (const auto& [kind, routing] : batches) {
+        const std::string label = "K-split, " + std::string(to_string(mode)) + ", " + kind;
+        EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, label.c_str()), kBound) << label << tokens;
+      }
     }
   }
 }
