@@ -490,13 +490,14 @@ TEST(GpuLayer, KSplitTilesResidentAndStagedTokenRows) {
 TEST(GpuLayer, KSplitTilesAtSeveralRowsPerExpert) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(39);
+  const bool hopper = on_hopper();
   for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
     MoeConfig c = make_config(8, 1040, 2064, 2, 14, Activation::kSilu, mode);
     c.local_experts = 6;  // 14 tokens: 4.7 rows per local expert
     LayerPair layers(c, 13);
     const auto x = testing::random_bf16(size_t(14) * c.hidden, rng);
     for (int tokens : {3, 8, 14}) {
-      if (on_hopper()) {
+      if (hopper) {
         const cuda::ForwardKernels k = chosen_kernels(c, tokens);
         EXPECT_EQ(k.gemm1, cuda::kDecodeTile) << tokens;
         EXPECT_EQ(k.gemm2, cuda::kDecodeTileOneWave) << tokens;

@@ -177,8 +177,9 @@ inline constexpr int kFourSliceMinSteps = 4;
 //   gpt-oss-120b       27.4 / 26.8      44.8 / 42.8
 //   deepseek-v4-flash  36.0 / 34.7      -
 
-// One GEMM's grid as for_grid weighs it: its CTAs with work at most, and its K (its weights' columns).
-struct OneTokenGrid {
+// One GEMM's grid as for_grid weighs it for the K-split tile: its CTAs with work at most, and its K (its weights'
+// columns).
+struct SplitGemmGrid {
   int64_t active_ctas;
   int k;
 };
@@ -186,9 +187,9 @@ struct OneTokenGrid {
 // The tiles of GEMM 1 and GEMM 2 for the table's choice `chosen`: kDecodeTileOneWave in place of kDecodeTile for
 // GEMM 2 where its CTAs fit in one wave of it (one_wave_ctas: SMs x its CTAs per SM) and each of its slices keeps
 // kFourSliceMinSteps K steps, and for GEMM 1 where the same holds for it and GEMM 2 takes it too.
-inline std::pair<MmaTileConfig, MmaTileConfig> for_grid(const MmaTileConfig& chosen, OneTokenGrid gate_up,
-                                                        OneTokenGrid down, int64_t one_wave_ctas) {
-  const auto four_slices = [&](OneTokenGrid g) {
+inline std::pair<MmaTileConfig, MmaTileConfig> for_grid(const MmaTileConfig& chosen, SplitGemmGrid gate_up,
+                                                        SplitGemmGrid down, int64_t one_wave_ctas) {
+  const auto four_slices = [&](SplitGemmGrid g) {
     return chosen == kDecodeTile && g.active_ctas <= one_wave_ctas &&
            ceil_div(ceil_div(g.k, kTileK), kDecodeTileOneWave.split_k) >= kFourSliceMinSteps;
   };
@@ -407,10 +408,9 @@ struct DispatchRow {
 
 inline constexpr DispatchRow kDispatchTable[] = {
     // decode and small batches: weight streaming, one n8 MMA column, 64-row blocks so that a few
-    // experts still fill the SMs; K split in two where GEMM 2 has at most 1.75 waves of that tile
-    // (2 where GEMM 1's K is long; four slices where a GEMM's grid fits in one wave and its K is
-    // long: for_grid), unsplit beyond (for_gemm2_waves: kSmallBatchTile, or its 128-row form by
-    // for_waves)
+    // experts still fill the SMs; K split in two where GEMM 2 has few waves of that tile (four
+    // slices where a GEMM's grid fits in one wave and its K is long: for_grid), unsplit beyond
+    // (for_gemm2_waves: kSmallBatchTile, or its 128-row form by for_waves)
     {5.0, kDecodeTile, kDecodeTile},
     // on Hopper the 8-token tile's 128-row form up to 6 rows (kSmallBatchTileTwoMTiles, above)
     {6.0, kMma16, kSmallBatchTileTwoMTiles},
@@ -532,8 +532,8 @@ static_assert(kLargeTileAboveMma.block_tokens >= kMinLargeTileRows &&
 // gate_up_rows / down_rows: the GEMMs' packed weight rows.
 inline std::optional<MmaTileConfig> large_tile_for(const MmaTileConfig& chosen, int tokens, bool hopper,
                                                    int64_t gate_up_rows, int64_t down_rows) {
-  // The K-split tile runs where GEMM 2 has at most two waves of it, so few CTAs that a large launch beside them would
-  // leave SMs idle more than it saves re-reading: not measured, and kept apart.
+  // The K-split tile runs only where GEMM 2 has few waves of it (for_gemm2_waves), so few CTAs that a large launch
+  // beside them would leave SMs idle more than it saves re-reading: not measured, and kept apart.
   if (!hopper || chosen.split_k > 1) return std::nullopt;
   const MmaTileConfig large = chosen.wgmma ? kLargeTileAboveWgmma : kLargeTileAboveMma;
   if (chosen.block_tokens >= large.block_tokens || tokens < large.block_tokens) return std::nullopt;
