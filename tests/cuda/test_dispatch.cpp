@@ -97,21 +97,30 @@ TEST(Dispatch, DecodeGemmsSplitDeeperWhenTheirGridFitsOneWave) {
   using Tiles = std::pair<MmaTileConfig, MmaTileConfig>;
   const Tiles two{kDecodeTile, kDecodeTile}, four{kDecodeTileOneWave, kDecodeTileOneWave};
   const Tiles down_only{kDecodeTile, kDecodeTileOneWave};
-  // 132 SMs x 2 CTAs of the four-slice tile; a K of 64 * 4 * s leaves s steps a slice.
+  // 132 SMs x 2 CTAs of the four-slice tile; a K of 64 * 4 * s leaves s steps a slice. A grid is {CTAs with work at
+  // most, expected CTAs, K}.
   const int64_t wave = 264;
   const int short_k = 64 * 4 * (kFourSliceMinSteps - 1), long_k = 64 * 4 * kFourSliceMinSteps;
-  EXPECT_EQ(for_grid(kDecodeTile, {wave, long_k}, {wave, long_k}, wave), four) << "a full wave still fits";
-  EXPECT_EQ(for_grid(kDecodeTile, {1, long_k}, {1, short_k}, wave), two) << "GEMM 2 a step short: both on two";
-  EXPECT_EQ(for_grid(kDecodeTile, {1, short_k}, {1, long_k}, wave), down_only) << "GEMM 1 a step short";
-  EXPECT_EQ(for_grid(kDecodeTile, {wave + 1, long_k}, {1, long_k}, wave), down_only) << "GEMM 1 beyond one wave";
-  EXPECT_EQ(for_grid(kDecodeTile, {1, long_k}, {wave + 1, long_k}, wave), two) << "GEMM 2 beyond one wave";
+  EXPECT_EQ(for_grid(kDecodeTile, {wave, wave, long_k}, {wave, wave, long_k}, wave), four) << "a full wave still fits";
+  EXPECT_EQ(for_grid(kDecodeTile, {1, 1, long_k}, {1, 1, short_k}, wave), two) << "GEMM 2 a step short: both on two";
+  EXPECT_EQ(for_grid(kDecodeTile, {1, 1, short_k}, {1, 1, long_k}, wave), down_only) << "GEMM 1 a step short";
+  EXPECT_EQ(for_grid(kDecodeTile, {wave + 1, 1, long_k}, {1, 1, long_k}, wave), down_only) << "GEMM 1 beyond one wave";
+  EXPECT_EQ(for_grid(kDecodeTile, {1, 1, long_k}, {wave + 1, 1, long_k}, wave), two) << "GEMM 2 beyond one wave";
+  // Past one wave GEMM 2 takes four slices where they keep kFourSliceLongSteps K steps and it expects at most
+  // kFourSliceLongMaxWaves waves; GEMM 1 beside it as before, only within one wave.
+  const int longer_k = 64 * 4 * kFourSliceLongSteps, shorter_k = longer_k - 64 * 4;
+  const auto line = int64_t(kFourSliceLongMaxWaves * double(wave)), past = 4 * wave;
+  EXPECT_EQ(for_grid(kDecodeTile, {past, past, long_k}, {past, line, longer_k}, wave), down_only) << "long slices";
+  EXPECT_EQ(for_grid(kDecodeTile, {past, past, long_k}, {past, line + 1, longer_k}, wave), two) << "past the line";
+  EXPECT_EQ(for_grid(kDecodeTile, {past, past, long_k}, {past, line, shorter_k}, wave), two) << "a step short";
+  EXPECT_EQ(for_grid(kDecodeTile, {wave, wave, long_k}, {past, line, longer_k}, wave), four) << "GEMM 1 in one wave";
   // The benchmark shapes at one token (4 or 8 experts x 64-row blocks): gpt-oss GEMM 1 beyond one wave, GEMM 2 12
   // steps a slice; qwen3's GEMM 2 (K 768) 3 steps; deepseek-v3's both beyond one wave.
-  EXPECT_EQ(for_grid(kDecodeTile, {4 * 90, 2880}, {4 * 45, 2880}, wave), down_only);
-  EXPECT_EQ(for_grid(kDecodeTile, {8 * 24, 2048}, {8 * 32, 768}, wave), two);
-  EXPECT_EQ(for_grid(kDecodeTile, {8 * 64, 7168}, {8 * 112, 2048}, wave), two);
+  EXPECT_EQ(for_grid(kDecodeTile, {4 * 90, 4 * 90, 2880}, {4 * 45, 4 * 45, 2880}, wave), down_only);
+  EXPECT_EQ(for_grid(kDecodeTile, {8 * 24, 8 * 24, 2048}, {8 * 32, 8 * 32, 768}, wave), two);
+  EXPECT_EQ(for_grid(kDecodeTile, {8 * 64, 8 * 64, 7168}, {8 * 112, 8 * 112, 2048}, wave), two);
   // Only the two-slice decode tile is ever replaced.
-  EXPECT_EQ(for_grid(kSmallBatchTile, {1, 7168}, {1, 7168}, wave), Tiles(kSmallBatchTile, kSmallBatchTile));
+  EXPECT_EQ(for_grid(kSmallBatchTile, {1, 1, 7168}, {1, 1, 7168}, wave), Tiles(kSmallBatchTile, kSmallBatchTile));
 }
 
 TEST(Dispatch, DecodeKernelsForSmallBatchesWithinOneWave) {
@@ -355,6 +364,15 @@ TEST(Dispatch, SplitTileWhereFewExpertsHoldSeveralRows) {
   const auto split = [](const ForwardKernels& k) { return k.gemm1.split_k > 1 && k.gemm2.split_k > 1; };
   for (int t : {1, 2, 4, 8, 16}) EXPECT_TRUE(split(choose_for(mixtral, t))) << "mixtral T=" << t;
   EXPECT_EQ(choose_for(mixtral, 1).gemm2, kDecodeTileOneWave) << "for_grid still refines it";
+  {  // GEMM 2's expected 384 CTAs past one wave of four slices (1.45 waves), each 56 K steps
+    const ForwardKernels k = choose_for(mixtral, 4);
+    EXPECT_EQ(k.gemm1, kDecodeTile);
+    EXPECT_EQ(k.gemm2, kDecodeTileOneWave);
+    EXPECT_FALSE(k.decode_kernels) << "GEMM 2 beyond one wave runs the general chain";
+  }
+  EXPECT_EQ(choose_for(mixtral, 8).gemm2, kDecodeTile) << "1.94 waves";
+  EXPECT_EQ(choose_for(scout, 8).gemm2, kDecodeTile) << "2.12 waves";
+  EXPECT_EQ(choose_for(gpt_oss_20b, 3).gemm2, kDecodeTile) << "12-step slices past one wave";
   for (int t : {3, 4, 8, 16, 24}) EXPECT_TRUE(split(choose_for(scout, t))) << "scout T=" << t;
   for (int t : {2, 3, 4, 6}) EXPECT_TRUE(split(choose_for(gpt_oss_20b, t))) << "gpt-oss-20b T=" << t;
   for (int t : {2, 3, 4}) EXPECT_TRUE(split(choose_for(v2_lite, t))) << "deepseek-v2-lite T=" << t;

@@ -517,6 +517,38 @@ TEST(GpuLayer, KSplitTilesAtSeveralRowsPerExpert) {
   }
 }
 
+// GEMM 2 on four K slices past one wave of them (moe/dispatch.h's kFourSliceLongSteps): 16 K steps a slice
+// (intermediate 4096) and 18 row blocks (hidden 1104, off the 64-row blocks) on about 16 touched experts: more CTAs
+// than one wave of 132 SMs holds, beside GEMM 1 on two slices, in the general chain; uniform with dropped and
+// non-local ids, skewed, and every token on one expert, both modes.
+TEST(GpuLayer, FourSliceGemmTwoPastOneWave) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(41);
+  const bool hopper = on_hopper();
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    MoeConfig c = make_config(22, 1104, 4096, 4, 8, Activation::kSilu, mode);
+    c.local_experts = 20;
+    LayerPair layers(c, 17);
+    const auto x = testing::random_bf16(size_t(8) * c.hidden, rng);
+    if (hopper) {
+      const cuda::ForwardKernels k = chosen_kernels(c, 8);
+      EXPECT_EQ(k.gemm1, cuda::kDecodeTile);
+      EXPECT_EQ(k.gemm2, cuda::kDecodeTileOneWave);
+      EXPECT_FALSE(k.decode_kernels);
+    }
+    auto uniform = testing::uniform_routing(8, c.num_experts, c.top_k, rng);
+    testing::drop_some(uniform, c, 0.1, rng);
+    const std::pair<const char*, testing::Routing> batches[] = {
+        {"uniform", uniform},
+        {"skewed", testing::skewed_routing(8, c.num_experts, c.top_k, rng)},
+        {"one expert", testing::single_expert_routing(8, c.top_k, 3, rng)}};
+    for (const auto& [kind, routing] : batches) {
+      const std::string label = "four-slice GEMM 2, " + std::string(to_string(mode)) + ", " + kind;
+      EXPECT_LT(layers.error(x, routing, label.c_str()), kBound) << label;
+    }
+  }
+}
+
 // GEMM 1's epilogue quantizes h (W4A4, calibrated scales) to the same bits as the quantization
 // kernel does after it (FP4MOE_EPILOGUE_QUANTIZE=0): the whole outputs are identical, at batch sizes
 // from the decode kernels to the 128-token wgmma tile (the table's mma.sync tiles run the kernel in

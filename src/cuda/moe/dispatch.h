@@ -163,6 +163,42 @@ inline constexpr MmaTileConfig kDecodeTile = {4, 1, 8, 8, 4, false, 2};
 inline constexpr MmaTileConfig kDecodeTileOneWave = {4, 1, 8, 8, 4, false, 4};
 inline constexpr int kFourSliceMinSteps = 4;
 
+// Past one wave, GEMM 2 still takes four slices where each keeps kFourSliceLongSteps K steps and the CTAs it
+// expects (uniform routing) fill at most kFourSliceLongMaxWaves waves: there the chain each warp walks is long
+// enough that halving it pays for the second wave (the slices are summed inside the CTA, so the split adds no
+// DRAM traffic). Each GEMM's slice count set apart first (bench/results/h200-slice-audit/call1: FP4MOE_DIAG_SLICES,
+// three alternating rounds of one build, W4A16 uniform, whole layer in us; GEMM 2's expected CTAs as waves of the
+// four-slice tile, and its K steps a slice on four; GEMM 1 and GEMM 2 both on two slices -> GEMM 2 on four):
+//
+//   mixtral 8/4096/14336/2        T=4 [1.45 / 56] 159.9 -> 144.9 (-9.4%)   T=8, T=16 [1.94 / 56] -2.5%, level
+//   llama4-scout 16/5120/8192/1   T=8 [2.12 / 32] -3.4%                    T=16 [3.33 / 32] +1.7%
+//   64/3072/3072/2                T=4 [1.45 / 12] -3.1%
+//   gpt-oss-20b 32/2880/2880/4    T=2 [1.36 / 12] +1.1%                    T=3 [1.88 / 12] +4.5%
+//   deepseek-v4-flash             T=1 [1.45 / 8] +4.3%
+//   deepseek-v2-lite 64/2048/1408/6  T=2 [1.45 / 6] +16%
+//   qwen3-235b 128/4096/1536/8    T=1 [1.94 / 6] +8.5%
+//
+// then a first form of the rule (16 steps, the CTAs with work at most within 2.5 waves) against main 36ee71f, both
+// CLIs, three alternating rounds (call2/; three shapes made to place the steps line at 16, 24 and 32 steps):
+//
+//   32/4096/4096/2   (16 steps)   T=3 [1.45] 57.8 -> 55.1 (-4.8%)   T=4 [1.94] +3.1%   T=5 [2.18] +1.9%
+//   32/3072/6144/2   (24 steps)   T=4 [1.45] 76.6 -> 71.1 (-7.2%)   T=5 [1.64] -6.2%   T=6 [2.00] +0.9%
+//   16/4096/8192/2   (32 steps)   T=3 [1.45] 94.8 -> 87.1 (-8.2%)   T=4 [1.70] -2.8%   T=5 [1.94] -0.1%
+//   mixtral          (56 steps)   T=4 [1.45] 161.5 -> 143.9 (-10.9%)   T=8, T=16 [1.94] +0.3%, -0.9%
+//   llama4-scout     (32 steps)   T=8 [2.12] 112.2 -> 107.8 (-4.0%)
+//   dbrx 16/6144/10752/4 (42)     T=1 [1.45] 138.1 -> 125.8 (-8.9%)
+//   grok-1 8/6144/32768/2 (128)   T=2 [1.45] 382.1 -> 385.9 (+1.0%, within the rounds' 2.8% spread)
+//
+// Every gain but llama4-scout's is at most 1.70 waves, and from 1.94 waves it is level or lost, so the line sits
+// where the K-split tile's own does (kSplitTileMaxWaves), in expected CTAs. GEMM 1 keeps its rule (four slices
+// only within one wave and beside a four-slice GEMM 2): on four beside these GEMM 2s it lost (call 1: mixtral T=4
+// 153.7 against 144.9, llama4-scout T=8 110.1 against 107.1). As landed, against 36ee71f (call3/, three rounds):
+// 32/4096/4096/2 T=3 -2.6%, 32/3072/6144/2 T=4 -7.8% and T=5 -5.5%, 16/4096/8192/2 T=3 -8.5% and T=4 -2.1%, dbrx
+// T=1 -8.2%, mixtral T=4 160.9 -> 143.6 us (-10.7%); grok-1 T=2 +3.5% (call 2: +1.0%; the rounds' spread 3.3-3.7%,
+// so a 128-step slice gains nothing there); the batches the line leaves as they were 0.96-1.015.
+inline constexpr int kFourSliceLongSteps = 16;
+inline constexpr double kFourSliceLongMaxWaves = 1.75;
+
 // The decode kernels (use_decode_kernels below) run these tiles as the table gives them. From the
 // seventh session W4A16's ran the two-slice tile with two m-tiles per warp in its place (128-row
 // blocks; bench/results/h200-decode-r128: 2-4% faster then), which had turned 2-4% slower by the
@@ -177,23 +213,26 @@ inline constexpr int kFourSliceMinSteps = 4;
 //   gpt-oss-120b       27.4 / 26.8      44.8 / 42.8
 //   deepseek-v4-flash  36.0 / 34.7      -
 
-// One GEMM's grid as for_grid weighs it for the K-split tile: its CTAs with work at most, and its K (its weights'
-// columns).
+// One GEMM's grid as for_grid weighs it for the K-split tile: its CTAs with work at most and on average (uniform
+// routing), and its K (its weights' columns).
 struct SplitGemmGrid {
   int64_t active_ctas;
+  int64_t expected_ctas;
   int k;
 };
 
 // The tiles of GEMM 1 and GEMM 2 for the table's choice `chosen`: kDecodeTileOneWave in place of kDecodeTile for
 // GEMM 2 where its CTAs fit in one wave of it (one_wave_ctas: SMs x its CTAs per SM) and each of its slices keeps
-// kFourSliceMinSteps K steps, and for GEMM 1 where the same holds for it and GEMM 2 takes it too.
+// kFourSliceMinSteps K steps, or where they keep kFourSliceLongSteps and its expected CTAs fill at most
+// kFourSliceLongMaxWaves waves; and for GEMM 1 where the first holds for it and GEMM 2 takes it too.
 inline std::pair<MmaTileConfig, MmaTileConfig> for_grid(const MmaTileConfig& chosen, SplitGemmGrid gate_up,
                                                         SplitGemmGrid down, int64_t one_wave_ctas) {
+  const auto steps = [](SplitGemmGrid g) { return ceil_div(ceil_div(g.k, kTileK), kDecodeTileOneWave.split_k); };
   const auto four_slices = [&](SplitGemmGrid g) {
-    return chosen == kDecodeTile && g.active_ctas <= one_wave_ctas &&
-           ceil_div(ceil_div(g.k, kTileK), kDecodeTileOneWave.split_k) >= kFourSliceMinSteps;
+    return chosen == kDecodeTile && g.active_ctas <= one_wave_ctas && steps(g) >= kFourSliceMinSteps;
   };
-  const bool down_four = four_slices(down);
+  const bool down_four = four_slices(down) || (chosen == kDecodeTile && steps(down) >= kFourSliceLongSteps &&
+                                               double(down.expected_ctas) <= kFourSliceLongMaxWaves * one_wave_ctas);
   return {down_four && four_slices(gate_up) ? kDecodeTileOneWave : chosen, down_four ? kDecodeTileOneWave : chosen};
 }
 
@@ -846,7 +885,8 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
     gemm = for_gemm2_waves(gemm, expected_ctas(kDecodeTile, down_rows), waves.of(kDecodeTile), c.hidden);
   const auto [gate_up_grid, down_grid] =
       forced ? std::pair{gemm, gemm}
-             : for_grid(gemm, {most_ctas(gemm, gate_up_rows), c.hidden}, {most_ctas(gemm, down_rows), c.intermediate},
+             : for_grid(gemm, {most_ctas(gemm, gate_up_rows), expected_ctas(gemm, gate_up_rows), c.hidden},
+                        {most_ctas(gemm, down_rows), expected_ctas(gemm, down_rows), c.intermediate},
                         waves.of(kDecodeTileOneWave));
   const auto for_these_waves = [&](const MmaTileConfig& g, int64_t rows) {
     if (forced) return g;
