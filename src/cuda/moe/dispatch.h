@@ -195,7 +195,8 @@ inline constexpr int kFourSliceMinSteps = 4;
 // 153.7 against 144.9, llama4-scout T=8 110.1 against 107.1). As landed, against 36ee71f (call3/, three rounds):
 // 32/4096/4096/2 T=3 -2.6%, 32/3072/6144/2 T=4 -7.8% and T=5 -5.5%, 16/4096/8192/2 T=3 -8.5% and T=4 -2.1%, dbrx
 // T=1 -8.2%, mixtral T=4 160.9 -> 143.6 us (-10.7%); grok-1 T=2 +3.5% (call 2: +1.0%; the rounds' spread 3.3-3.7%,
-// so a 128-step slice gains nothing there); the batches the line leaves as they were 0.96-1.015.
+// so a 128-step slice gains nothing there); the batches the line leaves as they were 0.96-1.015. Measured in W4A16
+// only: W4A4's GEMMs stream the same weights, on fake-quantized rows.
 inline constexpr int kFourSliceLongSteps = 16;
 inline constexpr double kFourSliceLongMaxWaves = 1.75;
 
