@@ -228,13 +228,15 @@ struct SplitGemmGrid {
 // kFourSliceLongMaxWaves waves; and for GEMM 1 where the first holds for it and GEMM 2 takes it too.
 inline std::pair<MmaTileConfig, MmaTileConfig> for_grid(const MmaTileConfig& chosen, SplitGemmGrid gate_up,
                                                         SplitGemmGrid down, int64_t one_wave_ctas) {
+  if (chosen != kDecodeTile) return {chosen, chosen};
   const auto steps = [](SplitGemmGrid g) { return ceil_div(ceil_div(g.k, kTileK), kDecodeTileOneWave.split_k); };
-  const auto four_slices = [&](SplitGemmGrid g) {
-    return chosen == kDecodeTile && g.active_ctas <= one_wave_ctas && steps(g) >= kFourSliceMinSteps;
+  const auto fits_one_wave = [&](SplitGemmGrid g) {
+    return g.active_ctas <= one_wave_ctas && steps(g) >= kFourSliceMinSteps;
   };
-  const bool down_four = four_slices(down) || (chosen == kDecodeTile && steps(down) >= kFourSliceLongSteps &&
-                                               double(down.expected_ctas) <= kFourSliceLongMaxWaves * one_wave_ctas);
-  return {down_four && four_slices(gate_up) ? kDecodeTileOneWave : chosen, down_four ? kDecodeTileOneWave : chosen};
+  const bool down_four = fits_one_wave(down) || (steps(down) >= kFourSliceLongSteps &&
+                                                 double(down.expected_ctas) <= kFourSliceLongMaxWaves * one_wave_ctas);
+  return {down_four && fits_one_wave(gate_up) ? kDecodeTileOneWave : kDecodeTile,
+          down_four ? kDecodeTileOneWave : kDecodeTile};
 }
 
 // The decode kernels (gemm/decode_gemm.h: the plan built in each CTA, the combine in GEMM 2's last
