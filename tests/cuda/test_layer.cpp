@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "chosen_kernels.h"
 #include "common/compare.h"
@@ -59,6 +61,19 @@ struct LayerPair {
 };
 
 constexpr double kBound = 1e-2;  // spec section 6
+
+// The batches a kernel choice is checked on, each named: uniform with a tenth of the ids dropped or non-local,
+// skewed, and every token on local expert `hot`.
+std::vector<std::pair<std::string, testing::Routing>> uniform_skewed_one_expert(const MoeConfig& c, int tokens,
+                                                                                int hot, testing::Rng& rng) {
+  auto uniform = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+  testing::drop_some(uniform, c, 0.1, rng);
+  std::vector<std::pair<std::string, testing::Routing>> batches;
+  batches.emplace_back("uniform", std::move(uniform));
+  batches.emplace_back("skewed", testing::skewed_routing(tokens, c.num_experts, c.top_k, rng));
+  batches.emplace_back("one expert", testing::single_expert_routing(tokens, c.top_k, hot, rng));
+  return batches;
+}
 
 // Elements whose bits differ between two outputs; all of them where the sizes differ.
 size_t differing_elements(const std::vector<bf16>& a, const std::vector<bf16>& b) {
@@ -503,13 +518,7 @@ TEST(GpuLayer, KSplitTilesAtSeveralRowsPerExpert) {
         EXPECT_EQ(k.gemm2, cuda::kDecodeTileOneWave) << tokens;
         EXPECT_EQ(k.decode_kernels, tokens * c.top_k <= cuda::kDecodeKernelsMaxPairs) << tokens;
       }
-      auto uniform = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
-      testing::drop_some(uniform, c, 0.1, rng);
-      const std::pair<const char*, testing::Routing> batches[] = {
-          {"uniform", uniform},
-          {"skewed", testing::skewed_routing(tokens, c.num_experts, c.top_k, rng)},
-          {"one expert", testing::single_expert_routing(tokens, c.top_k, 2, rng)}};
-      for (const auto& [kind, routing] : batches) {
+      for (const auto& [kind, routing] : uniform_skewed_one_expert(c, tokens, 2, rng)) {
         const std::string label = "K-split, " + std::string(to_string(mode)) + ", " + kind;
         EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, label.c_str()), kBound) << label << tokens;
       }
@@ -536,13 +545,7 @@ TEST(GpuLayer, FourSliceGemmTwoPastOneWave) {
       EXPECT_EQ(k.gemm2, cuda::kDecodeTileOneWave);
       EXPECT_FALSE(k.decode_kernels);
     }
-    auto uniform = testing::uniform_routing(8, c.num_experts, c.top_k, rng);
-    testing::drop_some(uniform, c, 0.1, rng);
-    const std::pair<const char*, testing::Routing> batches[] = {
-        {"uniform", uniform},
-        {"skewed", testing::skewed_routing(8, c.num_experts, c.top_k, rng)},
-        {"one expert", testing::single_expert_routing(8, c.top_k, 3, rng)}};
-    for (const auto& [kind, routing] : batches) {
+    for (const auto& [kind, routing] : uniform_skewed_one_expert(c, 8, 3, rng)) {
       const std::string label = "four-slice GEMM 2, " + std::string(to_string(mode)) + ", " + kind;
       EXPECT_LT(layers.error(x, routing, label.c_str()), kBound) << label;
     }
