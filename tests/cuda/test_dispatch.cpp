@@ -224,13 +224,15 @@ TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
 }
 
 // Large tiles: on Hopper, above any table tile of at most 64 tokens, once a batch has enough
-// tokens to fill one and both GEMMs have enough row blocks; never in the decode kernels, off
-// Hopper, with a forced tile or when turned off.
+// tokens to fill one (twice that above the mma.sync tiles) and both GEMMs have enough row blocks;
+// never in the decode kernels, off Hopper, with a forced tile or when turned off.
 TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
   const auto large = [](const ForwardKernels& k) { return k.large ? gemm_name(*k.large) : std::string("none"); };
   EXPECT_EQ(large(choose_for(kGptOss, 1)), "none") << "decode kernels";
   EXPECT_EQ(large(choose_for(kGptOss, 16)), "none") << "fewer tokens than the 32-token tile";
-  EXPECT_EQ(large(choose_for(kGptOss, 32)), "wgmma32-r256-w8-s8-c2") << "above mma8";
+  EXPECT_EQ(large(choose_for(kGptOss, 32)), "none") << "above mma8: from twice the 32-token block";
+  EXPECT_EQ(large(choose_for(kGptOss, 63)), "none") << "above mma8: from twice the 32-token block";
+  EXPECT_EQ(large(choose_for(kGptOss, 64)), "wgmma32-r256-w8-s8-c2") << "above mma8";
   EXPECT_EQ(large(choose_for(kGptOss, 224)), "wgmma32-r256-w8-s8-c2") << "above mma16";
   EXPECT_EQ(large(choose_for(kGptOss, 256)), "wgmma128-r256-w8-s8") << "above wgmma32 (8 rows, long K)";
   EXPECT_EQ(large(choose_for(kGptOss, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";

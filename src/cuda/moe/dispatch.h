@@ -564,8 +564,23 @@ inline DeviceWaves device_waves(int sms) {
 // the 32-token one, which would share SMs with the table's tiles, lost 0.3-5.6% on every row
 // (h200-large-tile-shape/), and GEMM 2's large tiles taking GEMM 1's as they finish, so that large
 // tiles keep the hand-off, measured level twice (h200-large-handoff/, h200-handoff-uniform/).
+//
+// Above the mma.sync tiles the large launch waits for a batch of twice its block, 64 tokens: below
+// that only an expert chosen by more than half the batch fills a 32-token tile, so the launch is
+// nearly always empty, and it still turns the tile hand-off off. H200, W4A16, FP4MOE_LARGE_TILES=1
+// against 0 (what this line does there), three alternating rounds (bench/results/h200-empty-large/):
+// at 32-56 tokens 12 of 14 rows faster without it, median -1.7% (gpt-oss-20b 32/2880/2880/4 T=48
+// 148.9 -> 139.3 us, llama4-scout 16/5120/8192/1 T=32 -3.7%, deepseek-v4-flash T=40 -2.5%,
+// deepseek-v3 T=40 -4.4% but T=32 and T=56 +1.3%, +1.6%). From 64 tokens the benchmark's skewed rows
+// fill it and gain 2.4-5.4% (gpt-oss, both deepseek shapes at 64 and 96), more than the uniform rows
+// give up (up to 4.4%). Above the wgmma tiles the 128-token tile keeps its one-block line: at 128-255
+// tokens, where it too needs half the batch on one expert, its absence measured mixed (mixtral
+// 8/4096/14336/2 T=128 +15.6%, gpt-oss-20b T=248 skewed -8.6%, the rest within 4%). As landed, against
+// the table without the line (landing/): gpt-oss-20b T=32-56 -2.7..-8.7%, llama4-scout -4.8..+0.3%,
+// the benchmark shapes at 32-56 tokens -5.6..+1.0% in both modes; 64 tokens unchanged.
 inline constexpr MmaTileConfig kLargeTileAboveMma = kWgmma32TwoPerSm;
 inline constexpr MmaTileConfig kLargeTileAboveWgmma = kWgmma128;
+inline constexpr int kLargeTileAboveMmaMinTokens = 2 * kLargeTileAboveMma.block_tokens;
 inline constexpr int kMinLargeTileRows = 32;  // the workspace holds large-tile lists for this size
 inline constexpr int kLargeTileMinRowBlocks = 10;
 static_assert(kLargeTileAboveMma.block_tokens >= kMinLargeTileRows &&
@@ -578,7 +593,8 @@ inline std::optional<MmaTileConfig> large_tile_for(const MmaTileConfig& chosen, 
   // beside them would leave SMs idle more than it saves re-reading: not measured, and kept apart.
   if (!hopper || chosen.split_k > 1) return std::nullopt;
   const MmaTileConfig large = chosen.wgmma ? kLargeTileAboveWgmma : kLargeTileAboveMma;
-  if (chosen.block_tokens >= large.block_tokens || tokens < large.block_tokens) return std::nullopt;
+  const int min_tokens = chosen.wgmma ? large.block_tokens : kLargeTileAboveMmaMinTokens;
+  if (chosen.block_tokens >= large.block_tokens || tokens < min_tokens) return std::nullopt;
   if (std::min(gate_up_rows, down_rows) < int64_t(kLargeTileMinRowBlocks) * large.block_rows()) return std::nullopt;
   return large;
 }
