@@ -7,7 +7,8 @@
 #    FP4MOE_DIAG_LATE_GEMM2=1 lets GEMM 2 launch only when GEMM 1's grid has ended.
 # 2. Whether GEMM 2 is what keeps mixtral and grok-1 8/6144/32768/2 at 1.6-1.75x the floor at 32-96 tokens (each
 #    GEMM 2 CTA streams a whole K of 14336 or 32768): diag-gemm2.patch's FP4MOE_DIAG_GEMM2=<tile> runs GEMM 2 alone on
-#    another tile of the same token block, here the 32-token mma.sync one of 128 rows (twice the CTAs).
+#    another tile of the same token block, here the 32-token mma.sync one of 128 rows (twice the CTAs); and both
+#    GEMMs on that tile (FP4MOE_GEMM).
 # Both patches apply to main 2cc2d77 (different files); one CLI with both; per-kernel times (--kernels list), two
 # alternating rounds, uniform.
 source bench/device.sh && dev_init diag
@@ -20,7 +21,8 @@ M="--experts 8 --hidden 4096 --intermediate 14336 --top-k 2 --skewed off --mem-g
 dev_env_ab mixtral 2 "$M --tokens 64,96,112,128,144" table= off=$OFF spread=$OFF,FP4MOE_DIAG_SPREAD=1 \
   late=$OFF,FP4MOE_DIAG_LATE_GEMM2=1 > "$R/ab-mixtral.out" 2>&1
 G=FP4MOE_DIAG_GEMM2=mma32-r128-w4-s4-d2
-dev_env_ab mixtral-g2 2 "$M --tokens 32,64,96" table= g2=$G > "$R/ab-mixtral-g2.out" 2>&1
+B=FP4MOE_GEMM=mma32-r128-w4-s4-d2
+dev_env_ab mixtral-g2 2 "$M --tokens 32,64,96" table= g2=$G both=$B > "$R/ab-mixtral-g2.out" 2>&1
 dev_env_ab grok-g2 2 "${M/--experts 8 --hidden 4096 --intermediate 14336/--experts 8 --hidden 6144 --intermediate 32768} \
-  --tokens 32,64,96" table= g2=$G > "$R/ab-grok-g2.out" 2>&1
+  --tokens 32,64,96" table= g2=$G both=$B > "$R/ab-grok-g2.out" 2>&1
 el end
