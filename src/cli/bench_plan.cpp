@@ -56,6 +56,63 @@ std::vector<BenchShape> parse_bench_shapes(const std::string& text, const std::s
   return shapes;
 }
 
+std::vector<Option> shape_options(std::vector<Option> then) {
+  std::vector<Option> options = {
+      {"shapes", "LIST",
+       "'all' (default) or a comma list of qwen3-30b-a3b, gpt-oss-120b, deepseek-v4-flash, deepseek-v3"},
+      {"experts", "E", "a custom shape instead: its experts, with --hidden, --intermediate and --top-k"},
+      {"hidden", "H", "the custom shape's hidden size, a multiple of 16"},
+      {"intermediate", "I", "the custom shape's intermediate size, a multiple of 16"},
+      {"top-k", "K", "the custom shape's experts per token"}};
+  options.insert(options.end(), then.begin(), then.end());
+  return options;
+}
+
+std::vector<BenchShape> shapes_from_args(const Args& args) {
+  const char* sizes[] = {"experts", "hidden", "intermediate", "top-k"};
+  bool custom = false;
+  for (const char* size : sizes) custom = custom || args.has(size);
+  if (!custom) return parse_bench_shapes(args.get("shapes", "all"), args.command(), "--shapes");
+  long long v[4];
+  for (int i = 0; i < 4; ++i) {
+    require(args.has(sizes[i]), args.command(), std::string("--") + sizes[i],
+            "given too: a custom shape takes --experts, --hidden, --intermediate and --top-k", "nothing");
+    v[i] = args.get_int(sizes[i], 0);
+  }
+  require(!args.has("shapes"), args.command(), "--shapes", "to be left out with a custom shape (--experts ...)",
+          args.get("shapes", ""));
+  require(v[0] >= 1 && v[0] <= 4096, args.command(), "--experts", "1..4096", v[0]);
+  require(v[1] >= 16 && v[1] % 16 == 0 && v[1] <= 65536, args.command(), "--hidden", "a multiple of 16, 16..65536",
+          v[1]);
+  require(v[2] >= 16 && v[2] % 16 == 0 && v[2] <= 65536, args.command(), "--intermediate",
+          "a multiple of 16, 16..65536", v[2]);
+  require(v[3] >= 1 && v[3] <= v[0], args.command(), "--top-k", "1..--experts (" + std::to_string(v[0]) + ")", v[3]);
+  return {{"custom", int(v[0]), int(v[1]), int(v[2]), int(v[3])}};
+}
+
+ActivationQuant quant_from_args(const Args& args) {
+  ActivationQuant q;
+  q.mode = parse_quant_mode(args.get("mode", "w4a16"), args.command(), "--mode");
+  const std::string scales = args.get("scales", "dynamic");
+  require(scales == "dynamic" || scales == "calibrated", args.command(), "--scales", "dynamic or calibrated",
+          "'" + scales + "'");
+  q.calibrated = scales == "calibrated";
+  require(!q.calibrated || q.mode == QuantMode::kW4A4, args.command(), "--scales",
+          "calibrated only with --mode w4a4 (W4A16 has no activation scales)", "calibrated with --mode w4a16");
+  return q;
+}
+
+MoeConfig layer_config(const BenchShape& shape, QuantMode mode, int max_tokens) {
+  MoeConfig c;
+  c.num_experts = shape.experts;
+  c.hidden = shape.hidden;
+  c.intermediate = shape.intermediate;
+  c.top_k = shape.top_k;
+  c.mode = mode;
+  c.max_tokens = max_tokens;
+  return c;
+}
+
 std::vector<int> parse_token_list(const std::string& text, const std::string& command, const std::string& option,
                                   int max_tokens) {
   const std::string expected = "a comma list of token batches, each 1.." + std::to_string(max_tokens);

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
+#include "fp4moe/moe/config.h"
+
 namespace fp4moe::cli {
 
 inline constexpr double kNvfp4BytesPerElement = 0.5625;  // 4 bits plus one E4M3 byte per 16 elements
@@ -34,6 +37,23 @@ const std::vector<BenchShape>& bench_shapes();
 // "all" or a comma list of bench_shapes() names; an unknown name is an error naming `option`.
 std::vector<BenchShape> parse_bench_shapes(const std::string& text, const std::string& command,
                                            const std::string& option);
+
+// The options that name shapes, as a command line lists them, and the shapes a command's arguments name
+// with them: one custom shape (all four of --experts, --hidden, --intermediate and --top-k) or --shapes, as
+// parse_bench_shapes reads it (default "all"); errors name the option.
+std::vector<Option> shape_options(std::vector<Option> then = {});  // shape options, then `then`
+std::vector<BenchShape> shapes_from_args(const Args& args);
+
+// --mode (default w4a16) and --scales (dynamic, the default, or calibrated: W4A4's activation scales fixed,
+// as a checkpoint's input_scale; not in W4A16); errors name the option.
+struct ActivationQuant {
+  QuantMode mode = QuantMode::kW4A16;
+  bool calibrated = false;
+};
+ActivationQuant quant_from_args(const Args& args);
+
+// A shape's layer: its sizes in `mode`, every expert local, batches of up to max_tokens.
+MoeConfig layer_config(const BenchShape& shape, QuantMode mode, int max_tokens);
 
 // A comma list of token batches, each 1..max_tokens.
 std::vector<int> parse_token_list(const std::string& text, const std::string& command, const std::string& option,

@@ -47,45 +47,20 @@ struct BenchOptions {
   std::string json;
 };
 
-// A custom shape is all four of its sizes; the benchmark shapes are --shapes.
-BenchShape custom_shape(const Args& args) {
-  const char* sizes[] = {"experts", "hidden", "intermediate", "top-k"};
-  long long v[4];
-  for (int i = 0; i < 4; ++i) {
-    require(args.has(sizes[i]), args.command(), std::string("--") + sizes[i],
-            "given too: a custom shape takes --experts, --hidden, --intermediate and --top-k", "nothing");
-    v[i] = args.get_int(sizes[i], 0);
-  }
-  require(!args.has("shapes"), args.command(), "--shapes", "to be left out with a custom shape (--experts ...)",
-          args.get("shapes", ""));
-  require(v[0] >= 1 && v[0] <= 4096, args.command(), "--experts", "1..4096", v[0]);
-  require(v[1] >= 16 && v[1] % 16 == 0 && v[1] <= 65536, args.command(), "--hidden", "a multiple of 16, 16..65536", v[1]);
-  require(v[2] >= 16 && v[2] % 16 == 0 && v[2] <= 65536, args.command(), "--intermediate",
-          "a multiple of 16, 16..65536", v[2]);
-  require(v[3] >= 1 && v[3] <= v[0], args.command(), "--top-k", "1..--experts (" + std::to_string(v[0]) + ")", v[3]);
-  return {"custom", int(v[0]), int(v[1]), int(v[2]), int(v[3])};
-}
-
 BenchOptions parse_options(const Argv& argv) {
   const Args args(argv, bench_command().line);
   require(args.positional().empty(), args.command(), "arguments", "only options (see " + args.command() + " --help)",
           args.positional().empty() ? "" : args.positional()[0]);
   BenchOptions o;
-  const bool custom = args.has("experts") || args.has("hidden") || args.has("intermediate") || args.has("top-k");
-  o.shapes = custom ? std::vector<BenchShape>{custom_shape(args)}
-                    : parse_bench_shapes(args.get("shapes", "all"), args.command(), "--shapes");
+  o.shapes = shapes_from_args(args);
   const std::vector<int> tokens =
       parse_token_list(args.get("tokens", "1,8,64,512"), args.command(), "--tokens", kMaxBenchTokens);
   const std::string skewed = args.get("skewed", "on");
   require(skewed == "on" || skewed == "off", args.command(), "--skewed", "on or off", "'" + skewed + "'");
   o.rows = bench_rows(tokens, skewed == "on");
-  o.mode = parse_quant_mode(args.get("mode", "w4a16"), args.command(), "--mode");
-  const std::string scales = args.get("scales", "dynamic");
-  require(scales == "dynamic" || scales == "calibrated", args.command(), "--scales", "dynamic or calibrated",
-          "'" + scales + "'");
-  o.calibrated = scales == "calibrated";
-  require(!o.calibrated || o.mode == QuantMode::kW4A4, args.command(), "--scales",
-          "calibrated only with --mode w4a4 (W4A16 has no activation scales)", "calibrated with --mode w4a16");
+  const ActivationQuant quant = quant_from_args(args);
+  o.mode = quant.mode;
+  o.calibrated = quant.calibrated;
   const std::string bias = args.get("bias", "off");
   require(bias == "on" || bias == "off", args.command(), "--bias", "on or off", "'" + bias + "'");
   o.bias = bias == "on";
@@ -341,13 +316,7 @@ int run_on_gpu(const BenchOptions& o) {
       routings.push_back(bench_routing(shape, row, o.seed));
       min_touched = std::min(min_touched, routings.back().touched);
     }
-    MoeConfig config;
-    config.num_experts = shape.experts;
-    config.hidden = shape.hidden;
-    config.intermediate = shape.intermediate;
-    config.top_k = shape.top_k;
-    config.max_tokens = max_tokens;
-    config.mode = o.mode;
+    const MoeConfig config = layer_config(shape, o.mode, max_tokens);
     const ExpertPool pool(shape, o.seed, o.bias);
     InputScales scales;
     if (o.calibrated) {
@@ -396,12 +365,7 @@ const Command& bench_command() {
   static const Command command{
       {"fp4moe bench",
        "",
-       {{"shapes", "LIST", "'all' (default) or a comma list of qwen3-30b-a3b, gpt-oss-120b, deepseek-v4-flash, deepseek-v3"},
-        {"experts", "E", "a custom shape instead: its experts, with --hidden, --intermediate and --top-k"},
-        {"hidden", "H", "the custom shape's hidden size, a multiple of 16"},
-        {"intermediate", "I", "the custom shape's intermediate size, a multiple of 16"},
-        {"top-k", "K", "the custom shape's experts per token"},
-        {"tokens", "LIST", "comma list of token batches, each 1..65536 (default 1,8,64,512)"},
+       shape_options({{"tokens", "LIST", "comma list of token batches, each 1..65536 (default 1,8,64,512)"},
         {"skewed", "on|off", "also a skewed row (half the tokens to 4 experts) from 64 tokens (default on)"},
         {"mode", "MODE", "w4a16 (default), or w4a4: activations quantized to NVFP4 too"},
         {"scales", "dynamic|calibrated",
@@ -415,7 +379,7 @@ const Command& bench_command() {
         {"min-runs", "N", "timed graph replays per row, at least (default 20)"},
         {"target-ms", "MS", "timed milliseconds per row beyond --min-runs (default 150)"},
         {"mem-gib", "G", "device memory for the weight copies, GiB (default 40)"},
-        {"json", "FILE", "also write the device, the ceilings and every row to FILE"}},
+        {"json", "FILE", "also write the device, the ceilings and every row to FILE"}}),
        "  Times whole MoE layers with random NVFP4 weights on the GPU, as ../shared/spec/benchmarking.md\n"
        "  says: routing by softmax top-k over seeded Gaussian logits, each row one CUDA-graph replay of the\n"
        "  forwards of enough weight copies to rotate past L2, the median over runs after warm-up. Prints per\n"

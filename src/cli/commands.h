@@ -17,6 +17,7 @@ struct Command {
 const Command& bench_command();     // cmd_bench.cpp
 const Command& demo_command();      // cmd_demo.cpp
 const Command& inspect_command();   // cmd_checkpoint.cpp
+const Command& kernels_command();   // cmd_kernels.cpp (builds with the CUDA backend)
 const Command& quantize_command();  // cmd_checkpoint.cpp
 const Command& run_command();       // cmd_checkpoint.cpp ("fp4moe run")
 

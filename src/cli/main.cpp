@@ -38,8 +38,11 @@ int usage(FILE* to, std::span<const fp4moe::cli::Command* const> commands) {
 
 int main(int argc, char** argv) {
   using fp4moe::cli::Command;
-  const Command* const commands[] = {&fp4moe::cli::demo_command(), &fp4moe::cli::bench_command(),
-                                     &fp4moe::cli::inspect_command(), &fp4moe::cli::quantize_command(),
+  const Command* const commands[] = {&fp4moe::cli::demo_command(),     &fp4moe::cli::bench_command(),
+#if FP4MOE_WITH_CUDA
+                                     &fp4moe::cli::kernels_command(),
+#endif
+                                     &fp4moe::cli::inspect_command(),  &fp4moe::cli::quantize_command(),
                                      &fp4moe::cli::run_command()};
   if (argc < 2) return usage(stderr, commands);
   const std::string_view name = argv[1];

@@ -50,6 +50,34 @@ TEST(BenchPlan, ParsesShapesAndTokens) {
                  std::string(expected) + "'" + bad + "'");
 }
 
+// A command's shapes: --shapes (all by default), or one custom shape of all four sizes, never both.
+TEST(BenchPlan, ShapesFromArguments) {
+  const CommandLine line{"fp4moe bench", "", {{"shapes", "LIST", ""}, {"experts", "E", ""}, {"hidden", "H", ""},
+                                               {"intermediate", "I", ""}, {"top-k", "K", ""}}, ""};
+  const auto shapes = [&](const Argv& argv) { return shapes_from_args(Args(argv, line)); };
+  EXPECT_EQ(shapes({}).size(), 4u);
+  ASSERT_EQ(shapes({"--shapes", "gpt-oss-120b"}).size(), 1u);
+  const auto custom = shapes({"--experts", "16", "--hidden", "5120", "--intermediate", "8192", "--top-k", "1"});
+  ASSERT_EQ(custom.size(), 1u);
+  EXPECT_EQ(custom[0].name, "custom");
+  EXPECT_EQ(custom[0].experts, 16);
+  EXPECT_EQ(custom[0].hidden, 5120);
+  EXPECT_EQ(custom[0].intermediate, 8192);
+  EXPECT_EQ(custom[0].top_k, 1);
+  expect_error([&] { shapes({"--experts", "16", "--hidden", "5120", "--top-k", "1"}); },
+               "fp4moe bench: --intermediate: expected given too: a custom shape takes --experts, --hidden, "
+               "--intermediate and --top-k, got nothing");
+  expect_error(
+      [&] {
+        shapes({"--shapes", "all", "--experts", "16", "--hidden", "5120", "--intermediate", "8192", "--top-k", "1"});
+      },
+      "--shapes: expected to be left out with a custom shape");
+  expect_error([&] { shapes({"--experts", "8", "--hidden", "5120", "--intermediate", "8192", "--top-k", "9"}); },
+               "--top-k: expected 1..--experts (8), got 9");
+  expect_error([&] { shapes({"--experts", "8", "--hidden", "5000", "--intermediate", "8192", "--top-k", "2"}); },
+               "--hidden: expected a multiple of 16, 16..65536, got 5000");
+}
+
 TEST(BenchPlan, SkewedRowsFromSixtyFourTokens) {
   const auto rows = bench_rows({1, 63, 64, 512}, true);
   ASSERT_EQ(rows.size(), 6u);

@@ -14,16 +14,7 @@ namespace {
 
 const BenchShape kSmall{"small", 8, 32, 16, 2};
 
-MoeConfig small_config() {
-  MoeConfig c;
-  c.num_experts = kSmall.experts;
-  c.hidden = kSmall.hidden;
-  c.intermediate = kSmall.intermediate;
-  c.top_k = kSmall.top_k;
-  c.mode = QuantMode::kW4A4;
-  c.max_tokens = 16;
-  return c;
-}
+MoeConfig small_config() { return layer_config(kSmall, QuantMode::kW4A4, 16); }
 
 TEST(BenchWeights, CopiesRotateOverThePoolEntries) {
   const ExpertPool pool(kSmall, 7);

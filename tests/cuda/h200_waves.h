@@ -1,16 +1,10 @@
-// The resident CTAs of an H200 (132 SMs) for the tiles whose waves the dispatch counts (moe/dispatch.h's
-// DeviceWaves), as the dispatch tests model that GPU. The layer takes the same figures from its
-// device (moe/cuda_layer.cu); test_occupancy.cpp checks on a 132-SM Hopper that the two agree.
+// The dispatch tests model an H200 (132 SMs): moe/hopper_waves.h's resident CTAs of the tiles whose waves
+// the dispatch counts. test_occupancy.cpp checks on a 132-SM Hopper that the layer's own count agrees.
 #pragma once
-#include "cuda/moe/dispatch.h"
+#include "cuda/moe/hopper_waves.h"
 
 namespace fp4moe::cuda::testing {
 
-inline DeviceWaves h200_waves() {
-  return {{{kDecodeTile, 132 * 4},
-           {kDecodeTileOneWave, 132 * 2},
-           {kSmallBatchTile, 132 * 8},
-           {kSmallBatchTileTwoMTiles, 132 * 5}}};
-}
+inline DeviceWaves h200_waves() { return hopper_waves(kHopperSms); }
 
 }  // namespace fp4moe::cuda::testing
