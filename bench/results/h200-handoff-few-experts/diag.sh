@@ -9,7 +9,7 @@
 #    GEMM 2 CTA streams a whole K of 14336 or 32768): diag-gemm2.patch's FP4MOE_DIAG_GEMM2=<tile> runs GEMM 2 alone on
 #    another tile of the same token block, here the 32-token mma.sync one of 128 rows (twice the CTAs); and both
 #    GEMMs on that tile (FP4MOE_GEMM).
-# Both patches apply to main 2cc2d77 (different files); one CLI with both; per-kernel times (--kernels list), two
+# Both patches apply to main 794a67a (different files); one CLI with both; per-kernel times (--kernels list), two
 # alternating rounds, uniform.
 source bench/device.sh && dev_init diag
 dev_variant_patch diag bench/results/h200-handoff-few-experts/diag-spread.patch
@@ -25,4 +25,11 @@ B=FP4MOE_GEMM=mma32-r128-w4-s4-d2
 dev_env_ab mixtral-g2 2 "$M --tokens 32,64,96" table= g2=$G both=$B > "$R/ab-mixtral-g2.out" 2>&1
 dev_env_ab grok-g2 2 "${M/--experts 8 --hidden 4096 --intermediate 14336/--experts 8 --hidden 6144 --intermediate 32768} \
   --tokens 32,64,96" table= g2=$G both=$B > "$R/ab-grok-g2.out" 2>&1
+# 3. fp4moe kernels (main 206c828) on the GPU: the current device's choices against the modeled Hopper's, which
+#    must agree on a 132-SM Hopper (the model is its occupancy).
+K="--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096"
+$CLI kernels --device current $K > "$R/kernels-current.txt" 2>&1
+$CLI kernels $K > "$R/kernels-model.txt" 2>&1
+diff <(tail -n +2 "$R/kernels-current.txt") <(tail -n +2 "$R/kernels-model.txt") > "$R/kernels-diff.txt" &&
+  el "kernels: the device's choices equal the model's" || el "kernels: choices differ (kernels-diff.txt)"
 el end
