@@ -136,8 +136,21 @@ const MoeLayerTensors& MoeCheckpoint::moe_layer(int layer) const {
 }
 
 MoeConfig MoeCheckpoint::moe_config(int layer, QuantMode mode, int max_tokens) const {
+  require_loadable(*this, moe_layer(layer));
+  return checked_config(layer, mode, max_tokens);
+}
+
+MoeConfig MoeCheckpoint::unquantized_moe_config(int layer, QuantMode mode, int max_tokens) const {
   const MoeLayerTensors& t = moe_layer(layer);
-  require_loadable(*this, t);
+  require(t.problem.empty(), "checkpoint " + dir_, "layer " + std::to_string(t.layer) + " experts", "a MoE layer",
+          t.problem);
+  require(!t.nvfp4, "checkpoint " + dir_, t.tensor_name(ExpertProjection::kGate, 0, "weight"),
+          "unquantized (BF16, F16 or F32) expert weights", "NVFP4 weights (U8, ModelOpt layout)");
+  return checked_config(layer, mode, max_tokens);
+}
+
+MoeConfig MoeCheckpoint::checked_config(int layer, QuantMode mode, int max_tokens) const {
+  const MoeLayerTensors& t = moe_layer(layer);
   const std::string weight = t.tensor_name(ExpertProjection::kGate, 0, "weight");
   const auto check = [&](int from_config, int from_tensors, const char* field) {
     require(

@@ -14,6 +14,7 @@
 #include "checkpoint/calibration.h"
 #include "checkpoint/json_file.h"
 #include "checkpoint/tensor_values.h"
+#include "checkpoint/unquantized_experts.h"
 #include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/error.h"
 #include "fp4moe/format/quantize.h"
@@ -22,7 +23,6 @@ namespace fp4moe {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr float kScaleDenominator = kE4M3Max * kE2M1Max;  // 2688: amax / 2688 is a ModelOpt scale
 constexpr const char* kIndexName = "model.safetensors.index.json";
 
 struct ProjectionJob {
@@ -30,69 +30,6 @@ struct ProjectionJob {
   int expert = 0;
   ExpertProjection projection = ExpertProjection::kGate;
 };
-
-// Where one expert projection's [rows, k] rows live in its source tensor. For hf_layout the source
-// is transformers' transposed [E, k, cols] tensor instead: this projection is its expert slice's
-// columns first_col, first_col + col_step, ... (gate_up_proj interleaves gate and up: step 2).
-struct SourceRows {
-  std::string tensor;
-  int64_t first_row = 0, rows = 0, k = 0;
-  std::vector<int64_t> tensor_shape;  // what the whole source tensor must be
-  bool transposed = false;            // hf_layout
-  int64_t expert = 0, cols = 0, first_col = 0, col_step = 1;
-};
-
-SourceRows source_rows(const MoeLayerTensors& t, int expert, ExpertProjection p) {
-  const bool down = p == ExpertProjection::kDown;
-  const bool fused_gate_up = t.fused_gate_up && !down;
-  SourceRows s;
-  s.tensor = t.tensor_name(p, expert, "weight");
-  s.rows = down ? t.hidden : t.intermediate;
-  s.k = down ? t.intermediate : t.hidden;
-  if (t.hf_layout) {
-    // transformers' gpt-oss experts: gate_up_proj [E, H, 2I] (columns: gate 0, up 0, gate 1, ...),
-    // down_proj [E, I, H]; x @ W, so a projection's [N, K] is the transpose of its columns.
-    s.transposed = true;
-    s.expert = expert;
-    s.cols = fused_gate_up ? 2 * s.rows : s.rows;
-    s.col_step = fused_gate_up ? 2 : 1;
-    s.first_col = p == ExpertProjection::kUp ? 1 : 0;
-    s.tensor_shape = {t.num_experts, s.k, s.cols};
-    return s;
-  }
-  const int64_t rows_per_expert = fused_gate_up ? 2 * s.rows : s.rows;
-  s.first_row =
-      (t.fused_experts ? expert * rows_per_expert : 0) + (fused_gate_up && p == ExpertProjection::kUp ? s.rows : 0);
-  s.tensor_shape = {rows_per_expert, s.k};
-  if (t.fused_experts) s.tensor_shape.insert(s.tensor_shape.begin(), t.num_experts);
-  return s;
-}
-
-void check_source(const SafetensorsCheckpoint& tensors, const SourceRows& s) {
-  const TensorView v = tensors.tensor(s.tensor);
-  TensorInfo expected;
-  expected.shape = s.tensor_shape;
-  require(is_float_dtype(v.info->dtype) && v.info->shape == s.tensor_shape, "safetensors " + *v.file,
-          "tensor '" + s.tensor + "'", "BF16, F16 or F32 " + expected.shape_string(),
-          std::string(to_string(v.info->dtype)) + " " + v.info->shape_string());
-}
-
-// One expert projection as float [rows, k] (ModelOpt's [N, K]), whatever the source's layout.
-std::vector<float> read_rows(const SafetensorsCheckpoint& tensors, const SourceRows& s) {
-  if (!s.transposed) return read_float_range(tensors.tensor(s.tensor), s.first_row * s.k, s.rows * s.k);
-  const std::vector<float> slice = read_float_range(tensors.tensor(s.tensor), s.expert * s.k * s.cols, s.k * s.cols);
-  std::vector<float> w(size_t(s.rows * s.k));
-  for (int64_t n = 0; n < s.rows; ++n)
-    for (int64_t k = 0; k < s.k; ++k) w[size_t(n * s.k + k)] = slice[size_t(k * s.cols + s.first_col + n * s.col_step)];
-  return w;
-}
-
-// 1/global_scale as ModelOpt writes it (amax / 2688), unless the quantizer clamped the global
-// scale (amax 0 or tiny): then the exact inverse of the scale it used.
-float modelopt_scale(float amax) {
-  const float global = global_scale_from_amax(amax);
-  return global == kScaleDenominator / amax ? amax / kScaleDenominator : 1.0f / global;
-}
 
 std::string output_name(const MoeLayerTensors& t, int expert, ExpertProjection p, const char* suffix) {
   const bool w_names = t.gate_name.front() == 'w';
@@ -121,8 +58,6 @@ class CheckpointQuantizer {
       : ckpt_(ckpt), options_(options) {
     for (const auto& t : ckpt.moe_layers()) add_layer_jobs(t);
     for (const auto& t : ckpt.moe_layers()) add_bias_jobs(t);
-    for (const auto& [tensor, jobs] : jobs_)
-      for (const auto& job : jobs) check_source(ckpt.tensors(), source_rows(*job.layer, job.expert, job.projection));
     if (!options.calibration.empty())
       sample_ = read_calibration(options.calibration, options.calibration_tensor, ckpt.moe_layers().front().hidden);
   }
@@ -178,40 +113,12 @@ class CheckpointQuantizer {
 
  private:
   void add_layer_jobs(const MoeLayerTensors& t) {
-    const std::string where = "checkpoint " + ckpt_.dir();
-    const std::string what = "layer " + std::to_string(t.layer) + " experts (" + t.experts_prefix + ")";
-    require(t.problem.empty(), where, what, "a MoE layer with gate/up/down weights", t.problem);
-    require(!t.nvfp4 && is_float_dtype(t.weight_dtype), where, what, "BF16, F16 or F32 expert weights",
-            std::string(to_string(t.weight_dtype)));
-    require(t.hidden % 16 == 0 && t.intermediate % 16 == 0, where, what,
-            "hidden and intermediate sizes that are multiples of 16",
-            std::to_string(t.hidden) + " and " + std::to_string(t.intermediate));
-    if (t.hf_layout) check_hf_shapes(t);
+    check_unquantized_layer(ckpt_, t);
     for (int e = 0; e < t.num_experts; ++e) {
       for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown}) {
         jobs_[t.tensor_name(p, e, "weight")].push_back({&t, e, p});
         ++total_jobs_;
       }
-    }
-  }
-
-  // transformers' bare tensors carry no names of their sizes, and [E, H, 2I] against [E, I, H] is
-  // the only thing telling their orientation: both must be what config.json says.
-  void check_hf_shapes(const MoeLayerTensors& t) const {
-    const MoeModelConfig& m = ckpt_.model();
-    const int64_t E = m.num_experts, H = m.hidden, I = m.intermediate;
-    const std::pair<ExpertProjection, std::vector<int64_t>> expected[] = {{ExpertProjection::kGate, {E, H, 2 * I}},
-                                                                          {ExpertProjection::kDown, {E, I, H}}};
-    for (const auto& [p, shape] : expected) {
-      const std::string name = t.tensor_name(p, 0, "weight");
-      const TensorView v = ckpt_.tensors().tensor(name);
-      TensorInfo want;
-      want.shape = shape;
-      require(v.info->shape == shape, "safetensors " + *v.file, "tensor '" + name + "'",
-              want.shape_string() + std::string(p == ExpertProjection::kDown ? " [E, I, H]" : " [E, H, 2I]") +
-                  " (Hugging Face transformers' gpt-oss layout, sizes from " + m.config_path +
-                  ": num_local_experts, hidden_size, intermediate_size)",
-              std::string(to_string(v.info->dtype)) + " " + v.info->shape_string());
     }
   }
 
@@ -243,34 +150,31 @@ class CheckpointQuantizer {
 
   float down_input_scale(const ProjectionJob& job) const {
     const MoeLayerTensors& t = *job.layer;
-    const auto gate = read_rows(ckpt_.tensors(), source_rows(t, job.expert, ExpertProjection::kGate));
-    const auto up = read_rows(ckpt_.tensors(), source_rows(t, job.expert, ExpertProjection::kUp));
+    const auto gate = read_unquantized_projection(ckpt_.tensors(), t, job.expert, ExpertProjection::kGate);
+    const auto up = read_unquantized_projection(ckpt_.tensors(), t, job.expert, ExpertProjection::kUp);
     // The biases move the intermediate: they are part of what the input scale must cover.
     const auto gate_bias = read_expert_bias(ckpt_, t, job.expert, ExpertProjection::kGate);
     const auto up_bias = read_expert_bias(ckpt_, t, job.expert, ExpertProjection::kUp);
-    return modelopt_scale(intermediate_amax(sample_, gate.data(), up.data(), t.intermediate, ckpt_.model().activation,
+    return modelopt_scale_from_amax(intermediate_amax(sample_, gate.data(), up.data(), t.intermediate, ckpt_.model().activation,
                                             gate_bias.empty() ? nullptr : gate_bias.data(),
                                             up_bias.empty() ? nullptr : up_bias.data()));
   }
 
   std::vector<std::string> add_quantized(SafetensorsWriter& writer, const ProjectionJob& job) {
-    const SourceRows s = source_rows(*job.layer, job.expert, job.projection);
-    const std::vector<float> w = read_rows(ckpt_.tensors(), s);
-    const float a = amax(w.data(), int64_t(w.size()));
-    const TensorView source = ckpt_.tensors().tensor(s.tensor);
-    require(is_finite(a), "safetensors " + *source.file, "tensor '" + s.tensor + "'", "finite weights", "NaN or Inf");
-    std::vector<uint8_t> packed(size_t(s.rows * s.k / 2)), scales(size_t(s.rows * s.k / 16));
-    quantize_nvfp4(w.data(), s.rows, s.k, global_scale_from_amax(a), packed.data(), scales.data(),
-                   ScaleLayout::kLinear);
+    const MoeLayerTensors& t = *job.layer;
+    const bool down = job.projection == ExpertProjection::kDown;
+    const int64_t rows = down ? t.hidden : t.intermediate, k = down ? t.intermediate : t.hidden;
+    const std::vector<float> w = read_unquantized_projection(ckpt_.tensors(), t, job.expert, job.projection);
+    QuantizedWeight q = quantize_weight(w.data(), rows, k);
 
     const auto name = [&](const char* suffix) { return output_name(*job.layer, job.expert, job.projection, suffix); };
     std::vector<std::string> names = {name("weight"), name("weight_scale"), name("weight_scale_2")};
-    writer.add_owned(names[0], DType::kU8, {s.rows, s.k / 2}, std::move(packed));
-    writer.add_owned(names[1], DType::kF8E4M3, {s.rows, s.k / 16}, std::move(scales));
-    writer.add_owned(names[2], DType::kF32, {}, float_bytes(modelopt_scale(a)));
+    writer.add_owned(names[0], DType::kU8, {rows, k / 2}, std::move(q.packed));
+    writer.add_owned(names[1], DType::kF8E4M3, {rows, k / 16}, std::move(q.scales));
+    writer.add_owned(names[2], DType::kF32, {}, float_bytes(q.scale_2));
     if (sample_.tokens > 0) {
       const float input_scale =
-          job.projection == ExpertProjection::kDown ? down_input_scale(job) : modelopt_scale(sample_.x_amax);
+          job.projection == ExpertProjection::kDown ? down_input_scale(job) : modelopt_scale_from_amax(sample_.x_amax);
       names.push_back(name("input_scale"));
       writer.add_owned(names.back(), DType::kF32, {}, float_bytes(input_scale));
     }

@@ -82,6 +82,35 @@ void quantize_nvfp4(const bf16* x, int64_t rows, int64_t cols, float global_scal
   quantize_impl(x, rows, cols, global_scale, packed, scales, layout);
 }
 
+float modelopt_scale_from_amax(float amax) {
+  const float global = global_scale_from_amax(amax);
+  return global == (kE4M3Max * kE2M1Max) / amax ? amax / (kE4M3Max * kE2M1Max) : 1.0f / global;
+}
+
+namespace {
+
+template <class T>
+QuantizedWeight quantize_weight_impl(const T* w, int64_t rows, int64_t cols) {
+  check_matrix("quantize_weight", rows, cols);
+  check_pointer(w, rows, "quantize_weight", "w");
+  const float a = amax(w, rows * cols);
+  QuantizedWeight q;
+  q.packed.resize(size_t(rows * cols / 2));
+  q.scales.resize(size_t(rows * cols / kNvfp4BlockSize));
+  quantize_nvfp4(w, rows, cols, global_scale_from_amax(a), q.packed.data(), q.scales.data(), ScaleLayout::kLinear);
+  q.scale_2 = modelopt_scale_from_amax(a);
+  return q;
+}
+
+}  // namespace
+
+QuantizedWeight quantize_weight(const float* w, int64_t rows, int64_t cols) {
+  return quantize_weight_impl(w, rows, cols);
+}
+QuantizedWeight quantize_weight(const bf16* w, int64_t rows, int64_t cols) {
+  return quantize_weight_impl(w, rows, cols);
+}
+
 void dequantize_nvfp4(const uint8_t* packed, const uint8_t* scales, int64_t rows, int64_t cols, ScaleLayout layout,
                       float scale_mult, float* out) {
   constexpr const char* kWhere = "dequantize_nvfp4";

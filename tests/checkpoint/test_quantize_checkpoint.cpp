@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "checkpoint/checkpoint_files.h"
+#include "checkpoint/unquantized_experts.h"
 #include "checkpoint/tiny_checkpoint.h"
 #include "common/compare.h"
 #include "common/expect_error.h"
@@ -189,6 +190,9 @@ TEST(QuantizeCheckpoint, ShardedFusedInput) {
   EXPECT_EQ(t.gate_name, "gate_proj");
   EXPECT_FALSE(t.has_input_scale) << "no --calib: input_scale omitted";
   EXPECT_EQ(t.router_weight, "model.layers.0.mlp.router.weight");
+  expect_error([&] { q.unquantized_moe_config(0); },
+               "model.layers.0.mlp.experts.0.gate_proj.weight: expected unquantized (BF16, F16 or F32) expert weights, "
+               "got NVFP4 weights (U8, ModelOpt layout)");
   auto layer = make_moe_layer(q.moe_config(0, QuantMode::kW4A16, 4), Backend::kCpu);
   load_moe_layer(q, 0, *layer);
   // Up rows of expert 1 are rows [I, 2I) of slice 1 of the fused source.
@@ -385,6 +389,22 @@ TEST(QuantizeCheckpoint, HuggingFaceGptOssLayout) {
     EXPECT_EQ(read_expert_bias(ckpt, t, 2, ExpertProjection::kUp), to_float(x.up_bias.data() + 2 * I, size_t(I)));
     EXPECT_EQ(read_expert_bias(ckpt, t, 1, ExpertProjection::kGate), to_float(x.gate_bias.data() + I, size_t(I)));
     expect_error([&] { ckpt.moe_config(0); }, "convert it with `fp4moe quantize` first");
+    // As unquantized experts it reads: config.json's sizes, and each projection transposed to
+    // ModelOpt's [N, K] with gate and up de-interleaved.
+    const MoeConfig c = ckpt.unquantized_moe_config(0, QuantMode::kW4A4, 7);
+    EXPECT_EQ(c.num_experts, E);
+    EXPECT_EQ(c.hidden, H);
+    EXPECT_EQ(c.intermediate, I);
+    EXPECT_EQ(c.top_k, 2);
+    EXPECT_EQ(c.mode, QuantMode::kW4A4);
+    EXPECT_EQ(c.max_tokens, 7);
+    check_unquantized_layer(ckpt, t);
+    EXPECT_EQ(read_unquantized_projection(ckpt.tensors(), t, 2, ExpertProjection::kUp),
+              to_float(x.up.data() + 2 * I * H, size_t(I * H)));
+    EXPECT_EQ(read_unquantized_projection(ckpt.tensors(), t, 1, ExpertProjection::kGate),
+              to_float(x.gate.data() + I * H, size_t(I * H)));
+    EXPECT_EQ(read_unquantized_projection(ckpt.tensors(), t, 0, ExpertProjection::kDown),
+              to_float(x.down.data(), size_t(H * I)));
   }
   const QuantizeCheckpointReport r = quantize_checkpoint(in, out);
   EXPECT_EQ(r.projections_quantized, 3 * E);

@@ -152,6 +152,40 @@ TEST(Quantize, GlobalScaleSpecialCases) {
   EXPECT_EQ(global_scale_from_amax(1e-38f), kMaxGlobalScale);
 }
 
+// ModelOpt's scale is amax / 2688 where the global scale is 2688 / amax, and the exact inverse of the
+// global scale where that clamps: dequantizing with it undoes the quantizer's scaling either way.
+TEST(Quantize, ModelOptScaleFromAmax) {
+  EXPECT_EQ(modelopt_scale_from_amax(2688.0f), 1.0f);
+  EXPECT_EQ(modelopt_scale_from_amax(6.0f), 6.0f / 2688.0f);
+  EXPECT_EQ(modelopt_scale_from_amax(0.0f), 1.0f);  // all codes 0 with global scale 1
+  EXPECT_EQ(modelopt_scale_from_amax(1e-38f), 1.0f / kMaxGlobalScale);
+  EXPECT_TRUE(std::isnan(modelopt_scale_from_amax(NAN)));
+  EXPECT_TRUE(std::isnan(modelopt_scale_from_amax(INFINITY)));
+}
+
+// quantize_weight is quantize_nvfp4 with the global scale from the matrix's amax and that amax's
+// ModelOpt scale, in the linear layout; a NaN weight makes its scale_2 NaN.
+TEST(Quantize, QuantizeWeightIsTheModelOptRecipe) {
+  testing::Rng rng(17);
+  std::vector<float> w = random_matrix(3 * 48, rng);
+  const float a = amax(w.data(), int64_t(w.size()));
+  std::vector<uint8_t> packed(3 * 24), scales(3 * 3);
+  quantize_nvfp4(w.data(), 3, 48, global_scale_from_amax(a), packed.data(), scales.data());
+  const QuantizedWeight q = quantize_weight(w.data(), 3, 48);
+  EXPECT_EQ(q.packed, packed);
+  EXPECT_EQ(q.scales, scales);
+  EXPECT_EQ(q.scale_2, a / 2688.0f);
+  std::vector<bf16> w16(w.size());
+  for (size_t i = 0; i < w.size(); ++i) w16[i] = float_to_bf16(w[i]);
+  const QuantizedWeight q16 = quantize_weight(w16.data(), 3, 48);
+  EXPECT_EQ(q16.scale_2, amax(w16.data(), int64_t(w16.size())) / 2688.0f);
+  w[100] = NAN;
+  EXPECT_TRUE(std::isnan(quantize_weight(w.data(), 3, 48).scale_2));
+  testing::expect_error([&] { quantize_weight(w.data(), 3, 40); }, "quantize_weight: cols: expected a positive multiple of 16, got 40");
+  testing::expect_error([&] { quantize_weight(static_cast<const float*>(nullptr), 3, 48); },
+                        "quantize_weight: w: expected a non-null pointer, got null");
+}
+
 TEST(Quantize, TinyAmaxNeverGivesNan) {
   std::vector<float> x(32, 0.0f);
   x[0] = 1e-36f;  // 2688 / 1e-36 overflows; block 0 non-zero, block 1 all zero

@@ -104,10 +104,16 @@ class MoeCheckpoint {
   // Throws listing the MoE layers there are.
   const MoeLayerTensors& moe_layer(int layer) const;
 
-  // The MoeConfig of `layer`, its sizes checked between config.json and the tensors.
+  // The MoeConfig of `layer`, its sizes checked between config.json and the tensors; the layer must be
+  // one load_moe_layer loads (NVFP4).
   MoeConfig moe_config(int layer, QuantMode mode = QuantMode::kW4A16, int max_tokens = 1) const;
+  // The same for a layer of unquantized (BF16, F16 or F32) experts, which `fp4moe accuracy` quantizes
+  // itself; an NVFP4 layer is rejected.
+  MoeConfig unquantized_moe_config(int layer, QuantMode mode = QuantMode::kW4A16, int max_tokens = 1) const;
 
  private:
+  MoeConfig checked_config(int layer, QuantMode mode, int max_tokens) const;
+
   std::string dir_;
   MoeModelConfig model_;
   SafetensorsCheckpoint tensors_;

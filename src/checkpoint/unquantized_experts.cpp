@@ -1,0 +1,123 @@
+// Reading an unquantized MoE layer's expert projections (unquantized_experts.h): where each one's
+// rows lie in its source tensor, and transformers' transposed gpt-oss tensors turned to [N, K].
+#include "checkpoint/unquantized_experts.h"
+
+#include <cmath>
+
+#include "checkpoint/tensor_values.h"
+#include "fp4moe/error.h"
+
+namespace fp4moe {
+namespace {
+
+// Where one expert projection's [rows, k] rows live in its source tensor. For hf_layout the source
+// is transformers' transposed [E, k, cols] tensor instead: this projection is its expert slice's
+// columns first_col, first_col + col_step, ... (gate_up_proj interleaves gate and up: step 2).
+struct SourceRows {
+  std::string tensor;
+  int64_t first_row = 0, rows = 0, k = 0;
+  std::vector<int64_t> tensor_shape;  // what the whole source tensor must be
+  bool transposed = false;            // hf_layout
+  int64_t expert = 0, cols = 0, first_col = 0, col_step = 1;
+};
+
+SourceRows source_rows(const MoeLayerTensors& t, int expert, ExpertProjection p) {
+  const bool down = p == ExpertProjection::kDown;
+  const bool fused_gate_up = t.fused_gate_up && !down;
+  SourceRows s;
+  s.tensor = t.tensor_name(p, expert, "weight");
+  s.rows = down ? t.hidden : t.intermediate;
+  s.k = down ? t.intermediate : t.hidden;
+  if (t.hf_layout) {
+    // transformers' gpt-oss experts: gate_up_proj [E, H, 2I] (columns: gate 0, up 0, gate 1, ...),
+    // down_proj [E, I, H]; x @ W, so a projection's [N, K] is the transpose of its columns.
+    s.transposed = true;
+    s.expert = expert;
+    s.cols = fused_gate_up ? 2 * s.rows : s.rows;
+    s.col_step = fused_gate_up ? 2 : 1;
+    s.first_col = p == ExpertProjection::kUp ? 1 : 0;
+    s.tensor_shape = {t.num_experts, s.k, s.cols};
+    return s;
+  }
+  const int64_t rows_per_expert = fused_gate_up ? 2 * s.rows : s.rows;
+  s.first_row =
+      (t.fused_experts ? expert * rows_per_expert : 0) + (fused_gate_up && p == ExpertProjection::kUp ? s.rows : 0);
+  s.tensor_shape = {rows_per_expert, s.k};
+  if (t.fused_experts) s.tensor_shape.insert(s.tensor_shape.begin(), t.num_experts);
+  return s;
+}
+
+void check_source(const SafetensorsCheckpoint& tensors, const SourceRows& s) {
+  const TensorView v = tensors.tensor(s.tensor);
+  TensorInfo expected;
+  expected.shape = s.tensor_shape;
+  require(is_float_dtype(v.info->dtype) && v.info->shape == s.tensor_shape, "safetensors " + *v.file,
+          "tensor '" + s.tensor + "'", "BF16, F16 or F32 " + expected.shape_string(),
+          std::string(to_string(v.info->dtype)) + " " + v.info->shape_string());
+}
+
+// One expert projection as float [rows, k] (ModelOpt's [N, K]), whatever the source's layout.
+std::vector<float> read_rows(const SafetensorsCheckpoint& tensors, const SourceRows& s) {
+  if (!s.transposed) return read_float_range(tensors.tensor(s.tensor), s.first_row * s.k, s.rows * s.k);
+  const std::vector<float> slice = read_float_range(tensors.tensor(s.tensor), s.expert * s.k * s.cols, s.k * s.cols);
+  std::vector<float> w(size_t(s.rows * s.k));
+  for (int64_t n = 0; n < s.rows; ++n)
+    for (int64_t k = 0; k < s.k; ++k) w[size_t(n * s.k + k)] = slice[size_t(k * s.cols + s.first_col + n * s.col_step)];
+  return w;
+}
+
+// transformers' bare tensors carry no names of their sizes, and [E, H, 2I] against [E, I, H] is
+// the only thing telling their orientation: both must be what config.json says.
+void check_hf_shapes(const MoeCheckpoint& ckpt, const MoeLayerTensors& t) {
+  const MoeModelConfig& m = ckpt.model();
+  const int64_t E = m.num_experts, H = m.hidden, I = m.intermediate;
+  const std::pair<ExpertProjection, std::vector<int64_t>> expected[] = {{ExpertProjection::kGate, {E, H, 2 * I}},
+                                                                        {ExpertProjection::kDown, {E, I, H}}};
+  for (const auto& [p, shape] : expected) {
+    const std::string name = t.tensor_name(p, 0, "weight");
+    const TensorView v = ckpt.tensors().tensor(name);
+    TensorInfo want;
+    want.shape = shape;
+    require(v.info->shape == shape, "safetensors " + *v.file, "tensor '" + name + "'",
+            want.shape_string() + std::string(p == ExpertProjection::kDown ? " [E, I, H]" : " [E, H, 2I]") +
+                " (Hugging Face transformers' gpt-oss layout, sizes from " + m.config_path +
+                ": num_local_experts, hidden_size, intermediate_size)",
+            std::string(to_string(v.info->dtype)) + " " + v.info->shape_string());
+  }
+}
+
+}  // namespace
+
+void check_unquantized_layer(const MoeCheckpoint& checkpoint, const MoeLayerTensors& t) {
+  const std::string where = "checkpoint " + checkpoint.dir();
+  const std::string what = "layer " + std::to_string(t.layer) + " experts (" + t.experts_prefix + ")";
+  require(t.problem.empty(), where, what, "a MoE layer with gate/up/down weights", t.problem);
+  require(!t.nvfp4 && is_float_dtype(t.weight_dtype), where, what, "BF16, F16 or F32 expert weights",
+          std::string(to_string(t.weight_dtype)));
+  require(t.hidden % 16 == 0 && t.intermediate % 16 == 0, where, what,
+          "hidden and intermediate sizes that are multiples of 16",
+          std::to_string(t.hidden) + " and " + std::to_string(t.intermediate));
+  if (t.hf_layout) check_hf_shapes(checkpoint, t);
+  for (int e = 0; e < t.num_experts; ++e)
+    for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown})
+      check_source(checkpoint.tensors(), source_rows(t, e, p));
+}
+
+std::string unquantized_projection_tensor(const MoeLayerTensors& t, int expert, ExpertProjection projection) {
+  return t.tensor_name(projection, expert, "weight");
+}
+
+std::vector<float> read_unquantized_projection(const SafetensorsCheckpoint& tensors, const MoeLayerTensors& t,
+                                               int expert, ExpertProjection projection) {
+  const SourceRows s = source_rows(t, expert, projection);
+  std::vector<float> w = read_rows(tensors, s);
+  for (float v : w) {
+    if (std::isfinite(v)) continue;
+    const TensorView source = tensors.tensor(s.tensor);
+    require(false, "safetensors " + *source.file, "tensor '" + s.tensor + "'",
+            "finite weights", "NaN or Inf in expert " + std::to_string(expert));
+  }
+  return w;
+}
+
+}  // namespace fp4moe
