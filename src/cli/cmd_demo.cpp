@@ -2,8 +2,6 @@
 // seeded random BF16 weights, quantized to NVFP4 and run on the best backend available. Prints the
 // error against the unquantized BF16 layer and against the exact NVFP4 float64 reference, and the
 // median time of a forward. Exits 1 when the reference error breaks the spec's bound.
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -13,20 +11,20 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/layer_run.h"
 #include "fp4moe/fp4moe.h"
 #include "util/parallel.h"
 
 #if FP4MOE_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "cli/gpu_timing.h"
 #endif
 
 namespace fp4moe::cli {
 namespace {
 
 constexpr int kExperts = 8, kHidden = 256, kIntermediate = 512, kTopK = 2;
-constexpr int kWarmupRuns = 2, kTimedRuns = 20;
+constexpr int kTimedRuns = 20;
 constexpr double kReferenceBound = 1e-2;  // spec section 6
 
 struct DemoOptions {
@@ -66,15 +64,13 @@ struct Bf16Expert {
   std::vector<bf16> down;      // [H, I]
 };
 
-struct Nvfp4Matrix {
-  std::vector<uint8_t> packed, scales;  // linear scales
-  float scale_2 = 1.0f;
-  Nvfp4WeightView view() const { return {packed.data(), scales.data(), ScaleLayout::kLinear, scale_2}; }
-};
+Nvfp4WeightView view_of(const QuantizedWeight& w) {
+  return {w.packed.data(), w.scales.data(), ScaleLayout::kLinear, w.scale_2};
+}
 
 struct Nvfp4Expert {
-  Nvfp4Matrix gate, up, down;
-  ExpertWeightsView view() const { return {gate.view(), up.view(), down.view()}; }
+  QuantizedWeight gate, up, down;
+  ExpertWeightsView view() const { return {view_of(gate), view_of(up), view_of(down)}; }
 };
 
 std::vector<bf16> gaussian_bf16(size_t n, double stddev, std::mt19937_64& rng) {
@@ -96,59 +92,28 @@ std::vector<Bf16Expert> make_bf16_experts(std::mt19937_64& rng) {
   return experts;
 }
 
-// The ModelOpt recipe (spec section 2): global scale from the tensor amax, weight_scale_2 = amax / 2688.
-Nvfp4Matrix quantize_weight(const std::vector<bf16>& w, int rows, int cols) {
-  const float a = amax(w.data(), int64_t(w.size()));
-  Nvfp4Matrix m;
-  m.packed.resize(w.size() / 2);
-  m.scales.resize(w.size() / kNvfp4BlockSize);
-  quantize_nvfp4(w.data(), rows, cols, global_scale_from_amax(a), m.packed.data(), m.scales.data());
-  m.scale_2 = a / (kE4M3Max * kE2M1Max);
-  return m;
-}
-
 Nvfp4Expert quantize_expert(const Bf16Expert& e) {
-  return {quantize_weight(e.gate, kIntermediate, kHidden), quantize_weight(e.up, kIntermediate, kHidden),
-          quantize_weight(e.down, kHidden, kIntermediate)};
+  return {quantize_weight(e.gate.data(), kIntermediate, kHidden), quantize_weight(e.up.data(), kIntermediate, kHidden),
+          quantize_weight(e.down.data(), kHidden, kIntermediate)};
 }
 
 // ---- The unquantized layer, in double ----
 
-std::vector<double> bf16_layer_forward(const MoeConfig& c, const std::vector<Bf16Expert>& experts,
-                                       const std::vector<bf16>& x, const std::vector<int32_t>& ids,
-                                       const std::vector<float>& weights, int tokens) {
-  const int H = c.hidden, I = c.intermediate, k = c.top_k;
-  std::vector<double> out(size_t(tokens) * H, 0.0), h(static_cast<size_t>(I));
-  auto w = [](const std::vector<bf16>& m, size_t i) { return double(bf16_to_float(m[i])); };
-  for (int t = 0; t < tokens; ++t) {
-    for (int j = 0; j < k; ++j) {
-      const Bf16Expert& e = experts[size_t(ids[size_t(t * k + j)])];
-      for (int n = 0; n < I; ++n) {
-        double g = 0, u = 0;
-        for (int kk = 0; kk < H; ++kk) {
-          const double xv = bf16_to_float(x[size_t(t * H + kk)]);
-          g += xv * w(e.gate, size_t(n) * H + kk);
-          u += xv * w(e.up, size_t(n) * H + kk);
-        }
-        h[size_t(n)] = apply_activation<double>(c.activation, g, u);
-      }
-      for (int n = 0; n < H; ++n) {
-        double y = 0;
-        for (int i = 0; i < I; ++i) y += h[size_t(i)] * w(e.down, size_t(n) * I + i);
-        out[size_t(t * H + n)] += double(weights[size_t(t * k + j)]) * y;
-      }
-    }
-  }
-  return out;
+std::vector<float> to_float(const std::vector<bf16>& v) {
+  std::vector<float> f(v.size());
+  for (size_t i = 0; i < v.size(); ++i) f[i] = bf16_to_float(v[i]);
+  return f;
 }
 
-double rel_error(const std::vector<double>& a, const std::vector<double>& ref) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff += (a[i] - ref[i]) * (a[i] - ref[i]);
-    norm += ref[i] * ref[i];
+std::vector<double> bf16_layer_forward(const MoeConfig& c, const std::vector<Bf16Expert>& experts,
+                                       const ForwardArgs& args, int threads) {
+  std::vector<double> out(size_t(args.num_tokens) * c.hidden, 0.0);
+  for (int e = 0; e < c.num_experts; ++e) {
+    const Bf16Expert& w = experts[size_t(e)];
+    const std::vector<float> gate = to_float(w.gate), up = to_float(w.up), down = to_float(w.down);
+    add_unquantized_expert_f64(c, e, {gate.data(), up.data(), down.data()}, args, out.data(), threads);
   }
-  return std::sqrt(diff / norm);  // NaN anywhere makes this NaN, which fails the bound below
+  return out;
 }
 
 // ---- Running the layer on its backend ----
@@ -162,53 +127,6 @@ std::string device_name(Backend backend, int threads) {
     return std::string("CUDA device ") + std::to_string(device) + ": " + prop.name;
 #endif
   return "CUDA";
-}
-
-// Inputs and outputs in the layer's memory space; forward() timed as the median of kTimedRuns (on the
-// CUDA backend, replays of the forward captured in a CUDA graph; time_forward waits for them).
-struct Run {
-  std::vector<bf16> out;
-  double median_ms = 0;
-};
-
-Run run_layer(MoeLayer& layer, const std::vector<bf16>& x, const std::vector<int32_t>& ids,
-              const std::vector<float>& weights, int tokens) {
-  const Backend backend = layer.backend();
-  const Buffer x_buf = Buffer::copy_of(backend, x), ids_buf = Buffer::copy_of(backend, ids),
-               w_buf = Buffer::copy_of(backend, weights);
-  Buffer out(backend, x.size() * sizeof(bf16));
-  out.fill(0xFF);  // NaN: an element forward() does not write shows in the error
-  Buffer workspace(backend, layer.workspace_bytes(tokens));
-  ForwardArgs args;
-  args.num_tokens = tokens;
-  args.x = static_cast<const bf16*>(x_buf.data());
-  args.topk_ids = static_cast<const int32_t*>(ids_buf.data());
-  args.topk_weights = static_cast<const float*>(w_buf.data());
-  args.out = static_cast<bf16*>(out.data());
-  Run run;
-#if FP4MOE_WITH_CUDA
-  if (backend == Backend::kCuda)
-    run.median_ms = time_forward(layer, args, workspace.data(), workspace.size(), kTimedRuns).us_per_forward * 1e-3;
-#endif
-  if (backend == Backend::kCpu) {
-    std::vector<double> ms;
-    for (int i = 0; i < kWarmupRuns + kTimedRuns; ++i) {
-      const auto start = std::chrono::steady_clock::now();
-      layer.forward(args, workspace.data(), workspace.size(), nullptr);
-      const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
-      if (i >= kWarmupRuns) ms.push_back(elapsed.count());
-    }
-    std::sort(ms.begin(), ms.end());
-    run.median_ms = ms[ms.size() / 2];
-  }
-  run.out = out.to_vector<bf16>(x.size());
-  return run;
-}
-
-std::vector<double> to_double(const std::vector<bf16>& v) {
-  std::vector<double> d(v.size());
-  for (size_t i = 0; i < v.size(); ++i) d[i] = bf16_to_float(v[i]);
-  return d;
 }
 
 }  // namespace
@@ -243,7 +161,7 @@ int run_demo(const Argv& argv) {
     if (reference_layer) reference_layer->load_expert(e, experts[size_t(e)].view());
   }
 
-  const Run run = run_layer(*layer, x, ids, weights, o.tokens);
+  const Timed run = run_forward(*layer, x, {ids, weights, "random logits"}, o.tokens, kTimedRuns);
   ForwardArgs args;
   args.num_tokens = o.tokens;
   args.x = x.data();
@@ -251,9 +169,8 @@ int run_demo(const Argv& argv) {
   args.topk_weights = weights.data();
   std::vector<double> nvfp4_ref(x.size());
   reference_forward_f64(cpu_layer, args, nvfp4_ref.data());
-  const std::vector<double> bf16_ref = bf16_layer_forward(c, bf16_experts, x, ids, weights, o.tokens);
-  const std::vector<double> out = to_double(run.out);
-  const double err_ref = rel_error(out, nvfp4_ref), err_bf16 = rel_error(out, bf16_ref);
+  const std::vector<double> bf16_ref = bf16_layer_forward(c, bf16_experts, args, o.threads);
+  const double err_ref = rel_error(run.out, nvfp4_ref), err_bf16 = rel_error(run.out, bf16_ref);
   const std::set<int32_t> touched(ids.begin(), ids.end());
 
   std::printf("fp4moe demo\n");
@@ -265,7 +182,7 @@ int run_demo(const Argv& argv) {
               static_cast<unsigned long long>(o.seed), touched.size(), c.num_experts);
   std::printf("  rel error vs BF16 layer (unquantized weights):   %.3e  (the cost of NVFP4)\n", err_bf16);
   std::printf("  rel error vs NVFP4 float64 reference:            %.3e  (bound %.0e)\n", err_ref, kReferenceBound);
-  std::printf("  forward time   %.3f ms (median of %d %s)\n", run.median_ms, kTimedRuns,
+  std::printf("  forward time   %.3f ms (median of %d %s)\n", run.median_us * 1e-3, kTimedRuns,
               backend == Backend::kCuda ? "CUDA-graph replays" : "runs");
   if (!(err_ref <= kReferenceBound)) {
     std::printf("FAIL: the error against the NVFP4 reference exceeds %.0e\n", kReferenceBound);

@@ -14,6 +14,7 @@ struct Command {
   int (*run)(const Argv& args);
 };
 
+const Command& accuracy_command();  // cmd_accuracy.cpp
 const Command& bench_command();     // cmd_bench.cpp
 const Command& demo_command();      // cmd_demo.cpp
 const Command& inspect_command();   // cmd_checkpoint.cpp

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                                      &fp4moe::cli::kernels_command(),
 #endif
                                      &fp4moe::cli::inspect_command(),  &fp4moe::cli::quantize_command(),
-                                     &fp4moe::cli::run_command()};
+                                     &fp4moe::cli::run_command(),      &fp4moe::cli::accuracy_command()};
   if (argc < 2) return usage(stderr, commands);
   const std::string_view name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") return usage(stdout, commands);

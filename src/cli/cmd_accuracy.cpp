@@ -1,0 +1,265 @@
+// `fp4moe accuracy DIR --layer L`: what NVFP4 costs one MoE layer of an unquantized (BF16, F16 or
+// F32) checkpoint. The layer's experts are quantized as `fp4moe quantize` quantizes them and run in
+// W4A16, in W4A4 with dynamic activation scales and, given --calib, in W4A4 with the input scales
+// `fp4moe quantize --calib` writes. Each output is compared with two float64 results:
+//   - the unquantized layer (spec section 6: the format's cost, reported and not bounded);
+//   - the float64 reference of the same mode on the same quantized weights (the kernels' cost, bound
+//     1e-2): the command exits 1 when a mode breaks it.
+// One expert's float weights are in memory at a time, so a large model's layer fits.
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "checkpoint/calibration.h"
+#include "checkpoint/progress_bar.h"
+#include "checkpoint/unquantized_experts.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/layer_run.h"
+#include "fp4moe/checkpoint/modelopt.h"
+#include "fp4moe/error.h"
+#include "fp4moe/format/quantize.h"
+#include "fp4moe/moe/reference.h"
+
+namespace fp4moe::cli {
+namespace {
+
+constexpr double kReferenceBound = 1e-2;  // spec section 6
+constexpr long long kMaxTokens = 65536;   // the float64 references run on the host
+
+struct AccuracyOptions {
+  std::string dir;
+  int layer = -1;
+  long long tokens = 64;
+  uint64_t seed = 1;
+  std::string inputs, inputs_tensor;
+  std::string calib, calib_tensor;
+  bool force_cpu = false;
+};
+
+AccuracyOptions parse_options(const Args& args) {
+  AccuracyOptions o;
+  require(args.positional().size() == 1, args.command(), "DIR", "one checkpoint directory",
+          std::to_string(args.positional().size()) + " operands");
+  o.dir = args.positional()[0];
+  o.layer = int(args.get_int("layer", -1));
+  o.seed = uint64_t(args.get_int("seed", 1));
+  o.inputs = args.get("inputs", "");
+  o.inputs_tensor = args.get("inputs-tensor", "");
+  o.calib = args.get("calib", "");
+  o.calib_tensor = args.get("calib-tensor", "");
+  o.force_cpu = args.has("cpu");
+  require(o.inputs_tensor.empty() || !o.inputs.empty(), args.command(), "--inputs-tensor", "--inputs FILE with it",
+          "no --inputs");
+  require(o.calib_tensor.empty() || !o.calib.empty(), args.command(), "--calib-tensor", "--calib FILE with it",
+          "no --calib");
+  o.tokens = args.get_int("tokens", 64);
+  require(o.tokens >= 1 && o.tokens <= kMaxTokens, args.command(), "--tokens", "1.." + std::to_string(kMaxTokens),
+          o.tokens);
+  return o;
+}
+
+// The batch: the first rows of --inputs (rounded to BF16, as the layer takes them), or random tokens.
+struct Batch {
+  std::vector<bf16> x;
+  int tokens = 0;
+  std::string how;
+};
+
+Batch make_batch(const Args& args, const AccuracyOptions& o, int hidden) {
+  Batch b;
+  if (o.inputs.empty()) {
+    b.tokens = int(o.tokens);
+    b.x = random_tokens(int64_t(b.tokens) * hidden, o.seed);
+    b.how = "random N(0, 1), seed " + std::to_string(o.seed);
+    return b;
+  }
+  const CalibrationSample rows = read_calibration(o.inputs, o.inputs_tensor, hidden);
+  const long long tokens = args.has("tokens") ? o.tokens : std::min<long long>(rows.tokens, kMaxTokens);
+  require(tokens <= rows.tokens, args.command(), "--tokens",
+          "at most the " + std::to_string(rows.tokens) + " rows of " + o.inputs, tokens);
+  b.tokens = int(tokens);
+  b.x.resize(size_t(tokens) * hidden);
+  for (size_t i = 0; i < b.x.size(); ++i) b.x[i] = float_to_bf16(rows.x[i]);
+  b.how = "the first " + std::to_string(tokens) + " rows of " + o.inputs;
+  return b;
+}
+
+// The layer in W4A16 and in W4A4, on the CPU for the float64 references and on the GPU when it runs
+// there: the one W4A4 layer serves the dynamic and the calibrated scales (set_input_scales).
+struct Layers {
+  std::unique_ptr<MoeLayer> cpu_w4a16, cpu_w4a4, gpu_w4a16, gpu_w4a4;
+
+  Layers(MoeConfig config, bool gpu) {
+    config.mode = QuantMode::kW4A16;
+    cpu_w4a16 = make_moe_layer(config, Backend::kCpu);
+    if (gpu) gpu_w4a16 = make_moe_layer(config, Backend::kCuda);
+    config.mode = QuantMode::kW4A4;
+    cpu_w4a4 = make_moe_layer(config, Backend::kCpu);
+    if (gpu) gpu_w4a4 = make_moe_layer(config, Backend::kCuda);
+  }
+  void load_expert(int e, const ExpertWeightsView& w) {
+    for (MoeLayer* layer : {cpu_w4a16.get(), cpu_w4a4.get(), gpu_w4a16.get(), gpu_w4a4.get()})
+      if (layer) layer->load_expert(e, w);
+  }
+};
+
+Nvfp4WeightView view_of(const QuantizedWeight& q, const std::vector<float>& bias) {
+  return {q.packed.data(), q.scales.data(), ScaleLayout::kLinear, q.scale_2, bias.empty() ? nullptr : bias.data()};
+}
+
+const float* data_or_null(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
+
+// Streams the experts once: each is read as float, quantized into every layer, and its share of the
+// unquantized layer added to `unquantized`; with a calibration sample, the largest intermediate
+// |act(gate x + b, up x + b)| over the sample and every expert (as `fp4moe quantize --calib` takes it).
+float quantize_experts(const MoeCheckpoint& ckpt, int layer, const MoeConfig& config, const ForwardArgs& batch,
+                       const CalibrationSample* calib, Layers& layers, std::vector<double>& unquantized) {
+  const MoeLayerTensors& t = ckpt.moe_layer(layer);
+  ProgressBar bar("quantizing experts", t.num_experts);
+  float h_amax = 0.0f;
+  for (int e = 0; e < t.num_experts; ++e) {
+    std::vector<float> w[3], bias[3];
+    QuantizedWeight q[3];
+    for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown}) {
+      const int i = int(p);
+      w[i] = read_unquantized_projection(ckpt.tensors(), t, e, p);
+      bias[i] = read_expert_bias(ckpt, t, e, p);
+      const bool down = p == ExpertProjection::kDown;
+      q[i] = quantize_weight(w[i].data(), down ? config.hidden : config.intermediate,
+                             down ? config.intermediate : config.hidden);
+    }
+    layers.load_expert(e, {view_of(q[0], bias[0]), view_of(q[1], bias[1]), view_of(q[2], bias[2])});
+    add_unquantized_expert_f64(config, e,
+                               {w[0].data(), w[1].data(), w[2].data(), data_or_null(bias[0]), data_or_null(bias[1]),
+                                data_or_null(bias[2])},
+                               batch, unquantized.data());
+    if (calib)
+      h_amax = nan_max(h_amax, intermediate_amax(*calib, w[0].data(), w[1].data(), config.intermediate,
+                                                 config.activation, data_or_null(bias[0]), data_or_null(bias[1])));
+    bar.update(e + 1);
+  }
+  return h_amax;
+}
+
+// One mode's output against the unquantized layer (over the batch, and the worst token) and against
+// the float64 reference of that mode.
+struct ModeErrors {
+  double unquantized = 0.0;
+  double worst_token = 0.0;
+  int worst_token_index = -1;
+  double reference = 0.0;
+};
+
+ModeErrors errors_of(const std::vector<bf16>& y, const std::vector<double>& unquantized,
+                     const std::vector<double>& reference, int tokens, int hidden) {
+  ModeErrors m;
+  m.unquantized = rel_error(y, unquantized);
+  m.reference = rel_error(y, reference);
+  for (int t = 0; t < tokens; ++t) {
+    const auto row = [&](const auto& v) {
+      using T = typename std::decay_t<decltype(v)>::value_type;
+      return std::vector<T>(v.begin() + int64_t(t) * hidden, v.begin() + int64_t(t + 1) * hidden);
+    };
+    const std::vector<double> ref = row(unquantized);
+    bool routed = false;  // a token whose experts are all dropped has a zero output to compare
+    for (double r : ref) routed = routed || r != 0.0;
+    if (!routed) continue;
+    const double e = rel_error(row(y), ref);
+    if (m.worst_token_index < 0 || !(e <= m.worst_token)) {
+      m.worst_token = e;
+      m.worst_token_index = t;
+    }
+  }
+  return m;
+}
+
+}  // namespace
+
+int run_accuracy(const Argv& argv) {
+  const Args args(argv, accuracy_command().line);
+  const AccuracyOptions o = parse_options(args);
+  const MoeCheckpoint ckpt(o.dir);
+  MoeConfig config = ckpt.unquantized_moe_config(o.layer);
+  const MoeLayerTensors& t = ckpt.moe_layer(o.layer);
+  check_unquantized_layer(ckpt, t);
+  const Batch batch = make_batch(args, o, config.hidden);
+  config.max_tokens = batch.tokens;
+  const TokenRouting routing = checkpoint_routing(ckpt, o.layer, batch.x, batch.tokens, o.seed);
+  std::unique_ptr<CalibrationSample> calib;
+  if (!o.calib.empty())
+    calib = std::make_unique<CalibrationSample>(read_calibration(o.calib, o.calib_tensor, config.hidden));
+
+  const bool gpu = !o.force_cpu && cuda_backend_available();
+  Layers layers(config, gpu);
+  ForwardArgs host{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr};
+  std::vector<double> unquantized(batch.x.size(), 0.0);
+  const float h_amax = quantize_experts(ckpt, o.layer, config, host, calib.get(), layers, unquantized);
+
+  std::printf("layer %d of %s: %d experts, H %d, I %d, top_k %d, %s, %s weights\n", o.layer, o.dir.c_str(),
+              config.num_experts, config.hidden, config.intermediate, config.top_k,
+              std::string(to_string(config.activation.kind)).c_str(), std::string(to_string(t.weight_dtype)).c_str());
+  std::printf("backend %s, %d tokens (%s), routing %s\n", gpu ? "cuda" : "cpu", batch.tokens, batch.how.c_str(),
+              routing.how.c_str());
+  float scale_1 = 0.0f, scale_2 = 0.0f;
+  if (calib) {
+    scale_1 = modelopt_scale_from_amax(calib->x_amax);
+    scale_2 = modelopt_scale_from_amax(h_amax);
+    std::printf("w4a4 calibrated: input scales from %lld tokens of %s through every expert: GEMM 1 %.4e, GEMM 2 %.4e\n",
+                static_cast<long long>(calib->tokens), o.calib.c_str(), scale_1, scale_2);
+  }
+  std::printf("\n%-17s  %-34s  %s\n", "", "against the unquantized layer", "against the float64 reference");
+  std::printf("%-17s  %-10s  %-22s  %s\n", "mode", "rel error", "worst token", "rel error (bound 1e-02)");
+
+  bool ok = true;
+  const auto report = [&](const char* name, MoeLayer& cpu, MoeLayer* gpu_layer) {
+    std::vector<double> reference(batch.x.size());
+    reference_forward_f64(cpu, host, reference.data());
+    const Timed run = run_forward(gpu_layer ? *gpu_layer : cpu, batch.x, routing, batch.tokens, 0);
+    const ModeErrors m = errors_of(run.out, unquantized, reference, batch.tokens, config.hidden);
+    const bool mode_ok = m.reference <= kReferenceBound;
+    ok = ok && mode_ok;
+    char worst[64] = "-";
+    if (m.worst_token_index >= 0) std::snprintf(worst, sizeof(worst), "%.3e (token %d)", m.worst_token, m.worst_token_index);
+    std::printf("%-17s  %-10.3e  %-22s  %.3e %s\n", name, m.unquantized, worst, m.reference, mode_ok ? "ok" : "FAILED");
+  };
+  report("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());
+  report("w4a4 dynamic", *layers.cpu_w4a4, layers.gpu_w4a4.get());
+  if (calib) {
+    for (MoeLayer* layer : {layers.cpu_w4a4.get(), layers.gpu_w4a4.get()})
+      if (layer) layer->set_input_scales(scale_1, scale_2);
+    report("w4a4 calibrated", *layers.cpu_w4a4, layers.gpu_w4a4.get());
+  } else {
+    std::printf("%-17s  not run: --calib FILE gives the activations its input scales come from\n", "w4a4 calibrated");
+  }
+  if (!ok) std::printf("FAILED: a mode's error against its float64 reference exceeds %.0e\n", kReferenceBound);
+  return ok ? 0 : 1;
+}
+
+const Command& accuracy_command() {
+  static const Command command{
+      {"fp4moe accuracy",
+       "DIR",
+       {{"layer", "L", "the MoE layer to measure, its index in the model", true},
+        {"tokens", "T", "tokens in the batch, 1..65536 (default 64, or every row of --inputs)"},
+        {"inputs", "FILE", "safetensors file of the layer's input activations [T, hidden] (default: random tokens)"},
+        {"inputs-tensor", "NAME", "the tensor of --inputs to use, where it holds more than one"},
+        {"calib", "FILE", "safetensors file of sample activations [T, hidden]: W4A4 with calibrated input scales"},
+        {"calib-tensor", "NAME", "the tensor of --calib to use, where it holds more than one"},
+        {"seed", "S", "seed of the random tokens and of the routing where the checkpoint has no router (default 1)"},
+        {"cpu", "", "run on the CPU backend even where a GPU is available"}},
+       "  Quantizes the experts of MoE layer L of the unquantized (BF16, F16 or F32) checkpoint in DIR as\n"
+       "  `fp4moe quantize` does, runs the layer in W4A16, in W4A4 with dynamic activation scales and, with\n"
+       "  --calib, in W4A4 with the input scales `fp4moe quantize --calib` writes, and prints each mode's\n"
+       "  error against the unquantized layer (what NVFP4 costs: over the batch and for the worst token)\n"
+       "  and against the float64 reference on the same quantized weights. Tokens are routed by the\n"
+       "  checkpoint's router where it has one. Exits 1 when a mode's reference error breaks the spec's\n"
+       "  bound (1e-2).\n"},
+      "measure what NVFP4 costs a layer of a BF16 checkpoint, W4A16 and W4A4 side by side",
+      run_accuracy};
+  return command;
+}
+
+}  // namespace fp4moe::cli

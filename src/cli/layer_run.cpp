@@ -1,0 +1,124 @@
+// The CLI's layer runs (layer_run.h).
+#include "cli/layer_run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "fp4moe/moe/buffer.h"
+#include "fp4moe/routing/routing.h"
+
+#if FP4MOE_WITH_CUDA
+#include "cli/gpu_timing.h"
+#endif
+
+namespace fp4moe::cli {
+namespace {
+
+TokenRouting route_with_router(const MoeCheckpoint& ckpt, int layer, const std::vector<bf16>& x, int tokens) {
+  const RouterWeights router = read_router(ckpt, layer);
+  const MoeModelConfig& m = ckpt.model();
+  TokenRouting r;
+  r.ids.resize(size_t(tokens) * m.top_k);
+  r.weights.resize(r.ids.size());
+  std::vector<float> logits(size_t(tokens) * router.num_experts);
+  for (int t = 0; t < tokens; ++t) {
+    for (int e = 0; e < router.num_experts; ++e) {
+      double acc = router.linear_bias.empty() ? 0.0 : router.linear_bias[size_t(e)];
+      for (int h = 0; h < router.hidden; ++h)
+        acc += double(bf16_to_float(x[size_t(t) * router.hidden + h])) * router.weight[size_t(e) * router.hidden + h];
+      logits[size_t(t) * router.num_experts + e] = float(acc);
+    }
+  }
+  RoutingParams params = m.routing;
+  params.top_k = m.top_k;
+  params.correction_bias = router.bias.empty() ? nullptr : router.bias.data();
+  route(logits.data(), tokens, router.num_experts, params, r.ids.data(), r.weights.data());
+  r.how = std::string(to_string(params.method)) + " on the checkpoint's router";
+  return r;
+}
+
+TokenRouting random_routing(int tokens, int num_experts, int top_k, uint64_t seed, std::string why) {
+  std::mt19937_64 gen(seed ^ 0x5EEDull);
+  TokenRouting r;
+  std::vector<int32_t> experts(static_cast<size_t>(num_experts));
+  for (int t = 0; t < tokens; ++t) {
+    for (int e = 0; e < num_experts; ++e) experts[size_t(e)] = e;
+    std::shuffle(experts.begin(), experts.end(), gen);
+    for (int j = 0; j < top_k; ++j) {
+      r.ids.push_back(experts[size_t(j)]);
+      r.weights.push_back(1.0f / float(top_k));
+    }
+  }
+  r.how = "random (" + why + ")";
+  return r;
+}
+
+}  // namespace
+
+std::vector<bf16> random_tokens(int64_t n, uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<bf16> x(static_cast<size_t>(n));
+  for (auto& v : x) v = float_to_bf16(normal(gen));
+  return x;
+}
+
+TokenRouting checkpoint_routing(const MoeCheckpoint& ckpt, int layer, const std::vector<bf16>& x, int tokens,
+                                uint64_t seed) {
+  const MoeLayerTensors& t = ckpt.moe_layer(layer);
+  if (!t.router_weight.empty() && ckpt.model().routing_known) return route_with_router(ckpt, layer, x, tokens);
+  return random_routing(tokens, t.num_experts, ckpt.model().top_k, seed,
+                        t.router_weight.empty() ? "the checkpoint has no router" : ckpt.model().routing_note);
+}
+
+double rel_error(const std::vector<bf16>& y, const std::vector<double>& ref) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double d = double(bf16_to_float(y[i])) - ref[i];
+    num += d * d;
+    den += ref[i] * ref[i];
+  }
+  if (std::isnan(num)) return INFINITY;
+  return den == 0.0 ? std::sqrt(num) : std::sqrt(num / den);
+}
+
+Timed run_forward(MoeLayer& layer, const std::vector<bf16>& x, const TokenRouting& routing, int tokens, int iters) {
+  const MoeConfig& c = layer.config();
+  const Backend b = layer.backend();
+  const Buffer dx = Buffer::copy_of(b, x), ids = Buffer::copy_of(b, routing.ids),
+               w = Buffer::copy_of(b, routing.weights);
+  Buffer out(b, size_t(tokens) * c.hidden * sizeof(bf16)), ws(b, layer.workspace_bytes(tokens));
+  out.fill(0xFF);  // NaN-poisoned: an unwritten element shows in the error
+  ForwardArgs args;
+  args.num_tokens = tokens;
+  args.x = static_cast<const bf16*>(dx.data());
+  args.topk_ids = static_cast<const int32_t*>(ids.data());
+  args.topk_weights = static_cast<const float*>(w.data());
+  args.out = static_cast<bf16*>(out.data());
+
+  Timed r;
+  layer.forward(args, ws.data(), ws.size(), nullptr);
+  r.out = out.to_vector<bf16>(size_t(tokens) * c.hidden);
+
+#if FP4MOE_WITH_CUDA
+  if (b == Backend::kCuda) {
+    if (iters > 0) r.median_us = time_forward(layer, args, ws.data(), ws.size(), iters).us_per_forward;
+    return r;
+  }
+#endif
+  std::vector<double> times;
+  for (int i = 0; i < iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    layer.forward(args, ws.data(), ws.size(), nullptr);
+    times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  if (!times.empty()) {
+    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+    r.median_us = times[times.size() / 2];
+  }
+  return r;
+}
+
+}  // namespace fp4moe::cli
