@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -159,15 +160,11 @@ ModeErrors errors_of(const std::vector<bf16>& y, const std::vector<double>& unqu
   m.unquantized = rel_error(y, unquantized);
   m.reference = rel_error(y, reference);
   for (int t = 0; t < tokens; ++t) {
-    const auto row = [&](const auto& v) {
-      using T = typename std::decay_t<decltype(v)>::value_type;
-      return std::vector<T>(v.begin() + int64_t(t) * hidden, v.begin() + int64_t(t + 1) * hidden);
-    };
-    const std::vector<double> ref = row(unquantized);
+    const std::span<const double> ref = std::span(unquantized).subspan(size_t(t) * hidden, size_t(hidden));
     bool routed = false;  // a token whose experts are all dropped has a zero output to compare
     for (double r : ref) routed = routed || r != 0.0;
     if (!routed) continue;
-    const double e = rel_error(row(y), ref);
+    const double e = rel_error(std::span(y).subspan(size_t(t) * hidden, size_t(hidden)), ref);
     if (m.worst_token_index < 0 || !(e <= m.worst_token)) {
       m.worst_token = e;
       m.worst_token_index = t;

@@ -73,7 +73,7 @@ TokenRouting checkpoint_routing(const MoeCheckpoint& ckpt, int layer, const std:
                         t.router_weight.empty() ? "the checkpoint has no router" : ckpt.model().routing_note);
 }
 
-double rel_error(const std::vector<bf16>& y, const std::vector<double>& ref) {
+double rel_error(std::span<const bf16> y, std::span<const double> ref) {
   double num = 0.0, den = 0.0;
   for (size_t i = 0; i < y.size(); ++i) {
     const double d = double(bf16_to_float(y[i])) - ref[i];

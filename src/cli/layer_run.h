@@ -4,6 +4,7 @@
 // share them.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,9 @@ struct TokenRouting {
 TokenRouting checkpoint_routing(const MoeCheckpoint& ckpt, int layer, const std::vector<bf16>& x, int tokens,
                                 uint64_t seed);
 
-// ||y - ref|| / ||ref|| (||y - ref|| where ref is 0); infinite where y holds a NaN.
-double rel_error(const std::vector<bf16>& y, const std::vector<double>& ref);
+// ||y - ref|| / ||ref|| (||y - ref|| where ref is 0); infinite where y holds a NaN. The spans are of
+// one length: a whole output, or one token's row of it.
+double rel_error(std::span<const bf16> y, std::span<const double> ref);
 
 // `layer`'s output for the batch and the median time of `iters` forwards (on the CUDA backend,
 // replays of the forward captured in a CUDA graph). The output buffer is NaN-poisoned first, so an
