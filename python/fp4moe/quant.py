@@ -12,6 +12,14 @@ def quantize_nvfp4(x, global_scale, scale_layout="linear"):
     return _core.quantize_nvfp4(to_host_numpy(x, "x"), float(global_scale), str(scale_layout))
 
 
+def quantize_weight(w):
+    """A weight matrix as ModelOpt quantizes it, and as `fp4moe quantize` writes it: w float32 or
+    bfloat16 [N, K] (K a multiple of 16) -> (packed uint8 [N, K/2], linear scales uint8 [N, K/16],
+    weight_scale_2), with the global scale from amax(w) and weight_scale_2 = amax / 2688. NaN or Inf
+    weights raise fp4moe.Error."""
+    return _core.quantize_weight(to_host_numpy(w, "w"))
+
+
 def dequantize_nvfp4(packed, scales, scale_mult, scale_layout="linear", cols=None):
     """e2m1(packed) * e4m3(scales) * scale_mult as float32 [rows, cols]; scale_mult is
     1 / global_scale for activations or weight_scale_2 for checkpoint weights. cols defaults to

@@ -3,6 +3,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -52,6 +53,32 @@ std::tuple<nb::ndarray<nb::numpy, uint8_t>, nb::ndarray<nb::numpy, uint8_t>> qua
                    layout);
   }
   return {packed, scales};
+}
+
+// The ModelOpt recipe on one weight matrix: (packed, linear scales, weight_scale_2).
+std::tuple<nb::ndarray<nb::numpy, uint8_t>, nb::ndarray<nb::numpy, uint8_t>, float> quantize_weight_array(
+    const InArray& w) {
+  static constexpr const char* kWhere = "quantize_weight";
+  ArrayInfo info = describe(w);
+  const bool f32 = is_float32(info);
+  require(f32 || (info.dtype.bits == 16 && info.dtype.code != uint8_t(dtype_code::Float)), kWhere, "w",
+          "float32 or bfloat16 elements", dtype_name(info.dtype));
+  require(info.shape.size() == 2, kWhere, "w", "a 2-D array [rows, cols]", shape_string(info.shape));
+  check_array(info, kWhere, "w", {f32 ? Elem::kF32 : Elem::kBf16, {-1, -1}, Place::host()});
+  const int64_t rows = info.shape[0], cols = info.shape[1];
+  require_cols(cols, kWhere, "w");
+  QuantizedWeight q;
+  {
+    nb::gil_scoped_release release;
+    q = f32 ? quantize_weight(static_cast<const float*>(w.data()), rows, cols)
+            : quantize_weight(static_cast<const bf16*>(w.data()), rows, cols);
+  }
+  require(std::isfinite(q.scale_2), kWhere, "w", "finite weights", "NaN or Inf");
+  auto packed = new_numpy<uint8_t>({size_t(rows), size_t(cols / 2)});
+  auto scales = new_numpy<uint8_t>(scale_shape(ScaleLayout::kLinear, rows, cols));
+  std::copy(q.packed.begin(), q.packed.end(), packed.data());
+  std::copy(q.scales.begin(), q.scales.end(), scales.data());
+  return {packed, scales, q.scale_2};
 }
 
 nb::ndarray<nb::numpy, float> dequantize(const InArray& packed, const InArray& scales, float scale_mult,
@@ -111,6 +138,7 @@ ScaleLayout parse_scale_layout(const std::string& name, const char* where) {
 
 void bind_quantize(nb::module_& m) {
   m.def("quantize_nvfp4", &quantize, nb::arg("x"), nb::arg("global_scale"), nb::arg("scale_layout") = "linear");
+  m.def("quantize_weight", &quantize_weight_array, nb::arg("w"));
   m.def("dequantize_nvfp4", &dequantize, nb::arg("packed"), nb::arg("scales"), nb::arg("scale_mult"),
         nb::arg("scale_layout") = "linear", nb::arg("cols") = -1);
   m.def("swizzle_scales", &swizzle, nb::arg("scales"));

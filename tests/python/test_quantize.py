@@ -25,6 +25,25 @@ def test_quantize_matches_contract_bit_for_bit(rows, cols):
     np.testing.assert_array_equal(packed, want_packed)
 
 
+def test_quantize_weight_is_the_modelopt_recipe():
+    w = random_matrix(np.random.default_rng(11), 24, 48)
+    packed, scales, scale_2 = fp4moe.quantize_weight(w)
+    a = fp4moe.amax(w)
+    want_packed, want_scales = fp4moe.quantize_nvfp4(w, fp4moe.global_scale_from_amax(a))
+    np.testing.assert_array_equal(packed, want_packed)
+    np.testing.assert_array_equal(scales, want_scales)
+    assert scale_2 == np.float32(a) / np.float32(2688)
+    # Dequantized with its scale_2, the weight comes back to within NVFP4's rounding.
+    back = fp4moe.dequantize_nvfp4(packed, scales, scale_2)
+    assert np.abs(back - w).max() <= 0.25 * a
+    assert fp4moe.quantize_weight(moe_data.to_bf16(w))[2] == np.float32(fp4moe.amax(moe_data.to_bf16(w))) / np.float32(2688)
+    w[3, 5] = np.nan
+    with pytest.raises(fp4moe.Error, match="quantize_weight: w: expected finite weights, got NaN or Inf"):
+        fp4moe.quantize_weight(w)
+    with pytest.raises(fp4moe.Error, match="quantize_weight: w: expected a positive multiple of 16 columns, got 40"):
+        fp4moe.quantize_weight(w[:, :40])
+
+
 def test_quantize_rounds_ties_to_even():
     # With vmax = 6 and global scale 1 the block scale is exactly 1, so x * inv hits every E2M1 tie.
     ties = np.array([6, 0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5, -0.25, -0.75, -1.25, -1.75, -2.5, -3.5, -5, -6],
