@@ -12,8 +12,9 @@ from fp4moe.workspace import Workspace
 
 def checkpoint_moe_layers(path):
     """The MoE layers of a checkpoint directory (config.json and single or sharded safetensors), in layer
-    order, as dicts: layer, num_experts, hidden, intermediate, nvfp4 (ModelOpt NVFP4 weights; False for an
-    unquantized checkpoint, which `fp4moe quantize` converts), has_input_scale (calibrated activation
+    order, as dicts: layer, num_experts, hidden, intermediate, nvfp4 (NVFP4 weights; False for an
+    unquantized checkpoint, which `fp4moe quantize` converts), compressed_tensors (NVFP4 under
+    compressed-tensors' names, weight_packed and inverted global scales), has_input_scale (calibrated activation
     scales for mode "w4a4"), has_biases (expert biases, as gpt-oss's, loaded with the weights) and problem
     (why MoeLayer.from_checkpoint cannot load the layer; empty when it can). Every safetensors header is
     validated first; a malformed one raises fp4moe.Error naming the file."""

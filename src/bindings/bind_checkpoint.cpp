@@ -28,6 +28,7 @@ nb::list moe_layers(const MoeCheckpoint& checkpoint) {
     d["hidden"] = t.hidden;
     d["intermediate"] = t.intermediate;
     d["nvfp4"] = t.nvfp4;
+    d["compressed_tensors"] = t.compressed_tensors;
     d["has_input_scale"] = t.has_input_scale;
     d["has_biases"] = t.has_biases();
     d["problem"] = t.problem;
@@ -58,7 +59,7 @@ void bind_checkpoint(nb::module_& m) {
            "Opens the checkpoint directory `path`; a malformed file raises fp4moe.Error naming it.")
       .def("moe_layers", &moe_layers,
            "The MoE layers in layer order: dicts of layer, num_experts, hidden, intermediate, nvfp4, "
-           "has_input_scale, has_biases (any expert bias, as gpt-oss's) and problem (why the layer cannot be "
+           "compressed_tensors (NVFP4 under compressed-tensors' names), has_input_scale, has_biases (any expert bias, as gpt-oss's) and problem (why the layer cannot be "
            "loaded; empty when it can).")
       .def("layer_config", &layer_config, nb::arg("layer"),
            "MoE layer `layer`: num_experts, hidden, intermediate, top_k, activation, swiglu_limit, "

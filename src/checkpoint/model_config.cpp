@@ -131,6 +131,27 @@ void read_string_list(const nlohmann::json& j, const std::string& path, const ch
   }
 }
 
+// compressed-tensors (llm-compressor's exports) writes config.json "quantization_config" {"quant_method":
+// "compressed-tensors", "format": ..., "config_groups": {NAME: {"weights": {"group_size": ...}, ...}},
+// "ignore": [...]}. Its NVFP4 is the format "nvfp4-pack-quantized" (4-bit float weights in groups of 16);
+// any other format (FP8, INT4) is named in quant_algo, which the loader then rejects by name.
+void read_compressed_tensors(const nlohmann::json& recipe, const std::string& path, MoeModelConfig& c) {
+  const std::string format = ConfigFields(recipe, path).string_or("format", "");
+  c.quant_format = "compressed-tensors";
+  c.quant_algo =
+      format == "nvfp4-pack-quantized" ? "NVFP4" : "compressed-tensors " + (format.empty() ? "(no format)" : format);
+  if (recipe.contains("config_groups") && recipe["config_groups"].is_object()) {
+    for (const auto& [name, group] : recipe["config_groups"].items()) {
+      if (!group.is_object() || !group.contains("weights") || !group["weights"].is_object()) continue;
+      const int size = ConfigFields(group["weights"], path).int_or("group_size", 0);
+      require(c.group_size == 0 || size == c.group_size, path, "config_groups." + name + ".weights.group_size",
+              "one group size in every group (" + std::to_string(c.group_size) + ")", size);
+      c.group_size = size;
+    }
+  }
+  read_string_list(recipe, path, "ignore", c.exclude_modules);
+}
+
 // ModelOpt writes the recipe to hf_quant_config.json {"quantization": {...}}; newer exports also
 // (or only) put it in config.json "quantization_config" with quant_method "modelopt".
 void read_quantization(const std::string& dir, const nlohmann::json& config, MoeModelConfig& c) {
@@ -150,6 +171,8 @@ void read_quantization(const std::string& dir, const nlohmann::json& config, Moe
     return;
   }
   const ConfigFields f(recipe, path);
+  if (f.string_or("quant_method", "") == "compressed-tensors") return read_compressed_tensors(recipe, path, c);
+  c.quant_format = "modelopt";
   c.quant_algo = f.string_or("quant_algo", "");
   c.group_size = f.int_or("group_size", c.quant_algo == "NVFP4" ? 16 : 0);
   read_string_list(recipe, path, "exclude_modules", c.exclude_modules);

@@ -1,6 +1,7 @@
-// Loading ModelOpt NVFP4 experts into a MoeLayer: every tensor is checked (dtype, shape, scalar
-// scales finite and positive, E4M3 block scales not NaN or negative, biases finite) and viewed in
-// place in the file mapping (biases, of any float dtype and alignment, are converted to float);
+// Loading ModelOpt NVFP4 experts (or compressed-tensors', modelopt.h) into a MoeLayer: every tensor is
+// checked (dtype, shape, scalar scales finite and positive, E4M3 block scales not NaN or negative,
+// biases finite) and viewed in place in the file mapping (biases, of any float dtype and alignment,
+// are converted to float);
 // load_moe_layer validates the whole local expert range before the first load_expert(), so a bad file
 // never half-loads a layer.
 #include <algorithm>
@@ -63,7 +64,12 @@ float read_scale(const MoeCheckpoint& ckpt, const MoeLayerTensors& t, ExpertProj
   std::memcpy(&value, v.data + index * 4, sizeof(value));
   require(std::isfinite(value) && value > 0.0f, where_of(v), what_of(v), "a finite positive scale",
           std::to_string(value));
-  return value;
+  if (suffix == t.stored_suffix(suffix)) return value;
+  // compressed-tensors stores the global scale, the inverse of ModelOpt's (modelopt.h).
+  const float inverse = 1.0f / value;
+  require(std::isfinite(inverse), where_of(v), what_of(v), "a global scale whose inverse is a finite float",
+          std::to_string(value));
+  return inverse;
 }
 
 // Every E4M3 block scale of one expert's [rows, blocks] scales valid (format/nvfp4.h), checked here so

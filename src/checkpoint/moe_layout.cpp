@@ -1,7 +1,8 @@
 // Finding the MoE layers of a checkpoint from its tensor names, and naming each layer's tensors.
 // Names are parsed, not matched against one model's template, so the naming variants of
 // include/fp4moe/checkpoint/modelopt.h (per-expert or fused, gate_proj or w1 or w13, '.' or '_'
-// before the suffix, biases or none) are all found by the same scan. Bare (suffix-less) parameters
+// before the suffix, biases or none, ModelOpt's or compressed-tensors' suffixes) are all found by the
+// same scan. Bare (suffix-less) parameters
 // are Hugging Face transformers' layout: only its gpt-oss form is recognised (is_hf_layout).
 #include <algorithm>
 #include <array>
@@ -16,7 +17,10 @@ namespace fp4moe {
 namespace {
 
 constexpr std::string_view kExperts = ".experts";
-constexpr std::array<std::string_view, 5> kSuffixes = {"weight_scale_2", "weight_scale", "input_scale", "weight",
+// ModelOpt's suffixes and compressed-tensors' (weight_packed, weight_global_scale, input_global_scale).
+// The '_' form is matched in this order: a longer suffix before one it ends with.
+constexpr std::array<std::string_view, 8> kSuffixes = {"weight_global_scale", "input_global_scale", "weight_scale_2",
+                                                       "weight_scale", "weight_packed", "input_scale", "weight",
                                                        "bias"};
 
 struct ProjectionNames {
@@ -265,6 +269,12 @@ MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string
   }
   // A fused gate_up's one bias tensor serves both halves.
   if (t.fused_gate_up) t.bias_separator[size_t(ExpertProjection::kUp)] = t.bias_separator[0];
+  // compressed-tensors names its packed weights weight_packed (modelopt.h); both forms at once is no layout.
+  const std::set<std::string>& gate_suffixes = scan.suffixes.at(t.gate_name);
+  t.compressed_tensors = gate_suffixes.count("weight_packed") > 0;
+  if (t.compressed_tensors && gate_suffixes.count("weight"))
+    t.problem = "both ModelOpt (" + t.gate_name + t.separator + "weight) and compressed-tensors (" + t.gate_name +
+                t.separator + "weight_packed) weights";
   bool bare = false;
   for (const auto& [projection, suffixes] : scan.suffixes) bare = bare || suffixes.count("");
   if (!bare) {
@@ -288,8 +298,17 @@ MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string
 
 }  // namespace
 
+std::string_view MoeLayerTensors::stored_suffix(std::string_view suffix) const {
+  if (!compressed_tensors) return suffix;
+  if (suffix == "weight") return "weight_packed";
+  if (suffix == "weight_scale_2") return "weight_global_scale";
+  if (suffix == "input_scale") return "input_global_scale";
+  return suffix;
+}
+
 std::string MoeLayerTensors::tensor_name(ExpertProjection projection, int expert, std::string_view suffix) const {
   const std::string& proj = projection_name(projection);
+  suffix = stored_suffix(suffix);
   if (hf_layout && suffix == "weight") return experts_prefix + "." + proj;  // the bare parameter
   if (fused_experts) return experts_prefix + "." + proj + separator + std::string(suffix);
   return experts_prefix + "." + std::to_string(expert) + "." + proj + "." + std::string(suffix);

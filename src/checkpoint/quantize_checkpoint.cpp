@@ -155,9 +155,10 @@ class CheckpointQuantizer {
     // The biases move the intermediate: they are part of what the input scale must cover.
     const auto gate_bias = read_expert_bias(ckpt_, t, job.expert, ExpertProjection::kGate);
     const auto up_bias = read_expert_bias(ckpt_, t, job.expert, ExpertProjection::kUp);
-    return modelopt_scale_from_amax(intermediate_amax(sample_, gate.data(), up.data(), t.intermediate, ckpt_.model().activation,
-                                            gate_bias.empty() ? nullptr : gate_bias.data(),
-                                            up_bias.empty() ? nullptr : up_bias.data()));
+    const float h_amax = intermediate_amax(sample_, gate.data(), up.data(), t.intermediate, ckpt_.model().activation,
+                                         gate_bias.empty() ? nullptr : gate_bias.data(),
+                                         up_bias.empty() ? nullptr : up_bias.data());
+    return modelopt_scale_from_amax(h_amax);
   }
 
   std::vector<std::string> add_quantized(SafetensorsWriter& writer, const ProjectionJob& job) {

@@ -219,7 +219,8 @@ int run_accuracy(const Argv& argv) {
     const bool mode_ok = m.reference <= kReferenceBound;
     ok = ok && mode_ok;
     char worst[64] = "-";
-    if (m.worst_token_index >= 0) std::snprintf(worst, sizeof(worst), "%.3e (token %d)", m.worst_token, m.worst_token_index);
+    if (m.worst_token_index >= 0)
+      std::snprintf(worst, sizeof(worst), "%.3e (token %d)", m.worst_token, m.worst_token_index);
     std::printf("%-17s  %-10.3e  %-22s  %.3e %s\n", name, m.unquantized, worst, m.reference, mode_ok ? "ok" : "FAILED");
   };
   report("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());

@@ -69,7 +69,9 @@ std::string router_summary(const MoeLayerTensors& t) {
 void print_layer(const MoeLayerTensors& t) {
   std::printf("  layer %d: %s  %s  %d experts  H %d  I %d  %s  input_scale %s  bias %s  router %s  %d tensors  %s\n",
               t.layer, t.experts_prefix.c_str(), layout_summary(t).c_str(), t.num_experts, t.hidden, t.intermediate,
-              t.nvfp4 ? "NVFP4 (U8 + F8_E4M3)" : std::string(to_string(t.weight_dtype)).c_str(),
+              t.compressed_tensors ? "NVFP4 (compressed-tensors: weight_packed + F8_E4M3 + weight_global_scale)"
+              : t.nvfp4            ? "NVFP4 (U8 + F8_E4M3)"
+                                   : std::string(to_string(t.weight_dtype)).c_str(),
               t.has_input_scale ? "yes" : "no", bias_summary(t).c_str(),
               router_summary(t).c_str(), t.num_tensors, format_bytes(t.bytes).c_str());
   if (!t.problem.empty()) std::printf("    problem: %s\n", t.problem.c_str());
@@ -128,8 +130,8 @@ int run_inspect(const Argv& argv) {
   if (m.quant_algo.empty()) {
     std::printf("quantization: none\n");
   } else {
-    std::printf("quantization: %s, group_size %d, %zu excluded modules\n", m.quant_algo.c_str(), m.group_size,
-                m.exclude_modules.size());
+    std::printf("quantization: %s (%s), group_size %d, %zu excluded modules\n", m.quant_algo.c_str(),
+                m.quant_format.c_str(), m.group_size, m.exclude_modules.size());
   }
   std::printf("MoE layers: %zu\n", ckpt.moe_layers().size());
   for (const auto& t : ckpt.moe_layers()) print_layer(t);

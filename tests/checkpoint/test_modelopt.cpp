@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include "checkpoint/checkpoint_files.h"
@@ -756,6 +757,172 @@ TEST(ModelConfig, GptOssAndQwenAndLlama4) {
   EXPECT_EQ(llama.hidden, 5120);
   EXPECT_EQ(llama.num_experts, 16);
   EXPECT_FALSE(llama.routing_known);
+}
+
+// ---- compressed-tensors' NVFP4 ----
+
+// The committed tiny checkpoint rewritten as compressed-tensors writes NVFP4 (llm-compressor's
+// "nvfp4-pack-quantized"): weight -> weight_packed, weight_scale_2 and input_scale -> their inverses
+// as weight_global_scale and input_global_scale ([1], as it stores them), the recipe in config.json's
+// quantization_config, no hf_quant_config.json. `edit` may change a tensor's bytes on the way.
+void write_compressed_tensors_twin(const std::string& dir,
+                                   const std::function<void(const std::string&, std::vector<uint8_t>&)>& edit = {}) {
+  const SafetensorsCheckpoint tiny(kTiny);
+  SafetensorsWriter w;
+  const auto rename = [](const std::string& name, const std::string& from, const std::string& to) {
+    return name.size() > from.size() && name.compare(name.size() - from.size(), from.size(), from) == 0
+               ? name.substr(0, name.size() - from.size()) + to
+               : std::string();
+  };
+  for (const std::string& name : tiny.tensor_names()) {
+    const TensorView v = tiny.tensor(name);
+    std::vector<uint8_t> bytes(v.data, v.data + v.info->bytes());
+    std::string out = name;
+    std::vector<int64_t> shape = v.info->shape;
+    const bool expert = name.find(".experts.") != std::string::npos;
+    if (const std::string s = rename(name, ".weight_scale_2", ".weight_global_scale"); expert && !s.empty()) {
+      out = s;
+    } else if (const std::string i = rename(name, ".input_scale", ".input_global_scale"); expert && !i.empty()) {
+      out = i;
+    } else if (const std::string p = rename(name, ".weight", ".weight_packed"); expert && !p.empty()) {
+      out = p;
+    }
+    if (out != name && out.find("global_scale") != std::string::npos) {
+      float value;
+      std::memcpy(&value, bytes.data(), 4);
+      value = 1.0f / value;
+      std::memcpy(bytes.data(), &value, 4);
+      shape = {1};
+    }
+    if (edit) edit(out, bytes);
+    w.add_owned(out, v.info->dtype, shape, std::move(bytes));
+  }
+  w.write(dir + "/model.safetensors");
+  std::ifstream in(kTiny + "/config.json");
+  nlohmann::json config = nlohmann::json::parse(in);
+  config["quantization_config"] = {
+      {"quant_method", "compressed-tensors"},
+      {"format", "nvfp4-pack-quantized"},
+      {"config_groups",
+       {{"group_0",
+         {{"targets", {"Linear"}},
+          {"weights", {{"num_bits", 4}, {"type", "float"}, {"strategy", "tensor_group"}, {"group_size", 16}}},
+          {"input_activations",
+           {{"num_bits", 4}, {"type", "float"}, {"strategy", "tensor_group"}, {"group_size", 16}}}}}}},
+      {"ignore", {"lm_head", "model.layers.1.mlp.gate"}}};
+  testing::write_json(dir + "/config.json", config);
+}
+
+// A compressed-tensors layer is the ModelOpt one under other names: the same codes and block scales
+// viewed in place, and each scale the FP32 inverse of the stored global scale (which need not round
+// back to the twin's scale: one of the tiny checkpoint's does not). Its W4A4 forward equals, bit for
+// bit, the twin's weights loaded with those scales, and the twin's float64 reference within the
+// spec's bound.
+TEST(CompressedTensors, LoadsAsItsModelOptTwin) {
+  TempDir dir;
+  write_compressed_tensors_twin(dir.path());
+  const MoeCheckpoint ct(dir.path()), mo(kTiny);
+  EXPECT_EQ(ct.model().quant_algo, "NVFP4");
+  EXPECT_EQ(ct.model().quant_format, "compressed-tensors");
+  EXPECT_EQ(mo.model().quant_format, "modelopt");
+  EXPECT_EQ(ct.model().group_size, 16);
+  EXPECT_EQ(ct.model().exclude_modules, (std::vector<std::string>{"lm_head", "model.layers.1.mlp.gate"}));
+  const MoeLayerTensors& t = ct.moe_layer(1);
+  ASSERT_TRUE(t.problem.empty()) << t.problem;
+  EXPECT_TRUE(t.compressed_tensors);
+  EXPECT_FALSE(mo.moe_layer(1).compressed_tensors);
+  EXPECT_TRUE(t.nvfp4);
+  EXPECT_TRUE(t.has_input_scale);
+  EXPECT_EQ(t.tensor_name(ExpertProjection::kUp, 2, "weight"), "model.layers.1.mlp.experts.2.up_proj.weight_packed");
+  EXPECT_EQ(t.tensor_name(ExpertProjection::kDown, 0, "weight_scale"),
+            "model.layers.1.mlp.experts.0.down_proj.weight_scale");
+
+  for (int e = 0; e < t.num_experts; ++e) {
+    const CheckpointExpert a = expert_weights(ct, 1, e), b = expert_weights(mo, 1, e);
+    const Nvfp4WeightView* va[3] = {&a.view.gate, &a.view.up, &a.view.down};
+    const Nvfp4WeightView* vb[3] = {&b.view.gate, &b.view.up, &b.view.down};
+    for (int p = 0; p < 3; ++p) {
+      const int64_t rows = p == 2 ? t.hidden : t.intermediate, k = p == 2 ? t.intermediate : t.hidden;
+      EXPECT_EQ(std::memcmp(va[p]->packed, vb[p]->packed, size_t(rows * k / 2)), 0) << e << " " << p;
+      EXPECT_EQ(std::memcmp(va[p]->scales, vb[p]->scales, size_t(rows * k / 16)), 0) << e << " " << p;
+      EXPECT_EQ(va[p]->scale_2, 1.0f / (1.0f / vb[p]->scale_2)) << e << " " << p;
+    }
+  }
+  const InputScales s_ct = input_scales(ct, 1, 0, t.num_experts), s_mo = input_scales(mo, 1, 0, t.num_experts);
+  EXPECT_GT(s_ct.gemm1, 0.0f);
+  EXPECT_EQ(s_ct.gemm1, 1.0f / (1.0f / s_mo.gemm1));
+  EXPECT_EQ(s_ct.gemm2, 1.0f / (1.0f / s_mo.gemm2));
+
+  const MoeConfig c = ct.moe_config(1, QuantMode::kW4A4, 16);
+  auto loaded = make_moe_layer(c, Backend::kCpu), direct = make_moe_layer(c, Backend::kCpu),
+       twin = make_moe_layer(c, Backend::kCpu);
+  load_moe_layer(ct, 1, *loaded);
+  load_moe_layer(mo, 1, *twin);
+  for (int e = 0; e < t.num_experts; ++e) {
+    CheckpointExpert w = expert_weights(mo, 1, e);
+    for (Nvfp4WeightView* v : {&w.view.gate, &w.view.up, &w.view.down}) v->scale_2 = 1.0f / (1.0f / v->scale_2);
+    direct->load_expert(e, w.view);
+  }
+  direct->set_input_scales(s_ct.gemm1, s_ct.gemm2);
+  testing::Rng rng(21);
+  const auto x = testing::random_bf16(size_t(16) * t.hidden, rng);
+  const auto routing = testing::uniform_routing(16, t.num_experts, 2, rng);
+  std::vector<bf16> y;
+  ASSERT_NO_FATAL_FAILURE(expect_loaded_equals_direct(*loaded, *direct, x, routing, y));
+  EXPECT_LT(testing::rel_error(y, testing::run_reference(*twin, x, routing)), 1e-2);
+}
+
+TEST(CompressedTensors, BadGlobalScalesAndFormatsAreRejected) {
+  const std::string scale = "model.layers.1.mlp.experts.3.down_proj.weight_global_scale";
+  for (const float bad : {0.0f, 1e-40f}) {
+    TempDir dir;
+    write_compressed_tensors_twin(dir.path(), [&](const std::string& name, std::vector<uint8_t>& bytes) {
+      if (name == scale) std::memcpy(bytes.data(), &bad, 4);
+    });
+    const MoeCheckpoint ct(dir.path());
+    auto layer = make_moe_layer(ct.moe_config(1), Backend::kCpu);
+    expect_error([&] { load_moe_layer(ct, 1, *layer); },
+                 "tensor '" + scale + "': expected " +
+                     (bad == 0.0f ? "a finite positive scale" : "a global scale whose inverse is a finite float"));
+  }
+  TempDir fp8;
+  write_compressed_tensors_twin(fp8.path());
+  std::ifstream in(fp8.file("config.json"));
+  nlohmann::json config = nlohmann::json::parse(in);
+  config["quantization_config"]["format"] = "float-quantized";
+  testing::write_json(fp8.file("config.json"), config);
+  const MoeCheckpoint ct(fp8.path());
+  expect_error([&] { ct.moe_config(1); }, "quant_algo: expected NVFP4, got compressed-tensors float-quantized");
+
+  config["quantization_config"]["format"] = "nvfp4-pack-quantized";
+  config["quantization_config"]["config_groups"]["group_1"] = {{"weights", {{"group_size", 32}}}};
+  testing::write_json(fp8.file("config.json"), config);
+  expect_error([&] { MoeCheckpoint{fp8.path()}; },
+               "config_groups.group_1.weights.group_size: expected one group size in every group (16), got 32");
+}
+
+// Both names for one projection's packed weights leave the layer a problem, not a guess.
+TEST(CompressedTensors, BothWeightNamesAreALayerProblem) {
+  TempDir dir;
+  const MoeConfig c = synthetic_config();
+  const RandomExperts experts(c, 11);
+  write_synthetic(dir.path(), c, experts, Naming::kGateProj);
+  {
+    const SafetensorsCheckpoint src(dir.path());
+    SafetensorsWriter w;
+    for (const std::string& name : src.tensor_names()) {
+      const TensorView v = src.tensor(name);
+      w.add_owned(name, v.info->dtype, v.info->shape, std::vector<uint8_t>(v.data, v.data + v.info->bytes()));
+    }
+    const TensorView gate = src.tensor("model.layers.2.mlp.experts.0.gate_proj.weight");
+    w.add_owned("model.layers.2.mlp.experts.0.gate_proj.weight_packed", DType::kU8, gate.info->shape,
+                std::vector<uint8_t>(gate.data, gate.data + gate.info->bytes()));
+    w.write(dir.file("model2.safetensors"));
+  }
+  std::filesystem::rename(dir.file("model2.safetensors"), dir.file("model.safetensors"));
+  const MoeCheckpoint ckpt(dir.path());
+  EXPECT_EQ(ckpt.moe_layer(2).problem,
+            "both ModelOpt (gate_proj.weight) and compressed-tensors (gate_proj.weight_packed) weights");
 }
 
 TEST(ModelConfig, BadFieldsNameTheFileAndField) {

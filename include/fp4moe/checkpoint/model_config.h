@@ -25,9 +25,13 @@ struct MoeModelConfig {
   RoutingParams routing;  // correction_bias is left null: it is a tensor, see read_router()
   std::string routing_note;
 
-  // ModelOpt quantization (hf_quant_config.json "quantization", else config.json
-  // "quantization_config"); quant_algo is empty for an unquantized checkpoint.
+  // The quantization recipe: ModelOpt's (hf_quant_config.json "quantization", else config.json
+  // "quantization_config") or compressed-tensors' (config.json "quantization_config"); quant_algo is
+  // empty for an unquantized checkpoint.
   std::string quant_algo;
+  // Who wrote the recipe: "modelopt", "compressed-tensors" (quantization_config's quant_method; its
+  // format "nvfp4-pack-quantized" gives quant_algo "NVFP4"), or empty for an unquantized checkpoint.
+  std::string quant_format;
   int group_size = 0;
   std::vector<std::string> exclude_modules;
 };

@@ -14,6 +14,14 @@
 //                experts.gate_up_proj_bias [E, 2I], experts.down_proj_bias [E, H]; vLLM: experts.w13_bias);
 //                per projection, on every expert or on none
 // where PREFIX ends in ".experts" and contains ".layers.L." (e.g. model.layers.3.mlp.experts).
+// compressed-tensors' NVFP4 ("nvfp4-pack-quantized", llm-compressor's exports, read by vLLM) is the same
+// data under other names, and is loaded the same way:
+//   weight_packed        U8      [N, K/2]   as ModelOpt's weight (element 2i in the low nibble)
+//   weight_scale         F8_E4M3 [N, K/16]  the same
+//   weight_global_scale  F32     [1]        the global scale, 2688 / amax: weight_scale_2 is its inverse
+//   input_global_scale   F32     [1]        the same for the activations: input_scale is its inverse
+// Each inverse is taken in FP32 at load time (1 / g, correctly rounded), so a weight dequantizes to
+// e2m1 * e4m3 * (1 / g) where compressed-tensors divides by g: at most an FP32 rounding apart.
 // A fused gate_up holds the gate rows then the up rows (spec section 4's W13).
 // Hugging Face transformers' gpt-oss layout of unquantized experts, bare parameters without a suffix:
 //   PREFIX.gate_up_proj [E, H, 2I] (x @ gate_up_proj: transposed, and gate/up INTERLEAVED in its columns:
@@ -52,9 +60,13 @@ struct MoeLayerTensors {
   int num_experts = 0;
   int hidden = 0;
   int intermediate = 0;
-  bool nvfp4 = false;  // weights U8 (ModelOpt NVFP4); otherwise unquantized in weight_dtype
+  bool nvfp4 = false;  // weights U8 (NVFP4, ModelOpt's or compressed-tensors'); otherwise unquantized in weight_dtype
   DType weight_dtype = DType::kU8;
   bool has_input_scale = false;
+  // compressed-tensors' names (see above): tensor_name() maps the ModelOpt suffixes "weight",
+  // "weight_scale_2" and "input_scale" to weight_packed, weight_global_scale and input_global_scale,
+  // and the loader inverts the two global scales.
+  bool compressed_tensors = false;
   std::string router_weight;  // "model.layers.3.mlp.gate.weight"; empty when the checkpoint has none
   std::string router_bias;    // "...gate.e_score_correction_bias"; empty when absent
   std::string router_linear_bias;  // the router Linear's own bias, "...router.bias" (gpt-oss); empty when absent
@@ -73,8 +85,11 @@ struct MoeLayerTensors {
                                                  : down_name;
   }
   // The tensor holding `projection` of `expert` (for fused layouts: of every expert); for hf_layout,
-  // suffix "weight" gives the bare parameter (PREFIX.gate_up_proj, PREFIX.down_proj).
+  // suffix "weight" gives the bare parameter (PREFIX.gate_up_proj, PREFIX.down_proj). Suffixes are
+  // ModelOpt's: for a compressed-tensors layer they name its tensors (stored_suffix).
   std::string tensor_name(ExpertProjection projection, int expert, std::string_view suffix) const;
+  // The suffix this layer stores a ModelOpt suffix under.
+  std::string_view stored_suffix(std::string_view suffix) const;
   bool has_bias(ExpertProjection projection) const { return bias_separator[size_t(projection)] != 0; }
   bool has_biases() const;  // any projection
   // The bias tensor of `projection` of `expert` (for fused layouts: of every expert); has_bias() first.
