@@ -29,18 +29,26 @@ void require_cols(int64_t cols, const char* where, const char* name) {
   require(cols > 0 && cols % kNvfp4BlockSize == 0, where, name, "a positive multiple of 16 columns", cols);
 }
 
+// A host matrix [rows, cols] of float32 or bfloat16 (bf16 bits in any 16-bit non-float type), cols a
+// multiple of 16: what the quantizers take.
+ArrayInfo float_matrix(const InArray& a, const char* where, const char* name) {
+  ArrayInfo info = describe(a);
+  const bool f32 = is_float32(info);
+  require(f32 || (info.dtype.bits == 16 && info.dtype.code != uint8_t(dtype_code::Float)), where, name,
+          "float32 or bfloat16 elements", dtype_name(info.dtype));
+  require(info.shape.size() == 2, where, name, "a 2-D array [rows, cols]", shape_string(info.shape));
+  check_array(info, where, name, {f32 ? Elem::kF32 : Elem::kBf16, {-1, -1}, Place::host()});
+  require_cols(info.shape[1], where, name);
+  return info;
+}
+
 std::tuple<nb::ndarray<nb::numpy, uint8_t>, nb::ndarray<nb::numpy, uint8_t>> quantize(
     const InArray& x, float global_scale, const std::string& layout_name) {
   static constexpr const char* kWhere = "quantize_nvfp4";
   const ScaleLayout layout = parse_scale_layout(layout_name, kWhere);
-  ArrayInfo info = describe(x);
+  const ArrayInfo info = float_matrix(x, kWhere, "x");
   const bool f32 = is_float32(info);
-  require(f32 || (info.dtype.bits == 16 && info.dtype.code != uint8_t(dtype_code::Float)), kWhere, "x",
-          "float32 or bfloat16 elements", dtype_name(info.dtype));
-  require(info.shape.size() == 2, kWhere, "x", "a 2-D array [rows, cols]", shape_string(info.shape));
-  check_array(info, kWhere, "x", {f32 ? Elem::kF32 : Elem::kBf16, {-1, -1}, Place::host()});
   const int64_t rows = info.shape[0], cols = info.shape[1];
-  require_cols(cols, kWhere, "x");
   require(std::isfinite(global_scale) && global_scale > 0.0f, kWhere, "global_scale",
           "a finite positive float (448 * 6 / amax)", std::to_string(global_scale));
   auto packed = new_numpy<uint8_t>({size_t(rows), size_t(cols / 2)});
@@ -59,14 +67,9 @@ std::tuple<nb::ndarray<nb::numpy, uint8_t>, nb::ndarray<nb::numpy, uint8_t>> qua
 std::tuple<nb::ndarray<nb::numpy, uint8_t>, nb::ndarray<nb::numpy, uint8_t>, float> quantize_weight_array(
     const InArray& w) {
   static constexpr const char* kWhere = "quantize_weight";
-  ArrayInfo info = describe(w);
+  const ArrayInfo info = float_matrix(w, kWhere, "w");
   const bool f32 = is_float32(info);
-  require(f32 || (info.dtype.bits == 16 && info.dtype.code != uint8_t(dtype_code::Float)), kWhere, "w",
-          "float32 or bfloat16 elements", dtype_name(info.dtype));
-  require(info.shape.size() == 2, kWhere, "w", "a 2-D array [rows, cols]", shape_string(info.shape));
-  check_array(info, kWhere, "w", {f32 ? Elem::kF32 : Elem::kBf16, {-1, -1}, Place::host()});
   const int64_t rows = info.shape[0], cols = info.shape[1];
-  require_cols(cols, kWhere, "w");
   QuantizedWeight q;
   {
     nb::gil_scoped_release release;
