@@ -59,8 +59,8 @@ void bind_checkpoint(nb::module_& m) {
            "Opens the checkpoint directory `path`; a malformed file raises fp4moe.Error naming it.")
       .def("moe_layers", &moe_layers,
            "The MoE layers in layer order: dicts of layer, num_experts, hidden, intermediate, nvfp4, "
-           "compressed_tensors (NVFP4 under compressed-tensors' names), has_input_scale, has_biases (any expert bias, as gpt-oss's) and problem (why the layer cannot be "
-           "loaded; empty when it can).")
+           "compressed_tensors (NVFP4 under compressed-tensors' names), has_input_scale, has_biases (any expert "
+           "bias, as gpt-oss's) and problem (why the layer cannot be loaded; empty when it can).")
       .def("layer_config", &layer_config, nb::arg("layer"),
            "MoE layer `layer`: num_experts, hidden, intermediate, top_k, activation, swiglu_limit, "
            "swiglu_alpha and has_input_scale. Raises fp4moe.Error listing the MoE layers there are.");

@@ -103,10 +103,6 @@ void check_unquantized_layer(const MoeCheckpoint& checkpoint, const MoeLayerTens
       check_source(checkpoint.tensors(), source_rows(t, e, p));
 }
 
-std::string unquantized_projection_tensor(const MoeLayerTensors& t, int expert, ExpertProjection projection) {
-  return t.tensor_name(projection, expert, "weight");
-}
-
 std::vector<float> read_unquantized_projection(const SafetensorsCheckpoint& tensors, const MoeLayerTensors& t,
                                                int expert, ExpertProjection projection) {
   const SourceRows s = source_rows(t, expert, projection);

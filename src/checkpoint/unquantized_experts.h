@@ -14,9 +14,6 @@ namespace fp4moe {
 // every projection's source tensor of its dtype and shape. Throws naming the file and the tensor.
 void check_unquantized_layer(const MoeCheckpoint& checkpoint, const MoeLayerTensors& layer);
 
-// The tensor holding `projection` of `expert` (a fused tensor holds every expert's).
-std::string unquantized_projection_tensor(const MoeLayerTensors& layer, int expert, ExpertProjection projection);
-
 // `projection` of `expert` as float [N, K] (ModelOpt's orientation: gate and up [I, H], down
 // [H, I]); check_unquantized_layer first. A NaN or Inf weight is rejected, naming the tensor.
 std::vector<float> read_unquantized_projection(const SafetensorsCheckpoint& tensors, const MoeLayerTensors& layer,

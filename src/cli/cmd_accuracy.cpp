@@ -6,7 +6,7 @@
 //   - the float64 reference of the same mode on the same quantized weights (the kernels' cost, bound
 //     1e-2): the command exits 1 when a mode breaks it.
 // One expert's float weights are in memory at a time, so a large model's layer fits.
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <span>
