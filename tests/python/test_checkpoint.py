@@ -204,6 +204,37 @@ def test_expert_biases_load_with_the_layer(tmp_path, config, stacked):
     assert not np.array_equal(y, by_hand(config, stacked).run(x, weights, ids))
 
 
+def test_compressed_tensors_twin_loads(tmp_path, config):
+    """The tiny checkpoint under compressed-tensors' NVFP4 names (weight_packed, and the inverses of the scales as
+    weight_global_scale / input_global_scale, its recipe in config.json): listed as such, and its layer computes
+    what the ModelOpt original does, but for the FP32 rounding of the scales' two inversions."""
+    tensors, metadata = tiny_tensors()
+    twin = {}
+    for name, (dtype, shape, payload) in tensors.items():
+        if ".experts." in name and name.endswith((".weight_scale_2", ".input_scale")):
+            inverse = (np.float32(1) / np.frombuffer(payload, np.float32)).astype(np.float32)
+            suffix = ".weight_global_scale" if name.endswith(".weight_scale_2") else ".input_global_scale"
+            name = name.rsplit(".", 1)[0] + suffix
+            dtype, shape, payload = "F32", [1], inverse.tobytes()
+        elif ".experts." in name and name.endswith(".weight"):
+            name += "_packed"
+        twin[name] = (dtype, shape, payload)
+    recipe = {"quant_method": "compressed-tensors", "format": "nvfp4-pack-quantized",
+              "config_groups": {"group_0": {"targets": ["Linear"], "weights": {"num_bits": 4, "type": "float",
+                                                                               "group_size": 16}}},
+              "ignore": ["lm_head"]}
+    path = write_checkpoint(tmp_path / "ct", twin, metadata, {**config, "quantization_config": recipe})
+    (path / "hf_quant_config.json").unlink()  # ModelOpt's file: compressed-tensors writes none
+    assert [(d["nvfp4"], d["compressed_tensors"], d["has_input_scale"], d["problem"])
+            for d in fp4moe.checkpoint_moe_layers(path)] == [(True, True, True, "")]
+    x, weights, ids = inputs(config, 12, seed=4)
+    for mode in ("w4a16", "w4a4"):
+        y = fp4moe.MoeLayer.from_checkpoint(path, LAYER, 16, mode=mode, device="cpu").run(x, weights, ids)
+        want = fp4moe.MoeLayer.from_checkpoint(CHECKPOINT, LAYER, 16, mode=mode, device="cpu").run(x, weights, ids)
+        a, b = moe_data.bf16_to_float64(y), moe_data.bf16_to_float64(want)
+        assert np.linalg.norm(a - b) <= 1e-2 * np.linalg.norm(b), mode
+
+
 def test_load_moe_layers_shares_one_workspace(tmp_path, config):
     path = write_two_moe_layer_checkpoint(tmp_path / "two")
     assert [d["layer"] for d in fp4moe.checkpoint_moe_layers(path)] == [1, 2]
