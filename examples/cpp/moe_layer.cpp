@@ -1,14 +1,22 @@
 // One MoE layer through fp4moe's C++ API, as an inference engine would drive it: BF16 expert weights
 // quantized to NVFP4 (the ModelOpt recipe, as a checkpoint would hold them), loaded into a layer on
 // the GPU when there is one (else the CPU), router logits turned into top-k ids and weights, and a
-// forward on a preallocated workspace. The output is checked against the float64 reference of the
-// same quantized weights. Exits 0 when the error is within the spec's bound.
+// forward on a preallocated workspace; on the GPU also the same forward captured once in a CUDA graph
+// on a stream of the engine's and replayed (it allocates nothing and never syncs with the host, so it
+// captures), which must give the same bits. The output is checked against the float64 reference of
+// the same quantized weights. Exits 0 when the error is within the spec's bound.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <string>
 #include <random>
 #include <vector>
 
 #include "fp4moe/fp4moe.h"
+
+#if FP4MOE_WITH_CUDA  // defined by the fp4moe::fp4moe target: 1 where the library has its CUDA backend
+#include <cuda_runtime.h>
+#endif
 
 namespace {
 
@@ -22,6 +30,33 @@ std::vector<float> gaussian(size_t n, double stddev, std::mt19937_64& rng) {
 fp4moe::Nvfp4WeightView view_of(const fp4moe::QuantizedWeight& w) {
   return {w.packed.data(), w.scales.data(), fp4moe::ScaleLayout::kLinear, w.scale_2};
 }
+
+#if FP4MOE_WITH_CUDA
+void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) throw fp4moe::Error(std::string(what) + ": " + cudaGetErrorString(status));
+}
+
+// The forward captured in a CUDA graph on a stream of the caller's, replayed twice; args.out then holds
+// the replay's output. Returns it, copied to the host.
+std::vector<fp4moe::bf16> graph_replay(fp4moe::MoeLayer& layer, const fp4moe::ForwardArgs& args,
+                                       fp4moe::Buffer& workspace, fp4moe::Buffer& out, size_t elements) {
+  cudaStream_t stream = nullptr;
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+  layer.forward(args, workspace.data(), workspace.size(), stream);
+  check(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");
+  check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+  out.fill(0xFF);  // NaN: the replay must write every element again
+  for (int replay = 0; replay < 2; ++replay) check(cudaGraphLaunch(exec, stream), "cudaGraphLaunch");
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+  check(cudaGraphExecDestroy(exec), "cudaGraphExecDestroy");
+  check(cudaGraphDestroy(graph), "cudaGraphDestroy");
+  check(cudaStreamDestroy(stream), "cudaStreamDestroy");
+  return out.to_vector<fp4moe::bf16>(elements);
+}
+#endif
 
 }  // namespace
 
@@ -88,7 +123,15 @@ int main() {
     const double error = std::sqrt(diff / norm);
     std::printf("fp4moe example: %s backend, %d tokens, rel error vs float64 reference %.3e\n",
                 backend == fp4moe::Backend::kCuda ? "CUDA" : "CPU", tokens, error);
-    return error < 1e-2 ? 0 : 1;  // NaN fails too
+    bool same_bits = true;
+#if FP4MOE_WITH_CUDA
+    if (backend == fp4moe::Backend::kCuda) {
+      const std::vector<fp4moe::bf16> replayed = graph_replay(*layer, args, workspace, d_out, x.size());
+      same_bits = std::memcmp(replayed.data(), out.data(), out.size() * sizeof(fp4moe::bf16)) == 0;
+      std::printf("fp4moe example: CUDA graph replay %s the direct forward\n", same_bits ? "equals" : "DIFFERS FROM");
+    }
+#endif
+    return error < 1e-2 && same_bits ? 0 : 1;  // NaN fails too
   } catch (const fp4moe::Error& e) {
     std::fprintf(stderr, "fp4moe example: %s\n", e.what());
     return 2;
