@@ -132,23 +132,29 @@ void read_string_list(const nlohmann::json& j, const std::string& path, const ch
 }
 
 // compressed-tensors (llm-compressor's exports) writes config.json "quantization_config" {"quant_method":
-// "compressed-tensors", "format": ..., "config_groups": {NAME: {"weights": {"group_size": ...}, ...}},
-// "ignore": [...]}. Its NVFP4 is the format "nvfp4-pack-quantized" (4-bit float weights in groups of 16);
-// any other format (FP8, INT4) is named in quant_algo, which the loader then rejects by name.
+// "compressed-tensors", "format": ..., "config_groups": {NAME: {"format": ..., "weights": {"group_size": ...},
+// ...}}, "ignore": [...]}. Its NVFP4 is the format "nvfp4-pack-quantized" (4-bit float weights in groups of
+// 16), for the whole model or, under "mixed-precision", for the groups that name it (the experts NVFP4, say,
+// attention FP8); the group size is those groups'. Any other format (FP8, INT4) is named in quant_algo,
+// which the loader then rejects by name.
 void read_compressed_tensors(const nlohmann::json& recipe, const std::string& path, MoeModelConfig& c) {
+  constexpr const char* kNvfp4 = "nvfp4-pack-quantized";
   const std::string format = ConfigFields(recipe, path).string_or("format", "");
   c.quant_format = "compressed-tensors";
-  c.quant_algo =
-      format == "nvfp4-pack-quantized" ? "NVFP4" : "compressed-tensors " + (format.empty() ? "(no format)" : format);
+  bool nvfp4 = format == kNvfp4;
   if (recipe.contains("config_groups") && recipe["config_groups"].is_object()) {
     for (const auto& [name, group] : recipe["config_groups"].items()) {
-      if (!group.is_object() || !group.contains("weights") || !group["weights"].is_object()) continue;
+      if (!group.is_object()) continue;
+      if (ConfigFields(group, path).string_or("format", format) != kNvfp4) continue;
+      nvfp4 = true;
+      if (!group.contains("weights") || !group["weights"].is_object()) continue;
       const int size = ConfigFields(group["weights"], path).int_or("group_size", 0);
       require(c.group_size == 0 || size == c.group_size, path, "config_groups." + name + ".weights.group_size",
-              "one group size in every group (" + std::to_string(c.group_size) + ")", size);
+              "one group size in every NVFP4 group (" + std::to_string(c.group_size) + ")", size);
       c.group_size = size;
     }
   }
+  c.quant_algo = nvfp4 ? "NVFP4" : "compressed-tensors " + (format.empty() ? "(no format)" : format);
   read_string_list(recipe, path, "ignore", c.exclude_modules);
 }
 

@@ -898,7 +898,23 @@ TEST(CompressedTensors, BadGlobalScalesAndFormatsAreRejected) {
   config["quantization_config"]["config_groups"]["group_1"] = {{"weights", {{"group_size", 32}}}};
   testing::write_json(fp8.file("config.json"), config);
   expect_error([&] { MoeCheckpoint{fp8.path()}; },
-               "config_groups.group_1.weights.group_size: expected one group size in every group (16), got 32");
+               "config_groups.group_1.weights.group_size: expected one group size in every NVFP4 group (16), got 32");
+
+  // "mixed-precision": NVFP4 where a group says so (here the experts), FP8 elsewhere, whose group size is
+  // not NVFP4's and is not checked against it.
+  config["quantization_config"]["format"] = "mixed-precision";
+  config["quantization_config"]["config_groups"]["group_0"]["format"] = "nvfp4-pack-quantized";
+  config["quantization_config"]["config_groups"]["group_1"] = {{"format", "float-quantized"},
+                                                               {"weights", {{"num_bits", 8}, {"group_size", nullptr}}}};
+  testing::write_json(fp8.file("config.json"), config);
+  const MoeCheckpoint mixed(fp8.path());
+  EXPECT_EQ(mixed.model().quant_algo, "NVFP4");
+  EXPECT_EQ(mixed.model().group_size, 16);
+  EXPECT_NO_THROW(mixed.moe_config(1));
+  config["quantization_config"]["config_groups"]["group_0"]["format"] = "int-quantized";
+  testing::write_json(fp8.file("config.json"), config);
+  expect_error([&] { MoeCheckpoint(fp8.path()).moe_config(1); },
+               "quant_algo: expected NVFP4, got compressed-tensors mixed-precision");
 }
 
 // Both names for one projection's packed weights leave the layer a problem, not a guess.
