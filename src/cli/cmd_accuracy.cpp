@@ -1,11 +1,14 @@
-// `fp4moe accuracy DIR --layer L`: what NVFP4 costs one MoE layer of an unquantized (BF16, F16 or
-// F32) checkpoint. The layer's experts are quantized as `fp4moe quantize` quantizes them and run in
-// W4A16, in W4A4 with dynamic activation scales and, given --calib, in W4A4 with the input scales
-// `fp4moe quantize --calib` writes. Each output is compared with two float64 results:
-//   - the unquantized layer (spec section 6: the format's cost, reported and not bounded);
+// `fp4moe accuracy DIR --layer L`: what NVFP4 costs one MoE layer of a checkpoint, every mode side by side.
+// For an unquantized (BF16, F16 or F32) checkpoint, the layer's experts are quantized as `fp4moe quantize`
+// quantizes them and run in W4A16, in W4A4 with dynamic activation scales and, given --calib, in W4A4 with
+// the input scales `fp4moe quantize --calib` writes. Each output is compared with two float64 results:
+//   - the baseline: the unquantized layer (spec section 6: the format's cost, reported and not bounded);
 //   - the float64 reference of the same mode on the same quantized weights (the kernels' cost, bound
 //     1e-2): the command exits 1 when a mode breaks it.
-// One expert's float weights are in memory at a time, so a large model's layer fits.
+// One expert's float weights are in memory at a time, so a large model's layer fits. For an NVFP4
+// checkpoint (ModelOpt's or compressed-tensors') there are no unquantized weights: the baseline is W4A16's
+// float64 reference, so the table gives what quantizing the activations costs, with the checkpoint's own
+// input scales for calibrated W4A4.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -173,12 +176,104 @@ ModeErrors errors_of(const std::vector<bf16>& y, const std::vector<double>& unqu
   return m;
 }
 
-}  // namespace
+// The table's rows, one per mode, against `baseline`.
+class ModeTable {
+ public:
+  ModeTable(const Batch& batch, const TokenRouting& routing, int hidden, const std::vector<double>& baseline)
+      : batch_(batch), routing_(routing), hidden_(hidden), baseline_(baseline),
+        host_{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr} {}
 
-int run_accuracy(const Argv& argv) {
-  const Args args(argv, accuracy_command().line);
-  const AccuracyOptions o = parse_options(args);
-  const MoeCheckpoint ckpt(o.dir);
+  void print_header(const char* baseline_name) const {
+    std::printf("\n%-17s  %-34s  %s\n", "", baseline_name, "against the float64 reference");
+    std::printf("%-17s  %-10s  %-22s  %s\n", "mode", "rel error", "worst token", "rel error (bound 1e-02)");
+  }
+
+  // One mode: its float64 reference on `cpu`, its output on `gpu` (or `cpu`), both errors.
+  void row(const char* name, MoeLayer& cpu, MoeLayer* gpu) {
+    std::vector<double> reference(batch_.x.size());
+    reference_forward_f64(cpu, host_, reference.data());
+    const Timed run = run_forward(gpu ? *gpu : cpu, batch_.x, routing_, batch_.tokens, 0);
+    const ModeErrors m = errors_of(run.out, baseline_, reference, batch_.tokens, hidden_);
+    const bool mode_ok = m.reference <= kReferenceBound;
+    ok_ = ok_ && mode_ok;
+    char worst[64] = "-";
+    if (m.worst_token_index >= 0)
+      std::snprintf(worst, sizeof(worst), "%.3e (token %d)", m.worst_token, m.worst_token_index);
+    std::printf("%-17s  %-10.3e  %-22s  %.3e %s\n", name, m.unquantized, worst, m.reference, mode_ok ? "ok" : "FAILED");
+  }
+
+  static void not_run(const char* name, const char* why) { std::printf("%-17s  not run: %s\n", name, why); }
+
+  // The exit code: 1 when a mode broke the bound.
+  int finish() const {
+    if (!ok_) std::printf("FAILED: a mode's error against its float64 reference exceeds %.0e\n", kReferenceBound);
+    return ok_ ? 0 : 1;
+  }
+
+ private:
+  const Batch& batch_;
+  const TokenRouting& routing_;
+  int hidden_;
+  const std::vector<double>& baseline_;
+  ForwardArgs host_;
+  bool ok_ = true;
+};
+
+void print_layer(const AccuracyOptions& o, const MoeConfig& c, const std::string& weights, bool gpu, const Batch& b,
+                 const TokenRouting& routing) {
+  std::printf("layer %d of %s: %d experts, H %d, I %d, top_k %d, %s, %s weights\n", o.layer, o.dir.c_str(),
+              c.num_experts, c.hidden, c.intermediate, c.top_k, std::string(to_string(c.activation.kind)).c_str(),
+              weights.c_str());
+  std::printf("backend %s, %d tokens (%s), routing %s\n", gpu ? "cuda" : "cpu", b.tokens, b.how.c_str(),
+              routing.how.c_str());
+}
+
+// An NVFP4 checkpoint: the layer loaded as it is, W4A4 against W4A16's float64 reference.
+int nvfp4_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoint& ckpt) {
+  require(o.calib.empty(), args.command(), "--calib",
+          "an unquantized checkpoint (an NVFP4 one's calibrated W4A4 uses its own input_scale)", o.calib);
+  MoeConfig config = ckpt.moe_config(o.layer);
+  const MoeLayerTensors& t = ckpt.moe_layer(o.layer);
+  const Batch batch = make_batch(args, o, config.hidden);
+  config.max_tokens = batch.tokens;
+  const TokenRouting routing = checkpoint_routing(ckpt, o.layer, batch.x, batch.tokens, o.seed);
+  const bool gpu = !o.force_cpu && cuda_backend_available();
+  Layers layers(config, gpu);
+  ProgressBar bar("loading experts", 4);
+  int loaded = 0;
+  for (MoeLayer* layer : {layers.cpu_w4a16.get(), layers.cpu_w4a4.get(), layers.gpu_w4a16.get(),
+                          layers.gpu_w4a4.get()}) {
+    if (layer) load_moe_layer(ckpt, o.layer, *layer);
+    bar.update(++loaded);
+  }
+  const InputScales scales = input_scales(ckpt, o.layer, 0, t.num_experts);
+
+  print_layer(o, config, t.compressed_tensors ? "NVFP4 (compressed-tensors)" : "NVFP4 (ModelOpt)", gpu, batch,
+              routing);
+  if (t.has_input_scale)
+    std::printf("w4a4 calibrated: the checkpoint's input_scale: GEMM 1 %.4e, GEMM 2 %.4e\n", scales.gemm1,
+                scales.gemm2);
+  std::vector<double> baseline(batch.x.size());
+  ForwardArgs host{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr};
+  reference_forward_f64(*layers.cpu_w4a16, host, baseline.data());
+  ModeTable table(batch, routing, config.hidden, baseline);
+  table.print_header("against W4A16's float64 reference");
+  table.row("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());
+  for (MoeLayer* layer : {layers.cpu_w4a4.get(), layers.gpu_w4a4.get()})
+    if (layer) layer->set_input_scales(0.0f, 0.0f);
+  table.row("w4a4 dynamic", *layers.cpu_w4a4, layers.gpu_w4a4.get());
+  if (t.has_input_scale) {
+    for (MoeLayer* layer : {layers.cpu_w4a4.get(), layers.gpu_w4a4.get()})
+      if (layer) layer->set_input_scales(scales.gemm1, scales.gemm2);
+    table.row("w4a4 calibrated", *layers.cpu_w4a4, layers.gpu_w4a4.get());
+  } else {
+    ModeTable::not_run("w4a4 calibrated", "the checkpoint has no input_scale");
+  }
+  return table.finish();
+}
+
+// An unquantized checkpoint: its experts quantized here, every mode against the unquantized layer.
+int unquantized_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoint& ckpt) {
   MoeConfig config = ckpt.unquantized_moe_config(o.layer);
   const MoeLayerTensors& t = ckpt.moe_layer(o.layer);
   check_unquantized_layer(ckpt, t);
@@ -191,49 +286,40 @@ int run_accuracy(const Argv& argv) {
 
   const bool gpu = !o.force_cpu && cuda_backend_available();
   Layers layers(config, gpu);
-  ForwardArgs host{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr};
   std::vector<double> unquantized(batch.x.size(), 0.0);
+  ForwardArgs host{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr};
   const float h_amax = quantize_experts(ckpt, o.layer, config, host, calib.get(), layers, unquantized);
 
-  std::printf("layer %d of %s: %d experts, H %d, I %d, top_k %d, %s, %s weights\n", o.layer, o.dir.c_str(),
-              config.num_experts, config.hidden, config.intermediate, config.top_k,
-              std::string(to_string(config.activation.kind)).c_str(), std::string(to_string(t.weight_dtype)).c_str());
-  std::printf("backend %s, %d tokens (%s), routing %s\n", gpu ? "cuda" : "cpu", batch.tokens, batch.how.c_str(),
-              routing.how.c_str());
+  print_layer(o, config, std::string(to_string(t.weight_dtype)), gpu, batch, routing);
   float scale_1 = 0.0f, scale_2 = 0.0f;
   if (calib) {
     scale_1 = modelopt_scale_from_amax(calib->x_amax);
     scale_2 = modelopt_scale_from_amax(h_amax);
-    std::printf("w4a4 calibrated: input scales from %lld tokens of %s through every expert: GEMM 1 %.4e, GEMM 2 %.4e\n",
+    std::printf("w4a4 calibrated: input scales from %lld tokens of %s through every expert: GEMM 1 %.4e, "
+                "GEMM 2 %.4e\n",
                 static_cast<long long>(calib->tokens), o.calib.c_str(), scale_1, scale_2);
   }
-  std::printf("\n%-17s  %-34s  %s\n", "", "against the unquantized layer", "against the float64 reference");
-  std::printf("%-17s  %-10s  %-22s  %s\n", "mode", "rel error", "worst token", "rel error (bound 1e-02)");
-
-  bool ok = true;
-  const auto report = [&](const char* name, MoeLayer& cpu, MoeLayer* gpu_layer) {
-    std::vector<double> reference(batch.x.size());
-    reference_forward_f64(cpu, host, reference.data());
-    const Timed run = run_forward(gpu_layer ? *gpu_layer : cpu, batch.x, routing, batch.tokens, 0);
-    const ModeErrors m = errors_of(run.out, unquantized, reference, batch.tokens, config.hidden);
-    const bool mode_ok = m.reference <= kReferenceBound;
-    ok = ok && mode_ok;
-    char worst[64] = "-";
-    if (m.worst_token_index >= 0)
-      std::snprintf(worst, sizeof(worst), "%.3e (token %d)", m.worst_token, m.worst_token_index);
-    std::printf("%-17s  %-10.3e  %-22s  %.3e %s\n", name, m.unquantized, worst, m.reference, mode_ok ? "ok" : "FAILED");
-  };
-  report("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());
-  report("w4a4 dynamic", *layers.cpu_w4a4, layers.gpu_w4a4.get());
+  ModeTable table(batch, routing, config.hidden, unquantized);
+  table.print_header("against the unquantized layer");
+  table.row("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());
+  table.row("w4a4 dynamic", *layers.cpu_w4a4, layers.gpu_w4a4.get());
   if (calib) {
     for (MoeLayer* layer : {layers.cpu_w4a4.get(), layers.gpu_w4a4.get()})
       if (layer) layer->set_input_scales(scale_1, scale_2);
-    report("w4a4 calibrated", *layers.cpu_w4a4, layers.gpu_w4a4.get());
+    table.row("w4a4 calibrated", *layers.cpu_w4a4, layers.gpu_w4a4.get());
   } else {
-    std::printf("%-17s  not run: --calib FILE gives the activations its input scales come from\n", "w4a4 calibrated");
+    ModeTable::not_run("w4a4 calibrated", "--calib FILE gives the activations its input scales come from");
   }
-  if (!ok) std::printf("FAILED: a mode's error against its float64 reference exceeds %.0e\n", kReferenceBound);
-  return ok ? 0 : 1;
+  return table.finish();
+}
+
+}  // namespace
+
+int run_accuracy(const Argv& argv) {
+  const Args args(argv, accuracy_command().line);
+  const AccuracyOptions o = parse_options(args);
+  const MoeCheckpoint ckpt(o.dir);
+  return ckpt.moe_layer(o.layer).nvfp4 ? nvfp4_accuracy(args, o, ckpt) : unquantized_accuracy(args, o, ckpt);
 }
 
 const Command& accuracy_command() {
@@ -244,18 +330,21 @@ const Command& accuracy_command() {
         {"tokens", "T", "tokens in the batch, 1..65536 (default 64, or every row of --inputs)"},
         {"inputs", "FILE", "safetensors file of the layer's input activations [T, hidden] (default: random tokens)"},
         {"inputs-tensor", "NAME", "the tensor of --inputs to use, where it holds more than one"},
-        {"calib", "FILE", "safetensors file of sample activations [T, hidden]: W4A4 with calibrated input scales"},
+        {"calib", "FILE", "safetensors file of sample activations [T, hidden]: calibrated W4A4's input scales "
+                          "(an unquantized checkpoint)"},
         {"calib-tensor", "NAME", "the tensor of --calib to use, where it holds more than one"},
         {"seed", "S", "seed of the random tokens and of the routing where the checkpoint has no router (default 1)"},
         {"cpu", "", "run on the CPU backend even where a GPU is available"}},
-       "  Quantizes the experts of MoE layer L of the unquantized (BF16, F16 or F32) checkpoint in DIR as\n"
-       "  `fp4moe quantize` does, runs the layer in W4A16, in W4A4 with dynamic activation scales and, with\n"
-       "  --calib, in W4A4 with the input scales `fp4moe quantize --calib` writes, and prints each mode's\n"
-       "  error against the unquantized layer (what NVFP4 costs: over the batch and for the worst token)\n"
-       "  and against the float64 reference on the same quantized weights. Tokens are routed by the\n"
-       "  checkpoint's router where it has one. Exits 1 when a mode's reference error breaks the spec's\n"
-       "  bound (1e-2).\n"},
-      "measure what NVFP4 costs a layer of a BF16 checkpoint, W4A16 and W4A4 side by side",
+       "  Runs MoE layer L of the checkpoint in DIR in W4A16, in W4A4 with dynamic activation scales and in\n"
+       "  W4A4 with calibrated ones, and prints each mode's error against a baseline (over the batch and for\n"
+       "  the worst token) and against its own float64 reference. For an unquantized (BF16, F16 or F32)\n"
+       "  checkpoint the experts are quantized as `fp4moe quantize` does, the baseline is the unquantized\n"
+       "  layer (what NVFP4 costs), and calibrated W4A4 takes the input scales `fp4moe quantize --calib`\n"
+       "  writes. For an NVFP4 checkpoint the baseline is W4A16's float64 reference (what quantizing the\n"
+       "  activations costs) and calibrated W4A4 takes the checkpoint's input_scale. Tokens are routed by\n"
+       "  the checkpoint's router where it has one. Exits 1 when a mode's reference error breaks the\n"
+       "  spec's bound (1e-2).\n"},
+      "measure what NVFP4 costs a checkpoint's layer, W4A16 and W4A4 side by side",
       run_accuracy};
   return command;
 }
