@@ -5,7 +5,8 @@
 #    tiny BF16 checkpoint with biases, every mode on the CUDA layer against its float64 reference) and the
 #    sanitizers.
 # 2. examples/cpp built against this build's installed library (install_find_package_example): on the GPU the
-#    program runs the CUDA layer, where the CPU CI runs the CPU one.
+#    program runs the CUDA layer, and its forward replayed from a CUDA graph, where the CPU CI runs the CPU one;
+#    and `fp4moe accuracy` on the NVFP4 tiny checkpoint (W4A4 against W4A16) on the CUDA layer.
 # 3. fp4moe kernels --device current against the modeled Hopper (from h200-handoff-few-experts/diag.sh step 3,
 #    which that call also runs): they must agree on a 132-SM Hopper.
 source bench/device.sh && dev_init checks
@@ -14,6 +15,8 @@ dev_gpu_test 420
   > "$R/ctest-example-accuracy.log" 2>&1
 el "example and accuracy rc=$? ($(grep -c 'Passed' "$R/ctest-example-accuracy.log") passed)"
 CLI=/tmp/build-gpu/src/cli/fp4moe
+$CLI accuracy tests/data/tiny-nvfp4 --layer 1 --tokens 64 > "$R/accuracy-nvfp4.txt" 2>&1
+el "accuracy on the NVFP4 tiny checkpoint, CUDA: rc=$?"
 K="--tokens 1,2,4,8,16,32,64,128,256,512,1024,4096"
 $CLI kernels --device current $K > "$R/kernels-current.txt" 2>&1
 $CLI kernels $K > "$R/kernels-model.txt" 2>&1
