@@ -53,6 +53,23 @@ std::vector<FloatExpert> random_float_experts(const MoeConfig& c, bool with_bias
   return experts;
 }
 
+// Random float experts, tokens and routing for `c`.
+struct Batch {
+  std::vector<FloatExpert> experts;
+  std::vector<bf16> x;
+  Routing r;
+};
+
+Batch random_batch(const MoeConfig& c, int tokens, uint64_t seed, bool with_bias, bool skewed = false) {
+  Rng rng(seed);
+  Batch b;
+  b.experts = random_float_experts(c, with_bias, rng);
+  b.x = random_bf16(size_t(tokens) * size_t(c.hidden), rng);
+  b.r = skewed ? skewed_routing(tokens, c.num_experts, c.top_k, rng)
+               : uniform_routing(tokens, c.num_experts, c.top_k, rng);
+  return b;
+}
+
 ForwardArgs host_args(const std::vector<bf16>& x, const Routing& r) {
   return {r.num_tokens, x.data(), r.ids.data(), r.weights.data(), nullptr};
 }
@@ -126,32 +143,35 @@ TEST(UnquantizedReference, MatchesNaiveLoop) {
   for (const Case& tc : cases) {
     SCOPED_TRACE(tc.name);
     const MoeConfig& c = tc.config;
-    Rng rng(101);
-    const std::vector<FloatExpert> experts = random_float_experts(c, tc.bias, rng);
-    const std::vector<bf16> x = random_bf16(size_t(tc.tokens) * size_t(c.hidden), rng);
-    Routing r = uniform_routing(tc.tokens, c.num_experts, c.top_k, rng);
-    drop_some(r, c, 0.25, rng);
-    if (tc.tokens > 1 && c.top_k > 1) {
-      r.ids[1] = r.ids[0] = c.local_expert_start;  // token 0 names one local expert in two slots
-    }
-    const std::vector<double> got = layer_f64(c, experts, host_args(x, r), 0);
-    const std::vector<double> want = naive_unquantized(c, experts, x, r);
-    EXPECT_LT(max_rel_diff(got, want), 1e-12);
-    // Tokens routed nowhere local get exactly 0, and some token got a non-zero output.
+    Batch b = random_batch(c, tc.tokens, 101, tc.bias);
+    Rng rng(102);
+    drop_some(b.r, c, 0.25, rng);
+    if (tc.tokens > 1 && c.top_k > 1) b.r.ids[1] = b.r.ids[0] = c.local_expert_start;  // one expert in two slots
+    const std::vector<double> got = layer_f64(c, b.experts, host_args(b.x, b.r), 0);
+    EXPECT_LT(max_rel_diff(got, naive_unquantized(c, b.experts, b.x, b.r)), 1e-12);
+    // A token with no local slot gets exactly 0 (the naive loop adds nothing for it either); some token more.
     double total = 0;
-    for (double v : got) total += std::fabs(v);
+    for (int t = 0; t < tc.tokens; ++t) {
+      bool local = false;
+      for (int j = 0; j < c.top_k; ++j) {
+        const int e = b.r.ids[size_t(t * c.top_k + j)] - c.local_expert_start;
+        local = local || (b.r.ids[size_t(t * c.top_k + j)] >= 0 && e >= 0 && e < c.num_local_experts());
+      }
+      for (int n = 0; n < c.hidden; ++n) {
+        const double v = got[size_t(t * c.hidden + n)];
+        if (!local) EXPECT_EQ(v, 0.0) << "token " << t;
+        total += std::fabs(v);
+      }
+    }
     EXPECT_GT(total, 0.0);
   }
 }
 
 TEST(UnquantizedReference, SameBitsForAnyThreadCount) {
   const MoeConfig c = make_config(4, 64, 96, 2, 24);
-  Rng rng(7);
-  const std::vector<FloatExpert> experts = random_float_experts(c, true, rng);
-  const std::vector<bf16> x = random_bf16(size_t(24 * c.hidden), rng);
-  const Routing r = skewed_routing(24, c.num_experts, c.top_k, rng);
-  const std::vector<double> one = layer_f64(c, experts, host_args(x, r), 1);
-  for (int threads : {2, 3, 7}) EXPECT_EQ(layer_f64(c, experts, host_args(x, r), threads), one) << threads;
+  const Batch b = random_batch(c, 24, 7, true, /*skewed=*/true);
+  const std::vector<double> one = layer_f64(c, b.experts, host_args(b.x, b.r), 1);
+  for (int threads : {2, 3, 7}) EXPECT_EQ(layer_f64(c, b.experts, host_args(b.x, b.r), threads), one) << threads;
 }
 
 // With the dequantized NVFP4 weights as its float weights, the unquantized layer is the NVFP4
@@ -195,18 +215,17 @@ TEST(UnquantizedReference, ZeroTokensAddNothing) {
 
 TEST(UnquantizedReference, RejectsBadArguments) {
   const MoeConfig c = make_config(2, 16, 16, 1, 4);
-  Rng rng(3);
-  const std::vector<FloatExpert> experts = random_float_experts(c, false, rng);
-  const std::vector<bf16> x = random_bf16(size_t(4 * c.hidden), rng);
-  const Routing r = uniform_routing(4, c.num_experts, c.top_k, rng);
+  const Batch b = random_batch(c, 4, 3, false);
+  const std::vector<FloatExpert>& experts = b.experts;
   std::vector<double> out(size_t(4 * c.hidden));
-  const ForwardArgs args = host_args(x, r);
+  const ForwardArgs args = host_args(b.x, b.r);
   expect_error([&] { add_unquantized_expert_f64(c, 2, experts[0].view(), args, out.data()); },
                "add_unquantized_expert_f64: local_expert: expected 0..num_local_experts - 1 (1), got 2");
   UnquantizedExpertView no_down = experts[0].view();
   no_down.down = nullptr;
   expect_error([&] { add_unquantized_expert_f64(c, 0, no_down, args, out.data()); },
-               "add_unquantized_expert_f64: weights: expected gate, up and down weights (non-null), got a null projection");
+               "add_unquantized_expert_f64: weights: expected gate, up and down weights (non-null), got a null "
+               "projection");
   expect_error([&] { add_unquantized_expert_f64(c, 0, experts[0].view(), args, nullptr); },
                "add_unquantized_expert_f64: out: expected a non-null pointer, got null");
   ForwardArgs too_many = args;
