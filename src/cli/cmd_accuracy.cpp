@@ -11,7 +11,11 @@
 // input scales for calibrated W4A4.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,7 +39,8 @@ constexpr long long kMaxTokens = 65536;   // the float64 references run on the h
 
 struct AccuracyOptions {
   std::string dir;
-  int layer = -1;
+  std::string layers;  // "L", "L1,L2,..." or "all"
+  std::string json;
   long long tokens = 64;
   uint64_t seed = 1;
   std::string inputs, inputs_tensor;
@@ -48,7 +53,10 @@ AccuracyOptions parse_options(const Args& args) {
   require(args.positional().size() == 1, args.command(), "DIR", "one checkpoint directory",
           std::to_string(args.positional().size()) + " operands");
   o.dir = args.positional()[0];
-  o.layer = int(args.get_int("layer", -1));
+  o.layers = args.get("layer", "");
+  o.json = args.get("json", "");
+  require(o.json.empty() || bool(std::ofstream(o.json)), args.command(), "--json", "a file that can be written",
+          o.json);
   o.seed = uint64_t(args.get_int("seed", 1));
   o.inputs = args.get("inputs", "");
   o.inputs_tensor = args.get("inputs-tensor", "");
@@ -176,14 +184,25 @@ ModeErrors errors_of(const std::vector<bf16>& y, const std::vector<double>& unqu
   return m;
 }
 
-// The table's rows, one per mode, against `baseline`.
+// One printed row, kept for --json.
+struct AccuracyRow {
+  int layer = 0;
+  std::string baseline, mode;
+  ModeErrors errors;
+  bool ok = true;
+};
+
+// The table's rows, one per mode, against `baseline`; each also appended to `rows`.
 class ModeTable {
  public:
-  ModeTable(const Batch& batch, const TokenRouting& routing, int hidden, const std::vector<double>& baseline)
-      : batch_(batch), routing_(routing), hidden_(hidden), baseline_(baseline),
+  ModeTable(int layer, const Batch& batch, const TokenRouting& routing, int hidden, const std::vector<double>& baseline,
+            std::vector<AccuracyRow>& rows)
+      : layer_(layer), batch_(batch), routing_(routing), hidden_(hidden), baseline_(baseline), rows_(rows),
         host_{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr} {}
 
-  void print_header(const char* baseline_name) const {
+  // `baseline_key` names the baseline in --json: "unquantized" or "w4a16_reference".
+  void print_header(const char* baseline_name, const char* baseline_key) {
+    baseline_key_ = baseline_key;
     std::printf("\n%-17s  %-34s  %s\n", "", baseline_name, "against the float64 reference");
     std::printf("%-17s  %-10s  %-22s  %s\n", "mode", "rel error", "worst token", "rel error (bound 1e-02)");
   }
@@ -200,28 +219,32 @@ class ModeTable {
     if (m.worst_token_index >= 0)
       std::snprintf(worst, sizeof(worst), "%.3e (token %d)", m.worst_token, m.worst_token_index);
     std::printf("%-17s  %-10.3e  %-22s  %.3e %s\n", name, m.unquantized, worst, m.reference, mode_ok ? "ok" : "FAILED");
+    rows_.push_back({layer_, baseline_key_, name, m, mode_ok});
   }
 
   static void not_run(const char* name, const char* why) { std::printf("%-17s  not run: %s\n", name, why); }
 
-  // The exit code: 1 when a mode broke the bound.
-  int finish() const {
+  // Whether every mode kept the bound.
+  bool finish() const {
     if (!ok_) std::printf("FAILED: a mode's error against its float64 reference exceeds %.0e\n", kReferenceBound);
-    return ok_ ? 0 : 1;
+    return ok_;
   }
 
  private:
+  int layer_;
+  std::string baseline_key_;
   const Batch& batch_;
   const TokenRouting& routing_;
   int hidden_;
   const std::vector<double>& baseline_;
+  std::vector<AccuracyRow>& rows_;
   ForwardArgs host_;
   bool ok_ = true;
 };
 
-void print_layer(const AccuracyOptions& o, const MoeConfig& c, const std::string& weights, bool gpu, const Batch& b,
-                 const TokenRouting& routing) {
-  std::printf("layer %d of %s: %d experts, H %d, I %d, top_k %d, %s, %s weights\n", o.layer, o.dir.c_str(),
+void print_layer(const AccuracyOptions& o, int layer, const MoeConfig& c, const std::string& weights, bool gpu,
+                 const Batch& b, const TokenRouting& routing) {
+  std::printf("layer %d of %s: %d experts, H %d, I %d, top_k %d, %s, %s weights\n", layer, o.dir.c_str(),
               c.num_experts, c.hidden, c.intermediate, c.top_k, std::string(to_string(c.activation.kind)).c_str(),
               weights.c_str());
   std::printf("backend %s, %d tokens (%s), routing %s\n", gpu ? "cuda" : "cpu", b.tokens, b.how.c_str(),
@@ -229,26 +252,27 @@ void print_layer(const AccuracyOptions& o, const MoeConfig& c, const std::string
 }
 
 // An NVFP4 checkpoint: the layer loaded as it is, W4A4 against W4A16's float64 reference.
-int nvfp4_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoint& ckpt) {
+bool nvfp4_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer_index,
+                    std::vector<AccuracyRow>& rows) {
   require(o.calib.empty(), args.command(), "--calib",
           "an unquantized checkpoint (an NVFP4 one's calibrated W4A4 uses its own input_scale)", o.calib);
-  MoeConfig config = ckpt.moe_config(o.layer);
-  const MoeLayerTensors& t = ckpt.moe_layer(o.layer);
+  MoeConfig config = ckpt.moe_config(layer_index);
+  const MoeLayerTensors& t = ckpt.moe_layer(layer_index);
   const Batch batch = make_batch(args, o, config.hidden);
   config.max_tokens = batch.tokens;
-  const TokenRouting routing = checkpoint_routing(ckpt, o.layer, batch.x, batch.tokens, o.seed);
+  const TokenRouting routing = checkpoint_routing(ckpt, layer_index, batch.x, batch.tokens, o.seed);
   const bool gpu = !o.force_cpu && cuda_backend_available();
   Layers layers(config, gpu);
   ProgressBar bar("loading experts", 4);
   int loaded = 0;
   for (MoeLayer* layer : {layers.cpu_w4a16.get(), layers.cpu_w4a4.get(), layers.gpu_w4a16.get(),
                           layers.gpu_w4a4.get()}) {
-    if (layer) load_moe_layer(ckpt, o.layer, *layer);
+    if (layer) load_moe_layer(ckpt, layer_index, *layer);
     bar.update(++loaded);
   }
-  const InputScales scales = input_scales(ckpt, o.layer, 0, t.num_experts);
+  const InputScales scales = input_scales(ckpt, layer_index, 0, t.num_experts);
 
-  print_layer(o, config, t.compressed_tensors ? "NVFP4 (compressed-tensors)" : "NVFP4 (ModelOpt)", gpu, batch,
+  print_layer(o, layer_index, config, t.compressed_tensors ? "NVFP4 (compressed-tensors)" : "NVFP4 (ModelOpt)", gpu, batch,
               routing);
   if (t.has_input_scale)
     std::printf("w4a4 calibrated: the checkpoint's input_scale: GEMM 1 %.4e, GEMM 2 %.4e\n", scales.gemm1,
@@ -256,8 +280,8 @@ int nvfp4_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoi
   std::vector<double> baseline(batch.x.size());
   ForwardArgs host{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr};
   reference_forward_f64(*layers.cpu_w4a16, host, baseline.data());
-  ModeTable table(batch, routing, config.hidden, baseline);
-  table.print_header("against W4A16's float64 reference");
+  ModeTable table(layer_index, batch, routing, config.hidden, baseline, rows);
+  table.print_header("against W4A16's float64 reference", "w4a16_reference");
   table.row("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());
   for (MoeLayer* layer : {layers.cpu_w4a4.get(), layers.gpu_w4a4.get()})
     if (layer) layer->set_input_scales(0.0f, 0.0f);
@@ -273,13 +297,14 @@ int nvfp4_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoi
 }
 
 // An unquantized checkpoint: its experts quantized here, every mode against the unquantized layer.
-int unquantized_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoint& ckpt) {
-  MoeConfig config = ckpt.unquantized_moe_config(o.layer);
-  const MoeLayerTensors& t = ckpt.moe_layer(o.layer);
+bool unquantized_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer_index,
+                          std::vector<AccuracyRow>& rows) {
+  MoeConfig config = ckpt.unquantized_moe_config(layer_index);
+  const MoeLayerTensors& t = ckpt.moe_layer(layer_index);
   check_unquantized_layer(ckpt, t);
   const Batch batch = make_batch(args, o, config.hidden);
   config.max_tokens = batch.tokens;
-  const TokenRouting routing = checkpoint_routing(ckpt, o.layer, batch.x, batch.tokens, o.seed);
+  const TokenRouting routing = checkpoint_routing(ckpt, layer_index, batch.x, batch.tokens, o.seed);
   std::unique_ptr<CalibrationSample> calib;
   if (!o.calib.empty())
     calib = std::make_unique<CalibrationSample>(read_calibration(o.calib, o.calib_tensor, config.hidden));
@@ -288,9 +313,9 @@ int unquantized_accuracy(const Args& args, const AccuracyOptions& o, const MoeCh
   Layers layers(config, gpu);
   std::vector<double> unquantized(batch.x.size(), 0.0);
   ForwardArgs host{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr};
-  const float h_amax = quantize_experts(ckpt, o.layer, config, host, calib.get(), layers, unquantized);
+  const float h_amax = quantize_experts(ckpt, layer_index, config, host, calib.get(), layers, unquantized);
 
-  print_layer(o, config, std::string(to_string(t.weight_dtype)), gpu, batch, routing);
+  print_layer(o, layer_index, config, std::string(to_string(t.weight_dtype)), gpu, batch, routing);
   float scale_1 = 0.0f, scale_2 = 0.0f;
   if (calib) {
     scale_1 = modelopt_scale_from_amax(calib->x_amax);
@@ -299,8 +324,8 @@ int unquantized_accuracy(const Args& args, const AccuracyOptions& o, const MoeCh
                 "GEMM 2 %.4e\n",
                 static_cast<long long>(calib->tokens), o.calib.c_str(), scale_1, scale_2);
   }
-  ModeTable table(batch, routing, config.hidden, unquantized);
-  table.print_header("against the unquantized layer");
+  ModeTable table(layer_index, batch, routing, config.hidden, unquantized, rows);
+  table.print_header("against the unquantized layer", "unquantized");
   table.row("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());
   table.row("w4a4 dynamic", *layers.cpu_w4a4, layers.gpu_w4a4.get());
   if (calib) {
@@ -313,28 +338,79 @@ int unquantized_accuracy(const Args& args, const AccuracyOptions& o, const MoeCh
   return table.finish();
 }
 
+// --layer: one index, a comma list, or every MoE layer; each must be one of the checkpoint's (moe_layer
+// throws listing them).
+std::vector<int> chosen_layers(const Args& args, const AccuracyOptions& o, const MoeCheckpoint& ckpt) {
+  std::vector<int> layers;
+  if (o.layers == "all") {
+    for (const MoeLayerTensors& t : ckpt.moe_layers()) layers.push_back(t.layer);
+    require(!layers.empty(), args.command(), "--layer all", "a checkpoint with MoE layers", "none");
+    return layers;
+  }
+  std::stringstream list(o.layers);
+  for (std::string item; std::getline(list, item, ',');) {
+    char* end = nullptr;
+    const long value = std::strtol(item.c_str(), &end, 10);
+    require(!item.empty() && *end == '\0' && value >= 0 && value <= (1 << 30), args.command(), "--layer",
+            "a layer index, a comma list of them, or all", o.layers);
+    ckpt.moe_layer(int(value));
+    layers.push_back(int(value));
+  }
+  return layers;
+}
+
+void write_json(const std::string& path, const AccuracyOptions& o, const std::vector<AccuracyRow>& rows) {
+  nlohmann::json j = {{"checkpoint", o.dir}, {"bound", kReferenceBound}, {"rows", nlohmann::json::array()}};
+  for (const AccuracyRow& r : rows) {
+    j["rows"].push_back({{"layer", r.layer},
+                         {"mode", r.mode},
+                         {"baseline", r.baseline},
+                         {"rel_error", r.errors.unquantized},
+                         {"worst_token_rel_error", r.errors.worst_token},
+                         {"worst_token", r.errors.worst_token_index},
+                         {"reference_rel_error", r.errors.reference},
+                         {"ok", r.ok}});
+  }
+  std::ofstream f(path);
+  f << j.dump(2) << "\n";
+  require(bool(f), "fp4moe accuracy", "--json", "a file that can be written", path);
+}
+
 }  // namespace
 
 int run_accuracy(const Argv& argv) {
   const Args args(argv, accuracy_command().line);
   const AccuracyOptions o = parse_options(args);
   const MoeCheckpoint ckpt(o.dir);
-  return ckpt.moe_layer(o.layer).nvfp4 ? nvfp4_accuracy(args, o, ckpt) : unquantized_accuracy(args, o, ckpt);
+  const std::vector<int> layers = chosen_layers(args, o, ckpt);
+  std::vector<AccuracyRow> rows;
+  bool ok = true;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (i > 0) std::printf("\n");
+    const bool layer_ok = ckpt.moe_layer(layers[i]).nvfp4 ? nvfp4_accuracy(args, o, ckpt, layers[i], rows)
+                                                           : unquantized_accuracy(args, o, ckpt, layers[i], rows);
+    ok = ok && layer_ok;
+  }
+  if (!o.json.empty()) write_json(o.json, o, rows);
+  return ok ? 0 : 1;
 }
 
 const Command& accuracy_command() {
   static const Command command{
       {"fp4moe accuracy",
        "DIR",
-       {{"layer", "L", "the MoE layer to measure, its index in the model", true},
+       {{"layer", "L", "the MoE layer to measure, its index in the model; a comma list, or all, for several", true},
         {"tokens", "T", "tokens in the batch, 1..65536 (default 64, or every row of --inputs)"},
-        {"inputs", "FILE", "safetensors file of the layer's input activations [T, hidden] (default: random tokens)"},
+        {"inputs", "FILE",
+         "safetensors file of the layer's input activations [T, hidden] (default: random tokens; every layer "
+         "measured takes the same)"},
         {"inputs-tensor", "NAME", "the tensor of --inputs to use, where it holds more than one"},
         {"calib", "FILE", "safetensors file of sample activations [T, hidden]: calibrated W4A4's input scales "
                           "(an unquantized checkpoint)"},
         {"calib-tensor", "NAME", "the tensor of --calib to use, where it holds more than one"},
         {"seed", "S", "seed of the random tokens and of the routing where the checkpoint has no router (default 1)"},
-        {"cpu", "", "run on the CPU backend even where a GPU is available"}},
+        {"cpu", "", "run on the CPU backend even where a GPU is available"},
+        {"json", "FILE", "also write every row (layer, mode, errors) to FILE"}},
        "  Runs MoE layer L of the checkpoint in DIR in W4A16, in W4A4 with dynamic activation scales and in\n"
        "  W4A4 with calibrated ones, and prints each mode's error against a baseline (over the batch and for\n"
        "  the worst token) and against its own float64 reference. For an unquantized (BF16, F16 or F32)\n"

@@ -1,0 +1,21 @@
+# cmake -P script of cli_accuracy_all_layers_json: `fp4moe accuracy DIR --layer all --json JSON`, then the
+# JSON's rows summed up on one line for the test's regular expression.
+execute_process(COMMAND ${CLI} accuracy ${DIR} --layer all --tokens 8 --cpu --json ${JSON} OUTPUT_QUIET
+                COMMAND_ERROR_IS_FATAL ANY)
+file(READ ${JSON} json)
+string(JSON rows LENGTH "${json}" rows)
+set(summary "rows: ${rows}")
+math(EXPR last "${rows} - 1")
+foreach(i RANGE ${last})
+  string(JSON layer GET "${json}" rows ${i} layer)
+  string(JSON mode GET "${json}" rows ${i} mode)
+  string(JSON baseline GET "${json}" rows ${i} baseline)
+  string(JSON ok GET "${json}" rows ${i} ok)
+  if(ok)
+    set(ok ok)
+  else()
+    set(ok FAILED)
+  endif()
+  string(APPEND summary ", layer ${layer} ${mode} ${baseline} ${ok}")
+endforeach()
+message("${summary}")
