@@ -272,8 +272,8 @@ bool nvfp4_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpo
   }
   const InputScales scales = input_scales(ckpt, layer_index, 0, t.num_experts);
 
-  print_layer(o, layer_index, config, t.compressed_tensors ? "NVFP4 (compressed-tensors)" : "NVFP4 (ModelOpt)", gpu, batch,
-              routing);
+  const char* weights = t.compressed_tensors ? "NVFP4 (compressed-tensors)" : "NVFP4 (ModelOpt)";
+  print_layer(o, layer_index, config, weights, gpu, batch, routing);
   if (t.has_input_scale)
     std::printf("w4a4 calibrated: the checkpoint's input_scale: GEMM 1 %.4e, GEMM 2 %.4e\n", scales.gemm1,
                 scales.gemm2);
