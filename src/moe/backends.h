@@ -24,6 +24,12 @@ void validate_bias(const Nvfp4WeightView& view, int64_t rows, const std::string&
 // backend that found another in `what` (e.g. "expert 3 gate") rejects the expert with this.
 void require_valid_block_scales(bool valid, const std::string& what);
 
+// What every forward checks of its arguments, in this order around the backend's own checks: the token
+// count within 0..max_tokens, then, for a batch of tokens, x, topk_ids and topk_weights set (`pointer`:
+// what they must be, "a non-null pointer" or "a non-null device pointer"). Both throw naming `where`.
+void validate_token_count(const MoeConfig& config, int num_tokens, const char* where);
+void validate_input_pointers(const ForwardArgs& args, const char* where, const char* pointer);
+
 // set_input_scales(): 0 (dynamic) or a finite positive input_scale whose inverse stays within
 // kMaxGlobalScale (format/nvfp4.h).
 void validate_input_scale(float scale, const char* argument);

@@ -72,15 +72,12 @@ size_t CpuMoeLayer::workspace_bytes(int max_tokens) const {
 }
 
 void CpuMoeLayer::check_forward(const ForwardArgs& args, const char* where) const {
-  require(args.num_tokens >= 0 && args.num_tokens <= config_.max_tokens, where, "args.num_tokens",
-          "0..max_tokens (" + std::to_string(config_.max_tokens) + ")", args.num_tokens);
+  validate_token_count(config_, args.num_tokens, where);
   for (size_t e = 0; e < loaded_.size(); ++e)
     require(loaded_[e] != 0, where, "experts", "every local expert loaded with load_expert() first",
             "local expert " + std::to_string(e) + " not loaded");
   if (args.num_tokens == 0) return;
-  require(args.x != nullptr, where, "args.x", "a non-null pointer", "null");
-  require(args.topk_ids != nullptr, where, "args.topk_ids", "a non-null pointer", "null");
-  require(args.topk_weights != nullptr, where, "args.topk_weights", "a non-null pointer", "null");
+  validate_input_pointers(args, where, "a non-null pointer");
 }
 
 CpuForwardPlan CpuMoeLayer::plan() const {

@@ -56,6 +56,17 @@ void require_valid_block_scales(bool valid, const std::string& what) {
   require(valid, "load_expert", what + ".scales", "E4M3 block scales >= 0 and not NaN", "a NaN or negative scale");
 }
 
+void validate_token_count(const MoeConfig& config, int num_tokens, const char* where) {
+  require(num_tokens >= 0 && num_tokens <= config.max_tokens, where, "args.num_tokens",
+          "0..max_tokens (" + std::to_string(config.max_tokens) + ")", num_tokens);
+}
+
+void validate_input_pointers(const ForwardArgs& args, const char* where, const char* pointer) {
+  require(args.x != nullptr, where, "args.x", pointer, "null");
+  require(args.topk_ids != nullptr, where, "args.topk_ids", pointer, "null");
+  require(args.topk_weights != nullptr, where, "args.topk_weights", pointer, "null");
+}
+
 void validate_input_scale(float scale, const char* argument) {
   require(std::isfinite(scale) && (scale == 0.0f || (scale > 0.0f && 1.0f / scale <= kMaxGlobalScale)),
           "set_input_scales", argument, "0 (dynamic) or a finite positive input_scale >= 2^-118",

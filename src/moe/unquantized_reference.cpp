@@ -8,6 +8,7 @@
 #include "fp4moe/format/bf16.h"
 #include "fp4moe/moe/activation.h"
 #include "fp4moe/moe/reference.h"
+#include "moe/backends.h"
 #include "util/parallel.h"
 
 namespace fp4moe {
@@ -32,12 +33,9 @@ void add_unquantized_expert_f64(const MoeConfig& config, int local_expert, const
           "0..num_local_experts - 1 (" + std::to_string(config.num_local_experts() - 1) + ")", local_expert);
   require(w.gate != nullptr && w.up != nullptr && w.down != nullptr, kWhere, "weights",
           "gate, up and down weights (non-null)", "a null projection");
-  require(args.num_tokens >= 0 && args.num_tokens <= config.max_tokens, kWhere, "args.num_tokens",
-          "0..max_tokens (" + std::to_string(config.max_tokens) + ")", args.num_tokens);
+  validate_token_count(config, args.num_tokens, kWhere);
   if (args.num_tokens == 0) return;
-  require(args.x != nullptr, kWhere, "args.x", "a non-null pointer", "null");
-  require(args.topk_ids != nullptr, kWhere, "args.topk_ids", "a non-null pointer", "null");
-  require(args.topk_weights != nullptr, kWhere, "args.topk_weights", "a non-null pointer", "null");
+  validate_input_pointers(args, kWhere, "a non-null pointer");
   require(out != nullptr, kWhere, "out", "a non-null pointer", "null");
 
   const int64_t H = config.hidden, I = config.intermediate, k = config.top_k;

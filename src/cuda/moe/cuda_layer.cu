@@ -306,15 +306,12 @@ class CudaMoeLayer final : public MoeLayer {
 
   void check_forward_args(const ForwardArgs& a, const void* workspace, size_t workspace_size) const {
     const char* where = "forward";
-    require(a.num_tokens >= 0 && a.num_tokens <= config_.max_tokens, where, "args.num_tokens",
-            "0..max_tokens (" + std::to_string(config_.max_tokens) + ")", a.num_tokens);
+    validate_token_count(config_, a.num_tokens, where);
     for (size_t e = 0; e < loaded_.size(); ++e)
       require(loaded_[e], where, "experts", "every local expert loaded with load_expert() first",
               "local expert " + std::to_string(e) + " not loaded");
     if (a.num_tokens == 0) return;
-    require(a.x != nullptr, where, "args.x", "a non-null device pointer", "null");
-    require(a.topk_ids != nullptr, where, "args.topk_ids", "a non-null device pointer", "null");
-    require(a.topk_weights != nullptr, where, "args.topk_weights", "a non-null device pointer", "null");
+    validate_input_pointers(a, where, "a non-null device pointer");
     require(a.out != nullptr, where, "args.out", "a non-null device pointer", "null");
     require(aligned16(a.x), where, "args.x", "a 16-byte aligned pointer", "a misaligned one");
     require(aligned16(a.out), where, "args.out", "a 16-byte aligned pointer", "a misaligned one");
