@@ -112,14 +112,24 @@ struct Layers {
     cpu_w4a4 = make_moe_layer(config, Backend::kCpu);
     if (gpu) gpu_w4a4 = make_moe_layer(config, Backend::kCuda);
   }
-  void load_expert(int e, const ExpertWeightsView& w) {
+  // Calls f(layer) for each of the layers there are.
+  template <class F>
+  void for_each(F&& f) {
     for (MoeLayer* layer : {cpu_w4a16.get(), cpu_w4a4.get(), gpu_w4a16.get(), gpu_w4a4.get()})
-      if (layer) layer->load_expert(e, w);
+      if (layer) f(*layer);
+  }
+  void load_expert(int e, const ExpertWeightsView& w) {
+    for_each([&](MoeLayer& layer) { layer.load_expert(e, w); });
+  }
+  // Both W4A4 layers' input scales (0: dynamic).
+  void set_w4a4_scales(float gemm1, float gemm2) {
+    for (MoeLayer* layer : {cpu_w4a4.get(), gpu_w4a4.get()})
+      if (layer) layer->set_input_scales(gemm1, gemm2);
   }
 };
 
-Nvfp4WeightView view_of(const QuantizedWeight& q, const std::vector<float>& bias) {
-  return {q.packed.data(), q.scales.data(), ScaleLayout::kLinear, q.scale_2, bias.empty() ? nullptr : bias.data()};
+ForwardArgs host_args(const Batch& batch, const TokenRouting& routing) {
+  return {batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr};
 }
 
 const float* data_or_null(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
@@ -143,7 +153,8 @@ float quantize_experts(const MoeCheckpoint& ckpt, int layer, const MoeConfig& co
       q[i] = quantize_weight(w[i].data(), down ? config.hidden : config.intermediate,
                              down ? config.intermediate : config.hidden);
     }
-    layers.load_expert(e, {view_of(q[0], bias[0]), view_of(q[1], bias[1]), view_of(q[2], bias[2])});
+    layers.load_expert(e, {weight_view(q[0], data_or_null(bias[0])), weight_view(q[1], data_or_null(bias[1])),
+                           weight_view(q[2], data_or_null(bias[2]))});
     add_unquantized_expert_f64(config, e,
                                {w[0].data(), w[1].data(), w[2].data(), data_or_null(bias[0]), data_or_null(bias[1]),
                                 data_or_null(bias[2])},
@@ -192,150 +203,130 @@ struct AccuracyRow {
   bool ok = true;
 };
 
-// The table's rows, one per mode, against `baseline`; each also appended to `rows`.
-class ModeTable {
- public:
-  ModeTable(int layer, const Batch& batch, const TokenRouting& routing, int hidden, const std::vector<double>& baseline,
-            std::vector<AccuracyRow>& rows)
-      : layer_(layer), batch_(batch), routing_(routing), hidden_(hidden), baseline_(baseline), rows_(rows),
-        host_{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr} {}
+// What one layer is measured against: `values` ([T, H]), or, where empty, W4A16's float64 reference, which
+// the table's first row computes. `name` heads the column, `key` names it in --json.
+struct Baseline {
+  std::vector<double> values;
+  const char* name;
+  const char* key;
+};
 
-  // `baseline_key` names the baseline in --json: "unquantized" or "w4a16_reference".
-  void print_header(const char* baseline_name, const char* baseline_key) {
-    baseline_key_ = baseline_key;
-    std::printf("\n%-17s  %-34s  %s\n", "", baseline_name, "against the float64 reference");
+// Calibrated W4A4's input scales and where they came from (a line before the table), or why that row
+// does not run (scales.gemm1 == 0).
+struct Calibration {
+  InputScales scales;
+  std::string source;
+  const char* missing = "";
+};
+
+// One layer's table: its weights and batch, then W4A16, dynamic W4A4 and calibrated W4A4, each against
+// the baseline (over the batch and the worst token) and against its own float64 reference, appended to
+// `rows`. Returns whether every mode kept the bound.
+class LayerTable {
+ public:
+  LayerTable(const AccuracyOptions& o, int layer, const Batch& batch, const TokenRouting& routing, Baseline baseline,
+             std::vector<AccuracyRow>& rows)
+      : o_(o), layer_(layer), batch_(batch), routing_(routing), baseline_(std::move(baseline)), rows_(rows) {}
+
+  bool print(const MoeConfig& c, const std::string& weights, Layers& layers, const Calibration& calibration) {
+    hidden_ = c.hidden;
+    std::printf("layer %d of %s: %d experts, H %d, I %d, top_k %d, %s, %s weights\n", layer_, o_.dir.c_str(),
+                c.num_experts, c.hidden, c.intermediate, c.top_k, std::string(to_string(c.activation.kind)).c_str(),
+                weights.c_str());
+    std::printf("backend %s, %d tokens (%s), routing %s\n", layers.gpu_w4a16 ? "cuda" : "cpu", batch_.tokens,
+                batch_.how.c_str(), routing_.how.c_str());
+    if (!calibration.source.empty())
+      std::printf("w4a4 calibrated: %s: GEMM 1 %.4e, GEMM 2 %.4e\n", calibration.source.c_str(),
+                  calibration.scales.gemm1, calibration.scales.gemm2);
+    std::printf("\n%-17s  %-34s  %s\n", "", baseline_.name, "against the float64 reference");
     std::printf("%-17s  %-10s  %-22s  %s\n", "mode", "rel error", "worst token", "rel error (bound 1e-02)");
+    row("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());
+    layers.set_w4a4_scales(0.0f, 0.0f);
+    row("w4a4 dynamic", *layers.cpu_w4a4, layers.gpu_w4a4.get());
+    if (calibration.scales.gemm1 > 0.0f) {
+      layers.set_w4a4_scales(calibration.scales.gemm1, calibration.scales.gemm2);
+      row("w4a4 calibrated", *layers.cpu_w4a4, layers.gpu_w4a4.get());
+    } else {
+      std::printf("%-17s  not run: %s\n", "w4a4 calibrated", calibration.missing);
+    }
+    if (!ok_) std::printf("FAILED: a mode's error against its float64 reference exceeds %.0e\n", kReferenceBound);
+    return ok_;
   }
 
+ private:
   // One mode: its float64 reference on `cpu`, its output on `gpu` (or `cpu`), both errors.
   void row(const char* name, MoeLayer& cpu, MoeLayer* gpu) {
     std::vector<double> reference(batch_.x.size());
-    reference_forward_f64(cpu, host_, reference.data());
+    reference_forward_f64(cpu, host_args(batch_, routing_), reference.data());
+    if (baseline_.values.empty()) baseline_.values = reference;
     const Timed run = run_forward(gpu ? *gpu : cpu, batch_.x, routing_, batch_.tokens, 0);
-    const ModeErrors m = errors_of(run.out, baseline_, reference, batch_.tokens, hidden_);
+    const ModeErrors m = errors_of(run.out, baseline_.values, reference, batch_.tokens, hidden_);
     const bool mode_ok = m.reference <= kReferenceBound;
     ok_ = ok_ && mode_ok;
     char worst[64] = "-";
     if (m.worst_token_index >= 0)
       std::snprintf(worst, sizeof(worst), "%.3e (token %d)", m.worst_token, m.worst_token_index);
     std::printf("%-17s  %-10.3e  %-22s  %.3e %s\n", name, m.unquantized, worst, m.reference, mode_ok ? "ok" : "FAILED");
-    rows_.push_back({layer_, baseline_key_, name, m, mode_ok});
+    rows_.push_back({layer_, baseline_.key, name, m, mode_ok});
   }
 
-  static void not_run(const char* name, const char* why) { std::printf("%-17s  not run: %s\n", name, why); }
-
-  // Whether every mode kept the bound.
-  bool finish() const {
-    if (!ok_) std::printf("FAILED: a mode's error against its float64 reference exceeds %.0e\n", kReferenceBound);
-    return ok_;
-  }
-
- private:
+  const AccuracyOptions& o_;
   int layer_;
-  std::string baseline_key_;
   const Batch& batch_;
   const TokenRouting& routing_;
-  int hidden_;
-  const std::vector<double>& baseline_;
+  Baseline baseline_;
   std::vector<AccuracyRow>& rows_;
-  ForwardArgs host_;
+  int hidden_ = 0;
   bool ok_ = true;
 };
 
-void print_layer(const AccuracyOptions& o, int layer, const MoeConfig& c, const std::string& weights, bool gpu,
-                 const Batch& b, const TokenRouting& routing) {
-  std::printf("layer %d of %s: %d experts, H %d, I %d, top_k %d, %s, %s weights\n", layer, o.dir.c_str(),
-              c.num_experts, c.hidden, c.intermediate, c.top_k, std::string(to_string(c.activation.kind)).c_str(),
-              weights.c_str());
-  std::printf("backend %s, %d tokens (%s), routing %s\n", gpu ? "cuda" : "cpu", b.tokens, b.how.c_str(),
-              routing.how.c_str());
-}
-
-// An NVFP4 checkpoint: the layer loaded as it is, W4A4 against W4A16's float64 reference.
-bool nvfp4_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer_index,
+// An NVFP4 checkpoint: the layer loaded as it is, W4A4 against W4A16's float64 reference, calibrated
+// W4A4 with the checkpoint's input_scale.
+bool nvfp4_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer, const Batch& batch,
                     std::vector<AccuracyRow>& rows) {
-  require(o.calib.empty(), args.command(), "--calib",
-          "an unquantized checkpoint (an NVFP4 one's calibrated W4A4 uses its own input_scale)", o.calib);
-  MoeConfig config = ckpt.moe_config(layer_index);
-  const MoeLayerTensors& t = ckpt.moe_layer(layer_index);
-  const Batch batch = make_batch(args, o, config.hidden);
+  MoeConfig config = ckpt.moe_config(layer);
   config.max_tokens = batch.tokens;
-  const TokenRouting routing = checkpoint_routing(ckpt, layer_index, batch.x, batch.tokens, o.seed);
-  const bool gpu = !o.force_cpu && cuda_backend_available();
-  Layers layers(config, gpu);
+  const MoeLayerTensors& t = ckpt.moe_layer(layer);
+  const TokenRouting routing = checkpoint_routing(ckpt, layer, batch.x, batch.tokens, o.seed);
+  Layers layers(config, !o.force_cpu && cuda_backend_available());
   ProgressBar bar("loading experts", 4);
   int loaded = 0;
-  for (MoeLayer* layer : {layers.cpu_w4a16.get(), layers.cpu_w4a4.get(), layers.gpu_w4a16.get(),
-                          layers.gpu_w4a4.get()}) {
-    if (layer) load_moe_layer(ckpt, layer_index, *layer);
+  layers.for_each([&](MoeLayer& l) {
+    load_moe_layer(ckpt, layer, l);
     bar.update(++loaded);
-  }
-  const InputScales scales = input_scales(ckpt, layer_index, 0, t.num_experts);
-
-  const char* weights = t.compressed_tensors ? "NVFP4 (compressed-tensors)" : "NVFP4 (ModelOpt)";
-  print_layer(o, layer_index, config, weights, gpu, batch, routing);
-  if (t.has_input_scale)
-    std::printf("w4a4 calibrated: the checkpoint's input_scale: GEMM 1 %.4e, GEMM 2 %.4e\n", scales.gemm1,
-                scales.gemm2);
-  std::vector<double> baseline(batch.x.size());
-  ForwardArgs host{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr};
-  reference_forward_f64(*layers.cpu_w4a16, host, baseline.data());
-  ModeTable table(layer_index, batch, routing, config.hidden, baseline, rows);
-  table.print_header("against W4A16's float64 reference", "w4a16_reference");
-  table.row("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());
-  for (MoeLayer* layer : {layers.cpu_w4a4.get(), layers.gpu_w4a4.get()})
-    if (layer) layer->set_input_scales(0.0f, 0.0f);
-  table.row("w4a4 dynamic", *layers.cpu_w4a4, layers.gpu_w4a4.get());
+  });
+  Calibration calibration{{}, "", "the checkpoint has no input_scale"};
   if (t.has_input_scale) {
-    for (MoeLayer* layer : {layers.cpu_w4a4.get(), layers.gpu_w4a4.get()})
-      if (layer) layer->set_input_scales(scales.gemm1, scales.gemm2);
-    table.row("w4a4 calibrated", *layers.cpu_w4a4, layers.gpu_w4a4.get());
-  } else {
-    ModeTable::not_run("w4a4 calibrated", "the checkpoint has no input_scale");
+    calibration.scales = input_scales(ckpt, layer, 0, t.num_experts);
+    calibration.source = "the checkpoint's input_scale";
   }
-  return table.finish();
+  LayerTable table(o, layer, batch, routing, {{}, "against W4A16's float64 reference", "w4a16_reference"}, rows);
+  return table.print(config, t.compressed_tensors ? "NVFP4 (compressed-tensors)" : "NVFP4 (ModelOpt)", layers,
+                     calibration);
 }
 
-// An unquantized checkpoint: its experts quantized here, every mode against the unquantized layer.
-bool unquantized_accuracy(const Args& args, const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer_index,
-                          std::vector<AccuracyRow>& rows) {
-  MoeConfig config = ckpt.unquantized_moe_config(layer_index);
-  const MoeLayerTensors& t = ckpt.moe_layer(layer_index);
-  check_unquantized_layer(ckpt, t);
-  const Batch batch = make_batch(args, o, config.hidden);
+// An unquantized checkpoint: its experts quantized here, every mode against the unquantized layer,
+// calibrated W4A4 with the scales `fp4moe quantize --calib` writes from `calib` (if any).
+bool unquantized_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer, const Batch& batch,
+                          const CalibrationSample* calib, std::vector<AccuracyRow>& rows) {
+  MoeConfig config = ckpt.unquantized_moe_config(layer);
   config.max_tokens = batch.tokens;
-  const TokenRouting routing = checkpoint_routing(ckpt, layer_index, batch.x, batch.tokens, o.seed);
-  std::unique_ptr<CalibrationSample> calib;
-  if (!o.calib.empty())
-    calib = std::make_unique<CalibrationSample>(read_calibration(o.calib, o.calib_tensor, config.hidden));
-
-  const bool gpu = !o.force_cpu && cuda_backend_available();
-  Layers layers(config, gpu);
+  const MoeLayerTensors& t = ckpt.moe_layer(layer);
+  check_unquantized_layer(ckpt, t);
+  const TokenRouting routing = checkpoint_routing(ckpt, layer, batch.x, batch.tokens, o.seed);
+  Layers layers(config, !o.force_cpu && cuda_backend_available());
   std::vector<double> unquantized(batch.x.size(), 0.0);
-  ForwardArgs host{batch.tokens, batch.x.data(), routing.ids.data(), routing.weights.data(), nullptr};
-  const float h_amax = quantize_experts(ckpt, layer_index, config, host, calib.get(), layers, unquantized);
-
-  print_layer(o, layer_index, config, std::string(to_string(t.weight_dtype)), gpu, batch, routing);
-  float scale_1 = 0.0f, scale_2 = 0.0f;
+  const float h_amax =
+      quantize_experts(ckpt, layer, config, host_args(batch, routing), calib, layers, unquantized);
+  Calibration calibration{{}, "", "--calib FILE gives the activations its input scales come from"};
   if (calib) {
-    scale_1 = modelopt_scale_from_amax(calib->x_amax);
-    scale_2 = modelopt_scale_from_amax(h_amax);
-    std::printf("w4a4 calibrated: input scales from %lld tokens of %s through every expert: GEMM 1 %.4e, "
-                "GEMM 2 %.4e\n",
-                static_cast<long long>(calib->tokens), o.calib.c_str(), scale_1, scale_2);
+    calibration.scales = {modelopt_scale_from_amax(calib->x_amax), modelopt_scale_from_amax(h_amax)};
+    calibration.source = "input scales from " + std::to_string(calib->tokens) + " tokens of " + o.calib +
+                         " through every expert";
   }
-  ModeTable table(layer_index, batch, routing, config.hidden, unquantized, rows);
-  table.print_header("against the unquantized layer", "unquantized");
-  table.row("w4a16", *layers.cpu_w4a16, layers.gpu_w4a16.get());
-  table.row("w4a4 dynamic", *layers.cpu_w4a4, layers.gpu_w4a4.get());
-  if (calib) {
-    for (MoeLayer* layer : {layers.cpu_w4a4.get(), layers.gpu_w4a4.get()})
-      if (layer) layer->set_input_scales(scale_1, scale_2);
-    table.row("w4a4 calibrated", *layers.cpu_w4a4, layers.gpu_w4a4.get());
-  } else {
-    ModeTable::not_run("w4a4 calibrated", "--calib FILE gives the activations its input scales come from");
-  }
-  return table.finish();
+  LayerTable table(o, layer, batch, routing, {std::move(unquantized), "against the unquantized layer", "unquantized"},
+                   rows);
+  return table.print(config, std::string(to_string(t.weight_dtype)), layers, calibration);
 }
 
 // --layer: one index, a comma list, or every MoE layer; each must be one of the checkpoint's (moe_layer
@@ -383,12 +374,22 @@ int run_accuracy(const Argv& argv) {
   const AccuracyOptions o = parse_options(args);
   const MoeCheckpoint ckpt(o.dir);
   const std::vector<int> layers = chosen_layers(args, o, ckpt);
+  bool nvfp4 = false;
+  for (int layer : layers) nvfp4 = nvfp4 || ckpt.moe_layer(layer).nvfp4;
+  require(o.calib.empty() || !nvfp4, args.command(), "--calib",
+          "an unquantized checkpoint (an NVFP4 one's calibrated W4A4 uses its own input_scale)", o.calib);
+  // One batch and one calibration sample for every layer: a model's MoE layers share its hidden size.
+  const int hidden = ckpt.model().hidden;
+  const Batch batch = make_batch(args, o, hidden);
+  std::unique_ptr<CalibrationSample> calib;
+  if (!o.calib.empty()) calib = std::make_unique<CalibrationSample>(read_calibration(o.calib, o.calib_tensor, hidden));
   std::vector<AccuracyRow> rows;
   bool ok = true;
   for (size_t i = 0; i < layers.size(); ++i) {
     if (i > 0) std::printf("\n");
-    const bool layer_ok = ckpt.moe_layer(layers[i]).nvfp4 ? nvfp4_accuracy(args, o, ckpt, layers[i], rows)
-                                                           : unquantized_accuracy(args, o, ckpt, layers[i], rows);
+    const bool layer_ok = ckpt.moe_layer(layers[i]).nvfp4
+                              ? nvfp4_accuracy(o, ckpt, layers[i], batch, rows)
+                              : unquantized_accuracy(o, ckpt, layers[i], batch, calib.get(), rows);
     ok = ok && layer_ok;
   }
   if (!o.json.empty()) write_json(o.json, o, rows);

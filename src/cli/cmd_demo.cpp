@@ -64,13 +64,9 @@ struct Bf16Expert {
   std::vector<bf16> down;      // [H, I]
 };
 
-Nvfp4WeightView view_of(const QuantizedWeight& w) {
-  return {w.packed.data(), w.scales.data(), ScaleLayout::kLinear, w.scale_2};
-}
-
 struct Nvfp4Expert {
   QuantizedWeight gate, up, down;
-  ExpertWeightsView view() const { return {view_of(gate), view_of(up), view_of(down)}; }
+  ExpertWeightsView view() const { return {weight_view(gate), weight_view(up), weight_view(down)}; }
 };
 
 std::vector<bf16> gaussian_bf16(size_t n, double stddev, std::mt19937_64& rng) {

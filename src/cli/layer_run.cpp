@@ -57,6 +57,10 @@ TokenRouting random_routing(int tokens, int num_experts, int top_k, uint64_t see
 
 }  // namespace
 
+Nvfp4WeightView weight_view(const QuantizedWeight& q, const float* bias) {
+  return {q.packed.data(), q.scales.data(), ScaleLayout::kLinear, q.scale_2, bias};
+}
+
 std::vector<bf16> random_tokens(int64_t n, uint64_t seed) {
   std::mt19937_64 gen(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);

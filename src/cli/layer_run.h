@@ -10,9 +10,14 @@
 
 #include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/format/bf16.h"
+#include "fp4moe/format/quantize.h"
 #include "fp4moe/moe/layer.h"
 
 namespace fp4moe::cli {
+
+// A quantized weight matrix (the ModelOpt recipe, format/quantize.h) as a layer loads it, with `bias`
+// ([rows], or null).
+Nvfp4WeightView weight_view(const QuantizedWeight& q, const float* bias = nullptr);
 
 // n BF16 values drawn from N(0, 1), the same for a seed on every machine.
 std::vector<bf16> random_tokens(int64_t n, uint64_t seed);
