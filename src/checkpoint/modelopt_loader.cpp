@@ -64,7 +64,7 @@ float read_scale(const MoeCheckpoint& ckpt, const MoeLayerTensors& t, ExpertProj
   std::memcpy(&value, v.data + index * 4, sizeof(value));
   require(std::isfinite(value) && value > 0.0f, where_of(v), what_of(v), "a finite positive scale",
           std::to_string(value));
-  if (suffix == t.stored_suffix(suffix)) return value;
+  if (!t.compressed_tensors) return value;
   // compressed-tensors stores the global scale, the inverse of ModelOpt's (modelopt.h).
   const float inverse = 1.0f / value;
   require(std::isfinite(inverse), where_of(v), what_of(v), "a global scale whose inverse is a finite float",
