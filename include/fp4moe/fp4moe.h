@@ -10,4 +10,5 @@
 #include "fp4moe/moe/config.h"
 #include "fp4moe/moe/layer.h"
 #include "fp4moe/moe/reference.h"
+#include "fp4moe/moe/tensor_parallel.h"
 #include "fp4moe/routing/routing.h"
