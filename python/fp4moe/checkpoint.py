@@ -22,7 +22,7 @@ def checkpoint_moe_layers(path):
 
 
 def load_moe_layers(path, max_tokens, *, layers=None, mode="w4a16", local_expert_start=0, local_experts=None,
-                    device=None, cpu_threads=0, workspace=None):
+                    tp_rank=0, tp_size=1, device=None, cpu_threads=0, workspace=None):
     """The MoE layers of a checkpoint directory, each built and loaded as MoeLayer.from_checkpoint does,
     from the checkpoint opened (and its headers validated) once, all on one fp4moe.Workspace: {layer: MoeLayer}
     in layer order. layers: the layer indices to load (None: every MoE layer); every one of them must be
@@ -43,5 +43,6 @@ def load_moe_layers(path, max_tokens, *, layers=None, mode="w4a16", local_expert
         workspace = Workspace(device=device)
     return {layer: MoeLayer._from_open_checkpoint(
         checkpoint, layer, max_tokens, mode=mode, local_expert_start=local_expert_start,
-        local_experts=local_experts, device=device, cpu_threads=cpu_threads, workspace=workspace)
+        local_experts=local_experts, tp_rank=tp_rank, tp_size=tp_size, device=device, cpu_threads=cpu_threads,
+        workspace=workspace)
         for layer in wanted}

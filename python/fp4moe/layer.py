@@ -92,25 +92,31 @@ class MoeLayer:
 
     @classmethod
     def from_checkpoint(cls, path, layer, max_tokens, *, mode="w4a16", local_expert_start=0, local_experts=None,
-                        device=None, cpu_threads=0, workspace=None):
+                        tp_rank=0, tp_size=1, device=None, cpu_threads=0, workspace=None):
         """MoE layer `layer` of a Hugging Face checkpoint directory in ModelOpt's NVFP4 layout (config.json
         plus single or sharded safetensors), with its weights loaded: sizes, top-k and activation come from
         config.json, checked against the tensors; every local expert is validated before the first is
         loaded; in mode "w4a4" the checkpoint's input_scale values (their max over the local experts) are
-        the calibrated scales when it has them, else the scales are dynamic. The other arguments are
-        those of MoeLayer()."""
+        the calibrated scales when it has them, else the scales are dynamic.
+
+        tp_rank / tp_size: tensor parallelism over the intermediate. The layer is rank tp_rank's shard, of
+        intermediate I / tp_size (a multiple of 16): its rows of gate and up and columns of down, down's
+        bias on rank 0 only. The ranks' outputs add up to the layer's; the caller all-reduces them. The
+        other arguments are those of MoeLayer()."""
         return cls._from_open_checkpoint(_core.Checkpoint(path=os.fspath(path)), layer, max_tokens, mode=mode,
                                          local_expert_start=local_expert_start, local_experts=local_experts,
-                                         device=device, cpu_threads=cpu_threads, workspace=workspace)
+                                         tp_rank=tp_rank, tp_size=tp_size, device=device, cpu_threads=cpu_threads,
+                                         workspace=workspace)
 
     @classmethod
-    def _from_open_checkpoint(cls, checkpoint, layer, max_tokens, **options):
+    def _from_open_checkpoint(cls, checkpoint, layer, max_tokens, *, tp_rank=0, tp_size=1, **options):
         """from_checkpoint on a _core.Checkpoint already open (fp4moe.load_moe_layers opens it once)."""
-        c = checkpoint.layer_config(layer=int(layer))
+        c = checkpoint.layer_config(layer=int(layer), tp_rank=int(tp_rank), tp_size=int(tp_size))
         self = cls(c["num_experts"], c["hidden"], c["intermediate"], c["top_k"], max_tokens,
                    activation=c["activation"], swiglu_limit=c["swiglu_limit"], swiglu_alpha=c["swiglu_alpha"],
                    **options)
-        self._native.load_checkpoint(checkpoint=checkpoint, layer=int(layer))
+        self._native.load_checkpoint(checkpoint=checkpoint, layer=int(layer), tp_rank=int(tp_rank),
+                                     tp_size=int(tp_size))
         return self
 
     # ---- configuration ----

@@ -37,8 +37,8 @@ nb::list moe_layers(const MoeCheckpoint& checkpoint) {
   return layers;
 }
 
-nb::dict layer_config(const MoeCheckpoint& checkpoint, int layer) {
-  const MoeConfig c = checkpoint.moe_config(layer);
+nb::dict layer_config(const MoeCheckpoint& checkpoint, int layer, int tp_rank, int tp_size) {
+  const MoeConfig c = checkpoint.moe_config(layer, QuantMode::kW4A16, 1, {tp_rank, tp_size});
   nb::dict d;
   d["num_experts"] = c.num_experts;
   d["hidden"] = c.hidden;
@@ -61,9 +61,10 @@ void bind_checkpoint(nb::module_& m) {
            "The MoE layers in layer order: dicts of layer, num_experts, hidden, intermediate, nvfp4, "
            "compressed_tensors (NVFP4 under compressed-tensors' names), has_input_scale, has_biases (any expert "
            "bias, as gpt-oss's) and problem (why the layer cannot be loaded; empty when it can).")
-      .def("layer_config", &layer_config, nb::arg("layer"),
-           "MoE layer `layer`: num_experts, hidden, intermediate, top_k, activation, swiglu_limit, "
-           "swiglu_alpha and has_input_scale. Raises fp4moe.Error listing the MoE layers there are.");
+      .def("layer_config", &layer_config, nb::arg("layer"), nb::arg("tp_rank") = 0, nb::arg("tp_size") = 1,
+           "MoE layer `layer`: num_experts, hidden, intermediate (rank tp_rank's of tp_size: I / tp_size), top_k, "
+           "activation, swiglu_limit, swiglu_alpha and has_input_scale. Raises fp4moe.Error listing the MoE "
+           "layers there are, or naming a tp_size that does not split the intermediate.");
 }
 
 }  // namespace fp4moe::bindings

@@ -99,7 +99,12 @@ void bind_layer(nb::module_& m) {
       .def("load_weights", &load_weights, nb::arg("w13"), nb::arg("w13_scale"), nb::arg("w13_gate_scale_2"),
            nb::arg("w13_up_scale_2"), nb::arg("w2"), nb::arg("w2_scale"), nb::arg("w2_scale_2"),
            nb::arg("scale_layout"), nb::arg("w13_bias").none(), nb::arg("w2_bias").none())
-      .def("load_checkpoint", &LayerBinding::load_checkpoint, nb::arg("checkpoint"), nb::arg("layer"))
+      .def(
+          "load_checkpoint",
+          [](LayerBinding& self, const MoeCheckpoint& checkpoint, int layer, int tp_rank, int tp_size) {
+            self.load_checkpoint(checkpoint, layer, {tp_rank, tp_size});
+          },
+          nb::arg("checkpoint"), nb::arg("layer"), nb::arg("tp_rank"), nb::arg("tp_size"))
       .def("set_input_scales", &LayerBinding::set_input_scales, nb::arg("gemm1_input_scale"),
            nb::arg("gemm2_input_scale"))
       .def("run", &LayerBinding::run, nb::arg("hidden_states"), nb::arg("topk_weights"), nb::arg("topk_ids"),

@@ -107,9 +107,9 @@ void LayerBinding::load_weights(const StackedWeights& w) {
   weights_loaded_ = true;
 }
 
-void LayerBinding::load_checkpoint(const MoeCheckpoint& checkpoint, int layer) {
+void LayerBinding::load_checkpoint(const MoeCheckpoint& checkpoint, int layer, TensorParallelShard shard) {
   DeviceGuard guard(device_);
-  load_moe_layer(checkpoint, layer, *layer_);
+  load_moe_layer(checkpoint, layer, *layer_, shard);
   weights_loaded_ = true;
 }
 

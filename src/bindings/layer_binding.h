@@ -52,8 +52,8 @@ class LayerBinding {
   void load_weights(const StackedWeights& weights);
   // Layer `layer` of an open ModelOpt NVFP4 checkpoint (checkpoint/modelopt.h's load_moe_layer:
   // sizes checked against this layer's, every local expert validated before the first is loaded,
-  // and in W4A4 the checkpoint's input scales when it has them).
-  void load_checkpoint(const MoeCheckpoint& checkpoint, int layer);
+  // and in W4A4 the checkpoint's input scales when it has them), `shard`'s part of it.
+  void load_checkpoint(const MoeCheckpoint& checkpoint, int layer, TensorParallelShard shard);
   void set_input_scales(float gemm1_input_scale, float gemm2_input_scale);
 
   // x [T, H] bf16, topk_weights [T, k] f32, topk_ids [T, k] i32, out [T, H] bf16, all on the layer's

@@ -141,9 +141,11 @@ const MoeLayerTensors& MoeCheckpoint::moe_layer(int layer) const {
   return layers_.front();
 }
 
-MoeConfig MoeCheckpoint::moe_config(int layer, QuantMode mode, int max_tokens) const {
+MoeConfig MoeCheckpoint::moe_config(int layer, QuantMode mode, int max_tokens, TensorParallelShard shard) const {
   require_loadable(*this, moe_layer(layer));
-  return checked_config(layer, mode, max_tokens);
+  MoeConfig c = checked_config(layer, mode, max_tokens);
+  c.intermediate = shard_intermediate(c.intermediate, shard, "MoeCheckpoint::moe_config");
+  return c;
 }
 
 MoeConfig MoeCheckpoint::unquantized_moe_config(int layer, QuantMode mode, int max_tokens) const {
@@ -252,15 +254,25 @@ InputScales input_scales(const MoeCheckpoint& ckpt, int layer, int first_expert,
 
 void load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst,
                     const std::function<void(int, int)>& progress) {
+  load_moe_layer(ckpt, layer, dst, TensorParallelShard{}, progress);
+}
+
+void load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst, TensorParallelShard shard,
+                    const std::function<void(int, int)>& progress) {
   const MoeConfig& c = dst.config();
-  const MoeConfig expected = ckpt.moe_config(layer, c.mode, c.max_tokens);
-  const auto check = [&](int got, int want, const char* field) {
+  const MoeConfig expected = ckpt.moe_config(layer, c.mode, c.max_tokens, shard);
+  const auto check = [&](int got, int want, const char* field, const std::string& hint) {
     require(got == want, "load_moe_layer", std::string("layer config ") + field,
-            std::to_string(want) + " (layer " + std::to_string(layer) + " of " + ckpt.dir() + ")", got);
+            std::to_string(want) + " (layer " + std::to_string(layer) + " of " + ckpt.dir() + hint + ")", got);
   };
-  check(c.num_experts, expected.num_experts, "num_experts");
-  check(c.hidden, expected.hidden, "hidden");
-  check(c.intermediate, expected.intermediate, "intermediate");
+  check(c.num_experts, expected.num_experts, "num_experts", "");
+  check(c.hidden, expected.hidden, "hidden", "");
+  const bool looks_sharded = c.intermediate > 0 && c.intermediate < expected.intermediate &&
+                             expected.intermediate % c.intermediate == 0;
+  check(c.intermediate, expected.intermediate, "intermediate",
+        shard.size > 1 ? ", rank " + std::to_string(shard.rank) + " of " + std::to_string(shard.size)
+        : looks_sharded ? "; a tensor-parallel shard is loaded with its TensorParallelShard"
+                        : "");
 
   const int first = c.local_expert_start, count = c.num_local_experts();
   std::vector<CheckpointExpert> experts;  // owns the biases the views point to until every load is done
@@ -269,8 +281,13 @@ void load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst,
   const bool w4a4_scales = c.mode == QuantMode::kW4A4 && ckpt.moe_layer(layer).has_input_scale;
   const InputScales scales = w4a4_scales ? input_scales(ckpt, layer, first, count) : InputScales{};
 
+  const int intermediate = ckpt.moe_layer(layer).intermediate;
   for (int e = 0; e < count; ++e) {
-    dst.load_expert(e, experts[size_t(e)].view);
+    if (shard.size == 1) {
+      dst.load_expert(e, experts[size_t(e)].view);
+    } else {
+      dst.load_expert(e, shard_expert(experts[size_t(e)].view, c.hidden, intermediate, shard).view);
+    }
     if (progress) progress(e + 1, count);
   }
   if (w4a4_scales) dst.set_input_scales(scales.gemm1, scales.gemm2);

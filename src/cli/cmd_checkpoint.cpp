@@ -105,12 +105,50 @@ std::string validate_all(const MoeCheckpoint& ckpt) {
 
 // ---- fp4moe run ----
 
-std::unique_ptr<MoeLayer> loaded_layer(const MoeCheckpoint& ckpt, int layer, const MoeConfig& config, Backend backend) {
+std::unique_ptr<MoeLayer> loaded_layer(const MoeCheckpoint& ckpt, int layer, const MoeConfig& config, Backend backend,
+                                       TensorParallelShard shard = {}) {
   auto moe = make_moe_layer(config, backend);
-  const char* label = backend == Backend::kCuda ? "loading experts (cuda)" : "loading experts (cpu)";
-  ProgressBar bar(label, config.num_local_experts());
-  load_moe_layer(ckpt, layer, *moe, [&](int done, int) { bar.update(done); });
+  std::string label = backend == Backend::kCuda ? "loading experts (cuda" : "loading experts (cpu";
+  if (shard.size > 1) label += ", rank " + std::to_string(shard.rank) + " of " + std::to_string(shard.size);
+  ProgressBar bar(label + ")", config.num_local_experts());
+  load_moe_layer(ckpt, layer, *moe, shard, [&](int done, int) { bar.update(done); });
   return moe;
+}
+
+// `fp4moe run --tp N`: the layer as N tensor-parallel ranks (moe/tensor_parallel.h), each loaded and
+// run in turn on the same batch, their outputs summed in FP32 and rounded once, as an all-reduce
+// would. The sum is held to the sum of the ranks' float64 references (each rank's contract; in W4A16
+// and calibrated W4A4 that is the unsharded layer's reference) and compared with the unsharded one.
+struct RanksRun {
+  std::vector<bf16> sum;
+  std::vector<double> reference_sum;
+  std::vector<double> median_us;
+};
+
+RanksRun run_ranks(const MoeCheckpoint& ckpt, int layer, QuantMode mode, int tokens, int tp, Backend backend,
+                   const std::vector<bf16>& x, const TokenRouting& routing, int iters) {
+  const int hidden = ckpt.moe_layer(layer).hidden;
+  std::vector<float> sum(size_t(tokens) * hidden, 0.0f);
+  RanksRun r;
+  r.reference_sum.assign(sum.size(), 0.0);
+  for (int rank = 0; rank < tp; ++rank) {
+    const TensorParallelShard shard{rank, tp};
+    const MoeConfig config = ckpt.moe_config(layer, mode, tokens, shard);
+    const std::unique_ptr<MoeLayer> cpu = loaded_layer(ckpt, layer, config, Backend::kCpu, shard);
+    const std::unique_ptr<MoeLayer> cuda =
+        backend == Backend::kCuda ? loaded_layer(ckpt, layer, config, Backend::kCuda, shard) : nullptr;
+    std::vector<double> ref(sum.size());
+    reference_forward_f64(*cpu, {tokens, x.data(), routing.ids.data(), routing.weights.data(), nullptr}, ref.data());
+    const Timed timed = run_forward(cuda ? *cuda : *cpu, x, routing, tokens, iters);
+    for (size_t i = 0; i < sum.size(); ++i) {
+      sum[i] += bf16_to_float(timed.out[i]);
+      r.reference_sum[i] += ref[i];
+    }
+    r.median_us.push_back(timed.median_us);
+  }
+  r.sum.resize(sum.size());
+  for (size_t i = 0; i < sum.size(); ++i) r.sum[i] = float_to_bf16(sum[i]);
+  return r;
 }
 
 }  // namespace
@@ -175,17 +213,20 @@ int run_layer(const Argv& argv) {
   const int layer = int(args.get_int("layer", -1));
   const long long tokens = args.get_int("tokens", 16);
   const long long iters = args.get_int("iters", 20);
+  const long long tp = args.get_int("tp", 1);
   require(tokens > 0 && tokens <= (1 << 20), args.command(), "--tokens", "in [1, 1048576]", tokens);
   require(iters >= 0 && iters <= 100000, args.command(), "--iters", "in [0, 100000]", iters);
+  require(tp >= 1 && tp <= (1 << 20), args.command(), "--tp", "in [1, 1048576]", tp);
   const QuantMode mode = parse_quant_mode(args.get("mode", "w4a16"), args.command(), "--mode");
   const uint64_t seed = uint64_t(args.get_int("seed", 1));
 
   const MoeCheckpoint ckpt(dir);
   const MoeConfig config = ckpt.moe_config(layer, mode, int(tokens));
+  shard_intermediate(config.intermediate, {0, int(tp)}, args.command(), "--tp");  // before any load
   const Backend backend = !args.has("cpu") && cuda_backend_available() ? Backend::kCuda : Backend::kCpu;
   const std::unique_ptr<MoeLayer> cpu = loaded_layer(ckpt, layer, config, Backend::kCpu);
   const std::unique_ptr<MoeLayer> cuda =
-      backend == Backend::kCuda ? loaded_layer(ckpt, layer, config, Backend::kCuda) : nullptr;
+      backend == Backend::kCuda && tp == 1 ? loaded_layer(ckpt, layer, config, Backend::kCuda) : nullptr;
 
   const std::vector<bf16> x = random_tokens(tokens * config.hidden, seed);
   const TokenRouting routing = checkpoint_routing(ckpt, layer, x, int(tokens), seed);
@@ -193,8 +234,6 @@ int run_layer(const Argv& argv) {
   std::vector<double> ref(size_t(tokens) * config.hidden);
   ForwardArgs host{int(tokens), x.data(), routing.ids.data(), routing.weights.data(), nullptr};
   reference_forward_f64(*cpu, host, ref.data());
-  const Timed timed = run_forward(cuda ? *cuda : *cpu, x, routing, int(tokens), int(iters));
-  const double err = rel_error(timed.out, ref);
   constexpr double kBound = 1e-2;  // spec section 6
 
   std::printf("layer %d of %s: %d experts, H %d, I %d, top_k %d, %s, %s\n", layer, dir.c_str(), config.num_experts,
@@ -202,10 +241,30 @@ int run_layer(const Argv& argv) {
               std::string(to_string(mode)).c_str());
   std::printf("backend %s, %lld tokens (seed %llu), routing %s\n", backend == Backend::kCuda ? "cuda" : "cpu", tokens,
               static_cast<unsigned long long>(seed), routing.how.c_str());
-  std::printf("rel error vs float64 reference: %.3e (bound %.0e): %s\n", err, kBound, err < kBound ? "ok" : "FAILED");
-  if (iters > 0)
-    std::printf("median time: %.1f us over %lld %s\n", timed.median_us, iters,
-                backend == Backend::kCuda ? "CUDA-graph replays" : "runs");
+  const char* timed_as = backend == Backend::kCuda ? "CUDA-graph replays" : "runs";
+  if (tp == 1) {
+    const Timed timed = run_forward(cuda ? *cuda : *cpu, x, routing, int(tokens), int(iters));
+    const double err = rel_error(timed.out, ref);
+    std::printf("rel error vs float64 reference: %.3e (bound %.0e): %s\n", err, kBound, err < kBound ? "ok" : "FAILED");
+    if (iters > 0) std::printf("median time: %.1f us over %lld %s\n", timed.median_us, iters, timed_as);
+    return err < kBound ? 0 : 1;
+  }
+
+  const RanksRun ranks = run_ranks(ckpt, layer, mode, int(tokens), int(tp), backend, x, routing, int(iters));
+  const double err = rel_error(ranks.sum, ranks.reference_sum), unsharded = rel_error(ranks.sum, ref);
+  std::printf("tensor parallel: %lld ranks of I %d, outputs summed in FP32 and rounded once to BF16\n", tp,
+              config.intermediate / int(tp));
+  std::printf("rel error of the sum vs the ranks' float64 references: %.3e (bound %.0e): %s\n", err, kBound,
+              err < kBound ? "ok" : "FAILED");
+  std::printf("rel error of the sum vs the unsharded layer's float64 reference: %.3e%s\n", unsharded,
+              mode == QuantMode::kW4A4 && !ckpt.moe_layer(layer).has_input_scale
+                  ? " (dynamic W4A4: each rank takes its own shard's amax)"
+                  : "");
+  if (iters > 0) {
+    std::printf("median time per rank:");
+    for (double us : ranks.median_us) std::printf(" %.1f", us);
+    std::printf(" us over %lld %s\n", iters, timed_as);
+  }
   return err < kBound ? 0 : 1;
 }
 
@@ -246,10 +305,13 @@ const Command& run_command() {
         {"mode", "MODE", "w4a16 (default), or w4a4: activations quantized to NVFP4 too"},
         {"iters", "N", "timed forwards, 0..100000 (default 20; 0: no timing)"},
         {"seed", "S", "seed of the tokens and of the routing where the checkpoint has no router (default 1)"},
+        {"tp", "N", "tensor parallelism: run the layer as N ranks, each 1/N of the intermediate (default 1)"},
         {"cpu", "", "run on the CPU backend even where a GPU is available"}},
        "  Runs MoE layer L of the checkpoint in DIR on random tokens, routed by the checkpoint's router\n"
        "  where it has one, and prints its error against the float64 reference on the same weights and\n"
-       "  the median forward time. Exits 1 when the error breaks the spec's bound (1e-2).\n"},
+       "  the median forward time. Exits 1 when the error breaks the spec's bound (1e-2). With --tp N the\n"
+       "  layer is loaded and run as the N ranks' shards in turn, and their outputs' sum is checked as an\n"
+       "  all-reduce would leave it.\n"},
       "run one MoE layer of a checkpoint against the float64 reference",
       run_layer};
   return command;

@@ -472,6 +472,72 @@ TEST(ModelOptLoader, ExpertParallelLoadsOnlyTheLocalRange) {
   EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(bf16)), 0);
 }
 
+// ---- tensor parallelism ----
+
+class TensorParallelVariant : public ::testing::TestWithParam<Naming> {};
+
+// A rank's layer loaded from the checkpoint computes bit for bit what shard_expert gives it from the
+// same experts loaded directly (biases on every projection, down's on rank 0 only; a fused gate_up's
+// bias sliced per half), with expert parallelism on top.
+TEST_P(TensorParallelVariant, RanksLoadWhatShardExpertGives) {
+  TempDir dir;
+  const MoeConfig c = testing::make_config(5, 32, 96, 2, 16);  // 96 = 2 x 48 = 3 x 32 = 6 x 16
+  const RandomExperts experts(c, 21);
+  const SyntheticBiases biases = random_biases(c, 22, {true, true, true}, DType::kF32, '.');
+  write_synthetic(dir.path(), c, experts, GetParam(), &biases);
+  const MoeCheckpoint ckpt(dir.path());
+  ASSERT_TRUE(ckpt.moe_layer(2).problem.empty()) << ckpt.moe_layer(2).problem;
+
+  testing::Rng rng(9);
+  const auto x = testing::random_bf16(size_t(c.max_tokens) * c.hidden, rng);
+  const auto routing = testing::uniform_routing(c.max_tokens, c.num_experts, c.top_k, rng);
+  for (int size : {2, 3, 6}) {
+    for (int rank = 0; rank < size; ++rank) {
+      const TensorParallelShard shard{rank, size};
+      MoeConfig local = ckpt.moe_config(2, QuantMode::kW4A16, c.max_tokens, shard);
+      ASSERT_EQ(local.intermediate, c.intermediate / size);
+      local.local_expert_start = 1;
+      local.local_experts = 3;
+      auto loaded = make_moe_layer(local, Backend::kCpu);
+      load_moe_layer(ckpt, 2, *loaded, shard);
+      auto direct = make_moe_layer(local, Backend::kCpu);
+      for (int e = 0; e < 3; ++e) {
+        testing::OwnedExpertView v = experts.view(1 + e);
+        const auto& b = biases.values[size_t(1 + e)];
+        v.view.gate.bias = b[0].data();
+        v.view.up.bias = b[1].data();
+        v.view.down.bias = b[2].data();
+        direct->load_expert(e, shard_expert(v.view, c.hidden, c.intermediate, shard).view);
+      }
+      std::vector<bf16> y;
+      ASSERT_NO_FATAL_FAILURE(expect_loaded_equals_direct(*loaded, *direct, x, routing, y)) << rank << "/" << size;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Checkpoint, TensorParallelVariant,
+                         ::testing::Values(Naming::kGateProj, Naming::kPerExpertGateUp, Naming::kFusedVllm));
+
+TEST(ModelOptLoader, TensorParallelErrors) {
+  TempDir dir;
+  const MoeConfig c = testing::make_config(5, 32, 96, 2, 16);
+  write_synthetic(dir.path(), c, RandomExperts(c, 21), Naming::kGateProj);
+  const MoeCheckpoint ckpt(dir.path());
+  expect_error([&] { ckpt.moe_config(2, QuantMode::kW4A16, 16, {0, 4}); },
+               "MoeCheckpoint::moe_config: shard.size: expected a divisor of intermediate 96 leaving each rank a "
+               "multiple of 16 (the NVFP4 block along down's K), got 4");
+  expect_error([&] { ckpt.moe_config(2, QuantMode::kW4A16, 16, {2, 2}); }, "shard.rank: expected in [0, 2), got 2");
+  // A layer of the whole intermediate given a shard, and a rank's layer given none.
+  auto whole = make_moe_layer(ckpt.moe_config(2), Backend::kCpu);
+  expect_error([&] { load_moe_layer(ckpt, 2, *whole, {1, 3}); },
+               "load_moe_layer: layer config intermediate: expected 32 (layer 2 of " + dir.path() +
+                   ", rank 1 of 3), got 96");
+  auto rank = make_moe_layer(ckpt.moe_config(2, QuantMode::kW4A16, 1, {1, 3}), Backend::kCpu);
+  expect_error([&] { load_moe_layer(ckpt, 2, *rank); },
+               "expected 96 (layer 2 of " + dir.path() +
+                   "; a tensor-parallel shard is loaded with its TensorParallelShard), got 32");
+}
+
 // A layer that records load_expert calls, to prove a bad checkpoint loads nothing.
 class RecordingLayer : public MoeLayer {
  public:

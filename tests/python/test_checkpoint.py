@@ -181,9 +181,9 @@ def write_two_moe_layer_checkpoint(directory, scale_byte=None):
     return write_checkpoint(directory, tensors, metadata, {**config, "num_hidden_layers": 3})
 
 
-def test_expert_biases_load_with_the_layer(tmp_path, config, stacked):
-    """The tiny checkpoint with a BF16 bias on every projection of layer 1's experts (gpt-oss style):
-    listed, and the layer built from it equals the same tensors and biases loaded by hand."""
+def write_biased_checkpoint(directory, config, stacked):
+    """The tiny checkpoint with a BF16 bias on every projection of layer 1's experts (gpt-oss style), and
+    those biases as float32: {"w13_bias": [E, 2I] gate then up, "w2_bias": [E, H]}."""
     tensors, metadata = tiny_tensors()
     e, h, i = config["num_experts"], config["hidden_size"], stacked["intermediate"]
     rng = np.random.default_rng(5)
@@ -193,15 +193,57 @@ def test_expert_biases_load_with_the_layer(tmp_path, config, stacked):
         for x in range(e):
             bits = np.ascontiguousarray(values[x]).view(np.uint16)
             tensors[f"model.layers.{LAYER}.mlp.experts.{x}.{p}.bias"] = ("BF16", [int(values.shape[1])], bits.tobytes())
-    path = write_checkpoint(tmp_path / "biased", tensors, metadata, config)
+    path = write_checkpoint(directory, tensors, metadata, config)
+    values = {p: moe_data.bf16_to_float64(bits).astype(np.float32) for p, bits in biases.items()}
+    return path, {"w13_bias": np.concatenate([values["gate_proj"], values["up_proj"]], axis=1),
+                  "w2_bias": values["down_proj"]}
+
+
+def test_expert_biases_load_with_the_layer(tmp_path, config, stacked):
+    """Listed, and the layer built from it equals the same tensors and biases loaded by hand."""
+    path, biases = write_biased_checkpoint(tmp_path / "biased", config, stacked)
     assert [d["has_biases"] for d in fp4moe.checkpoint_moe_layers(path)] == [True]
     assert [d["has_biases"] for d in fp4moe.checkpoint_moe_layers(CHECKPOINT)] == [False]
     x, weights, ids = inputs(config, 11, seed=3)
     y = fp4moe.MoeLayer.from_checkpoint(path, LAYER, 16, device="cpu").run(x, weights, ids)
-    values = {p: moe_data.bf16_to_float64(bits).astype(np.float32) for p, bits in biases.items()}
-    w13_bias = np.concatenate([values["gate_proj"], values["up_proj"]], axis=1)
-    assert np.array_equal(y, by_hand(config, stacked, w13_bias=w13_bias, w2_bias=values["down_proj"]).run(x, weights, ids))
+    assert np.array_equal(y, by_hand(config, stacked, **biases).run(x, weights, ids))
     assert not np.array_equal(y, by_hand(config, stacked).run(x, weights, ids))
+
+
+def test_tensor_parallel_ranks(tmp_path, config, stacked):
+    """tp_rank / tp_size: each rank's layer (I / 2) computes what its slices of the stacked tensors compute,
+    loaded by hand here (gate and up rows, down's packed columns and block scales, down's bias on rank 0
+    only), and the ranks' outputs add up to the whole layer's NumPy reference."""
+    path, biases = write_biased_checkpoint(tmp_path / "biased", config, stacked)
+    e, h, i, k = config["num_experts"], config["hidden_size"], stacked["intermediate"], config["num_experts_per_tok"]
+    x, weights, ids = inputs(config, 13, seed=6)
+    size, local = 2, i // 2
+    total = np.zeros((13, h))
+    for rank in range(size):
+        layer = fp4moe.MoeLayer.from_checkpoint(path, LAYER, 16, tp_rank=rank, tp_size=size, device="cpu")
+        assert layer.intermediate == local
+        rows = np.r_[rank * local:(rank + 1) * local, i + rank * local:i + (rank + 1) * local]
+        by_rank = fp4moe.MoeLayer(e, h, local, k, 16, device="cpu")
+        codes = slice(rank * local // 2, (rank + 1) * local // 2)  # down's packed bytes, then its block scales
+        blocks = slice(rank * local // 16, (rank + 1) * local // 16)
+        by_rank.load_weights(
+            np.ascontiguousarray(stacked["w13"][:, rows]), np.ascontiguousarray(stacked["w13_scale"][:, rows]),
+            stacked["w13_scale_2"], np.ascontiguousarray(stacked["w2"][:, :, codes]),
+            np.ascontiguousarray(stacked["w2_scale"][:, :, blocks]), stacked["w2_scale_2"],
+            w13_bias=np.ascontiguousarray(biases["w13_bias"][:, rows]),
+            w2_bias=biases["w2_bias"] if rank == 0 else None)
+        y = layer.run(x, weights, ids)
+        assert np.array_equal(y, by_rank.run(x, weights, ids)), rank
+        total += moe_data.bf16_to_float64(y)
+    ref = moe_data.reference_moe({**stacked, **biases}, x, weights, ids)
+    err = moe_data.rel_error(total, ref)
+    print(f"tiny checkpoint layer {LAYER}, {size} ranks summed: rel error vs NumPy reference {err:.2e}")
+    assert err < BOUND
+    with pytest.raises(fp4moe.Error, match=r"shard.size: expected a divisor of intermediate 32 leaving each rank a "
+                                           r"multiple of 16 \(the NVFP4 block along down's K\), got 4"):
+        fp4moe.MoeLayer.from_checkpoint(path, LAYER, 16, tp_size=4, device="cpu")
+    with pytest.raises(fp4moe.Error, match=r"shard.rank: expected in \[0, 2\), got 2"):
+        fp4moe.load_moe_layers(path, 16, tp_rank=2, tp_size=2, device="cpu")
 
 
 def test_compressed_tensors_twin_loads(tmp_path, config):

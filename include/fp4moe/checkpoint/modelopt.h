@@ -39,6 +39,7 @@
 #include "fp4moe/checkpoint/model_config.h"
 #include "fp4moe/checkpoint/safetensors.h"
 #include "fp4moe/moe/layer.h"
+#include "fp4moe/moe/tensor_parallel.h"
 #include "fp4moe/routing/routing.h"
 
 namespace fp4moe {
@@ -120,8 +121,10 @@ class MoeCheckpoint {
   const MoeLayerTensors& moe_layer(int layer) const;
 
   // The MoeConfig of `layer`, its sizes checked between config.json and the tensors; the layer must be
-  // one load_moe_layer loads (NVFP4).
-  MoeConfig moe_config(int layer, QuantMode mode = QuantMode::kW4A16, int max_tokens = 1) const;
+  // one load_moe_layer loads (NVFP4). For a tensor-parallel `shard` the intermediate is the rank's, I/n
+  // (moe/tensor_parallel.h).
+  MoeConfig moe_config(int layer, QuantMode mode = QuantMode::kW4A16, int max_tokens = 1,
+                       TensorParallelShard shard = {}) const;
   // The same for a layer of unquantized (BF16, F16 or F32) experts, which `fp4moe accuracy` quantizes
   // itself; an NVFP4 layer is rejected.
   MoeConfig unquantized_moe_config(int layer, QuantMode mode = QuantMode::kW4A16, int max_tokens = 1) const;
@@ -175,6 +178,12 @@ InputScales input_scales(const MoeCheckpoint& checkpoint, int layer, int first_e
 // experts are validated before the first is loaded, so an error leaves `dst` untouched.
 // `progress(done, total)` is called after each expert.
 void load_moe_layer(const MoeCheckpoint& checkpoint, int layer, MoeLayer& dst,
+                    const std::function<void(int, int)>& progress = {});
+// The same for one rank of tensor parallelism (moe/tensor_parallel.h): `dst` of moe_config(layer, mode,
+// max_tokens, shard)'s intermediate gets the rank's rows of gate and up and columns of down (copied one
+// expert at a time), gate and up biases sliced alike, down's bias on rank 0 only. Every expert is
+// validated whole, as above, before the first is loaded.
+void load_moe_layer(const MoeCheckpoint& checkpoint, int layer, MoeLayer& dst, TensorParallelShard shard,
                     const std::function<void(int, int)>& progress = {});
 
 // The router of a MoE layer as float: weight [num_experts, hidden] and, when present, DeepSeek's
