@@ -128,7 +128,7 @@ void require_loadable(const MoeCheckpoint& ckpt, const MoeLayerTensors& t) {
 }  // namespace
 
 MoeCheckpoint::MoeCheckpoint(const std::string& dir)
-    : dir_(dir), model_(read_model_config(dir)), tensors_(dir), layers_(find_moe_layers(tensors_)) {}
+    : dir_(dir), model_(read_model_config(dir)), tensors_(dir), layers_(find_moe_layers(tensors_, model_.model_type)) {}
 
 const MoeLayerTensors& MoeCheckpoint::moe_layer(int layer) const {
   std::string available;

@@ -3,7 +3,8 @@
 // include/fp4moe/checkpoint/modelopt.h (per-expert or fused, gate_proj or w1 or w13, '.' or '_'
 // before the suffix, biases or none, ModelOpt's or compressed-tensors' suffixes) are all found by the
 // same scan. Bare (suffix-less) parameters
-// are Hugging Face transformers' layout: only its gpt-oss form is recognised (is_hf_layout).
+// are Hugging Face transformers' layout: only its gpt-oss and Llama-4 forms are recognised (is_hf_layout,
+// hf_gate_up_columns).
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -166,11 +167,10 @@ void read_sizes(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
   t.has_input_scale = tensors.find(t.tensor_name(ExpertProjection::kGate, 0, "input_scale")) != nullptr;
 }
 
-// Hugging Face transformers' gpt-oss experts: bare (suffix-less) gate_up_proj and down_proj, per
-// layer, with at most their biases beside them. Only this form is known to interleave gate and up in
-// gate_up_proj's columns (transformers' GptOssExperts: gate, up = gate_up[..., ::2], gate_up[..., 1::2]);
-// any other bare parameter (w13, a bare gate_proj, a bare one next to a .weight) is left a problem
-// rather than guessed at.
+// Hugging Face transformers' experts as bare (suffix-less) gate_up_proj and down_proj, per layer, with
+// at most their biases beside them (gpt-oss's GptOssExperts, Llama-4's Llama4TextExperts). Any other
+// bare parameter (w13, a bare gate_proj, a bare one next to a .weight) is left a problem rather than
+// guessed at.
 bool is_hf_layout(const PrefixScan& scan, const MoeLayerTensors& t) {
   if (!t.fused_experts || !t.fused_gate_up || t.gate_name != "gate_up_proj" || t.down_name != "down_proj") return false;
   if (scan.suffixes.size() != 2) return false;
@@ -182,7 +182,22 @@ bool is_hf_layout(const PrefixScan& scan, const MoeLayerTensors& t) {
   return true;
 }
 
-// Sizes of the gpt-oss layout from its two bare tensors: gate_up_proj [E, H, 2I], down_proj [E, I, H].
+// How a bare gate_up_proj's columns hold gate and up, which the tensors cannot tell: transformers'
+// GptOssExperts takes gate_up[..., ::2] and gate_up[..., 1::2], Llama4TextExperts gate_up.chunk(2, -1).
+// Returns an empty string, or the layer's problem for a model type whose layout is not known here.
+std::string hf_gate_up_columns(std::string_view model_type, MoeLayerTensors& t) {
+  const auto is = [&](std::string_view family) { return model_type.rfind(family, 0) == 0; };
+  if (is("gpt_oss") || is("llama4")) {
+    t.hf_gate_up_interleaved = is("gpt_oss");
+    return {};
+  }
+  return "bare parameter " + t.tensor_name(ExpertProjection::kGate, 0, "weight") + " of model_type '" +
+         std::string(model_type) +
+         "': whether its columns interleave gate and up (gpt_oss) or hold them as halves (llama4) is known "
+         "only for those model types";
+}
+
+// Sizes of transformers' layout from its two bare tensors: gate_up_proj [E, H, 2I], down_proj [E, I, H].
 // (Whether they agree with config.json is checked by the quantizer, which reads both.)
 void read_hf_sizes(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
   t.hf_layout = true;
@@ -192,8 +207,7 @@ void read_hf_sizes(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
   const TensorInfo& down = *tensors.find(down_name);
   t.weight_dtype = gate_up.dtype;
   t.nvfp4 = false;
-  const std::string layout =
-      " (Hugging Face transformers' gpt-oss layout: gate_up_proj [E, H, 2I], down_proj [E, I, H])";
+  const std::string layout = " (Hugging Face transformers' layout: gate_up_proj [E, H, 2I], down_proj [E, I, H])";
   if (gate_up.shape.size() != 3 || gate_up.shape[2] % 2 != 0) {
     t.problem = "bare parameter " + gate_up_name + " is " + gate_up.shape_string() + ", expected [E, H, 2I]" + layout;
     return;
@@ -228,7 +242,8 @@ void find_router(const SafetensorsCheckpoint& tensors, MoeLayerTensors& t) {
   }
 }
 
-MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string& prefix, const PrefixScan& scan) {
+MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string& prefix, const PrefixScan& scan,
+                         std::string_view model_type) {
   MoeLayerTensors t;
   t.layer = scan.layer;
   t.experts_prefix = prefix;
@@ -283,14 +298,15 @@ MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string
   }
   if (is_hf_layout(scan, t)) {
     if (t.problem.empty()) read_hf_sizes(tensors, t);
+    if (t.problem.empty()) t.problem = hf_gate_up_columns(model_type, t);
     return t;
   }
   for (const auto& [projection, suffixes] : scan.suffixes) {
     if (suffixes.count(""))
       t.problem = "bare parameter " + prefix + "." + projection +
-                  " is not supported: of Hugging Face's bare [E, K, N] parameters only transformers' gpt-oss "
-                  "layout is read (gate_up_proj [E, H, 2I] and down_proj [E, I, H], both bare, nothing else; by "
-                  "`fp4moe quantize`); ModelOpt's is " +
+                  " is not supported: of Hugging Face's bare [E, K, N] parameters only transformers' gpt-oss and "
+                  "Llama-4 layout is read (gate_up_proj [E, H, 2I] and down_proj [E, I, H], both bare, nothing "
+                  "else; by `fp4moe quantize`); ModelOpt's is " +
                   projection + ".weight [E, N, K]";
   }
   return t;
@@ -333,20 +349,20 @@ MoeLayerTensors::BiasSlice MoeLayerTensors::bias_slice(ExpertProjection projecti
   const int64_t tensor_rows = gate_up ? 2 * s.rows : s.rows;
   s.shape = {tensor_rows};
   if (fused_experts) s.shape.insert(s.shape.begin(), num_experts);
-  // hf_layout's gate_up bias interleaves gate and up (element 2j gate j, 2j+1 up j), as its weight's columns.
-  s.stride = hf_layout && gate_up ? 2 : 1;
+  // gpt-oss's gate_up bias interleaves gate and up (element 2j gate j, 2j+1 up j), as its weight's columns.
+  s.stride = hf_layout && hf_gate_up_interleaved && gate_up ? 2 : 1;
   s.first = (fused_experts ? expert * tensor_rows : 0) + (gate_up && up ? (s.stride == 2 ? 1 : s.rows) : 0);
   return s;
 }
 
-std::vector<MoeLayerTensors> find_moe_layers(const SafetensorsCheckpoint& tensors) {
+std::vector<MoeLayerTensors> find_moe_layers(const SafetensorsCheckpoint& tensors, std::string_view model_type) {
   std::map<std::string, PrefixScan> scans;
   for (const auto& file : tensors.files())
     for (const auto& info : file.header().tensors)
       if (tensors.find(info.name) == &info) scan_name(info.name, info, scans);  // skip names the index ignores
 
   std::vector<MoeLayerTensors> layers;
-  for (const auto& [prefix, scan] : scans) layers.push_back(describe(tensors, prefix, scan));
+  for (const auto& [prefix, scan] : scans) layers.push_back(describe(tensors, prefix, scan, model_type));
   std::sort(layers.begin(), layers.end(), [](const auto& a, const auto& b) { return a.layer < b.layer; });
   for (size_t i = 1; i < layers.size(); ++i) {
     if (layers[i].layer == layers[i - 1].layer)

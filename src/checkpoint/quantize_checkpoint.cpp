@@ -2,8 +2,8 @@
 // Expert projection weights become weight / weight_scale / weight_scale_2 (/ input_scale); expert
 // biases stay as they are, split per expert where the weights are; every other tensor is handed to
 // the writer as a view into the input mapping and copied at write time. Hugging Face transformers'
-// gpt-oss layout (bare gate_up_proj [E, H, 2I], gate/up interleaved; see modelopt.h) is
-// de-interleaved and transposed here, projection by projection, before quantizing.
+// layout (bare gate_up_proj [E, H, 2I], gate/up interleaved for gpt-oss, halves for Llama-4; see
+// modelopt.h) is split and transposed here, projection by projection, before quantizing.
 #include "fp4moe/checkpoint/quantize_checkpoint.h"
 
 #include <cstring>

@@ -1,5 +1,5 @@
 // Reading an unquantized MoE layer's expert projections (unquantized_experts.h): where each one's
-// rows lie in its source tensor, and transformers' transposed gpt-oss tensors turned to [N, K].
+// rows lie in its source tensor, and transformers' transposed tensors (gpt-oss, Llama-4) turned to [N, K].
 #include "checkpoint/unquantized_experts.h"
 
 #include <cmath>
@@ -12,7 +12,7 @@ namespace {
 
 // Where one expert projection's [rows, k] rows live in its source tensor. For hf_layout the source
 // is transformers' transposed [E, k, cols] tensor instead: this projection is its expert slice's
-// columns first_col, first_col + col_step, ... (gate_up_proj interleaves gate and up: step 2).
+// columns first_col, first_col + col_step, ... (gpt-oss's gate_up_proj interleaves gate and up: step 2).
 struct SourceRows {
   std::string tensor;
   int64_t first_row = 0, rows = 0, k = 0;
@@ -29,13 +29,15 @@ SourceRows source_rows(const MoeLayerTensors& t, int expert, ExpertProjection p)
   s.rows = down ? t.hidden : t.intermediate;
   s.k = down ? t.intermediate : t.hidden;
   if (t.hf_layout) {
-    // transformers' gpt-oss experts: gate_up_proj [E, H, 2I] (columns: gate 0, up 0, gate 1, ...),
-    // down_proj [E, I, H]; x @ W, so a projection's [N, K] is the transpose of its columns.
+    // transformers' experts: gate_up_proj [E, H, 2I] (columns gate 0, up 0, gate 1, ... for gpt-oss;
+    // gate 0..I-1 then up 0..I-1 for Llama-4), down_proj [E, I, H]; x @ W, so a projection's [N, K] is
+    // the transpose of its columns.
+    const bool interleaved = fused_gate_up && t.hf_gate_up_interleaved;
     s.transposed = true;
     s.expert = expert;
     s.cols = fused_gate_up ? 2 * s.rows : s.rows;
-    s.col_step = fused_gate_up ? 2 : 1;
-    s.first_col = p == ExpertProjection::kUp ? 1 : 0;
+    s.col_step = interleaved ? 2 : 1;
+    s.first_col = p != ExpertProjection::kUp ? 0 : interleaved ? 1 : s.rows;
     s.tensor_shape = {t.num_experts, s.k, s.cols};
     return s;
   }
@@ -80,7 +82,7 @@ void check_hf_shapes(const MoeCheckpoint& ckpt, const MoeLayerTensors& t) {
     want.shape = shape;
     require(v.info->shape == shape, "safetensors " + *v.file, "tensor '" + name + "'",
             want.shape_string() + std::string(p == ExpertProjection::kDown ? " [E, I, H]" : " [E, H, 2I]") +
-                " (Hugging Face transformers' gpt-oss layout, sizes from " + m.config_path +
+                " (Hugging Face transformers' layout, sizes from " + m.config_path +
                 ": num_local_experts, hidden_size, intermediate_size)",
             std::string(to_string(v.info->dtype)) + " " + v.info->shape_string());
   }

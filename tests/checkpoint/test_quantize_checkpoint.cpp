@@ -379,6 +379,7 @@ TEST(QuantizeCheckpoint, HuggingFaceGptOssLayout) {
     const MoeCheckpoint ckpt(in);
     const MoeLayerTensors& t = ckpt.moe_layer(0);
     EXPECT_TRUE(t.hf_layout);
+    EXPECT_TRUE(t.hf_gate_up_interleaved) << "model_type gpt_oss";
     EXPECT_TRUE(t.problem.empty()) << t.problem;
     EXPECT_EQ(t.tensor_name(ExpertProjection::kGate, 0, "weight"), "model.layers.0.mlp.experts.gate_up_proj");
     EXPECT_EQ(t.num_experts, E);
@@ -537,6 +538,67 @@ TEST(QuantizeCheckpoint, HuggingFaceGptOssLayoutRejectsWrongShapesWritingNothing
                  "bare parameter model.layers.0.mlp.experts.gate_up_proj is not supported");
     EXPECT_FALSE(fs::exists(dir.file("out3")));
   }
+}
+
+// Llama-4's bare gate_up_proj holds gate and up as halves of its columns, not interleaved as gpt-oss's:
+// read as config.json's model_type says, it quantizes to what the same weights in ModelOpt-named fused
+// BF16 give, byte for byte; read as gpt-oss's it would not, so that is tested too.
+TEST(QuantizeCheckpoint, HuggingFaceLlama4LayoutMatchesFusedLayout) {
+  TempDir dir;
+  const testing::GptOssExperts x = testing::make_gpt_oss_experts(6);
+  const int64_t H = x.hidden, I = x.intermediate;
+  testing::write_llama4_checkpoint(dir.file("hf"), x, testing::GptOssLayout::kHf);
+  testing::write_llama4_checkpoint(dir.file("fused"), x, testing::GptOssLayout::kFused);
+  {
+    const MoeCheckpoint ckpt(dir.file("hf"));
+    EXPECT_EQ(ckpt.model().top_k, 1);
+    const MoeLayerTensors& t = ckpt.moe_layer(0);
+    ASSERT_TRUE(t.problem.empty()) << t.problem;
+    EXPECT_TRUE(t.hf_layout);
+    EXPECT_FALSE(t.hf_gate_up_interleaved) << "model_type llama4_text";
+    EXPECT_EQ(t.tensor_name(ExpertProjection::kGate, 0, "weight"),
+              "language_model.model.layers.0.feed_forward.experts.gate_up_proj");
+    EXPECT_EQ(t.router_weight, "language_model.model.layers.0.feed_forward.router.weight");
+    EXPECT_FALSE(t.has_biases());
+    check_unquantized_layer(ckpt, t);
+    EXPECT_EQ(read_unquantized_projection(ckpt.tensors(), t, 2, ExpertProjection::kUp),
+              to_float(x.up.data() + 2 * I * H, size_t(I * H)));
+    EXPECT_EQ(read_unquantized_projection(ckpt.tensors(), t, 1, ExpertProjection::kGate),
+              to_float(x.gate.data() + I * H, size_t(I * H)));
+  }
+  quantize_checkpoint(dir.file("hf"), dir.file("hf-out"));
+  quantize_checkpoint(dir.file("fused"), dir.file("fused-out"));
+  const SafetensorsCheckpoint a(dir.file("hf-out")), b(dir.file("fused-out"));
+  EXPECT_EQ(a.tensor_names(), b.tensor_names());
+  for (const auto& name : b.tensor_names()) {
+    const TensorView u = a.tensor(name), v = b.tensor(name);
+    EXPECT_EQ(u.info->shape, v.info->shape) << name;
+    EXPECT_EQ(std::memcmp(u.data, v.data, v.info->bytes()), 0) << name;
+  }
+  // The same tensors under gpt-oss's model_type are read interleaved: other weights.
+  nlohmann::json config = nlohmann::json::parse(testing::read_file(dir.file("hf/config.json")));
+  config["text_config"]["model_type"] = "gpt_oss";
+  testing::write_json(dir.file("hf/config.json"), config);
+  const MoeCheckpoint as_gpt_oss(dir.file("hf"));
+  EXPECT_NE(read_unquantized_projection(as_gpt_oss.tensors(), as_gpt_oss.moe_layer(0), 2, ExpertProjection::kUp),
+            to_float(x.up.data() + 2 * I * H, size_t(I * H)));
+}
+
+// Only config.json's model_type tells how a bare gate_up_proj holds gate and up; for any other model type
+// the layer is a problem that names it, and quantize writes nothing.
+TEST(QuantizeCheckpoint, BareGateUpOfAnUnknownModelTypeIsNotGuessed) {
+  TempDir dir;
+  testing::write_llama4_checkpoint(dir.file("in"), testing::make_gpt_oss_experts(6), testing::GptOssLayout::kHf);
+  nlohmann::json config = nlohmann::json::parse(testing::read_file(dir.file("in/config.json")));
+  config["text_config"]["model_type"] = "mixtral";
+  testing::write_json(dir.file("in/config.json"), config);
+  const std::string message =
+      "bare parameter language_model.model.layers.0.feed_forward.experts.gate_up_proj of model_type 'mixtral': "
+      "whether its columns interleave gate and up (gpt_oss) or hold them as halves (llama4) is known only for "
+      "those model types";
+  EXPECT_EQ(MoeCheckpoint(dir.file("in")).moe_layer(0).problem, message);
+  expect_error([&] { quantize_checkpoint(dir.file("in"), dir.file("out")); }, message);
+  EXPECT_FALSE(fs::exists(dir.file("out")));
 }
 
 TEST(QuantizeCheckpoint, RejectsBadBiasesWritingNothing) {

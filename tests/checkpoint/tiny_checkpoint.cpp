@@ -101,10 +101,18 @@ GptOssExperts make_gpt_oss_experts(uint64_t seed) {
   return x;
 }
 
-void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, GptOssLayout layout,
+namespace {
+
+enum class Family { kGptOss, kLlama4 };
+
+// gpt-oss's layer 0 (mlp.experts, biases, a router with a bias) or Llama-4's (feed_forward.experts, no
+// biases, a router without one), in transformers' bare layout or ModelOpt-named fused BF16. The two
+// differ in how a bare gate_up_proj holds gate and up: interleaved (gpt-oss) or as halves (Llama-4).
+void write_experts_checkpoint(const std::string& dir, const GptOssExperts& x, Family family, GptOssLayout layout,
                               std::vector<int64_t> down_shape) {
   std::filesystem::create_directories(dir);
   const int64_t E = x.experts, H = x.hidden, I = x.intermediate;
+  const bool hf = layout == GptOssLayout::kHf, gpt_oss = family == Family::kGptOss;
   const auto bytes = [](const std::vector<bf16>& v) {
     std::vector<uint8_t> b(v.size() * 2);
     for (size_t i = 0; i < v.size(); ++i) {
@@ -113,44 +121,72 @@ void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, Gp
     }
     return b;
   };
+  // Where gate j and up j go among a bare gate_up_proj's 2I columns, or among its bias's 2I elements.
+  const auto gate_column = [&](int64_t j) { return hf && gpt_oss ? 2 * j : j; };
+  const auto up_column = [&](int64_t j) { return hf && gpt_oss ? 2 * j + 1 : I + j; };
   std::vector<bf16> gate_up(size_t(E * 2 * I * H)), gate_up_bias(size_t(E * 2 * I)), down(size_t(E * H * I));
   for (int64_t e = 0; e < E; ++e) {
     for (int64_t j = 0; j < I; ++j) {
       for (int64_t k = 0; k < H; ++k) {
         const bf16 g = x.gate[size_t((e * I + j) * H + k)], u = x.up[size_t((e * I + j) * H + k)];
-        if (layout == GptOssLayout::kHf) {
-          gate_up[size_t((e * H + k) * 2 * I + 2 * j)] = g;
-          gate_up[size_t((e * H + k) * 2 * I + 2 * j + 1)] = u;
+        if (hf) {
+          gate_up[size_t((e * H + k) * 2 * I + gate_column(j))] = g;
+          gate_up[size_t((e * H + k) * 2 * I + up_column(j))] = u;
         } else {
           gate_up[size_t((e * 2 * I + j) * H + k)] = g;
           gate_up[size_t((e * 2 * I + I + j) * H + k)] = u;
         }
       }
-      const bf16 gb = x.gate_bias[size_t(e * I + j)], ub = x.up_bias[size_t(e * I + j)];
-      const bool hf = layout == GptOssLayout::kHf;
-      gate_up_bias[size_t(e * 2 * I + (hf ? 2 * j : j))] = gb;
-      gate_up_bias[size_t(e * 2 * I + (hf ? 2 * j + 1 : I + j))] = ub;
+      gate_up_bias[size_t(e * 2 * I + gate_column(j))] = x.gate_bias[size_t(e * I + j)];
+      gate_up_bias[size_t(e * 2 * I + up_column(j))] = x.up_bias[size_t(e * I + j)];
     }
     for (int64_t h = 0; h < H; ++h)
       for (int64_t i = 0; i < I; ++i)
-        down[size_t(layout == GptOssLayout::kHf ? (e * I + i) * H + h : (e * H + h) * I + i)] =
-            x.down[size_t((e * H + h) * I + i)];
+        down[size_t(hf ? (e * I + i) * H + h : (e * H + h) * I + i)] = x.down[size_t((e * H + h) * I + i)];
   }
-  const std::string p = "model.layers.0.mlp.";
-  const bool hf = layout == GptOssLayout::kHf;
+  const std::string p = gpt_oss ? "model.layers.0.mlp." : "language_model.model.layers.0.feed_forward.";
   if (down_shape.empty()) down_shape = hf ? std::vector<int64_t>{E, I, H} : std::vector<int64_t>{E, H, I};
   SafetensorsWriter w;
   w.set_metadata("format", "pt");
   Rng rng(99);
   add_bf16(w, p + "router.weight", {E, H}, 0.3, rng);
-  add_bf16(w, p + "router.bias", {E}, 0.3, rng);  // gpt-oss's router Linear has one
+  if (gpt_oss) add_bf16(w, p + "router.bias", {E}, 0.3, rng);  // gpt-oss's router Linear has one
   w.add_owned(p + (hf ? "experts.gate_up_proj" : "experts.gate_up_proj.weight"), DType::kBF16,
               hf ? std::vector<int64_t>{E, H, 2 * I} : std::vector<int64_t>{E, 2 * I, H}, bytes(gate_up));
-  w.add_owned(p + "experts.gate_up_proj_bias", DType::kBF16, {E, 2 * I}, bytes(gate_up_bias));
   w.add_owned(p + (hf ? "experts.down_proj" : "experts.down_proj.weight"), DType::kBF16, down_shape, bytes(down));
-  w.add_owned(p + "experts.down_proj_bias", DType::kBF16, {E, H}, bytes(x.down_bias));
+  if (gpt_oss) {
+    w.add_owned(p + "experts.gate_up_proj_bias", DType::kBF16, {E, 2 * I}, bytes(gate_up_bias));
+    w.add_owned(p + "experts.down_proj_bias", DType::kBF16, {E, H}, bytes(x.down_bias));
+  }
   w.write(dir + "/model.safetensors");
-  write_gpt_oss_config(dir, E, H, I);
+  if (gpt_oss) {
+    write_gpt_oss_config(dir, E, H, I);
+    return;
+  }
+  write_json(dir + "/config.json", {{"architectures", {"Llama4ForConditionalGeneration"}},
+                                    {"model_type", "llama4"},
+                                    {"text_config",
+                                     {{"model_type", "llama4_text"},
+                                      {"hidden_size", H},
+                                      {"intermediate_size", I},
+                                      {"intermediate_size_mlp", 2 * I},
+                                      {"num_hidden_layers", 1},
+                                      {"num_local_experts", E},
+                                      {"num_experts_per_tok", 1},
+                                      {"hidden_act", "silu"},
+                                      {"interleave_moe_layer_step", 1}}},
+                                    {"torch_dtype", "bfloat16"}});
+}
+
+}  // namespace
+
+void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, GptOssLayout layout,
+                              std::vector<int64_t> down_shape) {
+  write_experts_checkpoint(dir, x, Family::kGptOss, layout, std::move(down_shape));
+}
+
+void write_llama4_checkpoint(const std::string& dir, const GptOssExperts& x, GptOssLayout layout) {
+  write_experts_checkpoint(dir, x, Family::kLlama4, layout, {});
 }
 
 void write_gpt_oss_config(const std::string& dir, int64_t experts, int64_t hidden, int64_t intermediate) {

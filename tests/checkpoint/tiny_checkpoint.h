@@ -42,6 +42,14 @@ enum class GptOssLayout { kHf, kFused };
 void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, GptOssLayout layout,
                               std::vector<int64_t> down_shape = {});
 
+// The same experts as Llama-4's layer 0 (Llama4ForConditionalGeneration: language_model.model.layers.0.
+// feed_forward.experts.*, a router feed_forward.router.weight [E, H], config.json's text_config with one
+// expert per token), without biases (Llama-4's experts have none; x's are not written):
+//   hf:    transformers' bare layout: gate_up_proj [E, H, 2I] whose columns are gate 0..I-1 then up 0..I-1
+//          (Llama4TextExperts' chunk(2, -1), not gpt-oss's interleaving), down_proj [E, I, H]
+//   fused: as for gpt-oss
+void write_llama4_checkpoint(const std::string& dir, const GptOssExperts& x, GptOssLayout layout);
+
 // DIR/config.json of a gpt-oss model of E experts, hidden H and intermediate I, two per token.
 void write_gpt_oss_config(const std::string& dir, int64_t experts, int64_t hidden, int64_t intermediate);
 

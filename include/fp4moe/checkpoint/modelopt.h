@@ -23,12 +23,15 @@
 // Each inverse is taken in FP32 at load time (1 / g, correctly rounded), so a weight dequantizes to
 // e2m1 * e4m3 * (1 / g) where compressed-tensors divides by g: at most an FP32 rounding apart.
 // A fused gate_up holds the gate rows then the up rows (spec section 4's W13).
-// Hugging Face transformers' gpt-oss layout of unquantized experts, bare parameters without a suffix:
-//   PREFIX.gate_up_proj [E, H, 2I] (x @ gate_up_proj: transposed, and gate/up INTERLEAVED in its columns:
-//   column 2j is gate j, 2j+1 up j), PREFIX.gate_up_proj_bias [E, 2I] interleaved the same way,
-//   PREFIX.down_proj [E, I, H], PREFIX.down_proj_bias [E, H]
+// Hugging Face transformers' layout of unquantized experts, bare parameters without a suffix:
+//   PREFIX.gate_up_proj [E, H, 2I] (x @ gate_up_proj: transposed), PREFIX.down_proj [E, I, H], and for
+//   gpt-oss PREFIX.gate_up_proj_bias [E, 2I] and PREFIX.down_proj_bias [E, H]
 // is recognised (MoeLayerTensors::hf_layout) for the checkpoint quantizer only: it is not NVFP4, and
-// the loader rejects it (run `fp4moe quantize` first). Any other bare parameter is a layer problem.
+// the loader rejects it (run `fp4moe quantize` first). How gate_up_proj's columns hold gate and up
+// depends on the model, and only config.json's model_type says which: gpt-oss INTERLEAVES them (column
+// 2j is gate j, 2j+1 up j; its bias the same way), Llama-4 concatenates them (columns [0, I) gate,
+// [I, 2I) up). For any other model_type the layer is a problem, not a guess; so is any other bare
+// parameter.
 #pragma once
 #include <array>
 #include <functional>
@@ -52,10 +55,12 @@ struct MoeLayerTensors {
   std::string experts_prefix;                 // "model.layers.3.mlp.experts"
   bool fused_experts = false;                 // one tensor per projection with a leading expert dim
   bool fused_gate_up = false;                 // gate and up in one [2I, ...] tensor (gate rows first)
-  // Hugging Face transformers' gpt-oss layout (see above): bare gate_up_proj [E, H, 2I] with gate/up
-  // interleaved, down_proj [E, I, H], unquantized; fused_experts and fused_gate_up are set too, and
-  // tensor_name(p, e, "weight") names the bare tensor. Only quantize_checkpoint reads it.
+  // Hugging Face transformers' layout (see above): bare gate_up_proj [E, H, 2I], down_proj [E, I, H],
+  // unquantized; fused_experts and fused_gate_up are set too, and tensor_name(p, e, "weight") names the
+  // bare tensor. Only quantize_checkpoint and `fp4moe accuracy` read it.
   bool hf_layout = false;
+  // hf_layout: gate and up interleaved in gate_up_proj's columns (gpt-oss) rather than its halves (Llama-4).
+  bool hf_gate_up_interleaved = false;
   char separator = '.';                       // between projection and suffix: "w13.weight" or "w13_weight"
   std::string gate_name, up_name, down_name;  // "gate_proj" / "w1" / "gate_up_proj" (gate == up when fused)
   int num_experts = 0;
@@ -105,8 +110,10 @@ struct MoeLayerTensors {
   BiasSlice bias_slice(ExpertProjection projection, int expert) const;
 };
 
-// Finds every MoE layer (tensors under "*.layers.L.*.experts.") in layer order.
-std::vector<MoeLayerTensors> find_moe_layers(const SafetensorsCheckpoint& tensors);
+// Finds every MoE layer (tensors under "*.layers.L.*.experts.") in layer order. `model_type` (config.json's)
+// tells how a bare gate_up_proj holds gate and up (see above); without a model type that tells, such a
+// layer is a problem.
+std::vector<MoeLayerTensors> find_moe_layers(const SafetensorsCheckpoint& tensors, std::string_view model_type = "");
 
 // A checkpoint directory (config.json + safetensors, single or sharded) with its MoE layers.
 class MoeCheckpoint {
