@@ -1,5 +1,5 @@
 """fp4moe.route: router logits to the (topk_weights, topk_ids) that MoeLayer.run takes, by the routing
-helpers of the numerics contract (spec section 5): on the host for host arrays, on the GPU for CUDA
+helpers of the numerics contract (spec section 5) and Llama-4's: on the host for host arrays, on the GPU for CUDA
 torch tensors (one kernel on torch's current stream, no host sync: capturable in a CUDA graph with the
 layer's forward). Either way the library's own rules: ties go to the lower expert id, DeepSeek-V3's
 groups are scored by their two best biased scores."""
@@ -19,7 +19,9 @@ def route(logits, top_k, method="softmax_topk", *, renormalize=False, num_groups
     (Mixtral, Qwen3); "topk_softmax": the k largest logits, softmax over them (gpt-oss);
     "sigmoid_grouped_topk" (DeepSeek-V3): s = sigmoid(logits); experts in `num_groups` groups ranked by
     the sum of their two best s + correction_bias; the best `topk_group` groups kept; the k best s +
-    correction_bias among them; weights the unbiased s renormalized, times routed_scaling_factor.
+    correction_bias among them; weights the unbiased s renormalized, times routed_scaling_factor;
+    "topk_sigmoid" (Llama-4): the k largest logits, each weighted by its sigmoid (Llama-4 applies the
+    weight to the layer's input: scale hidden_states by it and pass weights of 1, see the README).
 
     A torch tensor on a CUDA device is routed there (E at most 1024; correction_bias a tensor on the
     same device) into new tensors on that device, on torch's current stream. The ids are the host's;

@@ -2,8 +2,9 @@
 //   experts:      n_routed_experts (DeepSeek) | num_experts (Qwen3-MoE) | num_local_experts (Mixtral, Llama-4, gpt-oss)
 //   expert width: moe_intermediate_size (DeepSeek, Qwen3-MoE) | intermediate_size (Mixtral, Llama-4, gpt-oss)
 //   activation:   gpt-oss -> swiglu_oai; a swiglu_limit elsewhere (DeepSeek-V4) -> silu_clamped; else hidden_act
-//   router:       DeepSeek/Kimi -> sigmoid_grouped_topk; gpt-oss -> topk_softmax; Llama-4 -> none of ours;
-//                 others (Mixtral, Qwen3-MoE) -> softmax_topk, renormalized when norm_topk_prob (Mixtral: always)
+//   router:       DeepSeek/Kimi -> sigmoid_grouped_topk; gpt-oss -> topk_softmax; Llama-4 -> topk_sigmoid, its
+//                 weights applied to the input; others (Mixtral, Qwen3-MoE) -> softmax_topk, renormalized
+//                 when norm_topk_prob (Mixtral: always)
 // Llama-4 keeps the text model's fields under "text_config".
 #include "fp4moe/checkpoint/model_config.h"
 
@@ -103,7 +104,6 @@ ActivationSpec read_activation(const ConfigFields& f, const std::string& model_t
 void read_routing(const ConfigFields& f, MoeModelConfig& c) {
   RoutingParams& r = c.routing;
   r.top_k = c.top_k;
-  c.routing_known = true;
   const std::string& t = c.model_type;
   if (starts_with(t, "deepseek") || starts_with(t, "kimi") || f.string_or("scoring_func", "") == "sigmoid") {
     r.method = RoutingMethod::kSigmoidGroupedTopk;
@@ -113,8 +113,8 @@ void read_routing(const ConfigFields& f, MoeModelConfig& c) {
   } else if (starts_with(t, "gpt_oss")) {
     r.method = RoutingMethod::kTopkSoftmax;
   } else if (starts_with(t, "llama4")) {
-    c.routing_known = false;
-    c.routing_note = "Llama-4 routes by sigmoid of the top-k logits, which fp4moe::route does not implement";
+    r.method = RoutingMethod::kTopkSigmoid;
+    c.router_weight_on_input = true;
   } else {
     r.method = RoutingMethod::kSoftmaxTopk;
     r.renormalize = f.bool_or("norm_topk_prob", starts_with(t, "mixtral"));

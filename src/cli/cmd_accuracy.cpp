@@ -282,11 +282,12 @@ class LayerTable {
 
 // An NVFP4 checkpoint: the layer loaded as it is, W4A4 against W4A16's float64 reference, calibrated
 // W4A4 with the checkpoint's input_scale.
-bool nvfp4_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer, const Batch& batch,
+bool nvfp4_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer, const Batch& tokens,
                     std::vector<AccuracyRow>& rows) {
   MoeConfig config = ckpt.moe_config(layer);
-  config.max_tokens = batch.tokens;
+  config.max_tokens = tokens.tokens;
   const MoeLayerTensors& t = ckpt.moe_layer(layer);
+  Batch batch = tokens;  // the layer's input: Llama-4's router scales it (checkpoint_routing)
   const TokenRouting routing = checkpoint_routing(ckpt, layer, batch.x, batch.tokens, o.seed);
   Layers layers(config, !o.force_cpu && cuda_backend_available());
   ProgressBar bar("loading experts", 4);
@@ -307,12 +308,13 @@ bool nvfp4_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, int lay
 
 // An unquantized checkpoint: its experts quantized here, every mode against the unquantized layer,
 // calibrated W4A4 with the scales `fp4moe quantize --calib` writes from `calib` (if any).
-bool unquantized_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer, const Batch& batch,
+bool unquantized_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, int layer, const Batch& tokens,
                           const CalibrationSample* calib, std::vector<AccuracyRow>& rows) {
   MoeConfig config = ckpt.unquantized_moe_config(layer);
-  config.max_tokens = batch.tokens;
+  config.max_tokens = tokens.tokens;
   const MoeLayerTensors& t = ckpt.moe_layer(layer);
   check_unquantized_layer(ckpt, t);
+  Batch batch = tokens;  // the layer's input: Llama-4's router scales it (checkpoint_routing)
   const TokenRouting routing = checkpoint_routing(ckpt, layer, batch.x, batch.tokens, o.seed);
   Layers layers(config, !o.force_cpu && cuda_backend_available());
   std::vector<double> unquantized(batch.x.size(), 0.0);

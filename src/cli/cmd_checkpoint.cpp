@@ -34,17 +34,19 @@ std::string one_positional(const Args& args, size_t index, const char* name) {
 }
 
 std::string routing_summary(const MoeModelConfig& m) {
-  if (!m.routing_known) return "none (" + m.routing_note + ")";
   std::string s(to_string(m.routing.method));
   if (m.routing.method == RoutingMethod::kSoftmaxTopk && m.routing.renormalize) s += " (renormalized)";
   if (m.routing.method == RoutingMethod::kSigmoidGroupedTopk)
     s += " (groups " + std::to_string(m.routing.num_groups) + ", topk_group " + std::to_string(m.routing.topk_group) +
          ", scale " + std::to_string(m.routing.routed_scaling_factor) + ")";
+  if (m.router_weight_on_input) s += " (weights applied to the input)";
   return s;
 }
 
 std::string layout_summary(const MoeLayerTensors& t) {
-  if (t.hf_layout) return "Hugging Face [E, K, N] gate_up_proj (gate/up interleaved)/down_proj";
+  if (t.hf_layout)
+    return std::string("Hugging Face [E, K, N] gate_up_proj (gate/up ") +
+           (t.hf_gate_up_interleaved ? "interleaved" : "halves") + ")/down_proj";
   std::string s = t.fused_experts ? "per-layer [E, ...] " : "per-expert ";
   s += t.fused_gate_up ? t.gate_name + "/" + t.down_name : t.gate_name + "/" + t.up_name + "/" + t.down_name;
   return s;
@@ -228,7 +230,7 @@ int run_layer(const Argv& argv) {
   const std::unique_ptr<MoeLayer> cuda =
       backend == Backend::kCuda && tp == 1 ? loaded_layer(ckpt, layer, config, Backend::kCuda) : nullptr;
 
-  const std::vector<bf16> x = random_tokens(tokens * config.hidden, seed);
+  std::vector<bf16> x = random_tokens(tokens * config.hidden, seed);
   const TokenRouting routing = checkpoint_routing(ckpt, layer, x, int(tokens), seed);
 
   std::vector<double> ref(size_t(tokens) * config.hidden);

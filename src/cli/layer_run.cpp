@@ -16,6 +16,21 @@
 namespace fp4moe::cli {
 namespace {
 
+// Llama-4 (MoeModelConfig::router_weight_on_input): each token's one weight scales its input instead,
+// x * w in BF16 as vLLM's apply_router_weight_on_input computes it, and the weight becomes 1.
+void apply_weights_to_input(TokenRouting& r, std::vector<bf16>& x, int tokens, int hidden, int top_k) {
+  require(top_k == 1, "router_weight_on_input", "top_k", "1 (one weight per token to scale its input by)", top_k);
+  for (int t = 0; t < tokens; ++t) {
+    const float w = bf16_to_float(float_to_bf16(r.weights[size_t(t)]));
+    for (int h = 0; h < hidden; ++h) {
+      bf16& v = x[size_t(t) * hidden + h];
+      v = float_to_bf16(bf16_to_float(v) * w);
+    }
+    r.weights[size_t(t)] = 1.0f;
+  }
+  r.how += ", weights applied to the input";
+}
+
 TokenRouting route_with_router(const MoeCheckpoint& ckpt, int layer, const std::vector<bf16>& x, int tokens) {
   const RouterWeights router = read_router(ckpt, layer);
   const MoeModelConfig& m = ckpt.model();
@@ -69,12 +84,14 @@ std::vector<bf16> random_tokens(int64_t n, uint64_t seed) {
   return x;
 }
 
-TokenRouting checkpoint_routing(const MoeCheckpoint& ckpt, int layer, const std::vector<bf16>& x, int tokens,
+TokenRouting checkpoint_routing(const MoeCheckpoint& ckpt, int layer, std::vector<bf16>& x, int tokens,
                                 uint64_t seed) {
   const MoeLayerTensors& t = ckpt.moe_layer(layer);
-  if (!t.router_weight.empty() && ckpt.model().routing_known) return route_with_router(ckpt, layer, x, tokens);
-  return random_routing(tokens, t.num_experts, ckpt.model().top_k, seed,
-                        t.router_weight.empty() ? "the checkpoint has no router" : ckpt.model().routing_note);
+  if (t.router_weight.empty())
+    return random_routing(tokens, t.num_experts, ckpt.model().top_k, seed, "the checkpoint has no router");
+  TokenRouting r = route_with_router(ckpt, layer, x, tokens);
+  if (ckpt.model().router_weight_on_input) apply_weights_to_input(r, x, tokens, t.hidden, ckpt.model().top_k);
+  return r;
 }
 
 double rel_error(std::span<const bf16> y, std::span<const double> ref) {

@@ -28,9 +28,11 @@ struct TokenRouting {
   std::string how;             // what chose them, for the report
 };
 
-// Routes x [tokens, H] by the router of `layer` where the checkpoint has one that fp4moe::route
-// implements; otherwise k distinct random experts per token with weights 1/k (the report says why).
-TokenRouting checkpoint_routing(const MoeCheckpoint& ckpt, int layer, const std::vector<bf16>& x, int tokens,
+// Routes x [tokens, H] by the router of `layer` where the checkpoint has one; otherwise k distinct
+// random experts per token with weights 1/k (the report says why). For a model whose router weights
+// the input (Llama-4, MoeModelConfig::router_weight_on_input), x becomes the layer's input, each row
+// scaled by its token's weight in BF16, and the weights 1.
+TokenRouting checkpoint_routing(const MoeCheckpoint& ckpt, int layer, std::vector<bf16>& x, int tokens,
                                 uint64_t seed);
 
 // ||y - ref|| / ||ref|| (||y - ref|| where ref is 0); infinite where y holds a NaN. The spans are of

@@ -17,7 +17,7 @@ namespace fp4moe {
 namespace {
 
 constexpr const char* kWhere = "route";
-constexpr std::string_view kMethodNames[] = {"softmax_topk", "topk_softmax", "sigmoid_grouped_topk"};
+constexpr std::string_view kMethodNames[] = {"softmax_topk", "topk_softmax", "sigmoid_grouped_topk", "topk_sigmoid"};
 
 // True when expert a (score sa) ranks before expert b (score sb).
 bool ranks_before(float sa, int a, float sb, int b) { return sa > sb || (sa == sb && a < b); }
@@ -78,13 +78,21 @@ void topk_softmax(const float* logits, int n, const RoutingParams& p, int* chose
   for (int j = 0; j < p.top_k; ++j) weights[j] = float(std::exp(double(logits[chosen[j]] - m)) / sum);
 }
 
+float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+// Llama-4: the k largest logits, each weighted by its own sigmoid (no normalization over the k).
+void topk_sigmoid(const float* logits, int n, const RoutingParams& p, int* chosen, float* weights) {
+  top_k_indices(logits, n, p.top_k, [](int) { return true; }, chosen);
+  for (int j = 0; j < p.top_k; ++j) weights[j] = sigmoid(logits[chosen[j]]);
+}
+
 // DeepSeek-V3: groups ranked by the sum of their two best biased scores (the one score when a group
 // has a single expert), the best topk_group groups kept, top-k of the biased scores among them,
 // weights the unbiased sigmoid renormalised and scaled.
 void sigmoid_grouped_topk(const float* logits, int n, const RoutingParams& p, int* chosen, float* weights) {
   std::vector<float> s(static_cast<size_t>(n)), biased(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
-    s[size_t(i)] = 1.0f / (1.0f + std::exp(-logits[i]));
+    s[size_t(i)] = sigmoid(logits[i]);
     biased[size_t(i)] = s[size_t(i)] + (p.correction_bias ? p.correction_bias[i] : 0.0f);
   }
   const int group_size = n / p.num_groups;
@@ -118,8 +126,8 @@ void check_routing_args(const float* logits, int num_tokens, int num_experts, co
   require(p.top_k >= 1 && p.top_k <= num_experts,
           where, "params.top_k", "1..num_experts (" + std::to_string(num_experts) + ")", p.top_k);
   const int method = int(p.method);
-  require(method >= 0 && method <= int(RoutingMethod::kSigmoidGroupedTopk), where, "params.method",
-          "kSoftmaxTopk, kTopkSoftmax or kSigmoidGroupedTopk", method);
+  require(method >= 0 && method <= int(RoutingMethod::kTopkSigmoid), where, "params.method",
+          "kSoftmaxTopk, kTopkSoftmax, kSigmoidGroupedTopk or kTopkSigmoid", method);
   if (num_tokens > 0) {
     require(logits != nullptr, where, "logits", "a non-null pointer", "null");
     require(topk_ids != nullptr, where, "topk_ids", "a non-null pointer", "null");
@@ -168,6 +176,9 @@ void route(const float* logits, int num_tokens, int num_experts, const RoutingPa
           break;
         case RoutingMethod::kSigmoidGroupedTopk:
           sigmoid_grouped_topk(row, num_experts, params, chosen.data(), w);
+          break;
+        case RoutingMethod::kTopkSigmoid:
+          topk_sigmoid(row, num_experts, params, chosen.data(), w);
           break;
       }
       for (int j = 0; j < k; ++j) topk_ids[t * k + j] = chosen[size_t(j)];

@@ -382,7 +382,6 @@ TEST(ModelOptLoader, TinyCheckpointLoadsAndMatchesTheReference) {
   EXPECT_EQ(ckpt.model().model_type, "qwen3_moe");
   EXPECT_EQ(ckpt.model().quant_algo, "NVFP4");
   EXPECT_EQ(ckpt.model().group_size, 16);
-  EXPECT_TRUE(ckpt.model().routing_known);
   EXPECT_EQ(ckpt.model().routing.method, RoutingMethod::kSoftmaxTopk);
   EXPECT_TRUE(ckpt.model().routing.renormalize);
   ASSERT_EQ(ckpt.moe_layers().size(), 1u) << "layer 0 is a dense MLP and must not be taken for a MoE";
@@ -822,7 +821,9 @@ TEST(ModelConfig, GptOssAndQwenAndLlama4) {
                                   {"num_experts_per_tok", 1}}}});
   EXPECT_EQ(llama.hidden, 5120);
   EXPECT_EQ(llama.num_experts, 16);
-  EXPECT_FALSE(llama.routing_known);
+  EXPECT_EQ(llama.routing.method, RoutingMethod::kTopkSigmoid);
+  EXPECT_TRUE(llama.router_weight_on_input);
+  EXPECT_FALSE(qwen.router_weight_on_input);
 }
 
 // ---- compressed-tensors' NVFP4 ----

@@ -37,6 +37,13 @@ RoutingParams topk_softmax(int k) {
   return p;
 }
 
+RoutingParams topk_sigmoid(int k) {
+  RoutingParams p;
+  p.method = RoutingMethod::kTopkSigmoid;
+  p.top_k = k;
+  return p;
+}
+
 RoutingParams grouped(int k, int groups, int kept, float scale) {
   RoutingParams p;
   p.method = RoutingMethod::kSigmoidGroupedTopk;
@@ -106,6 +113,9 @@ TEST(GpuRoute, MatchesTheHostOnRandomLogits) {
       {"topk_softmax gpt-oss", 300, 128, topk_softmax(4)},
       {"topk_softmax ties", 200, 40, topk_softmax(5), true},
       {"topk_softmax one expert", 9, 1, topk_softmax(1)},
+      {"topk_sigmoid llama4-scout", 300, 16, topk_sigmoid(1)},
+      {"topk_sigmoid llama4-maverick", 200, 128, topk_sigmoid(1), true},
+      {"topk_sigmoid k=7 of 1000", 40, 1000, topk_sigmoid(7)},
       {"grouped deepseek", 300, 256, grouped(8, 8, 4, 2.5f)},
       {"grouped ties", 200, 96, grouped(6, 12, 5, 1.0f), true},
       {"grouped groups of one", 100, 64, grouped(6, 64, 10, 1.5f)},
@@ -146,7 +156,7 @@ TEST(GpuRoute, GroupedWithoutBias) {
 TEST(GpuRoute, RowsTheHostRejectsTurnNaN) {
   FP4MOE_REQUIRE_GPU();
   const int T = 6, E = 40;
-  for (const RoutingParams& p : {softmax(3, true), topk_softmax(3), grouped(3, 4, 2, 1.0f)}) {
+  for (const RoutingParams& p : {softmax(3, true), topk_softmax(3), grouped(3, 4, 2, 1.0f), topk_sigmoid(3)}) {
     std::vector<float> logits = random_logits(T, E, false, 50);
     logits[1 * E + 7] = NAN;
     logits[3 * E + 39] = INFINITY;

@@ -459,6 +459,7 @@ ROUTINGS = {  # method: (experts, top_k, keyword arguments)
     "softmax_topk": (128, 8, {"renormalize": True}),
     "topk_softmax": (128, 4, {}),
     "sigmoid_grouped_topk": (256, 8, {"num_groups": 8, "topk_group": 4, "routed_scaling_factor": 2.5}),
+    "topk_sigmoid": (128, 1, {}),
 }
 
 

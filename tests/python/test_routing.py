@@ -1,5 +1,5 @@
 """fp4moe.route against NumPy float64 routers written here from spec section 5 (independent of the C++
-code): the three methods on random logits, ties to the lower expert id, and the errors."""
+code): the spec's three methods and Llama-4's topk_sigmoid on random logits, ties to the lower expert id, and the errors."""
 
 import numpy as np
 import pytest
@@ -26,6 +26,11 @@ def topk_softmax(logits, k):
     ids = order(logits)[:k]
     e = np.exp(logits[ids] - logits[ids].max())
     return e / e.sum(), ids
+
+
+def topk_sigmoid(logits, k):
+    ids = order(logits)[:k]
+    return 1.0 / (1.0 + np.exp(-logits[ids])), ids
 
 
 def sigmoid_grouped_topk(logits, k, groups, topk_group, scale, bias):
@@ -62,6 +67,10 @@ def test_topk_softmax(logits):
     check(fp4moe.route(logits, K, "topk_softmax"), [topk_softmax(row.astype(np.float64), K) for row in logits])
 
 
+def test_topk_sigmoid(logits):
+    check(fp4moe.route(logits, K, "topk_sigmoid"), [topk_sigmoid(row.astype(np.float64), K) for row in logits])
+
+
 def test_sigmoid_grouped_topk(logits):
     bias = np.random.default_rng(71).uniform(-0.2, 0.2, E).astype(np.float32)
     got = fp4moe.route(logits, K, "sigmoid_grouped_topk", num_groups=4, topk_group=2, routed_scaling_factor=2.5,
@@ -73,7 +82,7 @@ def test_sigmoid_grouped_topk(logits):
 def test_ties_go_to_the_lower_expert_id():
     equal = np.zeros((2, E), dtype=np.float32)
     equal[1, [3, 9, 12]] = 1.0
-    for method in ("softmax_topk", "topk_softmax", "sigmoid_grouped_topk"):
+    for method in ("softmax_topk", "topk_softmax", "sigmoid_grouped_topk", "topk_sigmoid"):
         _, ids = fp4moe.route(equal, K, method)
         assert ids[0].tolist() == [0, 1, 2, 3] and ids[1].tolist() == [3, 9, 12, 0], method
 
@@ -83,14 +92,14 @@ def test_bfloat16_logits_route_by_value(logits):
     bits: as the same values in float32."""
     ml_dtypes = pytest.importorskip("ml_dtypes")
     bf16 = logits.astype(ml_dtypes.bfloat16)
-    for method in ("softmax_topk", "topk_softmax", "sigmoid_grouped_topk"):
+    for method in ("softmax_topk", "topk_softmax", "sigmoid_grouped_topk", "topk_sigmoid"):
         got, want = fp4moe.route(bf16, K, method), fp4moe.route(bf16.astype(np.float32), K, method)
         assert np.array_equal(got[1], want[1]) and np.array_equal(got[0], want[0]), method
 
 
 def test_errors_name_the_argument(logits):
     with pytest.raises(fp4moe.Error, match="route: method: expected one of softmax_topk, topk_softmax, "
-                                           "sigmoid_grouped_topk, got 'softmax'"):
+                                           "sigmoid_grouped_topk, topk_sigmoid, got 'softmax'"):
         fp4moe.route(logits, K, "softmax")
     with pytest.raises(fp4moe.Error, match=r"route: top_k: expected 1..num_experts \(16\), got 17"):
         fp4moe.route(logits, E + 1)

@@ -1,4 +1,4 @@
-// Routing helpers of spec section 5: hand-computed cases, ties toward the lower expert id, agreement
+// Routing helpers of spec section 5 and Llama-4's topk_sigmoid: hand-computed cases, ties toward the lower expert id, agreement
 // with a sort-based implementation written here on random logits, and argument errors.
 #include <gtest/gtest.h>
 
@@ -63,6 +63,9 @@ Routed brute_force(const std::vector<float>& logits, const RoutingParams& p, con
     double sum = 0;
     for (int c : chosen) sum += std::exp(l[size_t(c)]);
     for (int c : chosen) w.push_back(std::exp(l[size_t(c)]) / sum);
+  } else if (p.method == RoutingMethod::kTopkSigmoid) {
+    chosen = sorted_top_k(l, all_indices(n), p.top_k);
+    for (int c : chosen) w.push_back(1 / (1 + std::exp(-l[size_t(c)])));
   } else {
     std::vector<double> s(l.size()), biased(l.size());
     for (size_t i = 0; i < l.size(); ++i) {
@@ -109,7 +112,7 @@ TEST(Routing, SoftmaxTopkHandComputedWithTie) {
 
 TEST(Routing, AllEqualPicksLowestIds) {
   for (const RoutingMethod m : {RoutingMethod::kSoftmaxTopk, RoutingMethod::kTopkSoftmax,
-                                RoutingMethod::kSigmoidGroupedTopk}) {
+                                RoutingMethod::kSigmoidGroupedTopk, RoutingMethod::kTopkSigmoid}) {
     RoutingParams p;
     p.method = m;
     p.top_k = 3;
@@ -125,6 +128,22 @@ TEST(Routing, TopkSoftmaxHandComputed) {
   EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 2}));
   EXPECT_NEAR(r.weights[0], std::exp(1.0) / (std::exp(1.0) + 1), 1e-7);
   EXPECT_NEAR(r.weights[1], 1 / (std::exp(1.0) + 1), 1e-7);
+}
+
+// Llama-4: the k largest logits, each weighted by its own sigmoid, not normalized over the k (their sum
+// is not 1).
+TEST(Routing, TopkSigmoidHandComputed) {
+  RoutingParams p;
+  p.method = RoutingMethod::kTopkSigmoid;
+  p.top_k = 2;
+  const Routed r = run({0, 2, 1, -1, 2}, 5, p);
+  EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 4}));  // equal logits: the lower id first
+  EXPECT_NEAR(r.weights[0], 1 / (1 + std::exp(-2.0)), 1e-7);
+  EXPECT_EQ(r.weights[0], r.weights[1]);
+  p.top_k = 1;
+  const Routed one = run({-3, -INFINITY, -5}, 3, p);
+  EXPECT_EQ(one.ids, (std::vector<int32_t>{0}));
+  EXPECT_NEAR(one.weights[0], 1 / (1 + std::exp(3.0)), 1e-8);
 }
 
 // 8 experts in 4 groups of 2. The bias lifts group 3 above group 0 and expert 7 above expert 1,
@@ -153,7 +172,7 @@ TEST(Routing, MatchesSortBasedImplementationOnRandomLogits) {
   const int E = 16, T = 200;
   std::vector<float> bias(E);
   for (float& b : bias) b = float(rng.uniform(-0.2, 0.2));
-  std::vector<RoutingParams> cases(5);
+  std::vector<RoutingParams> cases(7);
   cases[0].top_k = 4;
   cases[1].top_k = 4;
   cases[1].renormalize = true;
@@ -169,6 +188,10 @@ TEST(Routing, MatchesSortBasedImplementationOnRandomLogits) {
   cases[4].num_groups = 16;  // groups of one expert
   cases[4].topk_group = 5;
   cases[4].correction_bias = nullptr;
+  cases[5].method = RoutingMethod::kTopkSigmoid;
+  cases[5].top_k = 1;
+  cases[6].method = RoutingMethod::kTopkSigmoid;
+  cases[6].top_k = 5;
   for (size_t c = 0; c < cases.size(); ++c) {
     std::vector<float> logits(size_t(T * E));
     // Quantized logits make exact ties common, so the tie rule is exercised.
@@ -202,12 +225,14 @@ TEST(Routing, ZeroTokensWritesNothing) {
 }
 
 TEST(Routing, MethodNamesRoundTrip) {
-  for (const RoutingMethod m :
-       {RoutingMethod::kSoftmaxTopk, RoutingMethod::kTopkSoftmax, RoutingMethod::kSigmoidGroupedTopk})
+  for (const RoutingMethod m : {RoutingMethod::kSoftmaxTopk, RoutingMethod::kTopkSoftmax,
+                                RoutingMethod::kSigmoidGroupedTopk, RoutingMethod::kTopkSigmoid})
     EXPECT_EQ(parse_routing_method(to_string(m)), m);
   EXPECT_EQ(to_string(RoutingMethod::kSigmoidGroupedTopk), "sigmoid_grouped_topk");
+  EXPECT_EQ(to_string(RoutingMethod::kTopkSigmoid), "topk_sigmoid");
   expect_error([] { parse_routing_method("softmax", "route", "method"); },
-               "fp4moe: route: method: expected one of softmax_topk, topk_softmax, sigmoid_grouped_topk, got 'softmax'");
+               "fp4moe: route: method: expected one of softmax_topk, topk_softmax, sigmoid_grouped_topk, "
+               "topk_sigmoid, got 'softmax'");
 }
 
 TEST(Routing, RejectsBadArguments) {

@@ -19,11 +19,12 @@ struct MoeModelConfig {
   int top_k = 0;         // num_experts_per_tok
   ActivationSpec activation;
 
-  // The router's method; `routing_known` is false for routers fp4moe::route does not implement
-  // (e.g. Llama-4's sigmoid of the top-k logits), with the reason in `routing_note`.
-  bool routing_known = false;
-  RoutingParams routing;  // correction_bias is left null: it is a tensor, see read_router()
-  std::string routing_note;
+  // The router's method (fp4moe::route's); correction_bias is left null: it is a tensor, see read_router().
+  RoutingParams routing;
+  // Llama-4 weights each token's input by its router weight rather than the expert's output: y =
+  // expert(w * x) with one expert per token. A MoeLayer computes that from x scaled by w (in BF16, as
+  // vLLM's apply_router_weight_on_input does) and weights of 1.
+  bool router_weight_on_input = false;
 
   // The quantization recipe: ModelOpt's (hf_quant_config.json "quantization", else config.json
   // "quantization_config") or compressed-tensors' (config.json "quantization_config"); quant_algo is

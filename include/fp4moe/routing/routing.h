@@ -1,5 +1,6 @@
-// Routing helpers of spec section 5, on the host and on a CUDA device. Engines usually pass top-k
-// in; these turn router logits into (topk_ids, topk_weights). Ties break toward the lower expert id.
+// Routing helpers of spec section 5, on the host and on a CUDA device, and Llama-4's (topk_sigmoid,
+// beyond the spec's three). Engines usually pass top-k in; these turn router logits into (topk_ids,
+// topk_weights). Ties break toward the lower expert id.
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -10,6 +11,8 @@ enum class RoutingMethod : uint8_t {
   kSoftmaxTopk,         // p = softmax(logits); top-k of p; optional renormalisation
   kTopkSoftmax,         // top-k of logits; softmax over the k chosen (gpt-oss)
   kSigmoidGroupedTopk,  // DeepSeek-V3: sigmoid, biased group selection, unbiased weights
+  kTopkSigmoid,         // top-k of logits; each weight the sigmoid of its logit (Llama-4, which applies it to
+                        // the layer's input: see the README's Llama-4 section)
 };
 
 struct RoutingParams {
@@ -22,7 +25,7 @@ struct RoutingParams {
   const float* correction_bias = nullptr;  // kSigmoidGroupedTopk: [num_experts] or null
 };
 
-// The methods' names ("softmax_topk", "topk_softmax", "sigmoid_grouped_topk"), and their parse,
+// The methods' names ("softmax_topk", "topk_softmax", "sigmoid_grouped_topk", "topk_sigmoid"), and their parse,
 // which throws naming `where` and `argument` and listing the names for anything else.
 std::string_view to_string(RoutingMethod method);
 RoutingMethod parse_routing_method(std::string_view name, std::string_view where = "parse_routing_method",

@@ -179,7 +179,7 @@ __global__ void __launch_bounds__(kMaxWarpsPerCta * 32)
     for (int i = lane; i < n; i += 32) sum += values[i] = exp_rounded(values[i] - m);
     sum = warp_sum(sum);
     for (int i = lane; i < n; i += 32) keys[i] = key_of(float(double(values[i]) / sum));
-  } else if (p.method == RoutingMethod::kTopkSoftmax) {
+  } else if (p.method == RoutingMethod::kTopkSoftmax || p.method == RoutingMethod::kTopkSigmoid) {  // by the logits
     for (int i = lane; i < n; i += 32) keys[i] = key_of(values[i]);
   } else {
     __syncwarp();  // the groups read every lane's keys
@@ -193,7 +193,7 @@ __global__ void __launch_bounds__(kMaxWarpsPerCta * 32)
   for (int j = 0; j < k; ++j) {
     uint32_t key;
     const int id = experts.take(key);
-    // softmax_topk: the probability; topk_softmax: the logit; grouped: the unbiased sigmoid.
+    // softmax_topk: the probability; topk_softmax, topk_sigmoid: the logit; grouped: the unbiased sigmoid.
     const float value = grouped ? values[id] : score_of(key);
     if (j == 0) first = value;
     chosen_sum += p.method == RoutingMethod::kTopkSoftmax ? exp(double(value - first)) : double(value);
@@ -214,6 +214,9 @@ __global__ void __launch_bounds__(kMaxWarpsPerCta * 32)
         break;
       case RoutingMethod::kSigmoidGroupedTopk:
         weights[j] = float(double(v) / chosen_sum * double(p.routed_scaling_factor));
+        break;
+      case RoutingMethod::kTopkSigmoid:
+        weights[j] = sigmoid(v);
         break;
     }
   }
