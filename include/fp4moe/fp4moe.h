@@ -2,6 +2,7 @@
 #pragma once
 #include "fp4moe/error.h"
 #include "fp4moe/format/bf16.h"
+#include "fp4moe/format/mxfp4.h"
 #include "fp4moe/format/nvfp4.h"
 #include "fp4moe/format/quantize.h"
 #include "fp4moe/format/scale_layout.h"
