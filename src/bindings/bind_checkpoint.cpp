@@ -29,6 +29,7 @@ nb::list moe_layers(const MoeCheckpoint& checkpoint) {
     d["intermediate"] = t.intermediate;
     d["nvfp4"] = t.nvfp4;
     d["compressed_tensors"] = t.compressed_tensors;
+    d["mxfp4"] = t.mxfp4;
     d["has_input_scale"] = t.has_input_scale;
     d["has_biases"] = t.has_biases();
     d["problem"] = t.problem;
@@ -59,7 +60,8 @@ void bind_checkpoint(nb::module_& m) {
            "Opens the checkpoint directory `path`; a malformed file raises fp4moe.Error naming it.")
       .def("moe_layers", &moe_layers,
            "The MoE layers in layer order: dicts of layer, num_experts, hidden, intermediate, nvfp4, "
-           "compressed_tensors (NVFP4 under compressed-tensors' names), has_input_scale, has_biases (any expert "
+           "compressed_tensors (NVFP4 under compressed-tensors' names), mxfp4 (gpt-oss's MXFP4 experts, which "
+           "`fp4moe quantize` converts), has_input_scale, has_biases (any expert "
            "bias, as gpt-oss's) and problem (why the layer cannot be loaded; empty when it can).")
       .def("layer_config", &layer_config, nb::arg("layer"), nb::arg("tp_rank") = 0, nb::arg("tp_size") = 1,
            "MoE layer `layer`: num_experts, hidden, intermediate (rank tp_rank's of tp_size: I / tp_size), top_k, "

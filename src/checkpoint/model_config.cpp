@@ -177,7 +177,15 @@ void read_quantization(const std::string& dir, const nlohmann::json& config, Moe
     return;
   }
   const ConfigFields f(recipe, path);
-  if (f.string_or("quant_method", "") == "compressed-tensors") return read_compressed_tensors(recipe, path, c);
+  const std::string method = f.string_or("quant_method", "");
+  if (method == "compressed-tensors") return read_compressed_tensors(recipe, path, c);
+  if (method == "mxfp4") {  // gpt-oss's own checkpoints: the experts in MXFP4, the rest BF16
+    c.quant_format = "mxfp4";
+    c.quant_algo = "MXFP4";
+    c.group_size = 32;
+    read_string_list(recipe, path, "modules_to_not_convert", c.exclude_modules);
+    return;
+  }
   c.quant_format = "modelopt";
   c.quant_algo = f.string_or("quant_algo", "");
   c.group_size = f.int_or("group_size", c.quant_algo == "NVFP4" ? 16 : 0);

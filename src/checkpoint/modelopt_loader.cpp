@@ -117,6 +117,10 @@ void require_loadable(const MoeCheckpoint& ckpt, const MoeLayerTensors& t) {
           std::string(to_string(t.weight_dtype)) +
               " in Hugging Face transformers' layout (bare gate_up_proj [E, H, 2I]): convert it with `fp4moe "
               "quantize` first");
+  require(!t.mxfp4, "checkpoint " + ckpt.dir(), t.tensor_name(ExpertProjection::kGate, 0, "weight"),
+          "NVFP4 weights (U8, ModelOpt layout)",
+          "gpt-oss's MXFP4 experts: convert them with `fp4moe quantize` first (exact where their block exponents "
+          "allow)");
   require(t.nvfp4, "checkpoint " + ckpt.dir(), t.tensor_name(ExpertProjection::kGate, 0, "weight"),
           "NVFP4 weights (U8, ModelOpt layout)", std::string(to_string(t.weight_dtype)));
   require(ckpt.model().quant_algo.empty() || ckpt.model().quant_algo == "NVFP4", "checkpoint " + ckpt.dir(),

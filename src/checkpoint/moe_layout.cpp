@@ -13,16 +13,18 @@
 
 #include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/error.h"
+#include "fp4moe/format/mxfp4.h"
 
 namespace fp4moe {
 namespace {
 
 constexpr std::string_view kExperts = ".experts";
-// ModelOpt's suffixes and compressed-tensors' (weight_packed, weight_global_scale, input_global_scale).
-// The '_' form is matched in this order: a longer suffix before one it ends with.
-constexpr std::array<std::string_view, 8> kSuffixes = {"weight_global_scale", "input_global_scale", "weight_scale_2",
-                                                       "weight_scale", "weight_packed", "input_scale", "weight",
-                                                       "bias"};
+// ModelOpt's suffixes, compressed-tensors' (weight_packed, weight_global_scale, input_global_scale) and
+// gpt-oss's MXFP4 ones (blocks, scales). The '_' form is matched in this order: a longer suffix before one
+// it ends with.
+constexpr std::array<std::string_view, 10> kSuffixes = {"weight_global_scale", "input_global_scale", "weight_scale_2",
+                                                        "weight_scale", "weight_packed", "input_scale", "weight",
+                                                        "bias", "blocks", "scales"};
 
 struct ProjectionNames {
   std::string_view gate, up, down;
@@ -188,13 +190,59 @@ bool is_hf_layout(const PrefixScan& scan, const MoeLayerTensors& t) {
 std::string hf_gate_up_columns(std::string_view model_type, MoeLayerTensors& t) {
   const auto is = [&](std::string_view family) { return model_type.rfind(family, 0) == 0; };
   if (is("gpt_oss") || is("llama4")) {
-    t.hf_gate_up_interleaved = is("gpt_oss");
+    t.gate_up_interleaved = is("gpt_oss");
     return {};
   }
   return "bare parameter " + t.tensor_name(ExpertProjection::kGate, 0, "weight") + " of model_type '" +
          std::string(model_type) +
          "': whether its columns interleave gate and up (gpt_oss) or hold them as halves (llama4) is known "
          "only for those model types";
+}
+
+// gpt-oss's MXFP4 experts: gate_up_proj and down_proj each as _blocks and _scales, per layer, with at most
+// their biases beside them.
+bool is_mxfp4_layout(const PrefixScan& scan, const MoeLayerTensors& t) {
+  if (!t.fused_experts || !t.fused_gate_up || t.gate_name != "gate_up_proj" || t.down_name != "down_proj") return false;
+  for (const auto& [projection, suffixes] : scan.suffixes) {
+    std::set<std::string> rest = suffixes;
+    rest.erase("bias");
+    if (rest != std::set<std::string>{"blocks", "scales"}) return false;
+  }
+  return true;
+}
+
+// Sizes from the MXFP4 tensors: gate_up_proj_blocks [E, 2I, H/32, 16] and _scales [E, 2I, H/32],
+// down_proj_blocks [E, H, I/32, 16] and _scales [E, H, I/32]; gate and up interleaved in the rows, as
+// gpt-oss (the one model whose checkpoints are so) has them.
+void read_mxfp4_sizes(const SafetensorsCheckpoint& tensors, std::string_view model_type, MoeLayerTensors& t) {
+  t.mxfp4 = true;
+  t.nvfp4 = false;
+  t.weight_dtype = DType::kU8;
+  const TensorInfo& gate_up = *tensors.find(t.tensor_name(ExpertProjection::kGate, 0, "weight"));
+  const TensorInfo& down = *tensors.find(t.tensor_name(ExpertProjection::kDown, 0, "weight"));
+  const auto& g = gate_up.shape;
+  if (gate_up.dtype != DType::kU8 || g.size() != 4 || g[1] % 2 != 0 || g[3] != kMxfp4BlockSize / 2) {
+    t.problem = gate_up.name + " is " + std::string(to_string(gate_up.dtype)) + " " + gate_up.shape_string() +
+                ", expected U8 [E, 2I, H/32, 16] (gpt-oss's MXFP4 blocks)";
+    return;
+  }
+  t.num_experts = int(std::min<int64_t>(g[0], 1 << 30));
+  t.intermediate = int(std::min<int64_t>(g[1] / 2, 1 << 30));
+  t.hidden = int(std::min<int64_t>(g[2] * kMxfp4BlockSize, 1 << 30));
+  const std::vector<int64_t> expected_down = {g[0], g[2] * kMxfp4BlockSize, g[1] / 2 / kMxfp4BlockSize, g[3]};
+  if (down.dtype != DType::kU8 || down.shape != expected_down || (g[1] / 2) % kMxfp4BlockSize != 0) {
+    TensorInfo e;
+    e.shape = expected_down;
+    t.problem = down.name + " is " + std::string(to_string(down.dtype)) + " " + down.shape_string() + ", expected U8 " +
+                e.shape_string() + " as " + gate_up.name + " " + gate_up.shape_string() + " says";
+    return;
+  }
+  if (model_type.rfind("gpt_oss", 0) != 0) {
+    t.problem = "MXFP4 experts (" + gate_up.name + ") of model_type '" + std::string(model_type) +
+                "': their gate and up rows are known to interleave for gpt_oss only";
+    return;
+  }
+  t.gate_up_interleaved = true;
 }
 
 // Sizes of transformers' layout from its two bare tensors: gate_up_proj [E, H, 2I], down_proj [E, I, H].
@@ -292,6 +340,10 @@ MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string
                 t.separator + "weight_packed) weights";
   bool bare = false;
   for (const auto& [projection, suffixes] : scan.suffixes) bare = bare || suffixes.count("");
+  if (is_mxfp4_layout(scan, t)) {
+    if (t.problem.empty()) read_mxfp4_sizes(tensors, model_type, t);
+    return t;
+  }
   if (!bare) {
     if (t.problem.empty()) read_sizes(tensors, t);
     return t;
@@ -315,6 +367,7 @@ MoeLayerTensors describe(const SafetensorsCheckpoint& tensors, const std::string
 }  // namespace
 
 std::string_view MoeLayerTensors::stored_suffix(std::string_view suffix) const {
+  if (mxfp4) return suffix == "weight" ? "blocks" : suffix == "weight_scale" ? "scales" : suffix;
   if (!compressed_tensors) return suffix;
   if (suffix == "weight") return "weight_packed";
   if (suffix == "weight_scale_2") return "weight_global_scale";
@@ -349,8 +402,8 @@ MoeLayerTensors::BiasSlice MoeLayerTensors::bias_slice(ExpertProjection projecti
   const int64_t tensor_rows = gate_up ? 2 * s.rows : s.rows;
   s.shape = {tensor_rows};
   if (fused_experts) s.shape.insert(s.shape.begin(), num_experts);
-  // gpt-oss's gate_up bias interleaves gate and up (element 2j gate j, 2j+1 up j), as its weight's columns.
-  s.stride = hf_layout && hf_gate_up_interleaved && gate_up ? 2 : 1;
+  // gpt-oss's gate_up bias interleaves gate and up (element 2j gate j, 2j+1 up j), as its weight does.
+  s.stride = gate_up_interleaved && gate_up ? 2 : 1;
   s.first = (fused_experts ? expert * tensor_rows : 0) + (gate_up && up ? (s.stride == 2 ? 1 : s.rows) : 0);
   return s;
 }

@@ -3,7 +3,8 @@
 // biases stay as they are, split per expert where the weights are; every other tensor is handed to
 // the writer as a view into the input mapping and copied at write time. Hugging Face transformers'
 // layout (bare gate_up_proj [E, H, 2I], gate/up interleaved for gpt-oss, halves for Llama-4; see
-// modelopt.h) is split and transposed here, projection by projection, before quantizing.
+// modelopt.h) is split and transposed here, projection by projection, before quantizing; gpt-oss's
+// MXFP4 experts are split and converted to NVFP4 (exactly where their block exponents allow).
 #include "fp4moe/checkpoint/quantize_checkpoint.h"
 
 #include <cstring>
@@ -89,6 +90,7 @@ class CheckpointQuantizer {
           }
           continue;
         }
+        if (consumed_.count(info.name)) continue;  // MXFP4 scales: part of their blocks' projections
         auto it = jobs_.find(info.name);
         if (it == jobs_.end()) {
           writer.add(info.name, info.dtype, info.shape, file.tensor(info).data, info.bytes());
@@ -98,7 +100,7 @@ class CheckpointQuantizer {
           continue;
         }
         for (const auto& job : it->second) {
-          for (const auto& name : add_quantized(writer, job)) weight_map[name] = shard;
+          for (const auto& name : add_quantized(writer, job, report)) weight_map[name] = shard;
           ++report.projections_quantized;
           if (options_.progress) options_.progress(report.projections_quantized, total_jobs_);
         }
@@ -117,6 +119,7 @@ class CheckpointQuantizer {
     for (int e = 0; e < t.num_experts; ++e) {
       for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown}) {
         jobs_[t.tensor_name(p, e, "weight")].push_back({&t, e, p});
+        if (t.mxfp4) consumed_.insert(t.tensor_name(p, e, "weight_scale"));
         ++total_jobs_;
       }
     }
@@ -161,12 +164,15 @@ class CheckpointQuantizer {
     return modelopt_scale_from_amax(h_amax);
   }
 
-  std::vector<std::string> add_quantized(SafetensorsWriter& writer, const ProjectionJob& job) {
+  std::vector<std::string> add_quantized(SafetensorsWriter& writer, const ProjectionJob& job,
+                                         QuantizeCheckpointReport& report) {
     const MoeLayerTensors& t = *job.layer;
     const bool down = job.projection == ExpertProjection::kDown;
     const int64_t rows = down ? t.hidden : t.intermediate, k = down ? t.intermediate : t.hidden;
-    const std::vector<float> w = read_unquantized_projection(ckpt_.tensors(), t, job.expert, job.projection);
-    QuantizedWeight q = quantize_weight(w.data(), rows, k);
+    QuantizedProjection projection = quantize_projection(ckpt_.tensors(), t, job.expert, job.projection);
+    QuantizedWeight& q = projection.weight;
+    report.inexact_blocks += projection.inexact_blocks;
+    report.mxfp4_projections += t.mxfp4 ? 1 : 0;
 
     const auto name = [&](const char* suffix) { return output_name(*job.layer, job.expert, job.projection, suffix); };
     std::vector<std::string> names = {name("weight"), name("weight_scale"), name("weight_scale_2")};
@@ -186,6 +192,7 @@ class CheckpointQuantizer {
   const QuantizeCheckpointOptions& options_;
   std::map<std::string, std::vector<ProjectionJob>> jobs_;  // by source tensor
   std::map<std::string, std::vector<BiasJob>> bias_jobs_;   // by source tensor
+  std::set<std::string> consumed_;                          // source tensors read by the jobs, not copied
   int64_t total_jobs_ = 0;
   CalibrationSample sample_;
   std::set<std::string> excluded_;
@@ -231,8 +238,8 @@ QuantizeCheckpointReport quantize_checkpoint(const std::string& in_dir, const st
   require(!fs::equivalent(in_dir, out_dir, ec), "quantize_checkpoint", "out_dir", "a directory other than in_dir",
           out_dir);
   const MoeCheckpoint ckpt(in_dir);
-  require(ckpt.model().quant_algo.empty(), ckpt.model().config_path, "quant_algo", "an unquantized checkpoint",
-          ckpt.model().quant_algo);
+  require(ckpt.model().quant_algo.empty() || ckpt.model().quant_algo == "MXFP4", ckpt.model().config_path,
+          "quant_algo", "an unquantized checkpoint, or gpt-oss's MXFP4 one", ckpt.model().quant_algo);
   require(!ckpt.moe_layers().empty(), "checkpoint " + in_dir, "MoE layers", "at least one (*.layers.L.*.experts.*)",
           "none");
   CheckpointQuantizer quantizer(ckpt, options);  // validates every source before anything is written

@@ -149,9 +149,7 @@ float quantize_experts(const MoeCheckpoint& ckpt, int layer, const MoeConfig& co
       const int i = int(p);
       w[i] = read_unquantized_projection(ckpt.tensors(), t, e, p);
       bias[i] = read_expert_bias(ckpt, t, e, p);
-      const bool down = p == ExpertProjection::kDown;
-      q[i] = quantize_weight(w[i].data(), down ? config.hidden : config.intermediate,
-                             down ? config.intermediate : config.hidden);
+      q[i] = quantize_projection(ckpt.tensors(), t, e, p).weight;  // as `fp4moe quantize` makes it
     }
     layers.load_expert(e, {weight_view(q[0], data_or_null(bias[0])), weight_view(q[1], data_or_null(bias[1])),
                            weight_view(q[2], data_or_null(bias[2]))});
@@ -326,9 +324,11 @@ bool unquantized_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, i
     calibration.source = "input scales from " + std::to_string(calib->tokens) + " tokens of " + o.calib +
                          " through every expert";
   }
-  LayerTable table(o, layer, batch, routing, {std::move(unquantized), "against the unquantized layer", "unquantized"},
-                   rows);
-  return table.print(config, std::string(to_string(t.weight_dtype)), layers, calibration);
+  // gpt-oss's MXFP4 experts are the baseline as they are: what their conversion to NVFP4 changes.
+  Baseline baseline = t.mxfp4 ? Baseline{std::move(unquantized), "against the MXFP4 layer", "mxfp4"}
+                              : Baseline{std::move(unquantized), "against the unquantized layer", "unquantized"};
+  LayerTable table(o, layer, batch, routing, std::move(baseline), rows);
+  return table.print(config, t.mxfp4 ? "MXFP4" : std::string(to_string(t.weight_dtype)), layers, calibration);
 }
 
 // --layer: one index, a comma list, or every MoE layer; each must be one of the checkpoint's (moe_layer

@@ -46,7 +46,8 @@ std::string routing_summary(const MoeModelConfig& m) {
 std::string layout_summary(const MoeLayerTensors& t) {
   if (t.hf_layout)
     return std::string("Hugging Face [E, K, N] gate_up_proj (gate/up ") +
-           (t.hf_gate_up_interleaved ? "interleaved" : "halves") + ")/down_proj";
+           (t.gate_up_interleaved ? "interleaved" : "halves") + ")/down_proj";
+  if (t.mxfp4) return "gpt-oss MXFP4 [E, N, K/32, 16] gate_up_proj (gate/up rows interleaved)/down_proj";
   std::string s = t.fused_experts ? "per-layer [E, ...] " : "per-expert ";
   s += t.fused_gate_up ? t.gate_name + "/" + t.down_name : t.gate_name + "/" + t.up_name + "/" + t.down_name;
   return s;
@@ -73,6 +74,7 @@ void print_layer(const MoeLayerTensors& t) {
               t.layer, t.experts_prefix.c_str(), layout_summary(t).c_str(), t.num_experts, t.hidden, t.intermediate,
               t.compressed_tensors ? "NVFP4 (compressed-tensors: weight_packed + F8_E4M3 + weight_global_scale)"
               : t.nvfp4            ? "NVFP4 (U8 + F8_E4M3)"
+              : t.mxfp4            ? "MXFP4 (U8 blocks + E8M0 scales)"
                                    : std::string(to_string(t.weight_dtype)).c_str(),
               t.has_input_scale ? "yes" : "no", bias_summary(t).c_str(),
               router_summary(t).c_str(), t.num_tensors, format_bytes(t.bytes).c_str());
@@ -80,6 +82,9 @@ void print_layer(const MoeLayerTensors& t) {
   else if (t.hf_layout)
     std::printf(
         "    note: unquantized Hugging Face transformers layout, not loadable: `fp4moe quantize` converts it\n");
+  else if (t.mxfp4)
+    std::printf("    note: gpt-oss's MXFP4, not loadable: `fp4moe quantize` converts it to NVFP4, exactly where its "
+                "block exponents allow\n");
 }
 
 // Checks every expert of every NVFP4 layer the way load_moe_layer would; returns the first error.
@@ -206,6 +211,11 @@ int run_quantize(const Argv& argv) {
               options.calibration.empty() ? "" : " (input_scale calibrated)", biases.c_str(),
               static_cast<long long>(r.tensors_copied), format_bytes(r.bytes_in).c_str(),
               format_bytes(r.bytes_out).c_str());
+  if (r.mxfp4_projections > 0)
+    std::printf("%lld projections converted from MXFP4: %lld blocks of 16 beyond NVFP4's exact reach (quantized from "
+                "their values)%s\n",
+                static_cast<long long>(r.mxfp4_projections), static_cast<long long>(r.inexact_blocks),
+                r.inexact_blocks == 0 ? ", every weight as it was" : "");
   return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "common/run_layer.h"
 #include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/checkpoint/quantize_checkpoint.h"
+#include "fp4moe/format/mxfp4.h"
 #include "fp4moe/format/quantize.h"
 #include "fp4moe/moe/activation.h"
 
@@ -379,7 +380,7 @@ TEST(QuantizeCheckpoint, HuggingFaceGptOssLayout) {
     const MoeCheckpoint ckpt(in);
     const MoeLayerTensors& t = ckpt.moe_layer(0);
     EXPECT_TRUE(t.hf_layout);
-    EXPECT_TRUE(t.hf_gate_up_interleaved) << "model_type gpt_oss";
+    EXPECT_TRUE(t.gate_up_interleaved) << "model_type gpt_oss";
     EXPECT_TRUE(t.problem.empty()) << t.problem;
     EXPECT_EQ(t.tensor_name(ExpertProjection::kGate, 0, "weight"), "model.layers.0.mlp.experts.gate_up_proj");
     EXPECT_EQ(t.num_experts, E);
@@ -555,7 +556,7 @@ TEST(QuantizeCheckpoint, HuggingFaceLlama4LayoutMatchesFusedLayout) {
     const MoeLayerTensors& t = ckpt.moe_layer(0);
     ASSERT_TRUE(t.problem.empty()) << t.problem;
     EXPECT_TRUE(t.hf_layout);
-    EXPECT_FALSE(t.hf_gate_up_interleaved) << "model_type llama4_text";
+    EXPECT_FALSE(t.gate_up_interleaved) << "model_type llama4_text";
     EXPECT_EQ(t.tensor_name(ExpertProjection::kGate, 0, "weight"),
               "language_model.model.layers.0.feed_forward.experts.gate_up_proj");
     EXPECT_EQ(t.router_weight, "language_model.model.layers.0.feed_forward.router.weight");
@@ -601,6 +602,116 @@ TEST(QuantizeCheckpoint, BareGateUpOfAnUnknownModelTypeIsNotGuessed) {
   EXPECT_FALSE(fs::exists(dir.file("out")));
 }
 
+// ---- gpt-oss's MXFP4 checkpoints ----
+
+// MXFP4 by its definition, written out here: e2m1 * 2^(s - 127), independent of format/mxfp4.h.
+float mxfp4_value(const uint8_t* blocks, const uint8_t* scales, int64_t row, int64_t k, int64_t col) {
+  constexpr float kMagnitude[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+  const uint8_t byte = blocks[row * (k / 2) + col / 2];
+  const uint8_t code = col % 2 ? byte >> 4 : byte & 0xF;
+  const int exponent = int(scales[row * (k / 32) + col / 32]) - 127;
+  return (code & 8 ? -1.0f : 1.0f) * kMagnitude[code & 7] * std::ldexp(1.0f, exponent);
+}
+
+// Converted, not quantized again: every weight of every expert projection dequantizes from the NVFP4
+// output to its MXFP4 value bit for bit (gate the even rows of gate_up_proj, up the odd ones), the
+// biases are de-interleaved, the E8M0 scales are not copied, and the loader refuses the MXFP4 input.
+TEST(QuantizeCheckpoint, GptOssMxfp4ConvertsExactly) {
+  TempDir dir;
+  const int64_t E = testing::kMxfp4Experts, H = testing::kMxfp4Hidden, I = testing::kMxfp4Intermediate;
+  testing::write_gpt_oss_mxfp4_checkpoint(dir.file("mx"), 31);
+  {
+    const MoeCheckpoint ckpt(dir.file("mx"));
+    EXPECT_EQ(ckpt.model().quant_algo, "MXFP4");
+    EXPECT_EQ(ckpt.model().group_size, 32);
+    const MoeLayerTensors& t = ckpt.moe_layer(0);
+    ASSERT_TRUE(t.problem.empty()) << t.problem;
+    EXPECT_TRUE(t.mxfp4);
+    EXPECT_FALSE(t.nvfp4);
+    EXPECT_TRUE(t.gate_up_interleaved);
+    EXPECT_EQ(t.num_experts, E);
+    EXPECT_EQ(t.hidden, H);
+    EXPECT_EQ(t.intermediate, I);
+    EXPECT_EQ(t.tensor_name(ExpertProjection::kUp, 1, "weight_scale"),
+              "model.layers.0.mlp.experts.gate_up_proj_scales");
+    expect_error([&] { ckpt.moe_config(0); }, "gpt-oss's MXFP4 experts: convert them with `fp4moe quantize` first");
+  }
+  const QuantizeCheckpointReport r = quantize_checkpoint(dir.file("mx"), dir.file("out"));
+  EXPECT_EQ(r.projections_quantized, 3 * E);
+  EXPECT_EQ(r.mxfp4_projections, 3 * E);
+  EXPECT_EQ(r.inexact_blocks, 0) << "the fixture's exponents span 7 octaves";
+  EXPECT_EQ(r.biases_copied, 3 * E);
+  EXPECT_EQ(r.tensors_copied, 2) << "the router's weight and bias; the MXFP4 scales are not copied";
+
+  const SafetensorsCheckpoint src(dir.file("mx"));
+  const std::string p = "model.layers.0.mlp.experts.";
+  const uint8_t* gu_blocks = src.tensor(p + "gate_up_proj_blocks").data;
+  const uint8_t* gu_scales = src.tensor(p + "gate_up_proj_scales").data;
+  const uint8_t* d_blocks = src.tensor(p + "down_proj_blocks").data;
+  const uint8_t* d_scales = src.tensor(p + "down_proj_scales").data;
+  const std::vector<float> gu_bias = read_float_tensor(src.tensor(p + "gate_up_proj_bias"));
+  const MoeCheckpoint q(dir.file("out"));
+  EXPECT_EQ(q.model().quant_algo, "NVFP4");
+  for (int e = 0; e < E; ++e) {
+    const CheckpointExpert x = expert_weights(q, 0, e);
+    const Nvfp4WeightView* views[3] = {&x.view.gate, &x.view.up, &x.view.down};
+    for (int j = 0; j < 3; ++j) {
+      const bool down = j == 2;
+      const int64_t rows = down ? H : I, k = down ? I : H;
+      std::vector<float> got(size_t(rows * k));
+      dequantize_nvfp4(views[j]->packed, views[j]->scales, rows, k, ScaleLayout::kLinear, views[j]->scale_2,
+                       got.data());
+      for (int64_t n = 0; n < rows; ++n) {
+        const int64_t source_row = down ? e * H + n : e * 2 * I + 2 * n + j;  // gate 2n, up 2n + 1
+        for (int64_t c = 0; c < k; ++c) {
+          const float want = mxfp4_value(down ? d_blocks : gu_blocks, down ? d_scales : gu_scales, source_row, k, c);
+          ASSERT_EQ(got[size_t(n * k + c)], want) << "expert " << e << " " << kProjections[j] << " [" << n << ", " << c
+                                                  << "]";
+        }
+      }
+    }
+    for (int64_t n = 0; n < I; ++n) {
+      EXPECT_EQ(x.bias[0][size_t(n)], gu_bias[size_t(e * 2 * I + 2 * n)]) << "gate bias " << n;
+      EXPECT_EQ(x.bias[1][size_t(n)], gu_bias[size_t(e * 2 * I + 2 * n + 1)]) << "up bias " << n;
+    }
+  }
+  for (const auto& name : q.tensors().tensor_names()) EXPECT_EQ(name.find("_scales"), std::string::npos) << name;
+}
+
+// Exponents 21 octaves apart: the blocks beyond E4M3's reach are counted; a NaN (255) or overflowing
+// scale is rejected naming the tensor and its element, before anything is written; and MXFP4 experts
+// of another model type are not guessed at.
+TEST(QuantizeCheckpoint, GptOssMxfp4WideSpansAndBadScales) {
+  TempDir dir;
+  testing::write_gpt_oss_mxfp4_checkpoint(dir.file("wide"), 32, -24, -3);
+  const QuantizeCheckpointReport r = quantize_checkpoint(dir.file("wide"), dir.file("wide-out"));
+  EXPECT_GT(r.inexact_blocks, 0);
+
+  for (const uint8_t bad : {uint8_t(255), uint8_t(253)}) {
+    const std::string in = dir.file("bad" + std::to_string(bad));
+    testing::write_gpt_oss_mxfp4_checkpoint(in, 33);
+    std::string bytes = testing::read_file(in + "/model.safetensors");
+    const SafetensorsFile f(in + "/model.safetensors");
+    const TensorView v = f.tensor("model.layers.0.mlp.experts.down_proj_scales");
+    bytes[size_t(v.data - f.mapping()) + 64 + 1] = char(bad);  // expert 1, row 1, block 0 (H = 64 rows of 1)
+    testing::write_file(in + "/model.safetensors", bytes);
+    expect_error([&] { quantize_checkpoint(in, in + "-out"); },
+                 "tensor 'model.layers.0.mlp.experts.down_proj_scales': expected E8M0 scales of finite weights (at "
+                 "most 252, 2^125; 255 is NaN), got " +
+                     std::to_string(bad) + " at [1, 1, 0]");
+    EXPECT_FALSE(fs::exists(in + "-out")) << int(bad);
+  }
+
+  const std::string other = dir.file("other");
+  testing::write_gpt_oss_mxfp4_checkpoint(other, 34);
+  nlohmann::json config = nlohmann::json::parse(testing::read_file(other + "/config.json"));
+  config["model_type"] = "mixtral";
+  testing::write_json(other + "/config.json", config);
+  EXPECT_EQ(MoeCheckpoint(other).moe_layer(0).problem,
+            "MXFP4 experts (model.layers.0.mlp.experts.gate_up_proj_blocks) of model_type 'mixtral': their gate and "
+            "up rows are known to interleave for gpt_oss only");
+}
+
 TEST(QuantizeCheckpoint, RejectsBadBiasesWritingNothing) {
   TempDir dir;
   const std::string in = dir.file("bf16");
@@ -622,7 +733,7 @@ TEST(QuantizeCheckpoint, RejectsBadBiasesWritingNothing) {
 TEST(QuantizeCheckpoint, RejectsQuantizedInputAndNanWeightsWritingNothing) {
   TempDir dir;
   expect_error([&] { quantize_checkpoint(kTiny, dir.file("out")); },
-               "config.json: quant_algo: expected an unquantized checkpoint, got NVFP4");
+               "config.json: quant_algo: expected an unquantized checkpoint, or gpt-oss's MXFP4 one, got NVFP4");
   EXPECT_FALSE(fs::exists(dir.file("out")));
 
   const std::string in = dir.file("bf16");

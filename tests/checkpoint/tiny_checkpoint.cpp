@@ -189,6 +189,40 @@ void write_llama4_checkpoint(const std::string& dir, const GptOssExperts& x, Gpt
   write_experts_checkpoint(dir, x, Family::kLlama4, layout, {});
 }
 
+void write_gpt_oss_mxfp4_checkpoint(const std::string& dir, uint64_t seed, int lo, int hi) {
+  std::filesystem::create_directories(dir);
+  const int64_t E = kMxfp4Experts, H = kMxfp4Hidden, I = kMxfp4Intermediate;
+  Rng rng(seed);
+  const auto blocks = [&](int64_t rows, int64_t k) {
+    std::vector<uint8_t> b(size_t(E * rows * k / 2));
+    rng.fill_bytes(b.data(), b.size());
+    return b;
+  };
+  const auto scales = [&](int64_t rows, int64_t k) {
+    std::vector<uint8_t> s(size_t(E * rows * k / 32));
+    for (uint8_t& v : s) v = uint8_t(127 + lo + rng.below(hi - lo + 1));
+    return s;
+  };
+  const std::string p = "model.layers.0.mlp.";
+  SafetensorsWriter w;
+  w.set_metadata("format", "pt");
+  add_bf16(w, p + "router.weight", {E, H}, 0.3, rng);
+  add_bf16(w, p + "router.bias", {E}, 0.3, rng);
+  w.add_owned(p + "experts.gate_up_proj_blocks", DType::kU8, {E, 2 * I, H / 32, 16}, blocks(2 * I, H));
+  w.add_owned(p + "experts.gate_up_proj_scales", DType::kU8, {E, 2 * I, H / 32}, scales(2 * I, H));
+  add_bf16(w, p + "experts.gate_up_proj_bias", {E, 2 * I}, 0.3, rng);
+  w.add_owned(p + "experts.down_proj_blocks", DType::kU8, {E, H, I / 32, 16}, blocks(H, I));
+  w.add_owned(p + "experts.down_proj_scales", DType::kU8, {E, H, I / 32}, scales(H, I));
+  add_bf16(w, p + "experts.down_proj_bias", {E, H}, 0.3, rng);
+  w.write(dir + "/model.safetensors");
+  write_gpt_oss_config(dir, E, H, I);
+  nlohmann::json config = nlohmann::json::parse(read_file(dir + "/config.json"));
+  config["quantization_config"] = {
+      {"quant_method", "mxfp4"},
+      {"modules_to_not_convert", {"model.layers.*.self_attn", "model.layers.*.mlp.router"}}};
+  write_json(dir + "/config.json", config);
+}
+
 void write_gpt_oss_config(const std::string& dir, int64_t experts, int64_t hidden, int64_t intermediate) {
   write_json(dir + "/config.json", {{"architectures", {"GptOssForCausalLM"}},
                                     {"model_type", "gpt_oss"},

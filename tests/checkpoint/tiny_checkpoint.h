@@ -50,6 +50,14 @@ void write_gpt_oss_checkpoint(const std::string& dir, const GptOssExperts& x, Gp
 //   fused: as for gpt-oss
 void write_llama4_checkpoint(const std::string& dir, const GptOssExperts& x, GptOssLayout layout);
 
+// gpt-oss's own checkpoint format: layer 0's experts in MXFP4 (format/mxfp4.h) as model.layers.0.mlp.
+// experts.{gate_up_proj,down_proj}_{blocks,scales} (gate and up rows interleaved), BF16 biases
+// gate_up_proj_bias [E, 2I] (interleaved alike) and down_proj_bias [E, H], a router with a bias, and
+// config.json's quantization_config {"quant_method": "mxfp4"}: kMxfp4Experts experts, hidden kMxfp4Hidden,
+// intermediate kMxfp4Intermediate. Random codes, block exponents 127 + [lo, hi]; deterministic for a seed.
+inline constexpr int kMxfp4Experts = 3, kMxfp4Hidden = 64, kMxfp4Intermediate = 32;
+void write_gpt_oss_mxfp4_checkpoint(const std::string& dir, uint64_t seed, int lo = -9, int hi = -3);
+
 // DIR/config.json of a gpt-oss model of E experts, hidden H and intermediate I, two per token.
 void write_gpt_oss_config(const std::string& dir, int64_t experts, int64_t hidden, int64_t intermediate);
 

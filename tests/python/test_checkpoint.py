@@ -86,7 +86,8 @@ def test_the_moe_layers_of_the_checkpoint(config, stacked):
     layers = fp4moe.checkpoint_moe_layers(CHECKPOINT)
     assert layers == [{
         "layer": LAYER, "num_experts": config["num_experts"], "hidden": config["hidden_size"],
-        "intermediate": stacked["intermediate"], "nvfp4": True, "compressed_tensors": False, "has_input_scale": True,
+        "intermediate": stacked["intermediate"], "nvfp4": True, "compressed_tensors": False, "mxfp4": False,
+        "has_input_scale": True,
         "has_biases": False,
         "problem": "",
     }]

@@ -27,11 +27,12 @@ struct MoeModelConfig {
   bool router_weight_on_input = false;
 
   // The quantization recipe: ModelOpt's (hf_quant_config.json "quantization", else config.json
-  // "quantization_config") or compressed-tensors' (config.json "quantization_config"); quant_algo is
-  // empty for an unquantized checkpoint.
+  // "quantization_config"), compressed-tensors' or gpt-oss's MXFP4 (config.json "quantization_config");
+  // quant_algo is empty for an unquantized checkpoint.
   std::string quant_algo;
   // Who wrote the recipe: "modelopt", "compressed-tensors" (quantization_config's quant_method; its
-  // format "nvfp4-pack-quantized" gives quant_algo "NVFP4"), or empty for an unquantized checkpoint.
+  // format "nvfp4-pack-quantized" gives quant_algo "NVFP4"), "mxfp4" (quant_algo "MXFP4", group_size 32,
+  // exclude_modules its modules_to_not_convert), or empty for an unquantized checkpoint.
   std::string quant_format;
   int group_size = 0;
   std::vector<std::string> exclude_modules;

@@ -32,6 +32,13 @@
 // 2j is gate j, 2j+1 up j; its bias the same way), Llama-4 concatenates them (columns [0, I) gate,
 // [I, 2I) up). For any other model_type the layer is a problem, not a guess; so is any other bare
 // parameter.
+// gpt-oss's own checkpoints hold their experts in MXFP4 (format/mxfp4.h), per layer:
+//   PREFIX.gate_up_proj_blocks U8 [E, 2I, H/32, 16]  E2M1 codes, rows gate 0, up 0, gate 1, ... (interleaved)
+//   PREFIX.gate_up_proj_scales U8 [E, 2I, H/32]      E8M0 scales, one per 32 codes along H
+//   PREFIX.down_proj_blocks    U8 [E, H, I/32, 16], PREFIX.down_proj_scales U8 [E, H, I/32]
+//   PREFIX.gate_up_proj_bias [E, 2I] (interleaved alike), PREFIX.down_proj_bias [E, H]
+// recognised as MoeLayerTensors::mxfp4 for `fp4moe quantize`, which converts it to NVFP4 without rounding
+// where the block exponents allow (nvfp4_from_mxfp4), and `fp4moe accuracy`; the loader rejects it.
 #pragma once
 #include <array>
 #include <functional>
@@ -59,8 +66,12 @@ struct MoeLayerTensors {
   // unquantized; fused_experts and fused_gate_up are set too, and tensor_name(p, e, "weight") names the
   // bare tensor. Only quantize_checkpoint and `fp4moe accuracy` read it.
   bool hf_layout = false;
-  // hf_layout: gate and up interleaved in gate_up_proj's columns (gpt-oss) rather than its halves (Llama-4).
-  bool hf_gate_up_interleaved = false;
+  // gpt-oss's MXFP4 experts (see above); fused_experts and fused_gate_up are set too, weight_dtype is U8,
+  // and the suffixes "weight" and "weight_scale" name the _blocks and _scales tensors.
+  bool mxfp4 = false;
+  // hf_layout or mxfp4: gate and up interleaved in gate_up_proj's columns (hf) or rows (mxfp4), as gpt-oss
+  // has them, rather than its halves (Llama-4).
+  bool gate_up_interleaved = false;
   char separator = '.';                       // between projection and suffix: "w13.weight" or "w13_weight"
   std::string gate_name, up_name, down_name;  // "gate_proj" / "w1" / "gate_up_proj" (gate == up when fused)
   int num_experts = 0;
