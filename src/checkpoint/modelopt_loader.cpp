@@ -11,8 +11,10 @@
 #include <string>
 
 #include "checkpoint/tensor_values.h"
+#include "checkpoint/unquantized_experts.h"
 #include "fp4moe/checkpoint/modelopt.h"
 #include "fp4moe/error.h"
+#include "fp4moe/format/mxfp4.h"
 #include "fp4moe/format/nvfp4.h"
 
 namespace fp4moe {
@@ -117,16 +119,14 @@ void require_loadable(const MoeCheckpoint& ckpt, const MoeLayerTensors& t) {
           std::string(to_string(t.weight_dtype)) +
               " in Hugging Face transformers' layout (bare gate_up_proj [E, H, 2I]): convert it with `fp4moe "
               "quantize` first");
-  require(!t.mxfp4, "checkpoint " + ckpt.dir(), t.tensor_name(ExpertProjection::kGate, 0, "weight"),
-          "NVFP4 weights (U8, ModelOpt layout)",
-          "gpt-oss's MXFP4 experts: convert them with `fp4moe quantize` first (exact where their block exponents "
-          "allow)");
-  require(t.nvfp4, "checkpoint " + ckpt.dir(), t.tensor_name(ExpertProjection::kGate, 0, "weight"),
-          "NVFP4 weights (U8, ModelOpt layout)", std::string(to_string(t.weight_dtype)));
-  require(ckpt.model().quant_algo.empty() || ckpt.model().quant_algo == "NVFP4", "checkpoint " + ckpt.dir(),
-          "quant_algo", "NVFP4", ckpt.model().quant_algo);
-  require(ckpt.model().group_size == 0 || ckpt.model().group_size == 16, "checkpoint " + ckpt.dir(), "group_size", "16",
-          ckpt.model().group_size);
+  require(t.nvfp4 || t.mxfp4, "checkpoint " + ckpt.dir(), t.tensor_name(ExpertProjection::kGate, 0, "weight"),
+          "NVFP4 weights (U8, ModelOpt layout) or gpt-oss's MXFP4 ones", std::string(to_string(t.weight_dtype)));
+  const std::string& algo = ckpt.model().quant_algo;
+  require(algo.empty() || algo == (t.mxfp4 ? "MXFP4" : "NVFP4"), "checkpoint " + ckpt.dir(), "quant_algo",
+          t.mxfp4 ? "MXFP4" : "NVFP4", algo);
+  const int group = t.mxfp4 ? kMxfp4BlockSize : kNvfp4BlockSize;
+  require(ckpt.model().group_size == 0 || ckpt.model().group_size == group, "checkpoint " + ckpt.dir(), "group_size",
+          std::to_string(group), ckpt.model().group_size);
 }
 
 }  // namespace
@@ -157,7 +157,7 @@ MoeConfig MoeCheckpoint::unquantized_moe_config(int layer, QuantMode mode, int m
   require(t.problem.empty(), "checkpoint " + dir_, "layer " + std::to_string(t.layer) + " experts", "a MoE layer",
           t.problem);
   require(!t.nvfp4, "checkpoint " + dir_, t.tensor_name(ExpertProjection::kGate, 0, "weight"),
-          "unquantized (BF16, F16 or F32) expert weights", "NVFP4 weights (U8, ModelOpt layout)");
+          "expert weights not in NVFP4 (BF16, F16, F32 or MXFP4)", "NVFP4 weights (U8, ModelOpt layout)");
   return checked_config(layer, mode, max_tokens);
 }
 
@@ -192,7 +192,17 @@ CheckpointExpert expert_weights(const MoeCheckpoint& ckpt, int layer, int expert
   const int64_t h = t.hidden, i = t.intermediate;
   CheckpointExpert x;
   ExpertWeightsView& w = x.view;
-  if (t.fused_gate_up) {
+  if (t.mxfp4) {
+    // gpt-oss's MXFP4: its tensors and E8M0 scales checked, each projection converted to NVFP4 here.
+    check_unquantized_expert(ckpt, t, expert);
+    Nvfp4WeightView* views[3] = {&w.gate, &w.up, &w.down};
+    for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown}) {
+      QuantizedProjection q = quantize_projection(ckpt.tensors(), t, expert, p);
+      x.inexact_blocks += q.inexact_blocks;
+      QuantizedWeight& c = x.converted[size_t(p)] = std::move(q.weight);
+      *views[size_t(p)] = {c.packed.data(), c.scales.data(), ScaleLayout::kLinear, c.scale_2, nullptr};
+    }
+  } else if (t.fused_gate_up) {
     const Nvfp4WeightView w13 = projection_view(ckpt, t, ExpertProjection::kGate, expert, 2 * i, h);
     Nvfp4WeightView down = projection_view(ckpt, t, ExpertProjection::kDown, expert, h, i);
     down.scale_2 = read_scale(ckpt, t, ExpertProjection::kDown, expert, 0, "weight_scale_2");
@@ -256,13 +266,13 @@ InputScales input_scales(const MoeCheckpoint& ckpt, int layer, int first_expert,
   return s;
 }
 
-void load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst,
-                    const std::function<void(int, int)>& progress) {
-  load_moe_layer(ckpt, layer, dst, TensorParallelShard{}, progress);
+LoadReport load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst,
+                          const std::function<void(int, int)>& progress) {
+  return load_moe_layer(ckpt, layer, dst, TensorParallelShard{}, progress);
 }
 
-void load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst, TensorParallelShard shard,
-                    const std::function<void(int, int)>& progress) {
+LoadReport load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst, TensorParallelShard shard,
+                          const std::function<void(int, int)>& progress) {
   const MoeConfig& c = dst.config();
   const MoeConfig expected = ckpt.moe_config(layer, c.mode, c.max_tokens, shard);
   const auto check = [&](int got, int want, const char* field, const std::string& hint) {
@@ -278,23 +288,39 @@ void load_moe_layer(const MoeCheckpoint& ckpt, int layer, MoeLayer& dst, TensorP
         : looks_sharded ? "; a tensor-parallel shard is loaded with its TensorParallelShard"
                         : "");
 
+  const MoeLayerTensors& t = ckpt.moe_layer(layer);
   const int first = c.local_expert_start, count = c.num_local_experts();
+  // Every expert is validated before the first load. NVFP4 experts are views into the mapping, cheap to
+  // hold together; MXFP4 ones are checked whole here and converted one at a time below (holding every
+  // conversion would take as much memory as the layer).
   std::vector<CheckpointExpert> experts;  // owns the biases the views point to until every load is done
-  experts.reserve(size_t(count));
-  for (int e = 0; e < count; ++e) experts.push_back(expert_weights(ckpt, layer, first + e));
-  const bool w4a4_scales = c.mode == QuantMode::kW4A4 && ckpt.moe_layer(layer).has_input_scale;
+  if (t.mxfp4) {
+    check_unquantized_layer(ckpt, t);
+    for (int e = first; e < first + count; ++e)
+      for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown})
+        read_expert_bias(ckpt, t, e, p);
+  } else {
+    experts.reserve(size_t(count));
+    for (int e = 0; e < count; ++e) experts.push_back(expert_weights(ckpt, layer, first + e));
+  }
+  const bool w4a4_scales = c.mode == QuantMode::kW4A4 && t.has_input_scale;
   const InputScales scales = w4a4_scales ? input_scales(ckpt, layer, first, count) : InputScales{};
 
-  const int intermediate = ckpt.moe_layer(layer).intermediate;
+  LoadReport report;
   for (int e = 0; e < count; ++e) {
+    const CheckpointExpert converted = t.mxfp4 ? expert_weights(ckpt, layer, first + e) : CheckpointExpert{};
+    const CheckpointExpert& x = t.mxfp4 ? converted : experts[size_t(e)];
+    report.inexact_blocks += x.inexact_blocks;
     if (shard.size == 1) {
-      dst.load_expert(e, experts[size_t(e)].view);
+      dst.load_expert(e, x.view);
     } else {
-      dst.load_expert(e, shard_expert(experts[size_t(e)].view, c.hidden, intermediate, shard).view);
+      dst.load_expert(e, shard_expert(x.view, c.hidden, t.intermediate, shard).view);
     }
+    report.experts = e + 1;
     if (progress) progress(e + 1, count);
   }
   if (w4a4_scales) dst.set_input_scales(scales.gemm1, scales.gemm2);
+  return report;
 }
 
 RouterWeights read_router(const MoeCheckpoint& ckpt, int layer) {

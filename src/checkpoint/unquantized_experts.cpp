@@ -175,9 +175,12 @@ void check_unquantized_layer(const MoeCheckpoint& checkpoint, const MoeLayerTens
           "hidden and intermediate sizes that are multiples of 16",
           std::to_string(t.hidden) + " and " + std::to_string(t.intermediate));
   if (t.hf_layout) check_hf_shapes(checkpoint, t);
-  for (int e = 0; e < t.num_experts; ++e)
-    for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown})
-      check_source(checkpoint.tensors(), source_rows(t, e, p));
+  for (int e = 0; e < t.num_experts; ++e) check_unquantized_expert(checkpoint, t, e);
+}
+
+void check_unquantized_expert(const MoeCheckpoint& checkpoint, const MoeLayerTensors& t, int expert) {
+  for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown})
+    check_source(checkpoint.tensors(), source_rows(t, expert, p));
 }
 
 std::vector<float> read_unquantized_projection(const SafetensorsCheckpoint& tensors, const MoeLayerTensors& t,

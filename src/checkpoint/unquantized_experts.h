@@ -15,6 +15,8 @@ namespace fp4moe {
 // projection's source tensor of its dtype and shape, and MXFP4's E8M0 scales those of finite weights.
 // Throws naming the file and the tensor (and, for a scale, its element).
 void check_unquantized_layer(const MoeCheckpoint& checkpoint, const MoeLayerTensors& layer);
+// The same for one expert's source tensors and their rows (not the layer-wide checks).
+void check_unquantized_expert(const MoeCheckpoint& checkpoint, const MoeLayerTensors& layer, int expert);
 
 // `projection` of `expert` as float [N, K] (ModelOpt's orientation: gate and up [I, H], down
 // [H, I]; MXFP4 dequantized, exactly); check_unquantized_layer first. A NaN or Inf weight is rejected,

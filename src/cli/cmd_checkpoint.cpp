@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "checkpoint/progress_bar.h"
+#include "checkpoint/unquantized_experts.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/layer_run.h"
@@ -83,22 +84,29 @@ void print_layer(const MoeLayerTensors& t) {
     std::printf(
         "    note: unquantized Hugging Face transformers layout, not loadable: `fp4moe quantize` converts it\n");
   else if (t.mxfp4)
-    std::printf("    note: gpt-oss's MXFP4, not loadable: `fp4moe quantize` converts it to NVFP4, exactly where its "
-                "block exponents allow\n");
+    std::printf("    note: gpt-oss's MXFP4: converted to NVFP4 as it loads, exactly where its block exponents allow "
+                "(`fp4moe quantize` writes the converted checkpoint)\n");
 }
 
-// Checks every expert of every NVFP4 layer the way load_moe_layer would; returns the first error.
+// Checks every expert of every loadable layer the way load_moe_layer would (an MXFP4 one without converting
+// it); returns the first error.
 std::string validate_all(const MoeCheckpoint& ckpt) {
   int64_t total = 0, done = 0;
-  for (const auto& t : ckpt.moe_layers()) total += t.nvfp4 ? t.num_experts : 0;
+  for (const auto& t : ckpt.moe_layers()) total += t.nvfp4 || t.mxfp4 ? t.num_experts : 0;
   ProgressBar bar("validating experts", total);
   try {
     for (const auto& t : ckpt.moe_layers()) {
       if (!t.problem.empty()) return "layer " + std::to_string(t.layer) + ": " + t.problem;
-      if (!t.nvfp4) continue;
+      if (!t.nvfp4 && !t.mxfp4) continue;
       ckpt.moe_config(t.layer);
       for (int e = 0; e < t.num_experts; ++e) {
-        expert_weights(ckpt, t.layer, e);
+        if (t.mxfp4) {
+          check_unquantized_expert(ckpt, t, e);
+          for (ExpertProjection p : {ExpertProjection::kGate, ExpertProjection::kUp, ExpertProjection::kDown})
+            read_expert_bias(ckpt, t, e, p);
+        } else {
+          expert_weights(ckpt, t.layer, e);
+        }
         bar.update(++done);
       }
       input_scales(ckpt, t.layer, 0, t.num_experts);
@@ -118,7 +126,11 @@ std::unique_ptr<MoeLayer> loaded_layer(const MoeCheckpoint& ckpt, int layer, con
   std::string label = backend == Backend::kCuda ? "loading experts (cuda" : "loading experts (cpu";
   if (shard.size > 1) label += ", rank " + std::to_string(shard.rank) + " of " + std::to_string(shard.size);
   ProgressBar bar(label + ")", config.num_local_experts());
-  load_moe_layer(ckpt, layer, *moe, shard, [&](int done, int) { bar.update(done); });
+  const LoadReport loaded = load_moe_layer(ckpt, layer, *moe, shard, [&](int done, int) { bar.update(done); });
+  if (loaded.inexact_blocks > 0)
+    std::printf("note: %lld blocks of 16 of the MXFP4 experts lie beyond NVFP4's exact reach (quantized from their "
+                "values)\n",
+                static_cast<long long>(loaded.inexact_blocks));
   return moe;
 }
 

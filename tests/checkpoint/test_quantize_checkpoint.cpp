@@ -192,8 +192,8 @@ TEST(QuantizeCheckpoint, ShardedFusedInput) {
   EXPECT_FALSE(t.has_input_scale) << "no --calib: input_scale omitted";
   EXPECT_EQ(t.router_weight, "model.layers.0.mlp.router.weight");
   expect_error([&] { q.unquantized_moe_config(0); },
-               "model.layers.0.mlp.experts.0.gate_proj.weight: expected unquantized (BF16, F16 or F32) expert weights, "
-               "got NVFP4 weights (U8, ModelOpt layout)");
+               "model.layers.0.mlp.experts.0.gate_proj.weight: expected expert weights not in NVFP4 (BF16, F16, F32 "
+               "or MXFP4), got NVFP4 weights (U8, ModelOpt layout)");
   auto layer = make_moe_layer(q.moe_config(0, QuantMode::kW4A16, 4), Backend::kCpu);
   load_moe_layer(q, 0, *layer);
   // Up rows of expert 1 are rows [I, 2I) of slice 1 of the fused source.
@@ -615,7 +615,8 @@ float mxfp4_value(const uint8_t* blocks, const uint8_t* scales, int64_t row, int
 
 // Converted, not quantized again: every weight of every expert projection dequantizes from the NVFP4
 // output to its MXFP4 value bit for bit (gate the even rows of gate_up_proj, up the odd ones), the
-// biases are de-interleaved, the E8M0 scales are not copied, and the loader refuses the MXFP4 input.
+// biases are de-interleaved, the E8M0 scales are not copied; and the MXFP4 checkpoint loaded directly
+// (converted as it loads) computes bit for bit what the converted checkpoint does.
 TEST(QuantizeCheckpoint, GptOssMxfp4ConvertsExactly) {
   TempDir dir;
   const int64_t E = testing::kMxfp4Experts, H = testing::kMxfp4Hidden, I = testing::kMxfp4Intermediate;
@@ -634,7 +635,6 @@ TEST(QuantizeCheckpoint, GptOssMxfp4ConvertsExactly) {
     EXPECT_EQ(t.intermediate, I);
     EXPECT_EQ(t.tensor_name(ExpertProjection::kUp, 1, "weight_scale"),
               "model.layers.0.mlp.experts.gate_up_proj_scales");
-    expect_error([&] { ckpt.moe_config(0); }, "gpt-oss's MXFP4 experts: convert them with `fp4moe quantize` first");
   }
   const QuantizeCheckpointReport r = quantize_checkpoint(dir.file("mx"), dir.file("out"));
   EXPECT_EQ(r.projections_quantized, 3 * E);
@@ -676,6 +676,23 @@ TEST(QuantizeCheckpoint, GptOssMxfp4ConvertsExactly) {
     }
   }
   for (const auto& name : q.tensors().tensor_names()) EXPECT_EQ(name.find("_scales"), std::string::npos) << name;
+
+  const MoeCheckpoint mx(dir.file("mx"));
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    const MoeConfig c = mx.moe_config(0, mode, 16);
+    EXPECT_EQ(c.activation.kind, Activation::kSwigluOai);
+    auto direct = make_moe_layer(c, Backend::kCpu), converted = make_moe_layer(c, Backend::kCpu);
+    const LoadReport loaded = load_moe_layer(mx, 0, *direct);
+    EXPECT_EQ(loaded.experts, E);
+    EXPECT_EQ(loaded.inexact_blocks, 0);
+    load_moe_layer(q, 0, *converted);
+    testing::Rng rng(12);
+    const auto xs = testing::random_bf16(size_t(16) * H, rng);
+    const auto routing = testing::uniform_routing(16, int(E), c.top_k, rng);
+    const std::vector<bf16> a = testing::run_forward(*direct, xs, routing);
+    const std::vector<bf16> b = testing::run_forward(*converted, xs, routing);
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(bf16)), 0) << to_string(mode);
+  }
 }
 
 // Exponents 21 octaves apart: the blocks beyond E4M3's reach are counted; a NaN (255) or overflowing

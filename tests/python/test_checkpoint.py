@@ -278,6 +278,59 @@ def test_compressed_tensors_twin_loads(tmp_path, config):
         assert np.linalg.norm(a - b) <= 1e-2 * np.linalg.norm(b), mode
 
 
+def test_gpt_oss_mxfp4_checkpoint_loads_converted(tmp_path):
+    """gpt-oss's own MXFP4 experts (gate_up_proj_blocks/_scales with gate and up rows interleaved, E8M0
+    scales; written here), listed as such and loaded converted to NVFP4: within BF16's rounding of the
+    layer computed from the MXFP4 values themselves (NumPy, float64), which quantizing the weights again
+    would not be. Tensor parallelism's two ranks add up to it too."""
+    rng = np.random.default_rng(11)
+    e, h, i = 3, 64, 32
+    lut = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6])
+
+    def mxfp4(rows, k):
+        blocks = rng.integers(0, 256, size=(e, rows, k // 32, 16), dtype=np.uint8)
+        scales = (127 + rng.integers(-9, -2, size=(e, rows, k // 32))).astype(np.uint8)
+        codes = np.stack([blocks & 0xF, blocks >> 4], axis=-1).reshape(e, rows, k)  # low nibble first
+        values = lut[codes] * np.exp2(np.repeat(scales.astype(np.float64) - 127, 32, axis=-1))
+        return blocks, scales, values
+
+    gu_blocks, gu_scales, gu = mxfp4(2 * i, h)
+    d_blocks, d_scales, down = mxfp4(h, i)
+    gu_bias, d_bias = moe_data.to_bf16(rng.uniform(-0.3, 0.3, (e, 2 * i))), moe_data.to_bf16(rng.uniform(-0.3, 0.3, (e, h)))
+    p = "model.layers.0.mlp."
+    tensors = {
+        p + "router.weight": ("BF16", [e, h], moe_data.to_bf16(rng.standard_normal((e, h)) * 0.3).tobytes()),
+        p + "experts.gate_up_proj_blocks": ("U8", list(gu_blocks.shape), gu_blocks.tobytes()),
+        p + "experts.gate_up_proj_scales": ("U8", list(gu_scales.shape), gu_scales.tobytes()),
+        p + "experts.gate_up_proj_bias": ("BF16", [e, 2 * i], gu_bias.tobytes()),
+        p + "experts.down_proj_blocks": ("U8", list(d_blocks.shape), d_blocks.tobytes()),
+        p + "experts.down_proj_scales": ("U8", list(d_scales.shape), d_scales.tobytes()),
+        p + "experts.down_proj_bias": ("BF16", [e, h], d_bias.tobytes()),
+    }
+    config = {"model_type": "gpt_oss", "hidden_size": h, "intermediate_size": i, "num_local_experts": e,
+              "num_experts_per_tok": 2, "swiglu_limit": 7.0, "num_hidden_layers": 1,
+              "quantization_config": {"quant_method": "mxfp4", "modules_to_not_convert": ["model.layers.*.self_attn"]}}
+    path = write_checkpoint(tmp_path / "mxfp4", tensors, {"format": "pt"}, config)
+    (path / "hf_quant_config.json").unlink()  # the tiny checkpoint's ModelOpt recipe: gpt-oss writes none
+    [listed] = fp4moe.checkpoint_moe_layers(path)
+    assert (listed["mxfp4"], listed["nvfp4"], listed["has_biases"], listed["problem"]) == (True, False, True, "")
+
+    b13 = moe_data.bf16_to_float64(gu_bias).astype(np.float32)
+    experts = {"gate": gu[:, 0::2], "up": gu[:, 1::2], "down": down,
+               "w13_bias": np.concatenate([b13[:, 0::2], b13[:, 1::2]], axis=1),
+               "w2_bias": moe_data.bf16_to_float64(d_bias).astype(np.float32)}
+    x = moe_data.to_bf16(rng.standard_normal((13, h)))
+    weights, ids = moe_data.random_routing(rng, 13, e, 2)
+    ref = moe_data.reference_moe(experts, x, weights, ids, kind="swiglu_oai")
+    y = fp4moe.MoeLayer.from_checkpoint(path, 0, 16, device="cpu").run(x, weights, ids)
+    err = moe_data.rel_error(y, ref)
+    print(f"gpt-oss MXFP4 loaded as NVFP4: rel error {err:.2e} against the MXFP4 layer")
+    assert err < 5e-3
+    ranks = sum(moe_data.bf16_to_float64(fp4moe.MoeLayer.from_checkpoint(
+        path, 0, 16, tp_rank=r, tp_size=2, device="cpu").run(x, weights, ids)) for r in range(2))
+    assert moe_data.rel_error(ranks, ref) < 5e-3
+
+
 def test_load_moe_layers_shares_one_workspace(tmp_path, config):
     path = write_two_moe_layer_checkpoint(tmp_path / "two")
     assert [d["layer"] for d in fp4moe.checkpoint_moe_layers(path)] == [1, 2]

@@ -37,8 +37,9 @@
 //   PREFIX.gate_up_proj_scales U8 [E, 2I, H/32]      E8M0 scales, one per 32 codes along H
 //   PREFIX.down_proj_blocks    U8 [E, H, I/32, 16], PREFIX.down_proj_scales U8 [E, H, I/32]
 //   PREFIX.gate_up_proj_bias [E, 2I] (interleaved alike), PREFIX.down_proj_bias [E, H]
-// recognised as MoeLayerTensors::mxfp4 for `fp4moe quantize`, which converts it to NVFP4 without rounding
-// where the block exponents allow (nvfp4_from_mxfp4), and `fp4moe accuracy`; the loader rejects it.
+// recognised as MoeLayerTensors::mxfp4: the loader converts it to NVFP4 as it loads, without rounding
+// where the block exponents allow (nvfp4_from_mxfp4, format/mxfp4.h), and `fp4moe quantize` writes the
+// converted checkpoint.
 #pragma once
 #include <array>
 #include <functional>
@@ -48,6 +49,7 @@
 
 #include "fp4moe/checkpoint/model_config.h"
 #include "fp4moe/checkpoint/safetensors.h"
+#include "fp4moe/format/quantize.h"
 #include "fp4moe/moe/layer.h"
 #include "fp4moe/moe/tensor_parallel.h"
 #include "fp4moe/routing/routing.h"
@@ -139,12 +141,12 @@ class MoeCheckpoint {
   const MoeLayerTensors& moe_layer(int layer) const;
 
   // The MoeConfig of `layer`, its sizes checked between config.json and the tensors; the layer must be
-  // one load_moe_layer loads (NVFP4). For a tensor-parallel `shard` the intermediate is the rank's, I/n
-  // (moe/tensor_parallel.h).
+  // one load_moe_layer loads (NVFP4, or MXFP4 that it converts). For a tensor-parallel `shard` the
+  // intermediate is the rank's, I/n (moe/tensor_parallel.h).
   MoeConfig moe_config(int layer, QuantMode mode = QuantMode::kW4A16, int max_tokens = 1,
                        TensorParallelShard shard = {}) const;
-  // The same for a layer of unquantized (BF16, F16 or F32) experts, which `fp4moe accuracy` quantizes
-  // itself; an NVFP4 layer is rejected.
+  // The same for a layer of experts not in NVFP4 (BF16, F16, F32, or MXFP4), which `fp4moe accuracy`
+  // quantizes (or converts) itself; an NVFP4 layer is rejected.
   MoeConfig unquantized_moe_config(int layer, QuantMode mode = QuantMode::kW4A16, int max_tokens = 1) const;
 
  private:
@@ -156,13 +158,15 @@ class MoeCheckpoint {
   std::vector<MoeLayerTensors> layers_;
 };
 
-// One expert of a checkpoint: views of its projections pointing into the file mapping (no copy),
-// and its biases as float, owned here (the views' bias pointers point into them; null where the
-// projection has none). Moving it keeps `view` valid; copying is not allowed, as a copy's view would
-// point into the original.
+// One expert of a checkpoint: views of its projections pointing into the file mapping (no copy; for an
+// MXFP4 layer into its conversion to NVFP4, owned here), and its biases as float, owned here (the views'
+// bias pointers point into them; null where the projection has none). Moving it keeps `view` valid;
+// copying is not allowed, as a copy's view would point into the original.
 struct CheckpointExpert {
   ExpertWeightsView view;
   std::array<std::vector<float>, 3> bias;  // gate [I], up [I], down [H]; empty where none
+  std::array<QuantizedWeight, 3> converted;  // MXFP4 layers: gate, up, down in NVFP4; empty otherwise
+  int64_t inexact_blocks = 0;                // of those, 16-element blocks not kept exactly (nvfp4_from_mxfp4)
 
   CheckpointExpert() = default;
   CheckpointExpert(CheckpointExpert&&) = default;
@@ -172,8 +176,8 @@ struct CheckpointExpert {
 };
 
 // Every projection of one expert, after checking dtypes (U8 / F8_E4M3 / F32), shapes, that each
-// weight_scale_2 is finite and positive and that each bias is finite (read_expert_bias). Throws
-// naming the file and the tensor.
+// weight_scale_2 is finite and positive and that each bias is finite (read_expert_bias); an MXFP4
+// expert's E8M0 scales checked and its projections converted. Throws naming the file and the tensor.
 CheckpointExpert expert_weights(const MoeCheckpoint& checkpoint, int layer, int expert);
 
 // The bias of `projection` of `expert` ([I] gate or up, also from a fused gate_up's [2I], de-interleaved
@@ -193,16 +197,21 @@ InputScales input_scales(const MoeCheckpoint& checkpoint, int layer, int first_e
 
 // Loads every local expert of `layer` (dst.config()'s local range) into `dst`, with its biases
 // where the checkpoint has them, and in W4A4 the input scales when the checkpoint has them. All
-// experts are validated before the first is loaded, so an error leaves `dst` untouched.
-// `progress(done, total)` is called after each expert.
-void load_moe_layer(const MoeCheckpoint& checkpoint, int layer, MoeLayer& dst,
-                    const std::function<void(int, int)>& progress = {});
+// experts are validated before the first is loaded, so an error leaves `dst` untouched; MXFP4 ones
+// are checked whole first and converted one at a time as they load. `progress(done, total)` is called
+// after each expert.
+struct LoadReport {
+  int experts = 0;             // local experts loaded
+  int64_t inexact_blocks = 0;  // MXFP4 layers: 16-element blocks the conversion could not keep exact
+};
+LoadReport load_moe_layer(const MoeCheckpoint& checkpoint, int layer, MoeLayer& dst,
+                          const std::function<void(int, int)>& progress = {});
 // The same for one rank of tensor parallelism (moe/tensor_parallel.h): `dst` of moe_config(layer, mode,
 // max_tokens, shard)'s intermediate gets the rank's rows of gate and up and columns of down (copied one
 // expert at a time), gate and up biases sliced alike, down's bias on rank 0 only. Every expert is
 // validated whole, as above, before the first is loaded.
-void load_moe_layer(const MoeCheckpoint& checkpoint, int layer, MoeLayer& dst, TensorParallelShard shard,
-                    const std::function<void(int, int)>& progress = {});
+LoadReport load_moe_layer(const MoeCheckpoint& checkpoint, int layer, MoeLayer& dst, TensorParallelShard shard,
+                          const std::function<void(int, int)>& progress = {});
 
 // The router of a MoE layer as float: weight [num_experts, hidden] and, when present, DeepSeek's
 // e_score_correction_bias [num_experts] and the router Linear's bias [num_experts] (gpt-oss: the
