@@ -2,9 +2,10 @@
 //   experts:      n_routed_experts (DeepSeek) | num_experts (Qwen3-MoE) | num_local_experts (Mixtral, Llama-4, gpt-oss)
 //   expert width: moe_intermediate_size (DeepSeek, Qwen3-MoE) | intermediate_size (Mixtral, Llama-4, gpt-oss)
 //   activation:   gpt-oss -> swiglu_oai; a swiglu_limit elsewhere (DeepSeek-V4) -> silu_clamped; else hidden_act
-//   router:       DeepSeek/Kimi -> sigmoid_grouped_topk; gpt-oss -> topk_softmax; Llama-4 -> topk_sigmoid, its
-//                 weights applied to the input; others (Mixtral, Qwen3-MoE) -> softmax_topk, renormalized
-//                 when norm_topk_prob (Mixtral: always)
+//   router:       gpt-oss -> topk_softmax; Llama-4 -> topk_sigmoid, its weights applied to the input; then
+//                 scoring_func (DeepSeek, Kimi and GLM-4.5 default to sigmoid, the rest to softmax): sigmoid ->
+//                 sigmoid_grouped_topk (n_group, topk_group, routed_scaling_factor); softmax -> softmax_topk,
+//                 renormalized when norm_topk_prob (Mixtral: always); what route() cannot compute is marked so
 // Llama-4 keeps the text model's fields under "text_config".
 #include "fp4moe/checkpoint/model_config.h"
 
@@ -101,24 +102,48 @@ ActivationSpec read_activation(const ConfigFields& f, const std::string& model_t
   return spec;
 }
 
+// The router as config.json describes it: gpt-oss's and Llama-4's by their model type, the others by
+// scoring_func where given, else by family (DeepSeek-V3 and later, Kimi, GLM-4.5: sigmoid scores with a
+// correction bias; the rest softmax). A router fp4moe::route does not compute exactly leaves routing_known
+// false, with the reason.
 void read_routing(const ConfigFields& f, MoeModelConfig& c) {
   RoutingParams& r = c.routing;
   r.top_k = c.top_k;
+  c.routing_known = true;
+  const auto not_implemented = [&](const std::string& why) {
+    c.routing_known = false;
+    c.routing_note = why + ", which fp4moe::route does not implement";
+  };
   const std::string& t = c.model_type;
-  if (starts_with(t, "deepseek") || starts_with(t, "kimi") || f.string_or("scoring_func", "") == "sigmoid") {
+  if (starts_with(t, "gpt_oss")) {
+    r.method = RoutingMethod::kTopkSoftmax;
+    return;
+  }
+  if (starts_with(t, "llama4")) {
+    r.method = RoutingMethod::kTopkSigmoid;
+    c.router_weight_on_input = true;
+    return;
+  }
+  const bool sigmoid_family = starts_with(t, "deepseek") || starts_with(t, "kimi") || starts_with(t, "glm4_moe");
+  const std::string scoring = f.string_or("scoring_func", sigmoid_family ? "sigmoid" : "softmax");
+  const double scale = f.number_or("routed_scaling_factor", 1.0);
+  if (scoring == "sigmoid") {
     r.method = RoutingMethod::kSigmoidGroupedTopk;
     r.num_groups = f.int_or("n_group", 1);
     r.topk_group = f.int_or("topk_group", 1);
-    r.routed_scaling_factor = float(f.number_or("routed_scaling_factor", 1.0));
-  } else if (starts_with(t, "gpt_oss")) {
-    r.method = RoutingMethod::kTopkSoftmax;
-  } else if (starts_with(t, "llama4")) {
-    r.method = RoutingMethod::kTopkSigmoid;
-    c.router_weight_on_input = true;
-  } else {
-    r.method = RoutingMethod::kSoftmaxTopk;
-    r.renormalize = f.bool_or("norm_topk_prob", starts_with(t, "mixtral"));
+    r.routed_scaling_factor = float(scale);
+    if (!f.bool_or("norm_topk_prob", true))
+      not_implemented("sigmoid scores without renormalisation (norm_topk_prob false)");
+    return;
   }
+  if (scoring != "softmax") return not_implemented("scoring_func '" + scoring + "'");
+  r.method = RoutingMethod::kSoftmaxTopk;
+  r.renormalize = f.bool_or("norm_topk_prob", starts_with(t, "mixtral"));
+  const std::string topk_method = f.string_or("topk_method", "greedy");
+  if (topk_method != "greedy" && f.int_or("n_group", 1) > 1)
+    not_implemented("softmax scores chosen by groups (DeepSeek-V2's topk_method " + topk_method + ")");
+  else if (scale != 1.0)
+    not_implemented("softmax weights scaled by routed_scaling_factor " + std::to_string(scale));
 }
 
 void read_string_list(const nlohmann::json& j, const std::string& path, const char* name,

@@ -35,6 +35,7 @@ std::string one_positional(const Args& args, size_t index, const char* name) {
 }
 
 std::string routing_summary(const MoeModelConfig& m) {
+  if (!m.routing_known) return "none of fp4moe's (" + m.routing_note + ")";
   std::string s(to_string(m.routing.method));
   if (m.routing.method == RoutingMethod::kSoftmaxTopk && m.routing.renormalize) s += " (renormalized)";
   if (m.routing.method == RoutingMethod::kSigmoidGroupedTopk)

@@ -89,6 +89,8 @@ TokenRouting checkpoint_routing(const MoeCheckpoint& ckpt, int layer, std::vecto
   const MoeLayerTensors& t = ckpt.moe_layer(layer);
   if (t.router_weight.empty())
     return random_routing(tokens, t.num_experts, ckpt.model().top_k, seed, "the checkpoint has no router");
+  if (!ckpt.model().routing_known)
+    return random_routing(tokens, t.num_experts, ckpt.model().top_k, seed, ckpt.model().routing_note);
   TokenRouting r = route_with_router(ckpt, layer, x, tokens);
   if (ckpt.model().router_weight_on_input) apply_weights_to_input(r, x, tokens, t.hidden, ckpt.model().top_k);
   return r;

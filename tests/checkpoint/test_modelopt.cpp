@@ -793,6 +793,43 @@ TEST(ModelConfig, DeepSeekV4SwigluLimitGivesClampedSilu) {
   EXPECT_EQ(c.activation.limit, 10.0f);
 }
 
+// Routers by scoring_func first, family second; the ones route() cannot compute exactly are marked
+// with the reason rather than routed as something else.
+TEST(ModelConfig, RoutersByScoringFunction) {
+  const nlohmann::json base = {{"hidden_size", 2048}, {"moe_intermediate_size", 1408}, {"n_routed_experts", 64},
+                               {"num_experts_per_tok", 6}};
+  const auto with = [&](nlohmann::json extra) {
+    nlohmann::json j = base;
+    j.update(extra);
+    return config_of(j);
+  };
+  // DeepSeek-V2-Lite: softmax, greedy, not renormalized.
+  const auto v2_lite = with({{"model_type", "deepseek_v2"}, {"scoring_func", "softmax"}, {"topk_method", "greedy"},
+                             {"n_group", 1}, {"norm_topk_prob", false}, {"routed_scaling_factor", 1.0}});
+  EXPECT_TRUE(v2_lite.routing_known);
+  EXPECT_EQ(v2_lite.routing.method, RoutingMethod::kSoftmaxTopk);
+  EXPECT_FALSE(v2_lite.routing.renormalize);
+  // DeepSeek-V2: softmax chosen by groups, scaled by 16.
+  const auto v2 = with({{"model_type", "deepseek_v2"}, {"scoring_func", "softmax"},
+                        {"topk_method", "group_limited_greedy"}, {"n_group", 8}, {"topk_group", 3},
+                        {"routed_scaling_factor", 16.0}});
+  EXPECT_FALSE(v2.routing_known);
+  EXPECT_EQ(v2.routing_note, "softmax scores chosen by groups (DeepSeek-V2's topk_method group_limited_greedy), "
+                             "which fp4moe::route does not implement");
+  // GLM-4.5: no scoring_func, sigmoid by family, with its correction bias and scale.
+  const auto glm = with({{"model_type", "glm4_moe"}, {"n_group", 1}, {"topk_group", 1},
+                         {"routed_scaling_factor", 2.5}, {"norm_topk_prob", true}});
+  EXPECT_TRUE(glm.routing_known);
+  EXPECT_EQ(glm.routing.method, RoutingMethod::kSigmoidGroupedTopk);
+  EXPECT_EQ(glm.routing.routed_scaling_factor, 2.5f);
+  const auto unnormalized = with({{"model_type", "glm4_moe"}, {"norm_topk_prob", false}});
+  EXPECT_FALSE(unnormalized.routing_known);
+  const auto scaled = with({{"model_type", "qwen2_moe"}, {"routed_scaling_factor", 2.0}});
+  EXPECT_FALSE(scaled.routing_known);
+  const auto other = with({{"model_type", "qwen3_moe"}, {"scoring_func", "sqrtsoftplus"}});
+  EXPECT_EQ(other.routing_note, "scoring_func 'sqrtsoftplus', which fp4moe::route does not implement");
+}
+
 TEST(ModelConfig, GptOssAndQwenAndLlama4) {
   const auto oss = config_of({{"model_type", "gpt_oss"},
                               {"hidden_size", 2880},
@@ -821,6 +858,7 @@ TEST(ModelConfig, GptOssAndQwenAndLlama4) {
                                   {"num_experts_per_tok", 1}}}});
   EXPECT_EQ(llama.hidden, 5120);
   EXPECT_EQ(llama.num_experts, 16);
+  EXPECT_TRUE(llama.routing_known);
   EXPECT_EQ(llama.routing.method, RoutingMethod::kTopkSigmoid);
   EXPECT_TRUE(llama.router_weight_on_input);
   EXPECT_FALSE(qwen.router_weight_on_input);

@@ -19,8 +19,12 @@ struct MoeModelConfig {
   int top_k = 0;         // num_experts_per_tok
   ActivationSpec activation;
 
-  // The router's method (fp4moe::route's); correction_bias is left null: it is a tensor, see read_router().
+  // The router's method; `routing_known` is false for routers fp4moe::route does not compute exactly
+  // (DeepSeek-V2's group-limited softmax, a scaled softmax, sigmoid scores without renormalisation), with
+  // the reason in `routing_note`. correction_bias is left null: it is a tensor, see read_router().
+  bool routing_known = false;
   RoutingParams routing;
+  std::string routing_note;
   // Llama-4 weights each token's input by its router weight rather than the expert's output: y =
   // expert(w * x) with one expert per token. A MoeLayer computes that from x scaled by w (in BF16, as
   // vLLM's apply_router_weight_on_input does) and weights of 1.
