@@ -9,6 +9,9 @@
 #    and `fp4moe accuracy` on the NVFP4 tiny checkpoint (W4A4 against W4A16) on the CUDA layer.
 # 3. fp4moe kernels --device current against the modeled Hopper (from h200-handoff-few-experts/diag.sh step 3,
 #    which that call also runs): they must agree on a 132-SM Hopper.
+# The sixtieth session (no machine lent either) added, also run here: route_on_device's topk_sigmoid (GpuRoute
+# in step 1), `fp4moe run --tp 2` on the CUDA layer (cli_run_tp_cuda, step 1), and step 4: gpt-oss's MXFP4
+# tiny checkpoint loaded directly (converted as it loads) on the CUDA layer, whole and as two ranks.
 source bench/device.sh && dev_init checks
 dev_gpu_test 420
 (ctest --test-dir /tmp/build-gpu -R 'install_find_package_example|cli_accuracy' --output-on-failure) \
@@ -22,4 +25,9 @@ $CLI kernels --device current $K > "$R/kernels-current.txt" 2>&1
 $CLI kernels $K > "$R/kernels-model.txt" 2>&1
 diff <(tail -n +2 "$R/kernels-current.txt") <(tail -n +2 "$R/kernels-model.txt") > "$R/kernels-diff.txt" &&
   el "kernels: the device's choices equal the model's" || el "kernels: choices differ (kernels-diff.txt)"
+/tmp/build-gpu/tests/checkpoint/fp4moe_make_tiny_checkpoint /tmp/mx --gpt-oss-mxfp4 > /dev/null
+$CLI run /tmp/mx/mxfp4 --layer 0 --tokens 40 > "$R/run-mxfp4.txt" 2>&1
+el "MXFP4 checkpoint on the CUDA layer: rc=$?"
+$CLI run /tmp/mx/mxfp4 --layer 0 --tokens 40 --tp 2 --mode w4a4 > "$R/run-mxfp4-tp2.txt" 2>&1
+el "MXFP4 checkpoint as two ranks, W4A4, CUDA: rc=$?"
 el end
