@@ -20,6 +20,22 @@ def quantize_weight(w):
     return _core.quantize_weight(to_host_numpy(w, "w"))
 
 
+def nvfp4_from_mxfp4(blocks, scales):
+    """An MXFP4 weight matrix (gpt-oss's experts: E2M1 codes under one E8M0 power of two per 32) in NVFP4,
+    without rounding where its block exponents allow: blocks uint8 [N, K/2] or [N, K/32, 16], scales uint8
+    [N, K/32] -> (packed uint8 [N, K/2], linear scales uint8 [N, K/16], weight_scale_2, inexact_blocks). The
+    codes stay as they are; every weight keeps its MXFP4 value exactly but in the 16-element blocks counted
+    in inexact_blocks (more than 17 octaves below the matrix's largest block), which are quantized from their
+    values. A scale of 255 (NaN) raises fp4moe.Error."""
+    return _core.nvfp4_from_mxfp4(to_host_numpy(blocks, "blocks"), to_host_numpy(scales, "scales"))
+
+
+def dequantize_mxfp4(blocks, scales):
+    """e2m1(blocks) * 2^(scales - 127) as float32 [N, K]: blocks uint8 [N, K/2] or [N, K/32, 16], scales
+    uint8 [N, K/32]."""
+    return _core.dequantize_mxfp4(to_host_numpy(blocks, "blocks"), to_host_numpy(scales, "scales"))
+
+
 def dequantize_nvfp4(packed, scales, scale_mult, scale_layout="linear", cols=None):
     """e2m1(packed) * e4m3(scales) * scale_mult as float32 [rows, cols]; scale_mult is
     1 / global_scale for activations or weight_scale_2 for checkpoint weights. cols defaults to

@@ -10,6 +10,7 @@
 #include "bindings/arrays.h"
 #include "bindings/module.h"
 #include "fp4moe/error.h"
+#include "fp4moe/format/mxfp4.h"
 #include "fp4moe/format/quantize.h"
 
 namespace fp4moe::bindings {
@@ -122,6 +123,46 @@ nb::ndarray<nb::numpy, uint8_t> unswizzle(const InArray& swizzled, int64_t rows,
   return out;
 }
 
+// An MXFP4 matrix from the host: codes [rows, K/2] (or gpt-oss's [rows, K/32, 16]) and E8M0 scales
+// [rows, K/32]; returns K.
+int64_t mxfp4_matrix(const InArray& blocks, const InArray& scales, const char* where, int64_t& rows) {
+  const ArrayInfo s = checked(scales, where, "scales", {Elem::kU8, {-1, -1}, Place::host()});
+  rows = s.shape[0];
+  const int64_t k = s.shape[1] * kMxfp4BlockSize;
+  const ArrayInfo b = describe(blocks);
+  const std::vector<int64_t> flat = {rows, k / 2}, grouped = {rows, k / kMxfp4BlockSize, kMxfp4BlockSize / 2};
+  check_array(b, where, "blocks", {Elem::kU8, b.shape.size() == 3 ? grouped : flat, Place::host()});
+  return k;
+}
+
+// MXFP4 -> NVFP4 (format/mxfp4.h): (packed, linear scales, weight_scale_2, inexact_blocks).
+std::tuple<nb::ndarray<nb::numpy, uint8_t>, nb::ndarray<nb::numpy, uint8_t>, float, int64_t> from_mxfp4(
+    const InArray& blocks, const InArray& scales) {
+  int64_t rows = 0;
+  const int64_t k = mxfp4_matrix(blocks, scales, "nvfp4_from_mxfp4", rows);
+  Nvfp4FromMxfp4 n;
+  {
+    nb::gil_scoped_release release;
+    n = nvfp4_from_mxfp4(static_cast<const uint8_t*>(blocks.data()), static_cast<const uint8_t*>(scales.data()),
+                         rows, k);
+  }
+  auto packed = new_numpy<uint8_t>({size_t(rows), size_t(k / 2)});
+  auto out_scales = new_numpy<uint8_t>(scale_shape(ScaleLayout::kLinear, rows, k));
+  std::copy(n.weight.packed.begin(), n.weight.packed.end(), packed.data());
+  std::copy(n.weight.scales.begin(), n.weight.scales.end(), out_scales.data());
+  return {packed, out_scales, n.weight.scale_2, n.inexact_blocks};
+}
+
+nb::ndarray<nb::numpy, float> dequantize_mx(const InArray& blocks, const InArray& scales) {
+  int64_t rows = 0;
+  const int64_t k = mxfp4_matrix(blocks, scales, "dequantize_mxfp4", rows);
+  auto out = new_numpy<float>({size_t(rows), size_t(k)});
+  nb::gil_scoped_release release;
+  dequantize_mxfp4(static_cast<const uint8_t*>(blocks.data()), static_cast<const uint8_t*>(scales.data()), rows, k,
+                   out.data());
+  return out;
+}
+
 float array_amax(const InArray& x) {
   ArrayInfo info = describe(x);
   const bool f32 = is_float32(info);
@@ -147,6 +188,8 @@ void bind_quantize(nb::module_& m) {
   m.def("swizzle_scales", &swizzle, nb::arg("scales"));
   m.def("unswizzle_scales", &unswizzle, nb::arg("swizzled"), nb::arg("rows"), nb::arg("cols"));
   m.def("amax", &array_amax, nb::arg("x"));
+  m.def("nvfp4_from_mxfp4", &from_mxfp4, nb::arg("blocks"), nb::arg("scales"));
+  m.def("dequantize_mxfp4", &dequantize_mx, nb::arg("blocks"), nb::arg("scales"));
   m.def("global_scale_from_amax", [](float amax_value) { return global_scale_from_amax(amax_value); },
         nb::arg("amax"));
 }

@@ -140,3 +140,34 @@ def test_global_scale_from_amax():
 def test_codec_errors_name_the_argument(call, argument):
     with pytest.raises(fp4moe.Error, match=f": {argument}: expected"):
         call()
+
+
+def test_mxfp4_to_nvfp4_keeps_every_value():
+    """gpt-oss's MXFP4 (E2M1 codes, one E8M0 power of two per 32) through nvfp4_from_mxfp4: the same codes,
+    and NVFP4's dequantization equal to the MXFP4 values written out here, in both block shapes; exponents
+    more than 17 octaves apart are counted, and a NaN scale is refused."""
+    rng = np.random.default_rng(21)
+    lut = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6])
+    blocks = rng.integers(0, 256, size=(6, 3, 16), dtype=np.uint8)  # [N, K/32, 16], K = 96
+    scales = (127 + rng.integers(-12, 6, size=(6, 3))).astype(np.uint8)
+    codes = np.stack([blocks & 0xF, blocks >> 4], axis=-1).reshape(6, 96)
+    values = (lut[codes] * np.exp2(np.repeat(scales.astype(np.float64) - 127, 32, axis=1))).astype(np.float32)
+    np.testing.assert_array_equal(fp4moe.dequantize_mxfp4(blocks, scales), values)
+    for shaped in (blocks, blocks.reshape(6, 48)):
+        packed, nv_scales, scale_2, inexact = fp4moe.nvfp4_from_mxfp4(shaped, scales)
+        assert inexact == 0 and packed.shape == (6, 48) and nv_scales.shape == (6, 6)
+        np.testing.assert_array_equal(packed, blocks.reshape(6, 48))
+        np.testing.assert_array_equal(fp4moe.dequantize_nvfp4(packed, nv_scales, scale_2), values)
+    wide = scales.copy()
+    wide[0, 0] = 127 + 8  # the largest exponent: halves below 8 - 17 = -9 are out of E4M3's reach
+    halves = np.stack([blocks[..., :8], blocks[..., 8:]], axis=2)  # [N, K/32, 2, 8]
+    nonzero = (halves & 0x77).any(axis=-1)
+    out_of_reach = (wide.astype(int) - 127 < 8 - 17)[..., None] & nonzero
+    assert out_of_reach.sum() > 0
+    assert fp4moe.nvfp4_from_mxfp4(blocks, wide)[3] == out_of_reach.sum()
+    wide[2, 2] = 255
+    with pytest.raises(fp4moe.Error, match=r"nvfp4_from_mxfp4: scales: expected E8M0 scales other than 0xFF \(NaN\), "
+                                           r"got 0xFF at \[2, 2\]"):
+        fp4moe.nvfp4_from_mxfp4(blocks, wide)
+    with pytest.raises(fp4moe.Error, match=r"nvfp4_from_mxfp4: blocks: expected"):
+        fp4moe.nvfp4_from_mxfp4(blocks[:, :2], scales)
