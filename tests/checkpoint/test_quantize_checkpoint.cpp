@@ -695,6 +695,64 @@ TEST(QuantizeCheckpoint, GptOssMxfp4ConvertsExactly) {
   }
 }
 
+// With --calib, an MXFP4 layer's input scales are those of the same weights as BF16 (MXFP4's values are
+// exact in BF16): every token through every expert of the dequantized, de-interleaved projections and
+// their biases.
+TEST(QuantizeCheckpoint, GptOssMxfp4CalibratedInputScales) {
+  TempDir dir;
+  const int64_t E = testing::kMxfp4Experts, H = testing::kMxfp4Hidden, I = testing::kMxfp4Intermediate;
+  testing::write_gpt_oss_mxfp4_checkpoint(dir.file("mx"), 35);
+  {
+    testing::Rng rng(36);
+    SafetensorsWriter w;
+    w.add_owned("activations", DType::kBF16, {16, H}, random_bf16_bytes(16 * H, rng));
+    w.write(dir.file("calib.safetensors"));
+  }
+  // The same experts, decoded here from the raw tensors (gate the even rows of gate_up_proj, up the odd
+  // ones, its bias alike), written as ModelOpt-named fused BF16.
+  const SafetensorsCheckpoint src(dir.file("mx"));
+  const std::string p = "model.layers.0.mlp.experts.";
+  const uint8_t* gu_blocks = src.tensor(p + "gate_up_proj_blocks").data;
+  const uint8_t* gu_scales = src.tensor(p + "gate_up_proj_scales").data;
+  const uint8_t* d_blocks = src.tensor(p + "down_proj_blocks").data;
+  const uint8_t* d_scales = src.tensor(p + "down_proj_scales").data;
+  const std::vector<float> gu_bias = read_float_tensor(src.tensor(p + "gate_up_proj_bias"));
+  const std::vector<float> d_bias = read_float_tensor(src.tensor(p + "down_proj_bias"));
+  testing::GptOssExperts x;
+  x.experts = int(E), x.hidden = int(H), x.intermediate = int(I);
+  const auto push = [](std::vector<bf16>& v, float value) {
+    ASSERT_EQ(bf16_to_float(float_to_bf16(value)), value) << "MXFP4 values and BF16 biases are exact in BF16";
+    v.push_back(float_to_bf16(value));
+  };
+  for (int64_t e = 0; e < E; ++e) {
+    for (int64_t n = 0; n < I; ++n) {
+      for (int64_t c = 0; c < H; ++c) {
+        push(x.gate, mxfp4_value(gu_blocks, gu_scales, e * 2 * I + 2 * n, H, c));
+        push(x.up, mxfp4_value(gu_blocks, gu_scales, e * 2 * I + 2 * n + 1, H, c));
+      }
+      push(x.gate_bias, gu_bias[size_t(e * 2 * I + 2 * n)]);
+      push(x.up_bias, gu_bias[size_t(e * 2 * I + 2 * n + 1)]);
+    }
+    for (int64_t n = 0; n < H; ++n) {
+      for (int64_t c = 0; c < I; ++c) push(x.down, mxfp4_value(d_blocks, d_scales, e * H + n, I, c));
+      push(x.down_bias, d_bias[size_t(e * H + n)]);
+    }
+  }
+  testing::write_gpt_oss_checkpoint(dir.file("bf16"), x, testing::GptOssLayout::kFused);
+  QuantizeCheckpointOptions o;
+  o.calibration = dir.file("calib.safetensors");
+  quantize_checkpoint(dir.file("mx"), dir.file("mx-out"), o);
+  quantize_checkpoint(dir.file("bf16"), dir.file("bf16-out"), o);
+  const SafetensorsCheckpoint a(dir.file("mx-out")), b(dir.file("bf16-out"));
+  int compared = 0;
+  for (const auto& name : b.tensor_names()) {
+    if (name.find("input_scale") == std::string::npos) continue;
+    EXPECT_EQ(scalar(a.tensor(name)), scalar(b.tensor(name))) << name;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 3 * E);
+}
+
 // Exponents 21 octaves apart: the blocks beyond E4M3's reach are counted; a NaN (255) or overflowing
 // scale is rejected naming the tensor and its element, before anything is written; and MXFP4 experts
 // of another model type are not guessed at.
