@@ -16,8 +16,9 @@ def checkpoint_moe_layers(path):
     unquantized checkpoint, which `fp4moe quantize` converts), compressed_tensors (NVFP4 under
     compressed-tensors' names, weight_packed and inverted global scales), mxfp4 (gpt-oss's own MXFP4
     experts, which `fp4moe quantize` converts to NVFP4 exactly where their block exponents allow),
-    has_input_scale (calibrated activation scales for mode "w4a4"), has_biases (expert biases, as gpt-oss's, loaded with the weights) and problem
-    (why MoeLayer.from_checkpoint cannot load the layer; empty when it can). Every safetensors header is
+    has_input_scale (calibrated activation scales for mode "w4a4"), has_biases (expert biases, as gpt-oss's,
+    loaded with the weights) and problem (why MoeLayer.from_checkpoint cannot load the layer; empty when it
+    can). Every safetensors header is
     validated first; a malformed one raises fp4moe.Error naming the file."""
     return _core.Checkpoint(path=os.fspath(path)).moe_layers()
 

@@ -1,7 +1,8 @@
 // Loading ModelOpt NVFP4 experts (or compressed-tensors', modelopt.h) into a MoeLayer: every tensor is
 // checked (dtype, shape, scalar scales finite and positive, E4M3 block scales not NaN or negative,
 // biases finite) and viewed in place in the file mapping (biases, of any float dtype and alignment,
-// are converted to float);
+// are converted to float); gpt-oss's MXFP4 experts are checked the same way and converted to NVFP4
+// (unquantized_experts.h's quantize_projection).
 // load_moe_layer validates the whole local expert range before the first load_expert(), so a bad file
 // never half-loads a layer.
 #include <algorithm>

@@ -29,9 +29,9 @@ struct TokenRouting {
 };
 
 // Routes x [tokens, H] by the router of `layer` where the checkpoint has one that fp4moe::route
-// computes; otherwise k distinct random experts per token with weights 1/k (the report says why). For a model whose router weights
-// the input (Llama-4, MoeModelConfig::router_weight_on_input), x becomes the layer's input, each row
-// scaled by its token's weight in BF16, and the weights 1.
+// computes; otherwise k distinct random experts per token with weights 1/k (the report says why).
+// For a model whose router weights the input (Llama-4, MoeModelConfig::router_weight_on_input), x
+// becomes the layer's input, each row scaled by its token's weight in BF16, and the weights 1.
 TokenRouting checkpoint_routing(const MoeCheckpoint& ckpt, int layer, std::vector<bf16>& x, int tokens,
                                 uint64_t seed);
 

@@ -296,7 +296,8 @@ def test_gpt_oss_mxfp4_checkpoint_loads_converted(tmp_path):
 
     gu_blocks, gu_scales, gu = mxfp4(2 * i, h)
     d_blocks, d_scales, down = mxfp4(h, i)
-    gu_bias, d_bias = moe_data.to_bf16(rng.uniform(-0.3, 0.3, (e, 2 * i))), moe_data.to_bf16(rng.uniform(-0.3, 0.3, (e, h)))
+    gu_bias = moe_data.to_bf16(rng.uniform(-0.3, 0.3, (e, 2 * i)))
+    d_bias = moe_data.to_bf16(rng.uniform(-0.3, 0.3, (e, h)))
     p = "model.layers.0.mlp."
     tensors = {
         p + "router.weight": ("BF16", [e, h], moe_data.to_bf16(rng.standard_normal((e, h)) * 0.3).tobytes()),

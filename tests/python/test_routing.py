@@ -1,5 +1,6 @@
 """fp4moe.route against NumPy float64 routers written here from spec section 5 (independent of the C++
-code): the spec's three methods and Llama-4's topk_sigmoid on random logits, ties to the lower expert id, and the errors."""
+code): the spec's three methods and Llama-4's topk_sigmoid on random logits, ties to the lower expert id,
+and the errors."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,6 @@
-// Routing helpers of spec section 5 and Llama-4's topk_sigmoid: hand-computed cases, ties toward the lower expert id, agreement
-// with a sort-based implementation written here on random logits, and argument errors.
+// Routing helpers of spec section 5 and Llama-4's topk_sigmoid: hand-computed cases, ties toward the
+// lower expert id, agreement with a sort-based implementation written here on random logits, and
+// argument errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
