@@ -137,8 +137,10 @@ const float* data_or_null(const std::vector<float>& v) { return v.empty() ? null
 // Streams the experts once: each is read as float, quantized into every layer, and its share of the
 // unquantized layer added to `unquantized`; with a calibration sample, the largest intermediate
 // |act(gate x + b, up x + b)| over the sample and every expert (as `fp4moe quantize --calib` takes it).
+// MXFP4 experts are converted instead; `inexact_blocks` counts their blocks beyond NVFP4's exact reach.
 float quantize_experts(const MoeCheckpoint& ckpt, int layer, const MoeConfig& config, const ForwardArgs& batch,
-                       const CalibrationSample* calib, Layers& layers, std::vector<double>& unquantized) {
+                       const CalibrationSample* calib, Layers& layers, std::vector<double>& unquantized,
+                       int64_t& inexact_blocks) {
   const MoeLayerTensors& t = ckpt.moe_layer(layer);
   ProgressBar bar("quantizing experts", t.num_experts);
   float h_amax = 0.0f;
@@ -149,7 +151,9 @@ float quantize_experts(const MoeCheckpoint& ckpt, int layer, const MoeConfig& co
       const int i = int(p);
       w[i] = read_unquantized_projection(ckpt.tensors(), t, e, p);
       bias[i] = read_expert_bias(ckpt, t, e, p);
-      q[i] = quantize_projection(ckpt.tensors(), t, e, p).weight;  // as `fp4moe quantize` makes it
+      QuantizedProjection projection = quantize_projection(ckpt.tensors(), t, e, p);  // as `fp4moe quantize`
+      inexact_blocks += projection.inexact_blocks;
+      q[i] = std::move(projection.weight);
     }
     layers.load_expert(e, {weight_view(q[0], data_or_null(bias[0])), weight_view(q[1], data_or_null(bias[1])),
                            weight_view(q[2], data_or_null(bias[2]))});
@@ -316,8 +320,9 @@ bool unquantized_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, i
   const TokenRouting routing = checkpoint_routing(ckpt, layer, batch.x, batch.tokens, o.seed);
   Layers layers(config, !o.force_cpu && cuda_backend_available());
   std::vector<double> unquantized(batch.x.size(), 0.0);
+  int64_t inexact_blocks = 0;
   const float h_amax =
-      quantize_experts(ckpt, layer, config, host_args(batch, routing), calib, layers, unquantized);
+      quantize_experts(ckpt, layer, config, host_args(batch, routing), calib, layers, unquantized, inexact_blocks);
   Calibration calibration{{}, "", "--calib FILE gives the activations its input scales come from"};
   if (calib) {
     calibration.scales = {modelopt_scale_from_amax(calib->x_amax), modelopt_scale_from_amax(h_amax)};
@@ -328,7 +333,10 @@ bool unquantized_accuracy(const AccuracyOptions& o, const MoeCheckpoint& ckpt, i
   Baseline baseline = t.mxfp4 ? Baseline{std::move(unquantized), "against the MXFP4 layer", "mxfp4"}
                               : Baseline{std::move(unquantized), "against the unquantized layer", "unquantized"};
   LayerTable table(o, layer, batch, routing, std::move(baseline), rows);
-  return table.print(config, t.mxfp4 ? "MXFP4" : std::string(to_string(t.weight_dtype)), layers, calibration);
+  const std::string weights = t.mxfp4 ? "MXFP4 (converted, " + std::to_string(inexact_blocks) +
+                                            " blocks of 16 beyond NVFP4's exact reach)"
+                                      : std::string(to_string(t.weight_dtype));
+  return table.print(config, weights, layers, calibration);
 }
 
 // --layer: one index, a comma list, or every MoE layer; each must be one of the checkpoint's (moe_layer
