@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "fp4moe/error.h"
 #include "fp4moe/moe/buffer.h"
 #include "fp4moe/routing/routing.h"
 
