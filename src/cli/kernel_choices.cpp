@@ -44,6 +44,7 @@ std::string rules_of(const cuda::ForwardKernels& k) {
   add(k.gemm1_quantizes_h, "GEMM 1 quantizes h");
   add(k.persistent_gemm2 && !k.gemm2_stages_y, "persistent GEMM 2");
   add(k.gemm2_stages_y, "persistent GEMM 2 (staged y)");
+  add(k.gemm2_k_slices > 1, "GEMM 2 in K slices");
   return rules.empty() ? "-" : rules;
 }
 

@@ -1,6 +1,7 @@
 // The tuning table and the names benchmarks force kernels by: host code only, so these run
 // without a GPU (CTest label `cpu`) wherever the CUDA backend is built.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -578,6 +579,53 @@ TEST(Dispatch, WorkspaceHoldsSortedRowsOnlyWhereTheRuleCanApply) {
             WorkspaceLayout::make(kDsv4, 512, min_block_tokens(), false).total + dsv4_copy);
 }
 
+// GEMM 2's K in two slices where its one-tile wgmma kernel has at most a wave of expected CTAs and K is long:
+// the few-expert models measured (mixtral, grok-1) at 32-128 tokens; not where the grid is over a wave
+// (llama4-scout, dbrx), not on the benchmark shapes (K of 768-2880), the decode kernels, the persistent GEMM 2,
+// a forced tile, off Hopper or when turned off. The workspace holds the second y only where it can happen.
+TEST(Dispatch, GemmTwoSplitsItsKWhereItsGridIsUnderAWave) {
+  const MoeConfig mixtral{8, 4096, 14336, 2, {}, QuantMode::kW4A16, 0, -1, 4096};
+  const MoeConfig grok{8, 6144, 32768, 2, {}, QuantMode::kW4A16, 0, -1, 4096};
+  const MoeConfig scout{16, 5120, 8192, 1, {}, QuantMode::kW4A16, 0, -1, 4096};
+  const MoeConfig dbrx{16, 6144, 10752, 4, {}, QuantMode::kW4A16, 0, -1, 4096};
+  const auto report = [](const char* name, const MoeConfig& c, int t) {
+    const ForwardKernels k = choose_for(c, t);
+    const int64_t rows = packed_rows(c, WeightRole::kDown);
+    std::printf("%s T=%d: GEMM 2 %s, %s, %lld expected CTAs of a wave of %lld, %d K slices\n", name, t,
+                gemm_name(k.gemm2).c_str(), k.decode_kernels ? "decode" : k.persistent_gemm2 ? "persistent" : "grouped",
+                static_cast<long long>(int64_t(std::ceil(expected_touched_experts(t, c))) *
+                                       ceil_div(rows, k.gemm2.block_rows())),
+                static_cast<long long>(h200_waves().of_wgmma(k.gemm2)), k.gemm2_k_slices);
+    return k.gemm2_k_slices;
+  };
+  for (int t : {32, 64, 96, 128}) EXPECT_EQ(report("mixtral", mixtral, t), 2) << "mixtral T=" << t;
+  for (int t : {64, 96}) EXPECT_EQ(report("grok-1", grok, t), 2) << "grok T=" << t;
+  for (int t : {32, 64, 128}) {
+    EXPECT_EQ(report("llama4-scout", scout, t), 1) << "scout T=" << t;
+    EXPECT_EQ(report("dbrx", dbrx, t), 1) << "dbrx T=" << t;
+  }
+  for (const MoeConfig& c : {kQwen3, kGptOss, kDsv4, kDsv3})
+    for (int t = 1; t <= 16384; t *= 2) EXPECT_EQ(choose_for(c, t).gemm2_k_slices, 1) << c.hidden << " T=" << t;
+  EXPECT_EQ(report("mixtral", mixtral, 1), 1) << "decode kernels";
+  EXPECT_EQ(report("mixtral", mixtral, 8192), 1) << "past kGemm2SplitMaxPairs";
+  const int64_t up = packed_rows(mixtral, WeightRole::kGateUp), down = packed_rows(mixtral, WeightRole::kDown);
+  EXPECT_EQ(choose_kernels(32, mixtral, false, std::nullopt, up, down, h200_waves()).gemm2_k_slices, 1) << "off Hopper";
+  EXPECT_EQ(choose_kernels(32, mixtral, true, kWgmma32TwoPerSm, up, down, h200_waves()).gemm2_k_slices, 1) << "forced";
+  EXPECT_EQ(choose_kernels(32, mixtral, true, std::nullopt, up, down, h200_waves(), false, {.gemm2_k_split = false})
+                .gemm2_k_slices,
+            1)
+      << "turned off";
+  // The workspace: a second y of min(T*k, kGemm2SplitMaxPairs) rows of H floats, on Hopper, for K >= 8192.
+  const auto y_slice_bytes = [](const MoeConfig& c, int tokens, bool hopper) {
+    const WorkspaceLayout l = WorkspaceLayout::make(c, tokens, min_block_tokens(), hopper);
+    return l.arrivals - l.y_slice;
+  };
+  EXPECT_EQ(y_slice_bytes(mixtral, 128, true), size_t(256) * 4096 * sizeof(float));
+  EXPECT_EQ(y_slice_bytes(mixtral, 4096, true), size_t(kGemm2SplitMaxPairs) * 4096 * sizeof(float));
+  EXPECT_EQ(y_slice_bytes(mixtral, 128, false), 0u) << "off Hopper";
+  EXPECT_EQ(y_slice_bytes(kDsv3, 128, true), 0u) << "K 2048";
+}
+
 // FP4MOE_LARGE_TILES and FP4MOE_PERSISTENT_DOWN: unset or 1 on, 0 off, anything else rejected by name.
 TEST(Dispatch, RuleSwitchesByNameOrAClearError) {
   for (const auto& [name, read] : {std::pair{"FP4MOE_LARGE_TILES", &large_tiles_from_env},
@@ -586,7 +634,8 @@ TEST(Dispatch, RuleSwitchesByNameOrAClearError) {
                                    std::pair{"FP4MOE_OWN_TILES", &own_tiles_from_env},
                                    std::pair{"FP4MOE_SPLIT_WAVES", &split_waves_from_env},
                                    std::pair{"FP4MOE_TILE_HANDOFF", &tile_handoff_from_env},
-                                   std::pair{"FP4MOE_SORTED_ROWS", &sorted_rows_from_env}}) {
+                                   std::pair{"FP4MOE_SORTED_ROWS", &sorted_rows_from_env},
+                                   std::pair{"FP4MOE_GEMM2_K_SPLIT", &gemm2_k_split_from_env}}) {
     ASSERT_EQ(unsetenv(name), 0);
     EXPECT_TRUE(read()) << name;
     ASSERT_EQ(setenv(name, "0", 1), 0);

@@ -749,6 +749,55 @@ TEST(GpuLayer, SortedRowsEqualTheGather) {
   }
 }
 
+// GEMM 2 in K slices (moe/dispatch.h's gemm2_splits_k, Hopper): where the rule takes a batch, the output is within
+// the reference's bound and close to the layer with the rule off (the slices' partial sums are added in another
+// order, so not bit for bit). 6 of 8 experts local, hidden off the tile grid, K = 8208 (past the rule's 8192, and
+// not a whole number of K steps); uneven batches with dropped and non-local ids, skewed, every token on one expert;
+// W4A16 and both W4A4 scalings; NaN in x reaching its row.
+TEST(GpuLayer, GemmTwoInKSlices) {
+  FP4MOE_REQUIRE_GPU();
+  if (!on_hopper()) GTEST_SKIP() << "the split serves the one-tile wgmma kernel, Hopper only";
+  testing::Rng rng(41);
+  for (int scaling = 0; scaling < 3; ++scaling) {  // W4A16, W4A4 dynamic, W4A4 calibrated
+    MoeConfig c = make_config(8, 208, 8208, 2, 120);
+    c.local_expert_start = 1;
+    c.local_experts = 6;
+    c.mode = scaling == 0 ? QuantMode::kW4A16 : QuantMode::kW4A4;
+    LayerPair layers(c, 16, ScaleLayout::kLinear, /*with_bias=*/true);
+    RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_GEMM2_K_SPLIT");
+    if (scaling == 2) {
+      layers.set_input_scales(3.0f / 2688.0f, 2.0f / 2688.0f);
+      twin.off->set_input_scales(3.0f / 2688.0f, 2.0f / 2688.0f);
+    }
+    auto x = testing::random_bf16(size_t(120) * c.hidden, rng);
+    const std::string m = scaling == 0 ? "W4A16" : scaling == 1 ? "W4A4 dynamic" : "W4A4 calibrated";
+    const auto check = [&](const testing::Routing& routing, const std::string& label) {
+      const int tokens = routing.num_tokens;
+      EXPECT_EQ(chosen_kernels(c, tokens).gemm2_k_slices, cuda::kGemm2KSlices)
+          << label << " T=" << tokens << ": the rule must apply, or this test checks nothing";
+      const auto xs = first_tokens(x, tokens, c.hidden);
+      const auto on = testing::run_forward(*layers.gpu, xs, routing);
+      const auto off = testing::run_forward(*twin.off, xs, routing);
+      const double apart = testing::rel_error(on, testing::to_double(off));
+      EXPECT_LT(apart, 4e-3) << label << ": split and whole K differ by more than BF16 rounding";
+      EXPECT_LT(layers.error(xs, routing, (m + " GEMM 2 in K slices, " + label).c_str()), kBound) << tokens;
+      return on;
+    };
+    for (int tokens : {40, 101, 120}) {  // from 160 tokens GEMM 2 runs persistent
+      auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+      testing::drop_some(routing, c, 0.2, rng);
+      check(routing, "uniform, dropped ids");
+    }
+    check(testing::skewed_routing(120, c.num_experts, c.top_k, rng), "skewed");
+    check(testing::single_expert_routing(100, c.top_k, 3, rng), "every token on one expert");
+    x[size_t(7) * c.hidden + 100] = float_to_bf16(std::nanf(""));
+    auto routing = testing::uniform_routing(100, c.num_experts, c.top_k, rng);
+    routing.ids[size_t(7) * c.top_k] = c.local_expert_start;
+    const auto out = testing::run_forward(*layers.gpu, first_tokens(x, 100, c.hidden), routing);
+    EXPECT_TRUE(std::isnan(bf16_to_float(out[size_t(7) * c.hidden]))) << m << ": token 7's NaN must reach its output";
+  }
+}
+
 TEST(GpuLayer, NaNInputShowsAsNaN) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(35);

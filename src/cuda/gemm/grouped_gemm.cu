@@ -148,12 +148,22 @@ __global__ void __launch_bounds__(Tile::kThreads, Tile::kCtasPerSm)
   if (!begin_tile(plan, order, tile)) return;
   extern __shared__ __align__(1024) char smem[];
   WgmmaPipeline<Tile> pipeline(w, maps, in, tile, int(blockIdx.x), smem);
+  typename Epilogue::Params slice_out = out;
+  if constexpr (std::is_same_v<Epilogue, DownEpilogue>) {
+    if (gridDim.z > 1) {  // GEMM 2 in K slices (DownOutput::k_slices): the later ones write y_slices
+      pipeline.take_k_slice(int(blockIdx.z), int(gridDim.z));
+      if (blockIdx.z > 0) {
+        slice_out.y = out.y_slices + int64_t(blockIdx.z - 1) * out.slice_stride;
+        slice_out.bias = nullptr;
+      }
+    }
+  }
   if (pipeline.is_producer()) {
     pipeline.produce(!kSignalsTiles<Epilogue> && handoff.done != nullptr, [&] { wait_tile_done(handoff); });
   } else {
     MmaAccumulators<Tile> acc;  // written first by the first wgmma
     pipeline.consume(acc);
-    Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc, smem);
+    Epilogue::template apply<Tile>(slice_out, tile, int(blockIdx.x), acc, smem);
   }
   signal_tile_done<Tile, Epilogue>(handoff);
   end_tile(order);
@@ -395,7 +405,11 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
   if (own.topk_ids) check_own_tiles(config, own, order);
   with_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
-    const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
+    dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
+    if constexpr (std::is_same_v<Epilogue, DownEpilogue>) {
+      require(out.k_slices == 1 || Tile::kWgmma, "GEMM 2", "out.k_slices", "1 for an mma.sync tile", out.k_slices);
+      grid.z = unsigned(out.k_slices);
+    }
     if constexpr (Tile::kWgmma) {
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                     "grouped GEMM kernel", w, tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
@@ -516,6 +530,8 @@ void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights&
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
                       const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
                       const TileHandoff& handoff, const PersistentDown& persistent, const Launch& launch) {
+  require(out.k_slices == 1 || persistent.sms == 0, "GEMM 2", "out.k_slices", "1 for the persistent GEMM 2",
+          out.k_slices);
   if (persistent.sms > 0)
     launch_persistent_down(config, w, in, plan, max_tiles, out, order, handoff, persistent, launch);
   else

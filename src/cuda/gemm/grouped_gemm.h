@@ -88,6 +88,12 @@ struct DownOutput {
   GlobalScaleSource input_scale;
   int hidden;
   float* y;  // [rows, H]
+  // The one-tile wgmma kernel's K split over gridDim.z = k_slices CTAs per tile (moe/dispatch.h's
+  // gemm2_splits_k); slice s >= 1 writes its partial sum, without the bias, to y_slices + (s - 1) *
+  // slice_stride, which the combine adds to y in slice order.
+  int k_slices = 1;
+  float* y_slices = nullptr;
+  int64_t slice_stride = 0;
 };
 
 // How a GEMM launch is ordered against the kernel before it in the stream.

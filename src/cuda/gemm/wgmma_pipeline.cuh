@@ -99,6 +99,14 @@ class WgmmaPipeline {
   __device__ static bool is_copying_warp() { return producer_warp() == 0; }
   __device__ int k_tiles() const { return k_tiles_; }
 
+  // This CTA multiplies slice `slice` of `slices` contiguous shares of K's steps only (GEMM 2 in K
+  // slices, DownOutput::k_slices). Every thread, before produce() / consume().
+  __device__ void take_k_slice(int slice, int slices) {
+    const int total = k_tiles_;
+    k_first_ = total * slice / slices;
+    k_tiles_ = total * (slice + 1) / slices - k_first_;
+  }
+
   // What each thread gets at launch with kCtasPerSm CTAs per SM: each of the four schedulers holds
   // a quarter of the 64K-register file for its share of the warps, in multiples of 8 (also what
   // setmaxnreg takes); ptxas caps a kernel's registers by the scheduler with the most warps. The
@@ -174,11 +182,11 @@ class WgmmaPipeline {
       for (int pass = 0; pass < Tile::kBlockTokens / kRowsPerPass; ++pass) {
         const int row = first_row + pass * kRowsPerPass;
         if (kWholePasses ? pass >= passes : row >= rows) break;
-        copy_token_chunk(stage_tokens(stage), row_table()[row], in_, row, chunk, kt);
+        copy_token_chunk(stage_tokens(stage), row_table()[row], in_, row, chunk, k_first_ + kt);
       }
       if (copies_weights && ptx::elect_one()) {
         mbarrier::arrive_expect_tx(full(stage), WeightBlockSource<Tile::kBlockRows>::kBytes);
-        weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
+        weights_.copy_stage(stage_codes(stage), stage_scales(stage), k_first_ + kt, full(stage));
       }
       mbarrier::arrive_on_cp_async(full(stage));
     }
@@ -244,7 +252,7 @@ class WgmmaPipeline {
       const int turn = first_turn_ + kt, stage = turn % Tile::kStages;
       if (first_turn_ > 0) wait_until_free(turn);  // a persistent CTA's later tiles
       mbarrier::arrive_expect_tx(full(stage), stage_bytes);
-      weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
+      weights_.copy_stage(stage_codes(stage), stage_scales(stage), k_first_ + kt, full(stage));
     }
     if (rows_wait) wait_for_rows();
     for (int kt = 0; kt < k_tiles_; ++kt) {
@@ -254,9 +262,9 @@ class WgmmaPipeline {
         mbarrier::arrive_expect_tx(full(stage), stage_bytes);
       }
       for (int b = 0; b < boxes; ++b)
-        tma::load_2d(stage_tokens(stage) + b * kBoxBytes, &maps_->tokens, kt * kTileK,
+        tma::load_2d(stage_tokens(stage) + b * kBoxBytes, &maps_->tokens, (k_first_ + kt) * kTileK,
                      tile_.row_begin + b * kHalfTokens, full(stage));
-      if (kt >= early) weights_.copy_stage(stage_codes(stage), stage_scales(stage), kt, full(stage));
+      if (kt >= early) weights_.copy_stage(stage_codes(stage), stage_scales(stage), k_first_ + kt, full(stage));
     }
   }
 
@@ -451,6 +459,7 @@ class WgmmaPipeline {
   const WgmmaTensorMaps* maps_;
   WeightBlockSource<Tile::kBlockRows> weights_;
   int k_tiles_;
+  int k_first_ = 0;  // the first K step of this CTA's slice (take_k_slice)
   int first_turn_;
 };
 

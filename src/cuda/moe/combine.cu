@@ -23,7 +23,8 @@ static_assert(kThreads >= kTokenKernelMaxTopK, "one thread stages each slot's ro
 // in place before the plan started. Both are read from L2 (ld.cg): the SM's L1 may hold an earlier
 // forward's. The next forward's plan waits for this kernel before it writes the rows again.
 __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const int* pair_rows,
-                                                           const float* topk_weights, int top_k, int hidden, bf16* out) {
+                                                           const float* topk_weights, int top_k, int hidden, bf16* out,
+                                                           YSlices slices) {
   __shared__ int rows[kTokenKernelMaxTopK];
   __shared__ float weights[kTokenKernelMaxTopK];
   const int64_t token = blockIdx.x;
@@ -35,18 +36,18 @@ __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const
   __syncthreads();
   const int col = blockIdx.y * kColumnsPerCta + threadIdx.x * 4;
   if (col >= hidden) return;
-  combine_four_columns(y, rows, weights, top_k, hidden, col, out + token * hidden);
+  combine_four_columns(y, rows, weights, top_k, hidden, col, out + token * hidden, slices);
 }
 
 }  // namespace
 
 void launch_combine(const float* y, const int* pair_rows, const float* topk_weights, int num_tokens, int top_k,
-                    int hidden, bf16* out, const Launch& launch) {
+                    int hidden, bf16* out, const Launch& launch, const YSlices& slices) {
   if (num_tokens == 0) return;
   require(top_k <= kTokenKernelMaxTopK, "combine", "top_k", "at most " + std::to_string(kTokenKernelMaxTopK), top_k);
   const dim3 grid(unsigned(num_tokens), unsigned((hidden + kColumnsPerCta - 1) / kColumnsPerCta));
   launch_kernel(combine_kernel, grid, kThreads, 0, launch, "combine_kernel", y, pair_rows, topk_weights, top_k, hidden,
-                out);
+                out, slices);
 }
 
 }  // namespace fp4moe::cuda

@@ -8,7 +8,15 @@
 
 namespace fp4moe::cuda {
 
+// GEMM 2's K slices past the first (DownOutput::k_slices): `count` arrays like y, `stride` floats apart
+// from `first`, added to y's value in slice order; count 0 where GEMM 2 kept its K whole.
+struct YSlices {
+  const float* first = nullptr;
+  int count = 0;
+  int64_t stride = 0;
+};
+
 void launch_combine(const float* y, const int* pair_rows, const float* topk_weights, int num_tokens, int top_k,
-                    int hidden, bf16* out, const Launch& launch);
+                    int hidden, bf16* out, const Launch& launch, const YSlices& slices = {});
 
 }  // namespace fp4moe::cuda

@@ -175,8 +175,7 @@ class CudaMoeLayer final : public MoeLayer {
                                    h_f32,
                                    w4a4 && h_scale.calibrated == 0 ? plan.amax_bits + 1 : nullptr,
                                    kernels.gemm1_quantizes_h ? h_scale.calibrated : 0.0f};
-    const DownOutput down_out{scale_2 + 2 * experts, bias ? bias + biases.down(0) : nullptr, w4a4, h_scale, c.hidden,
-                              y};
+    DownOutput down_out{scale_2 + 2 * experts, bias ? bias + biases.down(0) : nullptr, w4a4, h_scale, c.hidden, y};
     const GemmInput h_rows{h_bf16, c.intermediate, nullptr, c.top_k, pairs};
 
     if (kernels.decode_kernels) {
@@ -220,12 +219,21 @@ class CudaMoeLayer final : public MoeLayer {
                         own, launch);
     if (h_quantize_kernel)
       launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
+    // GEMM 2's K in slices (dispatch.h's gemm2_splits_k): the later slices' partial sums go to y_slice.
+    float* y_slice = nullptr;
+    if (kernels.gemm2_k_slices > 1) {
+      y_slice = WorkspaceLayout::at<float>(workspace, layout.y_slice);
+      down_out.k_slices = kernels.gemm2_k_slices;
+      down_out.y_slices = y_slice;
+      down_out.slice_stride = pairs * c.hidden;
+    }
     if (kernels.large)
       launch_down_gemm(*kernels.large, down_.view(), h_rows, plan.large_tile_list(), max_large, down_out,
                        GemmOrder::kAfter, TileHandoff{}, PersistentDown{}, launch);
     launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff,
                      PersistentDown{kernels.persistent_gemm2 ? sms_ : 0, kernels.gemm2_stages_y}, launch);
-    launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch);
+    launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch,
+                   {y_slice, down_out.k_slices - 1, pairs * c.hidden});
   }
 
  private:

@@ -511,12 +511,15 @@ inline std::optional<MmaTileConfig> forced_gemm_from_env(bool hopper) {
 // rules above compare grids against it. 0 for a tile it does not list.
 struct DeviceWaves {
   std::vector<std::pair<MmaTileConfig, int64_t>> ctas;
+  int sms = 0;
 
   int64_t of(const MmaTileConfig& tile) const {
     for (const auto& [t, n] : ctas)
       if (t == tile) return n;
     return 0;
   }
+  // A wgmma tile's wave: its CTAs per SM are part of its shape (the register split is sized for them).
+  int64_t of_wgmma(const MmaTileConfig& tile) const { return tile.wgmma ? int64_t(sms) * tile.ctas_per_sm : 0; }
 };
 
 // The waves on a device of sms SMs of every compiled tile for which ctas_per_sm(tile) counts a CTA
@@ -524,6 +527,7 @@ struct DeviceWaves {
 template <class CtasPerSm>
 DeviceWaves device_waves(int sms, CtasPerSm&& ctas_per_sm) {
   DeviceWaves waves;
+  waves.sms = sms;
   for (const MmaTileConfig& tile : compiled_gemm_tiles())
     if (const int ctas = ctas_per_sm(tile); ctas > 0) waves.ctas.push_back({tile, int64_t(sms) * ctas});
   return waves;
@@ -836,6 +840,44 @@ inline bool gemm1_reads_sorted_rows(const MmaTileConfig& gemm1, bool decode_kern
 // FP4MOE_SORTED_ROWS=0 keeps GEMM 1 gathering its rows from x (benchmarks measure the rule with it).
 inline bool sorted_rows_from_env() { return rule_switch_from_env("FP4MOE_SORTED_ROWS"); }
 
+// GEMM 2 in K slices (ForwardKernels::gemm2_k_slices): where its one-tile wgmma kernel has under a wave of CTAs
+// and each streams a long K, kGemm2KSlices CTAs per tile each take a contiguous share of the K steps; the later
+// slices write their partial sums to y's of their own and the combine adds them in slice order (deterministic).
+// Few-expert models need it: their GEMM 2 grid is one tile per expert and row block, so at 32-128 tokens most SMs
+// idle while a few stream 14336 or 32768 of K. H200, W4A16, uniform, the split forced on the one-tile wgmma kernel
+// against the table, one build, three alternating rounds (bench/results/h200-gemm2-k-split/call1/, call2/):
+//
+//   shape (E/H/I/k)              [GEMM 2's expected CTAs]  T=32            T=64            T=96     T=128
+//   mixtral 8/4096/14336/2       [128 of a wave of 264]    298.8 -> 242.3  311.3 -> 244.3  -14.8%   -5.8%
+//   grok-1 8/6144/32768/2        [192]                     +1.6% (noise)   -7.8%           -6.0%
+//   llama4-scout 16/5120/8192/1  [mma.sync; T=128: 320]    +1.9%           +0.7%                    -2.1%
+//   dbrx 16/6144/10752/4         [384]                     +1.2% (noise)   -0.7%                    -1.5%
+//
+// Four slices: mixtral T=32 237.1, T=64-128 behind two. The benchmark shapes' GEMM 2 runs the mma.sync tiles or
+// the persistent kernel at those batches, where forcing the split changes nothing (0.988-1.015). A wave here is
+// SMs x the wgmma tile's CTAs per SM (DeviceWaves::of_wgmma). So the rule: the
+// table's one-tile wgmma GEMM 2 (and its large tiles', if any) with at most a wave of expected CTAs and K at least
+// kGemm2SplitMinK; below that K no small grid was measured. kGemm2SplitMaxPairs bounds the workspace's second y.
+inline constexpr int kGemm2KSlices = 2;
+inline constexpr int kGemm2SplitMinK = 8192;
+inline constexpr int64_t kGemm2SplitMaxPairs = 1024;
+
+inline bool gemm2_splits_k(const MmaTileConfig& gemm2, const std::optional<MmaTileConfig>& large,
+                           int64_t expected_ctas, int64_t one_wave, int k, int64_t pairs) {
+  return gemm2.wgmma && (!large || large->wgmma) && k >= kGemm2SplitMinK && pairs <= kGemm2SplitMaxPairs &&
+         one_wave > 0 && expected_ctas <= one_wave;
+}
+
+// Whether a layer of `c` may split GEMM 2's K at some batch: its workspace then holds a second y for up to
+// kGemm2SplitMaxPairs pairs.
+inline int64_t gemm2_split_pairs(const MoeConfig& c, int max_tokens) {
+  return c.intermediate >= kGemm2SplitMinK ? std::min<int64_t>(int64_t(max_tokens) * c.top_k, kGemm2SplitMaxPairs)
+                                           : 0;
+}
+
+// FP4MOE_GEMM2_K_SPLIT=0 keeps GEMM 2's K whole (benchmarks measure the rule with it).
+inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2_K_SPLIT"); }
+
 // The dispatch rules a benchmark can turn off, read when a layer is created.
 struct RuleSwitches {
   bool large_tiles = true;        // FP4MOE_LARGE_TILES
@@ -845,11 +887,12 @@ struct RuleSwitches {
   bool split_waves = true;        // FP4MOE_SPLIT_WAVES
   bool tile_handoff = true;       // FP4MOE_TILE_HANDOFF
   bool sorted_rows = true;        // FP4MOE_SORTED_ROWS
+  bool gemm2_k_split = true;      // FP4MOE_GEMM2_K_SPLIT
 };
 
 inline RuleSwitches rule_switches_from_env() {
   return {large_tiles_from_env(), persistent_down_from_env(), epilogue_quantize_from_env(), own_tiles_from_env(),
-          split_waves_from_env(), tile_handoff_from_env(), sorted_rows_from_env()};
+          split_waves_from_env(), tile_handoff_from_env(), sorted_rows_from_env(), gemm2_k_split_from_env()};
 }
 
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
@@ -868,6 +911,7 @@ struct ForwardKernels {
   bool gemm2_stages_y = false;    // ... in its staged form (stage_persistent_down)
   bool own_tiles = false;         // GEMM 1 finds its own tiles (gemm1_finds_own_tiles)
   bool sorted_rows = false;       // GEMM 1 reads x's rows copied in sorted order (gemm1_reads_sorted_rows)
+  int gemm2_k_slices = 1;         // GEMM 2's K in this many slices (gemm2_splits_k)
   int large_rows() const { return large ? large->block_tokens : 0; }
   // GEMM 1's table tiles run beside the large tiles' launch; GEMM 2's beside that too, or beside
   // GEMM 1 when it takes GEMM 1's tiles as they finish.
@@ -883,7 +927,8 @@ struct ForwardKernels {
 // tile hand-off, whether GEMM 2 runs persistent (use_persistent_down, forced tile or not, unless
 // rules.persistent_down is false), and whether GEMM 1 finds its own tiles (gemm1_finds_own_tiles,
 // forced tile or not, unless rules.own_tiles is false) and whether it reads x's rows copied in
-// sorted order (gemm1_reads_sorted_rows, likewise, unless rules.sorted_rows is false).
+// sorted order (gemm1_reads_sorted_rows, likewise, unless rules.sorted_rows is false); and whether GEMM 2
+// splits its K (gemm2_splits_k, the table's tiles only, unless rules.gemm2_k_split is false).
 // gate_up_rows / down_rows: the GEMMs' packed weight rows. Only host-known values go in, so a captured
 // graph keeps the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
@@ -929,6 +974,10 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
                 gemm1_finds_own_tiles(c.mode, hopper, k.gemm1, bool(k.large), pairs,
                                       expected_ctas(k.gemm1, gate_up_rows), waves.of(k.gemm1));
   k.sorted_rows = rules.sorted_rows && gemm1_reads_sorted_rows(k.gemm1, k.decode_kernels, gate_up_rows);
+  const bool split = !forced && !k.decode_kernels && !k.persistent_gemm2 && rules.gemm2_k_split &&
+                     gemm2_splits_k(k.gemm2, k.large, expected_ctas(k.gemm2, down_rows), waves.of_wgmma(k.gemm2),
+                                    c.intermediate, pairs);
+  k.gemm2_k_slices = split ? kGemm2KSlices : 1;
   return k;
 }
 

@@ -13,7 +13,8 @@ inline DeviceWaves hopper_waves(int sms = kHopperSms) {
   return {{{kDecodeTile, int64_t(sms) * 4},
            {kDecodeTileOneWave, int64_t(sms) * 2},
            {kSmallBatchTile, int64_t(sms) * 8},
-           {kSmallBatchTileTwoMTiles, int64_t(sms) * 5}}};
+           {kSmallBatchTileTwoMTiles, int64_t(sms) * 5}},
+          sms};
 }
 
 }  // namespace fp4moe::cuda

@@ -21,6 +21,7 @@ struct WorkspaceLayout {
   size_t h_bf16;       // [T*k, I] GEMM 1 output (W4A16) or its quantized form (W4A4)
   size_t h_f32;        // W4A4: [T*k, I] FP32 GEMM 1 output before quantization
   size_t y;            // [T*k, H] FP32 per-pair GEMM 2 output
+  size_t y_slice;      // GEMM 2's K slices past the first (dispatch.h's gemm2_splits_k): [pairs, H] FP32 each
   size_t arrivals;     // the decode forward's counters (gemm/decode_gemm.h)
   size_t valid_rows;   // the decode forward's count of sorted rows (W4A4)
   size_t total;
@@ -55,6 +56,8 @@ struct WorkspaceLayout {
     l.h_bf16 = take(sizeof(bf16) * pairs * config.intermediate);
     l.h_f32 = take(w4a4 ? sizeof(float) * pairs * config.intermediate : 0);
     l.y = take(sizeof(float) * pairs * config.hidden);
+    const int64_t split_pairs = hopper ? gemm2_split_pairs(config, num_tokens) : 0;
+    l.y_slice = take(sizeof(float) * (kGemm2KSlices - 1) * split_pairs * config.hidden);
     l.arrivals = take(sizeof(uint32_t) * decode_arrival_counters(config.hidden));
     l.valid_rows = take(w4a4 ? sizeof(int) : 0);
     l.total = at;
