@@ -242,6 +242,27 @@ TEST(GpuLayer, EdgeCases) {
   }
 }
 
+// More slots a token than the combine reads at once (kCombineSlotsInFlight, 8): top-k 10 (Qwen3-Next) and 19
+// (two whole groups and a short one), so that a token's sum runs over several groups of loads, with dropped and
+// non-local ids inside each. 1-5 tokens: the decode kernels' own combine; 37 and 300: the combine kernel.
+TEST(GpuLayer, CombineOfManySlots) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(42);
+  for (int top_k : {10, 19}) {
+    MoeConfig c = make_config(24, 272, 208, top_k, 300);
+    c.local_expert_start = 2;
+    c.local_experts = 20;
+    LayerPair layers(c, 17);
+    const auto x = testing::random_bf16(size_t(300) * c.hidden, rng);
+    for (int tokens : {1, 2, 5, 37, 300}) {
+      auto routing = testing::uniform_routing(tokens, c.num_experts, top_k, rng);
+      testing::drop_some(routing, c, 0.25, rng);
+      EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "many slots, dropped ids"), kBound)
+          << "top-k " << top_k << " T=" << tokens;
+    }
+  }
+}
+
 // Large tiles (moe/dispatch.h, on Hopper): skewed batches whose hot experts fill one or more large
 // tiles and leave a short rest for the table's tile, above an mma.sync tile (200 tokens: about 6
 // rows per expert, hot experts about 50), above the 32-token wgmma tile (600 tokens: about 19,
