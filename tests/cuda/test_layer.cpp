@@ -244,7 +244,9 @@ TEST(GpuLayer, EdgeCases) {
 
 // More slots a token than the combine reads at once (kCombineSlotsInFlight, 8): top-k 10 (Qwen3-Next) and 19
 // (two whole groups and a short one), so that a token's sum runs over several groups of loads, with dropped and
-// non-local ids inside each. 1-5 tokens: the decode kernels' own combine; 37 and 300: the combine kernel.
+// non-local ids inside each. 1-5 tokens: the decode kernels' own combine; 37 and 300: the combine kernel. Then
+// top-k 10 where GEMM 2 runs in K slices (intermediate 8208, Hopper), whose later slices the combine adds to each
+// slot of a group.
 TEST(GpuLayer, CombineOfManySlots) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(42);
@@ -260,6 +262,18 @@ TEST(GpuLayer, CombineOfManySlots) {
       EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "many slots, dropped ids"), kBound)
           << "top-k " << top_k << " T=" << tokens;
     }
+  }
+  if (!on_hopper()) return;
+  const MoeConfig c = make_config(24, 208, 8208, 10, 100);
+  LayerPair layers(c, 18);
+  const auto x = testing::random_bf16(size_t(100) * c.hidden, rng);
+  for (int tokens : {40, 64}) {
+    ASSERT_EQ(chosen_kernels(c, tokens).gemm2_k_slices, cuda::kGemm2KSlices)
+        << "T=" << tokens << ": GEMM 2 must run in K slices, or this case checks nothing";
+    auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+    testing::drop_some(routing, c, 0.25, rng);
+    EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "many slots, GEMM 2 in K slices"), kBound)
+        << "T=" << tokens;
   }
 }
 
