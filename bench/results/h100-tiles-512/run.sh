@@ -3,7 +3,7 @@
 # 48-token two-CTA wgmma tile, chosen on the H200) also win on the H100, where #6's row is 1.47x its floor? Each
 # wgmma tile forced (FP4MOE_GEMM) against the table, W4A16, uniform, two alternating rounds, one CLI (built on the
 # CPU machine from this tree and carried as build-ab/fp4moe-new). Then the W4A16 prefill command again for qwen3
-# with the module of the call before it (h100-checks-61/run.sh), if this machine still holds it: #7's qwen3 16384
+# with the module of the call before it (h100-checks-62/run.sh), if this machine still holds it: #7's qwen3 16384
 # row sits on its 1.15 line.
 source bench/device.sh && dev_init tiles-512
 CLI=build-ab/fp4moe-new
