@@ -19,7 +19,9 @@
 # target fp4moe_cli), copy them to build-ab/fp4moe-base and build-ab/fp4moe-new, carry build-ab, and:
 #
 #   source bench/device.sh && dev_init ab
+#   dev_carried_gtest layer 150                     # the new side's GPU tests, carried beside the CLIs
 #   dev_cli_ab 3 "--shapes qwen3-30b-a3b --tokens 1,8,64 --skewed off --kernels off"
+#   dev_print_ab
 #
 # Or build both here, side by side (about 60 s): the base from a commit of the session's start
 # (git archive REV | tar -x -C /tmp/tree-old) or from this tree less a patch (dev_variant_patch base P.patch -R),
@@ -213,9 +215,42 @@ dev_ab_kernel() {
 # default cli), compared in $R/ab-<TAG>-new.txt. A TAG per call keeps several argument sets (custom shapes,
 # modes) apart.
 dev_cli_ab() {
-  [ -f build-ab/clis.tar.xz ] && tar -xJf build-ab/clis.tar.xz -C build-ab
+  [ -f build-ab/clis.tar.xz ] && [ ! -e build-ab/.unpacked ] && tar -xJf build-ab/clis.tar.xz -C build-ab &&
+    touch build-ab/.unpacked
   local base=${CLI_BASE:-build-ab/fp4moe-base} new=${CLI_NEW:-build-ab/fp4moe-new}
   dev_env_ab "${3:-cli}" "$1" "$2" base=CLI="$base" new=CLI="$new"
+}
+
+# dev_carried_gtest dispatch|kernel|layer TIMEOUT [FILTER] [SANITIZER]: a GPU test binary built on the CPU machine and
+# carried as build-ab/fp4moe_gpu_<name>_tests (fp4moe_cuda_dispatch_tests), or in build-ab/clis.tar.xz beside the
+# CLIs, into $R/test-<name>.log (with SANITIZER, compute-sanitizer's tool of that name runs it, into
+# $R/sanitizer-<tool>-<name>.log); prints the verdicts.
+dev_carried_gtest() {
+  local name=$1 limit=$2 filter=${3:-*} tool=${4:-} binary log
+  [ -f build-ab/clis.tar.xz ] && [ ! -e build-ab/.unpacked ] && tar -xJf build-ab/clis.tar.xz -C build-ab &&
+    touch build-ab/.unpacked
+  case $name in
+    dispatch) binary=build-ab/fp4moe_cuda_dispatch_tests ;;
+    *) binary=build-ab/fp4moe_gpu_${name}_tests ;;
+  esac
+  if [ -n "$tool" ]; then
+    log=$R/sanitizer-$tool-$name.log
+    timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 3 "$binary" --gtest_filter="$filter" > "$log" 2>&1
+  else
+    log=$R/test-$name.log
+    timeout "$limit" "$binary" --gtest_filter="$filter" > "$log" 2>&1
+  fi
+  el "$name tests${tool:+ under $tool} rc=$?"
+  grep -E '^\[  (PASSED|FAILED)|FAILED  \]|ERROR SUMMARY|RACECHECK SUMMARY' "$log"
+}
+
+# dev_print_ab: the rows of every comparison this call made ($R/ab-*.txt), each under its file's name.
+dev_print_ab() {
+  local f
+  for f in "$R"/ab-*.txt; do
+    echo "== ${f##*/}"
+    grep -E '^\| [a-z]' "$f"
+  done
 }
 
 # dev_cli: the fp4moe CLI of this tree, built by dev_tests_build in $BT (default /tmp/bt); CLI names it afterwards.
