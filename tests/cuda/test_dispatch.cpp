@@ -288,11 +288,11 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
   EXPECT_EQ(w4a4.gemm2_order(), GemmOrder::kAfter);
 }
 
-// GEMM 1 finds its own tiles in W4A16 on Hopper where it runs an 8-token mma.sync tile without a K
-// split and no large tiles, and its expected CTAs fill at most kOwnTileMaxWaves waves: qwen3 at 4
-// and 8 tokens (0.7 and 0.95 waves); not qwen3 at 16 (1.9 waves), 128 (the 16-token tile) or 1 (the
+// GEMM 1 finds its own tiles on Hopper where it runs an 8-token mma.sync tile without a K split and
+// no large tiles, and its expected CTAs fill at most kOwnTileMaxWaves waves: qwen3 at 4 and 8 tokens
+// (0.7 and 0.95 waves), in both modes; not qwen3 at 16 (1.9 waves), 128 (the 16-token tile) or 1 (the
 // decode kernels), not deepseek-v3 at 8 (2.8 waves) or 1 (the K-split tile), not gpt-oss at 64
-// (large tiles), not in W4A4, not off Hopper or with the rule off. A forced tile obeys the same rule.
+// (large tiles), not off Hopper or with the rule off. A forced tile obeys the same rule.
 TEST(Dispatch, GemmOneFindsItsOwnTiles) {
   MoeConfig qwen3_w4a4 = kQwen3;
   qwen3_w4a4.mode = QuantMode::kW4A4;
@@ -305,7 +305,9 @@ TEST(Dispatch, GemmOneFindsItsOwnTiles) {
   EXPECT_FALSE(choose_for(kQwen3, 1).own_tiles) << "decode kernels";
   ASSERT_TRUE(choose_for(kGptOss, 64).large.has_value());
   EXPECT_FALSE(choose_for(kGptOss, 64).own_tiles) << "large tiles";
-  EXPECT_FALSE(choose_for(qwen3_w4a4, 8).own_tiles) << "W4A4: GEMM 1 reads x quantized after the plan";
+  EXPECT_TRUE(choose_for(qwen3_w4a4, 4).own_tiles) << "W4A4: its rows after x's quantization";
+  EXPECT_TRUE(choose_for(qwen3_w4a4, 8).own_tiles) << "W4A4: its rows after x's quantization";
+  EXPECT_FALSE(choose_for(qwen3_w4a4, 16).own_tiles) << "W4A4, about two waves";
   const int64_t up = packed_rows(kQwen3, WeightRole::kGateUp), down = packed_rows(kQwen3, WeightRole::kDown);
   EXPECT_FALSE(choose_kernels(8, kQwen3, false, std::nullopt, up, down, h200_waves()).own_tiles) << "off Hopper";
   EXPECT_FALSE(choose_kernels(8, kQwen3, true, std::nullopt, up, down, h200_waves(), false, {.own_tiles = false})
@@ -315,9 +317,9 @@ TEST(Dispatch, GemmOneFindsItsOwnTiles) {
   EXPECT_FALSE(choose_kernels(64, kQwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced, waves";
   EXPECT_FALSE(choose_kernels(8, kQwen3, true, std::nullopt, up, down, DeviceWaves{}).own_tiles) << "waves unknown";
   // The rule's edges: pairs, waves.
-  EXPECT_TRUE(gemm1_finds_own_tiles(QuantMode::kW4A16, true, kSmallBatchTile, false, kOwnTileMaxPairs, 150, 100));
-  EXPECT_FALSE(gemm1_finds_own_tiles(QuantMode::kW4A16, true, kSmallBatchTile, false, kOwnTileMaxPairs + 1, 1, 100));
-  EXPECT_FALSE(gemm1_finds_own_tiles(QuantMode::kW4A16, true, kSmallBatchTile, false, 64, 151, 100));
+  EXPECT_TRUE(gemm1_finds_own_tiles(true, kSmallBatchTile, false, kOwnTileMaxPairs, 150, 100));
+  EXPECT_FALSE(gemm1_finds_own_tiles(true, kSmallBatchTile, false, kOwnTileMaxPairs + 1, 1, 100));
+  EXPECT_FALSE(gemm1_finds_own_tiles(true, kSmallBatchTile, false, 64, 151, 100));
 }
 
 // The K-split decode tile only where GEMM 2 expects at most kSplitTileMaxWaves waves of it:

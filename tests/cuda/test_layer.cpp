@@ -671,13 +671,15 @@ struct RuleOffTwin {
 
 // GEMM 1 finding its own tiles (moe/dispatch.h's gemm1_finds_own_tiles, Hopper) runs exactly the
 // plan's tiles: the output is bit-identical to a layer with the rule off (FP4MOE_OWN_TILES=0) and
-// within the reference's bound. 96 of 128 experts local, top-8, K and N off the tile grid, hidden wide enough
-// (56 row blocks for GEMM 2) that the K-split tile, which has no own-tile form, is not chosen; batches
-// past the decode kernels (24 pairs: the one-warp plan kernel) up to 480 pairs on the 8-token tile,
-// uneven, with dropped and non-local ids, skewed, every token on one expert (eight 8-row tiles of
-// it, the last half full), and no local pair at all (no tile: every CTA of GEMM 1 ends at once, and
-// the output is zeros). Then qwen3-30b-a3b at 8 tokens with more tiles than the first wave that
-// finds its own (every pair on an expert of its own), so that the later CTAs read the plan's list.
+// within the reference's bound, in W4A16 (the rows from x before the plan's end) and in W4A4 with
+// dynamic and calibrated scales (the rows from x's quantization, after the wait). 96 of 128 experts
+// local, top-8, K and N off the tile grid, hidden wide enough (56 row blocks for GEMM 2) that the
+// K-split tile, which has no own-tile form, is not chosen; batches past the decode kernels (24 pairs:
+// the one-warp plan kernel) up to 480 pairs on the 8-token tile, uneven, with dropped and non-local
+// ids, skewed, every token on one expert (eight 8-row tiles of it, the last half full), and no local
+// pair at all (no tile: every CTA of GEMM 1 ends at once, and the output is zeros). Then
+// qwen3-30b-a3b at 8 tokens with more tiles than the first wave that finds its own (every pair on
+// an expert of its own), so that the later CTAs read the plan's list.
 TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   FP4MOE_REQUIRE_GPU();
   int device = 0;
@@ -685,54 +687,71 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "GEMM 1 finds its own tiles on Hopper only";
   testing::Rng rng(38);
   constexpr int kMaxTokens = 60;
-  MoeConfig c = make_config(128, 3536, 208, 8, kMaxTokens);
-  c.local_expert_start = 16;
-  c.local_experts = 96;
-  LayerPair layers(c, 13);
-  RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_OWN_TILES");
-  const auto x = testing::random_bf16(size_t(kMaxTokens) * c.hidden, rng);
+  enum class Scales { kNone, kDynamic, kCalibrated };
+  for (Scales scales : {Scales::kNone, Scales::kDynamic, Scales::kCalibrated}) {
+    const std::string m = scales == Scales::kNone ? "W4A16" : scales == Scales::kDynamic ? "W4A4" : "W4A4 calibrated";
+    MoeConfig c = make_config(128, 3536, 208, 8, kMaxTokens);
+    c.local_expert_start = 16;
+    c.local_experts = 96;
+    if (scales != Scales::kNone) c.mode = QuantMode::kW4A4;
+    LayerPair layers(c, 13);
+    RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_OWN_TILES");
+    if (scales == Scales::kCalibrated) {
+      layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+      twin.off->set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    }
+    const auto x = testing::random_bf16(size_t(kMaxTokens) * c.hidden, rng);
 
-  const auto check = [&](const testing::Routing& routing, const char* label) {
-    const int tokens = routing.num_tokens;
-    EXPECT_TRUE(chosen_kernels(c, tokens).own_tiles)
-        << label << " T=" << tokens << ": the rule must apply, or this test checks nothing";
-    return twin.same_output(first_tokens(x, tokens, c.hidden), routing, label);
-  };
-  for (int tokens : {3, 20, 60}) {
-    auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
-    testing::drop_some(routing, c, 0.2, rng);
-    check(routing, "uniform, dropped ids");
-    EXPECT_LT(layers.error(first_tokens(x, tokens, c.hidden), routing, "own tiles, dropped ids"), kBound) << tokens;
+    const auto check = [&](const testing::Routing& routing, const std::string& label) {
+      const int tokens = routing.num_tokens;
+      EXPECT_TRUE(chosen_kernels(c, tokens).own_tiles)
+          << label << " T=" << tokens << ": the rule must apply, or this test checks nothing";
+      return twin.same_output(first_tokens(x, tokens, c.hidden), routing, label);
+    };
+    const auto error = [&](const std::vector<bf16>& rows, const testing::Routing& routing, const std::string& label) {
+      return layers.error(rows, routing, label.c_str());
+    };
+    for (int tokens : {3, 20, 60}) {
+      auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
+      testing::drop_some(routing, c, 0.2, rng);
+      check(routing, m + ", uniform, dropped ids");
+      EXPECT_LT(error(first_tokens(x, tokens, c.hidden), routing, m + ", own tiles, dropped ids"), kBound) << tokens;
+    }
+    const auto skewed = testing::skewed_routing(kMaxTokens, c.num_experts, c.top_k, rng);
+    check(skewed, m + ", skewed");
+    EXPECT_LT(error(x, skewed, m + ", own tiles, skewed"), kBound);
+    const auto hot = testing::single_expert_routing(kMaxTokens, c.top_k, 40, rng);
+    check(hot, m + ", every token on one expert");
+    EXPECT_LT(error(x, hot, m + ", own tiles, every token on one expert"), kBound);
+    testing::Routing none = testing::uniform_routing(30, c.num_experts, c.top_k, rng);
+    for (size_t i = 0; i < none.ids.size(); ++i) none.ids[i] = i % 3 ? int32_t(i % 16) : (i % 2 ? -1 : 127);
+    for (bf16 v : check(none, m + ", no local pair"))
+      ASSERT_EQ(v.bits, 0) << m << ": tokens with no local expert must be zero";
   }
-  const auto skewed = testing::skewed_routing(kMaxTokens, c.num_experts, c.top_k, rng);
-  check(skewed, "skewed");
-  EXPECT_LT(layers.error(x, skewed, "own tiles, skewed"), kBound);
-  const auto hot = testing::single_expert_routing(kMaxTokens, c.top_k, 40, rng);
-  check(hot, "every token on one expert");
-  EXPECT_LT(layers.error(x, hot, "own tiles, every token on one expert"), kBound);
-  testing::Routing none = testing::uniform_routing(30, c.num_experts, c.top_k, rng);
-  for (size_t i = 0; i < none.ids.size(); ++i) none.ids[i] = i % 3 ? int32_t(i % 16) : (i % 2 ? -1 : 127);
-  for (bf16 v : check(none, "no local pair")) ASSERT_EQ(v.bits, 0) << "tokens with no local expert must be zero";
 
   // Only GEMM 1's first wave finds its own tiles; the later CTAs read the plan's list. qwen3-30b-a3b
   // at 8 tokens, each pair on an expert of its own: 64 tiles of 12 row blocks, more than a wave.
-  const MoeConfig qwen3 = make_config(128, 2048, 768, 8, 8);
-  const testing::RandomExperts qwen3_experts(qwen3, 14);
-  auto qwen3_own = make_moe_layer(qwen3, Backend::kCuda);
-  qwen3_experts.load_into(*qwen3_own);
-  RuleOffTwin qwen3_twin(*qwen3_own, qwen3, qwen3_experts, "FP4MOE_OWN_TILES");
-  const cuda::ForwardKernels qwen3_kernels = chosen_kernels(qwen3, 8);
-  ASSERT_TRUE(qwen3_kernels.own_tiles);
-  int sms = 0;
-  ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), cudaSuccess);
-  EXPECT_GT(64 * ceil_div(gate_up_rows(qwen3), qwen3_kernels.gemm1.block_rows()),
-            int64_t(sms) * cuda::own_tile_ctas_per_sm(qwen3_kernels.gemm1))
-      << "the tiles must take more than the wave that finds its own";
-  testing::Routing spread = testing::uniform_routing(8, 128, 8, rng);
-  for (size_t i = 0; i < spread.ids.size(); ++i) spread.ids[i] = int32_t(i * 37 % 128);  // 64 distinct experts
-  const auto qwen3_x = testing::random_bf16(size_t(8) * qwen3.hidden, rng);
-  for (const auto& routing : {spread, testing::uniform_routing(8, 128, 8, rng)})
-    qwen3_twin.same_output(qwen3_x, routing, "qwen3, more tiles than a wave");
+  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
+    MoeConfig qwen3 = make_config(128, 2048, 768, 8, 8);
+    qwen3.mode = mode;
+    const testing::RandomExperts qwen3_experts(qwen3, 14);
+    auto qwen3_own = make_moe_layer(qwen3, Backend::kCuda);
+    qwen3_experts.load_into(*qwen3_own);
+    RuleOffTwin qwen3_twin(*qwen3_own, qwen3, qwen3_experts, "FP4MOE_OWN_TILES");
+    const cuda::ForwardKernels qwen3_kernels = chosen_kernels(qwen3, 8);
+    ASSERT_TRUE(qwen3_kernels.own_tiles);
+    int sms = 0;
+    ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), cudaSuccess);
+    EXPECT_GT(64 * ceil_div(gate_up_rows(qwen3), qwen3_kernels.gemm1.block_rows()),
+              int64_t(sms) * cuda::own_tile_ctas_per_sm(qwen3_kernels.gemm1))
+        << "the tiles must take more than the wave that finds its own";
+    testing::Routing spread = testing::uniform_routing(8, 128, 8, rng);
+    for (size_t i = 0; i < spread.ids.size(); ++i) spread.ids[i] = int32_t(i * 37 % 128);  // 64 distinct experts
+    const auto qwen3_x = testing::random_bf16(size_t(8) * qwen3.hidden, rng);
+    const std::string m = mode == QuantMode::kW4A16 ? "W4A16" : "W4A4";
+    for (const auto& routing : {spread, testing::uniform_routing(8, 128, 8, rng)})
+      qwen3_twin.same_output(qwen3_x, routing, m + ", qwen3, more tiles than a wave");
+  }
 }
 
 // GEMM 1 reading x's rows copied in sorted order (moe/dispatch.h's gemm1_reads_sorted_rows: wgmma

@@ -126,8 +126,15 @@ __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
     if (threadIdx.x == 0) wait_tile_done(handoff);
     __syncthreads();
   }
-  MmaMainloop<Tile>(w, rows, gathered, int(blockIdx.x), smem).run(acc, [] {}, [&] {
-    if (kOwnTiles && found_own) ptx::wait_for_predecessor();  // the plan: GEMM 2 reads it, it zeroes the counters
+  // A CTA with its own tile waits for the kernel before as late as its rows allow (OwnTiles): before
+  // them where x's quantization writes them (W4A4), else after its first K steps. Either wait also
+  // covers the plan, which GEMM 2 reads and which zeroes the counters.
+  const bool wait_before_rows = kOwnTiles && found_own && own.rows_after_wait;
+  const bool wait_after_steps = kOwnTiles && found_own && !own.rows_after_wait;
+  MmaMainloop<Tile>(w, rows, gathered, int(blockIdx.x), smem).run(acc, [&] {
+    if (wait_before_rows) ptx::wait_for_predecessor();
+  }, [&] {
+    if (wait_after_steps) ptx::wait_for_predecessor();
   });
   if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply<Tile>(out, tile, int(blockIdx.x), acc);
   signal_tile_done<Tile, Epilogue>(handoff);

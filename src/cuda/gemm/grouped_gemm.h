@@ -124,22 +124,25 @@ constexpr bool has_own_tile_kernel(const MmaTileConfig& c) {
   return !c.wgmma && c.split_k == 1 && c.block_tokens == 8;
 }
 
-// GEMM 1 finding its own tiles (W4A16 small batches, moe/dispatch.h): the CTAs of its first wave
-// each work out the tile at their grid index from the top-k ids (routing/own_tile.cuh), the same
-// tile the plan lists there, and gather its rows from x, so they stream weights and tokens while
-// the plan kernel, launched before them, still runs. They wait for the plan only after their first
-// K steps (gemm/mma_mainloop.cuh): before they let GEMM 2 launch (it reads the plan) and before
-// they count their tile done (a counter the plan zeroes). GEMM 1 launches once the plan kernel has
-// passed its own wait, so the previous forward has ended and the ids and x are in place. The later
-// waves start after the plan has ended and read its list, as GEMM 2 and the combine do: with every
-// CTA searching, qwen3 at 16-128 tokens (two to seven waves) was 2-5% slower
+// GEMM 1 finding its own tiles (small batches, moe/dispatch.h): the CTAs of its first wave each work
+// out the tile at their grid index from the top-k ids (routing/own_tile.cuh), the same tile the plan
+// lists there, and stream its weights while the kernels launched before them still run. In W4A16
+// they also gather its rows from x, the caller's, and wait for the plan only after their first K
+// steps (gemm/mma_mainloop.cuh); in W4A4 their rows are x quantized by the kernel before, so they
+// wait before loading them (rows_after_wait). Either way they wait before they let GEMM 2 launch (it
+// reads the plan) and before they count their tile done (a counter the plan zeroes). GEMM 1
+// launches once the plan kernel has passed its own wait (the kernels between them let their
+// successor launch at once), so the previous forward has ended and the ids and x are in place. The
+// later waves start after the plan has ended and read its list, as GEMM 2 and the combine do: with
+// every CTA searching, qwen3 at 16-128 tokens (two to seven waves) was 2-5% slower
 // (bench/results/h200-own-tiles/every-cta/).
 struct OwnTiles {
   const int32_t* topk_ids = nullptr;  // null: the tiles come from the plan's list
   int num_pairs = 0;                  // at most kOwnTileMaxPairs
   int local_start = 0;
   int num_local = 0;
-  int64_t first_ctas = 0;  // the CTAs, in launch order, that find their own: a wave (own_tile_ctas_per_sm)
+  int64_t first_ctas = 0;        // the CTAs, in launch order, that find their own: a wave (own_tile_ctas_per_sm)
+  bool rows_after_wait = false;  // the rows come from the kernel before (W4A4): wait before loading them
 };
 
 // GEMM 2's tiles that can also run persistent (PersistentDown below), every wgmma tile: CTAs

@@ -79,10 +79,11 @@ class MmaMainloop {
 
   // before_tokens() runs once the register ring's first loads are issued and before the first
   // token rows are: the weights never depend on an earlier kernel, so a kernel whose token rows do
-  // waits for it there (gemm/decode_gemm.cu). after_first_steps() runs once the first kStages K
-  // steps are done (all of them where K has fewer; never in a K slice without steps): GEMM 1 with
-  // its own tiles, whose weights and tokens need no earlier kernel, waits there for the plan kernel
-  // (grouped_gemm.cu), late enough that the plan is off its chain.
+  // waits for it there (gemm/decode_gemm.cu; W4A4's GEMM 1 with its own tiles, grouped_gemm.cu).
+  // after_first_steps() runs once the first kStages K steps are done (all of them where K has fewer;
+  // never in a K slice without steps): W4A16's GEMM 1 with its own tiles, whose weights and tokens
+  // need no earlier kernel, waits there for the plan kernel, late enough that the plan is off its
+  // chain.
   template <class BeforeTokens, class AfterFirstSteps>
   __device__ void run(MmaAccumulators<Tile>& acc, BeforeTokens&& before_tokens, AfterFirstSteps&& after_first_steps) {
     WeightFragments<Tile::kMTiles> weights[kRegisterStages];

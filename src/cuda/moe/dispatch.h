@@ -693,14 +693,15 @@ inline bool persistent_down_from_env() { return rule_switch_from_env("FP4MOE_PER
 // FP4MOE_EPILOGUE_QUANTIZE=0 quantizes h by its own kernel everywhere (benchmarks measure it).
 inline bool epilogue_quantize_from_env() { return rule_switch_from_env("FP4MOE_EPILOGUE_QUANTIZE"); }
 
-// GEMM 1 finds its own tiles (gemm/grouped_gemm.h's OwnTiles) where it takes x as the caller gave it
-// (W4A16), on Hopper (programmatic dependent launch: without it GEMM 1 starts after the plan kernel
-// ends, and the search would only add work), on a tile with has_own_tile_kernel and without large
-// tiles (whose launch reads the plan first), at most kOwnTileMaxPairs pairs, and where the CTAs with
-// work one expects (uniform routing) fill at most kOwnTileMaxWaves waves of the tile. At 8-512 tokens
-// the plan kernel is a few microseconds of the forward's chain, mostly latency (a launch, the ids'
-// round trip, its end before GEMM 1's wait returns): launching the plan twice added 3.8 us to qwen3
-// at 8 tokens (47.5 us) and 5.5 us at 512 (bench/results/h200-plan-scan/scan/, d-* against m-*).
+// GEMM 1 finds its own tiles (gemm/grouped_gemm.h's OwnTiles) on Hopper (programmatic dependent
+// launch: without it GEMM 1 starts after the plan kernel ends, and the search would only add work),
+// in W4A16 (its rows from x as the caller gave it, before the plan has ended) and in W4A4 (its first
+// weights before x's quantization has ended, its rows after), on a tile with has_own_tile_kernel and
+// without large tiles (whose launch reads the plan first), at most kOwnTileMaxPairs pairs, and where
+// the CTAs with work one expects (uniform routing) fill at most kOwnTileMaxWaves waves of the tile. At
+// 8-512 tokens the plan kernel is a few microseconds of the forward's chain, mostly latency (a launch,
+// the ids' round trip, its end before GEMM 1's wait returns): launching the plan twice added 3.8 us to
+// qwen3 at 8 tokens (47.5 us) and 5.5 us at 512 (bench/results/h200-plan-scan/scan/, d-* against m-*).
 // H200, W4A16, whole layer in us, one build with the rule on wherever the other conditions hold,
 // against FP4MOE_OWN_TILES=0, two alternating rounds; in brackets GEMM 1's expected CTAs with work
 // in waves of its tile (bench/results/h200-own-tiles/first-wave/; the first form, in which every
@@ -714,14 +715,20 @@ inline bool epilogue_quantize_from_env() { return rule_switch_from_env("FP4MOE_E
 //
 // So it wins about 3.5% where GEMM 1 is about one wave, whose CTAs all wait for the plan at once, and
 // nothing measurable from about two waves on, where the GEMM streams at its bandwidth whenever it
-// starts; kOwnTileMaxWaves sits between the two.
+// starts; kOwnTileMaxWaves sits between the two. In W4A4 only the first weights come early (H100,
+// against main without it, three alternating rounds, dynamic / calibrated scales;
+// bench/results/h100-w4a4-early-launch/landing/):
+//
+//   qwen3-30b-a3b      T=4 42.9 -> 42.5 / 42.4 -> 41.1   T=6 -0.9 / -1.2%   T=8 68.8 -> 68.1 / 66.6 -> 65.7
+//   deepseek-v4-flash  T=3 -0.8 / -0.4%   T=4 -0.1 / -0.3%
+//   deepseek-v3        T=2 -0.6 / -0.2%   T=3 +0.2 / +0.3%   (the batches without own tiles 0.995-1.005)
 inline constexpr double kOwnTileMaxWaves = 1.5;
 
 // expected_ctas: GEMM 1's CTAs with work one expects; one_wave: the CTAs of its tile the device holds
 // at once (0: not known, and then no).
-inline bool gemm1_finds_own_tiles(QuantMode mode, bool hopper, const MmaTileConfig& gemm1, bool large,
-                                  int64_t pairs, int64_t expected_ctas, int64_t one_wave) {
-  return mode == QuantMode::kW4A16 && hopper && has_own_tile_kernel(gemm1) && !large && pairs <= kOwnTileMaxPairs &&
+inline bool gemm1_finds_own_tiles(bool hopper, const MmaTileConfig& gemm1, bool large, int64_t pairs,
+                                  int64_t expected_ctas, int64_t one_wave) {
+  return hopper && has_own_tile_kernel(gemm1) && !large && pairs <= kOwnTileMaxPairs &&
          one_wave > 0 && double(expected_ctas) <= kOwnTileMaxWaves * double(one_wave);
 }
 
@@ -971,7 +978,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
       !k.decode_kernels && rules.persistent_down && use_persistent_down(k.gemm2, c.intermediate, hopper);
   k.gemm2_stages_y = k.persistent_gemm2 && stage_persistent_down(k.gemm2, c.intermediate);
   k.own_tiles = !k.decode_kernels && rules.own_tiles &&
-                gemm1_finds_own_tiles(c.mode, hopper, k.gemm1, bool(k.large), pairs,
+                gemm1_finds_own_tiles(hopper, k.gemm1, bool(k.large), pairs,
                                       expected_ctas(k.gemm1, gate_up_rows), waves.of(k.gemm1));
   k.sorted_rows = rules.sorted_rows && gemm1_reads_sorted_rows(k.gemm1, k.decode_kernels, gate_up_rows);
   const bool split = !forced && !k.decode_kernels && !k.persistent_gemm2 && rules.gemm2_k_split &&
