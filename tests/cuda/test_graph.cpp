@@ -296,11 +296,23 @@ TEST(GpuGraph, LayersOfDifferentShapesShareOneWorkspace) {
 // engine captures a decode step: each replay routes new logits. The ids the graph wrote are the
 // host's route() of those logits, and the output is the float64 reference's for the routing the
 // graph wrote (its weights may differ from the host's by ulps). DeepSeek-V3's grouped routing at 2
-// tokens (the decode kernels) and 96 (the general chain).
+// tokens (the decode kernels) and 96 (the general chain), and at 8 tokens of a wide layer whose GEMM 1
+// finds its own tiles (moe/dispatch.h), in both modes: the kernels that read the ids before their
+// wait (GEMM 2, W4A4's decode GEMM 1, GEMM 1's own tiles) must see the router's.
 TEST(GpuGraph, RoutingOnTheDeviceFeedsTheForward) {
   FP4MOE_REQUIRE_GPU();
-  for (const int T : {2, 96}) {
-    const MoeConfig c = testing::make_config(32, 512, 256, 4, T, Activation::kSilu, QuantMode::kW4A16);
+  struct Case {
+    QuantMode mode;
+    int tokens;
+    bool own_tiles = false;  // 128 experts, 3536 / 208, top-8 (gemm1_finds_own_tiles on Hopper)
+  };
+  for (auto [mode, T, own_tiles] :
+       {Case{QuantMode::kW4A16, 2}, Case{QuantMode::kW4A4, 2}, Case{QuantMode::kW4A16, 96}, Case{QuantMode::kW4A4, 96},
+        Case{QuantMode::kW4A16, 8, true}, Case{QuantMode::kW4A4, 8, true}}) {
+    const MoeConfig c = own_tiles ? testing::make_config(128, 3536, 208, 8, T, Activation::kSilu, mode)
+                                  : testing::make_config(32, 512, 256, 4, T, Activation::kSilu, mode);
+    if (own_tiles && testing::on_hopper())
+      EXPECT_TRUE(testing::chosen_kernels(c, T).own_tiles) << "the rule must apply, or this case checks nothing new";
     testing::RandomExperts experts(c, 21);
     auto gpu = make_moe_layer(c, Backend::kCuda);
     auto cpu = make_moe_layer(c, Backend::kCpu);
@@ -341,7 +353,8 @@ TEST(GpuGraph, RoutingOnTheDeviceFeedsTheForward) {
       for (size_t i = 0; i < want_weights.size(); ++i)
         EXPECT_NEAR(routed.weights[i], want_weights[i], 4e-7 * want_weights[i]) << "replay " << replay << " slot " << i;
       const double err = testing::rel_error(forward.output(), testing::run_reference(*cpu, xs, routed));
-      std::printf("  routed on the device, replay %d (T=%d): rel_error=%.3e\n", replay, T, err);
+      std::printf("  routed on the device, replay %d (%s, T=%d): rel_error=%.3e\n", replay, to_string(mode).data(), T,
+                  err);
       EXPECT_LT(err, 1e-2) << "replay " << replay;
     }
   }

@@ -5,8 +5,10 @@
 // before it lets the next one launch, so when GEMM 2 starts, every kernel before it, GEMM 1
 // included, has passed its wait: the top-k ids and weights, which the forward's first kernel
 // waited for, are complete and in L2. GEMM 2 may therefore build its plan and stream the first K
-// steps of its weights before its own wait, which only the rows of h need. GEMM 1 zeroes the
-// arrival counters after its wait; GEMM 2 counts after its own, when GEMM 1 has ended.
+// steps of its weights before its own wait, which only the rows of h need, and so may W4A4's GEMM 1,
+// after x's quantization. GEMM 1 zeroes the arrival counters once the previous forward's GEMM 2 has
+// ended (after its wait, or in W4A4 after x's quantization's); GEMM 2 counts after its own wait,
+// when GEMM 1 has ended.
 #include <string>
 #include <type_traits>
 
@@ -54,7 +56,13 @@ __device__ void combine_when_last(const DecodeRouting& routing, const DecodeOutp
 bool has_bias(const GateUpOutput& p) { return p.gate_bias != nullptr || p.up_bias != nullptr; }
 bool has_bias(const DownOutput& p) { return p.bias != nullptr; }
 
-template <class Tile, DecodeGemm kGemm, bool kBias>
+// kRowsAfterWait: the kernel reads the ids and streams its first weights before it waits for the
+// kernel before, whose output its token rows are. Always GEMM 2 (h). W4A16's GEMM 1 is the forward's
+// first kernel and waits before it reads the ids. W4A4's GEMM 1 comes after x's quantization, which
+// waited before it let GEMM 1 launch, so the ids are in place and the previous forward's GEMM 2 has
+// ended (the counters are free): it waits only before its rows, x quantized, as GEMM 2 does before
+// h's. A template parameter: as a runtime choice it cost the bias forms of the K-split GEMM 1 a spill.
+template <class Tile, DecodeGemm kGemm, bool kBias, bool kRowsAfterWait = kGemm == DecodeGemm::kDown>
 __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
     decode_gemm_kernel(PackedExpertWeights w, GemmInput in, DecodeRouting routing,
                        std::conditional_t<kGemm == DecodeGemm::kGateUp, GateUpOutput, DownOutput> params,
@@ -62,8 +70,9 @@ __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
   using Epilogue = std::conditional_t<kGemm == DecodeGemm::kGateUp, GateUpEpilogue, DownEpilogue>;
   __shared__ WarpPlan plan;
   extern __shared__ __align__(128) char smem[];
+  static_assert(kRowsAfterWait || kGemm == DecodeGemm::kGateUp, "GEMM 2's rows are h, GEMM 1's output");
   if constexpr (kGemm == DecodeGemm::kGateUp) {
-    ptx::wait_for_predecessor();  // the ids and x
+    if constexpr (!kRowsAfterWait) ptx::wait_for_predecessor();  // the ids and x
     if (blockIdx.x == 0 && blockIdx.y == 0)
       for (int i = threadIdx.x; i < row_blocks_2; i += Tile::kThreads) out.arrivals[i] = 0;
   }
@@ -77,7 +86,11 @@ __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
   const bool has_tile = tile_index < plan.num_tiles;
   // With no local pair at all, GEMM 2's first tile row still arrives: its combine writes the zeros.
   const bool writes_zeros = kGemm == DecodeGemm::kDown && plan.num_tiles == 0 && tile_index == 0;
-  if (!has_tile && !writes_zeros) return;
+  if (!has_tile && !writes_zeros) {
+    // GEMM 1's end must still imply its predecessor's (common/launch.h), also where no CTA has a tile.
+    if constexpr (kGemm == DecodeGemm::kGateUp && kRowsAfterWait) ptx::wait_for_predecessor();
+    return;
+  }
 
   if (has_tile) {
     GemmInput rows = in;
@@ -86,7 +99,7 @@ __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
     MmaAccumulators<Tile> acc;
     zero_accumulators<Tile>(acc);
     MmaMainloop<Tile>(w, rows, tile, row_block, smem).run(acc, [] {
-      if constexpr (kGemm == DecodeGemm::kDown) ptx::wait_for_predecessor();  // the rows of h
+      if constexpr (kRowsAfterWait) ptx::wait_for_predecessor();  // the rows of h, or W4A4's quantized x
     });
     if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply_form<kBias, Tile>(params, tile, row_block, acc);
   } else {
@@ -110,9 +123,15 @@ void launch_decode_gemm(const MmaTileConfig& config, const PackedExpertWeights& 
       static_assert(Tile::kSmemBytes + sizeof(WarpPlan) <= 48 * 1024, "within the default shared-memory limit");
       const dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)),
                       unsigned(max_gemm_tiles(pairs, routing.num_local, Tile::kBlockTokens)));
-      launch_kernel(has_bias(params) ? decode_gemm_kernel<Tile, kGemm, true> : decode_gemm_kernel<Tile, kGemm, false>,
-                    grid, Tile::kThreads, Tile::kSmemBytes, launch, "decode GEMM kernel", w, in, routing, params, out,
-                    row_blocks_2);
+      // GEMM 2, and W4A4's GEMM 1 (out.valid_rows set, launch_decode_gate_up), after x's quantization.
+      constexpr bool kDown = kGemm == DecodeGemm::kDown;
+      const bool rows_after_wait = kDown || out.valid_rows != nullptr;
+      const auto kernel = [&](auto bias) {
+        constexpr bool kBias = decltype(bias)::value;
+        return rows_after_wait ? decode_gemm_kernel<Tile, kGemm, kBias, true> : decode_gemm_kernel<Tile, kGemm, kBias, kDown>;
+      };
+      launch_kernel(has_bias(params) ? kernel(std::true_type{}) : kernel(std::false_type{}), grid, Tile::kThreads,
+                    Tile::kSmemBytes, launch, "decode GEMM kernel", w, in, routing, params, out, row_blocks_2);
       launched = true;
     }
   });

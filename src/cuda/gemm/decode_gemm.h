@@ -6,7 +6,8 @@
 // says for which batches. At one token each link of a chain costs dependency latency. Here every
 // CTA builds the routing plan itself (routing/warp_plan.cuh), and GEMM 2's CTAs combine: the last
 // CTA of each row block to finish sums that block's columns over every token's slots. GEMM 2's
-// CTAs also start streaming their weights before GEMM 1 ends.
+// CTAs also start streaming their weights before GEMM 1 ends, and in W4A4 GEMM 1's before x's
+// quantization ends.
 #pragma once
 #include "cuda/gemm/grouped_gemm.h"
 
