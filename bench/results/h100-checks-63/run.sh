@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sixty-third session, H100, last call: the GPU test command on main c7eea8f (its two kernel changes, 07c8641 and
+# c7eea8f, ran only their carried layer tests before), the Python GPU tests, then the two official W4A4 decode
+# commands (the only official tables whose kernels changed: W4A4 at one token and qwen3 at eight), with the module
+# built here.
+source bench/device.sh && dev_init checks-63
+dev_gpu_test 330
+dev_module head . 16
+dev_pytest /tmp/mod-head
+dev_bench official-w4a4-decode /tmp/mod-head --modes w4a4 --tokens 1,8,64,512
+dev_bench official-w4a4cal-decode /tmp/mod-head --modes w4a4 --w4a4-scales calibrated --tokens 1,8,64,512
+grep -h "| [18] |" "$R"/official-*-decode/*.md | cut -d'|' -f2-9
+dev_results
