@@ -235,7 +235,8 @@ dev_carried_gtest() {
   esac
   if [ -n "$tool" ]; then
     log=$R/sanitizer-$tool-$name.log
-    timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 3 "$binary" --gtest_filter="$filter" > "$log" 2>&1
+    timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 3 "$binary" --gtest_filter="$filter" \
+      > "$log" 2>&1
   else
     log=$R/test-$name.log
     timeout "$limit" "$binary" --gtest_filter="$filter" > "$log" 2>&1

@@ -128,7 +128,8 @@ void launch_decode_gemm(const MmaTileConfig& config, const PackedExpertWeights& 
       const bool rows_after_wait = kDown || out.valid_rows != nullptr;
       const auto kernel = [&](auto bias) {
         constexpr bool kBias = decltype(bias)::value;
-        return rows_after_wait ? decode_gemm_kernel<Tile, kGemm, kBias, true> : decode_gemm_kernel<Tile, kGemm, kBias, kDown>;
+        return rows_after_wait ? decode_gemm_kernel<Tile, kGemm, kBias, true>
+                               : decode_gemm_kernel<Tile, kGemm, kBias, kDown>;
       };
       launch_kernel(has_bias(params) ? kernel(std::true_type{}) : kernel(std::false_type{}), grid, Tile::kThreads,
                     Tile::kSmemBytes, launch, "decode GEMM kernel", w, in, routing, params, out, row_blocks_2);
