@@ -45,6 +45,7 @@ std::string rules_of(const cuda::ForwardKernels& k) {
   add(k.persistent_gemm2 && !k.gemm2_stages_y, "persistent GEMM 2");
   add(k.gemm2_stages_y, "persistent GEMM 2 (staged y)");
   add(k.gemm2_k_slices > 1, "GEMM 2 in K slices");
+  add(k.gemm2_after_quantization, "GEMM 2 weights before its wait");
   return rules.empty() ? "-" : rules;
 }
 

@@ -27,7 +27,8 @@ std::string kernel_device_line(const KernelDevice& device);
 // The column heads, then one line per batch: the tokens, rows per local expert, the local experts a
 // uniform batch touches on average, the path (the two decode kernels, or the plan and grouped GEMMs),
 // both GEMMs' tiles, the large tiles' and the rules that apply (the tile hand-off, GEMM 1 finding its
-// own tiles, reading sorted rows or quantizing h, GEMM 2 persistent).
+// own tiles, reading sorted rows or quantizing h, GEMM 2 persistent, in K slices or streaming its
+// weights before its wait for h's quantization).
 std::vector<std::string> kernel_choice_lines(const BenchShape& shape, const std::vector<int>& tokens,
                                              const KernelChoiceOptions& options, const KernelDevice& device);
 

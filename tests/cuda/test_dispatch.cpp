@@ -265,6 +265,8 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
 
 // GEMM 2 takes GEMM 1's tiles as they finish in W4A16's four-kernel chain, except with large tiles
 // (GEMM 2 then runs beside its own large launch) and after GEMM 1's K-split tiles, which do not signal.
+// After W4A4's h quantization an mma.sync GEMM 2 reads its tile and streams its first weights before
+// its wait (kRowsAfterWait); the wgmma ones wait first.
 TEST(Dispatch, TileHandoffAndLaunchOrders) {
   MoeConfig qwen3_w4a4 = kQwen3;
   qwen3_w4a4.mode = QuantMode::kW4A4;
@@ -285,7 +287,9 @@ TEST(Dispatch, TileHandoffAndLaunchOrders) {
   EXPECT_EQ(large.gemm2_order(), GemmOrder::kBeside);
   const ForwardKernels w4a4 = choose_for(qwen3_w4a4, 8);
   EXPECT_EQ(w4a4.gemm1_order(), GemmOrder::kAfter);
-  EXPECT_EQ(w4a4.gemm2_order(), GemmOrder::kAfter);
+  EXPECT_EQ(w4a4.gemm2_order(), GemmOrder::kRowsAfterWait) << "an mma.sync GEMM 2 after h's quantization";
+  EXPECT_EQ(choose_for(qwen3_w4a4, 512).gemm2_order(), GemmOrder::kAfter) << "the persistent wgmma GEMM 2";
+  EXPECT_EQ(choose_for(qwen3_w4a4, 1).gemm2_order(), GemmOrder::kAfter) << "the decode kernels order themselves";
 }
 
 // GEMM 1 finds its own tiles on Hopper where it runs an 8-token mma.sync tile without a K split and

@@ -19,16 +19,17 @@
 namespace fp4moe::cuda {
 namespace {
 
-// Every thread of a GEMM kernel ends here, on every path (grouped_gemm.h's GemmOrder).
+// Every thread of a GEMM kernel ends here, on every path (grouped_gemm.h's GemmOrder): its end
+// implies its predecessor's.
 __device__ __forceinline__ void end_tile(GemmOrder order) {
-  if (order == GemmOrder::kBeside) ptx::grid_dependency_wait();
+  if (order != GemmOrder::kAfter) ptx::grid_dependency_wait();
 }
 
 // Every GEMM kernel starts here: orders itself against its predecessor (programmatic dependent
-// launch, GemmOrder).
+// launch, GemmOrder). kRowsAfterWait waits later, before its token rows (the mma.sync kernel).
 __device__ __forceinline__ void begin_in_order(GemmOrder order) {
   if (order == GemmOrder::kBeside) ptx::launch_dependent_grids();
-  else ptx::wait_for_predecessor();
+  else if (order == GemmOrder::kAfter) ptx::wait_for_predecessor();
 }
 
 // The one-tile kernels' start: begin_in_order, then this CTA's tile; false past the plan's tiles
@@ -129,7 +130,7 @@ __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
   // A CTA with its own tile waits for the kernel before as late as its rows allow (OwnTiles): before
   // them where x's quantization writes them (W4A4), else after its first K steps. Either wait also
   // covers the plan, which GEMM 2 reads and which zeroes the counters.
-  const bool wait_before_rows = kOwnTiles && found_own && own.rows_after_wait;
+  const bool wait_before_rows = (kOwnTiles && found_own && own.rows_after_wait) || order == GemmOrder::kRowsAfterWait;
   const bool wait_after_steps = kOwnTiles && found_own && !own.rows_after_wait;
   MmaMainloop<Tile>(w, rows, gathered, int(blockIdx.x), smem).run(acc, [&] {
     if (wait_before_rows) ptx::wait_for_predecessor();
@@ -374,6 +375,8 @@ void launch_persistent_down(const MmaTileConfig& config, const PackedExpertWeigh
                             const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
                             const TileHandoff& handoff, const PersistentDown& persistent, const Launch& launch) {
   if (!check_grouped_gemm<DownEpilogue>(config, max_tiles, order, handoff)) return;
+  require(order != GemmOrder::kRowsAfterWait, "grouped GEMM", "order", "kAfter or kBeside for the persistent GEMM 2",
+          "kRowsAfterWait");
   require(plan.next_item != nullptr, "grouped GEMM", "plan.next_item", "a counter for a persistent GEMM 2", "null");
   const bool found = with_persistent_down_form(config, persistent.stage_y, [&](auto form, auto staged) {
     using Tile = decltype(form);
@@ -418,6 +421,8 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
       grid.z = unsigned(out.k_slices);
     }
     if constexpr (Tile::kWgmma) {
+      require(order != GemmOrder::kRowsAfterWait, "grouped GEMM", "order", "kAfter or kBeside for a wgmma tile",
+              "kRowsAfterWait");
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                     "grouped GEMM kernel", w, tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
     } else {

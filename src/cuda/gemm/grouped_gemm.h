@@ -103,7 +103,12 @@ struct DownOutput {
 //   which waited for the plan before this launch could start. Its tiles are other rows of the same
 //   outputs, so this launch starts at once and runs beside it, and waits for it only at its end:
 //   its grid still ends after its predecessor's, so the next kernel's wait covers both.
-enum class GemmOrder { kAfter, kBeside };
+// - kRowsAfterWait: the predecessor waited for every kernel before it before it let this launch
+//   start (W4A4's h quantization, after GEMM 1), so the plan is complete: this launch reads its tile
+//   and streams its first weights at once, and waits for the predecessor before its token rows (the
+//   predecessor's output), as the decode GEMM 2 does. mma.sync tiles only (in the wgmma tiles one
+//   producer pipeline copies both operands).
+enum class GemmOrder { kAfter, kBeside, kRowsAfterWait };
 
 // GEMM 1 -> GEMM 2 tile by tile (W4A16 without large tiles, moe/cuda_layer.cu): GEMM 1's CTAs
 // count each tile's finished row blocks into `done`; GEMM 2, launched kBeside, waits for its tile's

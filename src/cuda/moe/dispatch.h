@@ -919,11 +919,16 @@ struct ForwardKernels {
   bool own_tiles = false;         // GEMM 1 finds its own tiles (gemm1_finds_own_tiles)
   bool sorted_rows = false;       // GEMM 1 reads x's rows copied in sorted order (gemm1_reads_sorted_rows)
   int gemm2_k_slices = 1;         // GEMM 2's K in this many slices (gemm2_splits_k)
+  bool gemm2_after_quantization = false;  // GEMM 2's mma.sync tiles after h's quantization kernel
   int large_rows() const { return large ? large->block_tokens : 0; }
   // GEMM 1's table tiles run beside the large tiles' launch; GEMM 2's beside that too, or beside
-  // GEMM 1 when it takes GEMM 1's tiles as they finish.
+  // GEMM 1 when it takes GEMM 1's tiles as they finish, or after h's quantization, reading its tile
+  // and streaming its first weights before the wait.
   GemmOrder gemm1_order() const { return large ? GemmOrder::kBeside : GemmOrder::kAfter; }
-  GemmOrder gemm2_order() const { return large || tile_handoff ? GemmOrder::kBeside : GemmOrder::kAfter; }
+  GemmOrder gemm2_order() const {
+    if (large || tile_handoff) return GemmOrder::kBeside;
+    return gemm2_after_quantization ? GemmOrder::kRowsAfterWait : GemmOrder::kAfter;
+  }
 };
 
 // Every choice of a forward in one place: the table's tile (or the forced one, which no rule
@@ -985,6 +990,16 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
                      gemm2_splits_k(k.gemm2, k.large, expected_ctas(k.gemm2, down_rows), waves.of_wgmma(k.gemm2),
                                     c.intermediate, pairs);
   k.gemm2_k_slices = split ? kGemm2KSlices : 1;
+  // After W4A4's h quantization, which waited for GEMM 1 before it let GEMM 2 launch, an mma.sync GEMM 2
+  // reads its tile and streams its first weights before its wait (GemmOrder::kRowsAfterWait). The
+  // eighth session's form, every GEMM 2 so (wip/early-down), lost 0-6.6%: its CTAs took SMs and
+  // bandwidth from GEMM 1's last wave; here GEMM 1 has ended when they launch. H100, both W4A4 modes,
+  // every shape at 2-128 tokens, two alternating rounds (bench/results/h100-w4a4-down-early/): 40 of 72
+  // rows faster, 10 slower, median 0.999; qwen3 T=4 -2.2% dynamic, gpt-oss T=4 -1.4 / -1.7%,
+  // deepseek-v4-flash T=2 -1.9 / -2.1%, qwen3 T=64-128 -0.2..-0.4%; the slowest deepseek-v4-flash T=4
+  // dynamic +0.5% (its base's spread 0.5%).
+  k.gemm2_after_quantization = c.mode == QuantMode::kW4A4 && !k.decode_kernels && !k.gemm1_quantizes_h && !k.large &&
+                               !k.gemm2.wgmma && !k.persistent_gemm2;
   return k;
 }
 
