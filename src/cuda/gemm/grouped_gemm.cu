@@ -364,6 +364,9 @@ bool check_grouped_gemm(const MmaTileConfig& config, int64_t max_tiles, GemmOrde
           "order", "kBeside for a GEMM 2 that waits for GEMM 1 tile by tile", "kAfter");
   require(!kSignalsTiles<Epilogue> || handoff.done == nullptr || config.split_k == 1, "grouped GEMM", "handoff",
           "none for a GEMM 1 tile that splits K (kCanSignalTiles)", config.split_k);
+  require(!config.wgmma || order != GemmOrder::kRowsAfterWait, "grouped GEMM", "order",
+          "kAfter or kBeside for a wgmma tile (one producer pipeline copies both operands; the persistent GEMM 2 too)",
+          "kRowsAfterWait");
   if (max_tiles == 0) return false;
   require(max_tiles <= 65535, "grouped GEMM", "tiles", "at most 65535 token tiles per launch", max_tiles);
   return true;
@@ -375,8 +378,6 @@ void launch_persistent_down(const MmaTileConfig& config, const PackedExpertWeigh
                             const RoutingPlan& plan, int64_t max_tiles, const DownOutput& out, GemmOrder order,
                             const TileHandoff& handoff, const PersistentDown& persistent, const Launch& launch) {
   if (!check_grouped_gemm<DownEpilogue>(config, max_tiles, order, handoff)) return;
-  require(order != GemmOrder::kRowsAfterWait, "grouped GEMM", "order", "kAfter or kBeside for the persistent GEMM 2",
-          "kRowsAfterWait");
   require(plan.next_item != nullptr, "grouped GEMM", "plan.next_item", "a counter for a persistent GEMM 2", "null");
   const bool found = with_persistent_down_form(config, persistent.stage_y, [&](auto form, auto staged) {
     using Tile = decltype(form);
@@ -421,8 +422,6 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
       grid.z = unsigned(out.k_slices);
     }
     if constexpr (Tile::kWgmma) {
-      require(order != GemmOrder::kRowsAfterWait, "grouped GEMM", "order", "kAfter or kBeside for a wgmma tile",
-              "kRowsAfterWait");
       launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
                     "grouped GEMM kernel", w, tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
     } else {
