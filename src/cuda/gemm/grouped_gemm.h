@@ -134,7 +134,7 @@ constexpr bool has_own_tile_kernel(const MmaTileConfig& c) {
 // lists there, and stream its weights while the kernels launched before them still run. In W4A16
 // they also gather its rows from x, the caller's, and wait for the plan only after their first K
 // steps (gemm/mma_mainloop.cuh); in W4A4 their rows are x quantized by the kernel before, so they
-// wait before loading them (rows_after_wait). Either way they wait before they let GEMM 2 launch (it
+// wait before loading them (GateUpOutput::quantized_input says which). Either way they wait before they let GEMM 2 launch (it
 // reads the plan) and before they count their tile done (a counter the plan zeroes). GEMM 1
 // launches once the plan kernel has passed its own wait (the kernels between them let their
 // successor launch at once), so the previous forward has ended and the ids and x are in place. The
@@ -146,8 +146,7 @@ struct OwnTiles {
   int num_pairs = 0;                  // at most kOwnTileMaxPairs
   int local_start = 0;
   int num_local = 0;
-  int64_t first_ctas = 0;        // the CTAs, in launch order, that find their own: a wave (own_tile_ctas_per_sm)
-  bool rows_after_wait = false;  // the rows come from the kernel before (W4A4): wait before loading them
+  int64_t first_ctas = 0;  // the CTAs, in launch order, that find their own: a wave (own_tile_ctas_per_sm)
 };
 
 // GEMM 2's tiles that can also run persistent (PersistentDown below), every wgmma tile: CTAs

@@ -210,7 +210,7 @@ class CudaMoeLayer final : public MoeLayer {
                              : TileHandoff{};
     const OwnTiles own =
         kernels.own_tiles
-            ? OwnTiles{args.topk_ids, int(pairs), c.local_expert_start, experts, own_tile_waves_.of(gemm1), w4a4}
+            ? OwnTiles{args.topk_ids, int(pairs), c.local_expert_start, experts, own_tile_waves_.of(gemm1)}
             : OwnTiles{};
     if (kernels.large)
       launch_gate_up_gemm(*kernels.large, gate_up_.view(), x_rows, plan.large_tile_list(), max_large, gate_up_out,
