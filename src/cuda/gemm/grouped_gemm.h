@@ -134,12 +134,12 @@ constexpr bool has_own_tile_kernel(const MmaTileConfig& c) {
 // lists there, and stream its weights while the kernels launched before them still run. In W4A16
 // they also gather its rows from x, the caller's, and wait for the plan only after their first K
 // steps (gemm/mma_mainloop.cuh); in W4A4 their rows are x quantized by the kernel before, so they
-// wait before loading them (GateUpOutput::quantized_input says which). Either way they wait before they let GEMM 2 launch (it
-// reads the plan) and before they count their tile done (a counter the plan zeroes). GEMM 1
-// launches once the plan kernel has passed its own wait (the kernels between them let their
-// successor launch at once), so the previous forward has ended and the ids and x are in place. The
-// later waves start after the plan has ended and read its list, as GEMM 2 and the combine do: with
-// every CTA searching, qwen3 at 16-128 tokens (two to seven waves) was 2-5% slower
+// wait before loading them (GateUpOutput::quantized_input says which). Either way they wait before
+// they let GEMM 2 launch (it reads the plan) and before they count their tile done (a counter the
+// plan zeroes). GEMM 1 launches once the plan kernel has passed its own wait (the kernels between
+// them let their successor launch at once), so the previous forward has ended and the ids and x are
+// in place. The later waves start after the plan has ended and read its list, as GEMM 2 and the
+// combine do: with every CTA searching, qwen3 at 16-128 tokens (two to seven waves) was 2-5% slower
 // (bench/results/h200-own-tiles/every-cta/).
 struct OwnTiles {
   const int32_t* topk_ids = nullptr;  // null: the tiles come from the plan's list
