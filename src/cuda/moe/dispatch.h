@@ -998,8 +998,8 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   // rows faster, 10 slower, median 0.999; qwen3 T=4 -2.2% dynamic, gpt-oss T=4 -1.4 / -1.7%,
   // deepseek-v4-flash T=2 -1.9 / -2.1%, qwen3 T=64-128 -0.2..-0.4%; the slowest deepseek-v4-flash T=4
   // dynamic +0.5% (its base's spread 0.5%).
-  k.gemm2_after_quantization = c.mode == QuantMode::kW4A4 && !k.decode_kernels && !k.gemm1_quantizes_h && !k.large &&
-                               !k.gemm2.wgmma && !k.persistent_gemm2;
+  k.gemm2_after_quantization =
+      c.mode == QuantMode::kW4A4 && !k.decode_kernels && !k.gemm1_quantizes_h && !k.large && !k.gemm2.wgmma;
   return k;
 }
 
