@@ -138,20 +138,21 @@ dev_bench() {
   el "$tag rc=$? in $(($(date +%s) - s)) s"
 }
 
-# dev_official MODULE: the six official commands (bench/results/README.md: W4A16, dynamic and calibrated
-# W4A4, each at decode and prefill sizes) with the module in MODULE, into $R/official-<mode>-<regime>,
-# and their peer ratios at qwen3's 16384 tokens printed.
+# dev_official MODULE [MODES] [REGIMES]: the six official commands (bench/results/README.md: W4A16, dynamic and
+# calibrated W4A4, each at decode and prefill sizes) with the module in MODULE, into $R/official-<mode>-<regime>,
+# and their peer ratios at qwen3's 16384 tokens printed; or those of MODES (default "w4a16 w4a4 w4a4cal") at
+# REGIMES (default "prefill decode"), e.g. the W4A4 decode tables: dev_official MODULE "w4a4 w4a4cal" decode.
 dev_official() {
-  local module=$1 mode regime args
-  for regime in prefill decode; do
-    for mode in w4a16 w4a4 w4a4cal; do
+  local module=$1 modes=${2:-w4a16 w4a4 w4a4cal} regimes=${3:-prefill decode} mode regime args
+  for regime in $regimes; do
+    for mode in $modes; do
       args="--modes ${mode%cal}"
       [ "$mode" = w4a4cal ] && args+=" --w4a4-scales calibrated"
       if [ "$regime" = prefill ]; then args+=" --tokens 4096,16384 --skewed off"; else args+=" --tokens 1,8,64,512"; fi
       dev_bench "official-$mode-$regime" "$module" $args
     done
   done
-  grep -H "qwen3.*| 16384 |" "$R"/official-*-prefill/*.md | cut -d'|' -f1-4,7,8,15,17
+  grep -H "qwen3.*| 16384 |" "$R"/official-*-prefill/*.md 2>/dev/null | cut -d'|' -f1-4,7,8,15,17
 }
 
 # dev_compare OUTFILE BASE_TAGS NEW_TAGS [AB_OPTIONS...]: ab.py's comparison of two sides' rounds (comma lists
@@ -209,14 +210,19 @@ dev_ab_kernel() {
   else dev_compare "ab-$tag.txt" "$base" "$new"; fi
 }
 
+# dev_unpack_carried: build-ab/clis.tar.xz, where a call carried it, unpacked into build-ab once per call.
+dev_unpack_carried() {
+  [ -f build-ab/clis.tar.xz ] && [ ! -e build-ab/.unpacked ] && tar -xJf build-ab/clis.tar.xz -C build-ab &&
+    touch build-ab/.unpacked
+}
+
 # dev_cli_ab ROUNDS ARGS [TAG]: `fp4moe bench ARGS` of two CLIs in alternation (unpacked first from
 # build-ab/clis.tar.xz where that was carried), ROUNDS rounds, by dev_env_ab with the sides base ($CLI_BASE, default
 # build-ab/fp4moe-base) and new ($CLI_NEW, default build-ab/fp4moe-new): into $R/<TAG>-<side>-r<round>.json (TAG
 # default cli), compared in $R/ab-<TAG>-new.txt. A TAG per call keeps several argument sets (custom shapes,
 # modes) apart.
 dev_cli_ab() {
-  [ -f build-ab/clis.tar.xz ] && [ ! -e build-ab/.unpacked ] && tar -xJf build-ab/clis.tar.xz -C build-ab &&
-    touch build-ab/.unpacked
+  dev_unpack_carried
   local base=${CLI_BASE:-build-ab/fp4moe-base} new=${CLI_NEW:-build-ab/fp4moe-new}
   dev_env_ab "${3:-cli}" "$1" "$2" base=CLI="$base" new=CLI="$new"
 }
@@ -227,8 +233,7 @@ dev_cli_ab() {
 # $R/sanitizer-<tool>-<name>.log); prints the verdicts.
 dev_carried_gtest() {
   local name=$1 limit=$2 filter=${3:-*} tool=${4:-} binary log
-  [ -f build-ab/clis.tar.xz ] && [ ! -e build-ab/.unpacked ] && tar -xJf build-ab/clis.tar.xz -C build-ab &&
-    touch build-ab/.unpacked
+  dev_unpack_carried
   case $name in
     dispatch) binary=build-ab/fp4moe_cuda_dispatch_tests ;;
     *) binary=build-ab/fp4moe_gpu_${name}_tests ;;

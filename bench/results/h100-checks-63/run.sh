@@ -7,7 +7,6 @@ source bench/device.sh && dev_init checks-63
 dev_gpu_test 330
 dev_module head . 16
 dev_pytest /tmp/mod-head
-dev_bench official-w4a4-decode /tmp/mod-head --modes w4a4 --tokens 1,8,64,512
-dev_bench official-w4a4cal-decode /tmp/mod-head --modes w4a4 --w4a4-scales calibrated --tokens 1,8,64,512
+dev_official /tmp/mod-head "w4a4 w4a4cal" decode
 grep -h "| [18] |" "$R"/official-*-decode/*.md | cut -d'|' -f2-9
 dev_results

@@ -17,7 +17,6 @@ dev_print_ab
 dev_gpu_test 300
 dev_module head . 16
 dev_pytest /tmp/mod-head
-dev_bench official-w4a4-decode /tmp/mod-head --modes w4a4 --tokens 1,8,64,512
-dev_bench official-w4a4cal-decode /tmp/mod-head --modes w4a4 --w4a4-scales calibrated --tokens 1,8,64,512
+dev_official /tmp/mod-head "w4a4 w4a4cal" decode
 grep -h "| 1 |" "$R"/official-*-decode/*.md | cut -d'|' -f2-10
 dev_results
