@@ -20,6 +20,7 @@ import ab
 import bench_moe
 import kernel_timeline
 import ncu_stalls
+import sass_diff
 import sass_loops
 from moe_report import KernelTime, Row, covered_us, format_markdown, format_table, results_json, slug
 from moe_routing import SKEW_HOT_EXPERTS, SKEWED, UNIFORM, make_routing, softmax_topk
@@ -450,6 +451,27 @@ def sass_loop_lengths() -> None:
   expect([(loop.start, len(loop.instructions), loop.mmas, loop.decoding) for loop in loops] == [(0x20, 6, 1, 2)],
          f"the inner MMA loop alone, its MMA and decoding counted: {[(l.start, len(l.instructions)) for l in loops]}")
 
+
+
+@check
+def sass_diff_kernels() -> None:
+  # Two binaries' SASS as cuobjdump prints it: kernel a (in an anonymous namespace, whose hash follows the
+  # file's path) the same on both sides at other addresses, b with one instruction changed, c only before
+  # and d only after.
+  def sass(kernels: dict[str, list[str]], first_address: int) -> str:
+    lines = ["\tcode for sm_90a"]
+    for name, body in kernels.items():
+      lines += [f"\t\tFunction : {name}", "\t.headerflags @\"EF_CUDA_SM90\""]
+      lines += [f"        /*{first_address + 16 * i:04x}*/   {t} ;   /* 0x{i:012x} */" for i, t in enumerate(body)]
+    return "\n".join(lines)
+  body = ["MOV R1, c[0x0][0x28]", "IADD3 R2, R2, 0x1, RZ", "EXIT"]
+  base = sass_diff.kernels_of(sass({"_ZN1_GLOBAL__N__1a2b3c4d_1aEv": body, "_Z1bv": body, "_Z1cv": body}, 0))
+  new = sass_diff.kernels_of(sass({"_ZN1_GLOBAL__N__9f8e7d6c_1aEv": body,
+                                   "_Z1bv": [body[0], "IADD3 R2, R2, 0x2, RZ", body[2]], "_Z1dv": body}, 0x80))
+  expect(sorted(base) == ["_Z1bv", "_Z1cv", "_ZN11aEv"] and base["_ZN11aEv"] == body,
+         f"names without the namespace hash, instructions without addresses: {base}")
+  expect(sass_diff.compare(base, new) == (["_ZN11aEv"], ["_Z1bv"], ["_Z1cv"], ["_Z1dv"]),
+         f"identical, differing, gone, new: {sass_diff.compare(base, new)}")
 
 def check_torch_dequant(torch) -> None:
   from nvfp4_torch import dequantize_experts  # noqa: PLC0415
