@@ -130,9 +130,8 @@ __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
   // A CTA with its own tile waits for the kernel before as late as its rows allow (OwnTiles): before
   // them where x's quantization writes them (W4A4: the input is quantized), else after its first K
   // steps. Either wait also covers the plan, which GEMM 2 reads and which zeroes the counters.
-  const bool rows_from_kernel_before = kOwnTiles && found_own && out.quantized_input;
-  const bool wait_before_rows = rows_from_kernel_before || order == GemmOrder::kRowsAfterWait;
-  const bool wait_after_steps = kOwnTiles && found_own && !out.quantized_input;
+  const bool wait_before_rows = (found_own && out.quantized_input) || order == GemmOrder::kRowsAfterWait;
+  const bool wait_after_steps = found_own && !out.quantized_input;
   MmaMainloop<Tile>(w, rows, gathered, int(blockIdx.x), smem).run(acc, [&] {
     if (wait_before_rows) ptx::wait_for_predecessor();
   }, [&] {
