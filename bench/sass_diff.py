@@ -9,8 +9,9 @@ tools/sass-identity.sh compiles every GPU source of a commit and of this tree an
 
 A kernel's name is compared without its anonymous namespace's hash (`_GLOBAL__N__<hash>_`, which nvcc
 derives from the file's path, so two checkouts differ there), its instructions without their addresses
-and encodings: branch targets are addresses, so an instruction added anywhere shows as a difference in
-every branch after it too. Prints the kernels of both that are identical, those that differ (with the
+and encodings (branch targets are addresses, so an instruction added anywhere shows as a difference in
+every branch after it too), and its resources as `cuobjdump -res-usage` gives them (registers, stack,
+static shared memory...: what decides how many CTAs an SM holds, which the SASS alone does not show). Prints the kernels of both that are identical, those that differ (with the
 first lines of a diff under --show), and those only one binary has. Exit status 1 when a kernel that both
 have differs, else 0: kernels only one side has are a change of the kernel set, reported but not failed.
 """
@@ -25,11 +26,18 @@ import sys
 from sass_loops import find_cuobjdump, parse_sass
 
 ANONYMOUS_NAMESPACE = re.compile(r"_GLOBAL__N__[0-9a-f]+_")
+RESOURCE_FUNCTION = re.compile(r"^\s*Function (\S+):\s*$")
 
 
-def kernels_of(sass: str) -> dict[str, list[str]]:
-  """cuobjdump -sass output -> {kernel name without its anonymous-namespace hash: instruction texts}."""
-  return {ANONYMOUS_NAMESPACE.sub("", name): [text for _, text in body] for name, body in parse_sass(sass).items()}
+def kernels_of(sass: str, resources: str = "") -> dict[str, list[str]]:
+  """cuobjdump -sass output (and -res-usage output) -> {kernel name without its anonymous-namespace hash:
+  instruction texts, then a line `resources: REG:...` where the kernel has one}."""
+  kernels = {ANONYMOUS_NAMESPACE.sub("", name): [text for _, text in body] for name, body in parse_sass(sass).items()}
+  lines = resources.splitlines()
+  for line, following in zip(lines, lines[1:]):
+    if (match := RESOURCE_FUNCTION.match(line)) and (name := ANONYMOUS_NAMESPACE.sub("", match.group(1))) in kernels:
+      kernels[name].append("resources: " + following.strip())
+  return kernels
 
 
 def compare(base: dict[str, list[str]], new: dict[str, list[str]]) -> tuple[list[str], list[str], list[str],
@@ -48,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
   p.add_argument("--cuobjdump", help="path of cuobjdump")
   args = p.parse_args(argv)
   tool = find_cuobjdump(args.cuobjdump)
-  base, new = (kernels_of(subprocess.run([tool, "-sass", path], capture_output=True, text=True, check=True).stdout)
-               for path in (args.base, args.new))
+
+  def dump(option: str, path: str) -> str:
+    return subprocess.run([tool, option, path], capture_output=True, text=True, check=True).stdout
+
+  base, new = (kernels_of(dump("-sass", path), dump("-res-usage", path)) for path in (args.base, args.new))
   identical, differing, gone, added = compare(base, new)
   print(f"{args.new}: {len(identical)} of {len(base)} kernels identical, {len(differing)} differ, "
         f"{len(gone)} gone, {len(added)} new")

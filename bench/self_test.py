@@ -472,6 +472,15 @@ def sass_diff_kernels() -> None:
          f"names without the namespace hash, instructions without addresses: {base}")
   expect(sass_diff.compare(base, new) == (["_ZN11aEv"], ["_Z1bv"], ["_Z1cv"], ["_Z1dv"]),
          f"identical, differing, gone, new: {sass_diff.compare(base, new)}")
+  # The same instructions with more registers (cuobjdump -res-usage) are a different kernel: fewer CTAs fit an SM.
+  def resources(registers: int) -> str:
+    return (f"\nResource usage:\n Common:\n  GLOBAL:0\n Function _ZN1_GLOBAL__N__1a2b3c4d_1aEv:\n"
+            f"  REG:{registers} STACK:0 SHARED:0 LOCAL:0 CONSTANT[0]:360 TEXTURE:0 SURFACE:0 SAMPLER:0\n")
+  one = sass({"_ZN1_GLOBAL__N__1a2b3c4d_1aEv": body}, 0)
+  same, more = (sass_diff.kernels_of(one, resources(n)) for n in (40, 48))
+  expect(same["_ZN11aEv"][-1] == "resources: REG:40 STACK:0 SHARED:0 LOCAL:0 CONSTANT[0]:360 TEXTURE:0 SURFACE:0 "
+         "SAMPLER:0", f"the resources line joins the kernel's instructions: {same}")
+  expect(sass_diff.compare(same, more)[1] == ["_ZN11aEv"], "a register count alone makes a kernel differ")
 
 def check_torch_dequant(torch) -> None:
   from nvfp4_torch import dequantize_experts  # noqa: PLC0415

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Whether this tree's kernels are the same machine code as those of a commit: compiles each GPU source
-# (the library's .cu files) of both for sm_90a, with the library's CUDA flags, and compares the cubins
-# kernel by kernel (bench/sass_diff.py). For a change to kernel source made where no GPU is at hand:
+# (the library's .cu files) of both for sm_90a, with the library's CUDA flags (less -lineinfo, which
+# changes no instruction), and compares the cubins kernel by kernel, instructions and resources
+# (bench/sass_diff.py). For a change to kernel source made where no GPU is at hand:
 # kernels whose SASS is identical behave the same, so the change needs no device run; any kernel that
 # differs needs one. Needs nvcc and cuobjdump (bench/sass_loops.py says where PyPI has the latter).
 #
@@ -37,6 +38,6 @@ for source in "${sources[@]}"; do
   name=$(basename "$source" .cu)
   python3 bench/sass_diff.py "$work/base/$name.cubin" "$work/new/$name.cubin" || status=1
 done
-[ $status -eq 0 ] && echo "sass-identity: every kernel of $rev is identical here" ||
-  echo "sass-identity: some kernel differs from $rev, or a compilation failed"
+[ $status -eq 0 ] && echo "sass-identity: every kernel that $rev and this tree both have is identical" ||
+  echo "sass-identity: some kernel differs from $rev's, or a compilation failed"
 exit $status
