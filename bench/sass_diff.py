@@ -11,7 +11,9 @@ A kernel's name is compared without its anonymous namespace's hash (`_GLOBAL__N_
 derives from the file's path, so two checkouts differ there), its instructions without their addresses
 and encodings (branch targets are addresses, so an instruction added anywhere shows as a difference in
 every branch after it too), and its resources as `cuobjdump -res-usage` gives them (registers, stack,
-static shared memory...: what decides how many CTAs an SM holds, which the SASS alone does not show). Prints the kernels of both that are identical, those that differ (with the
+static shared memory...: what decides how many CTAs an SM holds, which the SASS alone does not show).
+New kernels are listed with their resources, and any kernel of the new binary with a stack frame or
+local memory (ptxas's spills go there) is named: the project's kernels have neither. Prints the kernels of both that are identical, those that differ (with the
 first lines of a diff under --show), and those only one binary has. Exit status 1 when a kernel that both
 have differs, else 0: kernels only one side has are a change of the kernel set, reported but not failed.
 """
@@ -26,6 +28,7 @@ import sys
 from sass_loops import find_cuobjdump, parse_sass
 
 ANONYMOUS_NAMESPACE = re.compile(r"_GLOBAL__N__[0-9a-f]+_")
+SPILL_SPACE = re.compile(r"\b(?:STACK|LOCAL):[1-9]")
 RESOURCE_FUNCTION = re.compile(r"^\s*Function (\S+):\s*$")
 
 
@@ -38,6 +41,16 @@ def kernels_of(sass: str, resources: str = "") -> dict[str, list[str]]:
     if (match := RESOURCE_FUNCTION.match(line)) and (name := ANONYMOUS_NAMESPACE.sub("", match.group(1))) in kernels:
       kernels[name].append("resources: " + following.strip())
   return kernels
+
+
+def resources_line(body: list[str]) -> str:
+  """The `resources: ...` line kernels_of appends, or an empty string."""
+  return body[-1] if body and body[-1].startswith("resources: ") else ""
+
+
+def with_local_memory(kernels: dict[str, list[str]]) -> list[str]:
+  """The kernels whose resources show a stack frame or local memory, sorted."""
+  return sorted(name for name, body in kernels.items() if SPILL_SPACE.search(resources_line(body)))
 
 
 def compare(base: dict[str, list[str]], new: dict[str, list[str]]) -> tuple[list[str], list[str], list[str],
@@ -64,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
   identical, differing, gone, added = compare(base, new)
   print(f"{args.new}: {len(identical)} of {len(base)} kernels identical, {len(differing)} differ, "
         f"{len(gone)} gone, {len(added)} new")
-  for label, names in (("differs", differing), ("gone", gone), ("new", added)):
+  for label, names in (("differs", differing), ("gone", gone), ("new", added), ("local", with_local_memory(new))):
     for name in names:
       print(f"  {label:8} {name}")
+      if label in ("new", "local"):
+        print(f"           {resources_line(new[name])}")
       if label == "differs" and args.show:
         diff = difflib.unified_diff(base[name], new[name], lineterm="", n=1)
         for line in list(diff)[2:2 + args.show]:

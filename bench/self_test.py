@@ -481,6 +481,9 @@ def sass_diff_kernels() -> None:
   expect(same["_ZN11aEv"][-1] == "resources: REG:40 STACK:0 SHARED:0 LOCAL:0 CONSTANT[0]:360 TEXTURE:0 SURFACE:0 "
          "SAMPLER:0", f"the resources line joins the kernel's instructions: {same}")
   expect(sass_diff.compare(same, more)[1] == ["_ZN11aEv"], "a register count alone makes a kernel differ")
+  spilling = sass_diff.kernels_of(one, resources(40).replace("LOCAL:0", "LOCAL:16"))
+  expect(sass_diff.with_local_memory(same) == [] and sass_diff.with_local_memory(spilling) == ["_ZN11aEv"],
+         "local memory (spills) is found in the resources")
 
 def check_torch_dequant(torch) -> None:
   from nvfp4_torch import dequantize_experts  # noqa: PLC0415

@@ -4,7 +4,9 @@
 # changes no instruction), and compares the cubins kernel by kernel, instructions and resources
 # (bench/sass_diff.py). For a change to kernel source made where no GPU is at hand:
 # kernels whose SASS is identical behave the same, so the change needs no device run; any kernel that
-# differs needs one. Needs nvcc and cuobjdump (bench/sass_loops.py says where PyPI has the latter).
+# differs needs one. It also lists the new kernels' registers and names any kernel with a stack frame or
+# local memory (spills), ptxas -v's check without a build. Needs nvcc and cuobjdump (bench/sass_loops.py
+# says where PyPI has the latter).
 #
 #   tools/sass-identity.sh [REV] [SOURCE.cu ...]    REV: default HEAD; sources: default every src/**/*.cu
 #
