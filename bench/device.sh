@@ -12,6 +12,7 @@
 #   dev_gpu_test 300; dev_results
 #
 # The official tables of this tree: dev_init head; dev_module head . 16; dev_official /tmp/mod-head
+# The GPU checks and decode tables for landing a change: dev_init checks; dev_checks "w4a16 w4a4cal" decode; dev_results
 #
 # The device's .git holds the commits of the session's start only: `git archive` of a commit made since fails
 # there. For an A/B against such a commit, build both sides' CLIs on the CPU machine (about 2 min each at -j2:
@@ -153,6 +154,17 @@ dev_official() {
     done
   done
   grep -H "qwen3.*| 16384 |" "$R"/official-*-prefill/*.md 2>/dev/null | cut -d'|' -f1-4,7,8,15,17
+}
+
+# dev_checks [MODES] [REGIMES]: a session's GPU checks of this tree: the GPU test command (dev_gpu_test), its
+# Python module built and its Python GPU tests, then dev_official MODES REGIMES with it (default: every official
+# command) and the decode tables' rows at 1 and 8 tokens printed; e.g. dev_checks "w4a16 w4a4cal" decode.
+dev_checks() {
+  dev_gpu_test 330
+  dev_module head . 16
+  dev_pytest /tmp/mod-head
+  dev_official /tmp/mod-head "$@"
+  grep -h "| [18] |" "$R"/official-*-decode/*.md 2>/dev/null | cut -d'|' -f2-9
 }
 
 # dev_compare OUTFILE BASE_TAGS NEW_TAGS [AB_OPTIONS...]: ab.py's comparison of two sides' rounds (comma lists

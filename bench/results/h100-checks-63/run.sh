@@ -4,9 +4,5 @@
 # commands (the only official tables whose kernels changed: W4A4 at one token and qwen3 at eight), with the module
 # built here.
 source bench/device.sh && dev_init checks-63
-dev_gpu_test 330
-dev_module head . 16
-dev_pytest /tmp/mod-head
-dev_official /tmp/mod-head "w4a4 w4a4cal" decode
-grep -h "| [18] |" "$R"/official-*-decode/*.md | cut -d'|' -f2-9
+dev_checks "w4a4 w4a4cal" decode
 dev_results

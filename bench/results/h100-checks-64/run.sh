@@ -3,9 +3,5 @@
 # on main 3e4cfd1+ (e7461d0's grouped GEMM 2 order and 3e4cfd1's own-tile wait had run only their carried layer
 # tests), the Python GPU tests, then the two official W4A4 decode commands, with the module built here.
 source bench/device.sh && dev_init checks-64
-dev_gpu_test 330
-dev_module head . 16
-dev_pytest /tmp/mod-head
-dev_official /tmp/mod-head "w4a4 w4a4cal" decode
-grep -h "| [18] |" "$R"/official-*-decode/*.md | cut -d'|' -f2-9
+dev_checks "w4a4 w4a4cal" decode
 dev_results
