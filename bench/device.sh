@@ -239,6 +239,15 @@ dev_cli_ab() {
   dev_env_ab "${3:-cli}" "$1" "$2" base=CLI="$base" new=CLI="$new"
 }
 
+# dev_cli_ab_modes ARGS: dev_cli_ab of `fp4moe bench ARGS` in every mode, the W4A4 ones (tags dyn and cal) three
+# rounds and W4A16 two, then every comparison printed: the A/B of a change to kernels that all modes run.
+dev_cli_ab_modes() {
+  dev_cli_ab 3 "$1 --mode w4a4" dyn
+  dev_cli_ab 3 "$1 --mode w4a4 --scales calibrated" cal
+  dev_cli_ab 2 "$1" w4a16
+  dev_print_ab
+}
+
 # dev_carried_gtest dispatch|kernel|layer TIMEOUT [FILTER] [SANITIZER]: a GPU test binary built on the CPU machine and
 # carried as build-ab/fp4moe_gpu_<name>_tests (fp4moe_cuda_dispatch_tests), or in build-ab/clis.tar.xz beside the
 # CLIs, into $R/test-<name>.log (with SANITIZER, compute-sanitizer's tool of that name runs it, into

@@ -9,10 +9,7 @@
 source bench/device.sh && dev_init w4a4-decode-early
 dev_carried_gtest layer 200
 a="--shapes all --tokens 1,2,4 --skewed off --kernels off --mem-gib 16"
-dev_cli_ab 3 "$a --mode w4a4" dyn
-dev_cli_ab 3 "$a --mode w4a4 --scales calibrated" cal
-dev_cli_ab 2 "$a" w4a16
-dev_print_ab
+dev_cli_ab_modes "$a"
 dev_carried_gtest layer 150 'GpuGraph.*:GpuLayer.EdgeCases' memcheck
 dev_carried_gtest layer 150 'GpuGraph.*' racecheck
 el end

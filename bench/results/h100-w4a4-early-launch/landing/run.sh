@@ -8,9 +8,6 @@
 source bench/device.sh && dev_init w4a4-own-landing
 dev_carried_gtest layer 200
 a="--shapes all --tokens 1,2,3,4,6,8,16 --skewed off --kernels off --mem-gib 16"
-dev_cli_ab 3 "$a --mode w4a4" dyn
-dev_cli_ab 3 "$a --mode w4a4 --scales calibrated" cal
-dev_cli_ab 2 "$a" w4a16
-dev_print_ab
+dev_cli_ab_modes "$a"
 dev_carried_gtest layer 150 'GpuLayer.OwnTilesAreThePlansTiles' racecheck
 el end
