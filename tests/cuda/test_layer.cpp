@@ -748,7 +748,7 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
     testing::Routing spread = testing::uniform_routing(8, 128, 8, rng);
     for (size_t i = 0; i < spread.ids.size(); ++i) spread.ids[i] = int32_t(i * 37 % 128);  // 64 distinct experts
     const auto qwen3_x = testing::random_bf16(size_t(8) * qwen3.hidden, rng);
-    const std::string m = mode == QuantMode::kW4A16 ? "W4A16" : "W4A4";
+    const std::string m(to_string(mode));
     for (const auto& routing : {spread, testing::uniform_routing(8, 128, 8, rng)})
       qwen3_twin.same_output(qwen3_x, routing, m + ", qwen3, more tiles than a wave");
   }
@@ -773,7 +773,7 @@ TEST(GpuLayer, SortedRowsEqualTheGather) {
     LayerPair layers(c, 15);
     RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_SORTED_ROWS");
     auto x = testing::random_bf16(size_t(700) * c.hidden, rng);
-    const std::string m = mode == QuantMode::kW4A16 ? "W4A16" : "W4A4";
+    const std::string m(to_string(mode));
     const auto check = [&](const testing::Routing& routing, const std::string& label) {
       const int tokens = routing.num_tokens;
       EXPECT_TRUE(chosen_kernels(c, tokens).sorted_rows)
