@@ -453,9 +453,10 @@ TEST(Dispatch, ExpertTilesCoverTheRowsOnce) {
 }
 
 // W4A4 with a calibrated h scale: GEMM 1's epilogue quantizes h wherever its tiles (and the large
-// tiles beside them) are wgmma tiles, and GEMM 2 then takes GEMM 1's tiles as they finish, as in
-// W4A16; not with a dynamic scale, not in W4A16, not with the rule off, and not on the mma.sync
-// tiles of small batches (qwen3 at 1-64 tokens).
+// tiles beside them) hold two m-tiles per warp, wgmma or mma.sync (qwen3 at 8 tokens), and GEMM 2
+// then takes GEMM 1's tiles as they finish, as in W4A16; not with a dynamic scale, not in W4A16, not
+// with the rule off, not on the one-m-tile tiles (qwen3 at 64 tokens) and not in the decode kernels
+// (one token).
 TEST(Dispatch, GemmOneQuantizesCalibratedH) {
   MoeConfig qwen3_w4a4{128, 2048, 768, 8, {}, QuantMode::kW4A4, 0, -1, 20000};
   MoeConfig gpt_oss_w4a4{128, 2880, 2880, 4, {}, QuantMode::kW4A4, 0, -1, 20000};
@@ -468,12 +469,15 @@ TEST(Dispatch, GemmOneQuantizesCalibratedH) {
     std::printf("  qwen3 T=%d: GEMM 1 %s\n", tokens, gemm_name(k.gemm1).c_str());
     EXPECT_EQ(k.gemm1_quantizes_h, epilogue_quantizes_h(k.gemm1)) << tokens;
     EXPECT_EQ(k.tile_handoff, k.gemm1_quantizes_h && !k.decode_kernels && k.gemm1.split_k == 1) << tokens;
-    EXPECT_EQ(k.gemm1_quantizes_h, tokens >= 512) << "the wgmma tiles; mma.sync below";
+    EXPECT_EQ(k.gemm1_quantizes_h, tokens == 8 || tokens >= 512) << "two m-tiles per warp, not the decode kernels";
     EXPECT_FALSE(choose(qwen3_w4a4, tokens, false).gemm1_quantizes_h) << "dynamic scale, T=" << tokens;
     EXPECT_FALSE(choose(qwen3_w4a4, tokens, false).tile_handoff) << "dynamic scale, T=" << tokens;
     EXPECT_FALSE(choose(qwen3_w4a4, tokens, true, false).gemm1_quantizes_h) << "rule off, T=" << tokens;
   }
   EXPECT_TRUE(choose(qwen3_w4a4, 4096, true).tile_handoff);
+  const ForwardKernels small = choose(qwen3_w4a4, 8, true);  // an mma.sync tile's quantizing kernel
+  EXPECT_FALSE(small.gemm1.wgmma) << gemm_name(small.gemm1);
+  EXPECT_TRUE(small.tile_handoff);
   const ForwardKernels one_token = choose(qwen3_w4a4, 1, true);
   ASSERT_FALSE(epilogue_quantizes_h(one_token.gemm1)) << gemm_name(one_token.gemm1);
   EXPECT_FALSE(one_token.gemm1_quantizes_h);

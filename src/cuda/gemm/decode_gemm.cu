@@ -155,6 +155,8 @@ void launch_decode_gate_up(const MmaTileConfig& tile, const PackedExpertWeights&
                            const GateUpOutput& gate_up_out, const DecodeRouting& routing, const DecodeOutput& out,
                            int64_t gemm2_row_blocks, const Launch& launch) {
   check_gate_up_output(tile, gate_up_out);
+  require(gate_up_out.h_global_scale == 0.0f, "decode GEMM", "gate_up_out.h_global_scale",
+          "0 (h's quantization runs between the decode kernels)", gate_up_out.h_global_scale);
   require(gate_up_out.quantized_input == (out.valid_rows != nullptr), "decode GEMM", "out.valid_rows",
           "set exactly in W4A4 (for h's quantization)", out.valid_rows ? "set in W4A16" : "null in W4A4");
   require(gemm2_row_blocks <= decode_arrival_counters(x.k), "decode GEMM", "GEMM 2 row blocks",

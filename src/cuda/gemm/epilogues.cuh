@@ -107,8 +107,9 @@ struct GateUpEpilogue {
   }
 
   // apply() with the bias code compiled in (kBias, as apply() has it) or left out (MTileBias): the
-  // decode kernels are compiled in both forms.
-  template <bool kBias, class Tile>
+  // decode kernels are compiled in both forms. kQuantizingKernel: an mma.sync tile's kernel for W4A4
+  // with a calibrated h scale (GateUpQuantizingEpilogue).
+  template <bool kBias, class Tile, bool kQuantizingKernel = false>
   __device__ static void apply_form(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc,
                                     char* ring = nullptr) {
     float amax = 0.0f;
@@ -118,11 +119,12 @@ struct GateUpEpilogue {
         amax = store<kKind, kBias, Tile>(p, p.h_f32, tile, row_block, acc);
         return;
       }
-      // Only the tiles that can quantize h carry that code (check_gate_up_output keeps the others'
-      // h_global_scale at 0): in the mma.sync decode tiles it cost registers, and with them resident
-      // CTAs (the four-slice one-token tile 64 -> 76 registers, qwen3's one-token forward 15.6 ->
-      // 19.6 us on an H200), even in W4A16, which never takes it.
-      if constexpr (epilogue_quantizes_h(tile_config<Tile>())) {
+      // Only the kernels that may quantize h carry that code (check_gate_up_output keeps the others'
+      // h_global_scale at 0): the wgmma tiles that can, and the mma.sync ones in kernels of their own.
+      // Compiled into every mma.sync kernel, it cost registers, and with them resident CTAs, even in
+      // W4A16, which never takes it (the four-slice one-token tile 64 -> 76 registers, qwen3's
+      // one-token forward 15.6 -> 19.6 us on an H200; the 8-token two-m-tile tile 96 -> 127).
+      if constexpr (epilogue_quantizes_h(tile_config<Tile>()) && (Tile::kWgmma || kQuantizingKernel)) {
         if (p.h_global_scale > 0.0f) {
           store_fake_quantized<kKind, kBias, Tile>(p, tile, row_block, acc, ring);
           return;
@@ -137,7 +139,7 @@ struct GateUpEpilogue {
     if (p.h_amax) atomic_max_abs(p.h_amax, amax);  // every lane of the warp reaches this
   }
 
- private:
+ protected:
   // The activation of this thread's accumulators of m-tile mt as the epilogues apply it: the gate and
   // up alphas and biases (h column j0 + 8 mt, AccumulatorPlace), the kind fixed at compile time
   // (apply_activation's switch folds away).
@@ -175,18 +177,29 @@ struct GateUpEpilogue {
     const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
     const int64_t j0 = first_h_column<Tile>(row_block);
     const GatedActivation<kKind, kBias, Tile> activation(p, tile.expert, j0);
+    return store_direct<Tile>(p, h, tile, at, j0, acc,
+                              [&](int mt, int /*c*/, float gate, float up) { return activation(mt, gate, up); });
+  }
+
+  // Writes value(mt, c, gate, up) of this thread's accumulator pairs (for_each_accumulator_pair) that
+  // fall in h straight to global memory, in FP32 or rounded to BF16 (the mma.sync tiles' stores); `at`
+  // and j0 are this thread's AccumulatorPlace and first_h_column. Returns the largest |value| written
+  // in FP32 (NaN if any is), else 0.
+  template <class Tile, class Out, class Value>
+  __device__ static float store_direct(const Params& p, Out* h, const GemmTile& tile, const AccumulatorPlace& at,
+                                       int64_t j0, const MmaAccumulators<Tile>& acc, Value&& value) {
     Out* h0 = h + int64_t(tile.row_begin + at.first_token) * p.intermediate + j0;
     const int columns = tile.rows - at.first_token;  // columns c < columns are token rows of the tile
     float amax = 0.0f;
     for_each_accumulator_pair<Tile>(acc, [&](int mt, int c, float gate, float up) {
-      const float value = activation(mt, gate, up);
+      const float v = value(mt, c, gate, up);
       if (c >= columns || j0 + 8 * mt >= p.intermediate) return;
       Out* out = h0 + (c * p.intermediate + 8 * mt);  // 32 bits: c < 128, intermediate <= kMaxMoeWidth
       if constexpr (std::is_same_v<Out, float>) {
-        *out = value;
-        amax = nan_max(amax, fabsf(value));
+        *out = v;
+        amax = nan_max(amax, fabsf(v));
       } else {
-        *out = float_to_bf16(value);
+        *out = float_to_bf16(v);
       }
     });
     return amax;
@@ -244,12 +257,18 @@ struct GateUpEpilogue {
       lo[b] = nvfp4_fake_value(lo[b], scale);
       hi[b] = nvfp4_fake_value(hi[b], scale);
     }
-    // Through shared memory, as store_staged (the tiles that quantize h are wgmma tiles): m-tile mt's
-    // values are the lo (mt even) or hi (mt odd) of its pair's blocks.
-    StagedH<Tile>(ring).write(p.h_bf16, p.intermediate, tile, row_block, [&](int mt, int nt, int half) {
+    // m-tile mt's values are the lo (mt even) or hi (mt odd) of its pair's blocks; through shared
+    // memory in the wgmma tiles, as store_staged, else as store.
+    const auto value = [&](int mt, int nt, int half) {
       const int b = BlockPlace<Tile>::index(mt, nt, half);
       return mt % 2 == 0 ? lo[b] : hi[b];
-    });
+    };
+    if constexpr (Tile::kWgmma) {
+      StagedH<Tile>(ring).write(p.h_bf16, p.intermediate, tile, row_block, value);
+    } else {
+      store_direct<Tile>(p, p.h_bf16, tile, AccumulatorPlace::of<Tile>(row_block), first_h_column<Tile>(row_block),
+                         acc, [&](int mt, int c, float, float) { return value(mt, c / 8, c % 8); });
+    }
   }
 
   // Block b of a thread's accumulators in store_fake_quantized: m-tiles mt (even) and mt + 1 of n-tile
@@ -285,6 +304,18 @@ struct GateUpEpilogue {
       const uint32_t keep = upper ? v[kWidth / 2 + i] : v[i], send = upper ? v[i] : v[kWidth / 2 + i];
       v[i] = max(keep, __shfl_xor_sync(0xFFFFFFFFu, send, kLaneBit));
     }
+  }
+};
+
+// GEMM 1 in the kernels of the mma.sync tiles that can quantize h (epilogue_quantizes_h) for W4A4 with
+// a calibrated h scale: GateUpEpilogue with its quantizing path compiled in, which its own kernels
+// leave out (see apply_form). The wgmma tiles' GateUpEpilogue kernels carry the path already.
+struct GateUpQuantizingEpilogue : GateUpEpilogue {
+  template <class Tile>
+  __device__ static void apply(const Params& p, const GemmTile& tile, int row_block, MmaAccumulators<Tile>& acc,
+                               char* ring = nullptr) {
+    static_assert(!Tile::kWgmma && epilogue_quantizes_h(tile_config<Tile>()), "an mma.sync tile that can quantize h");
+    apply_form<true, Tile, true>(p, tile, row_block, acc, ring);
   }
 };
 

@@ -45,7 +45,13 @@ __device__ __forceinline__ bool begin_tile(const RoutingPlan& plan, GemmOrder or
 }
 
 template <class Epilogue>
-constexpr bool kSignalsTiles = std::is_same_v<Epilogue, GateUpEpilogue>;  // else it waits for them
+constexpr bool kSignalsTiles = std::is_base_of_v<GateUpEpilogue, Epilogue>;  // GEMM 1; GEMM 2 waits for them
+
+// Whether a tile has a kernel with this epilogue: GateUpQuantizingEpilogue's are the mma.sync tiles'
+// that can quantize h (the wgmma ones quantize in their GateUpEpilogue kernels).
+template <class Tile, class Epilogue>
+constexpr bool kHasKernel = !std::is_same_v<Epilogue, GateUpQuantizingEpilogue> ||
+                            (!Tile::kWgmma && epilogue_quantizes_h(tile_config<Tile>()));
 
 // Which GEMM 1 tiles can signal: not the K-split decode tiles, which sit at 64 registers a thread
 // (the wave rules of moe/dispatch.h count two or four CTAs per SM); the signal's code took ptxas to
@@ -407,6 +413,32 @@ void check_own_tiles(const MmaTileConfig& config, const OwnTiles& own, GemmOrder
   require(own.first_ctas >= 1, "GEMM 1", "own.first_ctas", "at least 1", own.first_ctas);
 }
 
+// The launch of launch_grouped_gemm for one compiled tile.
+template <class Tile, class Epilogue>
+void launch_tile(const PackedExpertWeights& w, const GemmInput& in, const RoutingPlan& plan, int64_t max_tiles,
+                 const typename Epilogue::Params& out, GemmOrder order, const TileHandoff& handoff, const OwnTiles& own,
+                 const Launch& launch) {
+  dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
+  if constexpr (std::is_same_v<Epilogue, DownEpilogue>) {
+    require(out.k_slices == 1 || Tile::kWgmma, "GEMM 2", "out.k_slices", "1 for an mma.sync tile", out.k_slices);
+    grid.z = unsigned(out.k_slices);
+  }
+  if constexpr (Tile::kWgmma) {
+    launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
+                  "grouped GEMM kernel", w, tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
+  } else {
+    if constexpr (kCanFindOwnTiles<Tile, Epilogue>) {
+      if (own.topk_ids) {
+        launch_kernel(grouped_gemm_kernel<Tile, Epilogue, true>(), grid, Tile::kThreads, kOwnTileSmemBytes<Tile>,
+                      launch, "grouped GEMM kernel (own tiles)", w, in, plan, out, order, handoff, own);
+        return;
+      }
+    }
+    launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
+                  "grouped GEMM kernel", w, in, plan, out, order, handoff, own);
+  }
+}
+
 // A grouped GEMM by one CTA per (row block, token tile); own.topk_ids: GEMM 1 finding its own tiles.
 template <class Epilogue>
 void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,
@@ -416,25 +448,11 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
   if (own.topk_ids) check_own_tiles(config, own, order);
   with_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
-    dim3 grid(unsigned(ceil_div(w.shape.rows, Tile::kBlockRows)), unsigned(max_tiles));
-    if constexpr (std::is_same_v<Epilogue, DownEpilogue>) {
-      require(out.k_slices == 1 || Tile::kWgmma, "GEMM 2", "out.k_slices", "1 for an mma.sync tile", out.k_slices);
-      grid.z = unsigned(out.k_slices);
-    }
-    if constexpr (Tile::kWgmma) {
-      launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                    "grouped GEMM kernel", w, tile_tensor_maps<Tile>(w, in), in, plan, out, order, handoff);
-    } else {
-      if constexpr (kCanFindOwnTiles<Tile, Epilogue>) {
-        if (own.topk_ids) {
-          launch_kernel(grouped_gemm_kernel<Tile, Epilogue, true>(), grid, Tile::kThreads, kOwnTileSmemBytes<Tile>,
-                        launch, "grouped GEMM kernel (own tiles)", w, in, plan, out, order, handoff, own);
-          return;
-        }
-      }
-      launch_kernel(grouped_gemm_kernel<Tile, Epilogue>(), grid, Tile::kThreads, Tile::kSmemBytes, launch,
-                    "grouped GEMM kernel", w, in, plan, out, order, handoff, own);
-    }
+    // launch_gate_up_gemm takes the quantizing epilogue only for the tiles that have its kernel.
+    require(kHasKernel<Tile, Epilogue>, "GEMM 1", "tile config",
+            "an mma.sync tile of two m-tiles per warp for the quantizing kernel", Tile::kBlockTokens);
+    if constexpr (kHasKernel<Tile, Epilogue>)
+      launch_tile<Tile, Epilogue>(w, in, plan, max_tiles, out, order, handoff, own, launch);
   });
 }
 
@@ -463,11 +481,13 @@ void raise_smem_limits(int device_limit) {
       [&](auto... tiles) {
         ([&](auto tile) {
           using Tile = decltype(tile);
-          raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue>()), Tile::kSmemBytes,
-                           device_limit);
-          if constexpr (kCanFindOwnTiles<Tile, Epilogue>)
-            raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue, true>()),
-                             kOwnTileSmemBytes<Tile>, device_limit);
+          if constexpr (kHasKernel<Tile, Epilogue>) {
+            raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue>()), Tile::kSmemBytes,
+                             device_limit);
+            if constexpr (kCanFindOwnTiles<Tile, Epilogue>)
+              raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue, true>()),
+                               kOwnTileSmemBytes<Tile>, device_limit);
+          }
         }(tiles), ...);
       },
       kMmaTiles{});
@@ -505,6 +525,7 @@ void configure_grouped_gemms() {
   check_cuda(cudaDeviceGetAttribute(&device_limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
              "shared memory per CTA");
   raise_smem_limits<GateUpEpilogue>(device_limit);
+  raise_smem_limits<GateUpQuantizingEpilogue>(device_limit);
   raise_smem_limits<DownEpilogue>(device_limit);
   const auto raise_persistent = [&](auto form, auto staged) {
     using Tile = decltype(form);
@@ -526,8 +547,7 @@ void check_gate_up_output(const MmaTileConfig& config, const GateUpOutput& out) 
   if (out.h_global_scale > 0.0f) {
     require(out.h_bf16 != nullptr, "GEMM 1", "out.h_bf16", "set where the epilogue quantizes h", "null");
     require(epilogue_quantizes_h(config), "GEMM 1", "out.h_global_scale",
-            "0 for an mma.sync tile or one of one m-tile per warp, whose epilogue cannot quantize h",
-            out.h_global_scale);
+            "0 for a tile of one m-tile per warp, whose epilogue cannot quantize h", out.h_global_scale);
   }
 }
 
@@ -535,7 +555,10 @@ void launch_gate_up_gemm(const MmaTileConfig& config, const PackedExpertWeights&
                          const RoutingPlan& plan, int64_t max_tiles, const GateUpOutput& out, GemmOrder order,
                          const TileHandoff& handoff, const OwnTiles& own, const Launch& launch) {
   check_gate_up_output(config, out);
-  launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, own, launch);
+  if (out.h_global_scale > 0.0f && !config.wgmma)
+    launch_grouped_gemm<GateUpQuantizingEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, own, launch);
+  else
+    launch_grouped_gemm<GateUpEpilogue>(config, w, in, plan, max_tiles, out, order, handoff, own, launch);
 }
 
 void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w, const GemmInput& in,

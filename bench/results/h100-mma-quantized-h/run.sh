@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Not run yet (the sixty-fifth session had no device). Branch wip/mma-quantized-h: W4A4 with calibrated scales, GEMM
+# 1's epilogue quantizes h in the mma.sync tiles of two m-tiles per warp too (kernels of their own,
+# GateUpQuantizingEpilogue), so that small batches drop h's quantization kernel and take the tile hand-off (qwen3 at
+# 8 and 128 tokens, gpt-oss 8-128, deepseek-v4-flash 16-256, deepseek-v3 8-128). The 29 grouped and 24 decode kernels
+# that main has are SASS-identical on the branch (cuobjdump -sass, sm_90a); the new ones: 8-token tile 126 registers
+# (own tiles 96; its W4A16 kernel 96), 16- and 32-token 128, 64-token 175, no spills.
+# Run from the branch's checkout; BASE is the main commit it sits on (it must be in the device's .git). Both CLIs are
+# built here; the branch's dispatch and layer GPU tests, EpilogueQuantizationEqualsTheKernel under memcheck, then
+# calibrated W4A4 at 4-256 tokens on every shape (64 and up in both routings), three alternating rounds.
+BASE=${BASE:-$(git merge-base HEAD main)}
+source bench/device.sh && dev_init mma-quantized-h
+rm -rf /tmp/tree-base && mkdir -p /tmp/tree-base && git archive "$BASE" | tar -x -C /tmp/tree-base
+(cd /tmp/tree-base && BT=/tmp/bt-base dev_tests_build 6 fp4moe_cli) &
+BT=/tmp/bt dev_tests_build 10 fp4moe_cli fp4moe_gpu_layer_tests fp4moe_cuda_dispatch_tests
+wait
+dev_gtest dispatch 60
+dev_gtest layer 200
+timeout 120 compute-sanitizer --tool memcheck /tmp/bt/tests/cuda/fp4moe_gpu_layer_tests \
+  --gtest_filter='GpuLayer.EpilogueQuantizationEqualsTheKernel' > "$R/sanitizer-memcheck-layer.log" 2>&1
+el "memcheck rc=$?: $(grep 'ERROR SUMMARY' "$R/sanitizer-memcheck-layer.log")"
+CLI=/tmp/bt/src/cli/fp4moe
+a="--shapes all --tokens 4,8,16,32,64,128,256 --mode w4a4 --scales calibrated --kernels off --mem-gib 16"
+dev_env_ab cal 3 "$a" base=CLI=/tmp/bt-base/src/cli/fp4moe new=
+dev_print_ab
+dev_results
