@@ -5,10 +5,11 @@
 # 8 and 128 tokens, gpt-oss 8-128, deepseek-v4-flash 16-256, deepseek-v3 8-128). The 29 grouped and 24 decode kernels
 # that main has are SASS-identical on the branch (cuobjdump -sass, sm_90a); the new ones: 8-token tile 126 registers
 # (own tiles 96; its W4A16 kernel 96), 16- and 32-token 128, 64-token 175, no spills.
-# Run from the branch's checkout; BASE is the main commit it sits on (it must be in the device's .git). Both CLIs are
-# built here; the branch's dispatch and layer GPU tests, EpilogueQuantizationEqualsTheKernel under memcheck, then
-# calibrated W4A4 at 4-256 tokens on every shape (64 and up in both routings), three alternating rounds.
-BASE=${BASE:-$(git merge-base HEAD main)}
+# Run from the branch's checkout, rebased on the session's main: BASE=<that main commit> bash run.sh (the device's .git
+# holds the commits of the session's start). Both CLIs are built there; the branch's dispatch and layer GPU tests,
+# EpilogueQuantizationEqualsTheKernel under memcheck, then calibrated W4A4 at 4-256 tokens on every shape (64 and up
+# in both routings), three alternating rounds.
+: "${BASE:?BASE=<the main commit the branch sits on>}"
 source bench/device.sh && dev_init mma-quantized-h
 rm -rf /tmp/tree-base && mkdir -p /tmp/tree-base && git archive "$BASE" | tar -x -C /tmp/tree-base
 (cd /tmp/tree-base && BT=/tmp/bt-base dev_tests_build 6 fp4moe_cli) &
