@@ -452,11 +452,10 @@ TEST(Dispatch, ExpertTilesCoverTheRowsOnce) {
   }
 }
 
-// W4A4 with a calibrated h scale: GEMM 1's epilogue quantizes h wherever its tiles (and the large
-// tiles beside them) hold two m-tiles per warp, wgmma or mma.sync (qwen3 at 8 tokens), and GEMM 2
-// then takes GEMM 1's tiles as they finish, as in W4A16; not with a dynamic scale, not in W4A16, not
-// with the rule off, not on the one-m-tile tiles (qwen3 at 64 tokens) and not in the decode kernels
-// (one token).
+// W4A4 with a calibrated h scale: GEMM 1's epilogue quantizes h at every batch, in every tile the
+// table picks (the decode kernels' one-m-tile tiles at one token, the mma.sync tiles of one and two
+// m-tiles per warp, the wgmma tiles and the large tiles beside them), and GEMM 2 then takes GEMM 1's
+// tiles as they finish, as in W4A16; not with a dynamic scale, not in W4A16, not with the rule off.
 TEST(Dispatch, GemmOneQuantizesCalibratedH) {
   MoeConfig qwen3_w4a4{128, 2048, 768, 8, {}, QuantMode::kW4A4, 0, -1, 20000};
   MoeConfig gpt_oss_w4a4{128, 2880, 2880, 4, {}, QuantMode::kW4A4, 0, -1, 20000};
@@ -467,20 +466,26 @@ TEST(Dispatch, GemmOneQuantizesCalibratedH) {
   for (int tokens : {1, 8, 64, 512, 4096, 16384}) {
     const ForwardKernels k = choose(qwen3_w4a4, tokens, true);
     std::printf("  qwen3 T=%d: GEMM 1 %s\n", tokens, gemm_name(k.gemm1).c_str());
-    EXPECT_EQ(k.gemm1_quantizes_h, epilogue_quantizes_h(k.gemm1)) << tokens;
-    EXPECT_EQ(k.tile_handoff, k.gemm1_quantizes_h && !k.decode_kernels && k.gemm1.split_k == 1) << tokens;
-    EXPECT_EQ(k.gemm1_quantizes_h, tokens == 8 || tokens >= 512) << "two m-tiles per warp, not the decode kernels";
+    EXPECT_TRUE(epilogue_quantizes_h(k.gemm1)) << tokens;
+    EXPECT_TRUE(k.gemm1_quantizes_h) << tokens;
+    EXPECT_EQ(k.tile_handoff, !k.decode_kernels && k.gemm1.split_k == 1) << tokens;
     EXPECT_FALSE(choose(qwen3_w4a4, tokens, false).gemm1_quantizes_h) << "dynamic scale, T=" << tokens;
     EXPECT_FALSE(choose(qwen3_w4a4, tokens, false).tile_handoff) << "dynamic scale, T=" << tokens;
     EXPECT_FALSE(choose(qwen3_w4a4, tokens, true, false).gemm1_quantizes_h) << "rule off, T=" << tokens;
   }
+  // The three mma.sync forms: the decode kernels (one m-tile per warp, K in slices), the grouped
+  // tiles of two m-tiles per warp and of one.
+  const ForwardKernels one_token = choose(qwen3_w4a4, 1, true), eight = choose(qwen3_w4a4, 8, true),
+                       sixty_four = choose(qwen3_w4a4, 64, true);
+  EXPECT_TRUE(one_token.decode_kernels);
+  EXPECT_EQ(one_token.gemm1.m_tiles, 1) << gemm_name(one_token.gemm1);
+  EXPECT_GT(one_token.gemm1.split_k, 1) << gemm_name(one_token.gemm1);
+  EXPECT_FALSE(eight.decode_kernels || eight.gemm1.wgmma) << gemm_name(eight.gemm1);
+  EXPECT_EQ(eight.gemm1.m_tiles, 2) << gemm_name(eight.gemm1);
+  EXPECT_FALSE(sixty_four.decode_kernels || sixty_four.gemm1.wgmma) << gemm_name(sixty_four.gemm1);
+  EXPECT_EQ(sixty_four.gemm1.m_tiles, 1) << gemm_name(sixty_four.gemm1);
+  EXPECT_TRUE(eight.tile_handoff && sixty_four.tile_handoff);
   EXPECT_TRUE(choose(qwen3_w4a4, 4096, true).tile_handoff);
-  const ForwardKernels small = choose(qwen3_w4a4, 8, true);  // an mma.sync tile's quantizing kernel
-  EXPECT_FALSE(small.gemm1.wgmma) << gemm_name(small.gemm1);
-  EXPECT_TRUE(small.tile_handoff);
-  const ForwardKernels one_token = choose(qwen3_w4a4, 1, true);
-  ASSERT_FALSE(epilogue_quantizes_h(one_token.gemm1)) << gemm_name(one_token.gemm1);
-  EXPECT_FALSE(one_token.gemm1_quantizes_h);
   const ForwardKernels large = choose(gpt_oss_w4a4, 512, true);  // large tiles beside the table's
   ASSERT_TRUE(large.large.has_value());
   EXPECT_TRUE(large.gemm1_quantizes_h);
@@ -488,6 +493,9 @@ TEST(Dispatch, GemmOneQuantizesCalibratedH) {
   MoeConfig w4a16 = qwen3_w4a4;
   w4a16.mode = QuantMode::kW4A16;
   EXPECT_FALSE(choose(w4a16, 4096, true).gemm1_quantizes_h);
+  // A tile of one m-tile per warp quantizes across its warp pairs; an odd warp count could not.
+  EXPECT_FALSE(epilogue_quantizes_h(MmaTileConfig{3, 1, 8, 8, 4}));
+  EXPECT_TRUE(epilogue_quantizes_h(MmaTileConfig{3, 2, 8, 8, 4}));
 }
 
 // GEMM 2's persistent kernel: the 128-token tile on every K, staging y where K is short (qwen3: 12

@@ -396,8 +396,8 @@ TEST(GpuLayer, EveryCompiledTileShape) {
     const auto stairs = testing::rows_per_expert_routing(160, c.top_k, c.local_expert_start,
                                                          {5, 20, 30, 38, 45, 60, 90, 127}, rng);
     EXPECT_LT(layers.error(x, stairs, name.c_str()), kBound) << name << " every token width";
-    // W4A4 with calibrated scales: GEMM 1's epilogue quantizes h where the shape can (two m-tiles per
-    // warp: gemm/grouped_gemm.h; not the decode kernels at one token), a kernel of its own after it
+    // W4A4 with calibrated scales: GEMM 1's epilogue quantizes h where the shape can (gemm/grouped_gemm.h's
+    // epilogue_quantizes_h: two m-tiles per warp, or one over warp pairs), a kernel of its own after it
     // elsewhere.
     MoeConfig w4a4 = c;
     w4a4.mode = QuantMode::kW4A4;
@@ -590,8 +590,8 @@ TEST(GpuLayer, FourSliceGemmTwoPastOneWave) {
 
 // GEMM 1's epilogue quantizes h (W4A4, calibrated scales) to the same bits as the quantization
 // kernel does after it (FP4MOE_EPILOGUE_QUANTIZE=0): the whole outputs are identical, at batch sizes
-// from the decode kernels (the kernel in both layers) through the mma.sync tiles to the 128-token
-// wgmma tile, a skewed batch, off-grid sizes, dropped and non-local ids, and a
+// from the decode kernels (one m-tile per warp: blocks over warp pairs) through the grouped mma.sync
+// tiles to the 128-token wgmma tile, a skewed batch, off-grid sizes, dropped and non-local ids, and a
 // NaN and an Inf in x (the NaN's blocks of h must come out NaN as the kernel's do).
 // EveryCompiledTileShape runs every tile so against the reference, LargeTilesOfSkewedBatches the
 // large tiles.

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Not run yet (the sixty-fifth session had no device). Branch wip/mma-quantized-h: W4A4 with calibrated scales, GEMM
-# 1's epilogue quantizes h in the mma.sync tiles of two m-tiles per warp too (kernels of their own,
-# GateUpQuantizingEpilogue), so that small batches drop h's quantization kernel and take the tile hand-off (qwen3 at
-# 8 and 128 tokens, gpt-oss 8-128, deepseek-v4-flash 16-256, deepseek-v3 8-128). The 29 grouped and 24 decode kernels
-# that main has are SASS-identical on the branch (cuobjdump -sass, sm_90a); the new ones: 8-token tile 126 registers
-# (own tiles 96; its W4A16 kernel 96), 16- and 32-token 128, 64-token 175, no spills.
+# 1's epilogue quantizes h in every mma.sync tile too, in kernels of their own (GateUpQuantizingEpilogue; the decode
+# kernels' kQuantizesH form): where a warp holds two m-tiles as the wgmma tiles do, and where it holds one by an
+# exchange of the halves' maxima between warp pairs. Every calibrated W4A4 batch then drops h's quantization kernel;
+# the grouped ones without a K split or large tiles take the tile hand-off, and the decode kernels' GEMM 2 streams its
+# first weights while GEMM 1 ends, as in W4A16. main's kernels are SASS-identical on the branch (tools/sass-identity.sh;
+# the decode kernels under their new names, kQuantizesH false); the new ones: 64 registers on every one-m-tile tile
+# (as their other kernels), the 8-token two-m-tile tile 126 (its own-tile kernel 96; W4A16's 96), 16- and 32-token
+# 128, 64-token 175; no spills, no stack frames.
 # Run from the branch's checkout, rebased on the session's main: BASE=<that main commit> bash run.sh (the device's .git
 # holds the commits of the session's start). Both CLIs are built there; the branch's dispatch and layer GPU tests,
-# EpilogueQuantizationEqualsTheKernel under memcheck, then calibrated W4A4 at 4-256 tokens on every shape (64 and up
+# EpilogueQuantizationEqualsTheKernel under memcheck, then calibrated W4A4 at 1-256 tokens on every shape (64 and up
 # in both routings), three alternating rounds.
 : "${BASE:?BASE=<the main commit the branch sits on>}"
 source bench/device.sh && dev_init mma-quantized-h
@@ -21,7 +24,7 @@ timeout 120 compute-sanitizer --tool memcheck /tmp/bt/tests/cuda/fp4moe_gpu_laye
   --gtest_filter='GpuLayer.EpilogueQuantizationEqualsTheKernel' > "$R/sanitizer-memcheck-layer.log" 2>&1
 el "memcheck rc=$?: $(grep 'ERROR SUMMARY' "$R/sanitizer-memcheck-layer.log")"
 CLI=/tmp/bt/src/cli/fp4moe
-a="--shapes all --tokens 4,8,16,32,64,128,256 --mode w4a4 --scales calibrated --kernels off --mem-gib 16"
+a="--shapes all --tokens 1,2,4,8,16,32,64,128,256 --mode w4a4 --scales calibrated --kernels off --mem-gib 16"
 dev_env_ab cal 3 "$a" base=CLI=/tmp/bt-base/src/cli/fp4moe new=
 dev_print_ab
 dev_results

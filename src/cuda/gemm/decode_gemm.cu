@@ -62,12 +62,15 @@ bool has_bias(const DownOutput& p) { return p.bias != nullptr; }
 // waited before it let GEMM 1 launch, so the ids are in place and the previous forward's GEMM 2 has
 // ended (the counters are free): it waits only before its rows, x quantized, as GEMM 2 does before
 // h's. A template parameter: as a runtime choice it cost the bias forms of the K-split GEMM 1 a spill.
-template <class Tile, DecodeGemm kGemm, bool kBias, bool kRowsAfterWait = kGemm == DecodeGemm::kDown>
+// kQuantizesH: W4A4's GEMM 1 with a calibrated h scale, whose epilogue fake-quantizes h (GateUpEpilogue's
+// quantizing path, in kernels of their own as in the grouped GEMM).
+template <class Tile, DecodeGemm kGemm, bool kBias, bool kRowsAfterWait = kGemm == DecodeGemm::kDown,
+          bool kQuantizesH = false>
 __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
     decode_gemm_kernel(PackedExpertWeights w, GemmInput in, DecodeRouting routing,
                        std::conditional_t<kGemm == DecodeGemm::kGateUp, GateUpOutput, DownOutput> params,
                        DecodeOutput out, int row_blocks_2) {
-  using Epilogue = std::conditional_t<kGemm == DecodeGemm::kGateUp, GateUpEpilogue, DownEpilogue>;
+  static_assert(!kQuantizesH || (kGemm == DecodeGemm::kGateUp && kRowsAfterWait), "W4A4's GEMM 1");
   __shared__ WarpPlan plan;
   extern __shared__ __align__(128) char smem[];
   static_assert(kRowsAfterWait || kGemm == DecodeGemm::kGateUp, "GEMM 2's rows are h, GEMM 1's output");
@@ -101,7 +104,12 @@ __global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
     MmaMainloop<Tile>(w, rows, tile, row_block, smem).run(acc, [] {
       if constexpr (kRowsAfterWait) ptx::wait_for_predecessor();  // the rows of h, or W4A4's quantized x
     });
-    if (MmaMainloop<Tile>::holds_sums()) Epilogue::template apply_form<kBias, Tile>(params, tile, row_block, acc);
+    if (MmaMainloop<Tile>::holds_sums()) {
+      if constexpr (kGemm == DecodeGemm::kGateUp)
+        GateUpEpilogue::apply_form<kBias, Tile, kQuantizesH>(params, tile, row_block, acc);
+      else
+        DownEpilogue::apply_form<kBias, Tile>(params, tile, row_block, acc);
+    }
   } else {
     ptx::wait_for_predecessor();
   }
@@ -128,6 +136,9 @@ void launch_decode_gemm(const MmaTileConfig& config, const PackedExpertWeights& 
       const bool rows_after_wait = kDown || out.valid_rows != nullptr;
       const auto kernel = [&](auto bias) {
         constexpr bool kBias = decltype(bias)::value;
+        if constexpr (!kDown) {
+          if (params.h_global_scale > 0.0f) return decode_gemm_kernel<Tile, kGemm, kBias, true, true>;
+        }
         return rows_after_wait ? decode_gemm_kernel<Tile, kGemm, kBias, true>
                                : decode_gemm_kernel<Tile, kGemm, kBias, kDown>;
       };
@@ -155,8 +166,8 @@ void launch_decode_gate_up(const MmaTileConfig& tile, const PackedExpertWeights&
                            const GateUpOutput& gate_up_out, const DecodeRouting& routing, const DecodeOutput& out,
                            int64_t gemm2_row_blocks, const Launch& launch) {
   check_gate_up_output(tile, gate_up_out);
-  require(gate_up_out.h_global_scale == 0.0f, "decode GEMM", "gate_up_out.h_global_scale",
-          "0 (h's quantization runs between the decode kernels)", gate_up_out.h_global_scale);
+  require(gate_up_out.h_global_scale == 0.0f || gate_up_out.quantized_input, "decode GEMM",
+          "gate_up_out.h_global_scale", "0 in W4A16", gate_up_out.h_global_scale);
   require(gate_up_out.quantized_input == (out.valid_rows != nullptr), "decode GEMM", "out.valid_rows",
           "set exactly in W4A4 (for h's quantization)", out.valid_rows ? "set in W4A16" : "null in W4A4");
   require(gemm2_row_blocks <= decode_arrival_counters(x.k), "decode GEMM", "GEMM 2 row blocks",

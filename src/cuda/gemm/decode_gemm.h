@@ -38,8 +38,8 @@ int64_t decode_row_blocks(const MmaTileConfig& tile, const PackedExpertWeights& 
 
 // GEMM 1 (x -> activation -> gate_up_out's h) and GEMM 2 (h -> down_out.y, combined into out.out),
 // each with its own tile shape, which must have decode kernels; in W4A4 h's quantization runs
-// between them (gate_up_out.h_global_scale is 0: their epilogue never quantizes h). GEMM 1 zeroes
-// the gemm2_row_blocks arrival counters GEMM 2 will count on.
+// between them, by its own kernel or, with a calibrated scale, by GEMM 1's epilogue
+// (gate_up_out.h_global_scale). GEMM 1 zeroes the gemm2_row_blocks arrival counters GEMM 2 will count on.
 void launch_decode_gate_up(const MmaTileConfig& tile, const PackedExpertWeights& w, const GemmInput& x,
                            const GateUpOutput& gate_up_out, const DecodeRouting& routing, const DecodeOutput& out,
                            int64_t gemm2_row_blocks, const Launch& launch);

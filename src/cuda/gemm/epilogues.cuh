@@ -126,7 +126,8 @@ struct GateUpEpilogue {
       // one-token forward 15.6 -> 19.6 us on an H200; the 8-token two-m-tile tile 96 -> 127).
       if constexpr (epilogue_quantizes_h(tile_config<Tile>()) && (Tile::kWgmma || kQuantizingKernel)) {
         if (p.h_global_scale > 0.0f) {
-          store_fake_quantized<kKind, kBias, Tile>(p, tile, row_block, acc, ring);
+          if constexpr (Tile::kMTiles % 2 == 0) store_fake_quantized<kKind, kBias, Tile>(p, tile, row_block, acc, ring);
+          else store_fake_quantized_by_warp_pairs<kKind, kBias, Tile>(p, tile, row_block, acc);
           return;
         }
       }
@@ -269,6 +270,46 @@ struct GateUpEpilogue {
       store_direct<Tile>(p, p.h_bf16, tile, AccumulatorPlace::of<Tile>(row_block), first_h_column<Tile>(row_block),
                          acc, [&](int mt, int c, float, float) { return value(mt, c / 8, c % 8); });
     }
+  }
+
+  // store_fake_quantized where each warp holds one m-tile (the decode kernels' tiles and the small
+  // batches' one-m-tile tile): a block's 16 columns are warps 2i and 2i + 1's m-tiles, 8 columns each
+  // (their first column a multiple of 16: every row block starts at one). Each warp takes its half's
+  // amax per token column over the eight lanes of one lane % 4 (three shuffles), hands it to the other
+  // warp of its pair through shared memory, and quantizes with the larger. Every thread of the warps
+  // that hold the sums calls this (named barrier 1, which the mainloop's slice 0 used).
+  template <Activation kKind, bool kBias, class Tile>
+  __device__ static void store_fake_quantized_by_warp_pairs(const Params& p, const GemmTile& tile, int row_block,
+                                                            const MmaAccumulators<Tile>& acc) {
+    static_assert(Tile::kMTiles == 1 && Tile::kWarps % 2 == 0 && !Tile::kWgmma, "warps in pairs of one m-tile each");
+    __shared__ uint32_t half_amax[Tile::kWarps][Tile::kNTiles][2][4];  // warp, n-tile, half, lane % 4
+    const AccumulatorPlace at = AccumulatorPlace::of<Tile>(row_block);
+    const int64_t j0 = first_h_column<Tile>(row_block);
+    const GatedActivation<kKind, kBias, Tile> activation(p, tile.expert, j0);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    float h[Tile::kNTiles][2];
+    uint32_t amax_bits[Tile::kNTiles][2];
+#pragma unroll
+    for (int nt = 0; nt < Tile::kNTiles; ++nt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        h[nt][half] = activation(0, acc[0][nt][half], acc[0][nt][2 + half]);
+        // As in store_fake_quantized: the bits of |h| order as its values, and a NaN wins.
+        uint32_t bits = float_to_bits(h[nt][half]) & 0x7FFFFFFFu;
+        bits = max(bits, __shfl_xor_sync(0xFFFFFFFFu, bits, 4));
+        bits = max(bits, __shfl_xor_sync(0xFFFFFFFFu, bits, 8));
+        amax_bits[nt][half] = max(bits, __shfl_xor_sync(0xFFFFFFFFu, bits, 16));
+        if (lane < 4) half_amax[warp][nt][half][lane] = amax_bits[nt][half];
+      }
+    ptx::named_barrier_sync(1, Tile::kWarps * 32);
+#pragma unroll
+    for (int nt = 0; nt < Tile::kNTiles; ++nt)
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const uint32_t block = max(amax_bits[nt][half], half_amax[warp ^ 1][nt][half][lane % 4]);
+        h[nt][half] = nvfp4_fake_value(h[nt][half], nvfp4_fake_scale(bits_to_float(block), p.h_global_scale));
+      }
+    store_direct<Tile>(p, p.h_bf16, tile, at, j0, acc, [&](int, int c, float, float) { return h[c / 8][c % 8]; });
   }
 
   // Block b of a thread's accumulators in store_fake_quantized: m-tiles mt (even) and mt + 1 of n-tile

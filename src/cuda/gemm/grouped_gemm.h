@@ -72,11 +72,13 @@ struct GateUpOutput {
 
 // Whether GEMM 1's epilogue can fake-quantize h itself (GateUpOutput::h_global_scale): each warp's
 // 16-row m-tiles hold 8 columns of h (gate and up interleaved by 8), so an NVFP4 block of 16 columns
-// is two m-tiles of one warp where it has an even count of them; with one, it spans two warps. The
-// grouped mma.sync tiles run it in GEMM 1 kernels of their own (gemm/epilogues.cuh's
-// GateUpQuantizingEpilogue): in their other kernels its code alone cost registers and resident CTAs.
-// The decode kernels never do (decode_gemm.h).
-constexpr bool epilogue_quantizes_h(const MmaTileConfig& c) { return c.m_tiles % 2 == 0; }
+// is two m-tiles of one warp where it has an even count of them; with one, it spans two warps, which
+// exchange their halves' maxima (the mma.sync tiles of one m-tile per warp). The mma.sync tiles run it
+// in GEMM 1 kernels of their own (gemm/epilogues.cuh's GateUpQuantizingEpilogue, and the decode
+// kernels' quantizing form): in their other kernels its code alone cost registers and resident CTAs.
+constexpr bool epilogue_quantizes_h(const MmaTileConfig& c) {
+  return c.m_tiles % 2 == 0 || (c.m_tiles == 1 && c.warps % 2 == 0 && !c.wgmma);
+}
 
 // GEMM 1's output as both its launchers (this one and decode_gemm.h's) check it: an error unless
 // exactly one of h_bf16 and h_f32 is set, and h_bf16 where the epilogue quantizes h, whose tile can.

@@ -673,9 +673,9 @@ inline bool persistent_down_from_env() { return rule_switch_from_env("FP4MOE_PER
 
 // W4A4 with a calibrated global scale for h (set_input_scales): GEMM 1's epilogue fake-quantizes h
 // into BF16 itself (gemm/grouped_gemm.h's GateUpOutput::h_global_scale) where its tiles can
-// (epilogue_quantizes_h: two m-tiles per warp; not in the decode kernels), so no kernel writes and
-// reads h in FP32 and GEMM 2 may take GEMM 1's tiles as they finish, as in W4A16. A dynamic scale
-// needs all of h's amax first. Against the quantization kernel, H200, W4A4 calibrated, uniform, whole layer, min
+// (epilogue_quantizes_h: every tile the table picks), so no kernel writes and reads h in FP32 and GEMM 2
+// may take GEMM 1's tiles as they finish, or in the decode kernels stream its first weights while GEMM 1
+// ends, as in W4A16. A dynamic scale needs all of h's amax first. Against the quantization kernel, H200, W4A4 calibrated, uniform, whole layer, min
 // of two alternating rounds of one build (FP4MOE_EPILOGUE_QUANTIZE=0 against on;
 // bench/results/h200-epilogue-quantize/reduce-scatter/a-*, the epilogue before its whole-tile stores):
 //
@@ -975,7 +975,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
                                         most_ctas(k.gemm2, down_rows), waves.of(k.gemm2));
   if (!k.decode_kernels && !forced && rules.large_tiles)
     k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
-  k.gemm1_quantizes_h = c.mode == QuantMode::kW4A4 && h_calibrated && rules.epilogue_quantize && !k.decode_kernels &&
+  k.gemm1_quantizes_h = c.mode == QuantMode::kW4A4 && h_calibrated && rules.epilogue_quantize &&
                         epilogue_quantizes_h(k.gemm1) && (!k.large || epilogue_quantizes_h(*k.large));
   k.tile_handoff = !k.decode_kernels && rules.tile_handoff && (c.mode == QuantMode::kW4A16 || k.gemm1_quantizes_h) &&
                    !k.large && k.gemm1.split_k == 1;
