@@ -450,7 +450,7 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
     using Tile = decltype(tile);
     // launch_gate_up_gemm takes the quantizing epilogue only for the tiles that have its kernel.
     require(kHasKernel<Tile, Epilogue>, "GEMM 1", "tile config",
-            "an mma.sync tile of two m-tiles per warp for the quantizing kernel", Tile::kBlockTokens);
+            "an mma.sync tile whose epilogue can quantize h for the quantizing kernel", Tile::kBlockTokens);
     if constexpr (kHasKernel<Tile, Epilogue>)
       launch_tile<Tile, Epilogue>(w, in, plan, max_tiles, out, order, handoff, own, launch);
   });
@@ -547,7 +547,7 @@ void check_gate_up_output(const MmaTileConfig& config, const GateUpOutput& out) 
   if (out.h_global_scale > 0.0f) {
     require(out.h_bf16 != nullptr, "GEMM 1", "out.h_bf16", "set where the epilogue quantizes h", "null");
     require(epilogue_quantizes_h(config), "GEMM 1", "out.h_global_scale",
-            "0 for a tile of one m-tile per warp, whose epilogue cannot quantize h", out.h_global_scale);
+            "0 for a tile whose epilogue cannot quantize h (epilogue_quantizes_h)", out.h_global_scale);
   }
 }
 

@@ -675,9 +675,10 @@ inline bool persistent_down_from_env() { return rule_switch_from_env("FP4MOE_PER
 // into BF16 itself (gemm/grouped_gemm.h's GateUpOutput::h_global_scale) where its tiles can
 // (epilogue_quantizes_h: every tile the table picks), so no kernel writes and reads h in FP32 and GEMM 2
 // may take GEMM 1's tiles as they finish, or in the decode kernels stream its first weights while GEMM 1
-// ends, as in W4A16. A dynamic scale needs all of h's amax first. Against the quantization kernel, H200, W4A4 calibrated, uniform, whole layer, min
-// of two alternating rounds of one build (FP4MOE_EPILOGUE_QUANTIZE=0 against on;
-// bench/results/h200-epilogue-quantize/reduce-scatter/a-*, the epilogue before its whole-tile stores):
+// ends, as in W4A16. A dynamic scale needs all of h's amax first. Against the quantization kernel, H200,
+// W4A4 calibrated, uniform, whole layer, min of two alternating rounds of one build
+// (FP4MOE_EPILOGUE_QUANTIZE=0 against on; bench/results/h200-epilogue-quantize/reduce-scatter/a-*, the
+// epilogue before its whole-tile stores; the wgmma tiles alone then):
 //
 //   shape               T=512    T=4096   T=16384
 //   qwen3-30b-a3b       -6.8%    -3.5%    -4.2% (2732.5 -> 2617.4 us)
