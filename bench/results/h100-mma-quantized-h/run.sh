@@ -5,9 +5,9 @@
 # exchange of the halves' maxima between warp pairs. Every calibrated W4A4 batch then drops h's quantization kernel;
 # the grouped ones without a K split or large tiles take the tile hand-off, and the decode kernels' GEMM 2 streams its
 # first weights while GEMM 1 ends, as in W4A16. main's kernels are SASS-identical on the branch (tools/sass-identity.sh;
-# the decode kernels under their new names, kQuantizesH false); the new ones: 64 registers on every one-m-tile tile
-# (as their other kernels), the 8-token two-m-tile tile 126 (its own-tile kernel 96; W4A16's 96), 16- and 32-token
-# 128, 64-token 175; no spills, no stack frames.
+# the decode kernels under their new names, kQuantizesH false; instructions and resources); the new ones have their
+# tile's other kernels' registers (64 on the one-m-tile tiles, 96 on the 8-token two-m-tile tile, held there by
+# kQuantizingMinCtasPerSm: 126 without, 128 on the 16- and 32-token tiles, 175 on the 64-token tile), no local memory.
 # Run from the branch's checkout, rebased on the session's main: BASE=<that main commit> bash run.sh (the device's .git
 # holds the commits of the session's start). Both CLIs are built there; the branch's dispatch and layer GPU tests,
 # EpilogueQuantizationEqualsTheKernel under memcheck, then calibrated W4A4 at 1-256 tokens on every shape (64 and up

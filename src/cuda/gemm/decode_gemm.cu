@@ -66,7 +66,7 @@ bool has_bias(const DownOutput& p) { return p.bias != nullptr; }
 // quantizing path, in kernels of their own as in the grouped GEMM).
 template <class Tile, DecodeGemm kGemm, bool kBias, bool kRowsAfterWait = kGemm == DecodeGemm::kDown,
           bool kQuantizesH = false>
-__global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
+__global__ void __launch_bounds__(Tile::kThreads, kQuantizesH ? kQuantizingMinCtasPerSm<Tile> : kMmaMinCtasPerSm<Tile>)
     decode_gemm_kernel(PackedExpertWeights w, GemmInput in, DecodeRouting routing,
                        std::conditional_t<kGemm == DecodeGemm::kGateUp, GateUpOutput, DownOutput> params,
                        DecodeOutput out, int row_blocks_2) {

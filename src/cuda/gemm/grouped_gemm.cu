@@ -98,7 +98,9 @@ template <class Tile>
 constexpr int kOwnTileSmemBytes = kOwnTileOffset<Tile> + int(sizeof(typename OwnTileOf<Tile>::Storage));
 
 template <class Tile, class Epilogue, bool kOwnTiles = false>
-__global__ void __launch_bounds__(Tile::kThreads, kMmaMinCtasPerSm<Tile>)
+__global__ void __launch_bounds__(Tile::kThreads, std::is_same_v<Epilogue, GateUpQuantizingEpilogue>
+                                                      ? kQuantizingMinCtasPerSm<Tile>
+                                                      : kMmaMinCtasPerSm<Tile>)
     grouped_gemm_nvfp4_mma_kernel(PackedExpertWeights w, GemmInput in, RoutingPlan plan, typename Epilogue::Params out,
                                   GemmOrder order, TileHandoff handoff, OwnTiles own) {
   extern __shared__ __align__(1024) char smem[];

@@ -79,4 +79,15 @@ template <class Tile>
 constexpr int kMmaMinCtasPerSm =
     !Tile::kWgmma && Tile::kSplitK > 1 ? kSmRegisters / (Tile::kThreads * 64 * Tile::kMTiles) : 0;
 
+// The same for GEMM 1's kernels that quantize h (gemm/epilogues.cuh's GateUpQuantizingEpilogue, the
+// decode kernels' kQuantizesH): the CTAs per SM of the tile's other kernels. Left to itself ptxas took
+// the 8-token tile of two m-tiles from their 96 registers to 126 there (five CTAs per SM to four); held
+// to 96 they do not spill. Its other kernels keep 0: a minimum of 5 leaves them at 96 registers too but
+// schedules them otherwise, and they were measured as they are.
+template <class Tile>
+constexpr int kQuantizingMinCtasPerSm = !Tile::kWgmma && Tile::kSplitK == 1 && Tile::kBlockTokens == 8 &&
+                                                Tile::kMTiles == 2
+                                            ? kSmRegisters / (Tile::kThreads * 96)
+                                            : kMmaMinCtasPerSm<Tile>;
+
 }  // namespace fp4moe::cuda
