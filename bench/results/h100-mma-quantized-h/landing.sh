@@ -4,9 +4,5 @@
 # branch's module (about 400 s; h100-checks-64/run.sh took 357 s for as much). W4A16's kernels are SASS-identical to
 # main's, so its table stands for main too (owed since 3e4cfd1).
 source bench/device.sh && dev_init mma-quantized-h-landing
-dev_gpu_test 330
-dev_module head . 16
-dev_pytest /tmp/mod-head
-dev_official /tmp/mod-head "w4a16 w4a4cal" decode
-grep -h "| [18] |" "$R"/official-*-decode/*.md | cut -d'|' -f2-9
+dev_checks "w4a16 w4a4cal" decode
 dev_results
