@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Not run yet (the sixty-fifth session had no device). Branch wip/mma-quantized-h: W4A4 with calibrated scales, GEMM
-# 1's epilogue quantizes h in every mma.sync tile too, in kernels of their own (GateUpQuantizingEpilogue; the decode
-# kernels' kQuantizesH form): where a warp holds two m-tiles as the wgmma tiles do, and where it holds one by an
-# exchange of the halves' maxima between warp pairs. Every calibrated W4A4 batch then drops h's quantization kernel;
-# the grouped ones without a K split or large tiles take the tile hand-off, and the decode kernels' GEMM 2 streams its
-# first weights while GEMM 1 ends, as in W4A16. main's kernels are SASS-identical on the branch (tools/sass-identity.sh;
-# the decode kernels under their new names, kQuantizesH false; instructions and resources); the new ones have their
-# tile's other kernels' registers (64 on the one-m-tile tiles, 96 on the 8-token two-m-tile tile, held there by
-# kQuantizingMinCtasPerSm: 126 without, 128 on the 16- and 32-token tiles, 175 on the 64-token tile), no local memory.
+# Written in the sixty-fifth session (no device); run in the sixty-sixth on an H100 (168 s; README.md).
+# Branch wip/mma-quantized-h: W4A4 with calibrated scales, GEMM 1's epilogue quantizes h in every mma.sync tile too, in
+# kernels of their own (GateUpQuantizingEpilogue; the decode kernels' kQuantizesH form): where a warp holds two m-tiles
+# as the wgmma tiles do, and where it holds one by an exchange of the halves' maxima between warp pairs. Every
+# calibrated W4A4 batch then drops h's quantization kernel; the grouped ones without a K split or large tiles take the
+# tile hand-off, and the decode kernels' GEMM 2 streams its first weights while GEMM 1 ends, as in W4A16. main's kernels
+# are SASS-identical on the branch (tools/sass-identity.sh; the decode kernels under their new names, kQuantizesH false;
+# instructions and resources); the new ones have their tile's other kernels' registers (64 on the one-m-tile tiles, 96
+# on the 8-token two-m-tile tile, held there by kQuantizingMinCtasPerSm: 126 without, 128 on the 16- and 32-token tiles,
+# 175 on the 64-token tile), no local memory.
 # Run from the branch's checkout, rebased on the session's main: BASE=<that main commit> bash run.sh (the device's .git
 # holds the commits of the session's start). Both CLIs are built there; the branch's dispatch and layer GPU tests,
-# EpilogueQuantizationEqualsTheKernel under memcheck, then calibrated W4A4 at 1-256 tokens on every shape (64 and up
-# in both routings), three alternating rounds.
+# EpilogueQuantizationEqualsTheKernel under memcheck, then calibrated W4A4 at 1-256 tokens on every shape (64 and up in
+# both routings), three alternating rounds.
 : "${BASE:?BASE=<the main commit the branch sits on>}"
 source bench/device.sh && dev_init mma-quantized-h
 rm -rf /tmp/tree-base && mkdir -p /tmp/tree-base && git archive "$BASE" | tar -x -C /tmp/tree-base

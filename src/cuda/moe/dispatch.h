@@ -691,6 +691,13 @@ inline bool persistent_down_from_env() { return rule_switch_from_env("FP4MOE_PER
 // 1500 instructions per warp and 128-token tile (amax shuffles, scales, roundings; SASS), which
 // nothing overlaps with one CTA per SM; taking its conversions out (FRND, F2FP:
 // wip/no-conversions) changed nothing measurable.
+// The mma.sync tiles and the decode kernels too, against main 6920c91 where only the wgmma tiles did
+// (H100, calibrated W4A4, whole layer, median of three alternating rounds of two builds;
+// bench/results/h100-mma-quantized-h/ab-cal-new.txt): 1-128 tokens 0.866-1.016, median 0.980
+// (qwen3 T=1 18.6 -> 17.1 us, T=8 63.6 -> 58.8, gpt-oss T=8 148.0 -> 134.8, deepseek-v4-flash T=4
+// 137.9 -> 119.4); slower only the grouped K-split rows, which lose GEMM 2's early weights with the
+// kernel (gpt-oss T=4 +1.6%, deepseek-v4-flash T=2 +1.2%), and qwen3 T=64 skewed +0.5%; 256 tokens
+// 0.984-1.018.
 // FP4MOE_EPILOGUE_QUANTIZE=0 quantizes h by its own kernel everywhere (benchmarks measure it).
 inline bool epilogue_quantize_from_env() { return rule_switch_from_env("FP4MOE_EPILOGUE_QUANTIZE"); }
 
