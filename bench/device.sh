@@ -14,10 +14,11 @@
 # The official tables of this tree: dev_init head; dev_module head . 16; dev_official /tmp/mod-head
 # The GPU checks and decode tables for landing a change: dev_init checks; dev_checks "w4a16 w4a4cal" decode; dev_results
 #
-# The device's .git holds the commits of the session's start only: `git archive` of a commit made since fails
-# there. For an A/B against such a commit, build both sides' CLIs on the CPU machine (about 2 min each at -j2:
-# `git worktree add /tmp/wt-base REV`, configure with -DFP4MOE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a, build the
-# target fp4moe_cli), copy them to build-ab/fp4moe-base and build-ab/fp4moe-new, carry build-ab, and:
+# The device's .git holds main's history as of the session's start only: `git archive` of a commit made since,
+# or of another branch's tip (bb767c9 in the sixty-sixth session), fails there. For an A/B against such a commit,
+# build both sides' CLIs on the CPU machine (about 2 min each at -j2: `git worktree add /tmp/wt-base REV`,
+# configure with -DFP4MOE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a, build the target fp4moe_cli), copy them to
+# build-ab/fp4moe-base and build-ab/fp4moe-new, carry build-ab, and:
 #
 #   source bench/device.sh && dev_init ab
 #   dev_carried_gtest layer 150                     # the new side's GPU tests, carried beside the CLIs
