@@ -28,8 +28,12 @@ DeviceFacts device_facts(const KernelDevice& device) {
   int id = 0, sms = 0;
   cuda::check_cuda(cudaGetDevice(&id), "cudaGetDevice");
   cuda::check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, id), "cudaDeviceGetAttribute");
+  int l2_bytes = 0;
+  cuda::check_cuda(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, id), "cudaDeviceGetAttribute");
   cuda::configure_grouped_gemms();
-  return {cuda::device_is_hopper(id), cuda::device_waves(sms)};
+  DeviceFacts facts{cuda::device_is_hopper(id), cuda::device_waves(sms)};
+  facts.waves.l2_bytes = l2_bytes;
+  return facts;
 }
 
 // The rules of the forward that apply beyond its tiles, comma-separated ("-": none).
@@ -46,6 +50,7 @@ std::string rules_of(const cuda::ForwardKernels& k) {
   add(k.gemm2_stages_y, "persistent GEMM 2 (staged y)");
   add(k.gemm2_k_slices > 1, "GEMM 2 in K slices");
   add(k.gemm2_after_quantization, "GEMM 2 weights before its wait");
+  add(k.weights_evict_first, "evict-first weights");
   return rules.empty() ? "-" : rules;
 }
 

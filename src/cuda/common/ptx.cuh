@@ -24,6 +24,29 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
+// An L2 policy under which the lines a copy brings in are the first to be evicted: for the weights
+// where a forward's y fits in L2 beside them (moe/dispatch.h's y_stays_in_l2). Each weight byte is
+// read from DRAM once a forward, by token tiles that run at about the same time; y is written by
+// GEMM 2 and read back by the combine, and is what L2 should keep between the two.
+__device__ __forceinline__ uint64_t l2_evict_first_policy() {
+  uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+// The default priority, as a policy for the copies that take one.
+__device__ __forceinline__ uint64_t l2_evict_normal_policy() {
+  uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+
+// Drops the 128-byte line at `line` (128-byte aligned) from L2 without writing it back: its
+// contents become undefined. For scratch that nothing reads again (y after the combine), so that
+// its dirty lines cost no DRAM write when they are evicted.
+__device__ __forceinline__ void discard_l2_line(const void* line) {
+  asm volatile("discard.global.L2 [%0], 128;\n" ::"l"(line) : "memory");
+}
+
 // Global loads of data that is read once per kernel and never written while it runs (the packed
 // weights): the non-coherent read-only path, and no L1 line, so the stream does not evict the
 // token rows that every warp of the CTA re-reads.

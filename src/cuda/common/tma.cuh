@@ -27,6 +27,20 @@ __device__ __forceinline__ void load_4d(void* dst, const CUtensorMap* map, int c
 #endif
 }
 
+// load_4d with an L2 policy for the lines it brings in (ptx::l2_evict_first_policy).
+__device__ __forceinline__ void load_4d(void* dst, const CUtensorMap* map, int c0, int c1, int c2, int c3,
+                                        uint64_t* bar, uint64_t l2_policy) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, "
+      "%3, %4, %5}], [%6], %7;\n" ::"r"(ptx::smem_addr(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(ptx::smem_addr(bar)), "l"(l2_policy)
+      : "memory");
+#else
+  __trap();  // only the sm_90a wgmma kernels copy with TMA
+#endif
+}
+
 // The 2-D box of `map` whose first element is {c0, c1}, as load_4d.
 __device__ __forceinline__ void load_2d(void* dst, const CUtensorMap* map, int c0, int c1, uint64_t* bar) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900

@@ -38,6 +38,9 @@ struct PackedExpertWeights {
   const uint8_t* scales;  // [experts][shape.scale_bytes()]
   PackedWeightShape shape;
   int experts;  // in the buffers (the local experts)
+  // The wgmma kernels' tensor copies bring these weights into L2 as the first lines to evict
+  // (ptx::l2_evict_first_policy; moe/dispatch.h's y_stays_in_l2 says where).
+  bool evict_first = false;
   // Row tile `row_tile` of `expert`: its K steps' tiles follow one another (weight_layout.h).
   FP4MOE_HD const uint8_t* row_tile_codes(int expert, int64_t row_tile) const {
     return codes + expert * shape.code_bytes() + row_tile * (int(shape.k_tiles()) * kTileCodeBytes);

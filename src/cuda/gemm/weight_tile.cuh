@@ -28,7 +28,11 @@ class WeightBlockSource {
 
   // maps: made for this block size (make_wgmma_tensor_maps(w, kRowTiles, ...)), in parameter memory.
   __device__ WeightBlockSource(const PackedExpertWeights& w, const WgmmaTensorMaps& maps, int expert, int row_block)
-      : maps_(&maps), k_tiles_(int(w.shape.k_tiles())), expert_(expert), first_row_tile_(row_block * kRowTiles) {}
+      : maps_(&maps),
+        k_tiles_(int(w.shape.k_tiles())),
+        expert_(expert),
+        first_row_tile_(row_block * kRowTiles),
+        evict_first_(w.evict_first) {}
 
   __device__ int k_tiles() const { return k_tiles_; }
 
@@ -41,8 +45,9 @@ class WeightBlockSource {
   // K step kt of the block, by one thread: two copies, which complete kBytes on `full` as they land
   // (the caller's arrival expects them).
   __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, uint64_t* full) const {
-    tma::load_4d(codes_dst, &maps_->codes, 0, kt, first_row_tile_, expert_, full);
-    tma::load_4d(scales_dst, &maps_->scales, 0, kt, first_row_tile_, expert_, full);
+    const uint64_t policy = evict_first_ ? ptx::l2_evict_first_policy() : ptx::l2_evict_normal_policy();
+    tma::load_4d(codes_dst, &maps_->codes, 0, kt, first_row_tile_, expert_, full, policy);
+    tma::load_4d(scales_dst, &maps_->scales, 0, kt, first_row_tile_, expert_, full, policy);
   }
 
  private:
@@ -50,6 +55,7 @@ class WeightBlockSource {
   int k_tiles_;
   int expert_;
   int first_row_tile_;
+  bool evict_first_;  // PackedExpertWeights::evict_first
 };
 
 // One warp's weights for one 64-K step: per m-tile, the lane's 16 code bytes (its A fragments of

@@ -22,9 +22,23 @@ static_assert(kThreads >= kTokenKernelMaxTopK, "one thread stages each slot's ro
 // follows a kernel that did, before it lets this kernel launch), and the weights are the caller's,
 // in place before the plan started. Both are read from L2 (ld.cg): the SM's L1 may hold an earlier
 // forward's. The next forward's plan waits for this kernel before it writes the rows again.
+// After its sums each thread has read its 16 bytes of every slot's row (and of the slices'); eight
+// neighbouring lanes read one 128-byte line of a row, and once all eight have, the first discards it.
+__device__ void discard_read_lines(const float* y, const int* rows, int top_k, int hidden, int col,
+                                   const YSlices& slices, uint32_t lanes) {
+  __syncwarp(lanes);  // orders the group's loads before the discards
+  if (threadIdx.x % 8 != 0) return;
+  for (int j = 0; j < top_k; ++j) {
+    if (rows[j] < 0) continue;
+    const int64_t at = int64_t(rows[j]) * hidden + col;
+    ptx::discard_l2_line(y + at);
+    for (int s = 0; s < slices.count; ++s) ptx::discard_l2_line(slices.first + s * slices.stride + at);
+  }
+}
+
 __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const int* pair_rows,
                                                            const float* topk_weights, int top_k, int hidden, bf16* out,
-                                                           YSlices slices) {
+                                                           YSlices slices, bool discard_y) {
   __shared__ int rows[kTokenKernelMaxTopK];
   __shared__ float weights[kTokenKernelMaxTopK];
   const int64_t token = blockIdx.x;
@@ -35,19 +49,29 @@ __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const
   ptx::wait_for_predecessor();  // the rows of y
   __syncthreads();
   const int col = blockIdx.y * kColumnsPerCta + threadIdx.x * 4;
+  const uint32_t lanes = __ballot_sync(0xFFFFFFFFu, col < hidden);  // whole lines: all eight lanes or none
   if (col >= hidden) return;
   combine_four_columns(y, rows, weights, top_k, hidden, col, out + token * hidden, slices);
+  if (discard_y) discard_read_lines(y, rows, top_k, hidden, col, slices, lanes);
 }
 
 }  // namespace
 
+bool combine_can_discard(const float* y, int hidden, const YSlices& slices) {
+  const auto line_aligned = [](const float* p) { return reinterpret_cast<uintptr_t>(p) % 128 == 0; };
+  return hidden % 32 == 0 && line_aligned(y) &&
+         (slices.count == 0 || (line_aligned(slices.first) && slices.stride % 32 == 0));
+}
+
 void launch_combine(const float* y, const int* pair_rows, const float* topk_weights, int num_tokens, int top_k,
-                    int hidden, bf16* out, const Launch& launch, const YSlices& slices) {
+                    int hidden, bf16* out, const Launch& launch, const YSlices& slices, bool discard_y) {
   if (num_tokens == 0) return;
   require(top_k <= kTokenKernelMaxTopK, "combine", "top_k", "at most " + std::to_string(kTokenKernelMaxTopK), top_k);
+  require(!discard_y || combine_can_discard(y, hidden, slices), "combine", "discard_y",
+          "only where y's rows are whole aligned 128-byte lines (combine_can_discard)", "y or hidden unaligned");
   const dim3 grid(unsigned(num_tokens), unsigned((hidden + kColumnsPerCta - 1) / kColumnsPerCta));
   launch_kernel(combine_kernel, grid, kThreads, 0, launch, "combine_kernel", y, pair_rows, topk_weights, top_k, hidden,
-                out, slices);
+                out, slices, discard_y);
 }
 
 }  // namespace fp4moe::cuda

@@ -16,7 +16,13 @@ struct YSlices {
   int64_t stride = 0;
 };
 
+// discard_y: the combine drops each line of y (and of the slices) from L2 once it has read it, unwritten
+// (ptx::discard_l2_line): y is scratch, read once. Needs y and the slices 128-byte aligned and hidden a
+// multiple of 32 (whole lines per row), which the launch checks.
 void launch_combine(const float* y, const int* pair_rows, const float* topk_weights, int num_tokens, int top_k,
-                    int hidden, bf16* out, const Launch& launch, const YSlices& slices = {});
+                    int hidden, bf16* out, const Launch& launch, const YSlices& slices = {}, bool discard_y = false);
+
+// Whether launch_combine can discard y's lines: rows of whole 128-byte lines, each line aligned.
+bool combine_can_discard(const float* y, int hidden, const YSlices& slices);
 
 }  // namespace fp4moe::cuda

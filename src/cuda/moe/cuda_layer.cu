@@ -42,8 +42,9 @@ struct PackedWeights {
         codes(Backend::kCuda, size_t(s.code_bytes()) * experts),
         scales(Backend::kCuda, size_t(s.scale_bytes()) * experts) {}
 
-  PackedExpertWeights view() const {
-    return {static_cast<const uint8_t*>(codes.data()), static_cast<const uint8_t*>(scales.data()), shape, experts};
+  PackedExpertWeights view(bool evict_first = false) const {
+    return {static_cast<const uint8_t*>(codes.data()), static_cast<const uint8_t*>(scales.data()), shape, experts,
+            evict_first};
   }
   uint8_t* expert_codes(int e) { return static_cast<uint8_t*>(codes.data()) + e * shape.code_bytes(); }
   uint8_t* expert_scales(int e) { return static_cast<uint8_t*>(scales.data()) + e * shape.scale_bytes(); }
@@ -76,6 +77,9 @@ class CudaMoeLayer final : public MoeLayer {
     configure_grouped_gemms();
     check_cuda(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
     waves_ = device_waves(sms_);
+    int l2_bytes = 0;
+    check_cuda(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device_), "cudaDeviceGetAttribute");
+    waves_.l2_bytes = l2_bytes;
     own_tile_waves_ = device_waves(sms_, own_tile_ctas_per_sm);
   }
 
@@ -212,10 +216,12 @@ class CudaMoeLayer final : public MoeLayer {
         kernels.own_tiles
             ? OwnTiles{args.topk_ids, int(pairs), c.local_expert_start, experts, own_tile_waves_.of(gemm1)}
             : OwnTiles{};
+    const PackedExpertWeights gate_up = gate_up_.view(kernels.weights_evict_first),
+                              down = down_.view(kernels.weights_evict_first);
     if (kernels.large)
-      launch_gate_up_gemm(*kernels.large, gate_up_.view(), x_rows, plan.large_tile_list(), max_large, gate_up_out,
+      launch_gate_up_gemm(*kernels.large, gate_up, x_rows, plan.large_tile_list(), max_large, gate_up_out,
                           GemmOrder::kAfter, TileHandoff{}, OwnTiles{}, launch);
-    launch_gate_up_gemm(gemm1, gate_up_.view(), x_rows, plan, max_tiles, gate_up_out, kernels.gemm1_order(), handoff,
+    launch_gate_up_gemm(gemm1, gate_up, x_rows, plan, max_tiles, gate_up_out, kernels.gemm1_order(), handoff,
                         own, launch);
     if (h_quantize_kernel)
       launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
@@ -228,12 +234,13 @@ class CudaMoeLayer final : public MoeLayer {
       down_out.slice_stride = pairs * c.hidden;
     }
     if (kernels.large)
-      launch_down_gemm(*kernels.large, down_.view(), h_rows, plan.large_tile_list(), max_large, down_out,
+      launch_down_gemm(*kernels.large, down, h_rows, plan.large_tile_list(), max_large, down_out,
                        GemmOrder::kAfter, TileHandoff{}, PersistentDown{}, launch);
-    launch_down_gemm(gemm2, down_.view(), h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff,
+    launch_down_gemm(gemm2, down, h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff,
                      PersistentDown{kernels.persistent_gemm2 ? sms_ : 0, kernels.gemm2_stages_y}, launch);
-    launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch,
-                   {y_slice, down_out.k_slices - 1, pairs * c.hidden});
+    const YSlices slices{y_slice, down_out.k_slices - 1, pairs * c.hidden};
+    launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch, slices,
+                   kernels.discard_y && combine_can_discard(y, c.hidden, slices));
   }
 
  private:

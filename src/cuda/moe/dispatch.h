@@ -512,6 +512,7 @@ inline std::optional<MmaTileConfig> forced_gemm_from_env(bool hopper) {
 struct DeviceWaves {
   std::vector<std::pair<MmaTileConfig, int64_t>> ctas;
   int sms = 0;
+  int64_t l2_bytes = 0;  // the device's L2 (y_stays_in_l2); 0: unknown
 
   int64_t of(const MmaTileConfig& tile) const {
     for (const auto& [t, n] : ctas)
@@ -893,6 +894,25 @@ inline int64_t gemm2_split_pairs(const MoeConfig& c, int max_tokens) {
 // FP4MOE_GEMM2_K_SPLIT=0 keeps GEMM 2's K whole (benchmarks measure the rule with it).
 inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2_K_SPLIT"); }
 
+// y kept in L2 from GEMM 2 to the combine (ForwardKernels::weights_evict_first, discard_y). GEMM 2 writes y,
+// [pairs, H] in FP32 (33.5 MB at qwen3's 512 tokens), and the combine reads it back at once; meanwhile both GEMMs
+// stream every weight byte through L2 once, which evicts most of y (the fortieth session: 64% of the combine's
+// reads hit L2 at qwen3 512) and writes its dirty lines to DRAM. Where y and h fit in L2 with room to spare,
+// the wgmma kernels' weight copies take the evict-first policy (ptx::l2_evict_first_policy), so the weights
+// go first; and wherever the combine kernel runs, it drops each line of y it has read (ptx::discard_l2_line),
+// so that no dirty line of y is ever written back: y is scratch.
+inline constexpr double kYInL2Share = 0.8;  // of the L2, for y and h
+
+inline bool y_stays_in_l2(const MoeConfig& c, int64_t pairs, int gemm2_k_slices, int64_t l2_bytes) {
+  const double y = double(pairs) * c.hidden * 4 * gemm2_k_slices, h = double(pairs) * c.intermediate * 2;
+  return l2_bytes > 0 && y + h <= kYInL2Share * double(l2_bytes);
+}
+
+// FP4MOE_EVICT_FIRST=0 keeps the weights' copies at the default policy, FP4MOE_DISCARD_Y=0 keeps y's lines
+// (benchmarks measure the rule with them).
+inline bool evict_first_from_env() { return rule_switch_from_env("FP4MOE_EVICT_FIRST"); }
+inline bool discard_y_from_env() { return rule_switch_from_env("FP4MOE_DISCARD_Y"); }
+
 // The dispatch rules a benchmark can turn off, read when a layer is created.
 struct RuleSwitches {
   bool large_tiles = true;        // FP4MOE_LARGE_TILES
@@ -903,11 +923,14 @@ struct RuleSwitches {
   bool tile_handoff = true;       // FP4MOE_TILE_HANDOFF
   bool sorted_rows = true;        // FP4MOE_SORTED_ROWS
   bool gemm2_k_split = true;      // FP4MOE_GEMM2_K_SPLIT
+  bool evict_first = true;        // FP4MOE_EVICT_FIRST
+  bool discard_y = true;          // FP4MOE_DISCARD_Y
 };
 
 inline RuleSwitches rule_switches_from_env() {
   return {large_tiles_from_env(), persistent_down_from_env(), epilogue_quantize_from_env(), own_tiles_from_env(),
-          split_waves_from_env(), tile_handoff_from_env(), sorted_rows_from_env(), gemm2_k_split_from_env()};
+          split_waves_from_env(), tile_handoff_from_env(), sorted_rows_from_env(), gemm2_k_split_from_env(),
+          evict_first_from_env(),  discard_y_from_env()};
 }
 
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
@@ -928,6 +951,8 @@ struct ForwardKernels {
   bool sorted_rows = false;       // GEMM 1 reads x's rows copied in sorted order (gemm1_reads_sorted_rows)
   int gemm2_k_slices = 1;         // GEMM 2's K in this many slices (gemm2_splits_k)
   bool gemm2_after_quantization = false;  // GEMM 2's mma.sync tiles after h's quantization kernel
+  bool weights_evict_first = false;       // the weights' L2 lines go first (y_stays_in_l2)
+  bool discard_y = false;                 // the combine kernel drops y's lines once read (y_stays_in_l2)
   int large_rows() const { return large ? large->block_tokens : 0; }
   // GEMM 1's table tiles run beside the large tiles' launch; GEMM 2's beside that too, or beside
   // GEMM 1 when it takes GEMM 1's tiles as they finish, or after h's quantization, reading its tile
@@ -1008,6 +1033,9 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   // dynamic +0.5% (its base's spread 0.5%).
   k.gemm2_after_quantization =
       c.mode == QuantMode::kW4A4 && !k.decode_kernels && !k.gemm1_quantizes_h && !k.large && !k.gemm2.wgmma;
+  k.weights_evict_first = !k.decode_kernels && rules.evict_first &&
+                          y_stays_in_l2(c, pairs, k.gemm2_k_slices, waves.l2_bytes);
+  k.discard_y = !k.decode_kernels && rules.discard_y;
   return k;
 }
 

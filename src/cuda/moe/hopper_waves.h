@@ -8,13 +8,14 @@
 namespace fp4moe::cuda {
 
 inline constexpr int kHopperSms = 132;  // H100 SXM, H200
+inline constexpr int64_t kHopperL2Bytes = 50 << 20;  // H100 SXM (an H200 has 60 MiB)
 
 inline DeviceWaves hopper_waves(int sms = kHopperSms) {
   return {{{kDecodeTile, int64_t(sms) * 4},
            {kDecodeTileOneWave, int64_t(sms) * 2},
            {kSmallBatchTile, int64_t(sms) * 8},
            {kSmallBatchTileTwoMTiles, int64_t(sms) * 5}},
-          sms};
+          sms, kHopperL2Bytes};
 }
 
 }  // namespace fp4moe::cuda
