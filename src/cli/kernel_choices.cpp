@@ -28,11 +28,9 @@ DeviceFacts device_facts(const KernelDevice& device) {
   int id = 0, sms = 0;
   cuda::check_cuda(cudaGetDevice(&id), "cudaGetDevice");
   cuda::check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, id), "cudaDeviceGetAttribute");
-  int l2_bytes = 0;
-  cuda::check_cuda(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, id), "cudaDeviceGetAttribute");
   cuda::configure_grouped_gemms();
   DeviceFacts facts{cuda::device_is_hopper(id), cuda::device_waves(sms)};
-  facts.waves.l2_bytes = l2_bytes;
+  facts.waves.l2_bytes = cuda::device_l2_bytes(id);
   return facts;
 }
 
@@ -50,7 +48,7 @@ std::string rules_of(const cuda::ForwardKernels& k) {
   add(k.gemm2_stages_y, "persistent GEMM 2 (staged y)");
   add(k.gemm2_k_slices > 1, "GEMM 2 in K slices");
   add(k.gemm2_after_quantization, "GEMM 2 weights before its wait");
-  add(k.weights_evict_first, "evict-first weights");
+  add(k.y_in_l2, "y in L2");
   return rules.empty() ? "-" : rules;
 }
 

@@ -9,13 +9,17 @@
 namespace fp4moe::testing {
 
 std::vector<bf16> run_forward(MoeLayer& layer, const std::vector<bf16>& x, const Routing& routing) {
+  return run_forward(layer, x, routing, poisoned_workspace(layer, routing.num_tokens));
+}
+
+std::vector<bf16> run_forward(MoeLayer& layer, const std::vector<bf16>& x, const Routing& routing,
+                              const Buffer& workspace) {
   const Backend backend = layer.backend();
   const size_t out_elems = size_t(routing.num_tokens) * size_t(layer.config().hidden);
   const Buffer x_dev = Buffer::copy_of(backend, x), ids = Buffer::copy_of(backend, routing.ids),
                weights = Buffer::copy_of(backend, routing.weights);
   Buffer out(backend, out_elems * sizeof(bf16));
   out.fill(0xFF);  // BF16 0xFFFF is NaN
-  const Buffer workspace = poisoned_workspace(layer, routing.num_tokens);
   ForwardArgs args;
   args.num_tokens = routing.num_tokens;
   args.x = static_cast<const bf16*>(x_dev.data());

@@ -14,6 +14,11 @@ namespace fp4moe::testing {
 
 std::vector<bf16> run_forward(MoeLayer& layer, const std::vector<bf16>& x, const Routing& routing);
 
+// The same on the caller's workspace (poisoned_workspace), which forwards after one another share as a
+// model's layers do: each must work from what the one before left there.
+std::vector<bf16> run_forward(MoeLayer& layer, const std::vector<bf16>& x, const Routing& routing,
+                              const Buffer& workspace);
+
 // A workspace for forwards of up to `num_tokens` tokens in the layer's memory space, every byte 0xFF.
 Buffer poisoned_workspace(const MoeLayer& layer, int num_tokens);
 

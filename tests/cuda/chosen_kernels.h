@@ -30,8 +30,10 @@ inline cuda::ForwardKernels chosen_kernels(const MoeConfig& c, int tokens) {
   int device = 0, sms = 0;
   cudaGetDevice(&device);
   cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  cuda::DeviceWaves waves = cuda::device_waves(sms);
+  waves.l2_bytes = cuda::device_l2_bytes(device);
   return cuda::choose_kernels(tokens, c, cuda::device_is_hopper(device), std::nullopt, gate_up_rows(c), down_rows(c),
-                              cuda::device_waves(sms));
+                              waves);
 }
 
 }  // namespace fp4moe::testing

@@ -27,6 +27,13 @@ inline bool device_is_hopper(int device) {
   return major == 9 && minor == 0;
 }
 
+// The device's L2 in bytes (moe/dispatch.h's DeviceWaves::l2_bytes).
+inline int64_t device_l2_bytes(int device) {
+  int bytes = 0;
+  check_cuda(cudaDeviceGetAttribute(&bytes, cudaDevAttrL2CacheSize, device), "L2 size");
+  return bytes;
+}
+
 // Where and how a forward kernel is launched.
 struct Launch {
   cudaStream_t stream = nullptr;

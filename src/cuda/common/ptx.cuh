@@ -25,18 +25,13 @@ __device__ __forceinline__ void cp_async_wait() {
 }
 
 // An L2 policy under which the lines a copy brings in are the first to be evicted: for the weights
-// where a forward's y fits in L2 beside them (moe/dispatch.h's y_stays_in_l2). Each weight byte is
-// read from DRAM once a forward, by token tiles that run at about the same time; y is written by
-// GEMM 2 and read back by the combine, and is what L2 should keep between the two.
+// where a forward's y should stay in L2 beside them (moe/dispatch.h's y_stays_in_l2). Each weight byte
+// is read from DRAM once a forward, by token tiles that run at about the same time; y is written by
+// GEMM 2 and read back by the combine, and is what L2 should keep between the two. volatile: made at
+// each use, not held in two registers for the whole kernel (held, it cost a producer warp a spill).
 __device__ __forceinline__ uint64_t l2_evict_first_policy() {
   uint64_t policy;
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
-  return policy;
-}
-// The default priority, as a policy for the copies that take one.
-__device__ __forceinline__ uint64_t l2_evict_normal_policy() {
-  uint64_t policy;
-  asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(policy));
   return policy;
 }
 

@@ -17,7 +17,9 @@
 
 namespace fp4moe::cuda {
 
-template <int kBlockRows>
+// kMayEvictFirst: the copies take the evict-first policy where PackedExpertWeights::evict_first says so,
+// otherwise the default; without it they are compiled without the policy's branch.
+template <int kBlockRows, bool kMayEvictFirst>
 class WeightBlockSource {
   static constexpr int kRowTiles = kBlockRows / kTileRows;
 
@@ -45,9 +47,14 @@ class WeightBlockSource {
   // K step kt of the block, by one thread: two copies, which complete kBytes on `full` as they land
   // (the caller's arrival expects them).
   __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, uint64_t* full) const {
-    const uint64_t policy = evict_first_ ? ptx::l2_evict_first_policy() : ptx::l2_evict_normal_policy();
-    tma::load_4d(codes_dst, &maps_->codes, 0, kt, first_row_tile_, expert_, full, policy);
-    tma::load_4d(scales_dst, &maps_->scales, 0, kt, first_row_tile_, expert_, full, policy);
+    if (kMayEvictFirst && evict_first_) {
+      const uint64_t policy = ptx::l2_evict_first_policy();
+      tma::load_4d(codes_dst, &maps_->codes, 0, kt, first_row_tile_, expert_, full, policy);
+      tma::load_4d(scales_dst, &maps_->scales, 0, kt, first_row_tile_, expert_, full, policy);
+    } else {
+      tma::load_4d(codes_dst, &maps_->codes, 0, kt, first_row_tile_, expert_, full);
+      tma::load_4d(scales_dst, &maps_->scales, 0, kt, first_row_tile_, expert_, full);
+    }
   }
 
  private:

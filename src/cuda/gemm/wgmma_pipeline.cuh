@@ -50,6 +50,10 @@ class WgmmaPipeline {
   static constexpr int kChunksPerRow = kTokenRowBytes / 16;
   static constexpr int kRowsPerPass = kProducerThreads / kChunksPerRow;  // token rows one copy of all producers covers
   static constexpr int kProducerBarrier = 1;                              // named barrier of the producer warps
+  // The 128-token tile never takes the evict-first policy: it runs where y is far larger than L2
+  // (moe/dispatch.h's y_stays_in_l2), and with the policy's branch compiled in, ptxas serialized the
+  // wgmmas of its GEMM 1 kernel (C7514).
+  using Weights = WeightBlockSource<Tile::kBlockRows, (Tile::kBlockTokens < 128)>;
   static_assert(Tile::kBlockTokens <= kProducerThreads, "at most one row-table entry per producer thread");
 
  public:
@@ -185,7 +189,7 @@ class WgmmaPipeline {
         copy_token_chunk(stage_tokens(stage), row_table()[row], in_, row, chunk, k_first_ + kt);
       }
       if (copies_weights && ptx::elect_one()) {
-        mbarrier::arrive_expect_tx(full(stage), WeightBlockSource<Tile::kBlockRows>::kBytes);
+        mbarrier::arrive_expect_tx(full(stage), Weights::kBytes);
         weights_.copy_stage(stage_codes(stage), stage_scales(stage), k_first_ + kt, full(stage));
       }
       mbarrier::arrive_on_cp_async(full(stage));
@@ -246,7 +250,7 @@ class WgmmaPipeline {
     tma::prefetch_map(&maps_->tokens);
     constexpr int kBoxBytes = kHalfTokens * kTokenRowBytes;
     const int boxes = (token_rows_used() + kHalfTokens - 1) / kHalfTokens;
-    const int stage_bytes = WeightBlockSource<Tile::kBlockRows>::kBytes + boxes * kBoxBytes;
+    const int stage_bytes = Weights::kBytes + boxes * kBoxBytes;
     const int early = rows_wait ? min(int(Tile::kStages), k_tiles_) : 0;  // stages whose weights go first
     for (int kt = 0; kt < early; ++kt) {
       const int turn = first_turn_ + kt, stage = turn % Tile::kStages;
@@ -457,7 +461,7 @@ class WgmmaPipeline {
   GemmTile tile_;
   char* smem_;
   const WgmmaTensorMaps* maps_;
-  WeightBlockSource<Tile::kBlockRows> weights_;
+  Weights weights_;
   int k_tiles_;
   int k_first_ = 0;  // the first K step of this CTA's slice (take_k_slice)
   int first_turn_;

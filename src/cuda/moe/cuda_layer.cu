@@ -77,9 +77,7 @@ class CudaMoeLayer final : public MoeLayer {
     configure_grouped_gemms();
     check_cuda(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
     waves_ = device_waves(sms_);
-    int l2_bytes = 0;
-    check_cuda(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device_), "cudaDeviceGetAttribute");
-    waves_.l2_bytes = l2_bytes;
+    waves_.l2_bytes = device_l2_bytes(device_);
     own_tile_waves_ = device_waves(sms_, own_tile_ctas_per_sm);
   }
 
@@ -216,8 +214,7 @@ class CudaMoeLayer final : public MoeLayer {
         kernels.own_tiles
             ? OwnTiles{args.topk_ids, int(pairs), c.local_expert_start, experts, own_tile_waves_.of(gemm1)}
             : OwnTiles{};
-    const PackedExpertWeights gate_up = gate_up_.view(kernels.weights_evict_first),
-                              down = down_.view(kernels.weights_evict_first);
+    const PackedExpertWeights gate_up = gate_up_.view(kernels.y_in_l2), down = down_.view(kernels.y_in_l2);
     if (kernels.large)
       launch_gate_up_gemm(*kernels.large, gate_up, x_rows, plan.large_tile_list(), max_large, gate_up_out,
                           GemmOrder::kAfter, TileHandoff{}, OwnTiles{}, launch);
@@ -240,7 +237,7 @@ class CudaMoeLayer final : public MoeLayer {
                      PersistentDown{kernels.persistent_gemm2 ? sms_ : 0, kernels.gemm2_stages_y}, launch);
     const YSlices slices{y_slice, down_out.k_slices - 1, pairs * c.hidden};
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch, slices,
-                   kernels.discard_y && combine_can_discard(y, c.hidden, slices));
+                   kernels.y_in_l2 && combine_can_discard(y, c.hidden, slices));
   }
 
  private:
