@@ -17,11 +17,6 @@ constexpr int kThreads = 128;
 constexpr int kColumnsPerCta = kThreads * 4;
 static_assert(kThreads >= kTokenKernelMaxTopK, "one thread stages each slot's row and weight");
 
-// The token's rows and weights are read before the wait for GEMM 2, so that only the loads of y
-// follow it: every GEMM 2 launch starts after the routing plan has ended (it waits for the plan, or
-// follows a kernel that did, before it lets this kernel launch), and the weights are the caller's,
-// in place before the plan started. Both are read from L2 (ld.cg): the SM's L1 may hold an earlier
-// forward's. The next forward's plan waits for this kernel before it writes the rows again.
 // After its sums each thread has read its 16 bytes of every slot's row (and of the slices'); eight
 // neighbouring lanes read one 128-byte line of a row, and once all eight have, the first discards it.
 __device__ void discard_read_lines(const float* y, const int* rows, int top_k, int hidden, int col,
@@ -36,6 +31,11 @@ __device__ void discard_read_lines(const float* y, const int* rows, int top_k, i
   }
 }
 
+// The token's rows and weights are read before the wait for GEMM 2, so that only the loads of y
+// follow it: every GEMM 2 launch starts after the routing plan has ended (it waits for the plan, or
+// follows a kernel that did, before it lets this kernel launch), and the weights are the caller's,
+// in place before the plan started. Both are read from L2 (ld.cg): the SM's L1 may hold an earlier
+// forward's. The next forward's plan waits for this kernel before it writes the rows again.
 __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const int* pair_rows,
                                                            const float* topk_weights, int top_k, int hidden, bf16* out,
                                                            YSlices slices, bool discard_y) {
