@@ -4,7 +4,8 @@
 # 80% of L2 and y is at least 5% of the touched weights' bytes (qwen3 at 384-512 tokens of the benchmark shapes);
 # elsewhere main's copy instruction (call 1's explicit evict-normal policy measured +0.8..+1.5%). Both CLIs built
 # here: main 4f0756b (base) and the branch, default (new) and with the rule off (off). The dispatch and layer GPU
-# tests, the new layer test and the graph tests under memcheck; then the A/B.
+# tests, the new layer test and the graph tests under memcheck; then the A/B; with GPU_TEST=1 then
+# tools/gpu-test.sh.
 source bench/device.sh && dev_init y-in-l2-2
 rm -rf /tmp/tree-base && mkdir -p /tmp/tree-base && git archive 4f0756b | tar -x -C /tmp/tree-base
 (cd /tmp/tree-base && BT=/tmp/bt-base dev_tests_build 6 fp4moe_cli) &
@@ -24,4 +25,6 @@ dev_env_ab c 3 "--shapes qwen3-30b-a3b --tokens 384,512 --mode w4a4 --scales cal
 dev_env_ab y 3 "--shapes qwen3-30b-a3b --tokens 384,512 --mode w4a4 --kernels off --mem-gib 16" base=$B new=
 dev_env_ab g 2 "--shapes gpt-oss-120b,deepseek-v4-flash --tokens 64,512 --kernels off --mem-gib 16" base=$B new=
 dev_print_ab
+# The GPU test command (CTest's gpu label, memcheck and racecheck) where the call has room for it.
+[ "${GPU_TEST:-0}" = 1 ] && dev_gpu_test 330
 dev_results
