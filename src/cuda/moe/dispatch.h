@@ -900,17 +900,17 @@ inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2
 // and writes its dirty lines to DRAM. So the wgmma kernels' weight copies take the evict-first policy
 // (ptx::l2_evict_first_policy), and the combine drops each line of y it has read (ptx::discard_l2_line): y is
 // scratch, and no dirty line of it is written back. That pays where y and h fit in L2 with room to spare and y's
-// bytes are a fair share of the weights'. H100, W4A16 unless named, three alternating rounds against main 4f0756b
-// (bench/results/h100-y-in-l2/call1/; y's share of the touched weight bytes in brackets):
+// bytes are a fair share of the weights'. H100, three alternating rounds against main 4f0756b, one build with
+// FP4MOE_Y_IN_L2=0 beside (bench/results/h100-y-in-l2/call2/; y's share of the touched weight bytes in brackets):
 //
-//   row                                       evict-first + discard   discard alone
-//   qwen3 T=512 uniform / skewed [9.9%]        -2.7 / -1.4%            +0.6 / +0.9%
-//   qwen3 T=512 calibrated W4A4                -4.5 / -2.8%
-//   gpt-oss-120b T=512 [1.3%]                  +1.2 / +2.0%            +1.1 / +1.0%
-//   deepseek-v4-flash, deepseek-v3 T=512 (y past L2, discard alone)   +0.6..+1.2%
+//   qwen3 uniform / skewed   W4A16            calibrated W4A4   dynamic W4A4
+//   T=384 [7.4%]             -5.7 / -3.2%     -7.3 / -4.7%      -5.1 / -4.0%
+//   T=512 [9.9%]             -3.5 / -1.9%     -4.9 / -3.4%      -4.8 / -2.6%
 //
-// That build's copies took an explicit evict-normal policy where the rule was off, which alone measured +0.8..+1.5%
-// on the wgmma rows; here they take main's instruction there.
+// The rule off (main's kernels but for the combine's unused branch) 1.000-1.010 there; qwen3 T=256 [4.9%] and T=640
+// (y and h past 80% of the H100's L2) are off. The first form (call1/) had it on gpt-oss-120b T=512 [1.3%] too:
+// +1.2 / +2.0%. Where the rule is off the copies are main's instruction: an explicit evict-normal policy there
+// measured +0.8..+1.5% on the wgmma rows (call1/).
 inline constexpr double kYInL2Share = 0.8;         // of the L2, for y and h
 inline constexpr double kYInL2MinWeightShare = 0.05;  // y's bytes against the touched weights'
 
