@@ -47,6 +47,8 @@ class WeightBlockSource {
   // K step kt of the block, by one thread: two copies, which complete kBytes on `full` as they land
   // (the caller's arrival expects them).
   __device__ void copy_stage(char* codes_dst, char* scales_dst, int kt, uint64_t* full) const {
+    // Both forms written out: folded into one lambda over an optional policy, the same source made ptxas
+    // serialize the 128-token GEMM 1 kernel's wgmmas (C7514) and give it a 640-byte stack frame.
     if (kMayEvictFirst && evict_first_) {
       const uint64_t policy = ptx::l2_evict_first_policy();
       tma::load_4d(codes_dst, &maps_->codes, 0, kt, first_row_tile_, expert_, full, policy);
