@@ -25,13 +25,10 @@ struct DeviceFacts {
 
 DeviceFacts device_facts(const KernelDevice& device) {
   if (!device.current) return {true, cuda::hopper_waves(device.sms)};
-  int id = 0, sms = 0;
+  int id = 0;
   cuda::check_cuda(cudaGetDevice(&id), "cudaGetDevice");
-  cuda::check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, id), "cudaDeviceGetAttribute");
   cuda::configure_grouped_gemms();
-  DeviceFacts facts{cuda::device_is_hopper(id), cuda::device_waves(sms)};
-  facts.waves.l2_bytes = cuda::device_l2_bytes(id);
-  return facts;
+  return {cuda::device_is_hopper(id), cuda::device_waves_of(id)};
 }
 
 // The rules of the forward that apply beyond its tiles, comma-separated ("-": none).

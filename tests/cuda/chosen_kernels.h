@@ -27,13 +27,10 @@ inline bool on_hopper() {
 
 // The kernels a CUDA layer on this device picks for a batch (after a layer was created).
 inline cuda::ForwardKernels chosen_kernels(const MoeConfig& c, int tokens) {
-  int device = 0, sms = 0;
-  cudaGetDevice(&device);
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  cuda::DeviceWaves waves = cuda::device_waves(sms);
-  waves.l2_bytes = cuda::device_l2_bytes(device);
+  int device = 0;
+  cuda::check_cuda(cudaGetDevice(&device), "cudaGetDevice");
   return cuda::choose_kernels(tokens, c, cuda::device_is_hopper(device), std::nullopt, gate_up_rows(c), down_rows(c),
-                              waves);
+                              cuda::device_waves_of(device));
 }
 
 }  // namespace fp4moe::testing

@@ -741,10 +741,8 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
     RuleOffTwin qwen3_twin(*qwen3_own, qwen3, qwen3_experts, "FP4MOE_OWN_TILES");
     const cuda::ForwardKernels qwen3_kernels = chosen_kernels(qwen3, 8);
     ASSERT_TRUE(qwen3_kernels.own_tiles);
-    int sms = 0;
-    ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), cudaSuccess);
     EXPECT_GT(64 * ceil_div(gate_up_rows(qwen3), qwen3_kernels.gemm1.block_rows()),
-              int64_t(sms) * cuda::own_tile_ctas_per_sm(qwen3_kernels.gemm1))
+              int64_t(cuda::device_sms(device)) * cuda::own_tile_ctas_per_sm(qwen3_kernels.gemm1))
         << "the tiles must take more than the wave that finds its own";
     testing::Routing spread = testing::uniform_routing(8, 128, 8, rng);
     for (size_t i = 0; i < spread.ids.size(); ++i) spread.ids[i] = int32_t(i * 37 % 128);  // 64 distinct experts

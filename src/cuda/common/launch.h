@@ -27,7 +27,12 @@ inline bool device_is_hopper(int device) {
   return major == 9 && minor == 0;
 }
 
-// The device's L2 in bytes (moe/dispatch.h's DeviceWaves::l2_bytes).
+// The device's SMs and its L2 in bytes (moe/dispatch.h's DeviceWaves::sms and ::l2_bytes).
+inline int device_sms(int device) {
+  int sms = 0;
+  check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "SM count");
+  return sms;
+}
 inline int64_t device_l2_bytes(int device) {
   int bytes = 0;
   check_cuda(cudaDeviceGetAttribute(&bytes, cudaDevAttrL2CacheSize, device), "L2 size");

@@ -75,10 +75,8 @@ class CudaMoeLayer final : public MoeLayer {
             "at most " + std::to_string(kTokenKernelMaxTopK) + " on the CUDA backend", config.top_k);
     configure_routing_plan();
     configure_grouped_gemms();
-    check_cuda(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_), "cudaDeviceGetAttribute");
-    waves_ = device_waves(sms_);
-    waves_.l2_bytes = device_l2_bytes(device_);
-    own_tile_waves_ = device_waves(sms_, own_tile_ctas_per_sm);
+    waves_ = device_waves_of(device_);
+    own_tile_waves_ = device_waves(waves_.sms, own_tile_ctas_per_sm);
   }
 
   Backend backend() const override { return Backend::kCuda; }
@@ -234,7 +232,7 @@ class CudaMoeLayer final : public MoeLayer {
       launch_down_gemm(*kernels.large, down, h_rows, plan.large_tile_list(), max_large, down_out,
                        GemmOrder::kAfter, TileHandoff{}, PersistentDown{}, launch);
     launch_down_gemm(gemm2, down, h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff,
-                     PersistentDown{kernels.persistent_gemm2 ? sms_ : 0, kernels.gemm2_stages_y}, launch);
+                     PersistentDown{kernels.persistent_gemm2 ? waves_.sms : 0, kernels.gemm2_stages_y}, launch);
     const YSlices slices{y_slice, down_out.k_slices - 1, pairs * c.hidden};
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch, slices,
                    kernels.y_in_l2 && combine_can_discard(y, c.hidden, slices));
@@ -343,9 +341,8 @@ class CudaMoeLayer final : public MoeLayer {
   bool hopper_;  // sm_90: programmatic dependent launch between kernels, wgmma GEMMs
   std::optional<MmaTileConfig> forced_gemm_;  // FP4MOE_GEMM (moe/dispatch.h), for benchmarks
   RuleSwitches rules_;                        // FP4MOE_LARGE_TILES etc. (moe/dispatch.h), likewise
-  int sms_ = 0;                               // the device's SMs (each holds the persistent GEMM 2's CTAs)
   // CTAs per wave of each tile with decode kernels, counted for its grouped GEMM kernels (the decode
-  // kernels match them but for a kilobyte of shared memory).
+  // kernels match them but for a kilobyte of shared memory); its SMs each hold the persistent GEMM 2's CTAs.
   DeviceWaves waves_;
   DeviceWaves own_tile_waves_;  // likewise, of GEMM 1's kernels that find their own tiles (gemm/grouped_gemm.h)
   PackedWeights gate_up_, down_;

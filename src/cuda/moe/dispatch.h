@@ -108,6 +108,7 @@
 #include <utility>
 #include <vector>
 
+#include "cuda/common/launch.h"
 #include "cuda/gemm/decode_gemm.h"
 #include "cuda/gemm/grouped_gemm.h"
 #include "fp4moe/error.h"
@@ -539,6 +540,14 @@ DeviceWaves device_waves(int sms, CtasPerSm&& ctas_per_sm) {
 inline DeviceWaves device_waves(int sms) {
   return device_waves(sms,
                       [](const MmaTileConfig& tile) { return has_decode_gemm(tile) ? resident_ctas_per_sm(tile) : 0; });
+}
+
+// The same for CUDA device `device`, with its L2: what the layer, `fp4moe kernels` and the GPU tests
+// choose by (moe/hopper_waves.h models a Hopper part instead).
+inline DeviceWaves device_waves_of(int device) {
+  DeviceWaves waves = device_waves(device_sms(device));
+  waves.l2_bytes = device_l2_bytes(device);
+  return waves;
 }
 
 // Large tiles for the experts that hold many rows (routing/plan.h): the table sizes its tile by the
