@@ -49,7 +49,9 @@ __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const
   ptx::wait_for_predecessor();  // the rows of y
   __syncthreads();
   const int col = blockIdx.y * kColumnsPerCta + threadIdx.x * 4;
-  const uint32_t lanes = __ballot_sync(0xFFFFFFFFu, col < hidden);  // whole lines: all eight lanes or none
+  // The lanes past hidden leave first; a discard waits for the rest of its line's group (whole lines:
+  // all eight lanes or none). discard_y is the same for the whole grid.
+  const uint32_t lanes = discard_y ? __ballot_sync(0xFFFFFFFFu, col < hidden) : 0u;
   if (col >= hidden) return;
   combine_four_columns(y, rows, weights, top_k, hidden, col, out + token * hidden, slices);
   if (discard_y) discard_read_lines(y, rows, top_k, hidden, col, slices, lanes);
