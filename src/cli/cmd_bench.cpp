@@ -23,6 +23,7 @@
 #include <cuda_runtime.h>
 
 #include "cli/gpu_timing.h"
+#include "cuda/common/launch.h"
 #if FP4MOE_WITH_CUPTI
 #include "cli/kernel_profile.h"
 #endif
@@ -280,18 +281,17 @@ void write_json(const std::string& path, const Device& device, const std::string
 int run_on_gpu(const BenchOptions& o) {
   const Stream stream;
   Device device;
-  int id = 0, l2 = 0;
+  int id = 0;
   cudaDeviceProp prop{};
   check_cuda(cudaGetDevice(&id), "cudaGetDevice");
   check_cuda(cudaGetDeviceProperties(&prop, id), "cudaGetDeviceProperties");
-  check_cuda(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, id), "the L2 size");
   device.name = prop.name;
-  device.l2_bytes = l2;
+  device.l2_bytes = cuda::device_l2_bytes(id);
   const TimingPolicy ceilings;
   device.copy_bytes_s = measure_copy_bytes_per_s(ceilings, stream.get());
   device.bf16_flops_s = measure_bf16_flops_per_s(ceilings, stream.get());
   std::printf("fp4moe bench on CUDA device %d: %s; L2 %.0f MiB; copy %.2f TB/s; BF16 matmul %.0f TFLOP/s\n", id,
-              prop.name, l2 / 1048576.0, device.copy_bytes_s / 1e12, device.bf16_flops_s / 1e12);
+              prop.name, device.l2_bytes / 1048576.0, device.copy_bytes_s / 1e12, device.bf16_flops_s / 1e12);
   Profiling profiling;
   profiling.on = o.kernels != BenchOptions::Kernels::kOff;
 #if !FP4MOE_WITH_CUPTI
