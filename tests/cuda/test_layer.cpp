@@ -854,15 +854,22 @@ TEST(GpuLayer, GemmTwoInKSlices) {
 // y kept in L2 (moe/dispatch.h's y_stays_in_l2): the weights' evict-first copies and the combine's discard of y's
 // lines change no bit of the output (against the layer with FP4MOE_Y_IN_L2=0) and keep it within the reference's
 // bound. The forwards of each config share one workspace and run one after another, so each starts from the y
-// that the one before discarded. Two configs: hidden a multiple of 32 (whole 128-byte lines: the combine discards)
-// and hidden off it (16 more: evict-first copies only); 6 of 8 experts local; batches on the mma.sync and the
-// 32-, 48- and 64-token wgmma tiles (the 128-token tile never takes the policy), uneven, with dropped and non-local
-// ids, skewed, every token on one expert, NaN and Inf in x.
+// that the one before discarded. Configs in W4A16 and dynamic W4A4 (whose h's quantization kernel also drops
+// GEMM 1's FP32 h as it reads it): widths multiples of 32 (whole 128-byte lines: the combine discards y, and the
+// W4A4 h's kernel h) and widths off it (16 more: evict-first copies only); 6 of 8 experts local; batches on the
+// mma.sync and the 32-, 48- and 64-token wgmma tiles (the 128-token tile never takes the policy), uneven, with
+// dropped and non-local ids, skewed, every token on one expert, NaN and Inf in x.
 TEST(GpuLayer, YInL2EqualsTheRuleOff) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(42);
-  for (int hidden : {224, 240}) {
-    MoeConfig c = make_config(8, hidden, 256, 2, 400);
+  struct Widths {
+    QuantMode mode;
+    int hidden, intermediate;
+  };
+  const Widths configs[] = {{QuantMode::kW4A16, 224, 256}, {QuantMode::kW4A16, 240, 256},
+                            {QuantMode::kW4A4, 224, 256},  {QuantMode::kW4A4, 240, 240}};
+  for (const auto [mode, hidden, intermediate] : configs) {
+    MoeConfig c = make_config(8, hidden, intermediate, 2, 400, Activation::kSilu, mode);
     c.local_expert_start = 1;
     c.local_experts = 6;
     LayerPair layers(c, 17);
@@ -873,8 +880,10 @@ TEST(GpuLayer, YInL2EqualsTheRuleOff) {
     x[size_t(7) * c.hidden + 100] = float_to_bf16(std::nanf(""));
     x[size_t(9) * c.hidden + 17] = float_to_bf16(INFINITY);
     int wgmma_batches = 0;
-    const auto check = [&](testing::Routing routing, const std::string& label) {
+    const auto check = [&](testing::Routing routing, const std::string& batch) {
       const int tokens = routing.num_tokens;
+      const std::string label = std::string(to_string(mode)) + " H=" + std::to_string(hidden) + " I=" +
+                                std::to_string(intermediate) + ", " + batch;
       for (int slot = 0; slot < c.top_k; ++slot) routing.ids[size_t(7) * c.top_k + slot] = c.local_expert_start + slot;
       const cuda::ForwardKernels k = chosen_kernels(c, tokens);
       EXPECT_TRUE(k.y_in_l2) << label << " T=" << tokens << ": the rule must apply, or this test checks nothing";
@@ -884,7 +893,7 @@ TEST(GpuLayer, YInL2EqualsTheRuleOff) {
       EXPECT_EQ(differing_elements(on, testing::run_forward(*twin.off, xs, routing, off_workspace)), 0u)
           << label << " T=" << tokens << ": outputs differ from the layer with FP4MOE_Y_IN_L2=0";
       EXPECT_TRUE(std::isnan(bf16_to_float(on[size_t(7) * c.hidden]))) << label << ": token 7's NaN must show";
-      const std::string named = "H=" + std::to_string(hidden) + " y in L2, " + label;
+      const std::string named = "y in L2, " + label;
       auto finite = xs;
       for (bf16& v : finite) v = std::isfinite(bf16_to_float(v)) ? v : float_to_bf16(0.5f);
       EXPECT_LT(layers.error(finite, routing, named.c_str()), kBound) << tokens;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <tuple>
 
+#include "common/expect_error.h"
 #include "common/random_inputs.h"
 #include "cuda/quant/quantize.h"
 #include "fp4moe/format/quantize.h"
@@ -139,6 +140,50 @@ TEST(GpuQuantize, FakeQuantizeOfFp32RowsEqualsHostCodec) {
     }
     EXPECT_TRUE(std::isnan(bf16_to_float(bf16{want[size_t(7 * cols + 32)]}))) << "the NaN block stays NaN";
   }
+}
+
+// With discard_src the kernel drops each line of src from L2 once its lanes have read it (the layer's FP32 h, where y
+// is to stay in L2): the output is bit for bit the plain kernel's, on rows of whole 128-byte lines (256 and qwen3's
+// 768 columns), with a NaN, an Inf and the row count read from the device. src's bytes are undefined afterwards,
+// so the plain kernel runs first. Rows that are not whole lines, or an src off a line, are refused.
+TEST(GpuQuantize, FakeQuantizeDiscardingItsSourceEqualsThePlainKernel) {
+  FP4MOE_REQUIRE_GPU();
+  testing::Rng rng(16);
+  for (auto [rows, cols, written] : {std::tuple<int64_t, int64_t, int64_t>{37, 256, 29}, {4096, 768, 4001}}) {
+    std::vector<float> h(size_t(rows * cols));
+    for (float& v : h) v = float(rng.uniform(-3.0, 3.0));
+    h[size_t(7 * cols + 40)] = std::nanf("");
+    h[size_t(9 * cols + 100)] = INFINITY;
+    Buffer dh = Buffer::copy_of(Backend::kCuda, h);
+    Buffer count = Buffer::copy_of(Backend::kCuda, std::vector<int>{int(written)});
+    const auto run = [&](bool discard) {
+      Buffer out(Backend::kCuda, h.size() * sizeof(bf16));
+      out.fill(0xFF);
+      cuda::launch_fake_quantize(static_cast<const float*>(dh.data()), rows, static_cast<const int*>(count.data()),
+                                 cols, cuda::GlobalScaleSource{0.37f, nullptr}, static_cast<bf16*>(out.data()),
+                                 cuda::Launch{}, discard);
+      testing::sync_device();
+      return out.to_vector<bf16>(h.size());
+    };
+    ASSERT_TRUE(cuda::fake_quantize_can_discard(static_cast<const float*>(dh.data()), cols));
+    const auto plain = run(false), discarding = run(true);
+    int64_t differing = 0;
+    for (size_t i = 0; i < plain.size(); ++i) differing += plain[i].bits != discarding[i].bits;
+    EXPECT_EQ(differing, 0) << rows << "x" << cols;
+    EXPECT_EQ(plain[size_t(written * cols)].bits, 0xFFFF) << "rows past the device's count keep their poison";
+    EXPECT_TRUE(std::isnan(bf16_to_float(discarding[size_t(7 * cols + 40)])));
+  }
+  Buffer dh(Backend::kCuda, sizeof(float) * 64 * 288), out(Backend::kCuda, sizeof(bf16) * 64 * 288);
+  const float* src = static_cast<const float*>(dh.data());
+  const auto discard = [&](const float* from, int64_t cols) {
+    cuda::launch_fake_quantize(from, 8, nullptr, cols, cuda::GlobalScaleSource{1.0f, nullptr},
+                               static_cast<bf16*>(out.data()), cuda::Launch{}, true);
+  };
+  const char* refused =
+      "fp4moe: h quantization: discard_src: expected only where src's rows are whole aligned 128-byte lines "
+      "(fake_quantize_can_discard), got src or cols unaligned";
+  testing::expect_error([&] { discard(src, 272); }, refused);
+  testing::expect_error([&] { discard(src + 16, 256); }, refused);
 }
 
 // The larger size takes the grid-stride loop several rounds (1.1 million 8-element vectors: a round

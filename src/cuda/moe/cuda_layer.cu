@@ -218,8 +218,10 @@ class CudaMoeLayer final : public MoeLayer {
                           GemmOrder::kAfter, TileHandoff{}, OwnTiles{}, launch);
     launch_gate_up_gemm(gemm1, gate_up, x_rows, plan, max_tiles, gate_up_out, kernels.gemm1_order(), handoff,
                         own, launch);
+    // Where y is to stay in L2, so is h's BF16 form, and its FP32 form leaves as it is read.
     if (h_quantize_kernel)
-      launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch);
+      launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch,
+                           kernels.y_in_l2 && fake_quantize_can_discard(h_f32, c.intermediate));
     // GEMM 2's K in slices (dispatch.h's gemm2_splits_k): the later slices' partial sums go to y_slice.
     float* y_slice = nullptr;
     if (kernels.gemm2_k_slices > 1) {

@@ -908,9 +908,11 @@ inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2
 // through L2 once, which evicts most of y (the fortieth session: 64% of the combine's reads hit L2 at qwen3 512)
 // and writes its dirty lines to DRAM. So the wgmma kernels' weight copies take the evict-first policy
 // (ptx::l2_evict_first_policy), and the combine drops each line of y it has read (ptx::discard_l2_line): y is
-// scratch, and no dirty line of it is written back. That pays where y and h fit in L2 with room to spare and y's
-// bytes are a fair share of the weights'. H100, three alternating rounds against main 4f0756b, one build with
-// FP4MOE_Y_IN_L2=0 beside (bench/results/h100-y-in-l2/call2/; y's share of the touched weight bytes in brackets):
+// scratch, and no dirty line of it is written back. Dynamic W4A4's GEMM 1 also writes h in FP32 (12.6 MB there),
+// which h's quantization kernel drops line by line as it reads it, so h counts in BF16 in every mode. That pays
+// where y and h fit in L2 with room to spare and y's bytes are a fair share of the weights'. H100, three
+// alternating rounds against main 4f0756b, one build with FP4MOE_Y_IN_L2=0 beside (bench/results/h100-y-in-l2/call2/;
+// y's share of the touched weight bytes in brackets):
 //
 //   qwen3 uniform / skewed   W4A16            calibrated W4A4   dynamic W4A4
 //   T=384 [7.4%]             -5.7 / -3.2%     -7.3 / -4.7%      -5.1 / -4.0%

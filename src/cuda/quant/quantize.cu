@@ -72,6 +72,19 @@ __device__ __forceinline__ void fake_quantize_block(const T* src, int64_t block,
   store_bf16_block(values, out + block * kNvfp4BlockSize);
 }
 
+// With discard_src, each line of src leaves L2 once the kernel has read it, unwritten (ptx::discard_l2_line):
+// GEMM 1's FP32 h is scratch, read once, and the L2 it takes is wanted for y (moe/dispatch.h's
+// y_stays_in_l2). The lanes that read one 128-byte line are neighbours of one warp (the launch checks
+// that src's rows are whole aligned lines); once all have read, the first drops the line.
+template <class T>
+__device__ void discard_read_line(const T* src, int64_t block, bool read) {
+  constexpr int kBlocksPerLine = 128 / (kNvfp4BlockSize * sizeof(T));
+  const uint32_t lanes = __ballot_sync(0xFFFFFFFFu, read);
+  if (!read) return;
+  __syncwarp(lanes);  // orders the line's loads before its discard
+  if (block % kBlocksPerLine == 0) ptx::discard_l2_line(src + block * kNvfp4BlockSize);
+}
+
 // kSrcIsInput: src is the caller's x, in place before the forward began (as in
 // routing/sorted_rows.cu). The successor may then launch at once and the loads go first, from L2; the
 // wait comes where the global scale needs the amax kernel's result, and in any case before the end, so
@@ -79,17 +92,19 @@ __device__ __forceinline__ void fake_quantize_block(const T* src, int64_t block,
 // once this kernel has ended). Otherwise (h, GEMM 1's output) the wait comes first.
 template <class T, bool kSrcIsInput>
 __global__ void fake_quantize_kernel(const T* src, int64_t max_rows, const int* device_rows, int64_t cols,
-                                     GlobalScaleSource source, bf16* out) {
+                                     GlobalScaleSource source, bf16* out, bool discard_src) {
   if constexpr (kSrcIsInput) ptx::launch_dependent_grids();
   else ptx::wait_for_predecessor();
   const int64_t rows = device_rows ? min(max_rows, int64_t(*device_rows)) : max_rows;
   const int64_t block = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (block < rows * (cols / kNvfp4BlockSize)) {
+  const bool in_range = block < rows * (cols / kNvfp4BlockSize);
+  if (in_range) {
     fake_quantize_block<kSrcIsInput>(src, block, [&] {
       if (kSrcIsInput && source.calibrated <= 0.0f) ptx::grid_dependency_wait();  // the amax
       return source.resolve();
     }, out);
   }
+  if (!kSrcIsInput && discard_src) discard_read_line(src, block, in_range);  // never the caller's x
   if constexpr (kSrcIsInput) ptx::grid_dependency_wait();
 }
 
@@ -130,11 +145,11 @@ unsigned grid_for(int64_t threads) { return unsigned(ceil_div(threads, kThreads)
 
 template <class T, bool kSrcIsInput>
 void launch_fake_quantize_impl(const T* src, int64_t max_rows, const int* device_rows, int64_t cols,
-                               GlobalScaleSource scale, bf16* out, const Launch& launch) {
+                               GlobalScaleSource scale, bf16* out, const Launch& launch, bool discard_src = false) {
   const int64_t blocks = max_rows * (cols / kNvfp4BlockSize);
   if (blocks == 0) return;
   launch_kernel(fake_quantize_kernel<T, kSrcIsInput>, grid_for(blocks), kThreads, 0, launch, "fake_quantize_kernel",
-                src, max_rows, device_rows, cols, scale, out);
+                src, max_rows, device_rows, cols, scale, out, discard_src);
 }
 
 }  // namespace
@@ -168,9 +183,16 @@ void launch_fake_quantize_input(const bf16* x, int64_t rows, int64_t cols, Globa
   launch_fake_quantize_impl<bf16, true>(x, rows, nullptr, cols, scale, out, launch);
 }
 
+bool fake_quantize_can_discard(const float* src, int64_t cols) {
+  return reinterpret_cast<uintptr_t>(src) % 128 == 0 && cols % 32 == 0;
+}
+
 void launch_fake_quantize(const float* src, int64_t max_rows, const int* device_rows, int64_t cols,
-                          GlobalScaleSource scale, bf16* out, const Launch& launch) {
-  launch_fake_quantize_impl<float, false>(src, max_rows, device_rows, cols, scale, out, launch);
+                          GlobalScaleSource scale, bf16* out, const Launch& launch, bool discard_src) {
+  require(!discard_src || fake_quantize_can_discard(src, cols), "h quantization", "discard_src",
+          "only where src's rows are whole aligned 128-byte lines (fake_quantize_can_discard)",
+          "src or cols unaligned");
+  launch_fake_quantize_impl<float, false>(src, max_rows, device_rows, cols, scale, out, launch, discard_src);
 }
 
 }  // namespace fp4moe::cuda

@@ -56,8 +56,11 @@ void launch_fake_quantize_input(const bf16* x, int64_t rows, int64_t cols, Globa
                                 const Launch& launch);
 
 // The same for an FP32 src that the kernel before writes (GEMM 1's h), read after waiting for it. When
-// `device_rows` is not null only the first *device_rows rows (<= max_rows) are processed.
+// `device_rows` is not null only the first *device_rows rows (<= max_rows) are processed. discard_src:
+// each line of src read is then dropped from L2, unwritten (src is scratch: its values become undefined);
+// only where fake_quantize_can_discard(src, cols), rows of whole aligned 128-byte lines.
 void launch_fake_quantize(const float* src, int64_t max_rows, const int* device_rows, int64_t cols,
-                          GlobalScaleSource scale, bf16* out, const Launch& launch);
+                          GlobalScaleSource scale, bf16* out, const Launch& launch, bool discard_src = false);
+bool fake_quantize_can_discard(const float* src, int64_t cols);
 
 }  // namespace fp4moe::cuda
