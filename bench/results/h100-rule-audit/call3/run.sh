@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sixty-ninth session: the rule audit's call 3 (the session's call 6), on the H100 the call before left warm (call1/run.sh says why).
+source bench/device.sh && dev_init rule-audit-3 && dev_unpack_carried
+CLI=build-ab/fp4moe-head
+dev_env_ab p 2 "--shapes gpt-oss-120b,deepseek-v4-flash,qwen3-30b-a3b --tokens 1024,4096 --skewed off --kernels off --mem-gib 16" on= sorted=FP4MOE_SORTED_ROWS=0 > /dev/null
+dev_print_ab
+el done
