@@ -35,9 +35,11 @@
 #   source bench/device.sh && dev_init audit; dev_cli
 #   dev_env_ab own 3 "--shapes qwen3-30b-a3b --tokens 4,8 --skewed off --kernels off" on= off=FP4MOE_OWN_TILES=0
 #
-# A call carries at most 64 MiB with the tree (about 35 MiB with bench/results), and a CLI is 11 MiB: for three or
-# more, carry them compressed instead (tar -cJf build-ab/clis.tar.xz -C DIR fp4moe-base fp4moe-new ...: about 4.5 MiB
-# each), which dev_cli_ab unpacks.
+# A call carries at most 64 MiB with the tree (about 37 MiB with bench/results), and a stripped CLI is 16 MiB: carry
+# them compressed instead, with xz's largest dictionary, which finds what the binaries share
+# (tar -cf - -C DIR fp4moe-base fp4moe-new ... | xz -9e -T2 > build-ab/clis.tar.xz: one CLI about 6 MiB, each further
+# CLI of nearly the same code almost nothing, four CLIs and a layer test binary 8.9 MB where tar -cJ's default level
+# made 23.7), which dev_unpack_carried unpacks.
 #
 # Module builds take about 50 s with 6 jobs each, the three test binaries about 60 s; two module builds
 # and the tests fit the 16 cores side by side.
