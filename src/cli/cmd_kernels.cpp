@@ -40,6 +40,11 @@ int run_kernels(const Argv& argv) {
           std::to_string(sms));
   require(sms >= 1 && sms <= 1024, args.command(), "--sms", "1..1024", sms);
   device.sms = int(sms);
+  const long long l2_mib = args.get_int("l2-mib", device.l2_mib);
+  require(!device.current || !args.has("l2-mib"), args.command(), "--l2-mib", "left out with --device current",
+          std::to_string(l2_mib));
+  require(l2_mib >= 1 && l2_mib <= 1024, args.command(), "--l2-mib", "1..1024", l2_mib);
+  device.l2_mib = int(l2_mib);
   const long long local = args.get_int("local-experts", -1);
   for (const BenchShape& shape : shapes)
     require(local == -1 || (local >= 1 && local <= shape.experts), args.command(), "--local-experts",
@@ -69,7 +74,9 @@ const Command& kernels_command() {
         {"mode", "MODE", "w4a16 (default) or w4a4"},
         {"scales", "dynamic|calibrated", "w4a4's activation scales: each forward's amax (default) or fixed ones"},
         {"device", "hopper|current", "a modeled Hopper GPU (default; no GPU needed) or the current CUDA device"},
-        {"sms", "N", "the modeled Hopper's SMs (default 132: H100 SXM, H200)"}}),
+        {"sms", "N", "the modeled Hopper's SMs (default 132: H100 SXM, H200)"},
+        {"l2-mib", "N", "the modeled Hopper's L2 in MiB, which decides where y stays in it (default 50: H100 SXM; "
+                        "an H200 has 60)"}}),
        "  Prints, per token batch, the kernels the CUDA layer runs for it: the path (the two decode kernels,\n"
        "  or the routing plan and grouped GEMMs), each GEMM's tile shape (src/cuda/moe/dispatch.h's names),\n"
        "  the large tiles for the experts with many rows, and the rules that apply. The choice depends only\n"

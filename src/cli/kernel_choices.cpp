@@ -24,7 +24,7 @@ struct DeviceFacts {
 };
 
 DeviceFacts device_facts(const KernelDevice& device) {
-  if (!device.current) return {true, cuda::hopper_waves(device.sms)};
+  if (!device.current) return {true, cuda::hopper_waves(device.sms, device.l2_mib)};
   int id = 0;
   cuda::check_cuda(cudaGetDevice(&id), "cudaGetDevice");
   cuda::configure_grouped_gemms();
@@ -59,8 +59,12 @@ std::string line(const char* format, auto... values) {
 
 std::string kernel_device_line(const KernelDevice& device) {
   if (!device.current) {
-    return "a modeled Hopper GPU of " + std::to_string(device.sms) + " SMs" +
-           (device.sms == cuda::kHopperSms ? " (H100 SXM, H200)" : "");
+    const char* part = device.sms != cuda::kHopperSms     ? ""
+                       : device.l2_mib == cuda::kH100L2Mib ? " (H100 SXM)"
+                       : device.l2_mib == cuda::kH200L2Mib ? " (H200)"
+                                                           : "";
+    return "a modeled Hopper GPU of " + std::to_string(device.sms) + " SMs and " + std::to_string(device.l2_mib) +
+           " MiB of L2" + part;
   }
   int id = 0;
   cudaDeviceProp prop{};

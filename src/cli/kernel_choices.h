@@ -9,11 +9,12 @@
 
 namespace fp4moe::cli {
 
-// The device the choices are made for: a Hopper GPU of `sms` SMs as the dispatch models it
-// (moe/hopper_waves.h: an H100 SXM or an H200 at 132), or the current CUDA device.
+// The device the choices are made for: a Hopper GPU of `sms` SMs and `l2_mib` MiB of L2 as the dispatch
+// models it (moe/hopper_waves.h: an H100 SXM at 132 and 50, an H200 at 132 and 60), or the current CUDA device.
 struct KernelDevice {
   bool current = false;
   int sms = 132;
+  int l2_mib = 50;
 };
 
 struct KernelChoiceOptions {
@@ -21,7 +22,8 @@ struct KernelChoiceOptions {
   ActivationQuant quant;
 };
 
-// A line naming the device ("a modeled Hopper of 132 SMs (H100 SXM, H200)", or the current one's name).
+// A line naming the device ("a modeled Hopper GPU of 132 SMs and 50 MiB of L2 (H100 SXM)", or the current one's
+// name).
 std::string kernel_device_line(const KernelDevice& device);
 
 // The column heads, then one line per batch: the tokens, rows per local expert, the local experts a
