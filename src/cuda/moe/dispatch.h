@@ -929,8 +929,9 @@ inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2
 // where the rule is off either way (gpt-oss T=256 1.012, deepseek-v3 T=1024 1.026). Then 2% against 4% (call3/,
 // two rounds): qwen3 T=192 [3.7%] -6.0 / -5.4% W4A16, -7.6 / -6.1% calibrated; T=128-160 [2.5-3.1%], whose
 // mma.sync tiles take no evict-first policy, level (0.994-1.001). So the line is 3.5%: measured wins above it,
-// nothing gained below. Dynamic W4A4's h discard (call1/, three rounds against main bf67fca): qwen3 T=384 -1.2 /
-// -0.9%, T=512 -1.7 / -1.1% (level on an H200, whose 60 MiB hold y and both forms of h at 512: h200-h-discard/).
+// nothing gained below. On an H200 (60 MiB) these lines take qwen3 up to 768 tokens, which no run measured there.
+// Dynamic W4A4's h discard (call1/, three rounds against main bf67fca): qwen3 T=384 -1.2 / -0.9%, T=512 -1.7 /
+// -1.1% (level on an H200, whose 60 MiB hold y and both forms of h at 512: h200-h-discard/).
 inline constexpr double kYInL2MinWeightShare = 0.035;  // y's bytes against the touched weights'
 
 inline bool y_stays_in_l2(const MoeConfig& c, int64_t pairs, int gemm2_k_slices, double weight_bytes,
