@@ -13,9 +13,9 @@
 
 #include "cuda/gemm/decode_gemm.h"
 #include "cuda/moe/dispatch.h"
+#include "cuda/moe/hopper_waves.h"
 #include "cuda/moe/workspace.h"
 #include "fp4moe/error.h"
-#include "h200_waves.h"
 
 namespace fp4moe::cuda {
 namespace {
@@ -169,7 +169,6 @@ TEST(Dispatch, SmallBatchTileTakesTwoMTilesWhereThatNeedsFewerWaves) {
   EXPECT_EQ(for_waves(kSmallBatchTile, 5000, 0, 10, 660), kSmallBatchTile) << "an unknown wave keeps the table";
 }
 
-using testing::h200_waves;
 
 // A GEMM's packed weight rows for a layer's shape, as the layer passes them to choose_kernels.
 int64_t packed_rows(const MoeConfig& c, WeightRole role) {
@@ -178,7 +177,7 @@ int64_t packed_rows(const MoeConfig& c, WeightRole role) {
 
 ForwardKernels choose_for(const MoeConfig& c, int tokens, const RuleSwitches& rules = {}) {
   return choose_kernels(tokens, c, true, std::nullopt, packed_rows(c, WeightRole::kGateUp),
-                        packed_rows(c, WeightRole::kDown), h200_waves(), false, rules);
+                        packed_rows(c, WeightRole::kDown), hopper_waves(), false, rules);
 }
 
 TEST(Dispatch, KernelsOfTheBenchmarkShapesOnTheH200) {
@@ -256,9 +255,9 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
     }
   }
   const int64_t up = packed_rows(kGptOss, WeightRole::kGateUp), down = packed_rows(kGptOss, WeightRole::kDown);
-  EXPECT_FALSE(choose_kernels(512, kGptOss, false, std::nullopt, up, down, h200_waves()).large) << "off Hopper";
-  EXPECT_FALSE(choose_kernels(512, kGptOss, true, kSmallBatchTile, up, down, h200_waves()).large) << "forced";
-  EXPECT_FALSE(choose_kernels(512, kGptOss, true, std::nullopt, up, down, h200_waves(), false, {.large_tiles = false})
+  EXPECT_FALSE(choose_kernels(512, kGptOss, false, std::nullopt, up, down, hopper_waves()).large) << "off Hopper";
+  EXPECT_FALSE(choose_kernels(512, kGptOss, true, kSmallBatchTile, up, down, hopper_waves()).large) << "forced";
+  EXPECT_FALSE(choose_kernels(512, kGptOss, true, std::nullopt, up, down, hopper_waves(), false, {.large_tiles = false})
                    .large)
       << "turned off";
 }
@@ -313,12 +312,12 @@ TEST(Dispatch, GemmOneFindsItsOwnTiles) {
   EXPECT_TRUE(choose_for(qwen3_w4a4, 8).own_tiles) << "W4A4: its rows after x's quantization";
   EXPECT_FALSE(choose_for(qwen3_w4a4, 16).own_tiles) << "W4A4, about two waves";
   const int64_t up = packed_rows(kQwen3, WeightRole::kGateUp), down = packed_rows(kQwen3, WeightRole::kDown);
-  EXPECT_FALSE(choose_kernels(8, kQwen3, false, std::nullopt, up, down, h200_waves()).own_tiles) << "off Hopper";
-  EXPECT_FALSE(choose_kernels(8, kQwen3, true, std::nullopt, up, down, h200_waves(), false, {.own_tiles = false})
+  EXPECT_FALSE(choose_kernels(8, kQwen3, false, std::nullopt, up, down, hopper_waves()).own_tiles) << "off Hopper";
+  EXPECT_FALSE(choose_kernels(8, kQwen3, true, std::nullopt, up, down, hopper_waves(), false, {.own_tiles = false})
                    .own_tiles)
       << "turned off";
-  EXPECT_TRUE(choose_kernels(8, kQwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced";
-  EXPECT_FALSE(choose_kernels(64, kQwen3, true, kSmallBatchTile, up, down, h200_waves()).own_tiles) << "forced, waves";
+  EXPECT_TRUE(choose_kernels(8, kQwen3, true, kSmallBatchTile, up, down, hopper_waves()).own_tiles) << "forced";
+  EXPECT_FALSE(choose_kernels(64, kQwen3, true, kSmallBatchTile, up, down, hopper_waves()).own_tiles) << "forced, waves";
   EXPECT_FALSE(choose_kernels(8, kQwen3, true, std::nullopt, up, down, DeviceWaves{}).own_tiles) << "waves unknown";
   // The rule's edges: pairs, waves.
   EXPECT_TRUE(gemm1_finds_own_tiles(true, kSmallBatchTile, false, kOwnTileMaxPairs, 150, 100));
@@ -348,9 +347,9 @@ TEST(Dispatch, SplitTileWhereGemmTwoHasFewWaves) {
   EXPECT_FALSE(split(choose_for(dsv3_w4a4, 4))) << "W4A4 likewise";
   const int64_t up = packed_rows(kDsv3, WeightRole::kGateUp), down = packed_rows(kDsv3, WeightRole::kDown);
   EXPECT_TRUE(
-      split(choose_kernels(4, kDsv3, true, std::nullopt, up, down, h200_waves(), false, {.split_waves = false})))
+      split(choose_kernels(4, kDsv3, true, std::nullopt, up, down, hopper_waves(), false, {.split_waves = false})))
       << "turned off";
-  EXPECT_TRUE(split(choose_kernels(4, kDsv3, true, kDecodeTile, up, down, h200_waves()))) << "forced";
+  EXPECT_TRUE(split(choose_kernels(4, kDsv3, true, kDecodeTile, up, down, hopper_waves()))) << "forced";
   const int k = kSplitTileLongK - 16, long_k = kSplitTileLongK;
   EXPECT_EQ(for_gemm2_waves(kDecodeTile, 924, 528, k), kDecodeTile) << "1.75 waves keep it";
   EXPECT_EQ(for_gemm2_waves(kDecodeTile, 925, 528, k), kSmallBatchTile);
@@ -461,7 +460,7 @@ TEST(Dispatch, GemmOneQuantizesCalibratedH) {
   MoeConfig gpt_oss_w4a4{128, 2880, 2880, 4, {}, QuantMode::kW4A4, 0, -1, 20000};
   const auto choose = [](const MoeConfig& c, int tokens, bool calibrated, bool rule = true) {
     return choose_kernels(tokens, c, true, std::nullopt, packed_rows(c, WeightRole::kGateUp),
-                          packed_rows(c, WeightRole::kDown), h200_waves(), calibrated, {.epilogue_quantize = rule});
+                          packed_rows(c, WeightRole::kDown), hopper_waves(), calibrated, {.epilogue_quantize = rule});
   };
   for (int tokens : {1, 8, 64, 512, 4096, 16384}) {
     const ForwardKernels k = choose(qwen3_w4a4, tokens, true);
@@ -527,12 +526,12 @@ TEST(Dispatch, PersistentGemm2ByTileAndK) {
   for (int t : {1, 8, 64, 128}) EXPECT_FALSE(choose_for(kQwen3, t).persistent_gemm2) << "an mma.sync tile: " << t;
   EXPECT_TRUE(choose_for(kQwen3, 768).persistent_gemm2) << "the 64-token tile";
   const int64_t up = packed_rows(kQwen3, WeightRole::kGateUp), down = packed_rows(kQwen3, WeightRole::kDown);
-  EXPECT_TRUE(choose_kernels(64, kQwen3, true, kPersistentDownTile, up, down, h200_waves()).persistent_gemm2)
+  EXPECT_TRUE(choose_kernels(64, kQwen3, true, kPersistentDownTile, up, down, hopper_waves()).persistent_gemm2)
       << "the tile forced";
-  EXPECT_FALSE(choose_kernels(4096, kQwen3, false, std::nullopt, up, down, h200_waves()).persistent_gemm2)
+  EXPECT_FALSE(choose_kernels(4096, kQwen3, false, std::nullopt, up, down, hopper_waves()).persistent_gemm2)
       << "off Hopper";
   EXPECT_FALSE(
-      choose_kernels(4096, kQwen3, true, std::nullopt, up, down, h200_waves(), false, {.persistent_down = false})
+      choose_kernels(4096, kQwen3, true, std::nullopt, up, down, hopper_waves(), false, {.persistent_down = false})
           .persistent_gemm2)
       << "turned off";
   EXPECT_TRUE(use_persistent_down(kWgmma64, 768, true)) << "the one-CTA 64-token tile, short K";
@@ -570,8 +569,8 @@ TEST(Dispatch, SortedRowsWhereGemmOneHasManyRowBlocks) {
   EXPECT_TRUE(choose_for(kGptOss, 512).sorted_rows) << "with large tiles";
   for (int tokens : {512, 4096, 16384}) EXPECT_FALSE(choose_for(kQwen3, tokens).sorted_rows) << "qwen3 T=" << tokens;
   const int64_t up = packed_rows(kDsv4, WeightRole::kGateUp), down = packed_rows(kDsv4, WeightRole::kDown);
-  EXPECT_FALSE(choose_kernels(4096, kDsv4, false, std::nullopt, up, down, h200_waves()).sorted_rows) << "off Hopper";
-  EXPECT_FALSE(choose_kernels(4096, kDsv4, true, std::nullopt, up, down, h200_waves(), false, {.sorted_rows = false})
+  EXPECT_FALSE(choose_kernels(4096, kDsv4, false, std::nullopt, up, down, hopper_waves()).sorted_rows) << "off Hopper";
+  EXPECT_FALSE(choose_kernels(4096, kDsv4, true, std::nullopt, up, down, hopper_waves(), false, {.sorted_rows = false})
                    .sorted_rows)
       << "turned off";
   // The line: twelve blocks of 256 rows.
@@ -593,7 +592,7 @@ TEST(Dispatch, YStaysInL2WhereItFitsAndMatters) {
   for (const MoeConfig& c : {kGptOss, kDsv4, kDsv3})
     for (int tokens : {64, 512, 4096}) EXPECT_FALSE(choose_for(c, tokens).y_in_l2) << c.hidden << " T=" << tokens;
   EXPECT_FALSE(choose_for(kQwen3, 512, {.y_in_l2 = false}).y_in_l2) << "turned off";
-  DeviceWaves unknown = h200_waves();
+  DeviceWaves unknown = hopper_waves();
   unknown.l2_bytes = 0;
   EXPECT_FALSE(choose_kernels(512, kQwen3, true, std::nullopt, packed_rows(kQwen3, WeightRole::kGateUp),
                               packed_rows(kQwen3, WeightRole::kDown), unknown)
@@ -640,7 +639,7 @@ TEST(Dispatch, GemmTwoSplitsItsKWhereItsGridIsUnderAWave) {
                 gemm_name(k.gemm2).c_str(), k.decode_kernels ? "decode" : k.persistent_gemm2 ? "persistent" : "grouped",
                 static_cast<long long>(int64_t(std::ceil(expected_touched_experts(t, c))) *
                                        ceil_div(rows, k.gemm2.block_rows())),
-                static_cast<long long>(h200_waves().of_wgmma(k.gemm2)), k.gemm2_k_slices);
+                static_cast<long long>(hopper_waves().of_wgmma(k.gemm2)), k.gemm2_k_slices);
     return k.gemm2_k_slices;
   };
   for (int t : {32, 64, 96, 128}) EXPECT_EQ(report("mixtral", mixtral, t), 2) << "mixtral T=" << t;
@@ -654,9 +653,9 @@ TEST(Dispatch, GemmTwoSplitsItsKWhereItsGridIsUnderAWave) {
   EXPECT_EQ(report("mixtral", mixtral, 1), 1) << "decode kernels";
   EXPECT_EQ(report("mixtral", mixtral, 8192), 1) << "past kGemm2SplitMaxPairs";
   const int64_t up = packed_rows(mixtral, WeightRole::kGateUp), down = packed_rows(mixtral, WeightRole::kDown);
-  EXPECT_EQ(choose_kernels(32, mixtral, false, std::nullopt, up, down, h200_waves()).gemm2_k_slices, 1) << "off Hopper";
-  EXPECT_EQ(choose_kernels(32, mixtral, true, kWgmma32TwoPerSm, up, down, h200_waves()).gemm2_k_slices, 1) << "forced";
-  EXPECT_EQ(choose_kernels(32, mixtral, true, std::nullopt, up, down, h200_waves(), false, {.gemm2_k_split = false})
+  EXPECT_EQ(choose_kernels(32, mixtral, false, std::nullopt, up, down, hopper_waves()).gemm2_k_slices, 1) << "off Hopper";
+  EXPECT_EQ(choose_kernels(32, mixtral, true, kWgmma32TwoPerSm, up, down, hopper_waves()).gemm2_k_slices, 1) << "forced";
+  EXPECT_EQ(choose_kernels(32, mixtral, true, std::nullopt, up, down, hopper_waves(), false, {.gemm2_k_split = false})
                 .gemm2_k_slices,
             1)
       << "turned off";

@@ -1,5 +1,5 @@
-// The GEMM kernels hold as many CTAs per SM as the dispatch counts on. The dispatch tests model an
-// H200 (h200_waves.h) and the layer measures its device (moe/cuda_layer.cu); on a 132-SM Hopper the
+// The GEMM kernels hold as many CTAs per SM as the dispatch counts on. The dispatch tests model a 132-SM
+// Hopper (moe/hopper_waves.h) and the layer measures its device (moe/cuda_layer.cu); on a 132-SM Hopper the
 // two must agree. A kernel that outgrows its register budget holds fewer CTAs per SM, the tables'
 // wave rules then mislead and the forward slows with no test failing: GEMM 1's quantizing epilogue,
 // compiled into the mma.sync tiles too, once took the one-token tiles from 64 to 76 registers and
@@ -7,8 +7,8 @@
 #include <cuda_runtime.h>
 
 #include "cuda/gemm/grouped_gemm.h"
+#include "cuda/moe/hopper_waves.h"
 #include "gpu_test.h"
-#include "h200_waves.h"
 
 namespace fp4moe {
 namespace {
@@ -31,7 +31,7 @@ TEST(GpuOccupancy, TilesHoldTheCtasTheDispatchCounts) {
   if (kind.major != 9 || kind.sms != 132) GTEST_SKIP() << "the model is of a 132-SM sm_90 GPU (H100 SXM, H200)";
   const int sms = kind.sms;
   cuda::configure_grouped_gemms();
-  for (const auto& [tile, ctas] : cuda::testing::h200_waves().ctas)
+  for (const auto& [tile, ctas] : cuda::hopper_waves().ctas)
     EXPECT_EQ(int64_t(sms) * cuda::resident_ctas_per_sm(tile), ctas) << cuda::gemm_name(tile);
 }
 
