@@ -42,6 +42,12 @@ __device__ __forceinline__ void discard_l2_line(const void* line) {
   asm volatile("discard.global.L2 [%0], 128;\n" ::"l"(line) : "memory");
 }
 
+// On the host: whether FP32 rows of row_floats each, from `rows` on, are whole aligned 128-byte lines, so that
+// a kernel may discard every line it has read (the combine's y, h's quantization's FP32 h).
+inline bool rows_are_whole_l2_lines(const float* rows, int64_t row_floats) {
+  return reinterpret_cast<uintptr_t>(rows) % 128 == 0 && row_floats % 32 == 0;
+}
+
 // Global loads of data that is read once per kernel and never written while it runs (the packed
 // weights): the non-coherent read-only path, and no L1 line, so the stream does not evict the
 // token rows that every warp of the CTA re-reads.

@@ -60,9 +60,8 @@ __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const
 }  // namespace
 
 bool combine_can_discard(const float* y, int hidden, const YSlices& slices) {
-  const auto line_aligned = [](const float* p) { return reinterpret_cast<uintptr_t>(p) % 128 == 0; };
-  return hidden % 32 == 0 && line_aligned(y) &&
-         (slices.count == 0 || (line_aligned(slices.first) && slices.stride % 32 == 0));
+  return ptx::rows_are_whole_l2_lines(y, hidden) &&
+         (slices.count == 0 || ptx::rows_are_whole_l2_lines(slices.first, slices.stride));
 }
 
 void launch_combine(const float* y, const int* pair_rows, const float* topk_weights, int num_tokens, int top_k,

@@ -183,9 +183,7 @@ void launch_fake_quantize_input(const bf16* x, int64_t rows, int64_t cols, Globa
   launch_fake_quantize_impl<bf16, true>(x, rows, nullptr, cols, scale, out, launch);
 }
 
-bool fake_quantize_can_discard(const float* src, int64_t cols) {
-  return reinterpret_cast<uintptr_t>(src) % 128 == 0 && cols % 32 == 0;
-}
+bool fake_quantize_can_discard(const float* src, int64_t cols) { return ptx::rows_are_whole_l2_lines(src, cols); }
 
 void launch_fake_quantize(const float* src, int64_t max_rows, const int* device_rows, int64_t cols,
                           GlobalScaleSource scale, bf16* out, const Launch& launch, bool discard_src) {
