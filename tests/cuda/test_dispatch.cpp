@@ -549,36 +549,43 @@ TEST(Dispatch, PersistentGemm2ByTileAndK) {
 }
 
 // GEMM 1 reads x's rows in sorted order where its tile is a wgmma one (Hopper, from 10 rows per
-// expert) and its weights have at least twelve row blocks: gpt-oss (23), deepseek-v4-flash and
-// deepseek-v3 (16) at 512 to 16384 tokens, in both modes, with or without large tiles; never qwen3
-// (6); not on the mma.sync tiles, not in the decode kernels, not off Hopper, not with the rule off.
-TEST(Dispatch, SortedRowsWhereGemmOneHasManyRowBlocks) {
+// expert), its weights have at least twelve row blocks and the batch at least 24 rows per expert:
+// gpt-oss (23 row blocks), deepseek-v4-flash and deepseek-v3 (16) at 1024 to 16384 tokens, in both
+// modes, with or without large tiles; not at 512 (12-16 rows per expert); never qwen3 (6); not on the
+// mma.sync tiles, not in the decode kernels, not off Hopper, not with the rule off.
+TEST(Dispatch, SortedRowsWhereGemmOneHasManyRowBlocksAndRowsPerExpert) {
   for (const MoeConfig& shape : {kGptOss, kDsv4, kDsv3}) {
     MoeConfig w4a4 = shape;
     w4a4.mode = QuantMode::kW4A4;
-    for (int tokens : {512, 1024, 4096, 16384}) {
+    for (int tokens : {1024, 4096, 16384}) {
       const ForwardKernels k = choose_for(shape, tokens);
       ASSERT_TRUE(k.gemm1.wgmma) << shape.num_experts << " T=" << tokens;
       EXPECT_TRUE(k.sorted_rows) << shape.hidden << " T=" << tokens;
       EXPECT_TRUE(choose_for(w4a4, tokens).sorted_rows) << shape.hidden << " W4A4 T=" << tokens;
     }
+    ASSERT_TRUE(choose_for(shape, 512).gemm1.wgmma);
+    EXPECT_FALSE(choose_for(shape, 512).sorted_rows) << shape.hidden << ": under 24 rows per expert";
     EXPECT_FALSE(choose_for(shape, 64).sorted_rows) << shape.hidden << ": an mma.sync tile";
     EXPECT_FALSE(choose_for(shape, 1).sorted_rows) << shape.hidden << ": decode kernels";
   }
-  ASSERT_TRUE(choose_for(kGptOss, 512).large.has_value());
-  EXPECT_TRUE(choose_for(kGptOss, 512).sorted_rows) << "with large tiles";
+  ASSERT_TRUE(choose_for(kGptOss, 1024).large.has_value());
+  EXPECT_TRUE(choose_for(kGptOss, 1024).sorted_rows) << "with large tiles";
   for (int tokens : {512, 4096, 16384}) EXPECT_FALSE(choose_for(kQwen3, tokens).sorted_rows) << "qwen3 T=" << tokens;
   const int64_t up = packed_rows(kDsv4, WeightRole::kGateUp), down = packed_rows(kDsv4, WeightRole::kDown);
   EXPECT_FALSE(choose_kernels(4096, kDsv4, false, std::nullopt, up, down, hopper_waves()).sorted_rows) << "off Hopper";
   EXPECT_FALSE(choose_kernels(4096, kDsv4, true, std::nullopt, up, down, hopper_waves(), false, {.sorted_rows = false})
                    .sorted_rows)
       << "turned off";
-  // The line: twelve blocks of 256 rows.
+  // The lines: twelve blocks of 256 rows, 24 rows per expert (deepseek-v4-flash: 1024 tokens, not 1023).
   EXPECT_FALSE(gemm1_has_many_row_blocks(11 * 256));
   EXPECT_TRUE(gemm1_has_many_row_blocks(11 * 256 + 1));
-  EXPECT_TRUE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, false, 12 * 256));
-  EXPECT_FALSE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, true, 12 * 256));
-  EXPECT_FALSE(gemm1_reads_sorted_rows(kSmallBatchTile, false, 12 * 256));
+  EXPECT_TRUE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, false, 12 * 256, 24 * 8, 8));
+  EXPECT_FALSE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, false, 12 * 256, 24 * 8 - 1, 8));
+  EXPECT_FALSE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, false, 11 * 256, 24 * 8, 8));
+  EXPECT_FALSE(gemm1_reads_sorted_rows(kWgmma32TwoPerSm, true, 12 * 256, 24 * 8, 8));
+  EXPECT_FALSE(gemm1_reads_sorted_rows(kSmallBatchTile, false, 12 * 256, 24 * 8, 8));
+  EXPECT_TRUE(choose_for(kDsv4, 1024).sorted_rows);
+  EXPECT_FALSE(choose_for(kDsv4, 1023).sorted_rows);
 }
 
 // y kept in L2 (y_stays_in_l2) on a 50 MiB L2: where y and h fit in it and y is at least 3.5% of the touched
@@ -609,18 +616,19 @@ TEST(Dispatch, YStaysInL2WhereItFitsAndMatters) {
 }
 
 // The workspace holds the sorted rows' copy (T*k rows of H BF16 values) only where the rule can take a
-// batch: on Hopper, for a GEMM 1 of at least twelve row blocks.
+// batch: on Hopper, for a GEMM 1 of at least twelve row blocks, where its largest batch has 24 rows per expert.
 TEST(Dispatch, WorkspaceHoldsSortedRowsOnlyWhereTheRuleCanApply) {
   const auto copy_bytes = [](const MoeConfig& c, int tokens, bool hopper) {
     const WorkspaceLayout l = WorkspaceLayout::make(c, tokens, min_block_tokens(), hopper);
     return l.h_bf16 - l.x_sorted;  // the copy lies between them
   };
-  const size_t dsv4_copy = size_t(512) * kDsv4.top_k * kDsv4.hidden * sizeof(bf16);
-  EXPECT_EQ(copy_bytes(kDsv4, 512, true), dsv4_copy);
-  EXPECT_EQ(copy_bytes(kDsv4, 512, false), 0u) << "off Hopper";
-  EXPECT_EQ(copy_bytes(kQwen3, 512, true), 0u) << "six row blocks";
-  EXPECT_EQ(WorkspaceLayout::make(kDsv4, 512, min_block_tokens(), true).total,
-            WorkspaceLayout::make(kDsv4, 512, min_block_tokens(), false).total + dsv4_copy);
+  const size_t dsv4_copy = size_t(1024) * kDsv4.top_k * kDsv4.hidden * sizeof(bf16);
+  EXPECT_EQ(copy_bytes(kDsv4, 1024, true), dsv4_copy);
+  EXPECT_EQ(copy_bytes(kDsv4, 1023, true), 0u) << "under 24 rows per expert";
+  EXPECT_EQ(copy_bytes(kDsv4, 1024, false), 0u) << "off Hopper";
+  EXPECT_EQ(copy_bytes(kQwen3, 1024, true), 0u) << "six row blocks";
+  EXPECT_EQ(WorkspaceLayout::make(kDsv4, 1024, min_block_tokens(), true).total,
+            WorkspaceLayout::make(kDsv4, 1024, min_block_tokens(), false).total + dsv4_copy);
 }
 
 // GEMM 2's K in two slices where its one-tile wgmma kernel has at most a wave of expected CTAs and K is long:

@@ -754,10 +754,10 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
 }
 
 // GEMM 1 reading x's rows copied in sorted order (moe/dispatch.h's gemm1_reads_sorted_rows: wgmma
-// tiles, 12 or more row blocks) gives the gathering GEMM 1's output bit for bit
-// (FP4MOE_SORTED_ROWS=0), within the reference's bound, in both modes: 8 of 12 experts local, top-3,
+// tiles, 12 or more row blocks, 24 or more rows per expert) gives the gathering GEMM 1's output bit for
+// bit (FP4MOE_SORTED_ROWS=0), within the reference's bound, in both modes: 8 of 12 experts local, top-3,
 // K and N off the tile grid (2944 padded gate/up rows: twelve row blocks, the last one half full), batches
-// from the smallest the wgmma tiles take to about 260 rows per expert, dropped and non-local ids, a
+// from the rule's line (64 tokens: 24 rows per expert) to about 260 rows per expert, dropped and non-local ids, a
 // skewed batch, every token on one expert, no local pair, and a NaN and an Inf in x. With large tiles
 // (both of GEMM 1's launches reading the sorted rows): LargeTilesOfSkewedBatches.
 TEST(GpuLayer, SortedRowsEqualTheGather) {
@@ -781,7 +781,7 @@ TEST(GpuLayer, SortedRowsEqualTheGather) {
       twin.same_output(xs, routing, m + " " + label);
       EXPECT_LT(layers.error(xs, routing, (m + " sorted rows, " + label).c_str()), kBound) << tokens;
     };
-    for (int tokens : {40, 300, 700}) {
+    for (int tokens : {64, 300, 700}) {
       auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
       testing::drop_some(routing, c, 0.2, rng);
       check(routing, "uniform, dropped ids");

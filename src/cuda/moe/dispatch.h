@@ -829,7 +829,8 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 inline bool tile_handoff_from_env() { return rule_switch_from_env("FP4MOE_TILE_HANDOFF"); }
 
 // GEMM 1 reads its token rows from a copy of x in the plan's sorted order (routing/sorted_rows.h)
-// where its tile is a wgmma one and its weights have at least kSortedRowsMinRowBlocks row blocks:
+// where its tile is a wgmma one, its weights have at least kSortedRowsMinRowBlocks row blocks and
+// the batch at least kSortedRowsMinRowsPerExpert rows per expert (below):
 // the producers then bring each stage's rows by one or two tensor copies instead of gathering 16-byte
 // chunks with cp.async, and the consumers skip the proxy fence, which made GEMM 1 4-12% faster on
 // every shape and batch measured (the fence is about 1% of that, the copies the rest; no gathered
@@ -850,16 +851,41 @@ inline bool tile_handoff_from_env() { return rule_switch_from_env("FP4MOE_TILE_H
 // with the copy's first form, one CTA per sorted row, call1/). W4A4, dynamic scales, 512 / 4096
 // tokens (call3/): gpt-oss -2.4 / -1.5%, deepseek-v4-flash -3.5 / -1.9%, deepseek-v3 -2.6 / -1.9%.
 // The line between 6 and 16 row blocks is not measured.
+//
+// Those gains are the thirty-seventh session's, on an H200. On an H100 with today's kernels the copy costs more than it
+// saves below about 24 rows per expert: FP4MOE_SORTED_ROWS=0 against on, whole layer, W4A16, uniform / skewed, two or
+// three alternating rounds (bench/results/h100-rule-audit/call4/ at 384, call1-2/ at 512, h100-sorted-line/ from
+// 640; rows per expert in brackets; negative: faster without the copy):
+//
+//   shape              384              512              768              1024             1536
+//   gpt-oss-120b       [12] -0.6/-0.5%  [16] -0.3/-2.4%  [24] +1.4/-2.2%  [32] +2.7/+0.1%  [48] +2.3/+1.9%
+//   deepseek-v4-flash  [9]  -0.7/-1.6%  [12] -0.8/-0.3%  [18] -1.0/-2.0%  [24] +2.0/-0.5%  [36] +2.7/+2.1%
+//   deepseek-v3        [12] -0.5/-1.4%  [16] -0.4/-0.5%  [24] +0.3/-1.8%  [32] +1.9/+1.7%  [48] +2.6/-0.9%
+//
+// Calibrated and dynamic W4A4 alike: uniform at 768 -1.3..+0.7%, at 1024 +0.4..+2.4%. So the copy runs from
+// kSortedRowsMinRowsPerExpert pairs per local expert on average, where the uniform rows gain; the skewed rows, whose
+// hot experts go to the large tiles and leave the rest fewer rows, would put the line nearer 32. As landed, against
+// the copy at every batch (h100-sorted-line/landing/, three rounds W4A16, two W4A4): the rows it turns off (384-640
+// tokens, deepseek-v4-flash to 768) -2.7..+0.9%, median -0.7% (gpt-oss 512 skewed -2.4%, calibrated -2.2%, dynamic
+// -2.7%; deepseek-v3 640 uniform +0.9%), the rows it keeps 0.993-1.008. The H200's side on today's kernels is not
+// measured (bench/results/h200-lines-69/run.sh is that A/B).
 inline constexpr int kSortedRowsMinRowBlocks = 12;
+inline constexpr int kSortedRowsMinRowsPerExpert = 24;
 
-// Whether GEMM 1's weights have that many row blocks of the wgmma tiles (256 rows each); the
-// workspace holds the copy only for such a layer.
+// Whether GEMM 1's weights have that many row blocks of the wgmma tiles (256 rows each).
 inline bool gemm1_has_many_row_blocks(int64_t gate_up_rows) {
   return ceil_div(gate_up_rows, int64_t(kWgmma128.block_rows())) >= kSortedRowsMinRowBlocks;
 }
 
-inline bool gemm1_reads_sorted_rows(const MmaTileConfig& gemm1, bool decode_kernels, int64_t gate_up_rows) {
-  return !decode_kernels && gemm1.wgmma && gemm1_has_many_row_blocks(gate_up_rows);
+// Whether the copy pays for a batch of `pairs` over `local_experts`, whatever GEMM 1's tile: the
+// workspace holds the copy only where it does for the largest batch.
+inline bool sorted_rows_pay(int64_t gate_up_rows, int64_t pairs, int64_t local_experts) {
+  return gemm1_has_many_row_blocks(gate_up_rows) && pairs >= kSortedRowsMinRowsPerExpert * local_experts;
+}
+
+inline bool gemm1_reads_sorted_rows(const MmaTileConfig& gemm1, bool decode_kernels, int64_t gate_up_rows,
+                                    int64_t pairs, int64_t local_experts) {
+  return !decode_kernels && gemm1.wgmma && sorted_rows_pay(gate_up_rows, pairs, local_experts);
 }
 
 // FP4MOE_SORTED_ROWS=0 keeps GEMM 1 gathering its rows from x (benchmarks measure the rule with it).
@@ -1046,7 +1072,8 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   k.own_tiles = !k.decode_kernels && rules.own_tiles &&
                 gemm1_finds_own_tiles(hopper, k.gemm1, bool(k.large), pairs,
                                       expected_ctas(k.gemm1, gate_up_rows), waves.of(k.gemm1));
-  k.sorted_rows = rules.sorted_rows && gemm1_reads_sorted_rows(k.gemm1, k.decode_kernels, gate_up_rows);
+  k.sorted_rows = rules.sorted_rows &&
+                  gemm1_reads_sorted_rows(k.gemm1, k.decode_kernels, gate_up_rows, pairs, c.num_local_experts());
   const bool split = !forced && !k.decode_kernels && !k.persistent_gemm2 && rules.gemm2_k_split &&
                      gemm2_splits_k(k.gemm2, k.large, expected_ctas(k.gemm2, down_rows), waves.of_wgmma(k.gemm2),
                                     c.intermediate, pairs);

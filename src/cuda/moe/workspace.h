@@ -52,7 +52,8 @@ struct WorkspaceLayout {
     l.next_item = take(sizeof(uint32_t));
     l.x_quantized = take(w4a4 ? sizeof(bf16) * num_tokens * config.hidden : 0);
     const int64_t gate_up_rows = packed_weight_shape(WeightRole::kGateUp, config.hidden, config.intermediate).rows;
-    l.x_sorted = take(hopper && gemm1_has_many_row_blocks(gate_up_rows) ? sizeof(bf16) * pairs * config.hidden : 0);
+    const bool sorted_rows = hopper && sorted_rows_pay(gate_up_rows, pairs, experts);
+    l.x_sorted = take(sorted_rows ? sizeof(bf16) * pairs * config.hidden : 0);
     l.h_bf16 = take(sizeof(bf16) * pairs * config.intermediate);
     l.h_f32 = take(w4a4 ? sizeof(float) * pairs * config.intermediate : 0);
     l.y = take(sizeof(float) * pairs * config.hidden);
