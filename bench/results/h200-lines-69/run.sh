@@ -19,5 +19,9 @@ dev_env_ab y 3 "--shapes qwen3-30b-a3b --tokens 192,256,512,704,768 --kernels of
   on= off=FP4MOE_Y_IN_L2=0 > /dev/null
 dev_env_ab yc 2 "--shapes qwen3-30b-a3b --tokens 192,256,704,768 --mode w4a4 --scales calibrated --kernels off --mem-gib 16" \
   on= off=FP4MOE_Y_IN_L2=0 > /dev/null
+# 3. The large tiles (h100-rule-audit/): on the H100 off at 64 tokens -0.8..-2.0% uniform, skewed -1.7..+1.4%; at 512
+#    uniform -0.8..-1.1%, skewed +0.4..+2.5%. The same A/B on the H200 (added in the seventieth session).
+dev_env_ab l 2 "--shapes gpt-oss-120b,deepseek-v4-flash,deepseek-v3 --tokens 64,512 --kernels off --mem-gib 16" \
+  on= large=FP4MOE_LARGE_TILES=0 > /dev/null
 dev_print_ab
 el done
