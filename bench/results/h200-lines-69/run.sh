@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepared in the sixty-ninth session, not run (its device time was spent): the H200 side of two H100 findings.
-# Before the call, build main's CLI on the CPU machine and carry it compressed:
+# Before the call, build the CLI of main 3797ddd (before e1bb216 put the sorted-row copy's line at 24 rows per expert,
+# so that FP4MOE_SORTED_ROWS=0 below turns a copy off at every batch) on the CPU machine and carry it compressed:
 #   cmake --build BUILD --target fp4moe_cli && cp BUILD/src/cli/fp4moe /tmp/pk/fp4moe-base && strip /tmp/pk/fp4moe-base
 #   tar -cf - -C /tmp/pk fp4moe-base | xz -9e -T2 > build-ab/clis.tar.xz      # then run with carry ["build-ab"]
 # 1. The sorted-row copy (h100-rule-audit/): on the H100 it costs 0.3-2.5% at 384-512 tokens and pays from 1024; the

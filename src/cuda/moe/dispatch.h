@@ -867,7 +867,7 @@ inline bool tile_handoff_from_env() { return rule_switch_from_env("FP4MOE_TILE_H
 // hot experts go to the large tiles and leave the rest fewer rows, would put the line nearer 32. As landed, against
 // the copy at every batch (h100-sorted-line/landing/, three rounds W4A16, two W4A4): the rows it turns off (384-640
 // tokens, deepseek-v4-flash to 768) -2.7..+0.9%, median -0.7% (gpt-oss 512 skewed -2.4%, calibrated -2.2%, dynamic
-// -2.7%; deepseek-v3 640 uniform +0.9%), the rows it keeps 0.993-1.008. The H200's side on today's kernels is not
+// -2.7%; deepseek-v3 640 uniform +0.9%), the rows it keeps 0.991-1.008. The H200's side on today's kernels is not
 // measured (bench/results/h200-lines-69/run.sh is that A/B).
 inline constexpr int kSortedRowsMinRowBlocks = 12;
 inline constexpr int kSortedRowsMinRowsPerExpert = 24;
