@@ -36,9 +36,14 @@ __device__ void discard_read_lines(const float* y, const int* rows, int top_k, i
 // follows a kernel that did, before it lets this kernel launch), and the weights are the caller's,
 // in place before the plan started. Both are read from L2 (ld.cg): the SM's L1 may hold an earlier
 // forward's. The next forward's plan waits for this kernel before it writes the rows again.
+// kDiscardY: the kernel also drops y's lines from L2 once read (launch_combine's discard_y). Two
+// kernels rather than a run-time flag: compiled in, the discard's ballot and the rows it keeps live
+// took the plain kernel from 56 to 70 registers (9 to 7 CTAs a SM) and made it up to 4.9% slower at
+// 4096-16384 tokens (H100; as two kernels 0.960-1.003 of the flag's: bench/results/h100-combine-forms).
+template <bool kDiscardY>
 __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const int* pair_rows,
                                                            const float* topk_weights, int top_k, int hidden, bf16* out,
-                                                           YSlices slices, bool discard_y) {
+                                                           YSlices slices) {
   __shared__ int rows[kTokenKernelMaxTopK];
   __shared__ float weights[kTokenKernelMaxTopK];
   const int64_t token = blockIdx.x;
@@ -50,11 +55,12 @@ __global__ void __launch_bounds__(kThreads) combine_kernel(const float* y, const
   __syncthreads();
   const int col = blockIdx.y * kColumnsPerCta + threadIdx.x * 4;
   // The lanes past hidden leave first; a discard waits for the rest of its line's group (whole lines:
-  // all eight lanes or none). discard_y is the same for the whole grid.
-  const uint32_t lanes = discard_y ? __ballot_sync(0xFFFFFFFFu, col < hidden) : 0u;
+  // all eight lanes or none).
+  uint32_t lanes = 0;
+  if constexpr (kDiscardY) lanes = __ballot_sync(0xFFFFFFFFu, col < hidden);
   if (col >= hidden) return;
   combine_four_columns(y, rows, weights, top_k, hidden, col, out + token * hidden, slices);
-  if (discard_y) discard_read_lines(y, rows, top_k, hidden, col, slices, lanes);
+  if constexpr (kDiscardY) discard_read_lines(y, rows, top_k, hidden, col, slices, lanes);
 }
 
 }  // namespace
@@ -71,8 +77,8 @@ void launch_combine(const float* y, const int* pair_rows, const float* topk_weig
   require(!discard_y || combine_can_discard(y, hidden, slices), "combine", "discard_y",
           "only where y's rows are whole aligned 128-byte lines (combine_can_discard)", "y or hidden unaligned");
   const dim3 grid(unsigned(num_tokens), unsigned((hidden + kColumnsPerCta - 1) / kColumnsPerCta));
-  launch_kernel(combine_kernel, grid, kThreads, 0, launch, "combine_kernel", y, pair_rows, topk_weights, top_k, hidden,
-                out, slices, discard_y);
+  launch_kernel(discard_y ? combine_kernel<true> : combine_kernel<false>, grid, kThreads, 0, launch, "combine_kernel", y,
+                pair_rows, topk_weights, top_k, hidden, out, slices);
 }
 
 }  // namespace fp4moe::cuda
