@@ -16,6 +16,11 @@ dev_env_ab s 2 "--shapes gpt-oss-120b,deepseek-v4-flash,deepseek-v3 --tokens 384
   on= sorted=FP4MOE_SORTED_ROWS=0 > /dev/null
 dev_env_ab sc 2 "--shapes gpt-oss-120b --tokens 512 --mode w4a4 --scales calibrated --kernels off --mem-gib 16" \
   on= sorted=FP4MOE_SORTED_ROWS=0 > /dev/null
+if [ "${1:-}" = sorted ]; then  # `run.sh sorted`: this first part alone, for a call with little device time left
+  dev_print_ab
+  el done
+  exit 0
+fi
 dev_env_ab y 3 "--shapes qwen3-30b-a3b --tokens 192,256,512,704,768 --kernels off --mem-gib 16" \
   on= off=FP4MOE_Y_IN_L2=0 > /dev/null
 dev_env_ab yc 2 "--shapes qwen3-30b-a3b --tokens 192,256,704,768 --mode w4a4 --scales calibrated --kernels off --mem-gib 16" \
