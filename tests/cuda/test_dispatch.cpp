@@ -239,9 +239,9 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
   EXPECT_EQ(large(choose_for(kDsv3, 512)), "wgmma128-r256-w8-s8") << "above wgmma32";
   EXPECT_EQ(large(choose_for(kGptOss, 4096)), "none") << "the table's tile is the 128-token one";
   for (int t : {32, 64, 128, 256, 512, 1024}) EXPECT_EQ(large(choose_for(kQwen3, t)), "none") << "6 row blocks, " << t;
-  // 2560 rows in both GEMMs: ten 256-row blocks, the fewest that take large tiles.
-  const MoeConfig ten_blocks{16, 2560, 1280, 2, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig nine_blocks{16, 2304, 1280, 2, {}, QuantMode::kW4A16, 0, -1, 64};
+  // 2560 rows in both GEMMs: ten 256-row blocks, the fewest that take large tiles (128 experts make 4.8 waves of them).
+  const MoeConfig ten_blocks{128, 2560, 1280, 16, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig nine_blocks{128, 2304, 1280, 16, {}, QuantMode::kW4A16, 0, -1, 64};
   EXPECT_EQ(gemm_name(choose_for(ten_blocks, 100).gemm1), "wgmma32-r256-w8-s8-c2");
   EXPECT_EQ(large(choose_for(ten_blocks, 100)), "none") << "wgmma32 chosen: 128 tokens needed";
   EXPECT_EQ(large(choose_for(ten_blocks, 128)), "wgmma128-r256-w8-s8");
@@ -260,6 +260,40 @@ TEST(Dispatch, LargeTilesForExpertsWithManyRows) {
   EXPECT_FALSE(choose_kernels(512, kGptOss, true, std::nullopt, up, down, hopper_waves(), false, {.large_tiles = false})
                    .large)
       << "turned off";
+}
+
+// Large tiles only where the local experts' row blocks make kLargeTileMinTableWaves waves of a two-CTA tile
+// (264 CTAs on the modeled H100): not on models with few experts, nor on a many-expert one whose experts are
+// mostly elsewhere (expert parallelism); and without a device's SMs the grid is not checked.
+TEST(Dispatch, LargeTilesBesideAGridOfSeveralWaves) {
+  const MoeConfig c32{32, 4096, 2048, 4, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig gpt_oss_20b{32, 2880, 2880, 4, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig scout{16, 5120, 8192, 1, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig qwen3_235b{128, 4096, 1536, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  for (int t : {128, 224, 384}) {
+    EXPECT_TRUE(choose_for(c32, t).gemm1.wgmma) << t;
+    EXPECT_FALSE(choose_for(c32, t).large) << "32 x 16 blocks, 1.9 waves, T=" << t;
+    EXPECT_FALSE(choose_for(gpt_oss_20b, t).large) << "32 x 11 blocks, 1.3 waves, T=" << t;
+  }
+  EXPECT_FALSE(choose_for(scout, 64).large) << "16 x 20 blocks, above mma.sync";
+  EXPECT_FALSE(choose_for(scout, 256).large) << "16 x 20 blocks";
+  EXPECT_TRUE(choose_for(qwen3_235b, 64).large) << "128 x 12 blocks, 5.8 waves";
+  EXPECT_TRUE(choose_for(qwen3_235b, 256).large);
+  EXPECT_TRUE(choose_for(kGptOss, 256).large) << "128 x 11 blocks, 5.3 waves";
+  MoeConfig dsv3_ep = kDsv3;
+  dsv3_ep.local_experts = 32;
+  EXPECT_TRUE(choose_for(kDsv3, 512).large) << "256 x 16 blocks";
+  EXPECT_FALSE(choose_for(dsv3_ep, 512).large) << "32 local experts x 16 blocks";
+  // The line: 11 blocks in both GEMMs, 72 experts make 792 = 3 x 264 blocks, 71 fall short.
+  const MoeConfig at_line{72, 2816, 1408, 2, {}, QuantMode::kW4A16, 0, -1, 64};
+  MoeConfig below = at_line;
+  below.num_experts = 71;
+  EXPECT_TRUE(choose_for(at_line, 512).gemm1.wgmma);
+  EXPECT_TRUE(choose_for(at_line, 512).large);
+  EXPECT_FALSE(choose_for(below, 512).large);
+  const int64_t up = packed_rows(c32, WeightRole::kGateUp), down = packed_rows(c32, WeightRole::kDown);
+  EXPECT_TRUE(large_tile_for(choose_gemm(224, c32, true), 224, true, up, down, 32, DeviceWaves{}))
+      << "no SMs known";
 }
 
 // GEMM 2 takes GEMM 1's tiles as they finish in W4A16's four-kernel chain, except with large tiles
@@ -392,8 +426,9 @@ TEST(Dispatch, SplitTileWhereFewExpertsHoldSeveralRows) {
     EXPECT_EQ(k.gemm1.split_k + k.gemm2.split_k, 2) << c.hidden << " T=" << t;
     EXPECT_TRUE(k.tile_handoff) << c.hidden << " T=" << t;
   }
-  EXPECT_FALSE(large_tile_for(kDecodeTile, 64, true, 1 << 20, 1 << 20)) << "not beside the K-split tile";
-  EXPECT_TRUE(large_tile_for(kSmallBatchTile, 64, true, 1 << 20, 1 << 20));
+  EXPECT_FALSE(large_tile_for(kDecodeTile, 64, true, 1 << 20, 1 << 20, 256, hopper_waves()))
+      << "not beside the K-split tile";
+  EXPECT_TRUE(large_tile_for(kSmallBatchTile, 64, true, 1 << 20, 1 << 20, 256, hopper_waves()));
 }
 
 // max_gemm_tiles (routing/plan.h) is the most tiles any routing makes, not just a bound: every

@@ -279,25 +279,24 @@ TEST(GpuLayer, CombineOfManySlots) {
 
 // Large tiles (moe/dispatch.h, on Hopper): skewed batches whose hot experts fill one or more large
 // tiles and leave a short rest for the table's tile, above an mma.sync tile (200 tokens: about 6
-// rows per expert, hot experts about 50), above the 32-token wgmma tile (600 tokens: about 19,
-// hot experts about 150, and every token on one expert) and above the 64-token one (1100 tokens:
+// rows per expert, hot experts about 100), above the 32-token wgmma tile (600 tokens: about 19,
+// hot experts about 300, and every token on one expert) and above the 64-token one (1100 tokens:
 // about 34, the table keying on 46); both modes, dropped and non-local ids. Both GEMMs need ten
 // row blocks of 256 rows for large tiles: 2944 and 2688 padded rows here, with K (2576 and 1424) off
-// the 64-wide K step; above the wgmma tiles GEMM 1's two launches read the rows in sorted order.
+// the 64-wide K step; and the local experts' blocks three waves of a two-CTA tile (96 x 10 on 132
+// SMs: 3.6). Above the wgmma tiles GEMM 1's two launches read the rows in sorted order.
 TEST(GpuLayer, LargeTilesOfSkewedBatches) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(37);
   const bool hopper = on_hopper();
   for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-    MoeConfig c = make_config(64, 2576, 1424, 2, 1100, Activation::kSilu, mode);
-    c.local_experts = 48;  // the skewed routing's hot experts 0-3 are local
+    MoeConfig c = make_config(128, 2576, 1424, 4, 1100, Activation::kSilu, mode);
+    c.local_experts = 96;  // the skewed routing's hot experts 0-3 are local
     LayerPair layers(c, 11);
     const auto x = testing::random_bf16(size_t(1100) * c.hidden, rng);
     for (int tokens : {200, 600, 1100}) {
       if (hopper) {
-        EXPECT_TRUE(
-            cuda::large_tile_for(cuda::choose_gemm(tokens, c, true), tokens, true, gate_up_rows(c), down_rows(c)))
-            << tokens;
+        EXPECT_TRUE(chosen_kernels(c, tokens).large) << tokens;
         EXPECT_EQ(chosen_kernels(c, tokens).sorted_rows, tokens > 200) << tokens;
       }
       auto routing = testing::skewed_routing(tokens, c.num_experts, c.top_k, rng);

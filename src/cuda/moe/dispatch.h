@@ -592,24 +592,54 @@ inline DeviceWaves device_waves_of(int device) {
 // 8/4096/14336/2 T=128 +15.6%, gpt-oss-20b T=248 skewed -8.6%, the rest within 4%). As landed, against
 // the table without the line (landing/): gpt-oss-20b T=32-56 -2.7..-8.7%, llama4-scout -4.8..+0.3%,
 // the benchmark shapes at 32-56 tokens -5.6..+1.0% in both modes; 64 tokens unchanged.
+//
+// The same holds for the grid as a whole: where the local experts' row blocks are few, the table's CTAs
+// take a wave or two and the hot experts' large CTAs (one per SM, the whole K for 128 tokens) set both
+// GEMMs' end. So the large tiles also need kLargeTileMinTableWaves waves of a two-CTA tile over every
+// local expert's row blocks of the GEMM with fewer (1.2-1.9 waves on the few-expert models below, 5.3
+// on gpt-oss-120b, 5.8 on qwen3-235b, 15.5 on the deepseek shapes). H100, W4A16, FP4MOE_LARGE_TILES=0
+// against on, three alternating rounds, main 1e2c861 (bench/results/h100-large-tiles-few-experts/):
+//
+//   shape (local experts x row blocks, waves)    tokens     uniform        skewed
+//   32/4096/2048/4 (32 x 16, 1.9)                128-384    -0.5..-5.9%    -1.4..-23% (T=224 312.4 -> 240.0 us)
+//   gpt-oss-20b 32/2880/2880/4 (32 x 11, 1.3)    128-384    -0.4..-5.2%    -1.5..-22% (T=224 306.0 -> 237.7 us)
+//   llama4-scout 16/5120/8192/1 (16 x 20, 1.2)   64-96      -4.3..-5.4%    -4.3..-6.3%
+//                                                128-768    -1.0..+1.5%    -1.7..0.0%, 768 -4.3%
+//   mixtral 8/4096/14336/2 (8 x 16, 0.5)         128-192    -1.1..0.0%     -0.1..0.0%
+//   qwen3-235b 128/4096/1536/8 (128 x 12, 5.8)   64-512     -0.8..-2.8%, 128 +7.2% (spread 6.5%); -1.0..-4.9%, 128 +0.4%
+//   gpt-oss-120b, deepseek-v3                    256-448    -0.3..-1.1%    -1.2..+1.7%
+//   deepseek-v4-flash                            384-448    -0.9..-1.0%    +0.1..+1.1%
+//   gpt-oss-120b, deepseek-v4-flash              640        -0.3..-0.9%    +4.4..+5.9%
+//
+// (benchmark-shapes/ for the last three lines). The line sits between 1.9 waves, where every few-expert
+// row was faster without large tiles or level, and 5.3, which keeps the many-expert shapes as they were
+// (qwen3-235b's losses there are smaller and mixed); with expert parallelism a shape's local experts
+// count, so deepseek-v3 on 32 of its 256 experts takes the few-expert models' choice (not measured).
 inline constexpr MmaTileConfig kLargeTileAboveMma = kWgmma32TwoPerSm;
 inline constexpr MmaTileConfig kLargeTileAboveWgmma = kWgmma128;
 inline constexpr int kLargeTileAboveMmaMinTokens = 2 * kLargeTileAboveMma.block_tokens;
 inline constexpr int kMinLargeTileRows = 32;  // the workspace holds large-tile lists for this size
 inline constexpr int kLargeTileMinRowBlocks = 10;
+inline constexpr double kLargeTileMinTableWaves = 3;
 static_assert(kLargeTileAboveMma.block_tokens >= kMinLargeTileRows &&
               kLargeTileAboveWgmma.block_tokens >= kMinLargeTileRows);
 
-// gate_up_rows / down_rows: the GEMMs' packed weight rows.
+// gate_up_rows / down_rows: the GEMMs' packed weight rows; local_experts and waves (its SMs; none
+// known: the grid is not checked) size the table's grid.
 inline std::optional<MmaTileConfig> large_tile_for(const MmaTileConfig& chosen, int tokens, bool hopper,
-                                                   int64_t gate_up_rows, int64_t down_rows) {
+                                                   int64_t gate_up_rows, int64_t down_rows, int local_experts,
+                                                   const DeviceWaves& waves) {
   // The K-split tile runs only where GEMM 2 has few waves of it (for_gemm2_waves), so few CTAs that a large launch
   // beside them would leave SMs idle more than it saves re-reading: not measured, and kept apart.
   if (!hopper || chosen.split_k > 1) return std::nullopt;
   const MmaTileConfig large = chosen.wgmma ? kLargeTileAboveWgmma : kLargeTileAboveMma;
   const int min_tokens = chosen.wgmma ? large.block_tokens : kLargeTileAboveMmaMinTokens;
   if (chosen.block_tokens >= large.block_tokens || tokens < min_tokens) return std::nullopt;
-  if (std::min(gate_up_rows, down_rows) < int64_t(kLargeTileMinRowBlocks) * large.block_rows()) return std::nullopt;
+  const int64_t row_blocks = std::min(gate_up_rows, down_rows) / large.block_rows();  // whole blocks
+  if (row_blocks < kLargeTileMinRowBlocks) return std::nullopt;
+  const int64_t wave = waves.of_wgmma(kWgmma32TwoPerSm);
+  if (wave > 0 && double(local_experts) * double(row_blocks) < kLargeTileMinTableWaves * double(wave))
+    return std::nullopt;
   return large;
 }
 
@@ -1061,7 +1091,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
                                         has_decode_gemm(k.gemm1) && has_decode_gemm(k.gemm2),
                                         most_ctas(k.gemm2, down_rows), waves.of(k.gemm2));
   if (!k.decode_kernels && !forced && rules.large_tiles)
-    k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows);
+    k.large = large_tile_for(gemm, tokens, hopper, gate_up_rows, down_rows, c.num_local_experts(), waves);
   k.gemm1_quantizes_h = c.mode == QuantMode::kW4A4 && h_calibrated && rules.epilogue_quantize &&
                         epilogue_quantizes_h(k.gemm1) && (!k.large || epilogue_quantizes_h(*k.large));
   k.tile_handoff = !k.decode_kernels && rules.tile_handoff && (c.mode == QuantMode::kW4A16 || k.gemm1_quantizes_h) &&
