@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepared in the seventy-second session, not run (its device time was spent). The 24-row line between the 32- and
+# Prepared in the seventy-second session, run in the seventy-third (README.md). The 24-row line between the 32- and
 # 48-token two-CTA wgmma tiles (moe/dispatch.h: the 48-token tile from more than 24 rows per expert) was drawn as a tie
 # at 24 rows on the benchmark shapes (H200); h100-c32-192/ found the 48-token tile 10.8% faster at 24 rows on
 # 32/4096/2048/4 uniform (192 tokens). Both tiles forced (forcing drops the large tiles, which few-expert shapes no
