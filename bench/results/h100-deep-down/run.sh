@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seventy-third session, H100. ../h100-t1-timeline/: at qwen3 T=1 GEMM 2's CTAs are resident from 0.6 us and idle
+# Seventy-third session, H100 (run; README.md). ../h100-t1-timeline/: at qwen3 T=1 GEMM 2's CTAs are resident from 0.6 us and idle
 # until their wait at 10.4 us, with 4 of each slice's 6 K steps in their register rings; after the wait they take
 # 3.4 us, two steps of it from DRAM. deep-down.patch (diagnostic): a K-split decode tile with a register ring of six
 # (mma8-r64-w4-s6-d6-k2, 80 registers, three CTAs an SM) that FP4MOE_DIAG_DEEP_DOWN=1 gives the decode GEMM 2 where the
