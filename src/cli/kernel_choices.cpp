@@ -34,8 +34,8 @@ DeviceFacts device_facts(const KernelDevice& device) {
 // The rules of the forward that apply beyond its tiles, comma-separated ("-": none).
 std::string rules_of(const cuda::ForwardKernels& k) {
   std::string rules;
-  const auto add = [&](bool on, const char* name) {
-    if (on) rules += (rules.empty() ? "" : ", ") + std::string(name);
+  const auto add = [&](bool on, const std::string& name) {
+    if (on) rules += (rules.empty() ? "" : ", ") + name;
   };
   add(k.tile_handoff, "hand-off");
   add(k.own_tiles, "own tiles");
@@ -46,6 +46,8 @@ std::string rules_of(const cuda::ForwardKernels& k) {
   add(k.gemm2_k_slices > 1, "GEMM 2 in K slices");
   add(k.gemm2_after_quantization, "GEMM 2 weights before its wait");
   add(k.y_in_l2, "y in L2");
+  add(k.gemm1_ctas_per_sm > 0, "GEMM 1 at " + std::to_string(k.gemm1_ctas_per_sm) + " CTAs/SM");
+  add(k.gemm2_ctas_per_sm > 0, "GEMM 2 at " + std::to_string(k.gemm2_ctas_per_sm) + " CTAs/SM");
   return rules.empty() ? "-" : rules;
 }
 

@@ -393,6 +393,34 @@ TEST(Dispatch, SplitTileWhereGemmTwoHasFewWaves) {
   EXPECT_EQ(for_gemm2_waves(kSmallBatchTile, 5000, 528, k), kSmallBatchTile) << "only the K-split tile";
 }
 
+// A K-split GEMM past one wave at three CTAs an SM where that takes fewer SM-waves than four (ties keep four): the
+// rows of bench/results/h100-decode-smem/call2/ that it gained on (gpt-oss T=2 GEMM 1 and T=4 GEMM 2, deepseek-v4-flash
+// T=2 both) and none that it lost on (gpt-oss T=4 GEMM 1 at a tie, deepseek-v3 T=1, qwen3 T=1-2); not within one
+// wave, not for other tiles, not for a forced tile, not with the rule off.
+TEST(Dispatch, FewerCtasPerSmWhereTheyFillTheLastWave) {
+  const auto caps = [](const ForwardKernels& k) { return std::pair{k.gemm1_ctas_per_sm, k.gemm2_ctas_per_sm}; };
+  EXPECT_EQ(caps(choose_for(kGptOss, 2)), std::pair(3, 0)) << "gpt-oss T=2: GEMM 1 720 CTAs, GEMM 2 360";
+  EXPECT_EQ(caps(choose_for(kGptOss, 4)), std::pair(0, 3)) << "gpt-oss T=4: GEMM 1 1440 CTAs (a tie), GEMM 2 720";
+  EXPECT_EQ(caps(choose_for(kDsv4, 2)), std::pair(3, 3)) << "deepseek-v4-flash T=2: 768 CTAs each";
+  for (int tokens : {1, 2})
+    EXPECT_EQ(caps(choose_for(kQwen3, tokens)), std::pair(0, 0)) << "qwen3 within one wave, T=" << tokens;
+  EXPECT_EQ(caps(choose_for(kDsv3, 1)), std::pair(0, 0)) << "deepseek-v3 T=1: 512 and 896 CTAs";
+  EXPECT_EQ(caps(choose_for(kDsv4, 4)), std::pair(0, 0)) << "the unsplit tile";
+  const int64_t up = packed_rows(kDsv4, WeightRole::kGateUp), down = packed_rows(kDsv4, WeightRole::kDown);
+  EXPECT_EQ(caps(choose_kernels(2, kDsv4, true, std::nullopt, up, down, hopper_waves(), false, {.fewer_ctas = false})),
+            std::pair(0, 0))
+      << "turned off";
+  EXPECT_EQ(caps(choose_kernels(2, kDsv4, true, kDecodeTile, up, down, hopper_waves())), std::pair(0, 0)) << "forced";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 528, 528, 132), 0) << "one wave";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 529, 528, 132), 3) << "4 x 2 SM-waves against 3 x 2";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 792, 528, 132), 3) << "two waves of three";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 793, 528, 132), 0) << "8 against 9";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 1584, 528, 132), 0) << "12 against 12";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 720, 0, 132), 0) << "unknown wave";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTileOneWave, 720, 264, 132), 0) << "only the two-slice tile";
+  EXPECT_EQ(ctas_per_sm_for_waves(kSmallBatchTile, 1500, 1056, 132), 0) << "only the two-slice tile";
+}
+
 // The K-split tile up to 5 rows per expert where GEMM 2 has few waves of it: the public models of
 // bench/results/h200-model-audit/ (experts/hidden/intermediate/top-k) at the batches measured there; split on every
 // row where it won, unsplit (with the tile hand-off) where it lost; then large tiles never beside it.
@@ -723,7 +751,8 @@ TEST(Dispatch, RuleSwitchesByNameOrAClearError) {
                                    std::pair{"FP4MOE_TILE_HANDOFF", &tile_handoff_from_env},
                                    std::pair{"FP4MOE_SORTED_ROWS", &sorted_rows_from_env},
                                    std::pair{"FP4MOE_GEMM2_K_SPLIT", &gemm2_k_split_from_env},
-                                   std::pair{"FP4MOE_Y_IN_L2", &y_in_l2_from_env}}) {
+                                   std::pair{"FP4MOE_Y_IN_L2", &y_in_l2_from_env},
+                                   std::pair{"FP4MOE_FEWER_CTAS", &fewer_ctas_from_env}}) {
     ASSERT_EQ(unsetenv(name), 0);
     EXPECT_TRUE(read()) << name;
     ASSERT_EQ(setenv(name, "0", 1), 0);

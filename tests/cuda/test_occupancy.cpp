@@ -35,6 +35,18 @@ TEST(GpuOccupancy, TilesHoldTheCtasTheDispatchCounts) {
     EXPECT_EQ(int64_t(sms) * cuda::resident_ctas_per_sm(tile), ctas) << cuda::gemm_name(tile);
 }
 
+// Held to fewer CTAs per SM (common/launch.h's Launch::ctas_per_sm, moe/dispatch.h's ctas_per_sm_for_waves), the
+// K-split tile's kernels hold exactly that many: their padded shared memory neither falls short of the cap nor
+// takes a CTA more from it.
+TEST(GpuOccupancy, CappedTilesHoldTheirCap) {
+  FP4MOE_REQUIRE_GPU();
+  cuda::configure_grouped_gemms();
+  const int resident = cuda::resident_ctas_per_sm(cuda::kDecodeTile);
+  ASSERT_GE(resident, 2) << "the cap the dispatch sets is one CTA fewer than fit";
+  for (int cap = 1; cap <= resident; ++cap) EXPECT_EQ(cuda::resident_ctas_per_sm(cuda::kDecodeTile, cap), cap) << cap;
+  EXPECT_EQ(cuda::resident_ctas_per_sm(cuda::kDecodeTile, resident + 1), resident) << "a cap above what fits";
+}
+
 // A wgmma tile sized for several CTAs per SM (its consumers' registers split for that many; the
 // persistent GEMM 2 launches that many per SM) must fit them.
 TEST(GpuOccupancy, WgmmaTilesFitTheirCtasPerSm) {

@@ -14,6 +14,8 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <algorithm>
+
 #include "cuda/common/check.h"
 
 namespace fp4moe::cuda {
@@ -39,11 +41,36 @@ inline int64_t device_l2_bytes(int device) {
   return bytes;
 }
 
-// Where and how a forward kernel is launched.
+// Where and how a forward kernel is launched. ctas_per_sm > 0 holds the kernel to at most that many
+// CTAs per SM (capped_smem_bytes), where the dispatch finds that fewer fill the last wave better
+// (moe/dispatch.h's ctas_per_sm_for_waves); 0 lets as many be resident as fit.
 struct Launch {
   cudaStream_t stream = nullptr;
   bool pdl = false;
+  int ctas_per_sm = 0;
+  Launch capped(int ctas) const { return {stream, pdl, ctas}; }
 };
+
+// The dynamic shared memory that holds `kernel` to at most `ctas` CTAs per SM: the SM's shared memory
+// over ctas + 1, less what each CTA reserves and holds statically, and one allocation unit more, so that
+// one CTA more does not fit; `smem` (what the kernel uses) where that is already more. The padding is
+// never touched. Raises the kernel's limit beyond the default 48 KB where it must.
+inline size_t capped_smem_bytes(const void* kernel, size_t smem, int ctas) {
+  int device = 0, per_sm = 0, reserved = 0, per_cta = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device), "shared memory");
+  check_cuda(cudaDeviceGetAttribute(&reserved, cudaDevAttrReservedSharedMemoryPerBlock, device), "shared memory");
+  check_cuda(cudaDeviceGetAttribute(&per_cta, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "shared memory");
+  cudaFuncAttributes attributes{};
+  check_cuda(cudaFuncGetAttributes(&attributes, kernel), "kernel attributes");
+  constexpr size_t kUnit = 128;  // shared memory is allocated in units of 128 bytes
+  const size_t fill = size_t(per_sm) / size_t(ctas + 1) - size_t(reserved) - attributes.sharedSizeBytes + kUnit;
+  const size_t bytes = std::max(smem, std::min(fill, size_t(per_cta) - attributes.sharedSizeBytes));
+  if (bytes > size_t(attributes.maxDynamicSharedSizeBytes))
+    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
+               "kernel shared memory");
+  return bytes;
+}
 
 template <class... KernelArgs, class... Args>
 void launch_kernel(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t smem, const Launch& launch,
@@ -51,7 +78,8 @@ void launch_kernel(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t 
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
   config.blockDim = block;
-  config.dynamicSmemBytes = smem;
+  const void* address = reinterpret_cast<const void*>(kernel);
+  config.dynamicSmemBytes = launch.ctas_per_sm > 0 ? capped_smem_bytes(address, smem, launch.ctas_per_sm) : smem;
   config.stream = launch.stream;
   cudaLaunchAttribute attribute[1];
   attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;

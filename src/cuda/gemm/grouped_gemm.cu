@@ -459,11 +459,13 @@ void launch_grouped_gemm(const MmaTileConfig& config, const PackedExpertWeights&
 }
 
 template <class Tile, class Epilogue, bool kOwnTiles = false>
-int resident_ctas() {
-  int smem = Tile::kSmemBytes, ctas = 0;
+int resident_ctas(int ctas_cap = 0) {
+  const auto kernel = grouped_gemm_kernel<Tile, Epilogue, kOwnTiles>();
+  size_t smem = Tile::kSmemBytes;
   if constexpr (kOwnTiles) smem = kOwnTileSmemBytes<Tile>;
-  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&ctas, grouped_gemm_kernel<Tile, Epilogue, kOwnTiles>(),
-                                                           Tile::kThreads, smem),
+  if (ctas_cap > 0) smem = capped_smem_bytes(reinterpret_cast<const void*>(kernel), smem, ctas_cap);
+  int ctas = 0;
+  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&ctas, kernel, Tile::kThreads, smem),
              "grouped GEMM occupancy");
   return ctas;
 }
@@ -497,11 +499,11 @@ void raise_smem_limits(int device_limit) {
 
 }  // namespace
 
-int resident_ctas_per_sm(const MmaTileConfig& config) {
+int resident_ctas_per_sm(const MmaTileConfig& config, int ctas_cap) {
   int fewest = 0;
   with_compiled_tile(config, [&](auto tile) {
     using Tile = decltype(tile);
-    fewest = std::min(resident_ctas<Tile, GateUpEpilogue>(), resident_ctas<Tile, DownEpilogue>());
+    fewest = std::min(resident_ctas<Tile, GateUpEpilogue>(ctas_cap), resident_ctas<Tile, DownEpilogue>(ctas_cap));
   });
   return fewest;
 }

@@ -183,8 +183,9 @@ void launch_down_gemm(const MmaTileConfig& config, const PackedExpertWeights& w,
 void configure_grouped_gemms();
 
 // How many CTAs of a compiled tile shape fit on one SM of the current device at once (the fewer of
-// its two kernels, GEMM 1 and GEMM 2); after configure_grouped_gemms().
-int resident_ctas_per_sm(const MmaTileConfig& config);
+// its two kernels, GEMM 1 and GEMM 2), or with ctas_cap > 0 as launched held to that many
+// (common/launch.h's Launch::ctas_per_sm); after configure_grouped_gemms().
+int resident_ctas_per_sm(const MmaTileConfig& config, int ctas_cap = 0);
 
 // The same for GEMM 1's kernel of that tile that finds its own tiles (OwnTiles); 0 for a tile
 // without one.

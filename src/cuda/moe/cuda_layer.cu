@@ -184,10 +184,11 @@ class CudaMoeLayer final : public MoeLayer {
                              w4a4 ? WorkspaceLayout::at<int>(workspace, layout.valid_rows) : nullptr};
       if (w4a4) launch_decode_fake_quantize(args.x, T, c.hidden, x_scale, plan.amax_bits, x_quantized, launch);
       launch_decode_gate_up(gemm1, gate_up_.view(), GemmInput{gemm1_rows, c.hidden, nullptr, c.top_k, T}, gate_up_out,
-                            routing, out, decode_row_blocks(gemm2, down_.view()), launch);
+                            routing, out, decode_row_blocks(gemm2, down_.view()),
+                            launch.capped(kernels.gemm1_ctas_per_sm));
       if (h_quantize_kernel)
         launch_fake_quantize(h_f32, pairs, out.valid_rows, c.intermediate, h_scale, h_bf16, launch);
-      launch_decode_down(gemm2, down_.view(), h_rows, down_out, routing, out, launch);
+      launch_decode_down(gemm2, down_.view(), h_rows, down_out, routing, out, launch.capped(kernels.gemm2_ctas_per_sm));
       return;
     }
 
@@ -217,7 +218,7 @@ class CudaMoeLayer final : public MoeLayer {
       launch_gate_up_gemm(*kernels.large, gate_up, x_rows, plan.large_tile_list(), max_large, gate_up_out,
                           GemmOrder::kAfter, TileHandoff{}, OwnTiles{}, launch);
     launch_gate_up_gemm(gemm1, gate_up, x_rows, plan, max_tiles, gate_up_out, kernels.gemm1_order(), handoff,
-                        own, launch);
+                        own, launch.capped(kernels.gemm1_ctas_per_sm));
     // Where y is to stay in L2, so is h's BF16 form, and its FP32 form leaves as it is read.
     if (h_quantize_kernel)
       launch_fake_quantize(h_f32, pairs, plan.expert_offsets + experts, c.intermediate, h_scale, h_bf16, launch,
@@ -234,7 +235,8 @@ class CudaMoeLayer final : public MoeLayer {
       launch_down_gemm(*kernels.large, down, h_rows, plan.large_tile_list(), max_large, down_out,
                        GemmOrder::kAfter, TileHandoff{}, PersistentDown{}, launch);
     launch_down_gemm(gemm2, down, h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff,
-                     PersistentDown{kernels.persistent_gemm2 ? waves_.sms : 0, kernels.gemm2_stages_y}, launch);
+                     PersistentDown{kernels.persistent_gemm2 ? waves_.sms : 0, kernels.gemm2_stages_y},
+                     launch.capped(kernels.gemm2_ctas_per_sm));
     const YSlices slices{y_slice, down_out.k_slices - 1, pairs * c.hidden};
     launch_combine(y, plan.pair_rows, args.topk_weights, T, c.top_k, c.hidden, args.out, launch, slices,
                    kernels.y_in_l2 && combine_can_discard(y, c.hidden, slices));

@@ -851,6 +851,38 @@ inline MmaTileConfig for_gemm2_waves(const MmaTileConfig& chosen, int64_t gemm2_
 // FP4MOE_SPLIT_WAVES=0 keeps the K-split tile wherever the table has it (benchmarks measure the rule).
 inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_WAVES"); }
 
+// The two-slice K-split tile holds four CTAs an SM (its registers), and a grid of it past one wave ends on a
+// partial wave: the SMs that still hold CTAs then stream with fewer loads in flight. Held to one CTA fewer an SM
+// (Launch::ctas_per_sm, by padding the CTAs' shared memory), a grid may fill its last wave better: gpt-oss-120b's
+// one-token-pair GEMM 1 of 720 expected CTAs takes 1.36 waves of four an SM but 1.82 of three. So a GEMM of this
+// tile past one wave runs at three an SM where that takes fewer SM-waves (CTAs an SM times waves) than four, and
+// at four on a tie. H100, W4A16 / dynamic W4A4, uniform, each GEMM's CTAs padded to three an SM by a diagnostic
+// switch (three / two alternating rounds, bench/results/h100-decode-smem/call2/; expected CTAs, waves at four an
+// SM -> at three):
+//
+//   gpt-oss-120b       T=2 GEMM 1 (decode)   720  1.36 -> 1.82   -3.7 / -4.1%  (both GEMMs: -6.3 / -3.8%)
+//   gpt-oss-120b       T=4 GEMM 2 (grouped)  720  1.36 -> 1.82   -3.0 / -3.7%
+//   deepseek-v4-flash  T=2 both (grouped)    768  1.45 -> 1.94   -3.2 / -3.2%  (GEMM 1 alone -0.1 / -2.4%)
+//   gpt-oss-120b       T=4 GEMM 1           1440  2.73 -> 3.64   +2.3 / +2.8%  (a tie: 12 SM-waves either way)
+//   deepseek-v3        T=1 GEMM 2            896  1.70 -> 2.26   +4.3 / +4.4%  (8 SM-waves against 9)
+//   deepseek-v3        T=1 GEMM 1            512  0.97 -> 1.29  +11.5 / +11.9%
+//   qwen3-30b-a3b      T=2 GEMM 2 (decode)   512  0.97 -> 1.29   +9.4 / +10.9%
+//
+// Within one wave three an SM only moved CTAs off the SMs beside the other GEMM's, and lost where GEMM 2's CTAs no
+// longer all fit beside GEMM 1's (qwen3 T=1 GEMM 2, 256 CTAs: +17% W4A16); two an SM lost on every row (+2..+17%).
+// The four-slice tile (two CTAs an SM) and the other tiles were not measured so and keep their occupancy.
+// expected_ctas: the GEMM's CTAs with work one expects; one_wave: its tile's CTAs the device holds at once;
+// returns the CTAs per SM to hold it to, 0 for as many as fit.
+inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t expected_ctas, int64_t one_wave, int sms) {
+  if (tile != kDecodeTile || sms <= 0 || one_wave <= sms || expected_ctas <= one_wave) return 0;
+  const int64_t resident = one_wave / sms, fewer = resident - 1;
+  const auto sm_waves = [&](int64_t per_sm) { return per_sm * ceil_div(expected_ctas, per_sm * sms); };
+  return sm_waves(fewer) < sm_waves(resident) ? int(fewer) : 0;
+}
+
+// FP4MOE_FEWER_CTAS=0 lets every K-split GEMM hold as many CTAs an SM as fit (benchmarks measure the rule).
+inline bool fewer_ctas_from_env() { return rule_switch_from_env("FP4MOE_FEWER_CTAS"); }
+
 // FP4MOE_TILE_HANDOFF=0 makes GEMM 2 wait for all of GEMM 1 wherever it would take GEMM 1's tiles as
 // they finish (benchmarks measure the hand-off with it). Off against on at prefill, H200, W4A16, one
 // build, two alternating rounds (bench/results/h200-overlap-mtiles/call4/ab-handoff.txt): qwen3
@@ -1010,12 +1042,13 @@ struct RuleSwitches {
   bool sorted_rows = true;        // FP4MOE_SORTED_ROWS
   bool gemm2_k_split = true;      // FP4MOE_GEMM2_K_SPLIT
   bool y_in_l2 = true;            // FP4MOE_Y_IN_L2
+  bool fewer_ctas = true;         // FP4MOE_FEWER_CTAS
 };
 
 inline RuleSwitches rule_switches_from_env() {
   return {large_tiles_from_env(), persistent_down_from_env(), epilogue_quantize_from_env(), own_tiles_from_env(),
           split_waves_from_env(), tile_handoff_from_env(), sorted_rows_from_env(), gemm2_k_split_from_env(),
-          y_in_l2_from_env()};
+          y_in_l2_from_env(), fewer_ctas_from_env()};
 }
 
 // The kernels of one forward: the two GEMMs' tiles (one token block between them), whether they
@@ -1037,6 +1070,7 @@ struct ForwardKernels {
   int gemm2_k_slices = 1;         // GEMM 2's K in this many slices (gemm2_splits_k)
   bool gemm2_after_quantization = false;  // GEMM 2's mma.sync tiles after h's quantization kernel
   bool y_in_l2 = false;                   // evict-first weights, y's lines dropped once read (y_stays_in_l2)
+  int gemm1_ctas_per_sm = 0, gemm2_ctas_per_sm = 0;  // CTAs an SM at most, 0: as fit (ctas_per_sm_for_waves)
   int large_rows() const { return large ? large->block_tokens : 0; }
   // GEMM 1's table tiles run beside the large tiles' launch; GEMM 2's beside that too, or beside
   // GEMM 1 when it takes GEMM 1's tiles as they finish, or after h's quantization, reading its tile
@@ -1057,7 +1091,8 @@ struct ForwardKernels {
 // rules.persistent_down is false), and whether GEMM 1 finds its own tiles (gemm1_finds_own_tiles,
 // forced tile or not, unless rules.own_tiles is false) and whether it reads x's rows copied in
 // sorted order (gemm1_reads_sorted_rows, likewise, unless rules.sorted_rows is false); and whether GEMM 2
-// splits its K (gemm2_splits_k, the table's tiles only, unless rules.gemm2_k_split is false).
+// splits its K (gemm2_splits_k, the table's tiles only, unless rules.gemm2_k_split is false); and the CTAs per SM
+// each GEMM is held to (ctas_per_sm_for_waves, the table's tiles only, unless rules.fewer_ctas is false).
 // gate_up_rows / down_rows: the GEMMs' packed weight rows. Only host-known values go in, so a captured
 // graph keeps the choice.
 inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper,
@@ -1118,6 +1153,12 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   // dynamic +0.5% (its base's spread 0.5%).
   k.gemm2_after_quantization =
       c.mode == QuantMode::kW4A4 && !k.decode_kernels && !k.gemm1_quantizes_h && !k.large && !k.gemm2.wgmma;
+  if (!forced && rules.fewer_ctas) {
+    k.gemm1_ctas_per_sm = ctas_per_sm_for_waves(k.gemm1, expected_ctas(k.gemm1, gate_up_rows), waves.of(k.gemm1),
+                                                waves.sms);
+    k.gemm2_ctas_per_sm = ctas_per_sm_for_waves(k.gemm2, expected_ctas(k.gemm2, down_rows), waves.of(k.gemm2),
+                                                waves.sms);
+  }
   const double weight_bytes = touched * double(gate_up_rows * c.hidden + down_rows * c.intermediate) * 0.5625;
   k.y_in_l2 = !k.decode_kernels && rules.y_in_l2 &&
               y_stays_in_l2(c, pairs, k.gemm2_k_slices, weight_bytes, waves.l2_bytes);
