@@ -393,32 +393,43 @@ TEST(Dispatch, SplitTileWhereGemmTwoHasFewWaves) {
   EXPECT_EQ(for_gemm2_waves(kSmallBatchTile, 5000, 528, k), kSmallBatchTile) << "only the K-split tile";
 }
 
-// A K-split GEMM past one wave at three CTAs an SM where that takes fewer SM-waves than four (ties keep four): the
-// rows of bench/results/h100-decode-smem/call2/ that it gained on (gpt-oss T=2 GEMM 1 and T=4 GEMM 2, deepseek-v4-flash
-// T=2 both) and none that it lost on (gpt-oss T=4 GEMM 1 at a tie, deepseek-v3 T=1, qwen3 T=1-2); not within one
-// wave, not for other tiles, not for a forced tile, not with the rule off.
-TEST(Dispatch, FewerCtasPerSmWhereTheyFillTheLastWave) {
+// A K-split GEMM at three CTAs an SM where its grid is past one wave of four even with one expert fewer touched, and
+// within two waves of three: the rows of bench/results/h100-decode-smem/ that gained (gpt-oss T=2 GEMM 1 and T=4
+// GEMM 2, deepseek-v4-flash T=2 both, qwen3-235b T=2 GEMM 1, llama4-scout T=12 GEMM 2) and none of those that lost
+// (qwen3 T=1-2, qwen3 T=3 GEMM 1, llama4-scout T=3, kimi-k2 T=1, deepseek-v3 T=1, gpt-oss T=5, mixtral T=3-4); not
+// for other tiles, not for a forced tile, not with the rule off.
+TEST(Dispatch, FewerCtasPerSmPastOneWave) {
   const auto caps = [](const ForwardKernels& k) { return std::pair{k.gemm1_ctas_per_sm, k.gemm2_ctas_per_sm}; };
-  EXPECT_EQ(caps(choose_for(kGptOss, 2)), std::pair(3, 0)) << "gpt-oss T=2: GEMM 1 720 CTAs, GEMM 2 360";
-  EXPECT_EQ(caps(choose_for(kGptOss, 4)), std::pair(0, 3)) << "gpt-oss T=4: GEMM 1 1440 CTAs (a tie), GEMM 2 720";
-  EXPECT_EQ(caps(choose_for(kDsv4, 2)), std::pair(3, 3)) << "deepseek-v4-flash T=2: 768 CTAs each";
+  const auto config = [](int experts, int hidden, int intermediate, int top_k) {
+    return MoeConfig{experts, hidden, intermediate, top_k, {}, QuantMode::kW4A16, 0, -1, 64};
+  };
+  EXPECT_EQ(caps(choose_for(kGptOss, 2)), std::pair(3, 0)) << "gpt-oss T=2: GEMM 1 630-720 CTAs, GEMM 2 360";
+  EXPECT_EQ(caps(choose_for(kGptOss, 4)), std::pair(0, 3)) << "gpt-oss T=4: GEMM 1 1440 CTAs, GEMM 2 675-720";
+  EXPECT_EQ(caps(choose_for(kDsv4, 2)), std::pair(3, 3)) << "deepseek-v4-flash T=2: 704-768 CTAs each";
+  EXPECT_EQ(caps(choose_for(kQwen3, 3)), std::pair(0, 3)) << "qwen3 T=3: GEMM 1 528-552 CTAs, GEMM 2 704-736";
+  EXPECT_EQ(caps(choose_for(config(128, 4096, 1536, 8), 2)), std::pair(3, 0)) << "qwen3-235b T=2";
+  EXPECT_EQ(caps(choose_for(config(16, 5120, 8192, 1), 12)), std::pair(0, 3)) << "llama4-scout T=12";
   for (int tokens : {1, 2})
     EXPECT_EQ(caps(choose_for(kQwen3, tokens)), std::pair(0, 0)) << "qwen3 within one wave, T=" << tokens;
   EXPECT_EQ(caps(choose_for(kDsv3, 1)), std::pair(0, 0)) << "deepseek-v3 T=1: 512 and 896 CTAs";
+  EXPECT_EQ(caps(choose_for(kGptOss, 5)), std::pair(0, 0)) << "gpt-oss T=5: GEMM 1 1710 CTAs";
+  EXPECT_EQ(caps(choose_for(config(16, 5120, 8192, 1), 3)), std::pair(0, 0)) << "llama4-scout T=3: 512-768 CTAs";
+  EXPECT_EQ(caps(choose_for(config(384, 7168, 2048, 8), 1)), std::pair(0, 0)) << "kimi-k2 T=1";
+  for (int tokens : {2, 3, 4})
+    EXPECT_EQ(caps(choose_for(config(8, 4096, 14336, 2), tokens)), std::pair(0, 0)) << "mixtral T=" << tokens;
   EXPECT_EQ(caps(choose_for(kDsv4, 4)), std::pair(0, 0)) << "the unsplit tile";
   const int64_t up = packed_rows(kDsv4, WeightRole::kGateUp), down = packed_rows(kDsv4, WeightRole::kDown);
   EXPECT_EQ(caps(choose_kernels(2, kDsv4, true, std::nullopt, up, down, hopper_waves(), false, {.fewer_ctas = false})),
             std::pair(0, 0))
       << "turned off";
   EXPECT_EQ(caps(choose_kernels(2, kDsv4, true, kDecodeTile, up, down, hopper_waves())), std::pair(0, 0)) << "forced";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 528, 528, 132), 0) << "one wave";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 529, 528, 132), 3) << "4 x 2 SM-waves against 3 x 2";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 792, 528, 132), 3) << "two waves of three";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 793, 528, 132), 0) << "8 against 9";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 1584, 528, 132), 0) << "12 against 12";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 720, 0, 132), 0) << "unknown wave";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTileOneWave, 720, 264, 132), 0) << "only the two-slice tile";
-  EXPECT_EQ(ctas_per_sm_for_waves(kSmallBatchTile, 1500, 1056, 132), 0) << "only the two-slice tile";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 49, 528, 132), 3) << "539 CTAs with one expert fewer: past";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 48, 528, 132), 0) << "528 with one fewer: one wave";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 66, 528, 132), 3) << "792 CTAs: two waves of three";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 67, 528, 132), 0) << "804: past two waves of three";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 60, 0, 132), 0) << "unknown wave";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTileOneWave, 12, 60, 264, 132), 0) << "only the two-slice tile";
+  EXPECT_EQ(ctas_per_sm_for_waves(kSmallBatchTile, 12, 100, 1056, 132), 0) << "only the two-slice tile";
 }
 
 // The K-split tile up to 5 rows per expert where GEMM 2 has few waves of it: the public models of

@@ -851,33 +851,37 @@ inline MmaTileConfig for_gemm2_waves(const MmaTileConfig& chosen, int64_t gemm2_
 // FP4MOE_SPLIT_WAVES=0 keeps the K-split tile wherever the table has it (benchmarks measure the rule).
 inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_WAVES"); }
 
-// The two-slice K-split tile holds four CTAs an SM (its registers), and a grid of it past one wave ends on a
-// partial wave: the SMs that still hold CTAs then stream with fewer loads in flight. Held to one CTA fewer an SM
-// (Launch::ctas_per_sm, by padding the CTAs' shared memory), a grid may fill its last wave better: gpt-oss-120b's
-// one-token-pair GEMM 1 of 720 expected CTAs takes 1.36 waves of four an SM but 1.82 of three. So a GEMM of this
-// tile past one wave runs at three an SM where that takes fewer SM-waves (CTAs an SM times waves) than four, and
-// at four on a tie. H100, W4A16 / dynamic W4A4, uniform, each GEMM's CTAs padded to three an SM by a diagnostic
-// switch (three / two alternating rounds, bench/results/h100-decode-smem/call2/; expected CTAs, waves at four an
-// SM -> at three):
+// The two-slice K-split tile holds four CTAs an SM (its registers), and a grid of it a little past one wave ends on
+// a partial wave, whose SMs stream with fewer loads in flight. Held to one CTA fewer an SM (Launch::ctas_per_sm, by
+// padding the CTAs' shared memory), such a grid fills two waves better: gpt-oss-120b's GEMM 1 at two tokens, 720
+// expected CTAs, takes 1.36 waves of four an SM and 1.82 of three. H100, each GEMM padded to three an SM by a
+// diagnostic switch, W4A16 / dynamic W4A4, uniform, three / two alternating rounds (bench/results/h100-decode-smem/
+// call2/; expected CTAs, waves of four an SM -> of three):
 //
 //   gpt-oss-120b       T=2 GEMM 1 (decode)   720  1.36 -> 1.82   -3.7 / -4.1%  (both GEMMs: -6.3 / -3.8%)
 //   gpt-oss-120b       T=4 GEMM 2 (grouped)  720  1.36 -> 1.82   -3.0 / -3.7%
 //   deepseek-v4-flash  T=2 both (grouped)    768  1.45 -> 1.94   -3.2 / -3.2%  (GEMM 1 alone -0.1 / -2.4%)
-//   gpt-oss-120b       T=4 GEMM 1           1440  2.73 -> 3.64   +2.3 / +2.8%  (a tie: 12 SM-waves either way)
-//   deepseek-v3        T=1 GEMM 2            896  1.70 -> 2.26   +4.3 / +4.4%  (8 SM-waves against 9)
+//   gpt-oss-120b       T=4 GEMM 1           1440  2.73 -> 3.64   +2.3 / +2.8%
+//   deepseek-v3        T=1 GEMM 2            896  1.70 -> 2.26   +4.3 / +4.4%
 //   deepseek-v3        T=1 GEMM 1            512  0.97 -> 1.29  +11.5 / +11.9%
 //   qwen3-30b-a3b      T=2 GEMM 2 (decode)   512  0.97 -> 1.29   +9.4 / +10.9%
 //
-// Within one wave three an SM only moved CTAs off the SMs beside the other GEMM's, and lost where GEMM 2's CTAs no
-// longer all fit beside GEMM 1's (qwen3 T=1 GEMM 2, 256 CTAs: +17% W4A16); two an SM lost on every row (+2..+17%).
-// The four-slice tile (two CTAs an SM) and the other tiles were not measured so and keep their occupancy.
-// expected_ctas: the GEMM's CTAs with work one expects; one_wave: its tile's CTAs the device holds at once;
-// returns the CTAs per SM to hold it to, 0 for as many as fit.
-inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t expected_ctas, int64_t one_wave, int sms) {
-  if (tile != kDecodeTile || sms <= 0 || one_wave <= sms || expected_ctas <= one_wave) return 0;
-  const int64_t resident = one_wave / sms, fewer = resident - 1;
-  const auto sm_waves = [&](int64_t per_sm) { return per_sm * ceil_div(expected_ctas, per_sm * sms); };
-  return sm_waves(fewer) < sm_waves(resident) ? int(fewer) : 0;
+// Within one wave three an SM lost (qwen3 T=1 GEMM 2, 256 CTAs: +17% W4A16, where GEMM 2's CTAs no longer all fit
+// beside GEMM 1's), and two an SM lost on every row (+2..+17%). The first rule (three an SM wherever it took fewer
+// SM-waves than four) also lost where the batch touched fewer experts than expected, so that its grid was within one
+// wave (llama4-scout 16/5120/8192/1 T=3, 2 experts touched of 2.8 expected: +9.0%; qwen3 T=3 +7.9%), and at three
+// waves and more (+0.6..+2.4%; bench/results/h100-decode-smem/landing/). So the rule: three an SM where the grid is
+// past one wave of four even with one expert fewer touched, and within two waves of three. The four-slice tile (two
+// CTAs an SM) and the other tiles were not measured so and keep their occupancy.
+// experts: the touched experts one expects, rounded up; row_blocks: the GEMM's row blocks; one_wave: its tile's
+// CTAs the device holds at once. Returns the CTAs per SM to hold the GEMM to, 0 for as many as fit.
+inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t experts, int64_t row_blocks, int64_t one_wave,
+                                 int sms) {
+  if (tile != kDecodeTile || sms <= 0 || one_wave <= sms) return 0;
+  const int64_t fewer = one_wave / sms - 1;
+  const bool past_one_wave = (experts - 1) * row_blocks > one_wave;
+  const bool within_two_waves_of_fewer = experts * row_blocks <= 2 * fewer * sms;
+  return past_one_wave && within_two_waves_of_fewer ? int(fewer) : 0;
 }
 
 // FP4MOE_FEWER_CTAS=0 lets every K-split GEMM hold as many CTAs an SM as fit (benchmarks measure the rule).
@@ -1154,10 +1158,11 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   k.gemm2_after_quantization =
       c.mode == QuantMode::kW4A4 && !k.decode_kernels && !k.gemm1_quantizes_h && !k.large && !k.gemm2.wgmma;
   if (!forced && rules.fewer_ctas) {
-    k.gemm1_ctas_per_sm = ctas_per_sm_for_waves(k.gemm1, expected_ctas(k.gemm1, gate_up_rows), waves.of(k.gemm1),
-                                                waves.sms);
-    k.gemm2_ctas_per_sm = ctas_per_sm_for_waves(k.gemm2, expected_ctas(k.gemm2, down_rows), waves.of(k.gemm2),
-                                                waves.sms);
+    const int64_t experts = int64_t(std::ceil(touched));
+    k.gemm1_ctas_per_sm = ctas_per_sm_for_waves(k.gemm1, experts, ceil_div(gate_up_rows, k.gemm1.block_rows()),
+                                                waves.of(k.gemm1), waves.sms);
+    k.gemm2_ctas_per_sm =
+        ctas_per_sm_for_waves(k.gemm2, experts, ceil_div(down_rows, k.gemm2.block_rows()), waves.of(k.gemm2), waves.sms);
   }
   const double weight_bytes = touched * double(gate_up_rows * c.hidden + down_rows * c.intermediate) * 0.5625;
   k.y_in_l2 = !k.decode_kernels && rules.y_in_l2 &&
