@@ -871,8 +871,13 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // SM-waves than four) also lost where the batch touched fewer experts than expected, so that its grid was within one
 // wave (llama4-scout 16/5120/8192/1 T=3, 2 experts touched of 2.8 expected: +9.0%; qwen3 T=3 +7.9%), and at three
 // waves and more (+0.6..+2.4%; bench/results/h100-decode-smem/landing/). So the rule: three an SM where the grid is
-// past one wave of four even with one expert fewer touched, and within two waves of three. The four-slice tile (two
-// CTAs an SM) and the other tiles were not measured so and keep their occupancy.
+// past one wave of four even with one expert fewer touched, and within two waves of three. As landed, against
+// FP4MOE_FEWER_CTAS=0, H100, W4A16 three rounds / dynamic W4A4 two (bench/results/h100-decode-smem/landing2/):
+// gpt-oss-120b T=2 53.2 -> 49.2 us (-7.5 / -6.7%), T=4 -4.5 / -4.2%; deepseek-v4-flash T=2 74.5 -> 69.5 (-6.6 /
+// -5.7%); qwen3 T=3 -0.5 / -1.8%; the four shapes' other rows at 2-4 tokens 0.995-1.004; W4A16, two rounds:
+// gpt-oss-20b 32/2880/2880/4 T=2 -10.8%, T=4-5 -4.9..-5.6%, qwen3-235b 128/4096/1536/8 T=2 -4.5%, deepseek-v2-lite
+// 64/2048/1408/6 T=3 -2.1%, llama4-scout T=12 -2.2%, T=3 level. The four-slice tile (two CTAs an SM) and the other
+// tiles were not measured so and keep their occupancy.
 // experts: the touched experts one expects, rounded up; row_blocks: the GEMM's row blocks; one_wave: its tile's
 // CTAs the device holds at once. Returns the CTAs per SM to hold the GEMM to, 0 for as many as fit.
 inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t experts, int64_t row_blocks, int64_t one_wave,
@@ -1161,8 +1166,8 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
     const int64_t experts = int64_t(std::ceil(touched));
     k.gemm1_ctas_per_sm = ctas_per_sm_for_waves(k.gemm1, experts, ceil_div(gate_up_rows, k.gemm1.block_rows()),
                                                 waves.of(k.gemm1), waves.sms);
-    k.gemm2_ctas_per_sm =
-        ctas_per_sm_for_waves(k.gemm2, experts, ceil_div(down_rows, k.gemm2.block_rows()), waves.of(k.gemm2), waves.sms);
+    k.gemm2_ctas_per_sm = ctas_per_sm_for_waves(k.gemm2, experts, ceil_div(down_rows, k.gemm2.block_rows()),
+                                                waves.of(k.gemm2), waves.sms);
   }
   const double weight_bytes = touched * double(gate_up_rows * c.hidden + down_rows * c.intermediate) * 0.5625;
   k.y_in_l2 = !k.decode_kernels && rules.y_in_l2 &&
