@@ -423,13 +423,13 @@ TEST(Dispatch, FewerCtasPerSmPastOneWave) {
             std::pair(0, 0))
       << "turned off";
   EXPECT_EQ(caps(choose_kernels(2, kDsv4, true, kDecodeTile, up, down, hopper_waves())), std::pair(0, 0)) << "forced";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 49, 528, 132), 3) << "539 CTAs with one expert fewer: past";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 48, 528, 132), 0) << "528 with one fewer: one wave";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 66, 528, 132), 3) << "792 CTAs: two waves of three";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 67, 528, 132), 0) << "804: past two waves of three";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 12, 60, 0, 132), 0) << "unknown wave";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTileOneWave, 12, 60, 264, 132), 0) << "only the two-slice tile";
-  EXPECT_EQ(ctas_per_sm_for_waves(kSmallBatchTile, 12, 100, 1056, 132), 0) << "only the two-slice tile";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 588, 49, 528, 132), 3) << "539 CTAs with one expert fewer: past";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 576, 48, 528, 132), 0) << "528 with one fewer: one wave";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 792, 66, 528, 132), 3) << "792 CTAs: two waves of three";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 804, 67, 528, 132), 0) << "804: past two waves of three";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 720, 60, 0, 132), 0) << "unknown wave";
+  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTileOneWave, 720, 60, 264, 132), 0) << "only the two-slice tile";
+  EXPECT_EQ(ctas_per_sm_for_waves(kSmallBatchTile, 1200, 100, 1056, 132), 0) << "only the two-slice tile";
 }
 
 // The K-split tile up to 5 rows per expert where GEMM 2 has few waves of it: the public models of

@@ -878,14 +878,14 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // gpt-oss-20b 32/2880/2880/4 T=2 -10.8%, T=4-5 -4.9..-5.6%, qwen3-235b 128/4096/1536/8 T=2 -4.5%, deepseek-v2-lite
 // 64/2048/1408/6 T=3 -2.1%, llama4-scout T=12 -2.2%, T=3 level. The four-slice tile (two CTAs an SM) and the other
 // tiles were not measured so and keep their occupancy.
-// experts: the touched experts one expects, rounded up; row_blocks: the GEMM's row blocks; one_wave: its tile's
-// CTAs the device holds at once. Returns the CTAs per SM to hold the GEMM to, 0 for as many as fit.
-inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t experts, int64_t row_blocks, int64_t one_wave,
-                                 int sms) {
+// expected_ctas: the GEMM's CTAs with work one expects; row_blocks: its CTAs per touched expert; one_wave: its
+// tile's CTAs the device holds at once. Returns the CTAs per SM to hold the GEMM to, 0 for as many as fit.
+inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t expected_ctas, int64_t row_blocks,
+                                 int64_t one_wave, int sms) {
   if (tile != kDecodeTile || sms <= 0 || one_wave <= sms) return 0;
   const int64_t fewer = one_wave / sms - 1;
-  const bool past_one_wave = (experts - 1) * row_blocks > one_wave;
-  const bool within_two_waves_of_fewer = experts * row_blocks <= 2 * fewer * sms;
+  const bool past_one_wave = expected_ctas - row_blocks > one_wave;
+  const bool within_two_waves_of_fewer = expected_ctas <= 2 * fewer * sms;
   return past_one_wave && within_two_waves_of_fewer ? int(fewer) : 0;
 }
 
@@ -1163,11 +1163,11 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   k.gemm2_after_quantization =
       c.mode == QuantMode::kW4A4 && !k.decode_kernels && !k.gemm1_quantizes_h && !k.large && !k.gemm2.wgmma;
   if (!forced && rules.fewer_ctas) {
-    const int64_t experts = int64_t(std::ceil(touched));
-    k.gemm1_ctas_per_sm = ctas_per_sm_for_waves(k.gemm1, experts, ceil_div(gate_up_rows, k.gemm1.block_rows()),
-                                                waves.of(k.gemm1), waves.sms);
-    k.gemm2_ctas_per_sm = ctas_per_sm_for_waves(k.gemm2, experts, ceil_div(down_rows, k.gemm2.block_rows()),
-                                                waves.of(k.gemm2), waves.sms);
+    const auto ctas_per_sm = [&](const MmaTileConfig& g, int64_t rows) {
+      return ctas_per_sm_for_waves(g, expected_ctas(g, rows), ceil_div(rows, g.block_rows()), waves.of(g), waves.sms);
+    };
+    k.gemm1_ctas_per_sm = ctas_per_sm(k.gemm1, gate_up_rows);
+    k.gemm2_ctas_per_sm = ctas_per_sm(k.gemm2, down_rows);
   }
   const double weight_bytes = touched * double(gate_up_rows * c.hidden + down_rows * c.intermediate) * 0.5625;
   k.y_in_l2 = !k.decode_kernels && rules.y_in_l2 &&
