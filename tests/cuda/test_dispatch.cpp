@@ -397,7 +397,7 @@ TEST(Dispatch, SplitTileWhereGemmTwoHasFewWaves) {
 // within two waves of three: the rows of bench/results/h100-decode-smem/ that gained (gpt-oss T=2 GEMM 1 and T=4
 // GEMM 2, deepseek-v4-flash T=2 both, qwen3-235b T=2 GEMM 1, llama4-scout T=12 GEMM 2) and none of those that lost
 // (qwen3 T=1-2, qwen3 T=3 GEMM 1, llama4-scout T=3, kimi-k2 T=1, deepseek-v3 T=1, gpt-oss T=5, mixtral T=3-4); not
-// for other tiles, not for a forced tile, not with the rule off.
+// for a forced tile, not with the rule off; and the rule's bounds for each tile it holds.
 TEST(Dispatch, FewerCtasPerSmPastOneWave) {
   const auto caps = [](const ForwardKernels& k) { return std::pair{k.gemm1_ctas_per_sm, k.gemm2_ctas_per_sm}; };
   const auto config = [](int experts, int hidden, int intermediate, int top_k) {
@@ -417,19 +417,61 @@ TEST(Dispatch, FewerCtasPerSmPastOneWave) {
   EXPECT_EQ(caps(choose_for(config(384, 7168, 2048, 8), 1)), std::pair(0, 0)) << "kimi-k2 T=1";
   for (int tokens : {2, 3, 4})
     EXPECT_EQ(caps(choose_for(config(8, 4096, 14336, 2), tokens)), std::pair(0, 0)) << "mixtral T=" << tokens;
-  EXPECT_EQ(caps(choose_for(kDsv4, 4)), std::pair(0, 0)) << "the unsplit tile";
   const int64_t up = packed_rows(kDsv4, WeightRole::kGateUp), down = packed_rows(kDsv4, WeightRole::kDown);
   EXPECT_EQ(caps(choose_kernels(2, kDsv4, true, std::nullopt, up, down, hopper_waves(), false, {.fewer_ctas = false})),
             std::pair(0, 0))
       << "turned off";
   EXPECT_EQ(caps(choose_kernels(2, kDsv4, true, kDecodeTile, up, down, hopper_waves())), std::pair(0, 0)) << "forced";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 588, 49, 528, 132), 3) << "539 CTAs with one expert fewer: past";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 576, 48, 528, 132), 0) << "528 with one fewer: one wave";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 792, 66, 528, 132), 3) << "792 CTAs: two waves of three";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 804, 67, 528, 132), 0) << "804: past two waves of three";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTile, 720, 60, 0, 132), 0) << "unknown wave";
-  EXPECT_EQ(ctas_per_sm_for_waves(kDecodeTileOneWave, 720, 60, 264, 132), 0) << "only the two-slice tile";
-  EXPECT_EQ(ctas_per_sm_for_waves(kSmallBatchTile, 1200, 100, 1056, 132), 0) << "only the two-slice tile";
+  const auto rule = [](const MmaTileConfig& tile, int64_t ctas, int64_t row_blocks, int64_t one_wave,
+                       int64_t k = kFewerCtasMinK, bool gemms_overlap = false) {
+    return ctas_per_sm_for_waves(tile, ctas, row_blocks, one_wave, 132, k, gemms_overlap);
+  };
+  EXPECT_EQ(rule(kDecodeTile, 588, 49, 528), 3) << "539 CTAs with one expert fewer: past";
+  EXPECT_EQ(rule(kDecodeTile, 576, 48, 528), 0) << "528 with one fewer: one wave";
+  EXPECT_EQ(rule(kDecodeTile, 792, 66, 528), 3) << "792 CTAs: two waves of three";
+  EXPECT_EQ(rule(kDecodeTile, 804, 67, 528), 0) << "804: past two waves of three";
+  EXPECT_EQ(rule(kDecodeTile, 720, 60, 0), 0) << "unknown wave";
+  EXPECT_EQ(rule(kDecodeTile, 720, 60, 528, 768, true), 3) << "the K-split tile whatever its K and overlap";
+  EXPECT_EQ(rule(kDecodeTileOneWave, 720, 60, 264), 0) << "not the four-slice tile";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056), 7) << "the unsplit tile past one wave of eight";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, kFewerCtasMinK - 1), 0) << "its K short";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, kFewerCtasMinK, true), 0) << "the GEMMs overlapping";
+  EXPECT_EQ(rule(kSmallBatchTile, 1848, 64, 1056), 7) << "two waves of seven";
+  EXPECT_EQ(rule(kSmallBatchTile, 1849, 64, 1056), 0) << "past two waves of seven";
+  EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 1000, 32, 660), 4) << "the two-m-tile tile past one wave of five";
+  EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 620, 12, 660), 0) << "within one wave (qwen3 T=8's GEMM 1)";
+}
+
+// The unsplit 8-token tiles held to one CTA fewer an SM (the same rule) where the GEMMs do not overlap and the GEMM's
+// K is at least kFewerCtasMinK: the dynamic W4A4 rows of bench/results/h100-fewer-ctas-small/landing/ (deepseek-v3
+// T=2-3, deepseek-v4-flash T=4, gpt-oss T=8-10, qwen3 T=10-14's GEMM 1), and none where GEMM 2 runs beside GEMM 1 (W4A16
+// and calibrated W4A4, whose rows lost), where K is 768 (qwen3's GEMM 2), or where the grid is within one wave or past
+// two waves of the fewer.
+TEST(Dispatch, FewerCtasPerSmForUnsplitTilesWhereTheGemmsDoNotOverlap) {
+  const auto caps = [](const ForwardKernels& k) { return std::pair{k.gemm1_ctas_per_sm, k.gemm2_ctas_per_sm}; };
+  const auto dynamic = [](MoeConfig c) {
+    c.mode = QuantMode::kW4A4;
+    return c;
+  };
+  const auto calibrated = [&](const MoeConfig& c, int tokens) {
+    return choose_kernels(tokens, dynamic(c), true, std::nullopt, packed_rows(c, WeightRole::kGateUp),
+                          packed_rows(c, WeightRole::kDown), hopper_waves(), true);
+  };
+  EXPECT_EQ(caps(choose_for(dynamic(kDsv3), 3)), std::pair(7, 0)) << "deepseek-v3 T=3: GEMM 1 1536 CTAs";
+  EXPECT_EQ(caps(choose_for(dynamic(kDsv3), 2)), std::pair(0, 7)) << "deepseek-v3 T=2: GEMM 2 1792 CTAs";
+  EXPECT_EQ(caps(choose_for(dynamic(kDsv4), 4)), std::pair(7, 7)) << "deepseek-v4-flash T=4: 1536 CTAs each";
+  EXPECT_EQ(caps(choose_for(dynamic(kGptOss), 8)), std::pair(0, 7)) << "gpt-oss T=8: GEMM 1 1305 CTAs of five an SM";
+  EXPECT_EQ(caps(choose_for(dynamic(kGptOss), 10)), std::pair(0, 7));
+  for (int tokens : {10, 12, 14}) EXPECT_EQ(caps(choose_for(dynamic(kQwen3), tokens)), std::pair(7, 0)) << tokens;
+  for (const auto& [c, tokens] : {std::pair{kDsv3, 3}, {kDsv4, 4}, {kGptOss, 10}, {kQwen3, 10}}) {
+    EXPECT_EQ(caps(choose_for(c, tokens)), std::pair(0, 0)) << c.hidden << " T=" << tokens << ": W4A16's hand-off";
+    EXPECT_EQ(caps(calibrated(c, tokens)), std::pair(0, 0)) << c.hidden << " T=" << tokens << ": calibrated's";
+  }
+  for (int tokens : {6, 8})
+    EXPECT_EQ(caps(choose_for(dynamic(kQwen3), tokens)), std::pair(0, 0)) << "qwen3's GEMM 2, K 768, T=" << tokens;
+  EXPECT_EQ(caps(choose_for(dynamic(kDsv3), 4)), std::pair(0, 0)) << "deepseek-v3 T=4: 1984 CTAs, past two of seven";
+  EXPECT_EQ(caps(choose_for(dynamic(kDsv4), 3)), std::pair(0, 0)) << "deepseek-v4-flash T=3: within one wave";
+  EXPECT_EQ(caps(choose_for(dynamic(kGptOss), 6)), std::pair(0, 0)) << "gpt-oss T=6: 2070 CTAs";
 }
 
 // The K-split tile up to 5 rows per expert where GEMM 2 has few waves of it: the public models of

@@ -908,31 +908,39 @@ TEST(GpuLayer, YInL2EqualsTheRuleOff) {
   }
 }
 
-// The K-split GEMMs held to three CTAs an SM a little past one wave (moe/dispatch.h's ctas_per_sm_for_waves; their
-// shared memory padded, common/launch.h's capped_smem_bytes) give the output of the layer with the rule off
-// (FP4MOE_FEWER_CTAS=0) bit for bit, within the reference's bound: GEMM 1 of the decode kernels (64/1024/1536/8 at
-// two tokens) and both grouped GEMMs (64/2304/1152/8 at three), both modes; uniform with dropped and non-local ids,
-// skewed, and every token on one expert.
+// GEMMs held to one CTA fewer an SM a little past one wave (moe/dispatch.h's ctas_per_sm_for_waves; their shared
+// memory padded, common/launch.h's capped_smem_bytes) give the output of the layer with the rule off
+// (FP4MOE_FEWER_CTAS=0) bit for bit, within the reference's bound. The K-split tile at three an SM, both modes: the
+// decode kernels' GEMM 1 (64/1024/1536/8 at two tokens) and both grouped GEMMs (64/2304/1152/8 at three). In dynamic
+// W4A4, where the GEMMs do not overlap: the unsplit 8-token tile at seven, both GEMMs (32/3072/2048/8 at seven), and the
+// two-m-tile tile at four, GEMM 1 finding its own tiles (16/2048/3072/8 at twelve). Uniform with dropped and non-local
+// ids, skewed, and every token on one expert.
 TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(43);
   struct Case {
-    int hidden, intermediate, tokens;
-    bool decode;
-    int gemm2_ctas_per_sm;
+    std::vector<QuantMode> modes;
+    int experts, hidden, intermediate, tokens;
+    bool decode, own_tiles;
+    int gemm1_ctas_per_sm, gemm2_ctas_per_sm;
   };
+  const std::vector<QuantMode> both = {QuantMode::kW4A16, QuantMode::kW4A4}, dynamic = {QuantMode::kW4A4};
   const bool hopper = on_hopper();
-  for (QuantMode mode : {QuantMode::kW4A16, QuantMode::kW4A4}) {
-    for (const Case& cs : {Case{1024, 1536, 2, true, 0}, Case{2304, 1152, 3, false, 3}}) {
-      const MoeConfig c = make_config(64, cs.hidden, cs.intermediate, 8, cs.tokens, Activation::kSilu, mode);
+  for (const Case& cs : {Case{both, 64, 1024, 1536, 2, true, false, 3, 0}, Case{both, 64, 2304, 1152, 3, false, false, 3, 3},
+                         Case{dynamic, 32, 3072, 2048, 7, false, false, 7, 7},
+                         Case{dynamic, 16, 2048, 3072, 12, false, true, 4, 0}}) {
+    for (QuantMode mode : cs.modes) {
+      const MoeConfig c = make_config(cs.experts, cs.hidden, cs.intermediate, 8, cs.tokens, Activation::kSilu, mode);
       LayerPair layers(c, 19);
       RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_FEWER_CTAS");
-      const std::string label = std::string(to_string(mode)) + " H=" + std::to_string(cs.hidden) +
-                                " I=" + std::to_string(cs.intermediate) + " T=" + std::to_string(cs.tokens);
+      const std::string label = std::string(to_string(mode)) + " E=" + std::to_string(cs.experts) +
+                                " H=" + std::to_string(cs.hidden) + " I=" + std::to_string(cs.intermediate) +
+                                " T=" + std::to_string(cs.tokens);
       if (hopper) {
         const cuda::ForwardKernels k = chosen_kernels(c, cs.tokens);
         EXPECT_EQ(k.decode_kernels, cs.decode) << label;
-        EXPECT_EQ(k.gemm1_ctas_per_sm, 3) << label << ": the rule must apply, or this test checks nothing";
+        EXPECT_EQ(k.own_tiles, cs.own_tiles) << label;
+        EXPECT_EQ(k.gemm1_ctas_per_sm, cs.gemm1_ctas_per_sm) << label << ": the rule must apply, or this test checks nothing";
         EXPECT_EQ(k.gemm2_ctas_per_sm, cs.gemm2_ctas_per_sm) << label;
       }
       const auto x = testing::random_bf16(size_t(cs.tokens) * c.hidden, rng);

@@ -36,15 +36,19 @@ TEST(GpuOccupancy, TilesHoldTheCtasTheDispatchCounts) {
 }
 
 // Held to fewer CTAs per SM (common/launch.h's Launch::ctas_per_sm, moe/dispatch.h's ctas_per_sm_for_waves), the
-// K-split tile's kernels hold exactly that many: their padded shared memory neither falls short of the cap nor
-// takes a CTA more from it.
+// kernels of each tile the dispatch may hold so (the two-slice K-split tile, the unsplit 8-token tiles) hold exactly
+// that many: their padded shared memory neither falls short of the cap nor takes a CTA more from it.
 TEST(GpuOccupancy, CappedTilesHoldTheirCap) {
   FP4MOE_REQUIRE_GPU();
   cuda::configure_grouped_gemms();
-  const int resident = cuda::resident_ctas_per_sm(cuda::kDecodeTile);
-  ASSERT_GE(resident, 2) << "the cap the dispatch sets is one CTA fewer than fit";
-  for (int cap = 1; cap <= resident; ++cap) EXPECT_EQ(cuda::resident_ctas_per_sm(cuda::kDecodeTile, cap), cap) << cap;
-  EXPECT_EQ(cuda::resident_ctas_per_sm(cuda::kDecodeTile, resident + 1), resident) << "a cap above what fits";
+  for (const cuda::MmaTileConfig& tile : {cuda::kDecodeTile, cuda::kSmallBatchTile, cuda::kSmallBatchTileTwoMTiles}) {
+    const std::string name = cuda::gemm_name(tile);
+    const int resident = cuda::resident_ctas_per_sm(tile);
+    ASSERT_GE(resident, 2) << name << ": the cap the dispatch sets is one CTA fewer than fit";
+    for (int cap = 1; cap <= resident; ++cap)
+      EXPECT_EQ(cuda::resident_ctas_per_sm(tile, cap), cap) << name << " held to " << cap;
+    EXPECT_EQ(cuda::resident_ctas_per_sm(tile, resident + 1), resident) << name << ": a cap above what fits";
+  }
 }
 
 // A wgmma tile sized for several CTAs per SM (its consumers' registers split for that many; the

@@ -876,20 +876,53 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // gpt-oss-120b T=2 53.2 -> 49.2 us (-7.5 / -6.7%), T=4 -4.5 / -4.2%; deepseek-v4-flash T=2 74.5 -> 69.5 (-6.6 /
 // -5.7%); qwen3 T=3 -0.5 / -1.8%; the four shapes' other rows at 2-4 tokens 0.995-1.004; W4A16, two rounds:
 // gpt-oss-20b 32/2880/2880/4 T=2 -10.8%, T=4-5 -4.9..-5.6%, qwen3-235b 128/4096/1536/8 T=2 -4.5%, deepseek-v2-lite
-// 64/2048/1408/6 T=3 -2.1%, llama4-scout T=12 -2.2%, T=3 level. The four-slice tile (two CTAs an SM) and the other
-// tiles were not measured so and keep their occupancy.
+// 64/2048/1408/6 T=3 -2.1%, llama4-scout T=12 -2.2%, T=3 level.
+//
+// The unsplit 8-token tiles (eight CTAs an SM, the two-m-tile one five) gain from one CTA fewer on such grids too, but
+// only where the two GEMMs do not overlap. Each GEMM held to one fewer by a diagnostic switch, H100, W4A16 / dynamic
+// W4A4, uniform, two alternating rounds (bench/results/h100-fewer-ctas-small/call1/; expected CTAs, waves as fit):
+//
+//   deepseek-v3        T=3  GEMM 1 (K 7168)  1536  1.45   -7.1 / -6.7%
+//   deepseek-v4-flash  T=4  GEMM 1 (K 4096)  1536  1.45   -0.4 / -6.2%
+//   qwen3-30b-a3b     T=10 GEMM 1 (K 2048)  1464  1.39   +1.3 / -1.2%;  T=12 (1656, 1.57) +0.8 / -1.3%
+//   gpt-oss-120b      T=10 GEMM 2 (K 2880)  1610  1.52    0.0 / -5.3%;  T=8 (1334, 1.26) +6.8 / -2.8%
+//   deepseek-v4-flash  T=4  GEMM 2 (K 2048)  1536  1.45   +0.8 / -4.5%
+//   qwen3-30b-a3b      T=8  GEMM 2 (K 768)   1664  1.58   +3.0 / +3.4%;  T=6 (1344, 1.27) +4.2 / +1.2%
+//
+// Within one wave every tile lost (+5..+16%: qwen3 T=8 GEMM 1, 620 CTAs of the two-m-tile tile; deepseek-v4-flash
+// T=3), and past two waves of the fewer mostly (+3..+7%: deepseek-v3 T=4 GEMM 1, gpt-oss T=6); two fewer lost or
+// matched one fewer on every row. Both GEMMs so held where the predicate above holds and K is at least 2048, against
+// main (h100-fewer-ctas-small/landing/, W4A16 three rounds, W4A4 two): in dynamic W4A4, where GEMM 2 runs after h's
+// quantization, deepseek-v4-flash T=4 147.8 -> 134.5 us (-9.0%), deepseek-v3 T=3 -6.3%, T=2 -2.3%, gpt-oss T=8 / 10
+// -2.8 / -5.3%, qwen3 T=10-14 -0.7..-1.0%; gpt-oss-20b 32/2880/2880/4 T=16-48 -2.7..-6.9%, kimi-k2 384/7168/2048/8 T=3
+// -6.0%, qwen3-235b 128/4096/1536/8 T=4-5 -6.2 / -3.5%, 160/5120/1536/6 T=5-6 -4.3 / -5.1% but T=7 +0.8%,
+// deepseek-v2-lite 64/2048/1408/6 T=7-10 +0.9..+2.1%. But where GEMM 2 runs beside GEMM 1 (the tile hand-off of
+// W4A16 and calibrated W4A4), holding GEMM 1 lost on qwen3 T=10-14 (+1.7..+1.9%, calibrated +1.0..+1.6%),
+// deepseek-v4-flash T=4 (+1.0..+1.2%), deepseek-v2-lite T=10 and 160/5120/1536/6 T=7 (+1.3, +2.3%), though it gained
+// on deepseek-v3 and kimi-k2 T=3 (-5.2..-6.3%) and deepseek-v2-lite T=7 (-6.8%): no line in K or waves separates
+// those, so the unsplit tiles are held only where the GEMMs do not overlap. The four-slice tile (two CTAs an SM) and
+// the wgmma tiles were not measured so and keep their occupancy.
 // expected_ctas: the GEMM's CTAs with work one expects; row_blocks: its CTAs per touched expert; one_wave: its
-// tile's CTAs the device holds at once. Returns the CTAs per SM to hold the GEMM to, 0 for as many as fit.
+// tile's CTAs the device holds at once; k: the GEMM's K; gemms_overlap: whether GEMM 2 runs beside GEMM 1
+// (GemmOrder::kBeside). Returns the CTAs per SM to hold the GEMM to, 0 for as many as fit.
+inline constexpr int kFewerCtasMinK = 2048;
+
+inline bool fewer_ctas_may_pay(const MmaTileConfig& tile, int64_t k, bool gemms_overlap) {
+  if (tile == kDecodeTile) return true;
+  const bool unsplit = tile == kSmallBatchTile || tile == kSmallBatchTileTwoMTiles;
+  return unsplit && !gemms_overlap && k >= kFewerCtasMinK;
+}
+
 inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t expected_ctas, int64_t row_blocks,
-                                 int64_t one_wave, int sms) {
-  if (tile != kDecodeTile || sms <= 0 || one_wave <= sms) return 0;
+                                 int64_t one_wave, int sms, int64_t k, bool gemms_overlap) {
+  if (!fewer_ctas_may_pay(tile, k, gemms_overlap) || sms <= 0 || one_wave <= sms) return 0;
   const int64_t fewer = one_wave / sms - 1;
   const bool past_one_wave = expected_ctas - row_blocks > one_wave;
   const bool within_two_waves_of_fewer = expected_ctas <= 2 * fewer * sms;
   return past_one_wave && within_two_waves_of_fewer ? int(fewer) : 0;
 }
 
-// FP4MOE_FEWER_CTAS=0 lets every K-split GEMM hold as many CTAs an SM as fit (benchmarks measure the rule).
+// FP4MOE_FEWER_CTAS=0 lets every GEMM hold as many CTAs an SM as fit (benchmarks measure the rule).
 inline bool fewer_ctas_from_env() { return rule_switch_from_env("FP4MOE_FEWER_CTAS"); }
 
 // FP4MOE_TILE_HANDOFF=0 makes GEMM 2 wait for all of GEMM 1 wherever it would take GEMM 1's tiles as
@@ -1163,11 +1196,13 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
   k.gemm2_after_quantization =
       c.mode == QuantMode::kW4A4 && !k.decode_kernels && !k.gemm1_quantizes_h && !k.large && !k.gemm2.wgmma;
   if (!forced && rules.fewer_ctas) {
-    const auto ctas_per_sm = [&](const MmaTileConfig& g, int64_t rows) {
-      return ctas_per_sm_for_waves(g, expected_ctas(g, rows), ceil_div(rows, g.block_rows()), waves.of(g), waves.sms);
+    const bool gemms_overlap = k.gemm2_order() == GemmOrder::kBeside;
+    const auto ctas_per_sm = [&](const MmaTileConfig& g, int64_t rows, int64_t gemm_k) {
+      return ctas_per_sm_for_waves(g, expected_ctas(g, rows), ceil_div(rows, g.block_rows()), waves.of(g), waves.sms,
+                                   gemm_k, gemms_overlap);
     };
-    k.gemm1_ctas_per_sm = ctas_per_sm(k.gemm1, gate_up_rows);
-    k.gemm2_ctas_per_sm = ctas_per_sm(k.gemm2, down_rows);
+    k.gemm1_ctas_per_sm = ctas_per_sm(k.gemm1, gate_up_rows, c.hidden);
+    k.gemm2_ctas_per_sm = ctas_per_sm(k.gemm2, down_rows, c.intermediate);
   }
   const double weight_bytes = touched * double(gate_up_rows * c.hidden + down_rows * c.intermediate) * 0.5625;
   k.y_in_l2 = !k.decode_kernels && rules.y_in_l2 &&
