@@ -49,6 +49,15 @@ RULE_SWITCHES = (
     RuleSwitch("sorted-rows", "FP4MOE_SORTED_ROWS",
                "GEMM 1's wgmma tiles read x's rows copied in sorted order (FP4MOE_SORTED_ROWS); off: they gather them",
                "GEMM 1's sorted rows off (FP4MOE_SORTED_ROWS=0): it gathers its rows from x."),
+    RuleSwitch("fewer-ctas", "FP4MOE_FEWER_CTAS",
+               "GEMMs a little past one wave held to one CTA fewer an SM (FP4MOE_FEWER_CTAS); off: as many as fit",
+               "Fewer CTAs an SM off (FP4MOE_FEWER_CTAS=0): every GEMM holds as many CTAs an SM as fit."),
+    RuleSwitch("gemm2-k-split", "FP4MOE_GEMM2_K_SPLIT",
+               "GEMM 2's wgmma tiles split K where one wave holds them (FP4MOE_GEMM2_K_SPLIT); off: K whole",
+               "GEMM 2's K split off (FP4MOE_GEMM2_K_SPLIT=0): its K is never split."),
+    RuleSwitch("y-in-l2", "FP4MOE_Y_IN_L2",
+               "y kept in L2 from GEMM 2 to the combine where it fits (FP4MOE_Y_IN_L2); off: default cache policy",
+               "y in L2 off (FP4MOE_Y_IN_L2=0): the weights' copies and y's lines keep the default cache policy."),
 )
 
 

@@ -201,7 +201,7 @@ def row_specs_and_cli() -> None:
   expect(bench_moe.rule_switch_env(bench_moe.parse_args(["--split-waves", "off", "--large-tiles", "off"])) ==
          {"FP4MOE_LARGE_TILES": "0", "FP4MOE_PERSISTENT_DOWN": "1", "FP4MOE_EPILOGUE_QUANTIZE": "1",
           "FP4MOE_SPLIT_WAVES": "0", "FP4MOE_OWN_TILES": "1", "FP4MOE_TILE_HANDOFF": "1",
-          "FP4MOE_SORTED_ROWS": "1"},
+          "FP4MOE_SORTED_ROWS": "1", "FP4MOE_FEWER_CTAS": "1", "FP4MOE_GEMM2_K_SPLIT": "1", "FP4MOE_Y_IN_L2": "1"},
          "every rule switch's variable, on unless turned off")
   expect(bench_moe.parse_args(["--w4a4-scales", "calibrated"]).w4a4_scales == "calibrated", "--w4a4-scales")
   expect((bench_moe.parse_args([]).bias, bench_moe.parse_args(["--bias", "on"]).bias) == ("off", "on"), "--bias")
