@@ -474,6 +474,28 @@ TEST(Dispatch, FewerCtasPerSmForUnsplitTilesWhereTheGemmsDoNotOverlap) {
   EXPECT_EQ(caps(choose_for(dynamic(kGptOss), 6)), std::pair(0, 0)) << "gpt-oss T=6: 2070 CTAs";
 }
 
+// The padding that holds a kernel to `ctas` CTAs an SM (common/launch.h), with an H100's figures (228 KB an SM, 1 KB
+// reserved a CTA, 227 KB at most a CTA): ctas CTAs fit and one more does not; the kernel's own need where that is more;
+// the kernel's need where its static share alone keeps a CTA more out (it used to wrap round to the most a CTA may
+// have, one CTA an SM); never past the most a CTA may have.
+TEST(Dispatch, PaddedSharedMemoryHoldsTheCap) {
+  constexpr int64_t per_sm = 233472, reserved = 1024, per_cta = 232448;
+  const auto footprint = [&](int64_t dynamic, int64_t static_bytes) {  // a CTA's share, in 128-byte units
+    return (dynamic + static_bytes + reserved + 127) / 128 * 128;
+  };
+  for (int ctas = 1; ctas <= 8; ++ctas) {
+    for (int64_t static_bytes : {0, 512, 4096}) {
+      const int64_t bytes = int64_t(padded_smem_bytes(per_sm, reserved, static_bytes, per_cta, 18432, ctas));
+      const int64_t share = footprint(bytes, static_bytes);
+      EXPECT_LE(ctas * share, per_sm) << ctas << " CTAs, " << static_bytes << " static bytes";
+      EXPECT_GT((ctas + 1) * share, per_sm) << ctas << " CTAs, " << static_bytes << " static bytes";
+    }
+  }
+  EXPECT_EQ(padded_smem_bytes(per_sm, reserved, 0, per_cta, 100000, 3), 100000u) << "the kernel needs more already";
+  EXPECT_EQ(padded_smem_bytes(per_sm, reserved, 40000, per_cta, 1024, 7), 1024u) << "its static share keeps an 8th out";
+  EXPECT_EQ(padded_smem_bytes(per_sm, reserved, 1000, 50000, 1024, 1), size_t(50000 - 1000)) << "at most per CTA";
+}
+
 // The K-split tile up to 5 rows per expert where GEMM 2 has few waves of it: the public models of
 // bench/results/h200-model-audit/ (experts/hidden/intermediate/top-k) at the batches measured there; split on every
 // row where it won, unsplit (with the tile hand-off) where it lost; then large tiles never beside it.

@@ -15,6 +15,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 
 #include "cuda/common/check.h"
 
@@ -51,10 +53,20 @@ struct Launch {
   Launch capped(int ctas) const { return {stream, pdl, ctas}; }
 };
 
-// The dynamic shared memory that holds `kernel` to at most `ctas` CTAs per SM: the SM's shared memory
-// over ctas + 1, less what each CTA reserves and holds statically, and one allocation unit more, so that
-// one CTA more does not fit; `smem` (what the kernel uses) where that is already more. The padding is
-// never touched. Raises the kernel's limit beyond the default 48 KB where it must.
+// The dynamic shared memory that holds a kernel to at most `ctas` CTAs per SM: the SM's shared memory (per_sm) over
+// ctas + 1, less what each CTA reserves and holds statically, and one allocation unit more, so that one CTA more does
+// not fit; `smem` (what the kernel uses) where that is already more, or where its static and reserved share alone keep
+// a CTA more out; never more than a CTA may have (per_cta_limit, the opt-in maximum, less its static share).
+inline size_t padded_smem_bytes(int64_t per_sm, int64_t reserved, int64_t static_bytes, int64_t per_cta_limit,
+                                size_t smem, int ctas) {
+  constexpr int64_t kUnit = 128;  // shared memory is allocated in units of 128 bytes
+  const int64_t fill = per_sm / (ctas + 1) - reserved - static_bytes + kUnit;
+  const int64_t most = per_cta_limit - static_bytes;
+  return std::max<int64_t>(int64_t(smem), std::min(fill, most));
+}
+
+// padded_smem_bytes for `kernel` on the current device. The padding is never touched. Raises the kernel's limit beyond
+// the default 48 KB where it must.
 inline size_t capped_smem_bytes(const void* kernel, size_t smem, int ctas) {
   int device = 0, per_sm = 0, reserved = 0, per_cta = 0;
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
@@ -63,9 +75,7 @@ inline size_t capped_smem_bytes(const void* kernel, size_t smem, int ctas) {
   check_cuda(cudaDeviceGetAttribute(&per_cta, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "shared memory");
   cudaFuncAttributes attributes{};
   check_cuda(cudaFuncGetAttributes(&attributes, kernel), "kernel attributes");
-  constexpr size_t kUnit = 128;  // shared memory is allocated in units of 128 bytes
-  const size_t fill = size_t(per_sm) / size_t(ctas + 1) - size_t(reserved) - attributes.sharedSizeBytes + kUnit;
-  const size_t bytes = std::max(smem, std::min(fill, size_t(per_cta) - attributes.sharedSizeBytes));
+  const size_t bytes = padded_smem_bytes(per_sm, reserved, int64_t(attributes.sharedSizeBytes), per_cta, smem, ctas);
   if (bytes > size_t(attributes.maxDynamicSharedSizeBytes))
     check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
                "kernel shared memory");
