@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seventy-sixth session, H100: the GPU test command (tools/gpu-test.sh: CTest's gpu label, then memcheck and racecheck)
-# on main 434a72b, owed since aa197bb, with the fewer-CTAs rule on the unsplit tiles (11999b06); the module built
+# on this session's main, owed since aa197bb: the fewer-CTAs rule on the unsplit tiles (11999b06), capped_smem_bytes signed (de294c6); the module built
 # beside it, the Python GPU tests, the three official decode tables (one of whose rows the rule changes: gpt-oss T=8
 # dynamic W4A4), then main aa197bb's CLI (carried) against this tree's in dynamic W4A4, where the rule's rows are.
 source bench/device.sh && dev_init checks-76 && dev_unpack_carried
