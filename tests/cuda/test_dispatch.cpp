@@ -444,9 +444,9 @@ TEST(Dispatch, FewerCtasPerSmPastOneWave) {
 
 // The unsplit 8-token tiles held to one CTA fewer an SM (the same rule) where the GEMMs do not overlap and the GEMM's
 // K is at least kFewerCtasMinK: the dynamic W4A4 rows of bench/results/h100-fewer-ctas-small/landing/ (deepseek-v3
-// T=2-3, deepseek-v4-flash T=4, gpt-oss T=8-10, qwen3 T=10-14's GEMM 1), and none where GEMM 2 runs beside GEMM 1 (W4A16
-// and calibrated W4A4, whose rows lost), where K is 768 (qwen3's GEMM 2), or where the grid is within one wave or past
-// two waves of the fewer.
+// T=2-3, deepseek-v4-flash T=4, gpt-oss T=8-10, qwen3 T=10-14's GEMM 1), and none where GEMM 2 runs beside GEMM 1
+// (W4A16 and calibrated W4A4, whose rows were mixed), where K is 768 (qwen3's GEMM 2), or where the grid is within one
+// wave or past two waves of the fewer.
 TEST(Dispatch, FewerCtasPerSmForUnsplitTilesWhereTheGemmsDoNotOverlap) {
   const auto caps = [](const ForwardKernels& k) { return std::pair{k.gemm1_ctas_per_sm, k.gemm2_ctas_per_sm}; };
   const auto dynamic = [](MoeConfig c) {

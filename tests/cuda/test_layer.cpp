@@ -911,10 +911,10 @@ TEST(GpuLayer, YInL2EqualsTheRuleOff) {
 // GEMMs held to one CTA fewer an SM a little past one wave (moe/dispatch.h's ctas_per_sm_for_waves; their shared
 // memory padded, common/launch.h's capped_smem_bytes) give the output of the layer with the rule off
 // (FP4MOE_FEWER_CTAS=0) bit for bit, within the reference's bound. The K-split tile at three an SM, both modes: the
-// decode kernels' GEMM 1 (64/1024/1536/8 at two tokens) and both grouped GEMMs (64/2304/1152/8 at three). In dynamic
-// W4A4, where the GEMMs do not overlap: the unsplit 8-token tile at seven, both GEMMs (32/3072/2048/8 at seven), and the
-// two-m-tile tile at four, GEMM 1 finding its own tiles (16/2048/3072/8 at twelve). Uniform with dropped and non-local
-// ids, skewed, and every token on one expert.
+// decode kernels' GEMM 1 (64/1024/1536/8 at two tokens) and both grouped GEMMs (64/2304/1152/8 at three). In
+// dynamic W4A4, where the GEMMs do not overlap: the unsplit 8-token tile at seven, both GEMMs (32/3072/2048/8 at
+// seven), and the two-m-tile tile at four, GEMM 1 finding its own tiles (16/2048/3072/8 at twelve). Uniform with
+// dropped and non-local ids, skewed, and every token on one expert.
 TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(43);
@@ -926,7 +926,8 @@ TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
   };
   const std::vector<QuantMode> both = {QuantMode::kW4A16, QuantMode::kW4A4}, dynamic = {QuantMode::kW4A4};
   const bool hopper = on_hopper();
-  for (const Case& cs : {Case{both, 64, 1024, 1536, 2, true, false, 3, 0}, Case{both, 64, 2304, 1152, 3, false, false, 3, 3},
+  for (const Case& cs : {Case{both, 64, 1024, 1536, 2, true, false, 3, 0},
+                         Case{both, 64, 2304, 1152, 3, false, false, 3, 3},
                          Case{dynamic, 32, 3072, 2048, 7, false, false, 7, 7},
                          Case{dynamic, 16, 2048, 3072, 12, false, true, 4, 0}}) {
     for (QuantMode mode : cs.modes) {
@@ -940,7 +941,8 @@ TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
         const cuda::ForwardKernels k = chosen_kernels(c, cs.tokens);
         EXPECT_EQ(k.decode_kernels, cs.decode) << label;
         EXPECT_EQ(k.own_tiles, cs.own_tiles) << label;
-        EXPECT_EQ(k.gemm1_ctas_per_sm, cs.gemm1_ctas_per_sm) << label << ": the rule must apply, or this test checks nothing";
+        EXPECT_EQ(k.gemm1_ctas_per_sm, cs.gemm1_ctas_per_sm)
+            << label << ": the rule must apply, or this test checks nothing";
         EXPECT_EQ(k.gemm2_ctas_per_sm, cs.gemm2_ctas_per_sm) << label;
       }
       const auto x = testing::random_bf16(size_t(cs.tokens) * c.hidden, rng);
