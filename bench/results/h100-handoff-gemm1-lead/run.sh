@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Ready for a later session, not yet run. The seventy-sixth session's lead (../h100-fewer-ctas-small/README.md): in
+# W4A16 and calibrated W4A4, where GEMM 2 runs beside GEMM 1 (the tile hand-off), GEMM 1 of the unsplit 8-token tiles
+# held to one CTA fewer an SM gained on deepseek-v3 and kimi-k2 T=3 (K 7168, -5..-6%) and 160/5120/1536/6 T=5-6
+# (K 5120, -0.7..-1.5%) but lost on qwen3 (K 2048), deepseek-v4-flash T=4 (K 4096) and 160/5120/1536/6 T=7 (1.73
+# waves). beside-diag.patch (on main 3fc48c2) adds FP4MOE_DIAG_BESIDE=1: that GEMM 1 held where K is above 4096 and its
+# grid within 1.5 waves. Those four rows were measured so already; this call tests whether the line holds on shapes
+# it was not drawn from (K 5120-8192, one to 1.5 waves), in both hand-off modes, three rounds.
+#
+# Before the call, on the CPU machine: git apply the patch, build the target fp4moe_cli, strip it to
+# /tmp/pack/fp4moe-diag, `tar -cf - -C /tmp/pack fp4moe-diag | xz -9e -T2 > build-ab/clis.tar.xz`; carry build-ab.
+source bench/device.sh && dev_init handoff-gemm1 && dev_unpack_carried
+CLI=build-ab/fp4moe-diag
+SIDES="off= on=FP4MOE_DIAG_BESIDE=1"
+ROWS="--skewed off --kernels off --mem-gib 16"
+custom() {  # TAG MODE_ARGS E H I K TOKENS
+  dev_env_ab "$1" 3 "--experts $3 --hidden $4 --intermediate $5 --top-k $6 --tokens $7 $ROWS $2" $SIDES > /dev/null
+}
+for mode in w4a16 cal; do
+  args=""; [ $mode = cal ] && args="--mode w4a4 --scales calibrated"
+  dev_env_ab "four-$mode" 3 "--shapes all --tokens 3,4 $ROWS $args" $SIDES > /dev/null   # deepseek-v3 T=3; controls
+  custom "kimik2-$mode" "$args" 384 7168 2048 8 3
+  custom "160-5120-6-$mode" "$args" 160 5120 1536 6 5,6,7
+  custom "160-5120-8-$mode" "$args" 160 5120 1536 8 4       # glm-4.5-like
+  custom "64-6144-$mode" "$args" 64 6144 2048 8 3
+  custom "128-5120-$mode" "$args" 128 5120 2048 8 3
+  custom "256-7168-$mode" "$args" 256 7168 2048 8 3
+  custom "64-8192-$mode" "$args" 64 8192 2048 4 6,7
+done
+dev_print_ab | awk '/^==/ {print; next} {split($0, f, "|"); printf "%s %s %s %s %s |%s\n", f[2], f[4], f[6], f[7], f[8], f[9]}'
+el done
