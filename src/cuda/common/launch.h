@@ -22,26 +22,23 @@
 
 namespace fp4moe::cuda {
 
+// One attribute of CUDA device `device`; `what` names it in the error.
+inline int device_attribute(cudaDeviceAttr attribute, int device, const char* what) {
+  int value = 0;
+  check_cuda(cudaDeviceGetAttribute(&value, attribute, device), what);
+  return value;
+}
+
 // sm_90 (Hopper): programmatic dependent launch, and the wgmma kernels (built for sm_90a);
 // queried once per device by the layer.
 inline bool device_is_hopper(int device) {
-  int major = 0, minor = 0;
-  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "compute capability");
-  check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "compute capability");
-  return major == 9 && minor == 0;
+  return device_attribute(cudaDevAttrComputeCapabilityMajor, device, "compute capability") == 9 &&
+         device_attribute(cudaDevAttrComputeCapabilityMinor, device, "compute capability") == 0;
 }
 
 // The device's SMs and its L2 in bytes (moe/dispatch.h's DeviceWaves::sms and ::l2_bytes).
-inline int device_sms(int device) {
-  int sms = 0;
-  check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "SM count");
-  return sms;
-}
-inline int64_t device_l2_bytes(int device) {
-  int bytes = 0;
-  check_cuda(cudaDeviceGetAttribute(&bytes, cudaDevAttrL2CacheSize, device), "L2 size");
-  return bytes;
-}
+inline int device_sms(int device) { return device_attribute(cudaDevAttrMultiProcessorCount, device, "SM count"); }
+inline int64_t device_l2_bytes(int device) { return device_attribute(cudaDevAttrL2CacheSize, device, "L2 size"); }
 
 // Where and how a forward kernel is launched. ctas_per_sm > 0 holds the kernel to at most that many
 // CTAs per SM (capped_smem_bytes), where the dispatch finds that fewer fill the last wave better
@@ -68,14 +65,15 @@ inline size_t padded_smem_bytes(int64_t per_sm, int64_t reserved, int64_t static
 // padded_smem_bytes for `kernel` on the current device. The padding is never touched. Raises the kernel's limit beyond
 // the default 48 KB where it must.
 inline size_t capped_smem_bytes(const void* kernel, size_t smem, int ctas) {
-  int device = 0, per_sm = 0, reserved = 0, per_cta = 0;
+  int device = 0;
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  check_cuda(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device), "shared memory");
-  check_cuda(cudaDeviceGetAttribute(&reserved, cudaDevAttrReservedSharedMemoryPerBlock, device), "shared memory");
-  check_cuda(cudaDeviceGetAttribute(&per_cta, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "shared memory");
   cudaFuncAttributes attributes{};
   check_cuda(cudaFuncGetAttributes(&attributes, kernel), "kernel attributes");
-  const size_t bytes = padded_smem_bytes(per_sm, reserved, int64_t(attributes.sharedSizeBytes), per_cta, smem, ctas);
+  const size_t bytes =
+      padded_smem_bytes(device_attribute(cudaDevAttrMaxSharedMemoryPerMultiprocessor, device, "shared memory"),
+                        device_attribute(cudaDevAttrReservedSharedMemoryPerBlock, device, "shared memory"),
+                        int64_t(attributes.sharedSizeBytes),
+                        device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, "shared memory"), smem, ctas);
   if (bytes > size_t(attributes.maxDynamicSharedSizeBytes))
     check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
                "kernel shared memory");

@@ -524,10 +524,9 @@ const std::vector<MmaTileConfig>& compiled_gemm_tiles() {
 }
 
 void configure_grouped_gemms() {
-  int device = 0, device_limit = 0;
+  int device = 0;
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  check_cuda(cudaDeviceGetAttribute(&device_limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
-             "shared memory per CTA");
+  const int device_limit = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, "shared memory per CTA");
   raise_smem_limits<GateUpEpilogue>(device_limit);
   raise_smem_limits<GateUpQuantizingEpilogue>(device_limit);
   raise_smem_limits<DownEpilogue>(device_limit);
