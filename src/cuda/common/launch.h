@@ -17,6 +17,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "cuda/common/check.h"
 
@@ -62,11 +65,27 @@ inline size_t padded_smem_bytes(int64_t per_sm, int64_t reserved, int64_t static
   return std::max<int64_t>(int64_t(smem), std::min(fill, most));
 }
 
+// Raises `kernel`'s dynamic shared-memory limit on the current device to `bytes`, never lowers it: the limit one launch
+// raised (capped_smem_bytes, whose answers are kept) must hold for every later one, a layer created after it included.
+inline void raise_smem_limit(const void* kernel, size_t bytes, const char* what) {
+  cudaFuncAttributes attributes{};
+  check_cuda(cudaFuncGetAttributes(&attributes, kernel), what);
+  if (bytes > size_t(attributes.maxDynamicSharedSizeBytes))
+    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)), what);
+}
+
 // padded_smem_bytes for `kernel` on the current device. The padding is never touched. Raises the kernel's limit beyond
-// the default 48 KB where it must.
+// the default 48 KB where it must. The answer for a (device, kernel, smem, ctas) never changes, and finding it costs
+// several driver queries, so it is kept: an eager forward asks for it on every capped launch.
 inline size_t capped_smem_bytes(const void* kernel, size_t smem, int ctas) {
   int device = 0;
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  using Key = std::tuple<int, const void*, size_t, int>;
+  static std::mutex mutex;
+  static std::map<Key, size_t> answers;
+  const Key key{device, kernel, smem, ctas};
+  std::lock_guard<std::mutex> lock(mutex);
+  if (const auto found = answers.find(key); found != answers.end()) return found->second;
   cudaFuncAttributes attributes{};
   check_cuda(cudaFuncGetAttributes(&attributes, kernel), "kernel attributes");
   const size_t bytes =
@@ -74,9 +93,8 @@ inline size_t capped_smem_bytes(const void* kernel, size_t smem, int ctas) {
                         device_attribute(cudaDevAttrReservedSharedMemoryPerBlock, device, "shared memory"),
                         int64_t(attributes.sharedSizeBytes),
                         device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, device, "shared memory"), smem, ctas);
-  if (bytes > size_t(attributes.maxDynamicSharedSizeBytes))
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
-               "kernel shared memory");
+  raise_smem_limit(kernel, bytes, "kernel shared memory");
+  answers.emplace(key, bytes);
   return bytes;
 }
 

@@ -473,10 +473,8 @@ int resident_ctas(int ctas_cap = 0) {
 // Raises a kernel's dynamic shared-memory limit to `bytes` where the device allows that much per
 // CTA. Elsewhere (an sm_80 GPU: 163 KB) the kernel is one of the Hopper-only wgmma kernels, which
 // the dispatch never picks there, and asking would fail the layer's creation.
-void raise_smem_limit(const void* kernel, int bytes, int device_limit) {
-  if (bytes > device_limit) return;
-  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
-             "grouped GEMM shared memory");
+void raise_smem_limit_where_allowed(const void* kernel, int bytes, int device_limit) {
+  if (bytes <= device_limit) raise_smem_limit(kernel, size_t(bytes), "grouped GEMM shared memory");
 }
 
 template <class Epilogue>
@@ -486,11 +484,12 @@ void raise_smem_limits(int device_limit) {
         ([&](auto tile) {
           using Tile = decltype(tile);
           if constexpr (kHasKernel<Tile, Epilogue>) {
-            raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue>()), Tile::kSmemBytes,
-                             device_limit);
+            raise_smem_limit_where_allowed(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue>()),
+                                           Tile::kSmemBytes, device_limit);
             if constexpr (kCanFindOwnTiles<Tile, Epilogue>)
-              raise_smem_limit(reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue, true>()),
-                               kOwnTileSmemBytes<Tile>, device_limit);
+              raise_smem_limit_where_allowed(
+                  reinterpret_cast<const void*>(grouped_gemm_kernel<Tile, Epilogue, true>()), kOwnTileSmemBytes<Tile>,
+                  device_limit);
           }
         }(tiles), ...);
       },
@@ -533,8 +532,8 @@ void configure_grouped_gemms() {
   const auto raise_persistent = [&](auto form, auto staged) {
     using Tile = decltype(form);
     constexpr bool kStageY = decltype(staged)::value;
-    raise_smem_limit(reinterpret_cast<const void*>(persistent_down_wgmma_kernel<Tile, kStageY>),
-                     kPersistentSmemBytes<Tile, kStageY>, device_limit);
+    raise_smem_limit_where_allowed(reinterpret_cast<const void*>(persistent_down_wgmma_kernel<Tile, kStageY>),
+                                   kPersistentSmemBytes<Tile, kStageY>, device_limit);
   };
   std::apply(
       [&](auto... tiles) {

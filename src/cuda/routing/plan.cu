@@ -372,8 +372,7 @@ void configure_routing_plan() {
   for (const void* kernel : {reinterpret_cast<const void*>(routing_plan_kernel),
                              reinterpret_cast<const void*>(plan_count_kernel),
                              reinterpret_cast<const void*>(plan_place_kernel)})
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, max_smem),
-               "routing plan shared memory");
+    raise_smem_limit(kernel, size_t(max_smem), "routing plan shared memory");
 }
 
 void launch_routing_plan(const int32_t* topk_ids, int num_pairs, int local_start, int num_local, int tile_rows,
