@@ -160,6 +160,12 @@ TEST(Dispatch, SmallBatchTileTakesTwoMTilesWhereThatNeedsFewerWaves) {
   MoeConfig half = kQwen3;
   half.local_experts = 64;  // expert parallelism: half the experts here, half the touched ones
   EXPECT_NEAR(expected_touched_experts(8, half), 25.8, 0.1);
+  // Rounded up to whole experts, one token touches top_k, where the formula's rounding lands just above it too.
+  for (int experts : {72, 128, 160, 384}) {
+    const MoeConfig c{experts, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+    EXPECT_EQ(whole_touched_experts(expected_touched_experts(1, c)), 8) << experts << " experts";
+  }
+  EXPECT_EQ(whole_touched_experts(51.6), 52);
   // GEMM 1 at T=8: 52 experts x 24 row blocks in waves of 1056, or x 12 in waves of 660.
   EXPECT_EQ(for_waves(kSmallBatchTile, 52 * 24, 1056, 52 * 12, 660), kSmallBatchTileTwoMTiles) << "2 waves -> 1";
   // GEMM 2: 52 x 32 in waves of 1056 or 52 x 16 in waves of 660: two either way.
@@ -783,7 +789,7 @@ TEST(Dispatch, GemmTwoSplitsItsKWhereItsGridIsUnderAWave) {
     const int64_t rows = packed_rows(c, WeightRole::kDown);
     std::printf("%s T=%d: GEMM 2 %s, %s, %lld expected CTAs of a wave of %lld, %d K slices\n", name, t,
                 gemm_name(k.gemm2).c_str(), k.decode_kernels ? "decode" : k.persistent_gemm2 ? "persistent" : "grouped",
-                static_cast<long long>(int64_t(std::ceil(expected_touched_experts(t, c))) *
+                static_cast<long long>(whole_touched_experts(expected_touched_experts(t, c)) *
                                        ceil_div(rows, k.gemm2.block_rows())),
                 static_cast<long long>(hopper_waves().of_wgmma(k.gemm2)), k.gemm2_k_slices);
     return k.gemm2_k_slices;

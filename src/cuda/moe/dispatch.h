@@ -329,6 +329,11 @@ inline double expected_touched_experts(int64_t tokens, const MoeConfig& config) 
   return config.num_local_experts() * (1.0 - std::pow(miss, double(tokens)));
 }
 
+// The expected touched experts rounded up to whole experts, forgiving the formula's rounding: at one token it is top_k
+// exactly, but computes as 8.000000000000014 for kimi-k2's 384 experts (160 and 72 experts at top-8 alike), which must
+// not count a ninth.
+inline int64_t whole_touched_experts(double touched) { return int64_t(std::ceil(touched - 1e-9)); }
+
 // chosen stays unless it is the small-batch tile and the two-m-tile one takes fewer waves: its
 // ctas_two CTAs, one_wave_two at once, against ctas, one_wave at once.
 inline MmaTileConfig for_waves(const MmaTileConfig& chosen, int64_t ctas, int64_t one_wave, int64_t ctas_two,
@@ -1148,7 +1153,7 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
     return std::min<int64_t>(pairs, c.num_local_experts()) * ceil_div(rows, t.block_rows());
   };
   const auto expected_ctas = [&](const MmaTileConfig& t, int64_t rows) {
-    return int64_t(std::ceil(touched)) * ceil_div(rows, t.block_rows());
+    return whole_touched_experts(touched) * ceil_div(rows, t.block_rows());
   };
   MmaTileConfig gemm = forced ? *forced : choose_gemm(tokens, c, hopper);
   if (!forced && rules.split_waves)
