@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Ready for a later session, not yet run. The seventy-sixth session's lead (../h100-fewer-ctas-small/README.md): in
-# W4A16 and calibrated W4A4, where GEMM 2 runs beside GEMM 1 (the tile hand-off), GEMM 1 of the unsplit 8-token tiles
-# held to one CTA fewer an SM gained on deepseek-v3 and kimi-k2 T=3 (K 7168, -5..-6%) and 160/5120/1536/6 T=5-6
-# (K 5120, -0.7..-1.5%) but lost on qwen3 (K 2048), deepseek-v4-flash T=4 (K 4096) and 160/5120/1536/6 T=7 (1.73
-# waves). beside-diag.patch (on main 3fc48c2) adds FP4MOE_DIAG_BESIDE=1: that GEMM 1 held where K is above 4096 and its
-# grid within 1.5 waves. Those four rows were measured so already; this call tests whether the line holds on shapes
-# it was not drawn from (K 5120-8192, one to 1.5 waves), in both hand-off modes, three rounds.
+# The seventy-sixth session's lead (../h100-fewer-ctas-small/README.md): in W4A16 and calibrated W4A4, where GEMM 2
+# runs beside GEMM 1 (the tile hand-off), GEMM 1 of the unsplit 8-token tiles held to one CTA fewer an SM gained on
+# deepseek-v3 and kimi-k2 T=3 (K 7168, -5..-6%) and 160/5120/1536/6 T=5-6 (K 5120, -0.7..-1.5%) but lost on qwen3
+# (K 2048), deepseek-v4-flash T=4 (K 4096) and 160/5120/1536/6 T=7 (1.73 waves). beside-diag.patch (applies to main
+# 4d0b45b-36fa30a) adds FP4MOE_DIAG_BESIDE=1: that GEMM 1 held where K is above 4096 and its grid within 1.5 waves.
+# This call tests whether the line holds on shapes it was not drawn from (K 5120-8192, one to 1.5 waves), in both
+# hand-off modes, three rounds; deepseek-v3 T=3 is the one row of the four shapes the line takes.
 #
-# Before the call, on the CPU machine: git apply the patch, build the target fp4moe_cli, strip it to
-# /tmp/pack/fp4moe-diag, `tar -cf - -C /tmp/pack fp4moe-diag | xz -9e -T2 > build-ab/clis.tar.xz`; carry build-ab.
-source bench/device.sh && dev_init handoff-gemm1 && dev_unpack_carried
+# With `checks` (seventy-seventh session, main 36fa30a): then the GPU test command (tools/gpu-test.sh: CTest's gpu
+# label, memcheck, racecheck) on this tree, owed since 4d0b45b (one device_attribute helper) and for 8fcbfce
+# (capped_smem_bytes keeps its answers; shared-memory limits only raised) and 36fa30a (whole touched experts), with the
+# Python module built beside it and its GPU tests after.
+#
+# Before the call, on the CPU machine: git apply the patch in a worktree of main, build the target fp4moe_cli, strip
+# it to /tmp/pack/fp4moe-diag, `tar -cf - -C /tmp/pack fp4moe-diag | xz -9e -T2 > build-ab/clis.tar.xz`; carry
+# build-ab.
+source bench/device.sh && dev_init handoff-gemm1-${1:-lean} && dev_unpack_carried
 CLI=build-ab/fp4moe-diag
 SIDES="off= on=FP4MOE_DIAG_BESIDE=1"
 ROWS="--skewed off --kernels off --mem-gib 16"
@@ -18,7 +24,7 @@ custom() {  # TAG MODE_ARGS E H I K TOKENS
 }
 for mode in w4a16 cal; do
   args=""; [ $mode = cal ] && args="--mode w4a4 --scales calibrated"
-  dev_env_ab "four-$mode" 3 "--shapes all --tokens 3,4 $ROWS $args" $SIDES > /dev/null   # deepseek-v3 T=3; controls
+  dev_env_ab "dsv3-$mode" 3 "--shapes deepseek-v3 --tokens 3 $ROWS $args" $SIDES > /dev/null
   custom "kimik2-$mode" "$args" 384 7168 2048 8 3
   custom "160-5120-6-$mode" "$args" 160 5120 1536 6 5,6,7
   custom "160-5120-8-$mode" "$args" 160 5120 1536 8 4       # glm-4.5-like
@@ -29,3 +35,10 @@ for mode in w4a16 cal; do
 done
 dev_print_ab | awk '/^==/ {print; next} {split($0, f, "|"); printf "%s %s %s %s %s |%s\n", f[2], f[4], f[6], f[7], f[8], f[9]}'
 el done
+if [ "${1:-}" = checks ]; then
+  dev_module head . 8 &   # CPU work, beside the tests' GPU phases
+  dev_gpu_test 330
+  wait
+  dev_pytest /tmp/mod-head
+  dev_results
+fi
