@@ -10,7 +10,8 @@
 # With `checks` (seventy-seventh session, main 36fa30a): then the GPU test command (tools/gpu-test.sh: CTest's gpu
 # label, memcheck, racecheck) on this tree, owed since 4d0b45b (one device_attribute helper) and for 8fcbfce
 # (capped_smem_bytes keeps its answers; shared-memory limits only raised) and 36fa30a (whole touched experts), with the
-# Python module built beside it and its GPU tests after.
+# Python module built beside it and its GPU tests after; and the layer test binary of the rule as it would land,
+# carried in build-ab/clis.tar.xz beside the diagnostic CLI, on its fewer-CTAs test.
 #
 # Before the call, on the CPU machine: git apply the patch in a worktree of main, build the target fp4moe_cli, strip
 # it to /tmp/pack/fp4moe-diag, `tar -cf - -C /tmp/pack fp4moe-diag | xz -9e -T2 > build-ab/clis.tar.xz`; carry
@@ -36,6 +37,9 @@ done
 dev_print_ab | awk '/^==/ {print; next} {split($0, f, "|"); printf "%s %s %s %s %s |%s\n", f[2], f[4], f[6], f[7], f[8], f[9]}'
 el done
 if [ "${1:-}" = checks ]; then
+  # The rule as it would land (branch wip/beside-gemm1): its layer test binary, carried, on the fewer-CTAs test (a
+  # case beside the hand-off added, W4A16 and calibrated W4A4) and the other rule-off twins.
+  [ -f build-ab/fp4moe_gpu_layer_tests ] && dev_carried_gtest layer 120 '*FewerCtas*:*OwnTiles*:*RuleOff*'
   dev_module head . 8 &   # CPU work, beside the tests' GPU phases
   dev_gpu_test 330
   wait
