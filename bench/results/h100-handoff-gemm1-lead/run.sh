@@ -5,27 +5,29 @@
 # (K 2048), deepseek-v4-flash T=4 (K 4096) and 160/5120/1536/6 T=7 (1.73 waves). beside-diag.patch (applies to main
 # 4d0b45b-36fa30a) adds FP4MOE_DIAG_BESIDE=1: that GEMM 1 held where K is above 4096 and its grid within 1.5 waves.
 # This call tests whether the line holds on shapes it was not drawn from (K 5120-8192, one to 1.5 waves), in both
-# hand-off modes, three rounds; deepseek-v3 T=3 is the one row of the four shapes the line takes.
+# hand-off modes; deepseek-v3 T=3 is the one row of the four shapes the line takes.
 #
-# With `checks` (seventy-seventh session, main 36fa30a): then the GPU test command (tools/gpu-test.sh: CTest's gpu
-# label, memcheck, racecheck) on this tree, owed since 4d0b45b (one device_attribute helper) and for 8fcbfce
-# (capped_smem_bytes keeps its answers; shared-memory limits only raised) and 36fa30a (whole touched experts), with the
-# Python module built beside it and its GPU tests after; and the layer test binary of the rule as it would land,
-# carried in build-ab/clis.tar.xz beside the diagnostic CLI, on its fewer-CTAs test.
+# With `checks` (seventy-seventh session): then main 36fa30a's GPU test binaries, built on the CPU machine and carried
+# (build-ab/clis.tar.xz), every test, and memcheck and racecheck on tools/gpu-test.sh's cases: owed since 4d0b45b
+# (one device_attribute helper) and for 8fcbfce (capped_smem_bytes keeps its answers; shared-memory limits only
+# raised) and 36fa30a (whole touched experts); and the layer test binary of the rule as it would land (branch
+# wip/beside-gemm1, carried as fp4moe_gpu_land_layer_tests) on its fewer-CTAs test (a case beside the hand-off added)
+# and the other rule-off twins. Machines were scarce this session (device time lost to failed starts), so the
+# binaries are carried rather than built there, and two rounds replace three.
 #
 # Before the call, on the CPU machine: git apply the patch in a worktree of main, build the target fp4moe_cli, strip
-# it to /tmp/pack/fp4moe-diag, `tar -cf - -C /tmp/pack fp4moe-diag | xz -9e -T2 > build-ab/clis.tar.xz`; carry
-# build-ab.
+# it to /tmp/pack/fp4moe-diag, and the test binaries beside it; `tar -cf - -C /tmp/pack ... | xz -9e -T2 >
+# build-ab/clis.tar.xz`; carry build-ab.
 source bench/device.sh && dev_init handoff-gemm1-${1:-lean} && dev_unpack_carried
 CLI=build-ab/fp4moe-diag
 SIDES="off= on=FP4MOE_DIAG_BESIDE=1"
 ROWS="--skewed off --kernels off --mem-gib 16"
 custom() {  # TAG MODE_ARGS E H I K TOKENS
-  dev_env_ab "$1" 3 "--experts $3 --hidden $4 --intermediate $5 --top-k $6 --tokens $7 $ROWS $2" $SIDES > /dev/null
+  dev_env_ab "$1" 2 "--experts $3 --hidden $4 --intermediate $5 --top-k $6 --tokens $7 $ROWS $2" $SIDES > /dev/null
 }
 for mode in w4a16 cal; do
   args=""; [ $mode = cal ] && args="--mode w4a4 --scales calibrated"
-  dev_env_ab "dsv3-$mode" 3 "--shapes deepseek-v3 --tokens 3 $ROWS $args" $SIDES > /dev/null
+  dev_env_ab "dsv3-$mode" 2 "--shapes deepseek-v3 --tokens 3 $ROWS $args" $SIDES > /dev/null
   custom "kimik2-$mode" "$args" 384 7168 2048 8 3
   custom "160-5120-6-$mode" "$args" 160 5120 1536 6 5,6,7
   custom "160-5120-8-$mode" "$args" 160 5120 1536 8 4       # glm-4.5-like
@@ -37,12 +39,12 @@ done
 dev_print_ab | awk '/^==/ {print; next} {split($0, f, "|"); printf "%s %s %s %s %s |%s\n", f[2], f[4], f[6], f[7], f[8], f[9]}'
 el done
 if [ "${1:-}" = checks ]; then
-  # The rule as it would land (branch wip/beside-gemm1): its layer test binary, carried, on the fewer-CTAs test (a
-  # case beside the hand-off added, W4A16 and calibrated W4A4) and the other rule-off twins.
-  [ -f build-ab/fp4moe_gpu_layer_tests ] && dev_carried_gtest layer 120 '*FewerCtas*:*OwnTiles*:*RuleOff*'
-  dev_module head . 8 &   # CPU work, beside the tests' GPU phases
-  dev_gpu_test 330
-  wait
-  dev_pytest /tmp/mod-head
+  dev_carried_gtest kernel 150
+  dev_carried_gtest layer 200
+  dev_carried_gtest land_layer 120 '*FewerCtas*:*RuleOff*'
+  for tool in memcheck racecheck; do
+    dev_carried_gtest layer 150 'GpuGraph.*:GpuLayer.EdgeCases:GpuLayer.BenchmarkShapesWgmmaKernels' $tool
+    dev_carried_gtest kernel 60 'GpuRoute.*' $tool
+  done
   dev_results
 fi
