@@ -7,7 +7,7 @@
 # This call tests whether the line holds on shapes it was not drawn from (K 5120-8192, one to 1.5 waves), in both
 # hand-off modes; deepseek-v3 T=3 is the one row of the four shapes the line takes.
 #
-# With `checks` (seventy-seventh session): then main 36fa30a's GPU test binaries, built on the CPU machine and carried
+# With `checks` (seventy-seventh session), first main 36fa30a's GPU test binaries, built on the CPU machine and carried
 # (build-ab/clis.tar.xz), every test, and memcheck and racecheck on tools/gpu-test.sh's cases: owed since 4d0b45b
 # (one device_attribute helper) and for 8fcbfce (capped_smem_bytes keeps its answers; shared-memory limits only
 # raised) and 36fa30a (whole touched experts); and the layer test binary of the rule as it would land (branch
@@ -19,6 +19,16 @@
 # it to /tmp/pack/fp4moe-diag, and the test binaries beside it; `tar -cf - -C /tmp/pack ... | xz -9e -T2 >
 # build-ab/clis.tar.xz`; carry build-ab.
 source bench/device.sh && dev_init handoff-gemm1-${1:-lean} && dev_unpack_carried
+if [ "${1:-}" = checks ]; then
+  dev_carried_gtest kernel 150
+  dev_carried_gtest layer 200
+  dev_carried_gtest land_layer 120 '*FewerCtas*:*RuleOff*'
+  for tool in memcheck racecheck; do
+    dev_carried_gtest layer 150 'GpuGraph.*:GpuLayer.EdgeCases:GpuLayer.BenchmarkShapesWgmmaKernels' $tool
+    dev_carried_gtest kernel 60 'GpuRoute.*' $tool
+  done
+  dev_results
+fi
 CLI=build-ab/fp4moe-diag
 SIDES="off= on=FP4MOE_DIAG_BESIDE=1"
 ROWS="--skewed off --kernels off --mem-gib 16"
@@ -38,13 +48,3 @@ for mode in w4a16 cal; do
 done
 dev_print_ab | awk '/^==/ {print; next} {split($0, f, "|"); printf "%s %s %s %s %s |%s\n", f[2], f[4], f[6], f[7], f[8], f[9]}'
 el done
-if [ "${1:-}" = checks ]; then
-  dev_carried_gtest kernel 150
-  dev_carried_gtest layer 200
-  dev_carried_gtest land_layer 120 '*FewerCtas*:*RuleOff*'
-  for tool in memcheck racecheck; do
-    dev_carried_gtest layer 150 'GpuGraph.*:GpuLayer.EdgeCases:GpuLayer.BenchmarkShapesWgmmaKernels' $tool
-    dev_carried_gtest kernel 60 'GpuRoute.*' $tool
-  done
-  dev_results
-fi
