@@ -18,8 +18,8 @@ custom() {  # TAG MODE_ARGS E H I K TOKENS
 for mode in w4a16 cal; do
   args=""; [ $mode = cal ] && args="--mode w4a4 --scales calibrated"
   custom "24-4608-$mode" "$args" 24 4608 2048 8 5,8,12,16
-  custom "48-4608-$mode" "$args" 48 4608 1024 6 16,24,32,48
-  custom "32-7168-$mode" "$args" 32 7168 2048 4 8,10
+  custom "48-4608-$mode" "$args" 48 4608 1024 6 16,32,48
+  custom "32-7168-$mode" "$args" 32 7168 2048 4 8
   custom "128-6144-$mode" "$args" 128 6144 1536 8 4
   custom "256-5120-$mode" "$args" 256 5120 1536 8 4
 done
