@@ -25,12 +25,13 @@ inline bool on_hopper() {
   return cuda::device_is_hopper(device);
 }
 
-// The kernels a CUDA layer on this device picks for a batch (after a layer was created).
-inline cuda::ForwardKernels chosen_kernels(const MoeConfig& c, int tokens) {
+// The kernels a CUDA layer on this device picks for a batch (after a layer was created); h_calibrated: W4A4 with
+// calibrated input scales.
+inline cuda::ForwardKernels chosen_kernels(const MoeConfig& c, int tokens, bool h_calibrated = false) {
   int device = 0;
   cuda::check_cuda(cudaGetDevice(&device), "cudaGetDevice");
   return cuda::choose_kernels(tokens, c, cuda::device_is_hopper(device), std::nullopt, gate_up_rows(c), down_rows(c),
-                              cuda::device_waves_of(device));
+                              cuda::device_waves_of(device), h_calibrated);
 }
 
 }  // namespace fp4moe::testing

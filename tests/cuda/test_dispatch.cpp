@@ -429,8 +429,8 @@ TEST(Dispatch, FewerCtasPerSmPastOneWave) {
       << "turned off";
   EXPECT_EQ(caps(choose_kernels(2, kDsv4, true, kDecodeTile, up, down, hopper_waves())), std::pair(0, 0)) << "forced";
   const auto rule = [](const MmaTileConfig& tile, int64_t ctas, int64_t row_blocks, int64_t one_wave,
-                       int64_t k = kFewerCtasMinK, bool gemms_overlap = false) {
-    return ctas_per_sm_for_waves(tile, ctas, row_blocks, one_wave, 132, k, gemms_overlap);
+                       int64_t k = kFewerCtasMinK, bool gemms_overlap = false, bool gate_up = true) {
+    return ctas_per_sm_for_waves(tile, ctas, row_blocks, one_wave, 132, k, gemms_overlap, gate_up);
   };
   EXPECT_EQ(rule(kDecodeTile, 588, 49, 528), 3) << "539 CTAs with one expert fewer: past";
   EXPECT_EQ(rule(kDecodeTile, 576, 48, 528), 0) << "528 with one fewer: one wave";
@@ -441,7 +441,14 @@ TEST(Dispatch, FewerCtasPerSmPastOneWave) {
   EXPECT_EQ(rule(kDecodeTileOneWave, 720, 60, 264), 0) << "not the four-slice tile";
   EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056), 7) << "the unsplit tile past one wave of eight";
   EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, kFewerCtasMinK - 1), 0) << "its K short";
-  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, kFewerCtasMinK, true), 0) << "the GEMMs overlapping";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, kFewerCtasMinK, true), 0) << "the GEMMs overlapping, K 2048";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, 4096, true), 0) << "the GEMMs overlapping, K 4096";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, 5119, true), 0) << "the GEMMs overlapping, K 5119";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, 5120, true), 7) << "overlapping, GEMM 1 on K of 5120";
+  EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 1000, 32, 660, 7168, true), 0) << "overlapping, the two-m-tile tile";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, 7168, true, false), 0) << "overlapping, GEMM 2";
+  EXPECT_EQ(rule(kSmallBatchTile, 1584, 64, 1056, 7168, true), 7) << "overlapping, 1.5 waves";
+  EXPECT_EQ(rule(kSmallBatchTile, 1585, 64, 1056, 7168, true), 0) << "overlapping, past 1.5 waves";
   EXPECT_EQ(rule(kSmallBatchTile, 1848, 64, 1056), 7) << "two waves of seven";
   EXPECT_EQ(rule(kSmallBatchTile, 1849, 64, 1056), 0) << "past two waves of seven";
   EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 1000, 32, 660), 4) << "the two-m-tile tile past one wave of five";
@@ -469,10 +476,20 @@ TEST(Dispatch, FewerCtasPerSmForUnsplitTilesWhereTheGemmsDoNotOverlap) {
   EXPECT_EQ(caps(choose_for(dynamic(kGptOss), 8)), std::pair(0, 7)) << "gpt-oss T=8: GEMM 1 1305 CTAs of five an SM";
   EXPECT_EQ(caps(choose_for(dynamic(kGptOss), 10)), std::pair(0, 7));
   for (int tokens : {10, 12, 14}) EXPECT_EQ(caps(choose_for(dynamic(kQwen3), tokens)), std::pair(7, 0)) << tokens;
-  for (const auto& [c, tokens] : {std::pair{kDsv3, 3}, {kDsv4, 4}, {kGptOss, 10}, {kQwen3, 10}}) {
+  for (const auto& [c, tokens] : {std::pair{kDsv4, 4}, {kGptOss, 10}, {kQwen3, 10}}) {
     EXPECT_EQ(caps(choose_for(c, tokens)), std::pair(0, 0)) << c.hidden << " T=" << tokens << ": W4A16's hand-off";
     EXPECT_EQ(caps(calibrated(c, tokens)), std::pair(0, 0)) << c.hidden << " T=" << tokens << ": calibrated's";
   }
+  // Beside the hand-off, GEMM 1 of the one-m-tile tile on K of at least 5120 within 1.5 waves: deepseek-v3 T=3 (1536
+  // CTAs of 1056), kimi-k2 T=3.
+  const MoeConfig kimi_k2{384, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  for (const MoeConfig& c : {kDsv3, kimi_k2}) {
+    EXPECT_EQ(caps(choose_for(c, 3)), std::pair(7, 0)) << c.num_experts << " experts T=3: W4A16's hand-off";
+    EXPECT_EQ(caps(calibrated(c, 3)), std::pair(7, 0)) << c.num_experts << " experts T=3: calibrated's";
+  }
+  const MoeConfig k5120{160, 5120, 1536, 6, {}, QuantMode::kW4A16, 0, -1, 64};
+  EXPECT_EQ(caps(choose_for(k5120, 6)), std::pair(7, 0)) << "160/5120/1536/6 T=6: 1584 CTAs, 1.5 waves";
+  EXPECT_EQ(caps(choose_for(k5120, 7)), std::pair(0, 0)) << "160/5120/1536/6 T=7: 1824 CTAs";
   for (int tokens : {6, 8})
     EXPECT_EQ(caps(choose_for(dynamic(kQwen3), tokens)), std::pair(0, 0)) << "qwen3's GEMM 2, K 768, T=" << tokens;
   EXPECT_EQ(caps(choose_for(dynamic(kDsv3), 4)), std::pair(0, 0)) << "deepseek-v3 T=4: 1984 CTAs, past two of seven";

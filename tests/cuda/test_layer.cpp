@@ -910,40 +910,49 @@ TEST(GpuLayer, YInL2EqualsTheRuleOff) {
 
 // GEMMs held to one CTA fewer an SM a little past one wave (moe/dispatch.h's ctas_per_sm_for_waves; their shared
 // memory padded, common/launch.h's capped_smem_bytes) give the output of the layer with the rule off
-// (FP4MOE_FEWER_CTAS=0) bit for bit, within the reference's bound. The K-split tile at three an SM, both modes: the
-// decode kernels' GEMM 1 (64/1024/1536/8 at two tokens) and both grouped GEMMs (64/2304/1152/8 at three). In
-// dynamic W4A4, where the GEMMs do not overlap: the unsplit 8-token tile at seven, both GEMMs (32/3072/2048/8 at
-// seven), and the two-m-tile tile at four, GEMM 1 finding its own tiles (16/2048/3072/8 at twelve). Uniform with
-// dropped and non-local ids, skewed, and every token on one expert; the first also run before the twin is created.
+// (FP4MOE_FEWER_CTAS=0) bit for bit, within the reference's bound. The K-split tile at three an SM, W4A16 and dynamic
+// W4A4: the decode kernels' GEMM 1 (64/1024/1536/8 at two tokens) and both grouped GEMMs (64/2304/1152/8 at three).
+// In dynamic W4A4, where the GEMMs do not overlap: the unsplit 8-token tile at seven, both GEMMs (32/3072/2048/8 at
+// seven), and the two-m-tile tile at four, GEMM 1 finding its own tiles (16/2048/3072/8 at twelve). Beside the tile
+// hand-off (W4A16, calibrated W4A4: GEMM 1 quantizing h), GEMM 1 on K of at least 5120 at seven, finding its own tiles
+// (24/5120/2048/8 at five). Uniform with dropped and non-local ids, skewed, and every token on one expert; the first
+// also run before the twin is created.
 TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(43);
+  enum class Scales { kNone, kDynamic, kCalibrated };
   struct Case {
-    std::vector<QuantMode> modes;
+    std::vector<Scales> modes;
     int experts, hidden, intermediate, tokens;
     bool decode, own_tiles;
     int gemm1_ctas_per_sm, gemm2_ctas_per_sm;
   };
-  const std::vector<QuantMode> both = {QuantMode::kW4A16, QuantMode::kW4A4}, dynamic = {QuantMode::kW4A4};
+  const std::vector<Scales> both = {Scales::kNone, Scales::kDynamic}, dynamic = {Scales::kDynamic},
+                            beside = {Scales::kNone, Scales::kCalibrated};
   const bool hopper = on_hopper();
   for (const Case& cs : {Case{both, 64, 1024, 1536, 2, true, false, 3, 0},
                          Case{both, 64, 2304, 1152, 3, false, false, 3, 3},
                          Case{dynamic, 32, 3072, 2048, 7, false, false, 7, 7},
-                         Case{dynamic, 16, 2048, 3072, 12, false, true, 4, 0}}) {
-    for (QuantMode mode : cs.modes) {
+                         Case{dynamic, 16, 2048, 3072, 12, false, true, 4, 0},
+                         Case{beside, 24, 5120, 2048, 5, false, true, 7, 0}}) {
+    for (Scales scales : cs.modes) {
+      const QuantMode mode = scales == Scales::kNone ? QuantMode::kW4A16 : QuantMode::kW4A4;
       const MoeConfig c = make_config(cs.experts, cs.hidden, cs.intermediate, 8, cs.tokens, Activation::kSilu, mode);
       LayerPair layers(c, 19);
+      const bool calibrated = scales == Scales::kCalibrated;
+      if (calibrated) layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
       const auto x = testing::random_bf16(size_t(cs.tokens) * c.hidden, rng);
       const auto routings = uniform_skewed_one_expert(c, cs.tokens, 5, rng);
       // A capped launch before the twin's creation, which sets the kernels' shared-memory limits again: the limits
       // the capped launches raised (and capped_smem_bytes keeps) must hold for the forwards after it.
       const auto before_twin = testing::run_forward(*layers.gpu, x, routings.front().second);
       RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_FEWER_CTAS");
-      const std::string label = std::string(to_string(mode)) + " E=" + std::to_string(cs.experts) +
-                                " H=" + std::to_string(cs.hidden) + " I=" + std::to_string(cs.intermediate) +
-                                " T=" + std::to_string(cs.tokens);
+      if (calibrated) twin.off->set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+      const std::string label = std::string(to_string(mode)) + (calibrated ? " calibrated" : "") +
+                                " E=" + std::to_string(cs.experts) + " H=" + std::to_string(cs.hidden) +
+                                " I=" + std::to_string(cs.intermediate) + " T=" + std::to_string(cs.tokens);
       if (hopper) {
-        const cuda::ForwardKernels k = chosen_kernels(c, cs.tokens);
+        const cuda::ForwardKernels k = chosen_kernels(c, cs.tokens, calibrated);
         EXPECT_EQ(k.decode_kernels, cs.decode) << label;
         EXPECT_EQ(k.own_tiles, cs.own_tiles) << label;
         EXPECT_EQ(k.gemm1_ctas_per_sm, cs.gemm1_ctas_per_sm)

@@ -904,27 +904,39 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // deepseek-v2-lite 64/2048/1408/6 T=7-10 +0.9..+2.1%. But where GEMM 2 runs beside GEMM 1 (the tile hand-off of
 // W4A16 and calibrated W4A4), holding GEMM 1 lost on qwen3 T=10-14 (+1.7..+1.9%, calibrated +1.0..+1.6%),
 // deepseek-v4-flash T=4 (+1.0..+1.2%), deepseek-v2-lite T=10 and 160/5120/1536/6 T=7 (+1.3, +2.3%), though it gained
-// on deepseek-v3 and kimi-k2 T=3 (-5.2..-6.3%) and deepseek-v2-lite T=7 (-6.8%): no line in K or waves separates
-// those, so the unsplit tiles are held only where the GEMMs do not overlap. The four-slice tile (two CTAs an SM) and
-// the wgmma tiles were not measured so and keep their occupancy.
+// on deepseek-v3 and kimi-k2 T=3 (-5.2..-6.3%) and deepseek-v2-lite T=7 (-6.8%). GEMM 2 beside it is not held (K 768-
+// 2048 there). The four-slice tile (two CTAs an SM) and the wgmma tiles were not measured so and keep their occupancy.
+// Beside the hand-off, GEMM 1 of the one-m-tile tile alone is held, where K is at least 5120 and its grid within 1.5
+// waves: every row so held gained (h100-handoff-gemm1-lead/, W4A16 / calibrated W4A4, two rounds, shapes the line was
+// not drawn from but the first): deepseek-v3 and kimi-k2 T=3 -6.4..-7.8%, 256/7168/2048/8 T=3 -7.3 / -7.8%,
+// 64/8192/2048/4 T=6 -7.2 / -7.3%, T=7 -1.9 / -2.5%, 64/6144/2048/8 T=3 -4.7 / -5.4%, 128/5120/2048/8 T=3 -1.6 / -3.0%,
+// 160/5120/1536/8 T=4 -1.4 / -1.7%, 160/5120/1536/6 T=5-6 -1.8..-3.3% (T=7, 1.73 waves, not held: level). K 4097-5119
+// (between deepseek-v4-flash's loss at 4096 and the gains at 5120) and the two-m-tile tile beside the hand-off were
+// not measured and keep their occupancy.
 // expected_ctas: the GEMM's CTAs with work one expects; row_blocks: its CTAs per touched expert; one_wave: its
 // tile's CTAs the device holds at once; k: the GEMM's K; gemms_overlap: whether GEMM 2 runs beside GEMM 1
-// (GemmOrder::kBeside). Returns the CTAs per SM to hold the GEMM to, 0 for as many as fit.
+// (GemmOrder::kBeside); gate_up: whether the GEMM is GEMM 1. Returns the CTAs per SM to hold the GEMM to, 0 for as
+// many as fit.
 inline constexpr int kFewerCtasMinK = 2048;
+inline constexpr int kFewerCtasBesideMinK = 5120;  // beside the hand-off: GEMM 1 on K of at least 5120
 
-inline bool fewer_ctas_may_pay(const MmaTileConfig& tile, int64_t k, bool gemms_overlap) {
+inline bool fewer_ctas_may_pay(const MmaTileConfig& tile, int64_t k, bool gemms_overlap, bool gate_up) {
   if (tile == kDecodeTile) return true;
+  if (gemms_overlap) return gate_up && tile == kSmallBatchTile && k >= kFewerCtasBesideMinK;
   const bool unsplit = tile == kSmallBatchTile || tile == kSmallBatchTileTwoMTiles;
-  return unsplit && !gemms_overlap && k >= kFewerCtasMinK;
+  return unsplit && k >= kFewerCtasMinK;
 }
 
 inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t expected_ctas, int64_t row_blocks,
-                                 int64_t one_wave, int sms, int64_t k, bool gemms_overlap) {
-  if (!fewer_ctas_may_pay(tile, k, gemms_overlap) || sms <= 0 || one_wave <= sms) return 0;
+                                 int64_t one_wave, int sms, int64_t k, bool gemms_overlap, bool gate_up) {
+  if (!fewer_ctas_may_pay(tile, k, gemms_overlap, gate_up) || sms <= 0 || one_wave <= sms) return 0;
   const int64_t fewer = one_wave / sms - 1;
   const bool past_one_wave = expected_ctas - row_blocks > one_wave;
   const bool within_two_waves_of_fewer = expected_ctas <= 2 * fewer * sms;
-  return past_one_wave && within_two_waves_of_fewer ? int(fewer) : 0;
+  // Beside the hand-off GEMM 2's CTAs take the SMs GEMM 1's last wave leaves: held only within 1.5 waves.
+  const bool unsplit_beside = gemms_overlap && tile != kDecodeTile;
+  const bool within_bound = unsplit_beside ? 2 * expected_ctas <= 3 * one_wave : within_two_waves_of_fewer;
+  return past_one_wave && within_bound ? int(fewer) : 0;
 }
 
 // FP4MOE_FEWER_CTAS=0 lets every GEMM hold as many CTAs an SM as fit (benchmarks measure the rule).
@@ -1202,12 +1214,12 @@ inline ForwardKernels choose_kernels(int tokens, const MoeConfig& c, bool hopper
       c.mode == QuantMode::kW4A4 && !k.decode_kernels && !k.gemm1_quantizes_h && !k.large && !k.gemm2.wgmma;
   if (!forced && rules.fewer_ctas) {
     const bool gemms_overlap = k.gemm2_order() == GemmOrder::kBeside;
-    const auto ctas_per_sm = [&](const MmaTileConfig& g, int64_t rows, int64_t gemm_k) {
+    const auto ctas_per_sm = [&](const MmaTileConfig& g, int64_t rows, int64_t gemm_k, bool gate_up) {
       return ctas_per_sm_for_waves(g, expected_ctas(g, rows), ceil_div(rows, g.block_rows()), waves.of(g), waves.sms,
-                                   gemm_k, gemms_overlap);
+                                   gemm_k, gemms_overlap, gate_up);
     };
-    k.gemm1_ctas_per_sm = ctas_per_sm(k.gemm1, gate_up_rows, c.hidden);
-    k.gemm2_ctas_per_sm = ctas_per_sm(k.gemm2, down_rows, c.intermediate);
+    k.gemm1_ctas_per_sm = ctas_per_sm(k.gemm1, gate_up_rows, c.hidden, true);
+    k.gemm2_ctas_per_sm = ctas_per_sm(k.gemm2, down_rows, c.intermediate, false);
   }
   const double weight_bytes = touched * double(gate_up_rows * c.hidden + down_rows * c.intermediate) * 0.5625;
   k.y_in_l2 = !k.decode_kernels && rules.y_in_l2 &&
