@@ -18,6 +18,7 @@
 # Before the call, on the CPU machine: git apply the patch in a worktree of main, build the target fp4moe_cli, strip
 # it to /tmp/pack/fp4moe-diag, and the test binaries beside it; `tar -cf - -C /tmp/pack ... | xz -9e -T2 >
 # build-ab/clis.tar.xz`; carry build-ab.
+# Ran as call 1 (README.md). build-ab/clis.tar.xz now holds run-few.sh's binaries (no land_layer binary any more).
 source bench/device.sh && dev_init handoff-gemm1-${1:-lean} && dev_unpack_carried
 if [ "${1:-}" = checks ]; then
   dev_carried_gtest kernel 150
