@@ -883,8 +883,8 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // gpt-oss-20b 32/2880/2880/4 T=2 -10.8%, T=4-5 -4.9..-5.6%, qwen3-235b 128/4096/1536/8 T=2 -4.5%, deepseek-v2-lite
 // 64/2048/1408/6 T=3 -2.1%, llama4-scout T=12 -2.2%, T=3 level.
 //
-// The unsplit 8-token tiles (eight CTAs an SM, the two-m-tile one five) gain from one CTA fewer on such grids too, but
-// only where the two GEMMs do not overlap. Each GEMM held to one fewer by a diagnostic switch, H100, W4A16 / dynamic
+// The unsplit 8-token tiles (eight CTAs an SM, the two-m-tile one five) gain from one CTA fewer on such grids too,
+// mostly where the two GEMMs do not overlap (beside the hand-off, GEMM 1 on long K only: below). Each GEMM held to one fewer by a diagnostic switch, H100, W4A16 / dynamic
 // W4A4, uniform, two alternating rounds (bench/results/h100-fewer-ctas-small/call1/; expected CTAs, waves as fit):
 //
 //   deepseek-v3        T=3  GEMM 1 (K 7168)  1536  1.45   -7.1 / -6.7%
