@@ -884,8 +884,9 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // 64/2048/1408/6 T=3 -2.1%, llama4-scout T=12 -2.2%, T=3 level.
 //
 // The unsplit 8-token tiles (eight CTAs an SM, the two-m-tile one five) gain from one CTA fewer on such grids too,
-// mostly where the two GEMMs do not overlap (beside the hand-off, GEMM 1 on long K only: below). Each GEMM held to one fewer by a diagnostic switch, H100, W4A16 / dynamic
-// W4A4, uniform, two alternating rounds (bench/results/h100-fewer-ctas-small/call1/; expected CTAs, waves as fit):
+// mostly where the two GEMMs do not overlap (beside the hand-off, GEMM 1 on long K only: below). Each GEMM held to
+// one fewer by a diagnostic switch, H100, W4A16 / dynamic W4A4, uniform, two alternating rounds
+// (bench/results/h100-fewer-ctas-small/call1/; expected CTAs, waves as fit):
 //
 //   deepseek-v3        T=3  GEMM 1 (K 7168)  1536  1.45   -7.1 / -6.7%
 //   deepseek-v4-flash  T=4  GEMM 1 (K 4096)  1536  1.45   -0.4 / -6.2%
@@ -934,7 +935,7 @@ inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t expected_cta
   const bool past_one_wave = expected_ctas - row_blocks > one_wave;
   const bool within_two_waves_of_fewer = expected_ctas <= 2 * fewer * sms;
   // Beside the hand-off GEMM 2's CTAs take the SMs GEMM 1's last wave leaves: held only within 1.5 waves.
-  const bool unsplit_beside = gemms_overlap && tile != kDecodeTile;
+  const bool unsplit_beside = gemms_overlap && tile == kSmallBatchTile;  // the one tile fewer_ctas_may_pay holds there
   const bool within_bound = unsplit_beside ? 2 * expected_ctas <= 3 * one_wave : within_two_waves_of_fewer;
   return past_one_wave && within_bound ? int(fewer) : 0;
 }
