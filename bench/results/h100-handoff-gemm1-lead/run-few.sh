@@ -4,15 +4,18 @@
 # GEMM 1 of the one-m-tile tile, K at least 5120, within 1.5 waves) also holds GEMM 1 on shapes with several rows an
 # expert, and on two K 5120-6144 shapes at T=4, which call 1 did not measure. `fp4moe kernels` of main and of the
 # diagnostic CLI with FP4MOE_DIAG_BESIDE=1 are identical on every row below, so the diagnostic's off / on is main's
-# rule off / on. Two rounds, W4A16 and calibrated W4A4, shape by shape; then main's carried GPU test binaries, every
-# test (the layer test's case beside the hand-off, 24/5120/2048/8 T=5, is owed its first GPU run), and memcheck on
-# the fewer-CTAs test. A call cut short still returns the runs made (`el` packs each).
+# rule off / on. First main's carried GPU test binaries, every test (the layer test's case beside the hand-off,
+# 24/5120/2048/8 T=5, is owed its first GPU run), and memcheck on the fewer-CTAs test; then the A/B, two rounds,
+# W4A16 and calibrated W4A4, shape by shape. A call cut short still returns the runs made (`el` packs each).
 #
 # Carried (build-ab/clis.tar.xz, git-ignored): fp4moe-diag (main 36fa30a + ../beside-diag.patch, target fp4moe_cli)
 # and main 88bbb4b3's fp4moe_gpu_kernel_tests and fp4moe_gpu_layer_tests, stripped; rebuild them if main's src moved.
 source bench/device.sh && dev_init handoff-gemm1-few && dev_unpack_carried
 CLI=build-ab/fp4moe-diag
 SIDES="off= on=FP4MOE_DIAG_BESIDE=1"
+dev_carried_gtest kernel 150
+dev_carried_gtest layer 200
+dev_carried_gtest layer 120 '*FewerCtas*' memcheck
 ROWS="--skewed off --kernels off --mem-gib 16"
 custom() {  # TAG MODE_ARGS E H I K TOKENS
   dev_env_ab "$1" 2 "--experts $3 --hidden $4 --intermediate $5 --top-k $6 --tokens $7 $ROWS $2" $SIDES > /dev/null
@@ -23,9 +26,6 @@ for shape in "24-5120 24 5120 2048 8 5,8,12,14" "48-5120 48 5120 1024 6 16,24,32
   custom "$1-w4a16" "" $2 $3 $4 $5 $6
   custom "$1-cal" "--mode w4a4 --scales calibrated" $2 $3 $4 $5 $6
 done
-dev_carried_gtest kernel 150
-dev_carried_gtest layer 200
-dev_carried_gtest layer 120 '*FewerCtas*' memcheck
 dev_results
 dev_print_ab | awk '/^==/ {print; next} {split($0, f, "|"); printf "%s %s %s %s %s |%s\n", f[2], f[4], f[6], f[7], f[8], f[9]}'
 el done
