@@ -62,6 +62,15 @@ struct LayerPair {
 
 constexpr double kBound = 1e-2;  // spec section 6
 
+// The activations of a layer under test: not quantized (W4A16), or quantized with dynamic or calibrated scales (W4A4).
+enum class Scales { kNone, kDynamic, kCalibrated };
+
+QuantMode mode_of(Scales scales) { return scales == Scales::kNone ? QuantMode::kW4A16 : QuantMode::kW4A4; }
+
+const char* name_of(Scales scales) {
+  return scales == Scales::kNone ? "W4A16" : scales == Scales::kDynamic ? "W4A4 dynamic" : "W4A4 calibrated";
+}
+
 // The batches a kernel choice is checked on, each named: uniform with a tenth of the ids dropped or non-local,
 // skewed, and every token on local expert `hot`.
 std::vector<std::pair<std::string, testing::Routing>> uniform_skewed_one_expert(const MoeConfig& c, int tokens,
@@ -687,13 +696,12 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
   if (!cuda::device_is_hopper(device)) GTEST_SKIP() << "GEMM 1 finds its own tiles on Hopper only";
   testing::Rng rng(38);
   constexpr int kMaxTokens = 60;
-  enum class Scales { kNone, kDynamic, kCalibrated };
   for (Scales scales : {Scales::kNone, Scales::kDynamic, Scales::kCalibrated}) {
-    const std::string m = scales == Scales::kNone ? "W4A16" : scales == Scales::kDynamic ? "W4A4" : "W4A4 calibrated";
+    const std::string m = name_of(scales);
     MoeConfig c = make_config(128, 3536, 208, 8, kMaxTokens);
     c.local_expert_start = 16;
     c.local_experts = 96;
-    if (scales != Scales::kNone) c.mode = QuantMode::kW4A4;
+    c.mode = mode_of(scales);
     LayerPair layers(c, 13);
     RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_OWN_TILES");
     if (scales == Scales::kCalibrated) {
@@ -810,19 +818,19 @@ TEST(GpuLayer, GemmTwoInKSlices) {
   FP4MOE_REQUIRE_GPU();
   if (!on_hopper()) GTEST_SKIP() << "the split serves the one-tile wgmma kernel, Hopper only";
   testing::Rng rng(41);
-  for (int scaling = 0; scaling < 3; ++scaling) {  // W4A16, W4A4 dynamic, W4A4 calibrated
+  for (Scales scales : {Scales::kNone, Scales::kDynamic, Scales::kCalibrated}) {
     MoeConfig c = make_config(8, 208, 8208, 2, 120);
     c.local_expert_start = 1;
     c.local_experts = 6;
-    c.mode = scaling == 0 ? QuantMode::kW4A16 : QuantMode::kW4A4;
+    c.mode = mode_of(scales);
     LayerPair layers(c, 16, ScaleLayout::kLinear, /*with_bias=*/true);
     RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_GEMM2_K_SPLIT");
-    if (scaling == 2) {
+    if (scales == Scales::kCalibrated) {
       layers.set_input_scales(3.0f / 2688.0f, 2.0f / 2688.0f);
       twin.off->set_input_scales(3.0f / 2688.0f, 2.0f / 2688.0f);
     }
     auto x = testing::random_bf16(size_t(120) * c.hidden, rng);
-    const std::string m = scaling == 0 ? "W4A16" : scaling == 1 ? "W4A4 dynamic" : "W4A4 calibrated";
+    const std::string m = name_of(scales);
     const auto check = [&](const testing::Routing& routing, const std::string& label) {
       const int tokens = routing.num_tokens;
       EXPECT_EQ(chosen_kernels(c, tokens).gemm2_k_slices, cuda::kGemm2KSlices)
@@ -920,9 +928,8 @@ TEST(GpuLayer, YInL2EqualsTheRuleOff) {
 TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(43);
-  enum class Scales { kNone, kDynamic, kCalibrated };
   struct Case {
-    std::vector<Scales> modes;
+    std::vector<Scales> scalings;
     int experts, hidden, intermediate, tokens;
     bool decode, own_tiles;
     int gemm1_ctas_per_sm, gemm2_ctas_per_sm;
@@ -935,9 +942,9 @@ TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
                          Case{dynamic, 32, 3072, 2048, 7, false, false, 7, 7},
                          Case{dynamic, 16, 2048, 3072, 12, false, true, 4, 0},
                          Case{beside, 24, 5120, 2048, 5, false, true, 7, 0}}) {
-    for (Scales scales : cs.modes) {
-      const QuantMode mode = scales == Scales::kNone ? QuantMode::kW4A16 : QuantMode::kW4A4;
-      const MoeConfig c = make_config(cs.experts, cs.hidden, cs.intermediate, 8, cs.tokens, Activation::kSilu, mode);
+    for (Scales scales : cs.scalings) {
+      const MoeConfig c =
+          make_config(cs.experts, cs.hidden, cs.intermediate, 8, cs.tokens, Activation::kSilu, mode_of(scales));
       LayerPair layers(c, 19);
       const bool calibrated = scales == Scales::kCalibrated;
       if (calibrated) layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
@@ -948,9 +955,9 @@ TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
       const auto before_twin = testing::run_forward(*layers.gpu, x, routings.front().second);
       RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_FEWER_CTAS");
       if (calibrated) twin.off->set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
-      const std::string label = std::string(to_string(mode)) + (calibrated ? " calibrated" : "") +
-                                " E=" + std::to_string(cs.experts) + " H=" + std::to_string(cs.hidden) +
-                                " I=" + std::to_string(cs.intermediate) + " T=" + std::to_string(cs.tokens);
+      const std::string label = std::string(name_of(scales)) + " E=" + std::to_string(cs.experts) +
+                                " H=" + std::to_string(cs.hidden) + " I=" + std::to_string(cs.intermediate) +
+                                " T=" + std::to_string(cs.tokens);
       if (hopper) {
         const cuda::ForwardKernels k = chosen_kernels(c, cs.tokens, calibrated);
         EXPECT_EQ(k.decode_kernels, cs.decode) << label;
