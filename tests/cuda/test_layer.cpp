@@ -71,6 +71,10 @@ const char* name_of(Scales scales) {
   return scales == Scales::kNone ? "W4A16" : scales == Scales::kDynamic ? "W4A4 dynamic" : "W4A4 calibrated";
 }
 
+// The calibrated input scales the tests set (ModelOpt's amax / 2688) for an x amax of 4 and an h amax of 0.5: they
+// clip some of h, which is still the contract.
+constexpr float kCalibratedX = 4.0f / 2688.0f, kCalibratedH = 0.5f / 2688.0f;
+
 // The batches a kernel choice is checked on, each named: uniform with a tenth of the ids dropped or non-local,
 // skewed, and every token on local expert `hot`.
 std::vector<std::pair<std::string, testing::Routing>> uniform_skewed_one_expert(const MoeConfig& c, int tokens,
@@ -180,7 +184,7 @@ TEST(GpuLayer, W4A4CalibratedInputScales) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(33);
   LayerPair layers(make_config(8, 128, 256, 2, 64, Activation::kSilu, QuantMode::kW4A4), 9);
-  layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);  // clips some of h: still the contract
+  layers.set_input_scales(kCalibratedX, kCalibratedH);
   const auto routing = testing::uniform_routing(64, 8, 2, rng);
   EXPECT_LT(layers.error(testing::random_bf16(64 * 128, rng), routing, "w4a4 calibrated"), kBound);
 }
@@ -238,7 +242,7 @@ TEST(GpuLayer, EdgeCases) {
     testing::drop_some(routing, c, 0.25, rng);
     EXPECT_LT(w4a4_layers.error(first_tokens(x, tokens, c.hidden), routing, "w4a4 decode, dynamic"), kBound) << tokens;
   }
-  w4a4_layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+  w4a4_layers.set_input_scales(kCalibratedX, kCalibratedH);
   auto calibrated = testing::uniform_routing(3, c.num_experts, c.top_k, rng);
   EXPECT_LT(w4a4_layers.error(first_tokens(x, 3, c.hidden), calibrated, "w4a4 decode, calibrated"), kBound);
 
@@ -318,7 +322,7 @@ TEST(GpuLayer, LargeTilesOfSkewedBatches) {
         << to_string(mode);
     if (mode == QuantMode::kW4A16) continue;
     // Calibrated scales: both launches of GEMM 1 quantize h in their epilogues (moe/dispatch.h).
-    layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    layers.set_input_scales(kCalibratedX, kCalibratedH);
     auto routing = testing::skewed_routing(600, c.num_experts, c.top_k, rng);
     testing::drop_some(routing, c, 0.1, rng);
     EXPECT_LT(layers.error(first_tokens(x, 600, c.hidden), routing, "skewed, large tiles, w4a4 calibrated"), kBound);
@@ -410,7 +414,7 @@ TEST(GpuLayer, EveryCompiledTileShape) {
     MoeConfig w4a4 = c;
     w4a4.mode = QuantMode::kW4A4;
     LayerPair calibrated(w4a4, 6);
-    calibrated.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    calibrated.set_input_scales(kCalibratedX, kCalibratedH);
     const std::string label = name + (cuda::epilogue_quantizes_h(tile) ? ", w4a4, h by GEMM 1" : ", w4a4, h by kernel");
     for (int tokens : {1, 9}) {  // the decode kernels at 1 token (3 pairs) where the shape has them
       auto routing = testing::uniform_routing(tokens, c.num_experts, c.top_k, rng);
@@ -451,7 +455,7 @@ TEST(GpuLayer, ExpertBiasesInEveryEpilogue) {
                                                          {5, 20, 30, 38, 45, 60, 90, 127}, rng);
     EXPECT_LT(layers.error(x, stairs, name.c_str()), kBound) << name << " every token width";
     LayerPair calibrated(w4a4, 8, ScaleLayout::kLinear, true);
-    calibrated.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    calibrated.set_input_scales(kCalibratedX, kCalibratedH);
     EXPECT_LT(calibrated.error(x, stairs, (name + ", w4a4 calibrated").c_str()), kBound) << name;
     LayerPair dynamic(w4a4, 8, ScaleLayout::kLinear, true);
     auto nine = testing::uniform_routing(9, c.num_experts, c.top_k, rng);
@@ -615,7 +619,7 @@ TEST(GpuLayer, EpilogueQuantizationEqualsTheKernel) {
       return make_moe_layer(c, Backend::kCuda);
     }();
     experts.load_into(*layer);
-    layer->set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    layer->set_input_scales(kCalibratedX, kCalibratedH);
     return layer;
   };
   const auto fused = make_layer("1"), kernel = make_layer("0");
@@ -705,8 +709,8 @@ TEST(GpuLayer, OwnTilesAreThePlansTiles) {
     LayerPair layers(c, 13);
     RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_OWN_TILES");
     if (scales == Scales::kCalibrated) {
-      layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
-      twin.off->set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+      layers.set_input_scales(kCalibratedX, kCalibratedH);
+      twin.off->set_input_scales(kCalibratedX, kCalibratedH);
     }
     const auto x = testing::random_bf16(size_t(kMaxTokens) * c.hidden, rng);
 
@@ -947,14 +951,14 @@ TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
           make_config(cs.experts, cs.hidden, cs.intermediate, 8, cs.tokens, Activation::kSilu, mode_of(scales));
       LayerPair layers(c, 19);
       const bool calibrated = scales == Scales::kCalibrated;
-      if (calibrated) layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+      if (calibrated) layers.set_input_scales(kCalibratedX, kCalibratedH);
       const auto x = testing::random_bf16(size_t(cs.tokens) * c.hidden, rng);
       const auto routings = uniform_skewed_one_expert(c, cs.tokens, 5, rng);
       // A capped launch before the twin's creation, which sets the kernels' shared-memory limits again: the limits
       // the capped launches raised (and capped_smem_bytes keeps) must hold for the forwards after it.
       const auto before_twin = testing::run_forward(*layers.gpu, x, routings.front().second);
       RuleOffTwin twin(*layers.gpu, c, layers.experts, "FP4MOE_FEWER_CTAS");
-      if (calibrated) twin.off->set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+      if (calibrated) twin.off->set_input_scales(kCalibratedX, kCalibratedH);
       const std::string label = std::string(name_of(scales)) + " E=" + std::to_string(cs.experts) +
                                 " H=" + std::to_string(cs.hidden) + " I=" + std::to_string(cs.intermediate) +
                                 " T=" + std::to_string(cs.tokens);
@@ -999,7 +1003,7 @@ TEST(GpuLayer, NaNInputShowsAsNaN) {
     if (mode == QuantMode::kW4A16) continue;
     // W4A4 with calibrated scales: only the NaN token's blocks, then its h (at these batches quantized
     // by its kernel after GEMM 1; moe/dispatch.h).
-    layers.set_input_scales(4.0f / 2688.0f, 0.5f / 2688.0f);
+    layers.set_input_scales(kCalibratedX, kCalibratedH);
     for (int tokens : {1, 8}) {
       testing::Routing first = routing;
       first.num_tokens = tokens;
