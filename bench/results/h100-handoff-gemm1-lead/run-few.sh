@@ -10,7 +10,7 @@
 # packs each).
 #
 # Carried (build-ab/clis.tar.xz, git-ignored): fp4moe-diag (main 36fa30a + ../beside-diag.patch, target fp4moe_cli)
-# and main 88bbb4b3's fp4moe_gpu_kernel_tests and fp4moe_gpu_layer_tests, stripped; rebuild them if main's src moved.
+# and main 7c73d248's fp4moe_gpu_kernel_tests and fp4moe_gpu_layer_tests, stripped; rebuild them if main's src moved.
 source bench/device.sh && dev_init handoff-gemm1-few && dev_unpack_carried
 CLI=build-ab/fp4moe-diag
 SIDES="off= on=FP4MOE_DIAG_BESIDE=1"
