@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Call 2 (not yet run: no machine could be started in the seventy-eighth or seventy-ninth session). Call 1 measured
+# Call 2 (run in the eightieth session, 109 s: call2/ and the README). Call 1 measured
 # the line on many-expert shapes (0.06-0.44 rows an expert): every held row gained and the unheld one stayed level.
 # The rule landed (38feefe6: GEMM 1 of the one-m-tile tile, K at least 5120, within 1.5 waves) also holds GEMM 1 on
 # shapes with several rows an expert, and on two K 5120-6144 shapes at T=4, which call 1 did not measure. `fp4moe

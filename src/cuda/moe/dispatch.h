@@ -911,9 +911,12 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // waves: every row so held gained (h100-handoff-gemm1-lead/, W4A16 / calibrated W4A4, two rounds, shapes the line was
 // not drawn from but the first): deepseek-v3 and kimi-k2 T=3 -6.4..-7.8%, 256/7168/2048/8 T=3 -7.3 / -7.8%,
 // 64/8192/2048/4 T=6 -7.2 / -7.3%, T=7 -1.9 / -2.5%, 64/6144/2048/8 T=3 -4.7 / -5.4%, 128/5120/2048/8 T=3 -1.6 / -3.0%,
-// 160/5120/1536/8 T=4 -1.4 / -1.7%, 160/5120/1536/6 T=5-6 -1.8..-3.3% (T=7, 1.73 waves, not held: level). K 4097-5119
-// (between deepseek-v4-flash's loss at 4096 and the gains at 5120) and the two-m-tile tile beside the hand-off were
-// not measured and keep their occupancy.
+// 160/5120/1536/8 T=4 -1.4 / -1.7%, 160/5120/1536/6 T=5-6 -1.8..-3.3% (T=7, 1.73 waves, not held: level); with several
+// rows an expert (call2/) 48/5120/1024/6 T=16-32 -2.1..-8.3%, 32/7168/2048/4 T=8-10 -3.8..-6.1%, 128/6144/1536/8 T=4
+// -5.9 / -6.5%, 256/5120/1536/8 T=4 -0.9 / -1.2%, 24/5120/2048/8 T=5-8 -2.2..-5.1%, but its T=12-14 +0.9 / +1.1%
+// (calibrated -0.1 / +0.4%), at 1.44-1.45 waves, between gains at 1.43 and 1.49 with as many rows an expert: no bound
+// the rule sees leaves those two out alone. K 4097-5119 (between deepseek-v4-flash's loss at 4096 and the gains at
+// 5120) and the two-m-tile tile beside the hand-off were not measured and keep their occupancy.
 // expected_ctas: the GEMM's CTAs with work one expects; row_blocks: its CTAs per touched expert; one_wave: its
 // tile's CTAs the device holds at once; k: the GEMM's K; gemms_overlap: whether GEMM 2 runs beside GEMM 1
 // (GemmOrder::kBeside); gate_up: whether the GEMM is GEMM 1. Returns the CTAs per SM to hold the GEMM to, 0 for as
