@@ -926,8 +926,8 @@ TEST(GpuLayer, YInL2EqualsTheRuleOff) {
 // W4A4: the decode kernels' GEMM 1 (64/1024/1536/8 at two tokens) and both grouped GEMMs (64/2304/1152/8 at three).
 // In dynamic W4A4, where the GEMMs do not overlap: the unsplit 8-token tile at seven, both GEMMs (32/3072/2048/8 at
 // seven), and the two-m-tile tile at four, GEMM 1 finding its own tiles (16/2048/3072/8 at twelve). Beside the tile
-// hand-off (W4A16, calibrated W4A4: GEMM 1 quantizing h), GEMM 1 on K of at least 5120 at seven, finding its own tiles
-// (24/5120/2048/8 at five). Uniform with dropped and non-local ids, skewed, and every token on one expert; the first
+// hand-off (W4A16, calibrated W4A4: GEMM 1 quantizing h), GEMM 1 on K of at least 4608, finding its own tiles: the
+// unsplit tile at seven (24/5120/2048/8 at five), the two-m-tile tile at four (24/4608/2048/8 at sixteen). Uniform with dropped and non-local ids, skewed, and every token on one expert; the first
 // also run before the twin is created.
 TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
   FP4MOE_REQUIRE_GPU();
@@ -945,7 +945,8 @@ TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
                          Case{both, 64, 2304, 1152, 3, false, false, 3, 3},
                          Case{dynamic, 32, 3072, 2048, 7, false, false, 7, 7},
                          Case{dynamic, 16, 2048, 3072, 12, false, true, 4, 0},
-                         Case{beside, 24, 5120, 2048, 5, false, true, 7, 0}}) {
+                         Case{beside, 24, 5120, 2048, 5, false, true, 7, 0},
+                         Case{beside, 24, 4608, 2048, 16, false, true, 4, 0}}) {
     for (Scales scales : cs.scalings) {
       const MoeConfig c =
           make_config(cs.experts, cs.hidden, cs.intermediate, 8, cs.tokens, Activation::kSilu, mode_of(scales));

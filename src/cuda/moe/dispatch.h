@@ -907,28 +907,34 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // deepseek-v4-flash T=4 (+1.0..+1.2%), deepseek-v2-lite T=10 and 160/5120/1536/6 T=7 (+1.3, +2.3%), though it gained
 // on deepseek-v3 and kimi-k2 T=3 (-5.2..-6.3%) and deepseek-v2-lite T=7 (-6.8%). GEMM 2 beside it is not held (K 768-
 // 2048 there). The four-slice tile (two CTAs an SM) and the wgmma tiles were not measured so and keep their occupancy.
-// Beside the hand-off, GEMM 1 of the one-m-tile tile alone is held, where K is at least 5120 and its grid within 1.5
-// waves: every row so held gained (h100-handoff-gemm1-lead/, W4A16 / calibrated W4A4, two rounds, shapes the line was
-// not drawn from but the first): deepseek-v3 and kimi-k2 T=3 -6.4..-7.8%, 256/7168/2048/8 T=3 -7.3 / -7.8%,
-// 64/8192/2048/4 T=6 -7.2 / -7.3%, T=7 -1.9 / -2.5%, 64/6144/2048/8 T=3 -4.7 / -5.4%, 128/5120/2048/8 T=3 -1.6 / -3.0%,
-// 160/5120/1536/8 T=4 -1.4 / -1.7%, 160/5120/1536/6 T=5-6 -1.8..-3.3% (T=7, 1.73 waves, not held: level); with several
-// rows an expert (call2/) 48/5120/1024/6 T=16-32 -2.1..-8.3%, 32/7168/2048/4 T=8-10 -3.8..-6.1%, 128/6144/1536/8 T=4
-// -5.9 / -6.5%, 256/5120/1536/8 T=4 -0.9 / -1.2%, 24/5120/2048/8 T=5-8 -2.2..-5.1%, but its T=12-14 +0.9 / +1.1%
-// (calibrated -0.1 / +0.4%), at 1.44-1.45 waves, between gains at 1.43 and 1.49 with as many rows an expert: no bound
-// the rule sees leaves those two out alone. K 4097-5119 (between deepseek-v4-flash's loss at 4096 and the gains at
-// 5120) and the two-m-tile tile beside the hand-off were not measured and keep their occupancy.
+// Beside the hand-off, GEMM 1 of the unsplit tiles alone is held, where K is at least 4608 and its grid within 1.5
+// waves: on the one-m-tile tile every row so held at K 5120-8192 gained (h100-handoff-gemm1-lead/, W4A16 / calibrated
+// W4A4, two rounds, shapes the line was not drawn from but the first): deepseek-v3 and kimi-k2 T=3 -6.4..-7.8%,
+// 256/7168/2048/8 T=3 -7.3 / -7.8%, 64/8192/2048/4 T=6 -7.2 / -7.3%, T=7 -1.9 / -2.5%, 64/6144/2048/8 T=3 -4.7 / -5.4%,
+// 128/5120/2048/8 T=3 -1.6 / -3.0%, 160/5120/1536/8 T=4 -1.4 / -1.7%, 160/5120/1536/6 T=5-6 -1.8..-3.3% (T=7, 1.73
+// waves, not held: level); with several rows an expert (call2/) 48/5120/1024/6 T=16-32 -2.1..-8.3%, 32/7168/2048/4
+// T=8-10 -3.8..-6.1%, 128/6144/1536/8 T=4 -5.9 / -6.5%, 256/5120/1536/8 T=4 -0.9 / -1.2%, 24/5120/2048/8 T=5-8
+// -2.2..-5.1%, but its T=12-14 +0.9 / +1.1% (calibrated -0.1 / +0.4%), at 1.44-1.45 waves, between gains at 1.43 and
+// 1.49 with as many rows an expert: no bound the rule sees leaves those two out alone. K 4608 (call3/) as K 5120:
+// 48/4608/1024/6 T=16-32 -1.6..-8.1%, 24/4608/2048/8 T=5-8 -0.6..-1.4%, T=12-14 +0.5..+1.2%. The two-m-tile tile (five
+// CTAs an SM held to four; call3/): 24/4608/2048/8 and 24/5120/2048/8 T=16 -1.9..-3.4%, 48/4608/1024/6 and
+// 48/5120/1024/6 T=48 -4.0..-4.6%. K 4097-4607 (between deepseek-v4-flash's loss at 4096 and the gains at 4608) was not
+// measured and keeps its occupancy.
 // expected_ctas: the GEMM's CTAs with work one expects; row_blocks: its CTAs per touched expert; one_wave: its
 // tile's CTAs the device holds at once; k: the GEMM's K; gemms_overlap: whether GEMM 2 runs beside GEMM 1
 // (GemmOrder::kBeside); gate_up: whether the GEMM is GEMM 1. Returns the CTAs per SM to hold the GEMM to, 0 for as
 // many as fit.
 inline constexpr int kFewerCtasMinK = 2048;
-inline constexpr int kFewerCtasBesideMinK = 5120;  // beside the hand-off: GEMM 1 on K of at least 5120
+inline constexpr int kFewerCtasBesideMinK = 4608;  // beside the hand-off: GEMM 1 on K of at least 4608
+
+inline bool unsplit_small_batch_tile(const MmaTileConfig& tile) {
+  return tile == kSmallBatchTile || tile == kSmallBatchTileTwoMTiles;
+}
 
 inline bool fewer_ctas_may_pay(const MmaTileConfig& tile, int64_t k, bool gemms_overlap, bool gate_up) {
   if (tile == kDecodeTile) return true;
-  if (gemms_overlap) return gate_up && tile == kSmallBatchTile && k >= kFewerCtasBesideMinK;
-  const bool unsplit = tile == kSmallBatchTile || tile == kSmallBatchTileTwoMTiles;
-  return unsplit && k >= kFewerCtasMinK;
+  if (!unsplit_small_batch_tile(tile)) return false;
+  return gemms_overlap ? gate_up && k >= kFewerCtasBesideMinK : k >= kFewerCtasMinK;
 }
 
 inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t expected_ctas, int64_t row_blocks,
@@ -938,7 +944,7 @@ inline int ctas_per_sm_for_waves(const MmaTileConfig& tile, int64_t expected_cta
   const bool past_one_wave = expected_ctas - row_blocks > one_wave;
   const bool within_two_waves_of_fewer = expected_ctas <= 2 * fewer * sms;
   // Beside the hand-off GEMM 2's CTAs take the SMs GEMM 1's last wave leaves: held only within 1.5 waves.
-  const bool unsplit_beside = gemms_overlap && tile == kSmallBatchTile;  // the one tile fewer_ctas_may_pay holds there
+  const bool unsplit_beside = gemms_overlap && unsplit_small_batch_tile(tile);
   const bool within_bound = unsplit_beside ? 2 * expected_ctas <= 3 * one_wave : within_two_waves_of_fewer;
   return past_one_wave && within_bound ? int(fewer) : 0;
 }
