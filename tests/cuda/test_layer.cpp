@@ -920,15 +920,15 @@ TEST(GpuLayer, YInL2EqualsTheRuleOff) {
   }
 }
 
-// GEMMs held to one CTA fewer an SM a little past one wave (moe/dispatch.h's ctas_per_sm_for_waves; their shared
-// memory padded, common/launch.h's capped_smem_bytes) give the output of the layer with the rule off
-// (FP4MOE_FEWER_CTAS=0) bit for bit, within the reference's bound. The K-split tile at three an SM, W4A16 and dynamic
-// W4A4: the decode kernels' GEMM 1 (64/1024/1536/8 at two tokens) and both grouped GEMMs (64/2304/1152/8 at three).
-// In dynamic W4A4, where the GEMMs do not overlap: the unsplit 8-token tile at seven, both GEMMs (32/3072/2048/8 at
-// seven), and the two-m-tile tile at four, GEMM 1 finding its own tiles (16/2048/3072/8 at twelve). Beside the tile
-// hand-off (W4A16, calibrated W4A4: GEMM 1 quantizing h), GEMM 1 on K of at least 4608, finding its own tiles: the
-// unsplit tile at seven (24/5120/2048/8 at five), the two-m-tile tile at four (24/4608/2048/8 at sixteen). Uniform with dropped and non-local ids, skewed, and every token on one expert; the first
-// also run before the twin is created.
+// GEMMs held to one CTA fewer an SM a little past one wave (moe/dispatch.h's ctas_per_sm_for_waves; their shared memory
+// padded, common/launch.h's capped_smem_bytes) give the output of the layer with the rule off (FP4MOE_FEWER_CTAS=0) bit
+// for bit, within the reference's bound. The K-split tile at three an SM, W4A16 and dynamic W4A4: the decode kernels'
+// GEMM 1 (64/1024/1536/8 at two tokens) and both grouped GEMMs (64/2304/1152/8 at three). In dynamic W4A4, where the
+// GEMMs do not overlap: the unsplit 8-token tile at seven, both GEMMs (32/3072/2048/8 at seven), and the two-m-tile
+// tile at four, GEMM 1 finding its own tiles (16/2048/3072/8 at twelve). Beside the tile hand-off (W4A16, calibrated
+// W4A4: GEMM 1 quantizing h), GEMM 1 on K of at least 4608, finding its own tiles: the unsplit tile at seven
+// (24/5120/2048/8 at five), the two-m-tile tile at four (24/4608/2048/8 at sixteen). Uniform with dropped and non-local
+// ids, skewed, and every token on one expert; the first also run before the twin is created.
 TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {
   FP4MOE_REQUIRE_GPU();
   testing::Rng rng(43);
