@@ -12,21 +12,12 @@
 # Carried (build-ab/clis.tar.xz, git-ignored): fp4moe-diag (main 36fa30a + ../beside-diag.patch, target fp4moe_cli)
 # and main 7c73d248's fp4moe_gpu_kernel_tests and fp4moe_gpu_layer_tests, stripped; rebuild them if main's src moved.
 source bench/device.sh && dev_init handoff-gemm1-few && dev_unpack_carried
-CLI=build-ab/fp4moe-diag
-SIDES="off= on=FP4MOE_DIAG_BESIDE=1"
+source bench/results/h100-handoff-gemm1-lead/beside-ab.sh
 dev_carried_gtest kernel 150
 dev_carried_gtest layer 200
 dev_carried_gtest layer 120 '*FewerCtas*' memcheck
-ROWS="--skewed off --kernels off --mem-gib 16"
-custom() {  # TAG MODE_ARGS E H I K TOKENS
-  dev_env_ab "$1" 2 "--experts $3 --hidden $4 --intermediate $5 --top-k $6 --tokens $7 $ROWS $2" $SIDES > /dev/null
-}
-for shape in "24-5120 24 5120 2048 8 5,8,12,14" "48-5120 48 5120 1024 6 16,24,32" "32-7168 32 7168 2048 4 8,10" \
-             "128-6144 128 6144 1536 8 4" "256-5120 256 5120 1536 8 4"; do
-  set -- $shape
-  custom "$1-w4a16" "" $2 $3 $4 $5 $6
-  custom "$1-cal" "--mode w4a4 --scales calibrated" $2 $3 $4 $5 $6
-done
+beside_ab_shapes "24-5120 24 5120 2048 8 5,8,12,14" "48-5120 48 5120 1024 6 16,24,32" "32-7168 32 7168 2048 4 8,10" \
+                 "128-6144 128 6144 1536 8 4" "256-5120 256 5120 1536 8 4"
 dev_results
-dev_print_ab | awk '/^==/ {print; next} {split($0, f, "|"); printf "%s %s %s %s %s |%s\n", f[2], f[4], f[6], f[7], f[8], f[9]}'
+beside_print
 el done

@@ -30,12 +30,7 @@ if [ "${1:-}" = checks ]; then
   done
   dev_results
 fi
-CLI=build-ab/fp4moe-diag
-SIDES="off= on=FP4MOE_DIAG_BESIDE=1"
-ROWS="--skewed off --kernels off --mem-gib 16"
-custom() {  # TAG MODE_ARGS E H I K TOKENS
-  dev_env_ab "$1" 2 "--experts $3 --hidden $4 --intermediate $5 --top-k $6 --tokens $7 $ROWS $2" $SIDES > /dev/null
-}
+source bench/results/h100-handoff-gemm1-lead/beside-ab.sh
 for mode in w4a16 cal; do
   args=""; [ $mode = cal ] && args="--mode w4a4 --scales calibrated"
   dev_env_ab "dsv3-$mode" 2 "--shapes deepseek-v3 --tokens 3 $ROWS $args" $SIDES > /dev/null
@@ -47,5 +42,5 @@ for mode in w4a16 cal; do
   custom "256-7168-$mode" "$args" 256 7168 2048 8 3
   custom "64-8192-$mode" "$args" 64 8192 2048 4 6,7
 done
-dev_print_ab | awk '/^==/ {print; next} {split($0, f, "|"); printf "%s %s %s %s %s |%s\n", f[2], f[4], f[6], f[7], f[8], f[9]}'
+beside_print
 el done
