@@ -443,10 +443,10 @@ TEST(Dispatch, FewerCtasPerSmPastOneWave) {
   EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, kFewerCtasMinK - 1), 0) << "its K short";
   EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, kFewerCtasMinK, true), 0) << "the GEMMs overlapping, K 2048";
   EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, 4096, true), 0) << "the GEMMs overlapping, K 4096";
-  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, 4607, true), 0) << "the GEMMs overlapping, K 4607";
-  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, 4608, true), 7) << "overlapping, GEMM 1 on K of 4608";
-  EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 768, 32, 660, 4608, true), 4) << "overlapping, the two-m-tile tile";
-  EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 768, 32, 660, 4607, true), 0) << "overlapping, the two-m-tile tile, K 4607";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, 4351, true), 0) << "the GEMMs overlapping, K 4351";
+  EXPECT_EQ(rule(kSmallBatchTile, 1200, 100, 1056, 4352, true), 7) << "overlapping, GEMM 1 on K of 4352";
+  EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 768, 32, 660, 4352, true), 4) << "overlapping, the two-m-tile tile";
+  EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 768, 32, 660, 4351, true), 0) << "overlapping, the two-m-tile tile, K 4351";
   EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 990, 32, 660, 7168, true), 4) << "overlapping, two-m-tile, 1.5 waves";
   EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 991, 32, 660, 7168, true), 0) << "overlapping, two-m-tile, past 1.5";
   EXPECT_EQ(rule(kSmallBatchTileTwoMTiles, 768, 32, 660, 7168, true, false), 0) << "overlapping, its GEMM 2";
@@ -484,8 +484,8 @@ TEST(Dispatch, FewerCtasPerSmForUnsplitTilesWhereTheGemmsDoNotOverlap) {
     EXPECT_EQ(caps(choose_for(c, tokens)), std::pair(0, 0)) << c.hidden << " T=" << tokens << ": W4A16's hand-off";
     EXPECT_EQ(caps(calibrated(c, tokens)), std::pair(0, 0)) << c.hidden << " T=" << tokens << ": calibrated's";
   }
-  // Beside the hand-off, GEMM 1 of the unsplit tiles on K of at least 4608 within 1.5 waves: deepseek-v3 T=3 (1536
-  // CTAs of 1056), kimi-k2 T=3; the rows of bench/results/h100-handoff-gemm1-lead/call3/ below.
+  // Beside the hand-off, GEMM 1 of the unsplit tiles on K of at least 4352 within 1.5 waves: deepseek-v3 T=3 (1536
+  // CTAs of 1056), kimi-k2 T=3; the rows of bench/results/h100-handoff-gemm1-lead/call3/ and call4/ below.
   const MoeConfig kimi_k2{384, 7168, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
   for (const MoeConfig& c : {kDsv3, kimi_k2}) {
     EXPECT_EQ(caps(choose_for(c, 3)), std::pair(7, 0)) << c.num_experts << " experts T=3: W4A16's hand-off";
@@ -500,6 +500,14 @@ TEST(Dispatch, FewerCtasPerSmForUnsplitTilesWhereTheGemmsDoNotOverlap) {
   EXPECT_EQ(caps(calibrated(k4608_48, 16)), std::pair(7, 0)) << "48/4608/1024/6 T=16, calibrated";
   EXPECT_EQ(caps(choose_for(k4608_24, 16)), std::pair(4, 0)) << "24/4608/2048/8 T=16: the two-m-tile tile, 768 CTAs";
   EXPECT_EQ(caps(choose_for(k4608_48, 48)), std::pair(4, 0)) << "48/4608/1024/6 T=48: the two-m-tile tile";
+  const MoeConfig k4352_24{24, 4352, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig k4352_48{48, 4352, 1024, 6, {}, QuantMode::kW4A16, 0, -1, 64};
+  const MoeConfig k4352_dsv4{256, 4352, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
+  EXPECT_EQ(caps(choose_for(k4352_24, 5)), std::pair(7, 0)) << "24/4352/2048/8 T=5: the one-m-tile tile, K 4352";
+  EXPECT_EQ(caps(calibrated(k4352_48, 32)), std::pair(7, 0)) << "48/4352/1024/6 T=32, calibrated";
+  EXPECT_EQ(caps(choose_for(k4352_24, 16)), std::pair(4, 0)) << "24/4352/2048/8 T=16: the two-m-tile tile";
+  EXPECT_EQ(caps(choose_for(k4352_dsv4, 4)), std::pair(7, 0)) << "256/4352/2048/6 T=4: deepseek-v4-flash's row at 4352";
+  EXPECT_EQ(caps(choose_for(kDsv4, 4)), std::pair(0, 0)) << "deepseek-v4-flash T=4 itself: K 4096";
   for (int tokens : {6, 8})
     EXPECT_EQ(caps(choose_for(dynamic(kQwen3), tokens)), std::pair(0, 0)) << "qwen3's GEMM 2, K 768, T=" << tokens;
   EXPECT_EQ(caps(choose_for(dynamic(kDsv3), 4)), std::pair(0, 0)) << "deepseek-v3 T=4: 1984 CTAs, past two of seven";

@@ -926,7 +926,7 @@ TEST(GpuLayer, YInL2EqualsTheRuleOff) {
 // GEMM 1 (64/1024/1536/8 at two tokens) and both grouped GEMMs (64/2304/1152/8 at three). In dynamic W4A4, where the
 // GEMMs do not overlap: the unsplit 8-token tile at seven, both GEMMs (32/3072/2048/8 at seven), and the two-m-tile
 // tile at four, GEMM 1 finding its own tiles (16/2048/3072/8 at twelve). Beside the tile hand-off (W4A16, calibrated
-// W4A4: GEMM 1 quantizing h), GEMM 1 on K of at least 4608, finding its own tiles: the unsplit tile at seven
+// W4A4: GEMM 1 quantizing h), GEMM 1 on K of at least 4352, finding its own tiles: the unsplit tile at seven
 // (24/5120/2048/8 at five), the two-m-tile tile at four (24/4608/2048/8 at sixteen). Uniform with dropped and non-local
 // ids, skewed, and every token on one expert; the first also run before the twin is created.
 TEST(GpuLayer, FewerCtasPerSmEqualsTheRuleOff) {

@@ -907,7 +907,7 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // deepseek-v4-flash T=4 (+1.0..+1.2%), deepseek-v2-lite T=10 and 160/5120/1536/6 T=7 (+1.3, +2.3%), though it gained
 // on deepseek-v3 and kimi-k2 T=3 (-5.2..-6.3%) and deepseek-v2-lite T=7 (-6.8%). GEMM 2 beside it is not held (K 768-
 // 2048 there). The four-slice tile (two CTAs an SM) and the wgmma tiles were not measured so and keep their occupancy.
-// Beside the hand-off, GEMM 1 of the unsplit tiles alone is held, where K is at least 4608 and its grid within 1.5
+// Beside the hand-off, GEMM 1 of the unsplit tiles alone is held, where K is at least 4352 and its grid within 1.5
 // waves: on the one-m-tile tile every row so held at K 5120-8192 gained (h100-handoff-gemm1-lead/, W4A16 / calibrated
 // W4A4, two rounds, shapes the line was not drawn from but the first): deepseek-v3 and kimi-k2 T=3 -6.4..-7.8%,
 // 256/7168/2048/8 T=3 -7.3 / -7.8%, 64/8192/2048/4 T=6 -7.2 / -7.3%, T=7 -1.9 / -2.5%, 64/6144/2048/8 T=3 -4.7 / -5.4%,
@@ -918,14 +918,16 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // 1.49 with as many rows an expert: no bound the rule sees leaves those two out alone. K 4608 (call3/) as K 5120:
 // 48/4608/1024/6 T=16-32 -1.6..-8.1%, 24/4608/2048/8 T=5-8 -0.6..-1.4%, T=12-14 +0.5..+1.2%. The two-m-tile tile (five
 // CTAs an SM held to four; call3/): 24/4608/2048/8 and 24/5120/2048/8 T=16 -1.9..-3.4%, 48/4608/1024/6 and
-// 48/5120/1024/6 T=48 -4.0..-4.6%. K 4097-4607 (between deepseek-v4-flash's loss at 4096 and the gains at 4608) was not
-// measured and keeps its occupancy.
+// 48/5120/1024/6 T=48 -4.0..-4.6%. K 4352 (call4/), both tiles, gains or level on every row: 24/4352/2048/8 T=5-16
+// -1.5..-3.1%, 48/4352/1024/6 T=16-48 -3.1..-7.5%, 160/4352/1536/6 T=5-6 -2.5..0.0%; well under one row an expert on
+// 256 experts level, 256/4352/2048/8 T=3 +0.3 / -0.0% and 256/4352/2048/6 T=4 (deepseek-v4-flash's row, which lost
+// +1.0..+1.2% at K 4096) 0.0 / -0.1%. K 4097-4351 was not measured and keeps its occupancy.
 // expected_ctas: the GEMM's CTAs with work one expects; row_blocks: its CTAs per touched expert; one_wave: its
 // tile's CTAs the device holds at once; k: the GEMM's K; gemms_overlap: whether GEMM 2 runs beside GEMM 1
 // (GemmOrder::kBeside); gate_up: whether the GEMM is GEMM 1. Returns the CTAs per SM to hold the GEMM to, 0 for as
 // many as fit.
 inline constexpr int kFewerCtasMinK = 2048;
-inline constexpr int kFewerCtasBesideMinK = 4608;  // beside the hand-off: GEMM 1 on K of at least 4608
+inline constexpr int kFewerCtasBesideMinK = 4352;  // beside the hand-off: GEMM 1 on K of at least 4352
 
 inline bool unsplit_small_batch_tile(const MmaTileConfig& tile) {
   return tile == kSmallBatchTile || tile == kSmallBatchTileTwoMTiles;
