@@ -357,7 +357,8 @@ TEST(Dispatch, GemmOneFindsItsOwnTiles) {
                    .own_tiles)
       << "turned off";
   EXPECT_TRUE(choose_kernels(8, kQwen3, true, kSmallBatchTile, up, down, hopper_waves()).own_tiles) << "forced";
-  EXPECT_FALSE(choose_kernels(64, kQwen3, true, kSmallBatchTile, up, down, hopper_waves()).own_tiles) << "forced, waves";
+  EXPECT_FALSE(choose_kernels(64, kQwen3, true, kSmallBatchTile, up, down, hopper_waves()).own_tiles)
+      << "forced, waves";
   EXPECT_FALSE(choose_kernels(8, kQwen3, true, std::nullopt, up, down, DeviceWaves{}).own_tiles) << "waves unknown";
   // The rule's edges: pairs, waves.
   EXPECT_TRUE(gemm1_finds_own_tiles(true, kSmallBatchTile, false, kOwnTileMaxPairs, 150, 100));
@@ -840,8 +841,10 @@ TEST(Dispatch, GemmTwoSplitsItsKWhereItsGridIsUnderAWave) {
   EXPECT_EQ(report("mixtral", mixtral, 1), 1) << "decode kernels";
   EXPECT_EQ(report("mixtral", mixtral, 8192), 1) << "past kGemm2SplitMaxPairs";
   const int64_t up = packed_rows(mixtral, WeightRole::kGateUp), down = packed_rows(mixtral, WeightRole::kDown);
-  EXPECT_EQ(choose_kernels(32, mixtral, false, std::nullopt, up, down, hopper_waves()).gemm2_k_slices, 1) << "off Hopper";
-  EXPECT_EQ(choose_kernels(32, mixtral, true, kWgmma32TwoPerSm, up, down, hopper_waves()).gemm2_k_slices, 1) << "forced";
+  EXPECT_EQ(choose_kernels(32, mixtral, false, std::nullopt, up, down, hopper_waves()).gemm2_k_slices, 1)
+      << "off Hopper";
+  EXPECT_EQ(choose_kernels(32, mixtral, true, kWgmma32TwoPerSm, up, down, hopper_waves()).gemm2_k_slices, 1)
+      << "forced";
   EXPECT_EQ(choose_kernels(32, mixtral, true, std::nullopt, up, down, hopper_waves(), false, {.gemm2_k_split = false})
                 .gemm2_k_slices,
             1)

@@ -611,7 +611,8 @@ inline DeviceWaves device_waves_of(int device) {
 //   llama4-scout 16/5120/8192/1 (16 x 20, 1.2)   64-96      -4.3..-5.4%    -4.3..-6.3%
 //                                                128-768    -1.0..+1.5%    -1.7..0.0%, 768 -4.3%
 //   mixtral 8/4096/14336/2 (8 x 16, 0.5)         128-192    -1.1..0.0%     -0.1..0.0%
-//   qwen3-235b 128/4096/1536/8 (128 x 12, 5.8)   64-512     -0.8..-2.8%, 128 +7.2% (spread 6.5%); -1.0..-4.9%, 128 +0.4%
+//   qwen3-235b 128/4096/1536/8 (128 x 12, 5.8)   64-512     -0.8..-2.8%    -1.0..-4.9%    but at 128:
+//                                                128        +7.2%          +0.4%          (spread 6.5%)
 //   gpt-oss-120b, deepseek-v3                    256-448    -0.3..-1.1%    -1.2..+1.7%
 //   deepseek-v4-flash                            384-448    -0.9..-1.0%    +0.1..+1.1%
 //   gpt-oss-120b, deepseek-v4-flash              640        -0.3..-0.9%    +4.4..+5.9%
@@ -920,7 +921,7 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // CTAs an SM held to four; call3/): 24/4608/2048/8 and 24/5120/2048/8 T=16 -1.9..-3.4%, 48/4608/1024/6 and
 // 48/5120/1024/6 T=48 -4.0..-4.6%. K 4352 (call4/), both tiles, gains or level on every row: 24/4352/2048/8 T=5-16
 // -1.5..-3.1%, 48/4352/1024/6 T=16-48 -3.1..-7.5%, 160/4352/1536/6 T=5-6 -2.5..0.0%; well under one row an expert on
-// 256 experts level, 256/4352/2048/8 T=3 +0.3 / -0.0% and 256/4352/2048/6 T=4 (deepseek-v4-flash's row, which lost
+// 256 experts level, 256/4352/2048/8 T=3 +0.3 / 0.0% and 256/4352/2048/6 T=4 (deepseek-v4-flash's row, which lost
 // +1.0..+1.2% at K 4096) 0.0 / -0.1%. K 4097-4351 was not measured and keeps its occupancy.
 // expected_ctas: the GEMM's CTAs with work one expects; row_blocks: its CTAs per touched expert; one_wave: its
 // tile's CTAs the device holds at once; k: the GEMM's K; gemms_overlap: whether GEMM 2 runs beside GEMM 1
