@@ -922,7 +922,8 @@ inline bool split_waves_from_env() { return rule_switch_from_env("FP4MOE_SPLIT_W
 // 48/5120/1024/6 T=48 -4.0..-4.6%. K 4352 (call4/), both tiles, gains or level on every row: 24/4352/2048/8 T=5-16
 // -1.5..-3.1%, 48/4352/1024/6 T=16-48 -3.1..-7.5%, 160/4352/1536/6 T=5-6 -2.5..0.0%; well under one row an expert on
 // 256 experts level, 256/4352/2048/8 T=3 +0.3 / 0.0% and 256/4352/2048/6 T=4 (deepseek-v4-flash's row, which lost
-// +1.0..+1.2% at K 4096) 0.0 / -0.1%. K 4097-4351 was not measured and keeps its occupancy.
+// +1.0..+1.2% at K 4096) 0.0 / -0.1%. K 4224 (call5/) mixed: up to -3.4% but 24/4224/2048/8 T=12 +2.8% and
+// 48/4224/1024/6 T=16 +1.4% in W4A16, so below 4352 GEMM 1 keeps its occupancy.
 // expected_ctas: the GEMM's CTAs with work one expects; row_blocks: its CTAs per touched expert; one_wave: its
 // tile's CTAs the device holds at once; k: the GEMM's K; gemms_overlap: whether GEMM 2 runs beside GEMM 1
 // (GemmOrder::kBeside); gate_up: whether the GEMM is GEMM 1. Returns the CTAs per SM to hold the GEMM to, 0 for as
