@@ -3,8 +3,8 @@
 Each fp4moe.MoeLayer holds a workspace for max_tokens tokens, and most of it is the per-pair
 intermediates: T*k rows of the hidden size in FP32 and of the intermediate size in BF16 (W4A4 and the
 wide shapes on Hopper add more): 0.64 GB a layer for qwen3-30b-a3b at 8192 tokens and 3.09 GB for
-DeepSeek-V3 (W4A16, H200), times the model's 48 or 58 MoE layers. A forward keeps nothing in its workspace for the next one, so layers
-whose forwards never overlap (one stream, as a model's layers run) can share one:
+DeepSeek-V3 (W4A16, H200), times the model's 48 or 58 MoE layers. A forward keeps nothing in its workspace for the
+next one, so layers whose forwards never overlap (one stream, as a model's layers run) can share one:
 
     ws = fp4moe.Workspace(device="cuda")
     layers = [fp4moe.MoeLayer(..., workspace=ws) for _ in range(num_layers)]

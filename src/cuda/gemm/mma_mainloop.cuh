@@ -325,7 +325,10 @@ class MmaMainloop {
     constexpr int kHalf = kStep % 2;  // which ldmatrix half holds this step's B
 #pragma unroll
     for (int mt = 0; mt < Tile::kMTiles; ++mt) {
-      const uint32_t word = kStep == 0 ? codes[mt].x : kStep == 1 ? codes[mt].y : kStep == 2 ? codes[mt].z : codes[mt].w;
+      const uint32_t word = kStep == 0   ? codes[mt].x
+                            : kStep == 1 ? codes[mt].y
+                            : kStep == 2 ? codes[mt].z
+                                         : codes[mt].w;
       uint32_t a[4];
       dequant_a_fragment<kStep>(word, scales[mt].x, scales[mt].y, a);  // .x: row g's scales, .y: row g+8's
 #pragma unroll

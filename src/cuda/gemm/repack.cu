@@ -60,7 +60,8 @@ __global__ void repack_weights_kernel(WeightRole role, SourceMatrix first, Sourc
   for (int s = 0; s < 4; ++s) {
     const int64_t k = k_tile * kTileK + s * 16 + c;
     const bool lo_live = lo_scales[s] != 0, hi_live = hi_scales[s] != 0;
-    const uint8_t bytes[4] = {lo_live ? source_code_byte(lo, k) : uint8_t(0), hi_live ? source_code_byte(hi, k) : uint8_t(0),
+    const uint8_t bytes[4] = {lo_live ? source_code_byte(lo, k) : uint8_t(0),
+                              hi_live ? source_code_byte(hi, k) : uint8_t(0),
                               lo_live ? source_code_byte(lo, k + 8) : uint8_t(0),
                               hi_live ? source_code_byte(hi, k + 8) : uint8_t(0)};
     words[s] = encode_step_word(bytes);

@@ -16,7 +16,9 @@ inline constexpr int kTokenRowBytes = kTileK * 2;
 FP4MOE_HD int swizzled_chunk_offset(int row, int chunk) { return (chunk ^ (row % 8)) * 16; }
 
 // In a stage, the rows one after another.
-FP4MOE_HD int token_chunk_offset(int row, int chunk) { return row * kTokenRowBytes + swizzled_chunk_offset(row, chunk); }
+FP4MOE_HD int token_chunk_offset(int row, int chunk) {
+  return row * kTokenRowBytes + swizzled_chunk_offset(row, chunk);
+}
 
 // In a slice's resident rows, each row's `steps` K steps lie in a run.
 FP4MOE_HD int resident_chunk_offset(int row, int step, int chunk, int steps) {

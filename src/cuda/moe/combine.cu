@@ -77,8 +77,8 @@ void launch_combine(const float* y, const int* pair_rows, const float* topk_weig
   require(!discard_y || combine_can_discard(y, hidden, slices), "combine", "discard_y",
           "only where y's rows are whole aligned 128-byte lines (combine_can_discard)", "y or hidden unaligned");
   const dim3 grid(unsigned(num_tokens), unsigned((hidden + kColumnsPerCta - 1) / kColumnsPerCta));
-  launch_kernel(discard_y ? combine_kernel<true> : combine_kernel<false>, grid, kThreads, 0, launch, "combine_kernel", y,
-                pair_rows, topk_weights, top_k, hidden, out, slices);
+  launch_kernel(discard_y ? combine_kernel<true> : combine_kernel<false>, grid, kThreads, 0, launch, "combine_kernel",
+                y, pair_rows, topk_weights, top_k, hidden, out, slices);
 }
 
 }  // namespace fp4moe::cuda
