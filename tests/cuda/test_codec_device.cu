@@ -19,7 +19,9 @@ struct Tally {
   uint32_t example[kChecks];
 };
 
-__device__ bool same_float(float a, float b) { return float_to_bits(a) == float_to_bits(b) || (is_nan(a) && is_nan(b)); }
+__device__ bool same_float(float a, float b) {
+  return float_to_bits(a) == float_to_bits(b) || (is_nan(a) && is_nan(b));
+}
 
 __device__ void record(Tally* tally, Check check, bool same, uint32_t input) {
   if (!same) {
@@ -68,7 +70,8 @@ TEST(GpuCodec, EveryE4M3CodeDecodesAsOnTheHost) {
   Buffer device_bits(Backend::kCuda, 256 * sizeof(uint32_t)), soft_bits(Backend::kCuda, 256 * sizeof(uint32_t));
   device_bits.fill(0xA5);
   soft_bits.fill(0x5A);
-  every_e4m3_code_kernel<<<1, 256>>>(static_cast<uint32_t*>(device_bits.data()), static_cast<uint32_t*>(soft_bits.data()));
+  every_e4m3_code_kernel<<<1, 256>>>(static_cast<uint32_t*>(device_bits.data()),
+                                     static_cast<uint32_t*>(soft_bits.data()));
   testing::sync_device();
   const auto got = device_bits.to_vector<uint32_t>(256), want = soft_bits.to_vector<uint32_t>(256);
   for (int code = 0; code < 256; ++code) {

@@ -71,10 +71,10 @@ TEST(GpuDequant, EveryCodePairTimesEveryScaleIsExact) {
             const float want_lo = r == reg ? e2m1_to_float(uint8_t(byte & 15)) * s : 0.0f;
             const float want_hi = r == reg ? e2m1_to_float(uint8_t(byte >> 4)) * s : 0.0f;
             // Values, and signs where the value is not zero (a -0 from a zero scale is still zero).
-            ASSERT_EQ(lo, want_lo) << "step " << step << " register " << reg << "/" << r << " byte " << byte << " scale "
-                                   << scale;
-            ASSERT_EQ(hi, want_hi) << "step " << step << " register " << reg << "/" << r << " byte " << byte << " scale "
-                                   << scale;
+            ASSERT_EQ(lo, want_lo) << "step " << step << " register " << reg << "/" << r << " byte " << byte
+                                   << " scale " << scale;
+            ASSERT_EQ(hi, want_hi) << "step " << step << " register " << reg << "/" << r << " byte " << byte
+                                   << " scale " << scale;
             if (want_lo != 0.0f) ASSERT_EQ(float_to_bits(lo), float_to_bits(want_lo));
             if (want_hi != 0.0f) ASSERT_EQ(float_to_bits(hi), float_to_bits(want_hi));
           }

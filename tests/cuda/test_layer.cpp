@@ -1026,11 +1026,13 @@ TEST(GpuLayer, BadArgumentsAreRejectedWithClearMessages) {
   auto layer = make_moe_layer(c, Backend::kCuda);
   testing::RandomExperts experts(c, 1);
   Buffer ws(Backend::kCuda, layer->workspace_bytes(8));
-  Buffer x(Backend::kCuda, 8 * 64 * 2), ids(Backend::kCuda, 8 * 2 * 4), w(Backend::kCuda, 8 * 2 * 4), out(Backend::kCuda, 8 * 64 * 2);
+  Buffer x(Backend::kCuda, 8 * 64 * 2), ids(Backend::kCuda, 8 * 2 * 4), w(Backend::kCuda, 8 * 2 * 4),
+      out(Backend::kCuda, 8 * 64 * 2);
   ForwardArgs args{8, static_cast<bf16*>(x.data()), static_cast<int32_t*>(ids.data()), static_cast<float*>(w.data()),
                    static_cast<bf16*>(out.data())};
   testing::expect_error([&] { layer->forward(args, ws.data(), ws.size(), nullptr); },
-                        "fp4moe: forward: experts: expected every local expert loaded with load_expert() first, got local expert 0 not loaded");
+                        "fp4moe: forward: experts: expected every local expert loaded with load_expert() first, got "
+                        "local expert 0 not loaded");
   experts.load_into(*layer);
   testing::expect_error([&] { layer->load_expert(4, experts.view(0).view); },
                         "fp4moe: load_expert: local_expert: expected 0..num_local_experts - 1 (3), got 4");
@@ -1050,9 +1052,11 @@ TEST(GpuLayer, BadArgumentsAreRejectedWithClearMessages) {
                         "fp4moe: forward: workspace_size: expected at least workspace_bytes(num_tokens) = ");
   auto bad = experts.view(0);
   bad.view.up.scale_2 = -1.0f;
-  testing::expect_error([&] { layer->load_expert(0, bad.view); }, "expert 0 up.scale_2: expected a finite positive weight_scale_2");
-  testing::expect_error([&] { layer->set_input_scales(std::nanf(""), 0); },
-                        "fp4moe: set_input_scales: gemm1_input_scale: expected 0 (dynamic) or a finite positive input_scale");
+  testing::expect_error([&] { layer->load_expert(0, bad.view); },
+                        "expert 0 up.scale_2: expected a finite positive weight_scale_2");
+  testing::expect_error(
+      [&] { layer->set_input_scales(std::nanf(""), 0); },
+      "fp4moe: set_input_scales: gemm1_input_scale: expected 0 (dynamic) or a finite positive input_scale");
   auto nan_scale = experts.view(1);
   std::vector<uint8_t> bad_scales(nan_scale.view.down.scales, nan_scale.view.down.scales + 64 * 128 / 16);
   bad_scales[77] = 0x7F;  // E4M3 NaN: a corrupt checkpoint

@@ -35,8 +35,9 @@ void expect_device_matches_host(const std::vector<bf16>& x, int64_t rows, int64_
   Buffer packed(Backend::kCuda, packed_bytes), scales(Backend::kCuda, scale_size);
   packed.fill(0xAB);
   scales.fill(0);  // the swizzled padding is 0 on the host too
-  cuda::launch_quantize_nvfp4(static_cast<const bf16*>(dx.data()), rows, cols, cuda::GlobalScaleSource{global_scale, nullptr},
-                              static_cast<uint8_t*>(packed.data()), static_cast<uint8_t*>(scales.data()), layout, cuda::Launch{});
+  cuda::launch_quantize_nvfp4(static_cast<const bf16*>(dx.data()), rows, cols,
+                              cuda::GlobalScaleSource{global_scale, nullptr}, static_cast<uint8_t*>(packed.data()),
+                              static_cast<uint8_t*>(scales.data()), layout, cuda::Launch{});
   testing::sync_device();
   EXPECT_EQ(packed.to_vector<uint8_t>(packed_bytes), want_packed);
   EXPECT_EQ(scales.to_vector<uint8_t>(scale_size), want_scales);
@@ -69,8 +70,9 @@ TEST(GpuQuantize, FakeQuantizeEqualsHostDequantizeWithoutGlobalScale) {
 
   Buffer dx = Buffer::copy_of(Backend::kCuda, x), out(Backend::kCuda, x.size() * sizeof(bf16));
   out.fill(0xFF);
-  cuda::launch_fake_quantize_input(static_cast<const bf16*>(dx.data()), rows, cols, cuda::GlobalScaleSource{gs, nullptr},
-                                   static_cast<bf16*>(out.data()), cuda::Launch{});
+  cuda::launch_fake_quantize_input(static_cast<const bf16*>(dx.data()), rows, cols,
+                                   cuda::GlobalScaleSource{gs, nullptr}, static_cast<bf16*>(out.data()),
+                                   cuda::Launch{});
   testing::sync_device();
   const auto got = out.to_vector<bf16>(x.size());
   for (size_t i = 0; i < got.size(); ++i) {

@@ -77,7 +77,8 @@ Routed route_device(const std::vector<float>& logits, int tokens, int experts, R
   const size_t n = size_t(tokens) * p.top_k;
   Buffer d_logits = Buffer::copy_of(Backend::kCuda, logits.empty() ? std::vector<float>(1) : logits);
   Buffer d_bias = Buffer::copy_of(Backend::kCuda, bias.empty() ? std::vector<float>(1) : bias);
-  Buffer ids(Backend::kCuda, std::max<size_t>(n, 1) * sizeof(int32_t)), weights(Backend::kCuda, std::max<size_t>(n, 1) * sizeof(float));
+  Buffer ids(Backend::kCuda, std::max<size_t>(n, 1) * sizeof(int32_t)),
+      weights(Backend::kCuda, std::max<size_t>(n, 1) * sizeof(float));
   ids.fill(0xEE);
   weights.fill(0xEE);
   if (!bias.empty()) p.correction_bias = static_cast<const float*>(d_bias.data());
@@ -148,7 +149,8 @@ TEST(GpuRoute, GroupedWithoutBias) {
   const RoutingParams p = grouped(8, 8, 4, 1.0f);
   const Routed want = route_host(logits, 64, 256, p), got = route_device(logits, 64, 256, p);
   EXPECT_EQ(got.ids, want.ids);
-  for (size_t i = 0; i < want.weights.size(); ++i) expect_weights_near(got.weights[i], want.weights[i], "slot " + std::to_string(i));
+  for (size_t i = 0; i < want.weights.size(); ++i)
+    expect_weights_near(got.weights[i], want.weights[i], "slot " + std::to_string(i));
 }
 
 // Rows the host rejects (NaN, +inf, only -inf) get NaN weights and the ids 0..k-1 on the device;

@@ -59,7 +59,8 @@ void expect_tiles_equal(const std::vector<cuda::GemmTile>& got, const std::vecto
 // A routing plan's device buffers, poisoned (0xEE bytes) before the plan runs, for `pairs` pairs
 // over `experts` local experts.
 struct DevicePlan {
-  Buffer offsets, padded, sorted, rows, tiles, num_tiles, amax, chunk_counts, large_tiles, num_large, tile_done, next_item;
+  Buffer offsets, padded, sorted, rows, tiles, num_tiles, amax, chunk_counts, large_tiles, num_large, tile_done,
+      next_item;
   cuda::RoutingPlan plan;
 
   DevicePlan(int pairs, int experts, int64_t max_tiles, int64_t max_large)
@@ -291,7 +292,8 @@ TEST(GpuRoutingPlan, SortedRowsAreTheirPairsTokenRows) {
     }
   }
   expect_sorted_rows_match(testing::single_expert_routing(500, 4, 7, rng), 0, 8, 264, rng);
-  expect_sorted_rows_match(testing::uniform_routing(50, 64, 64, rng), 0, 64, 72, rng, false);  // top-64, loads after the wait
+  // top-64, loads after the wait
+  expect_sorted_rows_match(testing::uniform_routing(50, 64, 64, rng), 0, 64, 72, rng, false);
   testing::Routing none = testing::uniform_routing(40, 8, 2, rng);
   for (auto& id : none.ids) id = 100;  // every id another rank's
   expect_sorted_rows_match(none, 0, 8, 72, rng);

@@ -60,7 +60,8 @@ TEST(TokenLayout, ResidentRowsFillTheirBytesAndSpreadOverTheBanks) {
       for (int step = 0; step < steps; ++step)
         for (int chunk = 0; chunk < kChunks; ++chunk) {
           std::set<int> groups;
-          for (int row = 0; row < rows; ++row) groups.insert(bank_group(resident_chunk_offset(row, step, chunk, steps)));
+          for (int row = 0; row < rows; ++row)
+            groups.insert(bank_group(resident_chunk_offset(row, step, chunk, steps)));
           ASSERT_EQ(int(groups.size()), rows) << rows << " rows, step " << step << ", chunk " << chunk;
         }
     }

@@ -181,7 +181,8 @@ TEST(Quantize, QuantizeWeightIsTheModelOptRecipe) {
   EXPECT_EQ(q16.scale_2, amax(w16.data(), int64_t(w16.size())) / 2688.0f);
   w[100] = NAN;
   EXPECT_TRUE(std::isnan(quantize_weight(w.data(), 3, 48).scale_2));
-  testing::expect_error([&] { quantize_weight(w.data(), 3, 40); }, "quantize_weight: cols: expected a positive multiple of 16, got 40");
+  testing::expect_error([&] { quantize_weight(w.data(), 3, 40); },
+                        "quantize_weight: cols: expected a positive multiple of 16, got 40");
   testing::expect_error([&] { quantize_weight(static_cast<const float*>(nullptr), 3, 48); },
                         "quantize_weight: w: expected a non-null pointer, got null");
 }
@@ -233,7 +234,8 @@ TEST(Quantize, FakeQuantizedBlockEqualsQuantizeThenDecode) {
     if (trial % 11 == 0) x[rng.below(kNvfp4BlockSize)] = std::nanf("");
     if (trial % 13 == 0)
       for (float& v : x) v = 0.0f;
-    const float gs = trial % 5 == 0 ? global_scale_from_amax(float(range)) * 0.3f : global_scale_from_amax(float(range));
+    const float gs =
+        trial % 5 == 0 ? global_scale_from_amax(float(range)) * 0.3f : global_scale_from_amax(float(range));
 
     uint8_t codes[kNvfp4BlockSize / 2];
     const float s = e4m3_to_float(quantize_nvfp4_block(x, gs, codes));
