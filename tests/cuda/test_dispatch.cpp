@@ -492,23 +492,30 @@ TEST(Dispatch, FewerCtasPerSmForUnsplitTilesWhereTheGemmsDoNotOverlap) {
     EXPECT_EQ(caps(choose_for(c, 3)), std::pair(7, 0)) << c.num_experts << " experts T=3: W4A16's hand-off";
     EXPECT_EQ(caps(calibrated(c, 3)), std::pair(7, 0)) << c.num_experts << " experts T=3: calibrated's";
   }
-  const MoeConfig k5120{160, 5120, 1536, 6, {}, QuantMode::kW4A16, 0, -1, 64};
-  EXPECT_EQ(caps(choose_for(k5120, 6)), std::pair(7, 0)) << "160/5120/1536/6 T=6: 1584 CTAs, 1.5 waves";
-  EXPECT_EQ(caps(choose_for(k5120, 7)), std::pair(0, 0)) << "160/5120/1536/6 T=7: 1824 CTAs";
-  const MoeConfig k4608_24{24, 4608, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig k4608_48{48, 4608, 1024, 6, {}, QuantMode::kW4A16, 0, -1, 64};
-  EXPECT_EQ(caps(choose_for(k4608_48, 16)), std::pair(7, 0)) << "48/4608/1024/6 T=16: the one-m-tile tile, K 4608";
-  EXPECT_EQ(caps(calibrated(k4608_48, 16)), std::pair(7, 0)) << "48/4608/1024/6 T=16, calibrated";
-  EXPECT_EQ(caps(choose_for(k4608_24, 16)), std::pair(4, 0)) << "24/4608/2048/8 T=16: the two-m-tile tile, 768 CTAs";
-  EXPECT_EQ(caps(choose_for(k4608_48, 48)), std::pair(4, 0)) << "48/4608/1024/6 T=48: the two-m-tile tile";
-  const MoeConfig k4352_24{24, 4352, 2048, 8, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig k4352_48{48, 4352, 1024, 6, {}, QuantMode::kW4A16, 0, -1, 64};
-  const MoeConfig k4352_dsv4{256, 4352, 2048, 6, {}, QuantMode::kW4A16, 0, -1, 64};
-  EXPECT_EQ(caps(choose_for(k4352_24, 5)), std::pair(7, 0)) << "24/4352/2048/8 T=5: the one-m-tile tile, K 4352";
-  EXPECT_EQ(caps(calibrated(k4352_48, 32)), std::pair(7, 0)) << "48/4352/1024/6 T=32, calibrated";
-  EXPECT_EQ(caps(choose_for(k4352_24, 16)), std::pair(4, 0)) << "24/4352/2048/8 T=16: the two-m-tile tile";
-  EXPECT_EQ(caps(choose_for(k4352_dsv4, 4)), std::pair(7, 0)) << "256/4352/2048/6 T=4: deepseek-v4-flash's row at 4352";
-  EXPECT_EQ(caps(choose_for(kDsv4, 4)), std::pair(0, 0)) << "deepseek-v4-flash T=4 itself: K 4096";
+  struct BesideRow {
+    MoeConfig c;
+    int tokens;
+    bool calibrated;
+    std::pair<int, int> caps;
+    const char* what;
+  };
+  const auto shape = [](int experts, int hidden, int intermediate, int top_k) {
+    return MoeConfig{experts, hidden, intermediate, top_k, {}, QuantMode::kW4A16, 0, -1, 64};
+  };
+  for (const BesideRow& r : {BesideRow{shape(160, 5120, 1536, 6), 6, false, {7, 0}, "1584 CTAs, 1.5 waves"},
+                             BesideRow{shape(160, 5120, 1536, 6), 7, false, {0, 0}, "1824 CTAs"},
+                             BesideRow{shape(48, 4608, 1024, 6), 16, false, {7, 0}, "the one-m-tile tile, K 4608"},
+                             BesideRow{shape(48, 4608, 1024, 6), 16, true, {7, 0}, "the one-m-tile tile, K 4608"},
+                             BesideRow{shape(24, 4608, 2048, 8), 16, false, {4, 0}, "the two-m-tile tile, 768 CTAs"},
+                             BesideRow{shape(48, 4608, 1024, 6), 48, false, {4, 0}, "the two-m-tile tile"},
+                             BesideRow{shape(24, 4352, 2048, 8), 5, false, {7, 0}, "the one-m-tile tile, K 4352"},
+                             BesideRow{shape(48, 4352, 1024, 6), 32, true, {7, 0}, "the one-m-tile tile, K 4352"},
+                             BesideRow{shape(24, 4352, 2048, 8), 16, false, {4, 0}, "the two-m-tile tile, K 4352"},
+                             BesideRow{shape(256, 4352, 2048, 6), 4, false, {7, 0}, "deepseek-v4-flash's row at 4352"},
+                             BesideRow{kDsv4, 4, false, {0, 0}, "deepseek-v4-flash itself: K 4096"}})
+    EXPECT_EQ(caps(r.calibrated ? calibrated(r.c, r.tokens) : choose_for(r.c, r.tokens)), r.caps)
+        << r.c.num_experts << "/" << r.c.hidden << "/" << r.c.intermediate << "/" << r.c.top_k << " T=" << r.tokens
+        << (r.calibrated ? " calibrated" : "") << ": " << r.what;
   for (int tokens : {6, 8})
     EXPECT_EQ(caps(choose_for(dynamic(kQwen3), tokens)), std::pair(0, 0)) << "qwen3's GEMM 2, K 768, T=" << tokens;
   EXPECT_EQ(caps(choose_for(dynamic(kDsv3), 4)), std::pair(0, 0)) << "deepseek-v3 T=4: 1984 CTAs, past two of seven";
