@@ -213,9 +213,11 @@ class CudaMoeLayer final : public MoeLayer {
         kernels.own_tiles
             ? OwnTiles{args.topk_ids, int(pairs), c.local_expert_start, experts, own_tile_waves_.of(gemm1)}
             : OwnTiles{};
+    // Where y stays in L2 the table's weights stream through it evict-first; the large tiles' do not, as several
+    // large CTAs read each hot expert's weights (moe/dispatch.h's y_stays_in_l2).
     const PackedExpertWeights gate_up = gate_up_.view(kernels.y_in_l2), down = down_.view(kernels.y_in_l2);
     if (kernels.large)
-      launch_gate_up_gemm(*kernels.large, gate_up, x_rows, plan.large_tile_list(), max_large, gate_up_out,
+      launch_gate_up_gemm(*kernels.large, gate_up_.view(), x_rows, plan.large_tile_list(), max_large, gate_up_out,
                           GemmOrder::kAfter, TileHandoff{}, OwnTiles{}, launch);
     launch_gate_up_gemm(gemm1, gate_up, x_rows, plan, max_tiles, gate_up_out, kernels.gemm1_order(), handoff,
                         own, launch.capped(kernels.gemm1_ctas_per_sm));
@@ -232,7 +234,7 @@ class CudaMoeLayer final : public MoeLayer {
       down_out.slice_stride = pairs * c.hidden;
     }
     if (kernels.large)
-      launch_down_gemm(*kernels.large, down, h_rows, plan.large_tile_list(), max_large, down_out,
+      launch_down_gemm(*kernels.large, down_.view(), h_rows, plan.large_tile_list(), max_large, down_out,
                        GemmOrder::kAfter, TileHandoff{}, PersistentDown{}, launch);
     launch_down_gemm(gemm2, down, h_rows, plan, max_tiles, down_out, kernels.gemm2_order(), handoff,
                      PersistentDown{kernels.persistent_gemm2 ? waves_.sms : 0, kernels.gemm2_stages_y},

@@ -1093,12 +1093,37 @@ inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2
 // nothing gained below. On an H200 (60 MiB) these lines take qwen3 up to 768 tokens, which no run measured there.
 // Dynamic W4A4's h discard (call1/, three rounds against main bf67fca): qwen3 T=384 -1.2 / -0.9%, T=512 -1.7 /
 // -1.1% (level on an H200, whose 60 MiB hold y and both forms of h at 512: h200-h-discard/).
+//
+// Below the share line, y of at least 5 MB: the share line was drawn on qwen3 alone, whose smaller batches run
+// mma.sync tiles (no evict-first copies). Without it, on the other benchmark shapes at 32-640 tokens, the rule's
+// discards alone (mma.sync tables) and the wgmma tables' evict-first copies gained on every uniform row, so long as
+// the large tiles' copies kept the normal policy: several large CTAs read each hot expert's weights, which
+// evict-first sends back to DRAM (with it, skewed rows +0.2..+1.8%). H100, main 6fe65570 against the rule without
+// the share line and with the large tiles at the normal policy (bench/results/h100-dynamic-audit/, run-y-line.sh and
+// run-y-large.sh, two rounds; y in MB in brackets), W4A16 / dynamic W4A4, uniform / skewed:
+//
+//   deepseek-v3 T=64 [14.7]           -2.1 / -0.3%    -2.4 / -0.4%
+//   deepseek-v3 T=128-192             -1.4..-2.1% uniform, -0.1% skewed, both modes
+//   deepseek-v4-flash T=64 [6.3]      -0.7 / -0.3%    -1.9 / -0.7%
+//   deepseek-v4-flash T=128-256       -0.4..-2.4% uniform, -0.2..+0.2% skewed
+//   gpt-oss-120b T=128 [5.9]          -0.7 / +0.1%    -2.0 / -0.4%
+//   gpt-oss-120b T=256 [11.8]         -4.5 / -2.7%    -1.4 / -3.1%
+//   gpt-oss-120b T=512 [23.6]         -0.7 / -1.0%    -1.2 / 0.0%
+//
+// Below 5 MB it bought little or lost: qwen3 T=32-64 [2.1-4.2] +0.1..+0.7% in every mode, gpt-oss T=64 [2.9]
+// -0.2..-0.9%, deepseek-v4-flash and gpt-oss T=32 level; qwen3 T=128 [8.4] -1.1..+0.2% (run-y-line.sh: no large
+// tiles there). As landed, against main in every mode, two rounds (landing/): the benchmark rows it takes,
+// deepseek-v3 T=64 -1.6..-2.3% uniform, -0.3..-0.4% skewed, deepseek-v4-flash T=64 -0.6..-1.8% / -0.3..-0.6%,
+// gpt-oss T=512 -0.5..-1.2% / -0.1..-1.5%; every row it changes at 32-640 tokens 0.963-1.007 but deepseek-v4-flash
+// T=96 skewed in dynamic W4A4, 1.014 with spreads of 1.6 / 1.9%.
 inline constexpr double kYInL2MinWeightShare = 0.035;  // y's bytes against the touched weights'
+inline constexpr double kYInL2MinBytes = 5e6;
 
 inline bool y_stays_in_l2(const MoeConfig& c, int64_t pairs, int gemm2_k_slices, double weight_bytes,
                           int64_t l2_bytes) {
   const double y = double(pairs) * c.hidden * 4 * gemm2_k_slices, h = double(pairs) * c.intermediate * 2;
-  return l2_bytes > 0 && y + h <= double(l2_bytes) && y >= kYInL2MinWeightShare * weight_bytes;
+  return l2_bytes > 0 && y + h <= double(l2_bytes) &&
+         (y >= kYInL2MinWeightShare * weight_bytes || y >= kYInL2MinBytes);
 }
 
 // FP4MOE_Y_IN_L2=0 keeps the weights' copies and y's lines as they are (benchmarks measure the rule with it).
