@@ -776,19 +776,21 @@ TEST(Dispatch, SortedRowsWhereGemmOneHasManyRowBlocksAndRowsPerExpert) {
 }
 
 // y kept in L2 (y_stays_in_l2) on a 50 MiB L2: where y and h fit in it and y is at least 3.5% of the touched
-// weights' bytes or at least 5 MB. Of the benchmark shapes: qwen3 at 96-640 tokens (y 6.3 MB at 96, 3.7% of the
-// weights at 192, y and h 95% of the L2 at 640), gpt-oss at 128-640 (y 5.9 MB at 128, 23.6 at 512), deepseek-v4-flash
-// at 64-384 and deepseek-v3 at 32-192; not qwen3 at 64 (4.2 MB, 1.3%) or 768 (y and h past the L2), gpt-oss at 64
-// (2.9 MB), deepseek-v4-flash at 32 (3.1 MB) or 512 and deepseek-v3 at 256 (y and h past the L2); never the decode
-// kernels, nor an unknown L2, nor with FP4MOE_Y_IN_L2=0.
+// weights' bytes or at least 5 MB, or where y and h are within 2.5 times the L2 and y is at least 10% of the weights.
+// Of the benchmark shapes: qwen3 at 96-1536 tokens (y 6.3 MB at 96, 3.7% of the weights at 192, y and h 95% of the
+// L2 at 640, 2.3 times it and y 30% of the weights at 1536), gpt-oss at 128-640 (y 5.9 MB at 128, 23.6 at 512),
+// deepseek-v4-flash at 64-384 and deepseek-v3 at 32-192; not qwen3 at 64 (4.2 MB, 1.3%) or 2048 (y and h past 2.5
+// times the L2), gpt-oss at 64 (2.9 MB) or from 1024 (y and h past the L2, y 2.6-5.3% of the weights),
+// deepseek-v4-flash at 32 (3.1 MB) or 512 and deepseek-v3 at 256 (y and h past the L2, y under 10%); never the
+// decode kernels, nor an unknown L2, nor with FP4MOE_Y_IN_L2=0.
 TEST(Dispatch, YStaysInL2WhereItFitsAndMatters) {
   const struct {
     const MoeConfig& config;
     const char* name;
     std::vector<int> in_l2, not_in_l2;
-  } shapes[] = {{kQwen3, "qwen3", {96, 160, 192, 256, 384, 512, 640}, {1, 8, 64, 768, 4096}},
-                {kGptOss, "gpt-oss", {128, 512, 640}, {1, 8, 64, 1024, 4096}},
-                {kDsv4, "deepseek-v4-flash", {64, 256, 384}, {1, 8, 32, 512, 4096}},
+  } shapes[] = {{kQwen3, "qwen3", {96, 160, 192, 256, 384, 512, 640, 768, 1024, 1536}, {1, 8, 64, 2048, 4096}},
+                {kGptOss, "gpt-oss", {128, 512, 640}, {1, 8, 64, 1024, 1536, 2048, 4096}},
+                {kDsv4, "deepseek-v4-flash", {64, 256, 384}, {1, 8, 32, 512, 1024, 4096}},
                 {kDsv3, "deepseek-v3", {32, 64, 192}, {1, 8, 256, 512, 4096}}};
   for (const auto& [c, name, in_l2, not_in_l2] : shapes) {
     for (int tokens : in_l2) EXPECT_TRUE(choose_for(c, tokens).y_in_l2) << name << " T=" << tokens;
@@ -801,17 +803,22 @@ TEST(Dispatch, YStaysInL2WhereItFitsAndMatters) {
                               packed_rows(kQwen3, WeightRole::kDown), unknown)
                    .y_in_l2)
       << "L2 unknown";
-  // The lines, on qwen3's 340 MB of weights at 4096 pairs (y 33.6 MB, h 6.3 MB): y + h against the L2, y against
-  // 3.5% of the weights or 5 MB (8192 bytes a pair: 611 pairs are over it, 610 under).
-  const double weights = 340e6;
-  EXPECT_TRUE(y_stays_in_l2(kQwen3, 4096, 1, weights, 38 << 20));
-  EXPECT_FALSE(y_stays_in_l2(kQwen3, 4096, 1, weights, 37 << 20)) << "y and h past the L2";
-  EXPECT_FALSE(y_stays_in_l2(kQwen3, 4096, 2, weights, 69 << 20)) << "two K slices: y twice, past the L2";
+  // The lines at qwen3's 4096 pairs (y 33.6 MB, h 6.3 MB): within the L2, y against 3.5% of the weights or 5 MB
+  // (8192 bytes a pair: 611 pairs are over it, 610 under); past it, y against 10% of the weights and y + h against
+  // 2.5 times the L2.
+  EXPECT_TRUE(y_stays_in_l2(kQwen3, 4096, 1, 340e6, 38 << 20));
   EXPECT_TRUE(y_stays_in_l2(kQwen3, 4096, 1, 28 * 33.6e6, 50 << 20)) << "y just over 3.5% of the weights";
   EXPECT_TRUE(y_stays_in_l2(kQwen3, 4096, 1, 29 * 33.6e6, 50 << 20)) << "y under 3.5% of the weights, over 5 MB";
   EXPECT_TRUE(y_stays_in_l2(kQwen3, 611, 1, 1e12, 50 << 20)) << "y just over 5 MB, a tiny share";
   EXPECT_FALSE(y_stays_in_l2(kQwen3, 610, 1, 1e12, 50 << 20)) << "y just under 5 MB and 3.5% of the weights";
   EXPECT_TRUE(y_stays_in_l2(kQwen3, 610, 1, 610 * 8192 / 0.036, 50 << 20)) << "y under 5 MB, over 3.5% of the weights";
+  EXPECT_FALSE(y_stays_in_l2(kQwen3, 4096, 1, 29 * 33.6e6, 37 << 20)) << "past the L2, y under 3.5% of the weights";
+  EXPECT_FALSE(y_stays_in_l2(kQwen3, 4096, 1, 340e6, 37 << 20)) << "past the L2, y 9.9% of the weights";
+  EXPECT_TRUE(y_stays_in_l2(kQwen3, 4096, 1, 300e6, 37 << 20)) << "past the L2, y 11% of the weights";
+  EXPECT_TRUE(y_stays_in_l2(kQwen3, 4096, 1, 300e6, 16 << 20)) << "y and h 2.4 times the L2";
+  EXPECT_FALSE(y_stays_in_l2(kQwen3, 4096, 1, 300e6, 15 << 20)) << "y and h 2.5 times the L2 and more";
+  EXPECT_TRUE(y_stays_in_l2(kQwen3, 4096, 2, 340e6, 28 << 20)) << "two K slices: y twice, 2.5 times the L2 with h";
+  EXPECT_FALSE(y_stays_in_l2(kQwen3, 4096, 2, 340e6, 27 << 20)) << "two K slices: past 2.5 times the L2";
 }
 
 // The workspace holds the sorted rows' copy (T*k rows of H BF16 values) only where the rule can take a
