@@ -6,7 +6,7 @@
 #  1. the layer GPU tests of main and of the branch, memcheck / racecheck of y in L2;
 #  2. h100-dynamic-audit/run-landing2.sh's rows: 78907a3d (y in L2 past the L2) against f2b5835b, qwen3 768-1536,
 #     calibrated W4A4 and W4A16;
-#  3. h100-dynamic-audit/run-public.sh's rows: main against 6fe65570 on seven public models' shapes;
+#  3. main against 6fe65570 on seven public models' shapes, where the y-in-L2 lines apply unmeasured;
 #  4. h100-combine-discard-regs/: the discarding combine at 54 registers against main, per-kernel times.
 set -uo pipefail
 source bench/device.sh && dev_init checks-83

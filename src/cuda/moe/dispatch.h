@@ -1117,7 +1117,7 @@ inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2
 // gpt-oss T=512 -0.5..-1.2% / -0.1..-1.5%; every row it changes at 32-640 tokens 0.963-1.007 but deepseek-v4-flash
 // T=96 skewed in dynamic W4A4, 1.014 with spreads of 1.6 / 1.9%. Public models' shapes take these lines too, at
 // batches no call measured (qwen3-235b, gpt-oss-20b, mixtral, llama4-scout, kimi-k2, deepseek-v2-lite, dbrx:
-// h100-dynamic-audit/run-public.sh, ready).
+// h100-checks-83/run.sh, ready).
 //
 // Past the L2's size, where y is a large share of the weights, the part of y that L2 keeps still pays: y at least 10%
 // of the weights, y and h within 2.5 times the L2. The rule with y and h within three times the L2 and the shares
