@@ -4,7 +4,7 @@
 # = 2b948546's (78907a3d's code), fp4moe-discard and fp4moe_gpu_layer-discard_tests = branch wip/combine-discard-regs
 # (704df912, on 59dbf704), fp4moe_gpu_layer-main_tests = 2b948546's). Rebuild them if main's source has moved.
 #  1. the layer GPU tests of main and of the branch, memcheck / racecheck of y in L2;
-#  2. h100-dynamic-audit/run-landing2.sh's rows: 78907a3d (y in L2 past the L2) against f2b5835b, qwen3 768-1536,
+#  2. 78907a3d (y in L2 past the L2) against f2b5835b, qwen3 768-1536,
 #     calibrated W4A4 and W4A16;
 #  3. main against 6fe65570 on seven public models' shapes, where the y-in-L2 lines apply unmeasured;
 #  4. h100-combine-discard-regs/: the discarding combine at 54 registers against main, per-kernel times.

@@ -1127,7 +1127,7 @@ inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2
 // smaller share it did not pay: gpt-oss T=768-2048 [2.0-5.3%] -1.1..+2.0% (T=1536 [2.0x, 4.0%] 0.0..+0.3%),
 // deepseek-v4-flash T=512-1024 [1.4-2.8%] -0.9..+2.0%, deepseek-v3 T=256-512 -0.3..+0.8%. So qwen3 from 768 tokens
 // takes the rule, none of the benchmark's batches. `fp4moe kernels` gives the diagnostic's choices there and main's
-// elsewhere; calibrated W4A4 and this build are owed their run (run-landing2.sh, ready).
+// elsewhere; calibrated W4A4 and this build are owed their run (h100-checks-83/run.sh, ready).
 inline constexpr double kYInL2MinWeightShare = 0.035;  // y's bytes against the touched weights'
 inline constexpr double kYInL2MinBytes = 5e6;
 inline constexpr double kYPastL2MinWeightShare = 0.10;
