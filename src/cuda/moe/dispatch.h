@@ -1135,9 +1135,9 @@ inline constexpr double kYPastL2MaxOverL2 = 2.5;  // y and h against the L2
 
 inline bool y_stays_in_l2(const MoeConfig& c, int64_t pairs, int gemm2_k_slices, double weight_bytes,
                           int64_t l2_bytes) {
+  if (l2_bytes <= 0) return false;  // unknown
   const double y = double(pairs) * c.hidden * 4 * gemm2_k_slices, h = double(pairs) * c.intermediate * 2;
   const double l2 = double(l2_bytes);
-  if (l2_bytes <= 0) return false;
   if (y + h <= l2) return y >= kYInL2MinWeightShare * weight_bytes || y >= kYInL2MinBytes;
   return y + h <= kYPastL2MaxOverL2 * l2 && y >= kYPastL2MinWeightShare * weight_bytes;
 }
