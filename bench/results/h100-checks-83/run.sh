@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Not yet run: the eighty-second session's owed GPU runs in one call, from binaries built on the CPU machine and carried
-# in build-ab/clis.tar.xz (sha256 3d8b1e48...: fp4moe-6fe = main 6fe65570's CLI, fp4moe-f2b = f2b5835b's, fp4moe-main
-# = 2b948546's (78907a3d's code), fp4moe-discard and fp4moe_gpu_layer-discard_tests = branch wip/combine-discard-regs
-# (704df912, on 59dbf704), fp4moe_gpu_layer-main_tests = 2b948546's). Rebuild them if main's source has moved.
+# Run in the eighty-third session (README.md): the eighty-second session's owed GPU runs in one call, from binaries
+# built on the CPU machine and carried in build-ab/clis.tar.xz (sha256 3d8b1e48...: fp4moe-6fe = main 6fe65570's CLI,
+# fp4moe-f2b = f2b5835b's, fp4moe-main = 2b948546's (78907a3d's code), fp4moe-discard and
+# fp4moe_gpu_layer-discard_tests = branch wip/combine-discard-regs (704df912, on 59dbf704),
+# fp4moe_gpu_layer-main_tests = 2b948546's). Rebuild them if main's source has moved.
 #  1. the layer GPU tests of main and of the branch, memcheck / racecheck of y in L2;
 #  2. 78907a3d (y in L2 past the L2) against f2b5835b, qwen3 768-1536,
 #     calibrated W4A4 and W4A16;
