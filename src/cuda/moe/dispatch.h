@@ -1115,9 +1115,14 @@ inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2
 // tiles there). As landed, against main in every mode, two rounds (landing/): the benchmark rows it takes,
 // deepseek-v3 T=64 -1.6..-2.3% uniform, -0.3..-0.4% skewed, deepseek-v4-flash T=64 -0.6..-1.8% / -0.3..-0.6%,
 // gpt-oss T=512 -0.5..-1.2% / -0.1..-1.5%; every row it changes at 32-640 tokens 0.963-1.007 but deepseek-v4-flash
-// T=96 skewed in dynamic W4A4, 1.014 with spreads of 1.6 / 1.9%. Public models' shapes take these lines too, at
-// batches no call measured (qwen3-235b, gpt-oss-20b, mixtral, llama4-scout, kimi-k2, deepseek-v2-lite, dbrx:
-// h100-checks-83/run.sh, ready).
+// T=96 skewed in dynamic W4A4, 1.014 with spreads of 1.6 / 1.9%. Public models' shapes, main against 6fe65570 (both
+// lines, two rounds, W4A16 and dynamic W4A4, h100-checks-83/): deepseek-v2-lite T=128-192 -2.9..-7.1%, gpt-oss-20b
+// T=128-256 -0.5..-4.5%, qwen3-235b T=48-256 -0.9..-4.0% (one noisy +1.6%), kimi-k2 T=32-192 0..-1.9%; level past the
+// L2. The few-expert models, each of whose experts' weights outgrow the L2 (71-111 MB: llama4-scout, mixtral, dbrx),
+// gained on uniform rows (-0.4..-3.2%) but lost on skewed ones from 32 rows an expert (level to +1.4%; llama4-scout
+// T=512 +1.5 / +4.3%). Evict-first only on the tiles whose expert one token block reads (h100-tile-policy/) won those
+// back (llama4-scout -2.3 / -2.7%) but lost more on the benchmark shapes (gpt-oss T=256-512 skewed +1.9..+3.4%, qwen3
+// T=256-768 -0.5..+1.8%, 13 of 16 rows up): not landed.
 //
 // Past the L2's size, where y is a large share of the weights, the part of y that L2 keeps still pays: y at least 10%
 // of the weights, y and h within 2.5 times the L2. The rule with y and h within three times the L2 and the shares
@@ -1126,8 +1131,9 @@ inline bool gemm2_k_split_from_env() { return rule_switch_from_env("FP4MOE_GEMM2
 // -2.1 / -2.0%; T=1024 [1.5x, 20%] -0.5 / -0.4%, -0.6 / -0.9%; T=1536 [2.3x, 30%] -1.0 / -1.1%, -1.0 / -1.0%. With a
 // smaller share it did not pay: gpt-oss T=768-2048 [2.0-5.3%] -1.1..+2.0% (T=1536 [2.0x, 4.0%] 0.0..+0.3%),
 // deepseek-v4-flash T=512-1024 [1.4-2.8%] -0.9..+2.0%, deepseek-v3 T=256-512 -0.3..+0.8%. So qwen3 from 768 tokens
-// takes the rule, none of the benchmark's batches. `fp4moe kernels` gives the diagnostic's choices there and main's
-// elsewhere; calibrated W4A4 and this build are owed their run (h100-checks-83/run.sh, ready).
+// takes the rule, none of the benchmark's batches. As built, against f2b5835b, two rounds (h100-checks-83/),
+// uniform / skewed: T=768 -1.9 / -2.0% W4A16, -2.4 / -1.6% calibrated W4A4; T=1024 -0.8 / +0.3%, -1.3 / -0.4%;
+// T=1536 -0.8 / -1.4%, 0.0 / -1.4%.
 inline constexpr double kYInL2MinWeightShare = 0.035;  // y's bytes against the touched weights'
 inline constexpr double kYInL2MinBytes = 5e6;
 inline constexpr double kYPastL2MinWeightShare = 0.10;
