@@ -120,13 +120,18 @@ dev_pytest() {
   el "python tests: $(tail -1 "$R/test-python.log")"
 }
 
-# dev_gpu_test [TIMEOUT]: the C++ GPU test command (tools/gpu-test.sh: the CTest label `gpu`, then
-# memcheck and racecheck) on this tree, into $R/gpu-test.out and its logs in $R. The Python GPU tests
-# are tools/gpu-python-test.sh (or dev_pytest against a module).
+# dev_gpu_test [TIMEOUT] [ARCHIVE]: the C++ GPU test command (tools/gpu-test.sh: the CTest label `gpu`, then
+# memcheck and racecheck) on this tree, into $R/gpu-test.out and its logs in $R; with ARCHIVE, on the build
+# packed in it where there is no GPU (tools/carried-gpu-tests.sh). The Python GPU tests are
+# tools/gpu-python-test.sh (or dev_pytest against a module).
 dev_gpu_test() {
-  local limit=${1:-400} s
+  local limit=${1:-400} archive=${2:-} s
   s=$(date +%s)
-  LOG_DIR=$R BUILD_DIR=/tmp/build-gpu timeout "$limit" tools/gpu-test.sh > "$R/gpu-test.out" 2>&1
+  if [ -n "$archive" ]; then
+    LOG_DIR=$R timeout "$limit" tools/carried-gpu-tests.sh run "$archive" > "$R/gpu-test.out" 2>&1
+  else
+    LOG_DIR=$R BUILD_DIR=/tmp/build-gpu timeout "$limit" tools/gpu-test.sh > "$R/gpu-test.out" 2>&1
+  fi
   echo "gpu-test rc=$? in $(($(date +%s) - s)) s" >> "$R/gpu-test.out"
   tail -8 "$R/gpu-test.out"
   el gpu-test

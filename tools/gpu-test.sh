@@ -9,10 +9,15 @@ cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-gpu}
 log_dir=${LOG_DIR:-$build}
 
+# SKIP_BUILD: BUILD_DIR holds a build made elsewhere; BUILD_ONLY: build and stop (tools/carried-gpu-tests.sh, which
+# carries a build made where there is no GPU).
+if [ -z "${SKIP_BUILD:-}" ]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-90a}" ${TEST_DIRS:+-DFP4MOE_TEST_DIRS="$TEST_DIRS"} >/dev/null
+  cmake --build "$build" -j "$(nproc)" --target fp4moe_gpu_kernel_tests fp4moe_gpu_layer_tests fp4moe_cli \
+    fp4moe_make_tiny_checkpoint  # the BF16 checkpoints `fp4moe accuracy` runs on (cli_accuracy_cuda)
+fi
+[ -z "${BUILD_ONLY:-}" ] || exit 0
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-90a}" ${TEST_DIRS:+-DFP4MOE_TEST_DIRS="$TEST_DIRS"} >/dev/null
-cmake --build "$build" -j "$(nproc)" --target fp4moe_gpu_kernel_tests fp4moe_gpu_layer_tests fp4moe_cli \
-  fp4moe_make_tiny_checkpoint  # the BF16 checkpoints `fp4moe accuracy` runs on (cli_accuracy_cuda)
 
 status=0
 ctest --test-dir "$build" -L gpu -V --timeout 300 >"$log_dir/gpu-ctest.log" 2>&1 || status=1
