@@ -25,23 +25,24 @@ gpu_test_executables() {
 }
 
 pack() {
-  local build archive stage exe
+  local build archive stage exe executables
   build=$(cd "$1" && pwd) archive=$2
   BUILD_ONLY=1 BUILD_DIR="$build" tools/gpu-test.sh
   stage=$(mktemp -d)
   trap 'rm -rf "$stage"' RETURN
   (cd "$build" && find . \( -name CTestTestfile.cmake -o -name '*_include.cmake' -o -name '*_tests.cmake' \) \
     -not -path '*/CMakeFiles/*' -exec cp --parents {} "$stage" \;)
-  for exe in $(gpu_test_executables "$build"); do
+  mapfile -t executables < <(gpu_test_executables "$build")
+  for exe in "${executables[@]}"; do
     mkdir -p "$stage/$(dirname "$exe")"
     cp "$build/$exe" "$stage/$exe"
     strip "$stage/$exe"
   done
   printf 'packed_build=%s\npacked_source=%s\npacked_commit=%s\n' "$build" "$PWD" \
     "$(git rev-parse HEAD)$(git diff --quiet HEAD -- src include tests || echo +changes)" >"$stage/carried.env"
-  # xz's largest dictionary: the executables share most of their bytes (a third of the size of the default level's).
+  # xz's largest dictionary: the executables share most of their bytes (under a third of the default level's size).
   tar -C "$stage" -cf - . | xz -9e -T0 >"$archive"
-  echo "packed $(gpu_test_executables "$build" | wc -l) executables into $archive ($(du -h "$archive" | cut -f1))"
+  echo "packed ${#executables[@]} executables into $archive ($(du -h "$archive" | cut -f1))"
 }
 
 unpack() {
