@@ -52,7 +52,9 @@ unpack() {
   dir=$(cd "$dir" && pwd)
   # shellcheck disable=SC1091  # written by pack
   source "$dir/carried.env"
-  [ "$packed_commit" = "$(git rev-parse HEAD)" ] || echo "note: packed at $packed_commit, this checkout is $(git rev-parse HEAD)"
+  local head
+  head=$(git rev-parse HEAD)
+  [ "$packed_commit" = "$head" ] || echo "note: packed at $packed_commit, this checkout is $head"
   # The build directory first: it may lie inside the source tree.
   find "$dir" -name '*.cmake' -exec sed -i -e "s|$packed_build|$dir|g" -e "s|$packed_source|$PWD|g" {} +
   local count
